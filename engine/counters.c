@@ -1,0 +1,173 @@
+/* Counters: per worker on the packet path, summed and printed at the end. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "gatehouse/counters.h"
+
+static void count_linktype(gh_counters *c, uint32_t lt)
+{
+    for (int i = 0; i < GH_MAX_LINKTYPES; i++) {
+        if (c->linktype_pkts[i] && c->linktype[i] == lt) {
+            c->linktype_pkts[i]++;
+            return;
+        }
+        if (!c->linktype_pkts[i]) {
+            c->linktype[i] = lt;
+            c->linktype_pkts[i] = 1;
+            return;
+        }
+    }
+    c->linktype_other++;
+}
+
+void gh_counters_add_packet(gh_counters *c, const gh_packet *p, uint32_t caplen)
+{
+    uint32_t l = p->layers;
+    c->pkts++;
+    c->bytes += caplen;
+    if (caplen > c->max_pkt_size)
+        c->max_pkt_size = caplen;
+    count_linktype(c, p->linktype);
+    c->ethernet += !!(l & GH_LAYER_ETH);
+    c->vlan += !!(l & GH_LAYER_VLAN);
+    c->vlan_qinq += p->vlan_count >= 2;
+    c->mpls += !!(l & GH_LAYER_MPLS);
+    c->pseudowire += !!(l & GH_LAYER_PW);
+    c->sll += !!(l & GH_LAYER_SLL);
+    c->null += !!(l & GH_LAYER_NULL);
+    c->arp += !!(l & GH_LAYER_ARP);
+    c->other_l3 += !!(l & GH_LAYER_OTHER_L3);
+    c->ipv4 += !!(l & GH_LAYER_IPV4);
+    c->ipv6 += !!(l & GH_LAYER_IPV6);
+    c->ipv4_frag += (l & GH_LAYER_IPV4) && (p->flags & GH_PKT_FRAGMENT);
+    c->ipv6_frag += (l & GH_LAYER_IPV6) && (p->flags & GH_PKT_FRAGMENT);
+    c->tcp += !!(l & GH_LAYER_TCP);
+    c->udp += !!(l & GH_LAYER_UDP);
+    c->icmpv4 += !!(l & GH_LAYER_ICMPV4);
+    c->icmpv6 += !!(l & GH_LAYER_ICMPV6);
+    c->other_l4 += !!(l & GH_LAYER_OTHER_L4);
+    if (l & GH_LAYER_ICMP_INNER) {
+        c->icmp_quoting_tcp += p->icmp_inner.ip_proto == 6;
+        c->icmp_quoting_udp += p->icmp_inner.ip_proto == 17;
+    }
+    if (p->anomalies) {
+        c->invalid++;
+        uint64_t m = p->anomalies;
+        while (m) {
+            int a = __builtin_ctzll(m);
+            c->anomalies[a]++;
+            m &= m - 1;
+        }
+    }
+}
+
+void gh_counters_merge(gh_counters *dst, const gh_counters *src)
+{
+    dst->pkts += src->pkts;
+    dst->bytes += src->bytes;
+    dst->invalid += src->invalid;
+    if (src->max_pkt_size > dst->max_pkt_size)
+        dst->max_pkt_size = src->max_pkt_size;
+#define GH_X_SUM(f, s) dst->f += src->f;
+    GH_PROTO_COUNTER_LIST(GH_X_SUM)
+#undef GH_X_SUM
+    for (int a = 0; a < GH_ANOM_COUNT; a++)
+        dst->anomalies[a] += src->anomalies[a];
+    dst->accepted += src->accepted;
+    dst->dropped += src->dropped;
+    dst->rejected += src->rejected;
+    for (int i = 0; i < GH_MAX_LINKTYPES; i++) {
+        if (!src->linktype_pkts[i])
+            continue;
+        int j;
+        for (j = 0; j < GH_MAX_LINKTYPES; j++) {
+            if (dst->linktype_pkts[j] && dst->linktype[j] == src->linktype[i]) {
+                dst->linktype_pkts[j] += src->linktype_pkts[i];
+                break;
+            }
+            if (!dst->linktype_pkts[j]) {
+                dst->linktype[j] = src->linktype[i];
+                dst->linktype_pkts[j] = src->linktype_pkts[i];
+                break;
+            }
+        }
+        if (j == GH_MAX_LINKTYPES)
+            dst->linktype_other += src->linktype_pkts[i];
+    }
+    dst->linktype_other += src->linktype_other;
+}
+
+const char *gh_linktype_name(uint32_t lt)
+{
+    switch (lt) {
+    case GH_LINK_NULL: return "null";
+    case GH_LINK_ETHERNET: return "ethernet";
+    case GH_LINK_RAW:
+    case GH_LINK_RAW_DLT:
+    case GH_LINK_RAW_DLT14: return "raw";
+    case GH_LINK_LOOP: return "loop";
+    case GH_LINK_SLL: return "sll";
+    case GH_LINK_IPV4: return "ipv4";
+    case GH_LINK_IPV6: return "ipv6";
+    case GH_LINK_SLL2: return "sll2";
+    default: return NULL;
+    }
+}
+
+static void human_bytes(char *buf, size_t n, double v)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s)
+{
+    char hb[32];
+    human_bytes(hb, sizeof(hb), (double)c->bytes);
+    fprintf(out, "packets: %" PRIu64 "  bytes: %" PRIu64 " (%s)  invalid: %" PRIu64 "\n",
+            c->pkts, c->bytes, hb, c->invalid);
+    fprintf(out, "link types:");
+    for (int i = 0; i < GH_MAX_LINKTYPES; i++) {
+        if (!c->linktype_pkts[i])
+            continue;
+        const char *n = gh_linktype_name(c->linktype[i]);
+        if (n)
+            fprintf(out, " %s %" PRIu64, n, c->linktype_pkts[i]);
+        else
+            fprintf(out, " linktype_%u %" PRIu64 " (unsupported)", c->linktype[i],
+                    c->linktype_pkts[i]);
+    }
+    if (c->linktype_other)
+        fprintf(out, " other %" PRIu64, c->linktype_other);
+    fprintf(out, "\nprotocols:");
+    int col = 0;
+#define GH_X_PRINT(f, s)                                                     \
+    if (c->f) {                                                              \
+        fprintf(out, "%s %s %" PRIu64, col && col % 6 == 0 ? "\n          " : "", s, c->f); \
+        col++;                                                               \
+    }
+    GH_PROTO_COUNTER_LIST(GH_X_PRINT)
+#undef GH_X_PRINT
+    fprintf(out, "\n");
+    fprintf(out, "anomalies:");
+    bool any = false;
+    for (int a = 0; a < GH_ANOM_COUNT; a++) {
+        if (!c->anomalies[a])
+            continue;
+        fprintf(out, "\n  %-36s %" PRIu64, gh_anomaly_name((gh_anomaly)a), c->anomalies[a]);
+        any = true;
+    }
+    fprintf(out, "%s\n", any ? "" : " none");
+    fprintf(out, "verdicts: accepted %" PRIu64 "  dropped %" PRIu64 "  rejected %" PRIu64 "\n",
+            c->accepted, c->dropped, c->rejected);
+    if (elapsed_s > 0) {
+        double pps = (double)c->pkts / elapsed_s;
+        double gbps = (double)c->bytes * 8.0 / elapsed_s / 1e9;
+        fprintf(out, "time: %.3f s  %.0f packets/s  %.3f Gbit/s\n", elapsed_s, pps, gbps);
+    }
+}

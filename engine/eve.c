@@ -1,0 +1,316 @@
+/* EVE JSON events (Suricata-compatible field names and formats). */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gatehouse/eve.h"
+
+/* ---- growable buffer ---------------------------------------------------- */
+
+void gh_jbuf_init(gh_jbuf *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void gh_jbuf_free(gh_jbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+static bool jbuf_reserve(gh_jbuf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        b->oom = true;
+        return false;
+    }
+    b->p = np;
+    b->cap = cap;
+    return true;
+}
+
+void gh_jbuf_append(gh_jbuf *b, const char *s, size_t n)
+{
+    if (!jbuf_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(tmp)) {
+        gh_jbuf_append(b, tmp, (size_t)n);
+        return;
+    }
+    if (!jbuf_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+#define JLIT(b, s) gh_jbuf_append((b), (s), sizeof(s) - 1)
+
+void gh_jbuf_json_str(gh_jbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    JLIT(b, "\"");
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+        unsigned char ch = *q;
+        switch (ch) {
+        case '"': JLIT(b, "\\\""); break;
+        case '\\': JLIT(b, "\\\\"); break;
+        case '\n': JLIT(b, "\\n"); break;
+        case '\r': JLIT(b, "\\r"); break;
+        case '\t': JLIT(b, "\\t"); break;
+        default:
+            if (ch < 0x20 || ch >= 0x7f) {
+                /* bytes outside printable ASCII become \u00XX so the line is
+                 * always valid JSON, whatever the input encoding */
+                char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+                gh_jbuf_append(b, e, 6);
+            } else {
+                gh_jbuf_append(b, (const char *)q, 1);
+            }
+        }
+    }
+    JLIT(b, "\"");
+}
+
+/* ---- field formatting --------------------------------------------------- */
+
+void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%06u+0000", base, (unsigned)(nsec / 1000u) % 1000000u);
+}
+
+const char *gh_proto_name(uint8_t proto, char buf[8])
+{
+    switch (proto) {
+    case 1: return "ICMP";
+    case 2: return "IGMP";
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 41: return "IPv6";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    case 58: return "IPv6-ICMP";
+    case 88: return "EIGRP";
+    case 89: return "OSPF";
+    case 103: return "PIM";
+    case 112: return "VRRP";
+    case 132: return "SCTP";
+    default:
+        snprintf(buf, 8, "%03u", proto);
+        return buf;
+    }
+}
+
+void gh_eve_fmt_begin(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, const char *event_type)
+{
+    char ts[40];
+    gh_eve_timestamp(ts, in ? in->ts_sec : 0, in ? in->ts_nsec : 0);
+    gh_jbuf_printf(b, "{\"timestamp\":\"%s\"", ts);
+    if (in)
+        gh_jbuf_printf(b, ",\"pcap_cnt\":%" PRIu64, in->id);
+    JLIT(b, ",\"event_type\":");
+    gh_jbuf_json_str(b, event_type);
+    if (pkt && pkt->ip_ver) {
+        char a[64], d[64], pb[8];
+        gh_addr_str(&pkt->src, pkt->ip_ver, a, sizeof(a));
+        gh_addr_str(&pkt->dst, pkt->ip_ver, d, sizeof(d));
+        bool ports = pkt->layers & (GH_LAYER_TCP | GH_LAYER_UDP);
+        gh_jbuf_printf(b, ",\"src_ip\":\"%s\"", a);
+        if (ports)
+            gh_jbuf_printf(b, ",\"src_port\":%u", pkt->sport);
+        gh_jbuf_printf(b, ",\"dest_ip\":\"%s\"", d);
+        if (ports)
+            gh_jbuf_printf(b, ",\"dest_port\":%u", pkt->dport);
+        gh_jbuf_printf(b, ",\"proto\":\"%s\"", gh_proto_name(pkt->ip_proto, pb));
+        if (pkt->layers & (GH_LAYER_ICMPV4 | GH_LAYER_ICMPV6))
+            gh_jbuf_printf(b, ",\"icmp_type\":%u,\"icmp_code\":%u", pkt->icmp_type, pkt->icmp_code);
+    }
+    if (pkt && pkt->vlan_count) {
+        JLIT(b, ",\"vlan\":[");
+        for (unsigned i = 0; i < pkt->vlan_count; i++)
+            gh_jbuf_printf(b, "%s%u", i ? "," : "", pkt->vlan_id[i]);
+        JLIT(b, "]");
+    }
+}
+
+void gh_eve_fmt_end(gh_jbuf *b)
+{
+    JLIT(b, "}\n");
+}
+
+void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, gh_anomaly a)
+{
+    gh_eve_fmt_begin(b, in, pkt, "anomaly");
+    gh_jbuf_printf(b, ",\"anomaly\":{\"type\":\"decode\",\"event\":\"decoder.%s\"}",
+                   gh_anomaly_name(a));
+    gh_eve_fmt_end(b);
+}
+
+void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
+                      double uptime_s)
+{
+    char ts[40];
+    gh_eve_timestamp(ts, ts_sec, ts_nsec);
+    gh_jbuf_printf(b, "{\"timestamp\":\"%s\",\"event_type\":\"stats\",\"stats\":{\"uptime\":%.0f",
+                   ts, uptime_s);
+    gh_jbuf_printf(b,
+                   ",\"decoder\":{\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"invalid\":%" PRIu64
+                   ",\"avg_pkt_size\":%" PRIu64 ",\"max_pkt_size\":%" PRIu64,
+                   c->pkts, c->bytes, c->invalid, c->pkts ? c->bytes / c->pkts : 0,
+                   c->max_pkt_size);
+#define GH_X_JSON(f, s) gh_jbuf_printf(b, ",\"" s "\":%" PRIu64, c->f);
+    GH_PROTO_COUNTER_LIST(GH_X_JSON)
+#undef GH_X_JSON
+    JLIT(b, ",\"linktypes\":{");
+    bool first = true;
+    for (int i = 0; i < GH_MAX_LINKTYPES; i++) {
+        if (!c->linktype_pkts[i])
+            continue;
+        const char *n = gh_linktype_name(c->linktype[i]);
+        if (n)
+            gh_jbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", n, c->linktype_pkts[i]);
+        else
+            gh_jbuf_printf(b, "%s\"linktype_%u\":%" PRIu64, first ? "" : ",", c->linktype[i],
+                           c->linktype_pkts[i]);
+        first = false;
+    }
+    if (c->linktype_other)
+        gh_jbuf_printf(b, "%s\"other\":%" PRIu64, first ? "" : ",", c->linktype_other);
+    JLIT(b, "}");
+
+    /* anomalies grouped by layer, as Suricata's decoder.event.<layer>.<name> */
+    JLIT(b, ",\"event\":{");
+    size_t prev_len = 0;
+    const char *prev = NULL;
+    for (int a = 0; a < GH_ANOM_COUNT; a++) {
+        const char *name = gh_anomaly_name((gh_anomaly)a);
+        const char *dot = strchr(name, '.');
+        size_t plen = dot ? (size_t)(dot - name) : 0;
+        if (!prev || plen != prev_len || strncmp(prev, name, plen) != 0) {
+            if (prev)
+                JLIT(b, "},");
+            gh_jbuf_printf(b, "\"%.*s\":{", (int)plen, name);
+            prev = name;
+            prev_len = plen;
+        } else {
+            JLIT(b, ",");
+        }
+        gh_jbuf_printf(b, "\"%s\":%" PRIu64, dot ? dot + 1 : name, c->anomalies[a]);
+    }
+    if (prev)
+        JLIT(b, "}");
+    JLIT(b, "}}");
+    gh_jbuf_printf(b,
+                   ",\"verdict\":{\"accepted\":%" PRIu64 ",\"dropped\":%" PRIu64
+                   ",\"rejected\":%" PRIu64 "}}}\n",
+                   c->accepted, c->dropped, c->rejected);
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+struct gh_eve {
+    FILE *f;
+    bool is_stdout;
+    bool failed;
+    int saved_errno;
+    char *path;
+    pthread_mutex_t lock;
+};
+
+gh_eve *gh_eve_open(const char *path, gh_error *err)
+{
+    gh_eve *e = calloc(1, sizeof(*e));
+    if (!e) {
+        gh_error_set(err, GH_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    e->path = strdup(path);
+    if (!e->path) {
+        free(e);
+        gh_error_set(err, GH_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0) {
+        e->f = stdout;
+        e->is_stdout = true;
+    } else {
+        e->f = fopen(path, "w");
+        if (!e->f) {
+            gh_error_set(err, GH_E_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+            free(e->path);
+            free(e);
+            return NULL;
+        }
+    }
+    pthread_mutex_init(&e->lock, NULL);
+    return e;
+}
+
+int gh_eve_write(gh_eve *e, const char *lines, size_t len)
+{
+    if (!e || !len)
+        return GH_OK;
+    pthread_mutex_lock(&e->lock);
+    if (!e->failed && fwrite(lines, 1, len, e->f) != len) {
+        e->failed = true;
+        e->saved_errno = errno;
+    }
+    int rc = e->failed ? GH_E_IO : GH_OK;
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+int gh_eve_close(gh_eve *e, gh_error *err)
+{
+    if (!e)
+        return GH_OK;
+    if (fflush(e->f) != 0 && !e->failed) {
+        e->failed = true;
+        e->saved_errno = errno;
+    }
+    if (!e->is_stdout && fclose(e->f) != 0 && !e->failed) {
+        e->failed = true;
+        e->saved_errno = errno;
+    }
+    int rc = GH_OK;
+    if (e->failed) {
+        gh_error_set(err, GH_E_IO, "%s: write failed: %s", e->path, strerror(e->saved_errno));
+        rc = GH_E_IO;
+    }
+    pthread_mutex_destroy(&e->lock);
+    free(e->path);
+    free(e);
+    return rc;
+}

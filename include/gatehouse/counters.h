@@ -1,0 +1,65 @@
+/* gatehouse: per-worker counters, summed for the summary and stats events. */
+#ifndef GATEHOUSE_COUNTERS_H
+#define GATEHOUSE_COUNTERS_H
+
+#include <stdio.h>
+
+#include "gatehouse/decode.h"
+
+#define GH_MAX_LINKTYPES 8
+
+/*
+ * Protocol counters: X(field, "name"). Each counts packets in which that
+ * layer was decoded.
+ */
+#define GH_PROTO_COUNTER_LIST(X)                                             \
+    X(ethernet, "ethernet")                                                  \
+    X(vlan, "vlan")                                                          \
+    X(vlan_qinq, "vlan_qinq")                                                \
+    X(mpls, "mpls")                                                          \
+    X(pseudowire, "pseudowire")                                              \
+    X(sll, "sll")                                                            \
+    X(null, "null")                                                          \
+    X(arp, "arp")                                                            \
+    X(other_l3, "unknown_ethertype")                                         \
+    X(ipv4, "ipv4")                                                          \
+    X(ipv6, "ipv6")                                                          \
+    X(ipv4_frag, "ipv4_frag")                                                \
+    X(ipv6_frag, "ipv6_frag")                                                \
+    X(tcp, "tcp")                                                            \
+    X(udp, "udp")                                                            \
+    X(icmpv4, "icmpv4")                                                      \
+    X(icmpv6, "icmpv6")                                                      \
+    X(other_l4, "other_ip_proto")                                            \
+    X(icmp_quoting_tcp, "icmp_quoting_tcp")                                  \
+    X(icmp_quoting_udp, "icmp_quoting_udp")
+
+typedef struct gh_counters {
+    uint64_t pkts;
+    uint64_t bytes;          /* captured bytes */
+    uint64_t invalid;        /* packets with at least one anomaly */
+    uint64_t max_pkt_size;
+#define GH_X_FIELD(f, s) uint64_t f;
+    GH_PROTO_COUNTER_LIST(GH_X_FIELD)
+#undef GH_X_FIELD
+    uint64_t anomalies[GH_ANOM_COUNT];
+    uint64_t accepted, dropped, rejected;
+    /* packets per link type, first GH_MAX_LINKTYPES distinct types */
+    uint32_t linktype[GH_MAX_LINKTYPES];
+    uint64_t linktype_pkts[GH_MAX_LINKTYPES];
+    uint64_t linktype_other;
+} gh_counters;
+
+/** Count one decoded packet. */
+GH_API void gh_counters_add_packet(gh_counters *c, const gh_packet *p, uint32_t caplen);
+/** Add @p src into @p dst (summing workers). */
+GH_API void gh_counters_merge(gh_counters *dst, const gh_counters *src);
+/** Name of a link type ("ethernet", "sll2", ...), or NULL when unknown. */
+GH_API const char *gh_linktype_name(uint32_t linktype);
+/**
+ * Print the human summary: packets, bytes, link types, protocols, anomalies
+ * by name, verdicts and throughput over @p elapsed_s seconds.
+ */
+GH_API void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s);
+
+#endif

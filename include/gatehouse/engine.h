@@ -1,0 +1,52 @@
+/* gatehouse: the pipeline. A worker owns its state (counters, event buffer,
+ * and, as later stages land, its flow table, reassembly and Hyperscan
+ * scratch) and processes bursts: decode -> flow -> firewall -> DPI ->
+ * verdict + events. No locks and no allocation on the packet path. */
+#ifndef GATEHOUSE_ENGINE_H
+#define GATEHOUSE_ENGINE_H
+
+#include <stdbool.h>
+
+#include "gatehouse/counters.h"
+#include "gatehouse/decode.h"
+#include "gatehouse/eve.h"
+#include "gatehouse/source.h"
+
+/** Largest burst gh_worker_process_batch takes. */
+#define GH_MAX_BATCH 64
+
+/** Pipeline configuration, fixed for a worker's life. */
+typedef struct gh_engine_config {
+    bool verify_checksums;   /**< false with -k none */
+    bool anomaly_events;     /**< write an EVE "anomaly" event per decode anomaly */
+} gh_engine_config;
+
+/** Defaults: checksums verified, anomaly events on. */
+GH_API void gh_engine_config_init(gh_engine_config *cfg);
+
+typedef struct gh_worker gh_worker;
+
+/**
+ * Create a worker. @p eve may be NULL (no events); the worker does not own
+ * it. Returns NULL and fills @p err on failure.
+ */
+GH_API gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err);
+
+/**
+ * Run up to GH_MAX_BATCH packets through the pipeline; writes one verdict
+ * per packet into @p verdicts and their events to the EVE writer.
+ * Returns 0, or GH_E_IO when writing events failed (verdicts are still set).
+ */
+GH_API int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n,
+                                   gh_verdict *verdicts);
+
+/** Decoded descriptors of the last batch (valid until the next call). */
+GH_API const gh_packet *gh_worker_last_packets(const gh_worker *w);
+
+/** The worker's counters. */
+GH_API const gh_counters *gh_worker_counters(const gh_worker *w);
+
+/** Free a worker; NULL is fine. */
+GH_API void gh_worker_free(gh_worker *w);
+
+#endif

@@ -1,0 +1,60 @@
+/* gatehouse: EVE JSON events, one object per line, in the shape Suricata
+ * writes them (timestamp, pcap_cnt, event_type, src_ip, ...) so jq and EVE
+ * tools work unchanged. Workers format events into their own gh_jbuf and hand
+ * whole lines to the shared writer, which is the only locked step. */
+#ifndef GATEHOUSE_EVE_H
+#define GATEHOUSE_EVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gatehouse/counters.h"
+#include "gatehouse/decode.h"
+#include "gatehouse/source.h"
+
+/** A growable text buffer for JSON lines. */
+typedef struct gh_jbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;   /* an append failed; the buffer holds what fitted */
+} gh_jbuf;
+
+GH_API void gh_jbuf_init(gh_jbuf *b);
+GH_API void gh_jbuf_free(gh_jbuf *b);
+GH_API void gh_jbuf_append(gh_jbuf *b, const char *s, size_t n);
+GH_API void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Append @p s as a quoted JSON string with escapes. */
+GH_API void gh_jbuf_json_str(gh_jbuf *b, const char *s);
+
+/** Suricata's timestamp: "2026-11-27T17:36:37.123456+0000" (UTC). */
+GH_API void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec);
+/** Protocol name as Suricata prints it ("TCP", "IPv6-ICMP", else "%03u"). */
+GH_API const char *gh_proto_name(uint8_t proto, char buf[8]);
+
+/**
+ * Open the first fields of an event: {"timestamp":..,"flow_id"?,"pcap_cnt":..,
+ * "event_type":..,"src_ip":..,...,"proto":..; the caller appends its object
+ * and then gh_eve_fmt_end(). @p pkt may be NULL for non-packet events.
+ */
+GH_API void gh_eve_fmt_begin(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                             const char *event_type);
+/** Close the event object and the line. */
+GH_API void gh_eve_fmt_end(gh_jbuf *b);
+/** An "anomaly" event of type decode for anomaly @p a of @p pkt. */
+GH_API void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                               gh_anomaly a);
+/** A "stats" event with every counter. */
+GH_API void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
+                             double uptime_s);
+
+typedef struct gh_eve gh_eve;
+
+/** Open @p path for writing ("-" is stdout). NULL and @p err on failure. */
+GH_API gh_eve *gh_eve_open(const char *path, gh_error *err);
+/** Append whole lines; safe to call from several workers. */
+GH_API int gh_eve_write(gh_eve *e, const char *lines, size_t len);
+/** Flush and close; returns GH_E_IO (with @p err) if any write failed. NULL is fine. */
+GH_API int gh_eve_close(gh_eve *e, gh_error *err);
+
+#endif
