@@ -1,0 +1,215 @@
+/* gatehouse-bench: benchmark scenarios, each printing one JSON object.
+ * Inputs are loaded into memory before timing; every scenario checks its own
+ * results so a fast wrong answer cannot pass. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gatehouse/counters.h"
+#include "gatehouse/decode.h"
+#include "gatehouse/source.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#endif
+
+typedef struct mem_pkt {
+    uint8_t *data;
+    uint32_t caplen;
+    uint32_t linktype;
+} mem_pkt;
+
+typedef struct mem_trace {
+    mem_pkt *pkts;
+    size_t n, cap;
+    uint64_t bytes;
+} mem_trace;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static uint64_t ticks(void)
+{
+#ifdef HAVE_TSC
+    return __rdtsc();
+#else
+    return 0;
+#endif
+}
+
+/* Load every packet of @p path (file or directory) into memory. */
+static int load_trace(mem_trace *t, const char *path)
+{
+    gh_error err = {0};
+    gh_source *s = gh_source_pcap_open(path, &err);
+    if (!s) {
+        fprintf(stderr, "gatehouse-bench: %s\n", err.msg);
+        return -1;
+    }
+    gh_pkt_in batch[64];
+    for (;;) {
+        size_t n = 0;
+        int rc = gh_source_read_batch(s, batch, 64, &n, &err);
+        if (rc == GH_E_EOF)
+            break;
+        if (rc != GH_OK) {
+            fprintf(stderr, "gatehouse-bench: %s\n", err.msg);
+            gh_source_close(s);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (t->n == t->cap) {
+                t->cap = t->cap ? t->cap * 2 : 4096;
+                t->pkts = realloc(t->pkts, t->cap * sizeof(*t->pkts));
+                if (!t->pkts) {
+                    fprintf(stderr, "gatehouse-bench: out of memory\n");
+                    exit(1);
+                }
+            }
+            mem_pkt *m = &t->pkts[t->n++];
+            m->data = malloc(batch[i].caplen ? batch[i].caplen : 1);
+            if (!m->data) {
+                fprintf(stderr, "gatehouse-bench: out of memory\n");
+                exit(1);
+            }
+            memcpy(m->data, batch[i].data, batch[i].caplen);
+            m->caplen = batch[i].caplen;
+            m->linktype = batch[i].linktype;
+            t->bytes += batch[i].caplen;
+        }
+    }
+    gh_source_close(s);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A digest of what decoding found, to check that every round agrees. */
+typedef struct decode_digest {
+    uint64_t tcp, udp, icmp, payload_bytes, anomalies;
+} decode_digest;
+
+static void decode_round(const mem_trace *t, const gh_decode_opts *o, decode_digest *d)
+{
+    gh_packet p;
+    memset(d, 0, sizeof(*d));
+    for (size_t i = 0; i < t->n; i++) {
+        gh_decode(&p, t->pkts[i].linktype, t->pkts[i].data, t->pkts[i].caplen, o);
+        d->tcp += !!(p.layers & GH_LAYER_TCP);
+        d->udp += !!(p.layers & GH_LAYER_UDP);
+        d->icmp += !!(p.layers & (GH_LAYER_ICMPV4 | GH_LAYER_ICMPV6));
+        d->payload_bytes += p.payload_len;
+        d->anomalies += (uint64_t)__builtin_popcountll(p.anomalies);
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: gatehouse-bench <scenario> [options]\n"
+            "\n"
+            "scenarios:\n"
+            "  decode [-k none] [--runs N] [--min-packets N] FILE|DIR...\n"
+            "      decode-only throughput over captures loaded in memory; repeats\n"
+            "      the trace until each run decodes at least --min-packets packets\n"
+            "      (default 2000000), --runs times (default 5); prints median,\n"
+            "      min and max.\n");
+}
+
+static int bench_decode(int argc, char **argv)
+{
+    gh_decode_opts o = {.verify_checksums = true};
+    int runs = 5;
+    uint64_t min_pkts = 2000000;
+    mem_trace t = {0};
+    int nin = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-k") == 0 && i + 1 < argc) {
+            o.verify_checksums = strcmp(argv[++i], "none") != 0;
+        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            runs = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--min-packets") == 0 && i + 1 < argc) {
+            min_pkts = strtoull(argv[++i], NULL, 10);
+        } else if (argv[i][0] == '-') {
+            usage();
+            return 2;
+        } else {
+            if (load_trace(&t, argv[i]) != 0)
+                return 1;
+            nin++;
+        }
+    }
+    if (!nin || !t.n || runs < 1 || runs > 101) {
+        usage();
+        return 2;
+    }
+    decode_digest ref, d;
+    decode_round(&t, &o, &ref); /* warm-up and reference */
+    uint64_t rounds = (min_pkts + t.n - 1) / t.n;
+    if (rounds == 0)
+        rounds = 1;
+    double *ns = calloc((size_t)runs, sizeof(double));
+    double *cyc = calloc((size_t)runs, sizeof(double));
+    int mismatches = 0;
+    for (int r = 0; r < runs; r++) {
+        double t0 = now_ns();
+        uint64_t c0 = ticks();
+        for (uint64_t k = 0; k < rounds; k++) {
+            decode_round(&t, &o, &d);
+            if (memcmp(&d, &ref, sizeof(d)) != 0)
+                mismatches++;
+        }
+        uint64_t c1 = ticks();
+        double t1 = now_ns();
+        ns[r] = (t1 - t0) / (double)(rounds * t.n);
+        cyc[r] = (double)(c1 - c0) / (double)(rounds * t.n);
+    }
+    qsort(ns, (size_t)runs, sizeof(double), cmp_double);
+    qsort(cyc, (size_t)runs, sizeof(double), cmp_double);
+    double med = ns[runs / 2];
+    double avg_size = (double)t.bytes / (double)t.n;
+    printf("{\"bench\":\"decode\",\"checksums\":%s,\"inputs\":%d,\"packets\":%zu,\"bytes\":%" PRIu64
+           ",\"avg_pkt_size\":%.1f,\"runs\":%d,\"packets_per_run\":%" PRIu64
+           ",\"ns_per_packet\":{\"median\":%.2f,\"min\":%.2f,\"max\":%.2f}"
+           ",\"tsc_ticks_per_packet\":%.1f"
+           ",\"packets_per_sec\":%.0f,\"gbit_per_sec\":%.3f"
+           ",\"check\":{\"tcp\":%" PRIu64 ",\"udp\":%" PRIu64 ",\"icmp\":%" PRIu64
+           ",\"anomalies\":%" PRIu64 ",\"mismatches\":%d}}\n",
+           o.verify_checksums ? "true" : "false", nin, t.n, t.bytes, avg_size, runs,
+           rounds * t.n, med, ns[0], ns[runs - 1], cyc[runs / 2], 1e9 / med,
+           avg_size * 8.0 / med, ref.tcp, ref.udp, ref.icmp, ref.anomalies, mismatches);
+    free(ns);
+    free(cyc);
+    for (size_t i = 0; i < t.n; i++)
+        free(t.pkts[i].data);
+    free(t.pkts);
+    return mismatches ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    if (strcmp(argv[1], "decode") == 0)
+        return bench_decode(argc - 2, argv + 2);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage();
+        return 0;
+    }
+    fprintf(stderr, "gatehouse-bench: unknown scenario '%s'\n", argv[1]);
+    usage();
+    return 2;
+}

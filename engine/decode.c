@@ -105,7 +105,7 @@ static uint32_t pseudo_sum(const gh_packet *p, uint8_t proto, uint32_t l4len)
 /* L4 checksums are only verifiable on a whole, captured, unfragmented packet. */
 static bool l4_csum_checkable(const dctx *c)
 {
-    return c->csum && !(c->p->flags & (GH_PKT_TRUNCATED | GH_PKT_FRAGMENT));
+    return c->csum && !(c->p->flags & (GH_PKT_TRUNCATED | GH_PKT_FRAGMENT | GH_PKT_TSO));
 }
 
 static void tcp_options(dctx *c, const uint8_t *o, uint32_t n)
@@ -237,7 +237,7 @@ static void decode_udp(dctx *c, uint32_t off, uint32_t end)
     const uint8_t *u = c->d + off;
     uint32_t avail = end - off;
     uint32_t ulen = rd16(u + 4);
-    bool partial = (p->flags & (GH_PKT_TRUNCATED | GH_PKT_FRAGMENT)) != 0;
+    bool partial = (p->flags & (GH_PKT_TRUNCATED | GH_PKT_FRAGMENT | GH_PKT_TSO)) != 0;
     /* catches: a length field below the header size, or one that disagrees
      * with the IP payload length (only knowable for a whole datagram) */
     if (ulen < UDP_HLEN || (!partial && ulen != avail) || (partial && ulen < avail)) {
@@ -445,8 +445,17 @@ static void decode_ipv4(dctx *c, uint32_t off)
         return;
     }
     uint32_t total = rd16(h + 2);
-    /* catches: a total length that cannot hold the header (also TSO frames
-     * captured before segmentation, which carry 0) */
+    bool tso = false;
+    /* Total length 0 is what a host captures before TCP segmentation offload
+     * fills it in (Wireshark presumes the same): use the captured length,
+     * count the anomaly, and skip checksums the NIC has not written yet. */
+    if (total == 0) {
+        ANOM(c, IPV4_ZERO_LEN_TSO);
+        p->flags |= GH_PKT_TSO;
+        tso = true;
+        total = avail;
+    }
+    /* catches: a total length that cannot hold the header */
     if (total < hlen) {
         ANOM(c, IPV4_IPLEN_SMALLER_THAN_HLEN);
         return;
@@ -474,7 +483,7 @@ static void decode_ipv4(dctx *c, uint32_t off)
     memcpy(p->dst.b, h + 16, 4);
     if (hlen > IPV4_HLEN)
         ipv4_options(c, h + IPV4_HLEN, hlen - IPV4_HLEN);
-    if (c->csum) {
+    if (c->csum && !tso) {
         p->flags |= GH_PKT_CSUM_CHECKED;
         if (gh_csum_fold(gh_csum_partial(h, hlen, 0)) != 0)
             ANOM(c, IPV4_CSUM_BAD);

@@ -31,6 +31,7 @@ typedef struct pcap_source {
     gh_error pending;      /* error to report on the next read */
     bool has_pending;
     uint8_t *arena;
+    bool is_dir;
 } pcap_source;
 
 int gh_source_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *n, gh_error *err)
@@ -116,6 +117,29 @@ oom:
     return GH_E_NOMEM;
 }
 
+static bool has_capture_magic(const char *path)
+{
+    uint8_t m[4];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return true; /* let libpcap report why it cannot be read */
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    if (n != 4)
+        return false;
+    uint32_t be = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
+    static const uint32_t magics[] = {
+        0xa1b2c3d4, 0xd4c3b2a1, /* pcap, microseconds */
+        0xa1b23c4d, 0x4d3cb2a1, /* pcap, nanoseconds */
+        0xa1b2cd34, 0x34cdb2a1, /* Kuznetzov's modified pcap */
+        0x0a0d0d0a,             /* pcapng section header */
+    };
+    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+        if (be == magics[i])
+            return true;
+    return false;
+}
+
 static int open_next(pcap_source *ps, gh_error *err)
 {
     if (ps->pc) {
@@ -126,6 +150,15 @@ static int open_next(pcap_source *ps, gh_error *err)
         return GH_E_EOF;
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     ps->cur_name = ps->files[ps->next_file++];
+    /* in a directory, files that are not captures at all (a README, a
+     * checksum list) are skipped with a warning; a capture that fails to
+     * open is still an error */
+    if (ps->is_dir && !has_capture_magic(ps->cur_name)) {
+        fprintf(stderr, "gatehouse: warning: skipping %s: not a pcap or pcapng file\n",
+                ps->cur_name);
+        ps->st.skipped_files++;
+        return open_next(ps, err);
+    }
     ps->pc = pcap_open_offline_with_tstamp_precision(ps->cur_name, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     if (!ps->pc) {
         gh_error_set(err, GH_E_FORMAT, "%s: not a readable pcap or pcapng file: %s", ps->cur_name,
@@ -262,6 +295,7 @@ gh_source *gh_source_pcap_open(const char *path, gh_error *err)
         goto fail;
     }
     if (S_ISDIR(sb.st_mode)) {
+        ps->is_dir = true;
         if (list_dir(ps, path, err) != GH_OK)
             goto fail;
     } else {
@@ -273,7 +307,10 @@ gh_source *gh_source_pcap_open(const char *path, gh_error *err)
         ps->nfiles = 1;
     }
     /* open the first file now so a non-capture fails before any work */
-    if (open_next(ps, err) != GH_OK)
+    int rc = open_next(ps, err);
+    if (rc == GH_E_EOF)
+        gh_error_set(err, GH_E_FORMAT, "%s: holds no pcap or pcapng file", path);
+    if (rc != GH_OK)
         goto fail;
     return &ps->base;
 fail:

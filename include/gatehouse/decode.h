@@ -44,6 +44,7 @@
     X(IPV4_HLEN_TOO_SMALL, "ipv4.hlen_too_small")                            \
     X(IPV4_IPLEN_SMALLER_THAN_HLEN, "ipv4.iplen_smaller_than_hlen")          \
     X(IPV4_TRUNC_PKT, "ipv4.trunc_pkt")                                      \
+    X(IPV4_ZERO_LEN_TSO, "ipv4.zero_len_tso")                                \
     X(IPV4_OPT_INVALID_LEN, "ipv4.opt_invalid_len")                          \
     X(IPV4_OPT_MALFORMED, "ipv4.opt_malformed")                              \
     X(IPV4_FRAG_PKT_TOO_LARGE, "ipv4.frag_pkt_too_large")                    \
@@ -117,6 +118,7 @@ enum {
     GH_PKT_TCP_TS = 1u << 10,
     GH_PKT_CSUM_CHECKED = 1u << 11, /* checksums were verified */
     GH_PKT_JUMBO = 1u << 12,       /* IPv6 jumbogram */
+    GH_PKT_TSO = 1u << 13,         /* IPv4 length 0: captured before segmentation offload */
 };
 
 /* gh_packet.ipv6_exthdrs */

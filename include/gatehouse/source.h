@@ -31,6 +31,7 @@ typedef struct gh_source_stats {
     uint64_t packets;      /**< packets handed out */
     uint64_t bytes;        /**< captured bytes handed out */
     uint64_t files;        /**< pcap: files opened */
+    uint64_t skipped_files; /**< pcap: directory entries that are not captures */
     uint64_t kernel_drops; /**< nfq: packets the kernel dropped before us */
 } gh_source_stats;
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End-to-end test of `gatehouse pcap`: shipped samples, error paths, and every
+# corpus capture checked against capinfos/tshark (when the corpus and the
+# tools are present). Usage: cli_pcap.sh GATEHOUSE DATA_DIR [CORPUS_DIR]
+set -u
+GH=$1
+DATA=$2
+CORPUS=${3:-}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+checks=0
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { checks=$((checks + 1)); }
+need() { command -v "$1" >/dev/null 2>&1; }
+
+# stats.decoder.<field> of the final stats event in an EVE file
+stat_of() { jq -r "select(.event_type==\"stats\") | .stats.decoder.$2" "$1" | tail -n1; }
+
+need jq || { echo "jq is required"; exit 1; }
+
+# --- usage and exit codes ---------------------------------------------------
+"$GH" pcap --help | grep -q -- "--write-accepted" && ok || fail "pcap --help"
+"$GH" --help >/dev/null && ok || fail "gatehouse --help"
+"$GH" pcap --bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "unknown option must exit 2"
+"$GH" pcap >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "missing -r must exit 2"
+"$GH" pcap -r "$DATA/sample.pcap" -k bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "-k bogus must exit 2"
+"$GH" pcap -r "$TMP/does-not-exist.pcap" 2>"$TMP/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "does-not-exist.pcap" "$TMP/err" && ok || fail "missing file: rc=$rc $(cat "$TMP/err")"
+
+# --- the README's sample ----------------------------------------------------
+"$GH" pcap -r "$DATA/sample.pcap" --eve "$TMP/eve.json" --write-accepted "$TMP/acc.pcap" \
+    --write-dropped "$TMP/drop.pcap" 2>"$TMP/sum"; rc=$?
+[ $rc -eq 0 ] && ok || fail "sample.pcap exit $rc"
+grep -q "^packets: 35 " "$TMP/sum" && ok || fail "sample summary: $(head -1 "$TMP/sum")"
+[ "$(stat_of "$TMP/eve.json" pkts)" = 35 ] && ok || fail "sample stats pkts"
+jq -e . "$TMP/eve.json" >/dev/null && ok || fail "EVE is not valid JSON lines"
+if need capinfos; then
+    [ "$(capinfos -c -M "$TMP/acc.pcap" | awk '/Number of packets/{print $NF}')" = 35 ] && ok ||
+        fail "accepted pcap should hold all 35 packets"
+    [ "$(capinfos -c -M "$TMP/drop.pcap" | awk '/Number of packets/{print $NF}')" = 0 ] && ok ||
+        fail "dropped pcap should be empty"
+    cmp -s <(tshark -r "$DATA/sample.pcap" -T fields -e frame.time_epoch -e frame.len 2>/dev/null) \
+        <(tshark -r "$TMP/acc.pcap" -T fields -e frame.time_epoch -e frame.len 2>/dev/null) && ok ||
+        fail "accepted pcap differs from the input (timestamps/lengths)"
+fi
+
+# --- corrupt input: everything before the bad record is processed ----------
+if [ -f "$DATA/truncated.pcap" ]; then
+    "$GH" pcap -r "$DATA/truncated.pcap" --eve "$TMP/t.json" 2>"$TMP/err"; rc=$?
+    [ $rc -eq 1 ] && ok || fail "truncated.pcap must exit 1 (got $rc)"
+    grep -q "truncated.pcap: packet 7 " "$TMP/err" && grep -q "byte offset" "$TMP/err" && ok ||
+        fail "truncated.pcap error must name file, packet 7 and offset: $(cat "$TMP/err")"
+    [ "$(stat_of "$TMP/t.json" pkts)" = 6 ] && ok || fail "truncated.pcap: the 6 good packets must be counted"
+fi
+if [ -f "$DATA/notapcap.pcap" ]; then
+    "$GH" pcap -r "$DATA/notapcap.pcap" 2>"$TMP/err"; rc=$?
+    [ $rc -eq 1 ] && grep -q "notapcap.pcap" "$TMP/err" && ok || fail "notapcap.pcap: rc=$rc"
+fi
+
+# --- every shipped sample decodes and counts right --------------------------
+for f in "$DATA"/*.pcap "$DATA"/*.pcapng; do
+    [ -f "$f" ] || continue
+    case $(basename "$f") in truncated.pcap|corrupt_header.pcap|notapcap.pcap) continue ;; esac
+    "$GH" pcap -q -r "$f" --eve "$TMP/s.json" 2>"$TMP/err" || { fail "$f: exit $? $(cat "$TMP/err")"; continue; }
+    if need capinfos; then
+        want=$(capinfos -c -M "$f" | awk '/Number of packets/{print $NF}')
+        [ "$(stat_of "$TMP/s.json" pkts)" = "$want" ] && ok || fail "$f: pkts != capinfos $want"
+    fi
+done
+
+# --- the corpus: packet counts vs capinfos, TCP/UDP vs tshark ---------------
+if [ -n "$CORPUS" ] && [ -d "$CORPUS/pcaps" ] && need capinfos && need tshark; then
+    total=0
+    for f in "$CORPUS"/pcaps/*.pcap; do
+        name=$(basename "$f")
+        "$GH" pcap -r "$f" --eve "$TMP/c.json" 2>"$TMP/sum"; rc=$?
+        [ $rc -eq 0 ] || { fail "$name: exit $rc"; continue; }
+        want=$(capinfos -c -M "$f" | awk '/Number of packets/{print $NF}')
+        total=$((total + want))
+        got=$(stat_of "$TMP/c.json" pkts)
+        grep -q "^packets: $want " "$TMP/sum" && [ "$got" = "$want" ] && ok ||
+            fail "$name: packets summary/stats $got, capinfos $want"
+        # tshark counts a TCP/UDP header wherever it appears, including the one
+        # an ICMP error quotes; gatehouse counts those apart (icmp_quoting_*).
+        tt=$(tshark -r "$f" -Y tcp 2>/dev/null | wc -l)
+        tu=$(tshark -r "$f" -Y udp 2>/dev/null | wc -l)
+        gt=$(( $(stat_of "$TMP/c.json" tcp) + $(stat_of "$TMP/c.json" icmp_quoting_tcp) ))
+        gu=$(( $(stat_of "$TMP/c.json" udp) + $(stat_of "$TMP/c.json" icmp_quoting_udp) ))
+        [ "$gt" = "$tt" ] && ok || fail "$name: tcp $gt, tshark $tt"
+        [ "$gu" = "$tu" ] && ok || fail "$name: udp $gu, tshark $tu"
+    done
+    # the whole folder as a directory source: same total, ids continuous
+    "$GH" pcap -q -r "$CORPUS/pcaps" --eve "$TMP/dir.json"; rc=$?
+    [ $rc -eq 0 ] && [ "$(stat_of "$TMP/dir.json" pkts)" = "$total" ] && ok ||
+        fail "directory run: rc=$rc pkts $(stat_of "$TMP/dir.json" pkts), want $total"
+else
+    echo "note: corpus or capinfos/tshark missing; corpus checks skipped"
+fi
+
+echo "cli_pcap: $checks checks passed, $fails failed"
+[ $fails -eq 0 ]
