@@ -65,6 +65,7 @@ typedef struct dctx {
     const uint8_t *d;
     uint32_t len;  /* captured bytes */
     bool csum;     /* verify checksums */
+    const uint8_t *final_dst; /* IPv6: routing header's final destination */
 } dctx;
 
 #define ANOM(c, a) ((c)->p->anomalies |= (UINT64_C(1) << GH_ANOM_##a))
@@ -86,15 +87,18 @@ static void decode_ipv6(dctx *c, uint32_t off);
 /* ---- L4 ---------------------------------------------------------------- */
 
 /* Pseudo-header sum for TCP/UDP/ICMPv6 checksums. */
-static uint32_t pseudo_sum(const gh_packet *p, uint8_t proto, uint32_t l4len)
+static uint32_t pseudo_sum(const dctx *c, uint8_t proto, uint32_t l4len)
 {
+    const gh_packet *p = c->p;
     uint32_t s;
     if (p->ip_ver == 4) {
         s = gh_csum_partial(p->src.b, 4, 0);
         s = gh_csum_partial(p->dst.b, 4, s);
     } else {
+        /* RFC 8200 8.1: with segments left, the sender checksummed the
+         * final destination named in the routing header */
         s = gh_csum_partial(p->src.b, 16, 0);
-        s = gh_csum_partial(p->dst.b, 16, s);
+        s = gh_csum_partial(c->final_dst ? c->final_dst : p->dst.b, 16, s);
     }
     s += proto;
     s += l4len & 0xffff;
@@ -220,7 +224,7 @@ static void decode_tcp(dctx *c, uint32_t off, uint32_t end)
     p->payload_len = end - off - hlen;
     p->payload = p->payload_len ? c->d + p->payload_off : NULL;
     if (l4_csum_checkable(c)) {
-        uint32_t s = gh_csum_partial(t, end - off, pseudo_sum(p, IPPROTO_TCP_, end - off));
+        uint32_t s = gh_csum_partial(t, end - off, pseudo_sum(c, IPPROTO_TCP_, end - off));
         if (gh_csum_fold(s) != 0)
             ANOM(c, TCP_CSUM_BAD);
     }
@@ -256,7 +260,7 @@ static void decode_udp(dctx *c, uint32_t off, uint32_t end)
     uint16_t ck = rd16(u + 6);
     /* IPv4 may omit the UDP checksum (0); IPv6 may not */
     if (l4_csum_checkable(c) && ulen == avail && (ck != 0 || p->ip_ver == 6)) {
-        uint32_t s = gh_csum_partial(u, ulen, pseudo_sum(p, IPPROTO_UDP_, ulen));
+        uint32_t s = gh_csum_partial(u, ulen, pseudo_sum(c, IPPROTO_UDP_, ulen));
         if (ck == 0 || gh_csum_fold(s) != 0)
             ANOM(c, UDP_CSUM_BAD);
     }
@@ -336,7 +340,7 @@ static void decode_icmp(dctx *c, uint32_t off, uint32_t end, bool v6)
     if (error && !(p->flags & GH_PKT_FRAGMENT))
         icmp_inner(c, off + ICMP_HLEN, end);
     if (l4_csum_checkable(c)) {
-        uint32_t s = v6 ? pseudo_sum(p, IPPROTO_ICMPV6_, end - off) : 0;
+        uint32_t s = v6 ? pseudo_sum(c, IPPROTO_ICMPV6_, end - off) : 0;
         s = gh_csum_partial(m, end - off, s);
         if (gh_csum_fold(s) != 0) {
             if (v6)
@@ -638,9 +642,18 @@ static void decode_ipv6(dctx *c, uint32_t off)
             if (!ipv6_tlv_options(c, x + 2, xlen - 2, NULL))
                 goto stop;
             break;
-        case IPPROTO_ROUTING_:
+        case IPPROTO_ROUTING_: {
             p->ipv6_exthdrs |= GH_V6X_ROUTING;
+            uint8_t type = x[2], left = x[3];
+            uint32_t naddr = (xlen - 8) / 16;
+            if (left && naddr) {
+                if (type == 0) /* RH0: the last address is the final hop */
+                    c->final_dst = x + 8 + 16 * (naddr - 1);
+                else if (type == 2 || type == 4) /* home address; SRH segment[0] */
+                    c->final_dst = x + 8;
+            }
             break;
+        }
         case IPPROTO_AH_:
             p->ipv6_exthdrs |= GH_V6X_AH;
             break;
@@ -742,12 +755,18 @@ static void decode_mpls(dctx *c, uint32_t off, int steps)
         decode_ipv6(c, off);
     } else if (nib == 0) {
         /* Ethernet pseudowire with a control word (RFC 4448) */
-        if (c->len - off < PW_CW_LEN + ETH_HLEN) {
+        /* catches: a control word cut short (a short inner frame is the
+         * Ethernet decoder's to report) */
+        if (c->len - off < PW_CW_LEN) {
             ANOM(c, MPLS_HEADER_TOO_SMALL);
             return;
         }
         p->layers |= GH_LAYER_PW;
         off += PW_CW_LEN;
+        if (c->len - off < ETH_HLEN) {
+            ANOM(c, ETH_PKT_TOO_SMALL);
+            return;
+        }
         decode_ethertype(c, rd16(c->d + off + 12), off + ETH_HLEN, steps + 1);
     } else {
         ANOM(c, MPLS_BAD_PAYLOAD);

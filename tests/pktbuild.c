@@ -521,6 +521,8 @@ void pb_finalize(pb *b)
                 break;
             }
         }
+        if (end < l->off)
+            end = b->len; /* IP length cut before this header: sum what is there */
         switch (l->kind) {
         case PB_MPLS:
             if (i + 1 == b->nlayers || b->layer[i + 1].kind != PB_MPLS)
@@ -552,8 +554,6 @@ void pb_finalize(pb *b)
             pb_put16(b, l->off + 16, l4_csum(b, ip, 6, l->off, end));
             break;
         case PB_ICMP:
-            if (end < l->off)
-                end = b->len;
             pb_put16(b, l->off + 2, 0);
             pb_put16(b, l->off + 2, fold(sum16(b->buf + l->off, end - l->off, 0)));
             break;

@@ -35,7 +35,6 @@ enum pb_kind {
     PB_UDP,
     PB_ICMP,
     PB_ICMP6,
-    PB_DATA,
 };
 
 typedef struct pb_layer {
