@@ -15,7 +15,7 @@ typedef struct gh_pkt_in {
     uint32_t wirelen;      /**< length on the wire */
     int64_t ts_sec;
     uint32_t ts_nsec;
-    uint32_t linktype;     /**< GH_LINK_* (pcap LINKTYPE_* value) */
+    uint32_t linktype;     /**< libpcap's DLT_* value (pcap_datalink); raw IP is 12 on Linux */
     uint64_t id;           /**< pcap: 1-based packet number of the run; nfq: packet id */
 } gh_pkt_in;
 
@@ -65,8 +65,11 @@ GH_API void gh_source_close(gh_source *s);
 
 /**
  * Open a pcap or pcapng file, or a directory whose regular files are read in
- * name order. Timestamps keep nanosecond precision. Returns NULL and fills
- * @p err when the path cannot be opened or a file is not a capture.
+ * name order (entries without a pcap/pcapng magic are skipped with a warning
+ * and counted in skipped_files). Timestamps keep nanosecond precision.
+ * Returns NULL and fills @p err when the path cannot be opened, the file is
+ * not a capture, or a directory holds none; a capture that turns out corrupt
+ * later is reported by read_batch.
  */
 GH_API gh_source *gh_source_pcap_open(const char *path, gh_error *err);
 
