@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "gatehouse/engine.h"
@@ -138,6 +139,9 @@ int gh_cmd_pcap(int argc, char **argv)
     int64_t last_sec = 0;
     uint32_t last_nsec = 0;
     double t0 = now_s();
+    /* a progress line on long runs, only for a person watching */
+    bool progress = !quiet && isatty(STDERR_FILENO);
+    double next_progress = t0 + 1.0;
     for (;;) {
         size_t n = 0;
         int rc = gh_source_read_batch(src, batch, GH_MAX_BATCH, &n, &err);
@@ -162,7 +166,18 @@ int gh_cmd_pcap(int argc, char **argv)
         }
         last_sec = batch[n - 1].ts_sec;
         last_nsec = batch[n - 1].ts_nsec;
+        if (progress) {
+            double t = now_s();
+            if (t >= next_progress) {
+                const gh_counters *pc = gh_worker_counters(w);
+                fprintf(stderr, "\r%llu packets, %.0f packets/s ",
+                        (unsigned long long)pc->pkts, (double)pc->pkts / (t - t0));
+                next_progress = t + 1.0;
+            }
+        }
     }
+    if (progress && now_s() - t0 >= 1.0)
+        fprintf(stderr, "\n");
 done:;
     double elapsed = now_s() - t0;
     const gh_counters *ctr = gh_worker_counters(w);
