@@ -14,10 +14,12 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  pcap     run the pipeline over pcap/pcapng files (rule testing)\n"
+            "  check    parse and check rule files; errors as file:line:col (--dump)\n"
             "  version  print versions of gatehouse and its libraries\n"
             "\n"
             "Run 'gatehouse <command> --help' for a command's options.\n"
-            "Exit codes: 0 success, 1 input/output failure (e.g. corrupt pcap), 2 usage error.\n");
+            "Exit codes: 0 success, 1 input/output failure (e.g. corrupt pcap) or rule errors,\n"
+            "2 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -29,6 +31,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "pcap") == 0)
         return gh_cmd_pcap(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return gh_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("gatehouse %s\n%s\nhyperscan %s\n", gh_version(), pcap_lib_version(),
                hs_version());

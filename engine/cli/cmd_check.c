@@ -1,0 +1,376 @@
+/* gatehouse check: parse and check rule files, report every error as
+ * file:line:col, summarize, and optionally dump the rules in canonical form. */
+#include <dirent.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "gatehouse/rules.h"
+
+static void check_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gatehouse check [-F FILE]... [-S FILE|DIR]... [options]\n"
+            "\n"
+            "Parse and check rule files (Suricata syntax); print every error as\n"
+            "FILE:LINE:COL: message, then a summary per file.\n"
+            "\n"
+            "  -F, --firewall FILE    firewall rules: actions accept|pass|drop|reject, options\n"
+            "                         msg sid rev flow flags ttl dsize itype icode ip_proto\n"
+            "                         fragbits only (no payload keywords)\n"
+            "  -S, --rules FILE|DIR   signature rules; a directory means its *.rules files\n"
+            "      --vars FILE        load variables from FILE instead of the default\n"
+            "                         vars.conf (Suricata's defaults); repeatable\n"
+            "      --var NAME=VALUE   define or override a variable, e.g.\n"
+            "                         --var 'HOME_NET=[10.0.0.0/8]'; repeatable\n"
+            "      --dump             print each rule that parsed in canonical form (stdout)\n"
+            "  -q, --quiet            no summaries, only errors (and --dump output)\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "Summary (stderr): 'FILE: N rules, M disabled, E errors' where N counts rule\n"
+            "statements and M commented-out rules; for signature files also 'L loaded,\n"
+            "U unsupported' with the rules per keyword the engine does not implement yet\n"
+            "(app-layer protocols in the header count as 'proto:NAME').\n"
+            "\n"
+            "Canonical form (--dump), one rule per line:\n"
+            "  ACTION PROTO SRC SPORT DIR DST DPORT (NAME:VALUE; NAME; ...;)\n"
+            "addresses and ports as written without whitespace, variables kept; option\n"
+            "values as written, trimmed, whitespace outside quotes collapsed to one space.\n"
+            "\n"
+            "Default variables: <dir of gatehouse>/rules/vars.conf, else the source tree's\n"
+            "rules/vars.conf.\n"
+            "\n"
+            "Exit codes: 0 no errors; 1 a rule has an error or a file cannot be read;\n"
+            "2 usage error.\n");
+}
+
+typedef struct input {
+    const char *path;
+    gh_rule_tier tier;
+} input;
+
+typedef struct totals {
+    size_t files, rules, disabled, errors, loaded, unsupported;
+    bool any_sig;
+    gh_rule_kwcount *kw;
+    size_t n_kw;
+    bool failed; /* a file could not be read, or memory ran out */
+} totals;
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* <dir of the executable>/rules/vars.conf, then the source tree's copy. */
+static const char *default_vars(char *buf, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, n, "%s/rules/vars.conf", exe);
+            if (file_exists(buf))
+                return buf;
+        }
+    }
+#ifdef GH_VARS_SOURCE_PATH
+    if (file_exists(GH_VARS_SOURCE_PATH))
+        return GH_VARS_SOURCE_PATH;
+#endif
+    return NULL;
+}
+
+static void add_kw(totals *t, const gh_rule_kwcount *k)
+{
+    for (size_t i = 0; i < t->n_kw; i++) {
+        if (strcmp(t->kw[i].keyword, k->keyword) == 0) {
+            t->kw[i].rules += k->rules;
+            return;
+        }
+    }
+    gh_rule_kwcount *p = realloc(t->kw, (t->n_kw + 1) * sizeof(*p));
+    if (!p) {
+        t->failed = true;
+        return;
+    }
+    t->kw = p;
+    /* Keyword strings of a file die with it; keep our own copy. */
+    char *name = strdup(k->keyword);
+    if (!name) {
+        t->failed = true;
+        return;
+    }
+    t->kw[t->n_kw].keyword = name;
+    t->kw[t->n_kw].rules = k->rules;
+    t->n_kw++;
+}
+
+static int cmp_kw(const void *a, const void *b)
+{
+    const gh_rule_kwcount *x = a, *y = b;
+    if (x->rules != y->rules)
+        return x->rules > y->rules ? -1 : 1;
+    return strcmp(x->keyword, y->keyword);
+}
+
+static void check_file(const char *path, gh_rule_tier tier, const gh_rule_vars *vars, bool dump,
+                       bool quiet, totals *t)
+{
+    gh_error err = {0};
+    gh_rule_file *f = gh_rules_parse_file(path, tier, &err);
+    if (!f) {
+        fprintf(stderr, "gatehouse check: %s\n", err.msg);
+        t->failed = true;
+        return;
+    }
+    if (gh_rules_check(f, vars) != GH_OK) {
+        fprintf(stderr, "gatehouse check: %s: out of memory\n", path);
+        t->failed = true;
+    }
+    for (size_t i = 0; i < f->n_errors; i++) {
+        const gh_rule_error *e = &f->errors[i];
+        fprintf(stderr, "%s:%u:%u: %s\n", e->loc.file, e->loc.line, e->loc.col, e->message);
+    }
+    if (dump) {
+        for (size_t i = 0; i < f->n_rules; i++) {
+            if (gh_rule_dump(stdout, &f->rules[i]) != GH_OK) {
+                fprintf(stderr, "gatehouse check: writing the dump failed\n");
+                t->failed = true;
+                break;
+            }
+        }
+    }
+    size_t with_err = 0;
+    for (size_t i = 0; i < f->n_rules; i++)
+        with_err += f->rules[i].has_error;
+    size_t loaded = f->n_rules - with_err - f->n_unsupported;
+    if (!quiet) {
+        fprintf(stderr, "%s: %zu rules, %zu disabled, %zu errors\n", path, f->n_statements,
+                f->n_disabled, f->n_errors);
+        if (tier == GH_RULE_TIER_SIGNATURE) {
+            fprintf(stderr, "%s: %zu loaded, %zu unsupported", path, loaded, f->n_unsupported);
+            for (size_t i = 0; i < f->n_unsupported_kw; i++)
+                fprintf(stderr, "%s%s %zu", i ? ", " : " (", f->unsupported_kw[i].keyword,
+                        f->unsupported_kw[i].rules);
+            fprintf(stderr, "%s\n", f->n_unsupported_kw ? ")" : "");
+        }
+    }
+    t->files++;
+    t->rules += f->n_statements;
+    t->disabled += f->n_disabled;
+    t->errors += f->n_errors;
+    if (tier == GH_RULE_TIER_SIGNATURE) {
+        t->any_sig = true;
+        t->loaded += loaded;
+        t->unsupported += f->n_unsupported;
+        for (size_t i = 0; i < f->n_unsupported_kw; i++)
+            add_kw(t, &f->unsupported_kw[i]);
+    }
+    gh_rule_file_free(f);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* -S DIR: every *.rules file in it, in name order. */
+static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool quiet,
+                      totals *t)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "gatehouse check: %s: cannot open directory\n", dir);
+        t->failed = true;
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len <= 6 || strcmp(de->d_name + len - 6, ".rules") != 0)
+            continue;
+        char **p = realloc(names, (n + 1) * sizeof(*p));
+        size_t plen = strlen(dir) + len + 2;
+        char *full = malloc(plen);
+        if (!p || !full) {
+            free(full);
+            if (p)
+                names = p;
+            t->failed = true;
+            break;
+        }
+        names = p;
+        snprintf(full, plen, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
+        names[n++] = full;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (file_exists(names[i]))
+            check_file(names[i], GH_RULE_TIER_SIGNATURE, vars, dump, quiet, t);
+        free(names[i]);
+    }
+    free(names);
+}
+
+int gh_cmd_check(int argc, char **argv)
+{
+    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP };
+    static const struct option opts[] = {
+        {"firewall", required_argument, NULL, 'F'},
+        {"rules", required_argument, NULL, 'S'},
+        {"var", required_argument, NULL, OPT_VAR},
+        {"vars", required_argument, NULL, OPT_VARS},
+        {"dump", no_argument, NULL, OPT_DUMP},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    input *inputs = calloc((size_t)argc, sizeof(*inputs));
+    const char **vars_files = calloc((size_t)argc, sizeof(*vars_files));
+    const char **var_defs = calloc((size_t)argc, sizeof(*var_defs));
+    if (!inputs || !vars_files || !var_defs) {
+        free(inputs);
+        free(vars_files);
+        free(var_defs);
+        fprintf(stderr, "gatehouse check: out of memory\n");
+        return GH_EXIT_RUNTIME;
+    }
+    size_t n_inputs = 0, n_vars_files = 0, n_var_defs = 0;
+    bool dump = false, quiet = false;
+    int rc = GH_EXIT_OK;
+    gh_rule_vars *vars = NULL;
+    totals t = {0};
+
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "F:S:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'F':
+        case 'S':
+            inputs[n_inputs].path = optarg;
+            inputs[n_inputs++].tier = c == 'F' ? GH_RULE_TIER_FIREWALL : GH_RULE_TIER_SIGNATURE;
+            break;
+        case OPT_VAR:
+            if (!strchr(optarg, '=')) {
+                fprintf(stderr, "gatehouse check: --var takes NAME=VALUE, not '%s'\n", optarg);
+                rc = GH_EXIT_USAGE;
+                goto out;
+            }
+            var_defs[n_var_defs++] = optarg;
+            break;
+        case OPT_VARS:
+            vars_files[n_vars_files++] = optarg;
+            break;
+        case OPT_DUMP:
+            dump = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            check_usage(stdout);
+            goto out;
+        default:
+            check_usage(stderr);
+            rc = GH_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gatehouse check: unexpected argument '%s'\n", argv[optind]);
+        rc = GH_EXIT_USAGE;
+        goto out;
+    }
+    if (n_inputs == 0) {
+        fprintf(stderr, "gatehouse check: give at least one -F FILE or -S FILE|DIR\n");
+        check_usage(stderr);
+        rc = GH_EXIT_USAGE;
+        goto out;
+    }
+
+    gh_error err = {0};
+    if (!(vars = gh_rule_vars_new(&err))) {
+        fprintf(stderr, "gatehouse check: %s\n", err.msg);
+        rc = GH_EXIT_RUNTIME;
+        goto out;
+    }
+    char defbuf[PATH_MAX + 32];
+    const char *def = n_vars_files ? NULL : default_vars(defbuf, sizeof(defbuf));
+    if (!n_vars_files && !def)
+        fprintf(stderr, "gatehouse check: warning: no default vars.conf found; "
+                        "define variables with --vars or --var\n");
+    if (def)
+        vars_files[n_vars_files++] = def;
+    for (size_t i = 0; i < n_vars_files; i++) {
+        if (gh_rule_vars_load(vars, vars_files[i], &err) != GH_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = GH_EXIT_RUNTIME;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n_var_defs; i++) {
+        char name[128];
+        const char *eq = strchr(var_defs[i], '=');
+        size_t nlen = (size_t)(eq - var_defs[i]);
+        if (nlen >= sizeof(name))
+            nlen = sizeof(name) - 1;
+        memcpy(name, var_defs[i], nlen);
+        name[nlen] = '\0';
+        if (gh_rule_vars_set(vars, name, eq + 1, "--var", &err) != GH_OK) {
+            fprintf(stderr, "gatehouse check: --var %s: %s\n", var_defs[i], err.msg);
+            rc = err.code == GH_E_INVAL ? GH_EXIT_USAGE : GH_EXIT_RUNTIME;
+            goto out;
+        }
+    }
+
+    for (size_t i = 0; i < n_inputs; i++) {
+        struct stat st;
+        if (inputs[i].tier == GH_RULE_TIER_SIGNATURE && stat(inputs[i].path, &st) == 0 &&
+            S_ISDIR(st.st_mode))
+            check_dir(inputs[i].path, vars, dump, quiet, &t);
+        else
+            check_file(inputs[i].path, inputs[i].tier, vars, dump, quiet, &t);
+    }
+    if (!quiet && t.files > 1) {
+        fprintf(stderr, "total: %zu rules, %zu disabled, %zu errors in %zu files", t.rules,
+                t.disabled, t.errors, t.files);
+        if (t.any_sig)
+            fprintf(stderr, "; signatures: %zu loaded, %zu unsupported", t.loaded,
+                    t.unsupported);
+        fprintf(stderr, "\n");
+        if (t.n_kw) {
+            qsort(t.kw, t.n_kw, sizeof(*t.kw), cmp_kw);
+            fprintf(stderr, "unsupported (rules per keyword):\n");
+            for (size_t i = 0; i < t.n_kw; i++)
+                fprintf(stderr, "  %-32s %zu\n", t.kw[i].keyword, t.kw[i].rules);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "gatehouse check: writing to stdout failed\n");
+        t.failed = true;
+    }
+    rc = (t.errors || t.failed) ? GH_EXIT_RUNTIME : GH_EXIT_OK;
+out:
+    for (size_t i = 0; i < t.n_kw; i++)
+        free((char *)t.kw[i].keyword);
+    free(t.kw);
+    gh_rule_vars_free(vars);
+    free(inputs);
+    free(vars_files);
+    free(var_defs);
+    return rc;
+}

@@ -1,0 +1,947 @@
+/* Rule keywords: what the engine knows of Suricata's keywords (supported,
+ * valid but not implemented yet, payload or not, allowed in firewall
+ * rules), the syntax of the values we check, and gh_rules_check, which
+ * applies the tier rules, validates values and evaluates addresses/ports. */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rules_int.h"
+
+/* ---- the keyword table ------------------------------------------------------ */
+
+enum {
+    KW_SUPPORTED = 1 << 0, /* DESIGN.md section 2, groups 1 and 2 */
+    KW_PAYLOAD = 1 << 1,   /* inspects payload / app-layer data */
+    KW_FW = 1 << 2,        /* allowed in firewall rules */
+    KW_NEEDV = 1 << 3,     /* "name:value;" only */
+    KW_NOV = 1 << 4,       /* "name;" only */
+    KW_CMOD = 1 << 5,      /* modifies the previous content */
+    KW_ONCE = 1 << 6,      /* at most once per rule */
+};
+
+typedef struct kw {
+    const char *name;
+    unsigned flags;
+} kw;
+
+#define G1 (KW_SUPPORTED | KW_NEEDV)              /* supported header/meta */
+#define G1FW (KW_SUPPORTED | KW_NEEDV | KW_FW)    /* ... also in firewall rules */
+#define G2 (KW_SUPPORTED | KW_PAYLOAD)            /* supported payload */
+#define HDR 0                                     /* known, not payload, not yet */
+#define PAY KW_PAYLOAD                            /* known payload/app-layer, not yet */
+
+static const kw keywords[] = {
+    /* group 1: header, flow and metadata */
+    {"msg", G1FW | KW_ONCE},
+    {"sid", G1FW | KW_ONCE},
+    {"rev", G1FW | KW_ONCE},
+    {"gid", G1 | KW_ONCE},
+    {"classtype", G1 | KW_ONCE},
+    {"priority", G1 | KW_ONCE},
+    {"reference", G1},
+    {"metadata", G1},
+    {"flow", G1FW | KW_ONCE},
+    {"flags", G1FW | KW_ONCE},
+    {"dsize", G1FW | KW_ONCE},
+    {"ttl", G1FW},
+    {"itype", G1FW},
+    {"icode", G1FW},
+    {"ip_proto", G1FW},
+    /* group 2: payload */
+    {"content", G2 | KW_NEEDV},
+    {"nocase", G2 | KW_NOV | KW_CMOD},
+    {"offset", G2 | KW_NEEDV | KW_CMOD},
+    {"depth", G2 | KW_NEEDV | KW_CMOD},
+    {"distance", G2 | KW_NEEDV | KW_CMOD},
+    {"within", G2 | KW_NEEDV | KW_CMOD},
+    {"fast_pattern", G2 | KW_CMOD},
+    {"startswith", G2 | KW_NOV | KW_CMOD},
+    {"endswith", G2 | KW_NOV | KW_CMOD},
+    {"isdataat", G2 | KW_NEEDV},
+    {"pcre", G2 | KW_NEEDV},
+    {"rawbytes", G2 | KW_NOV | KW_CMOD},
+    /* firewall-only so far (signatures: not implemented yet) */
+    {"fragbits", KW_FW | KW_NEEDV},
+    /* known header, flow, state and control keywords, not implemented yet */
+    {"fragoffset", HDR}, {"id", HDR}, {"ipopts", HDR}, {"sameip", HDR}, {"tos", HDR},
+    {"seq", HDR}, {"ack", HDR}, {"window", HDR}, {"tcp.mss", HDR}, {"tcp.flags", HDR},
+    {"icmp_id", HDR}, {"icmp_seq", HDR}, {"icmpv6.mtu", HDR}, {"stream_size", HDR},
+    {"flowbits", HDR}, {"flowint", HDR}, {"flowvar", HDR}, {"pktvar", HDR}, {"xbits", HDR},
+    {"hostbits", HDR}, {"noalert", HDR}, {"threshold", HDR}, {"detection_filter", HDR},
+    {"target", HDR}, {"tag", HDR}, {"bypass", HDR}, {"config", HDR},
+    {"app-layer-protocol", HDR}, {"app-layer-event", HDR}, {"app-layer-state", HDR},
+    {"decode-event", HDR}, {"stream-event", HDR}, {"engine-event", HDR}, {"geoip", HDR},
+    {"iprep", HDR}, {"flow.age", HDR}, {"flow.pkts", HDR}, {"flow.bytes", HDR},
+    {"flow.pkts_toserver", HDR}, {"flow.pkts_toclient", HDR}, {"flow.bytes_toserver", HDR},
+    {"flow.bytes_toclient", HDR}, {"requires", HDR}, {"vlan.id", HDR}, {"vlan.layers", HDR},
+    {"nfq_set_mark", HDR},
+    /* known payload and app-layer keywords, not implemented yet */
+    {"byte_test", PAY}, {"byte_jump", PAY}, {"byte_extract", PAY}, {"byte_math", PAY},
+    {"bsize", PAY}, {"urilen", PAY}, {"base64_decode", PAY}, {"base64_data", PAY},
+    {"pkt_data", PAY}, {"replace", PAY}, {"rpc", PAY}, {"asn1", PAY}, {"dataset", PAY},
+    {"datarep", PAY}, {"lua", PAY}, {"luajit", PAY}, {"absent", PAY}, {"entropy", PAY},
+    {"prefilter", PAY}, {"uricontent", PAY}, {"frame", PAY},
+    /* transforms */
+    {"strip_whitespace", PAY}, {"compress_whitespace", PAY}, {"to_lowercase", PAY},
+    {"to_uppercase", PAY}, {"to_md5", PAY}, {"to_sha1", PAY}, {"to_sha256", PAY},
+    {"pcrexform", PAY}, {"url_decode", PAY}, {"xor", PAY}, {"header_lowercase", PAY},
+    {"strip_pseudo_headers", PAY}, {"dotprefix", PAY}, {"from_base64", PAY},
+    {"domain", PAY}, {"tld", PAY}, {"luaxform", PAY},
+    /* HTTP */
+    {"http_uri", PAY}, {"http.uri", PAY}, {"http_raw_uri", PAY}, {"http.uri.raw", PAY},
+    {"http_method", PAY}, {"http.method", PAY}, {"http_request_line", PAY},
+    {"http.request_line", PAY}, {"http_client_body", PAY}, {"http.request_body", PAY},
+    {"http_header", PAY}, {"http.header", PAY}, {"http_raw_header", PAY},
+    {"http.header.raw", PAY}, {"http_cookie", PAY}, {"http.cookie", PAY},
+    {"http_user_agent", PAY}, {"http.user_agent", PAY}, {"http_host", PAY},
+    {"http.host", PAY}, {"http_raw_host", PAY}, {"http.host.raw", PAY},
+    {"http_accept", PAY}, {"http.accept", PAY}, {"http_accept_lang", PAY},
+    {"http.accept_lang", PAY}, {"http_accept_enc", PAY}, {"http.accept_enc", PAY},
+    {"http_referer", PAY}, {"http.referer", PAY}, {"http_connection", PAY},
+    {"http.connection", PAY}, {"http_content_type", PAY}, {"http.content_type", PAY},
+    {"http_content_len", PAY}, {"http.content_len", PAY}, {"http_start", PAY},
+    {"http.start", PAY}, {"http_protocol", PAY}, {"http.protocol", PAY},
+    {"http_header_names", PAY}, {"http.header_names", PAY}, {"http_stat_msg", PAY},
+    {"http.stat_msg", PAY}, {"http_stat_code", PAY}, {"http.stat_code", PAY},
+    {"http_response_line", PAY}, {"http.response_line", PAY}, {"http_server_body", PAY},
+    {"http.response_body", PAY}, {"http.server", PAY}, {"http.location", PAY},
+    {"http.request_header", PAY}, {"http.response_header", PAY}, {"file_data", PAY},
+    {"file.data", PAY}, {"http2.frametype", PAY}, {"http2.errorcode", PAY},
+    {"http2.priority", PAY}, {"http2.window", PAY}, {"http2.size_update", PAY},
+    {"http2.settings", PAY}, {"http2.header_name", PAY}, {"http2.header", PAY},
+    /* DNS, TLS, SSH, files */
+    {"dns_query", PAY}, {"dns.query", PAY}, {"dns.opcode", PAY}, {"dns.rrtype", PAY},
+    {"dns.rcode", PAY}, {"dns.answer.name", PAY}, {"dns.query.name", PAY},
+    {"tls.version", PAY}, {"ssl_version", PAY}, {"ssl_state", PAY}, {"tls.subject", PAY},
+    {"tls_cert_subject", PAY}, {"tls.cert_subject", PAY}, {"tls.issuerdn", PAY},
+    {"tls_cert_issuer", PAY}, {"tls.cert_issuer", PAY}, {"tls.cert_serial", PAY},
+    {"tls_cert_serial", PAY}, {"tls.cert_fingerprint", PAY}, {"tls_cert_fingerprint", PAY},
+    {"tls.sni", PAY}, {"tls_sni", PAY}, {"tls_cert_notbefore", PAY},
+    {"tls_cert_notafter", PAY}, {"tls_cert_expired", PAY}, {"tls_cert_valid", PAY},
+    {"tls.certs", PAY}, {"tls.cert_chain_len", PAY}, {"tls.store", PAY},
+    {"tls.fingerprint", PAY}, {"tls.random", PAY}, {"tls.random_time", PAY},
+    {"tls.random_bytes", PAY}, {"tls.alpn", PAY}, {"tls.subjectaltname", PAY},
+    {"ja3.hash", PAY}, {"ja3_hash", PAY}, {"ja3.string", PAY}, {"ja3_string", PAY},
+    {"ja3s.hash", PAY}, {"ja3s.string", PAY}, {"ja4.hash", PAY}, {"ssh.proto", PAY},
+    {"ssh_proto", PAY}, {"ssh.software", PAY}, {"ssh_software", PAY},
+    {"ssh.protoversion", PAY}, {"ssh.softwareversion", PAY}, {"ssh.hassh", PAY},
+    {"ssh.hassh.string", PAY}, {"ssh.hassh.server", PAY}, {"ssh.hassh.server.string", PAY},
+    {"ssh_state", PAY}, {"filename", PAY}, {"fileext", PAY}, {"filemagic", PAY},
+    {"filestore", PAY}, {"filemd5", PAY}, {"filesha1", PAY}, {"filesha256", PAY},
+    {"filesize", PAY}, {"file.name", PAY}, {"file.magic", PAY},
+    /* other application protocols */
+    {"ftpbounce", PAY}, {"ftpdata_command", PAY}, {"ftp.command", PAY},
+    {"ftp.command_data", PAY}, {"ftp.reply", PAY}, {"ftp.completion_code", PAY},
+    {"ftp.dynamic_port", PAY}, {"ftp.mode", PAY}, {"ftp.reply_received", PAY},
+    {"smb.named_pipe", PAY}, {"smb.share", PAY}, {"smb.ntlmssp_user", PAY},
+    {"smb.ntlmssp_domain", PAY}, {"smb.version", PAY}, {"dce_iface", PAY},
+    {"dce_opnum", PAY}, {"dce_stub_data", PAY}, {"krb5_msg_type", PAY},
+    {"krb5_cname", PAY}, {"krb5_sname", PAY}, {"krb5_err_code", PAY},
+    {"krb5.weak_encryption", PAY}, {"krb5.ticket_encryption", PAY}, {"snmp.version", PAY},
+    {"snmp.community", PAY}, {"snmp.pdu_type", PAY}, {"snmp.usm", PAY},
+    {"sip.method", PAY}, {"sip.uri", PAY}, {"sip.request_line", PAY},
+    {"sip.stat_code", PAY}, {"sip.stat_msg", PAY}, {"sip.response_line", PAY},
+    {"sip.protocol", PAY}, {"smtp.helo", PAY}, {"smtp.mail_from", PAY},
+    {"smtp.rcpt_to", PAY}, {"email.from", PAY}, {"email.subject", PAY}, {"email.to", PAY},
+    {"email.cc", PAY}, {"mqtt.protocol_version", PAY}, {"mqtt.type", PAY},
+    {"mqtt.flags", PAY}, {"mqtt.qos", PAY}, {"mqtt.reason_code", PAY},
+    {"mqtt.connack.session_present", PAY}, {"mqtt.connect.clientid", PAY},
+    {"mqtt.connect.flags", PAY}, {"mqtt.connect.password", PAY},
+    {"mqtt.connect.protocol_string", PAY}, {"mqtt.connect.username", PAY},
+    {"mqtt.connect.willmessage", PAY}, {"mqtt.connect.willtopic", PAY},
+    {"mqtt.publish.message", PAY}, {"mqtt.publish.topic", PAY},
+    {"mqtt.subscribe.topic", PAY}, {"mqtt.unsubscribe.topic", PAY}, {"modbus", PAY},
+    {"dnp3_func", PAY}, {"dnp3.func", PAY}, {"dnp3_ind", PAY}, {"dnp3.ind", PAY},
+    {"dnp3_obj", PAY}, {"dnp3.obj", PAY}, {"dnp3_data", PAY}, {"dnp3.data", PAY},
+    {"enip_command", PAY}, {"cip_service", PAY}, {"nfs_procedure", PAY},
+    {"nfs.procedure", PAY}, {"nfs.version", PAY}, {"rfb.name", PAY},
+    {"rfb.secresult", PAY}, {"rfb.sectype", PAY}, {"ike.init_spi", PAY},
+    {"ike.resp_spi", PAY}, {"ike.chosen_sa_attribute", PAY}, {"ike.exchtype", PAY},
+    {"ike.vendor", PAY}, {"ike.key_exchange_payload", PAY},
+    {"ike.key_exchange_payload_length", PAY}, {"ike.nonce_payload", PAY},
+    {"ike.nonce_payload_length", PAY}, {"quic.version", PAY}, {"quic.sni", PAY},
+    {"quic.ua", PAY}, {"quic.cyu.hash", PAY}, {"quic.cyu.string", PAY},
+    {"dhcp.leasetime", PAY}, {"dhcp.rebinding_time", PAY}, {"dhcp.renewal_time", PAY},
+    {"pgsql.query", PAY}, {"ipv4.hdr", PAY}, {"ipv6.hdr", PAY}, {"tcp.hdr", PAY},
+    {"udp.hdr", PAY}, {"icmpv4.hdr", PAY}, {"icmpv6.hdr", PAY}, {"websocket.payload", PAY},
+    {"websocket.flags", PAY}, {"websocket.mask", PAY}, {"websocket.opcode", PAY},
+};
+
+static kw sorted_kw[sizeof(keywords) / sizeof(keywords[0])];
+static pthread_once_t sorted_once = PTHREAD_ONCE_INIT;
+
+static int kw_cmp(const void *a, const void *b)
+{
+    return strcmp(((const kw *)a)->name, ((const kw *)b)->name);
+}
+
+static void sort_keywords(void)
+{
+    memcpy(sorted_kw, keywords, sizeof(keywords));
+    qsort(sorted_kw, sizeof(sorted_kw) / sizeof(sorted_kw[0]), sizeof(kw), kw_cmp);
+}
+
+/* Case-insensitive lookup; NULL when unknown. */
+static const kw *kw_find(const char *name)
+{
+    char low[64];
+    size_t n = strlen(name);
+    if (n >= sizeof(low))
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)name[i]);
+    pthread_once(&sorted_once, sort_keywords);
+    kw key = {.name = low};
+    return bsearch(&key, sorted_kw, sizeof(sorted_kw) / sizeof(sorted_kw[0]), sizeof(kw),
+                   kw_cmp);
+}
+
+gh_rule_kw_status gh_rule_keyword_status(const char *name, bool *is_payload)
+{
+    const kw *k = kw_find(name);
+    if (is_payload)
+        *is_payload = k && (k->flags & KW_PAYLOAD);
+    if (!k)
+        return GH_KW_UNKNOWN;
+    return (k->flags & KW_SUPPORTED) ? GH_KW_SUPPORTED : GH_KW_UNSUPPORTED;
+}
+
+/* ---- value syntax ----------------------------------------------------------- */
+
+/* Copy of @s without any whitespace (values like "> 10" or "S, 12"). */
+static void squeeze(char *out, size_t n, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 1 < n; s++)
+        if (!gh_is_ws(*s))
+            out[o++] = *s;
+    out[o] = '\0';
+}
+
+/* Decimal or 0x hexadecimal, whole string, at most @max. */
+static bool parse_num(const char *s, size_t n, unsigned long long max, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    int base = 10;
+    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        i = 2;
+    }
+    if (i >= n)
+        return false;
+    for (; i < n; i++) {
+        int d;
+        char c = s[i];
+        if (isdigit((unsigned char)c))
+            d = c - '0';
+        else if (base == 16 && isxdigit((unsigned char)c))
+            d = tolower((unsigned char)c) - 'a' + 10;
+        else
+            return false;
+        v = v * (unsigned)base + (unsigned)d;
+        if (v > max)
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_dec(const char *s, unsigned long long max, unsigned long long *out)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return n > 0 && n <= 20 && parse_num(s, n, max, out);
+}
+
+/* Suricata's integer keywords: N, =N, !N, !=N, <N, >N, <=N, >=N, N-M, !N-M,
+ * N<>M (ranges exclusive, so N < M). */
+static bool valid_uint(const char *value, unsigned long long max)
+{
+    char s[64];
+    squeeze(s, sizeof(s), value);
+    size_t n = strlen(s);
+    unsigned long long a, b;
+    const char *sep = strstr(s, "<>");
+    if (sep) {
+        return parse_num(s, (size_t)(sep - s), max, &a) &&
+               parse_num(sep + 2, strlen(sep + 2), max, &b) && a < b;
+    }
+    const char *p = s;
+    if (*p == '!')
+        p++;
+    const char *dash = strchr(p, '-');
+    if (dash) {
+        return parse_num(p, (size_t)(dash - p), max, &a) &&
+               parse_num(dash + 1, strlen(dash + 1), max, &b) && a < b;
+    }
+    p = s;
+    if (strncmp(p, "<=", 2) == 0 || strncmp(p, ">=", 2) == 0 || strncmp(p, "!=", 2) == 0)
+        p += 2;
+    else if (*p == '<' || *p == '>' || *p == '=' || *p == '!')
+        p++;
+    return parse_num(p, n - (size_t)(p - s), max, &a);
+}
+
+static bool valid_flow(const char *value, char *msg, size_t msz)
+{
+    static const struct {
+        const char *name;
+        int group, val;
+    } vals[] = {
+        {"established", 0, 1}, {"not_established", 0, 2}, {"stateless", 0, 3},
+        {"to_server", 1, 1},   {"from_client", 1, 1},     {"to_client", 1, 2},
+        {"from_server", 1, 2}, {"only_stream", 2, 1},     {"no_stream", 2, 2},
+        {"only_frag", 3, 1},   {"no_frag", 3, 2},
+    };
+    const char *seen[4] = {0};
+    int seen_val[4] = {0};
+    char s[256];
+    squeeze(s, sizeof(s), value);
+    char *save = NULL;
+    size_t items = 0;
+    for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        items++;
+        size_t i = 0;
+        while (i < sizeof(vals) / sizeof(vals[0]) && strcasecmp(t, vals[i].name) != 0)
+            i++;
+        if (i == sizeof(vals) / sizeof(vals[0])) {
+            char tk[64];
+            snprintf(msg, msz, "bad flow value '%s'", gh_tok(tk, sizeof(tk), t, strlen(t)));
+            return false;
+        }
+        int g = vals[i].group;
+        if (seen[g] && seen_val[g] != vals[i].val) {
+            snprintf(msg, msz, "conflicting flow options '%s' and '%s'", seen[g], vals[i].name);
+            return false;
+        }
+        seen[g] = vals[i].name;
+        seen_val[g] = vals[i].val;
+    }
+    if (items == 0 || value[strlen(value) - 1] == ',' || value[0] == ',') {
+        snprintf(msg, msz, "bad flow value '%s'", value);
+        return false;
+    }
+    return true;
+}
+
+/* flags:[!+*]FLAGS[!+*][,IGNORE] with FLAGS from FSRPAUCE12 or 0 alone. */
+static bool valid_flags(const char *value)
+{
+    char s[64];
+    squeeze(s, sizeof(s), value);
+    char *comma = strchr(s, ',');
+    if (comma)
+        *comma = '\0';
+    size_t n = strlen(s), nflags = 0, nmods = 0;
+    bool zero = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)toupper((unsigned char)s[i]);
+        if (c == '!' || c == '+' || c == '*') {
+            if (i != 0 && i != n - 1)
+                return false;
+            nmods++;
+        } else if (strchr("FSRPAUCE12", c)) {
+            nflags++;
+        } else if (c == '0') {
+            zero = true;
+        } else {
+            return false;
+        }
+    }
+    if (nmods > 1 || (nflags == 0 && !zero) || (zero && nflags))
+        return false;
+    if (comma) {
+        const char *ig = comma + 1;
+        if (!*ig)
+            return false;
+        for (; *ig; ig++)
+            if (!strchr("FSRPAUCE12", toupper((unsigned char)*ig)))
+                return false;
+    }
+    return true;
+}
+
+/* fragbits:[+*!]<MDR...> */
+static bool valid_fragbits(const char *value)
+{
+    char s[32];
+    squeeze(s, sizeof(s), value);
+    const char *p = s;
+    if (*p == '+' || *p == '*' || *p == '!')
+        p++;
+    if (!*p)
+        return false;
+    for (; *p; p++)
+        if (!strchr("MDR", toupper((unsigned char)*p)))
+            return false;
+    return true;
+}
+
+static bool valid_ip_proto(const char *value)
+{
+    static const char *const names[] = {
+        "hopopt", "icmp", "igmp", "ggp", "ipv4", "ipip", "st", "tcp", "egp", "igp", "pup",
+        "udp", "hmp", "xns-idp", "rdp", "iso-tp4", "dccp", "xtp", "ddp", "idpr-cmtp",
+        "ipv6", "ipv6-route", "ipv6-frag", "idrp", "rsvp", "gre", "esp", "ah", "skip",
+        "ipv6-icmp", "icmpv6", "ipv6-nonxt", "ipv6-opts", "eigrp", "ospf", "ospfigp",
+        "ax.25", "ipip", "etherip", "encap", "pim", "ipcomp", "vrrp", "l2tp", "isis",
+        "sctp", "fc", "mobility-header", "udplite", "mpls-in-ip", "manet", "hip", "shim6",
+        "wesp", "rohc", "ethernet",
+    };
+    char s[64];
+    squeeze(s, sizeof(s), value);
+    const char *p = s;
+    if (*p == '!' || *p == '<' || *p == '>')
+        p++;
+    unsigned long long v;
+    if (parse_dec(p, 255, &v))
+        return true;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(p, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A double-quoted string: one string from the first to the last byte.
+ * Unescaped '"' inside are taken literally, as Suricata does for pcre and
+ * msg; @strict rejects them (content, where escapes are well defined). */
+static bool is_quoted(const char *s, bool strict)
+{
+    size_t n = strlen(s);
+    if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+        return false;
+    for (size_t i = 1; i < n - 1; i++) {
+        if (s[i] == '\\') {
+            i++;
+            if (i >= n - 1)
+                return false; /* the closing quote is escaped */
+        } else if (s[i] == '"' && (strict || gh_quote_closes(s, i, n - 1))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* content:[!]"text|41 42|text" with escapes \" \; \: \\ only. */
+static bool valid_content(const char *value, char *msg, size_t msz)
+{
+    const char *s = value;
+    if (*s == '!') {
+        s++;
+        while (gh_is_ws(*s))
+            s++;
+    }
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '"') {
+        if (!is_quoted(s, true)) {
+            snprintf(msg, msz, "content must be one quoted string");
+            return false;
+        }
+        s++;
+        n -= 2;
+    }
+    if (n == 0) {
+        snprintf(msg, msz, "empty content");
+        return false;
+    }
+    bool hex = false;
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '|') {
+            if (hex && digits % 2) {
+                snprintf(msg, msz, "odd number of hex digits in content");
+                return false;
+            }
+            hex = !hex;
+            digits = 0;
+        } else if (hex) {
+            if (isxdigit((unsigned char)c)) {
+                digits++;
+            } else if (!gh_is_ws(c)) {
+                snprintf(msg, msz, "bad hex character '%c' in content", c);
+                return false;
+            } else if (digits % 2) {
+                snprintf(msg, msz, "odd number of hex digits in content");
+                return false;
+            }
+        } else if (c == '\\') {
+            char e = i + 1 < n ? s[i + 1] : '\0';
+            if (e != '"' && e != ';' && e != ':' && e != '\\') {
+                snprintf(msg, msz, "bad escape '\\%c' in content (only \\\" \\; \\: \\\\)",
+                         e ? e : ' ');
+                return false;
+            }
+            i++;
+        }
+    }
+    if (hex) {
+        snprintf(msg, msz, "unterminated '|' in content");
+        return false;
+    }
+    return true;
+}
+
+/* pcre:[!]"/regex/flags" */
+static bool valid_pcre(const char *value)
+{
+    const char *s = value;
+    if (*s == '!')
+        s++;
+    if (!is_quoted(s, false))
+        return false;
+    size_t n = strlen(s) - 2;
+    s++;
+    if (n < 2 || s[0] != '/')
+        return false;
+    size_t last = n;
+    while (last > 1 && s[last - 1] != '/')
+        last--;
+    if (last <= 1)
+        return false;
+    for (size_t i = last; i < n; i++)
+        if (!isalpha((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static bool is_ident(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return false;
+    return true;
+}
+
+/* offset/depth: N or a byte_extract variable; distance/within may be negative. */
+static bool valid_modifier_num(const char *value, bool sign)
+{
+    char s[64];
+    squeeze(s, sizeof(s), value);
+    const char *p = s;
+    if (sign && *p == '-')
+        p++;
+    unsigned long long v;
+    return parse_dec(p, 0xffffffffu, &v) || is_ident(s);
+}
+
+/* Validate the value of a keyword whose syntax we check (@name lower-case);
+ * false with a message (no position) in @msg. Other keywords pass. */
+static bool kw_validate(const char *name, const char *value, char *msg, size_t msz)
+{
+    char tk[96];
+    const char *shown = gh_tok(tk, sizeof(tk), value, strlen(value));
+    unsigned long long v;
+    if (strcmp(name, "msg") == 0) {
+        if (!is_quoted(value, false)) {
+            snprintf(msg, msz, "msg must be a quoted string, got '%s'", shown);
+            return false;
+        }
+    } else if (strcmp(name, "sid") == 0) {
+        if (!parse_dec(value, 0xffffffffu, &v) || v == 0) {
+            snprintf(msg, msz, "bad sid '%s' (expected an integer 1-4294967295)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "rev") == 0 || strcmp(name, "gid") == 0) {
+        if (!parse_dec(value, 0xffffffffu, &v)) {
+            snprintf(msg, msz, "bad %s '%s' (expected an integer)", name, shown);
+            return false;
+        }
+    } else if (strcmp(name, "priority") == 0) {
+        if (!parse_dec(value, 255, &v) || v == 0) {
+            snprintf(msg, msz, "bad priority '%s' (expected 1-255)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "classtype") == 0) {
+        for (const char *p = value; *p; p++) {
+            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-')) {
+                snprintf(msg, msz, "bad classtype '%s'", shown);
+                return false;
+            }
+        }
+    } else if (strcmp(name, "reference") == 0) {
+        const char *c = strchr(value, ',');
+        if (!c || c == value || !c[1]) {
+            snprintf(msg, msz, "bad reference '%s' (expected TYPE,ID)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "flow") == 0) {
+        return valid_flow(value, msg, msz);
+    } else if (strcmp(name, "flags") == 0) {
+        if (!valid_flags(value)) {
+            snprintf(msg, msz,
+                     "bad flags value '%s' (expected [!+*]FSRPAUCE or 0, then ,IGNORED)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "ttl") == 0 || strcmp(name, "itype") == 0 ||
+               strcmp(name, "icode") == 0 || strcmp(name, "dsize") == 0) {
+        unsigned long long max = name[0] == 'd' ? 65535 : 255;
+        if (!valid_uint(value, max)) {
+            snprintf(msg, msz, "bad %s value '%s' (expected N, <N, >N, N-M or N<>M, max %llu)",
+                     name, shown, max);
+            return false;
+        }
+    } else if (strcmp(name, "ip_proto") == 0) {
+        if (!valid_ip_proto(value)) {
+            snprintf(msg, msz, "bad ip_proto value '%s' (expected [!<>] 0-255 or a name)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "fragbits") == 0) {
+        if (!valid_fragbits(value)) {
+            snprintf(msg, msz, "bad fragbits value '%s' (expected [+*!] and M, D, R)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "content") == 0) {
+        return valid_content(value, msg, msz);
+    } else if (strcmp(name, "pcre") == 0) {
+        if (!valid_pcre(value)) {
+            snprintf(msg, msz, "bad pcre '%s' (expected [!]\"/regex/flags\")", shown);
+            return false;
+        }
+    } else if (strcmp(name, "offset") == 0 || strcmp(name, "depth") == 0 ||
+               strcmp(name, "distance") == 0 || strcmp(name, "within") == 0) {
+        if (!valid_modifier_num(value, strcmp(name, "distance") == 0)) {
+            snprintf(msg, msz, "bad %s value '%s'", name, shown);
+            return false;
+        }
+    } else if (strcmp(name, "fast_pattern") == 0) {
+        char s[64];
+        squeeze(s, sizeof(s), value);
+        const char *c = strchr(s, ',');
+        unsigned long long a;
+        if (strcmp(s, "only") != 0 &&
+            !(c && parse_num(s, (size_t)(c - s), 65535, &a) && parse_dec(c + 1, 65535, &a))) {
+            snprintf(msg, msz, "bad fast_pattern value '%s' (expected only or N,M)", shown);
+            return false;
+        }
+    } else if (strcmp(name, "isdataat") == 0) {
+        char s[64];
+        squeeze(s, sizeof(s), value);
+        char *save = NULL, *t = strtok_r(s, ",", &save);
+        const char *p = t && *t == '!' ? t + 1 : t;
+        bool ok = p && (parse_dec(p, 0xffffffffu, &v) || is_ident(p));
+        while (ok && (t = strtok_r(NULL, ",", &save)))
+            ok = strcmp(t, "relative") == 0 || strcmp(t, "rawbytes") == 0;
+        if (!ok) {
+            snprintf(msg, msz, "bad isdataat value '%s' (expected [!]N[,relative])", shown);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- gh_rules_check ------------------------------------------------------- */
+
+typedef struct checker {
+    gh_rule_file *f;
+    const gh_rule_vars *vars;
+    gh_arena *a;
+    size_t errors_cap;
+    bool oom;
+    bool rule_err;
+    /* unsupported tallies: keyword pointers are canonical (table or interned) */
+    gh_rule_kwcount *kw;
+    size_t n_kw, kw_cap;
+} checker;
+
+__attribute__((format(printf, 3, 4))) static void cerr(checker *C, gh_rule_loc loc,
+                                                       const char *fmt, ...)
+{
+    gh_rule_file *f = C->f;
+    C->rule_err = true;
+    if (f->n_errors == C->errors_cap) {
+        size_t cap = C->errors_cap ? C->errors_cap * 2 : 16;
+        gh_rule_error *e = realloc(f->errors, cap * sizeof(*e));
+        if (!e) {
+            C->oom = true;
+            return;
+        }
+        f->errors = e;
+        C->errors_cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    gh_rerr_vset(&f->errors[f->n_errors++], loc, fmt, ap);
+    va_end(ap);
+}
+
+static void tally(checker *C, const char *name)
+{
+    for (size_t i = 0; i < C->n_kw; i++) {
+        if (C->kw[i].keyword == name) {
+            C->kw[i].rules++;
+            return;
+        }
+    }
+    if (C->n_kw == C->kw_cap) {
+        size_t cap = C->kw_cap ? C->kw_cap * 2 : 32;
+        gh_rule_kwcount *p = realloc(C->kw, cap * sizeof(*p));
+        if (!p) {
+            C->oom = true;
+            return;
+        }
+        C->kw = p;
+        C->kw_cap = cap;
+    }
+    C->kw[C->n_kw].keyword = name;
+    C->kw[C->n_kw].rules = 1;
+    C->n_kw++;
+}
+
+/* "proto:NAME", one string per distinct protocol. */
+static const char *proto_tag(checker *C, const char *proto)
+{
+    for (size_t i = 0; i < C->n_kw; i++)
+        if (strncmp(C->kw[i].keyword, "proto:", 6) == 0 &&
+            strcasecmp(C->kw[i].keyword + 6, proto) == 0)
+            return C->kw[i].keyword;
+    size_t n = strlen(proto);
+    char *s = gh_arena_alloc(C->a, n + 7);
+    if (!s) {
+        C->oom = true;
+        return NULL;
+    }
+    memcpy(s, "proto:", 6);
+    for (size_t i = 0; i <= n; i++)
+        s[6 + i] = (char)tolower((unsigned char)proto[i]);
+    return s;
+}
+
+static void check_addr_port(checker *C, gh_rule *r)
+{
+    const gh_rule_expr *fields[4] = {r->src_addr, r->src_port, r->dst_addr, r->dst_port};
+    for (int i = 0; i < 4; i++) {
+        gh_rule_error e;
+        int rc;
+        if (i % 2 == 0) {
+            gh_addr_set s;
+            rc = gh_rule_eval_addr(fields[i], C->vars, &s, &e);
+            gh_addr_set_free(&s);
+        } else {
+            gh_port_set s;
+            rc = gh_rule_eval_port(fields[i], C->vars, &s, &e);
+            gh_port_set_free(&s);
+        }
+        if (rc == GH_E_NOMEM)
+            C->oom = true;
+        else if (rc != GH_OK)
+            cerr(C, e.loc, "%s", e.message);
+    }
+}
+
+static void check_rule(checker *C, gh_rule *r)
+{
+    bool fw = C->f->tier == GH_RULE_TIER_FIREWALL;
+    C->rule_err = false;
+    r->gid = 1;
+    const char *act = r->action_tok.text;
+    if (fw && r->action != GH_ACTION_ACCEPT && r->action != GH_ACTION_PASS &&
+        r->action != GH_ACTION_DROP && r->action != GH_ACTION_REJECT)
+        cerr(C, r->action_tok.loc,
+             "action '%s' is not allowed in a firewall rule (use accept, pass, drop or reject)",
+             act);
+    if (!fw && r->action == GH_ACTION_ACCEPT)
+        cerr(C, r->action_tok.loc, "action 'accept' is only allowed in firewall rules (-F)");
+
+    const char *unsupported[64];
+    size_t n_uns = 0;
+    gh_proto_class_t pc = gh_proto_class(r->proto.text);
+    if (fw && pc != GH_PROTO_NET)
+        cerr(C, r->proto.loc, "protocol '%s' is not allowed in a firewall rule", r->proto.text);
+    if (!fw && pc != GH_PROTO_NET) {
+        const char *tag = proto_tag(C, r->proto.text);
+        if (tag)
+            unsupported[n_uns++] = tag;
+    }
+
+    check_addr_port(C, r);
+
+    bool seen_content = false, has_sid = false;
+    const char *once_seen[16];
+    size_t n_once = 0;
+    for (size_t i = 0; i < r->n_options; i++) {
+        const gh_rule_option *o = &r->options[i];
+        const char *nm = o->name.text;
+        const kw *k = kw_find(nm);
+        if (!k) {
+            cerr(C, o->name.loc, "unknown keyword '%s'", nm);
+            continue;
+        }
+        if (fw && !(k->flags & KW_FW)) {
+            if (k->flags & KW_PAYLOAD)
+                cerr(C, o->name.loc, "payload keyword '%s' is not allowed in a firewall rule", nm);
+            else
+                cerr(C, o->name.loc, "option '%s' is not allowed in a firewall rule", nm);
+            continue;
+        }
+        if (k->flags & KW_ONCE) {
+            bool dup = false;
+            for (size_t j = 0; j < n_once && !dup; j++)
+                dup = once_seen[j] == k->name;
+            if (dup) {
+                cerr(C, o->name.loc, "duplicate option '%s'", nm);
+                continue;
+            }
+            if (n_once < sizeof(once_seen) / sizeof(once_seen[0]))
+                once_seen[n_once++] = k->name;
+        }
+        if ((k->flags & KW_NEEDV) && !o->value.text) {
+            cerr(C, o->name.loc, "option '%s' needs a value", nm);
+            continue;
+        }
+        if ((k->flags & KW_NOV) && o->value.text) {
+            cerr(C, o->value.loc, "option '%s' takes no value", nm);
+            continue;
+        }
+        if (strcmp(k->name, "content") == 0 || strcmp(k->name, "uricontent") == 0)
+            seen_content = true;
+        if ((k->flags & KW_CMOD) && !seen_content) {
+            cerr(C, o->name.loc, "'%s' needs a preceding content", nm);
+            continue;
+        }
+        char msg[GH_RULE_MSG_MAX];
+        if (o->value.text && !kw_validate(k->name, o->value.text, msg, sizeof(msg))) {
+            cerr(C, o->value.loc, "%s", msg);
+            continue;
+        }
+        unsigned long long v = 0;
+        if (o->value.text && (strcmp(k->name, "sid") == 0 || strcmp(k->name, "gid") == 0 ||
+                              strcmp(k->name, "rev") == 0)) {
+            v = strtoull(o->value.text, NULL, 10);
+            if (k->name[0] == 's') {
+                r->sid = (uint32_t)v;
+                has_sid = true;
+            } else if (k->name[0] == 'g') {
+                r->gid = (uint32_t)v;
+            } else {
+                r->rev = (uint32_t)v;
+            }
+        }
+        if (!fw && !(k->flags & KW_SUPPORTED)) {
+            bool dup = false;
+            for (size_t j = 0; j < n_uns && !dup; j++)
+                dup = unsupported[j] == k->name;
+            if (!dup && n_uns < sizeof(unsupported) / sizeof(unsupported[0]))
+                unsupported[n_uns++] = k->name;
+        }
+    }
+    if (!fw && !has_sid)
+        cerr(C, r->loc, "rule has no sid");
+    r->has_error = C->rule_err;
+    r->unsupported = n_uns ? unsupported[0] : NULL;
+    if (n_uns && !r->has_error) {
+        C->f->n_unsupported++;
+        for (size_t j = 0; j < n_uns; j++)
+            tally(C, unsupported[j]);
+    }
+}
+
+static int cmp_sid(const void *a, const void *b)
+{
+    const gh_rule *x = *(const gh_rule *const *)a, *y = *(const gh_rule *const *)b;
+    if (x->gid != y->gid)
+        return x->gid < y->gid ? -1 : 1;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x < y ? -1 : x > y; /* file order */
+}
+
+static void check_duplicate_sids(checker *C)
+{
+    gh_rule_file *f = C->f;
+    gh_rule **idx = malloc(f->n_rules * sizeof(*idx) + 1);
+    if (!idx) {
+        C->oom = true;
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_rules; i++)
+        if (f->rules[i].sid)
+            idx[n++] = &f->rules[i];
+    if (n)
+        qsort(idx, n, sizeof(*idx), cmp_sid);
+    for (size_t i = 1; i < n; i++) {
+        const gh_rule *first = idx[i - 1];
+        size_t j = i;
+        while (j < n && idx[j]->sid == first->sid && idx[j]->gid == first->gid) {
+            const gh_rule_option *o = gh_rule_find_option(idx[j], "sid");
+            cerr(C, o ? o->value.loc : idx[j]->loc, "duplicate sid %u (first at line %u)",
+                 idx[j]->sid, first->loc.line);
+            idx[j]->has_error = true;
+            j++;
+        }
+        i = j;
+    }
+    free(idx);
+}
+
+static int cmp_kw(const void *a, const void *b)
+{
+    const gh_rule_kwcount *x = a, *y = b;
+    if (x->rules != y->rules)
+        return x->rules > y->rules ? -1 : 1;
+    return strcmp(x->keyword, y->keyword);
+}
+
+static bool loc_before(const gh_rule_loc *a, const gh_rule_loc *b)
+{
+    return a->line < b->line || (a->line == b->line && a->col < b->col);
+}
+
+/* Stable merge sort of the errors by position. */
+static bool sort_errors(gh_rule_file *f)
+{
+    size_t n = f->n_errors;
+    if (n < 2)
+        return true;
+    gh_rule_error *tmp = malloc(n * sizeof(*tmp));
+    if (!tmp)
+        return false;
+    gh_rule_error *src = f->errors, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = loc_before(&src[j].loc, &src[i].loc) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        gh_rule_error *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != f->errors)
+        memcpy(f->errors, src, n * sizeof(*src));
+    free(tmp);
+    return true;
+}
+
+int gh_rules_check(gh_rule_file *f, const gh_rule_vars *vars)
+{
+    checker C = {.f = f, .vars = vars, .a = f->internal_, .errors_cap = f->n_errors};
+    f->n_unsupported = 0;
+    for (size_t i = 0; i < f->n_rules && !C.oom; i++)
+        check_rule(&C, &f->rules[i]);
+    if (!C.oom)
+        check_duplicate_sids(&C);
+    free(f->unsupported_kw);
+    if (C.n_kw)
+        qsort(C.kw, C.n_kw, sizeof(*C.kw), cmp_kw);
+    f->unsupported_kw = C.kw;
+    f->n_unsupported_kw = C.n_kw;
+    if (C.oom || !sort_errors(f))
+        return GH_E_NOMEM;
+    return GH_OK;
+}

@@ -1,0 +1,110 @@
+/* Rule language internals shared by the files of rules/: the allocation
+ * arena, source positions, the expression parser, the variable table and
+ * small text helpers. Not installed. */
+#ifndef GATEHOUSE_RULES_INT_H
+#define GATEHOUSE_RULES_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gatehouse/rules.h"
+
+/* ---- arena: every node of a parse tree lives in one, freed at once ------ */
+
+typedef struct gh_arena gh_arena;
+
+gh_arena *gh_arena_new(void);
+/* Zeroed, 16-byte aligned; NULL when memory runs out. */
+void *gh_arena_alloc(gh_arena *a, size_t n);
+char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
+void gh_arena_free(gh_arena *a);
+
+/* ---- growable byte buffer ------------------------------------------------ */
+
+typedef struct gh_sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom; /* an append failed; p holds what fit */
+} gh_sbuf;
+
+void gh_sbuf_put(gh_sbuf *b, const char *s, size_t n);
+void gh_sbuf_puts(gh_sbuf *b, const char *s);
+void gh_sbuf_putc(gh_sbuf *b, char c);
+
+/* ---- source text and positions ------------------------------------------ */
+
+/* A logical rule line (continuation lines joined) or any other text, with
+ * the physical position of every byte. When lines/cols are NULL, byte i is
+ * at (line0, col0 + i). */
+typedef struct gh_src {
+    const char *file;
+    const char *s;
+    size_t len;
+    const uint32_t *lines, *cols;
+    uint32_t line0, col0;
+} gh_src;
+
+/* Position of byte @off (off == len: just after the last byte). */
+gh_rule_loc gh_src_loc(const gh_src *v, size_t off);
+
+/* ---- errors ---------------------------------------------------------------- */
+
+void gh_rerr_set(gh_rule_error *e, gh_rule_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void gh_rerr_vset(gh_rule_error *e, gh_rule_loc loc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Copy a token for a message, shortened to fit in @n with "..." when long. */
+const char *gh_tok(char *buf, size_t n, const char *s, size_t len);
+
+/* Marker message for "memory ran out" (callers turn it into GH_E_NOMEM). */
+#define GH_RERR_NOMEM "out of memory"
+bool gh_rerr_is_nomem(const gh_rule_error *e);
+
+static inline bool gh_is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* ---- expressions ------------------------------------------------------------ */
+
+/* Parse the expression in v->s[b, e): whitespace is insignificant, one '!'
+ * may precede any element, lists nest. Returns NULL with @err filled on a
+ * syntax error (GH_RERR_NOMEM when memory runs out). */
+gh_rule_expr *gh_expr_parse(gh_arena *a, const gh_src *v, size_t b, size_t e,
+                            gh_rule_expr_ctx ctx, gh_rule_error *err);
+
+/* Append the canonical text of @x ("!"?, leaf as written or "[a,b]"). */
+void gh_expr_format(gh_sbuf *b, const gh_rule_expr *x);
+
+/* ---- variables ------------------------------------------------------------ */
+
+/* One variable: its value as written and both readings of it, parsed once. */
+typedef struct gh_var {
+    const char *name;
+    const char *value;
+    gh_rule_loc loc;           /* of the value */
+    gh_rule_expr *as_addr;     /* NULL: addr_err says why */
+    gh_rule_expr *as_port;
+    gh_rule_error addr_err, port_err;
+} gh_var;
+
+const gh_var *gh_vars_lookup(const gh_rule_vars *v, const char *name);
+
+/* Whether the '"' at s[i], inside a quoted option value, ends the string. */
+bool gh_quote_closes(const char *s, size_t i, size_t n);
+
+/* ---- protocols ---------------------------------------------------------- */
+
+typedef enum gh_proto_class_t {
+    GH_PROTO_UNKNOWN,
+    GH_PROTO_NET,   /* ip, tcp, udp, icmp*, tcp-pkt, tcp-stream: inspected by the engine */
+    GH_PROTO_OTHER, /* sctp, pkthdr: valid, not inspected yet */
+    GH_PROTO_APP,   /* app-layer protocols (http, dns, tls, ...) */
+} gh_proto_class_t;
+
+gh_proto_class_t gh_proto_class(const char *name);
+
+#endif

@@ -1,0 +1,164 @@
+/* Small helpers of the rule compiler: a bump arena (a parse tree is freed at
+ * once, and 25k rules make hundreds of thousands of nodes), a growable
+ * buffer, source positions and error messages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules_int.h"
+
+/* ---- arena ---------------------------------------------------------------- */
+
+#define ARENA_CHUNK (64 * 1024)
+
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, size;
+    _Alignas(16) unsigned char data[];
+} arena_chunk;
+
+struct gh_arena {
+    arena_chunk *head;
+};
+
+gh_arena *gh_arena_new(void)
+{
+    return calloc(1, sizeof(gh_arena));
+}
+
+void *gh_arena_alloc(gh_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    arena_chunk *c = a->head;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+        c = malloc(sizeof(*c) + size);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->size = size;
+        /* A big one-off block goes behind the current chunk so the space
+         * left in the current one is still used. */
+        if (size != ARENA_CHUNK && a->head) {
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            c->next = a->head;
+            a->head = c;
+        }
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *gh_arena_strndup(gh_arena *a, const char *s, size_t n)
+{
+    char *p = gh_arena_alloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+void gh_arena_free(gh_arena *a)
+{
+    if (!a)
+        return;
+    for (arena_chunk *c = a->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+/* ---- buffer ----------------------------------------------------------------- */
+
+void gh_sbuf_put(gh_sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void gh_sbuf_puts(gh_sbuf *b, const char *s)
+{
+    gh_sbuf_put(b, s, strlen(s));
+}
+
+void gh_sbuf_putc(gh_sbuf *b, char c)
+{
+    gh_sbuf_put(b, &c, 1);
+}
+
+/* ---- positions and messages ------------------------------------------------- */
+
+gh_rule_loc gh_src_loc(const gh_src *v, size_t off)
+{
+    gh_rule_loc loc = {.file = v->file};
+    if (!v->lines) {
+        loc.line = v->line0;
+        loc.col = v->col0 + (uint32_t)off;
+        return loc;
+    }
+    if (v->len == 0) {
+        loc.line = v->line0;
+        loc.col = v->col0;
+    } else if (off < v->len) {
+        loc.line = v->lines[off];
+        loc.col = v->cols[off];
+    } else {
+        loc.line = v->lines[v->len - 1];
+        loc.col = v->cols[v->len - 1] + 1;
+    }
+    return loc;
+}
+
+void gh_rerr_vset(gh_rule_error *e, gh_rule_loc loc, const char *fmt, va_list ap)
+{
+    if (!e)
+        return;
+    e->loc = loc;
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+}
+
+void gh_rerr_set(gh_rule_error *e, gh_rule_loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gh_rerr_vset(e, loc, fmt, ap);
+    va_end(ap);
+}
+
+bool gh_rerr_is_nomem(const gh_rule_error *e)
+{
+    return strcmp(e->message, GH_RERR_NOMEM) == 0;
+}
+
+const char *gh_tok(char *buf, size_t n, const char *s, size_t len)
+{
+    if (len < n) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+    } else {
+        memcpy(buf, s, n - 4);
+        memcpy(buf + n - 4, "...", 4);
+    }
+    return buf;
+}
