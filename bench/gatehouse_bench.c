@@ -10,6 +10,7 @@
 #include "gatehouse/counters.h"
 #include "gatehouse/decode.h"
 #include "gatehouse/source.h"
+#include "scenarios.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -124,7 +125,12 @@ static void usage(void)
             "      decode-only throughput over captures loaded in memory; repeats\n"
             "      the trace until each run decodes at least --min-packets packets\n"
             "      (default 2000000), --runs times (default 5); prints median,\n"
-            "      min and max.\n");
+            "      min and max.\n"
+            "  classbench RULES TRACE [--runs N] [--burst N] [--min-lookups N]\n"
+            "      firewall classifier on a ClassBench filter set and its trace:\n"
+            "      build time, memory, lookups/s (burst API, median of --runs,\n"
+            "      default 5, over >= --min-lookups, default 2000000) and a linear\n"
+            "      first-match scan; every result checked against the trace.\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -205,6 +211,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "decode") == 0)
         return bench_decode(argc - 2, argv + 2);
+    if (strcmp(argv[1], "classbench") == 0)
+        return bench_classbench(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return 0;

@@ -73,6 +73,12 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
 #undef GH_X_SUM
     for (int a = 0; a < GH_ANOM_COUNT; a++)
         dst->anomalies[a] += src->anomalies[a];
+    for (int r = 0; r < GH_DROP_REASON_COUNT; r++)
+        dst->drop_reason[r] += src->drop_reason[r];
+    dst->fw_lookups += src->fw_lookups;
+    dst->fw_fastpath += src->fw_fastpath;
+    dst->fw_non_ip += src->fw_non_ip;
+    dst->flow_pool_full += src->flow_pool_full;
     dst->accepted += src->accepted;
     dst->dropped += src->dropped;
     dst->rejected += src->rejected;
@@ -95,6 +101,17 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
             dst->linktype_other += src->linktype_pkts[i];
     }
     dst->linktype_other += src->linktype_other;
+}
+
+static const char *const drop_reason_names[GH_DROP_REASON_COUNT] = {
+#define GH_X_NAME(e, s) s,
+    GH_DROP_REASON_LIST(GH_X_NAME)
+#undef GH_X_NAME
+};
+
+const char *gh_drop_reason_name(gh_drop_reason r)
+{
+    return (unsigned)r < GH_DROP_REASON_COUNT ? drop_reason_names[r] : "unknown";
 }
 
 const char *gh_linktype_name(uint32_t lt)
@@ -165,6 +182,17 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
     fprintf(out, "%s\n", any ? "" : " none");
     fprintf(out, "verdicts: accepted %" PRIu64 "  dropped %" PRIu64 "  rejected %" PRIu64 "\n",
             c->accepted, c->dropped, c->rejected);
+    for (int r = 0; r < GH_DROP_REASON_COUNT; r++)
+        if (c->drop_reason[r])
+            fprintf(out, "  dropped by %-24s %" PRIu64 "\n", gh_drop_reason_name((gh_drop_reason)r),
+                    c->drop_reason[r]);
+    if (c->fw_lookups || c->fw_fastpath)
+        fprintf(out, "firewall: %" PRIu64 " table lookups, %" PRIu64 " packets on the flow fast path"
+                     ", %" PRIu64 " non-IP accepted\n",
+                c->fw_lookups, c->fw_fastpath, c->fw_non_ip);
+    if (c->flow_pool_full)
+        fprintf(out, "flow table full: %" PRIu64 " packets classified without state\n",
+                c->flow_pool_full);
     if (elapsed_s > 0) {
         double pps = (double)c->pkts / elapsed_s;
         double gbps = (double)c->bytes * 8.0 / elapsed_s / 1e9;

@@ -135,9 +135,17 @@ const char *gh_proto_name(uint8_t proto, char buf[8])
 
 void gh_eve_fmt_begin(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, const char *event_type)
 {
+    gh_eve_fmt_begin_flow(b, in, pkt, 0, event_type);
+}
+
+void gh_eve_fmt_begin_flow(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                           uint64_t flow_id, const char *event_type)
+{
     char ts[40];
     gh_eve_timestamp(ts, in ? in->ts_sec : 0, in ? in->ts_nsec : 0);
     gh_jbuf_printf(b, "{\"timestamp\":\"%s\"", ts);
+    if (flow_id)
+        gh_jbuf_printf(b, ",\"flow_id\":%" PRIu64, flow_id);
     if (in)
         gh_jbuf_printf(b, ",\"pcap_cnt\":%" PRIu64, in->id);
     JLIT(b, ",\"event_type\":");
@@ -175,6 +183,44 @@ void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, g
     gh_eve_fmt_begin(b, in, pkt, "anomaly");
     gh_jbuf_printf(b, ",\"anomaly\":{\"type\":\"decode\",\"event\":\"decoder.%s\"}",
                    gh_anomaly_name(a));
+    gh_eve_fmt_end(b);
+}
+
+void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
+                     gh_drop_reason reason, bool reject, const gh_eve_rule *rule)
+{
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "drop");
+    gh_jbuf_printf(b, ",\"drop\":{\"len\":%u", pkt->l3_len);
+    if (pkt->ip_ver) {
+        gh_jbuf_printf(b, ",\"tos\":%u,\"ttl\":%u", pkt->ip_tos, pkt->ttl);
+        if (pkt->ip_ver == 4)
+            gh_jbuf_printf(b, ",\"ipid\":%u", pkt->ip_id16);
+    }
+    if (pkt->layers & GH_LAYER_TCP) {
+        uint8_t f = pkt->tcp_flags;
+        gh_jbuf_printf(b,
+                       ",\"tcpseq\":%u,\"tcpack\":%u,\"tcpwin\":%u,\"syn\":%s,\"ack\":%s,"
+                       "\"psh\":%s,\"rst\":%s,\"urg\":%s,\"fin\":%s",
+                       pkt->tcp_seq, pkt->tcp_ack, pkt->tcp_win,
+                       f & GH_TCP_SYN ? "true" : "false", f & GH_TCP_ACK ? "true" : "false",
+                       f & GH_TCP_PSH ? "true" : "false", f & GH_TCP_RST ? "true" : "false",
+                       f & GH_TCP_URG ? "true" : "false", f & GH_TCP_FIN ? "true" : "false");
+    } else if (pkt->layers & GH_LAYER_UDP) {
+        gh_jbuf_printf(b, ",\"udplen\":%u", pkt->udp_len);
+    }
+    JLIT(b, ",\"reason\":");
+    gh_jbuf_json_str(b, gh_drop_reason_name(reason));
+    JLIT(b, "}");
+    gh_jbuf_printf(b, ",\"verdict\":{\"action\":\"%s\"}", reject ? "reject" : "drop");
+    if (rule) {
+        gh_jbuf_printf(b, ",\"rule\":{\"action\":\"%s\",\"gid\":%u,\"signature_id\":%u,"
+                          "\"rev\":%u,\"signature\":",
+                       rule->action, rule->gid, rule->sid, rule->rev);
+        gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
+        JLIT(b, ",\"file\":");
+        gh_jbuf_json_str(b, rule->file ? rule->file : "");
+        gh_jbuf_printf(b, ",\"line\":%u}", rule->line);
+    }
     gh_eve_fmt_end(b);
 }
 
@@ -234,8 +280,18 @@ void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_cou
     JLIT(b, "}}");
     gh_jbuf_printf(b,
                    ",\"verdict\":{\"accepted\":%" PRIu64 ",\"dropped\":%" PRIu64
-                   ",\"rejected\":%" PRIu64 "}}}\n",
+                   ",\"rejected\":%" PRIu64 ",\"drop_reason\":{",
                    c->accepted, c->dropped, c->rejected);
+    for (int r = 0; r < GH_DROP_REASON_COUNT; r++) {
+        if (r)
+            JLIT(b, ",");
+        gh_jbuf_json_str(b, gh_drop_reason_name((gh_drop_reason)r));
+        gh_jbuf_printf(b, ":%" PRIu64, c->drop_reason[r]);
+    }
+    gh_jbuf_printf(b,
+                   "}},\"firewall\":{\"lookups\":%" PRIu64 ",\"fastpath\":%" PRIu64
+                   ",\"non_ip\":%" PRIu64 "},\"flow\":{\"pool_full\":%" PRIu64 "}}}\n",
+                   c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full);
 }
 
 /* ---- writer ------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* The per-worker pipeline: decode once, then the stages in order of cost.
- * Stages after decode (flow, firewall, reassembly, DPI) plug in between
- * decode and verdict in process_one(). */
+ * flow lookup -> firewall (state first, then the table) -> verdict + events.
+ * Reassembly and DPI plug in after the firewall for flows it accepted. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +12,17 @@ struct gh_worker {
     gh_eve *eve;
     gh_counters counters;
     gh_jbuf events;           /* this batch's event lines */
+    gh_flow_table *flows;
+    const gh_fw *fw;
+    uint64_t *fw_hits;        /* per firewall rule */
+    uint64_t policy_hits;
+    uint64_t last_ns;
     gh_packet pkts[GH_MAX_BATCH];
+    const gh_packet *pkt_ptrs[GH_MAX_BATCH];
+    gh_flow *pkt_flows[GH_MAX_BATCH];
+    int pkt_dirs[GH_MAX_BATCH];
+    uint64_t pkt_ns[GH_MAX_BATCH];
+    uint64_t pkt_ids[GH_MAX_BATCH];
 };
 
 void gh_engine_config_init(gh_engine_config *cfg)
@@ -20,6 +30,17 @@ void gh_engine_config_init(gh_engine_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->verify_checksums = true;
     cfg->anomaly_events = true;
+    cfg->flow_events = true;
+    cfg->drop_events = true;
+    cfg->policy = GH_FW_ACCEPT;
+    gh_flow_config_init(&cfg->flow);
+}
+
+static void on_flow_end(void *ctx, gh_flow *f)
+{
+    gh_worker *w = ctx;
+    if (w->eve && w->cfg.flow_events)
+        gh_eve_fmt_flow(&w->events, f);
 }
 
 gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err)
@@ -32,25 +53,89 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
     w->cfg = *cfg;
     w->dopts.verify_checksums = cfg->verify_checksums;
     w->eve = eve;
+    w->fw = cfg->fw;
     gh_jbuf_init(&w->events);
+    gh_flow_config fc = cfg->flow;
+    fc.on_end = on_flow_end;
+    fc.on_end_ctx = w;
+    if (!(w->flows = gh_flow_table_new(&fc, err)))
+        goto fail;
+    if (w->fw && !(w->fw_hits = calloc(gh_fw_rule_count(w->fw) + 1, sizeof(uint64_t)))) {
+        gh_error_set(err, GH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < GH_MAX_BATCH; i++)
+        w->pkt_ptrs[i] = &w->pkts[i];
     return w;
+fail:
+    gh_worker_free(w);
+    return NULL;
 }
 
-static gh_verdict process_one(gh_worker *w, const gh_pkt_in *in, gh_packet *p)
+static gh_verdict drop(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, const gh_flow *f,
+                       gh_fw_action action, gh_drop_reason reason, const gh_fw_rule_info *ri)
 {
-    gh_decode(p, in->linktype, in->data, in->caplen, &w->dopts);
-    gh_counters_add_packet(&w->counters, p, in->caplen);
-    if (GH_UNLIKELY(p->anomalies) && w->eve && w->cfg.anomaly_events) {
-        uint64_t m = p->anomalies;
-        while (m) {
-            gh_eve_fmt_anomaly(&w->events, in, p, (gh_anomaly)__builtin_ctzll(m));
-            m &= m - 1;
+    bool reject = action == GH_FW_REJECT;
+    if (reject)
+        w->counters.rejected++;
+    else
+        w->counters.dropped++;
+    w->counters.drop_reason[reason]++;
+    if (w->eve && w->cfg.drop_events) {
+        gh_eve_rule er;
+        if (ri) {
+            er = (gh_eve_rule){.action = gh_fw_action_name(ri->action), .sid = ri->sid,
+                               .gid = ri->gid, .rev = ri->rev, .msg = ri->msg,
+                               .file = ri->file, .line = ri->line};
         }
+        gh_eve_fmt_drop(&w->events, in, p, f ? f->flow_id : 0, reason, reject, ri ? &er : NULL);
     }
-    /* Malformed packets go to the policy like any other; with no firewall
-     * or signatures loaded the policy is accept. */
-    w->counters.accepted++;
-    return GH_VERDICT_ACCEPT;
+    return reject ? GH_VERDICT_REJECT : GH_VERDICT_DROP;
+}
+
+/* The firewall stage: a decided flow skips the table (both directions). */
+static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
+                           int dir)
+{
+    if (!w->fw)
+        return GH_VERDICT_ACCEPT;
+    /* the rule language speaks of IP only; other frames pass untouched */
+    if (!p->ip_ver) {
+        w->counters.fw_non_ip++;
+        return GH_VERDICT_ACCEPT;
+    }
+    if (f && (f->action == GH_FLOW_ACTION_ACCEPT || f->action == GH_FLOW_ACTION_PASS)) {
+        w->counters.fw_fastpath++;
+        return GH_VERDICT_ACCEPT;
+    }
+    gh_fw_state st = {.has_flow = f != NULL,
+                      .established = f && gh_flow_is_established(f),
+                      .to_server = dir == GH_FLOW_TOSERVER};
+    w->counters.fw_lookups++;
+    uint32_t r = gh_fw_classify(w->fw, p, &st);
+    const gh_fw_rule_info *ri = NULL;
+    gh_fw_action action;
+    if (r != GH_FW_NOMATCH) {
+        ri = gh_fw_rule(w->fw, r);
+        action = ri->action;
+        w->fw_hits[r]++;
+    } else {
+        action = w->cfg.policy;
+        w->policy_hits++;
+    }
+    switch (action) {
+    case GH_FW_ACCEPT:
+    case GH_FW_PASS:
+        /* remember the decision: later packets of the flow skip the table */
+        if (f) {
+            f->action = action == GH_FW_PASS ? GH_FLOW_ACTION_PASS : GH_FLOW_ACTION_ACCEPT;
+            f->rule_id = r;
+        }
+        return GH_VERDICT_ACCEPT;
+    default:
+        /* drops are not remembered: every packet is judged (pf's block) */
+        return drop(w, in, p, f, action, ri ? GH_DROP_FW_RULE : GH_DROP_FW_POLICY, ri);
+    }
 }
 
 int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_verdict *verdicts)
@@ -58,8 +143,38 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
     if (n > GH_MAX_BATCH)
         n = GH_MAX_BATCH;
     w->events.len = 0;
-    for (size_t i = 0; i < n; i++)
-        verdicts[i] = process_one(w, &pkts[i], &w->pkts[i]);
+    for (size_t i = 0; i < n; i++) {
+        const gh_pkt_in *in = &pkts[i];
+        gh_packet *p = &w->pkts[i];
+        gh_decode(p, in->linktype, in->data, in->caplen, &w->dopts);
+        gh_counters_add_packet(&w->counters, p, in->caplen);
+        if (GH_UNLIKELY(p->anomalies) && w->eve && w->cfg.anomaly_events) {
+            uint64_t m = p->anomalies;
+            while (m) {
+                gh_eve_fmt_anomaly(&w->events, in, p, (gh_anomaly)__builtin_ctzll(m));
+                m &= m - 1;
+            }
+        }
+        w->pkt_ns[i] = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
+        w->pkt_ids[i] = in->id;
+    }
+    gh_flow_lookup_burst(w->flows, w->pkt_ptrs, n, w->pkt_ns, w->pkt_ids, w->pkt_flows,
+                         w->pkt_dirs);
+    for (size_t i = 0; i < n; i++) {
+        const gh_packet *p = &w->pkts[i];
+        if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL))
+            w->counters.flow_pool_full++;
+        /* Malformed packets go to the policy like any other. */
+        gh_verdict v = firewall(w, &pkts[i], p, w->pkt_flows[i], w->pkt_dirs[i]);
+        if (v == GH_VERDICT_ACCEPT)
+            w->counters.accepted++;
+        verdicts[i] = v;
+    }
+    if (n) {
+        w->last_ns = w->pkt_ns[n - 1];
+        /* flow pointers of this batch are done with: recycle and expire */
+        gh_flow_table_expire(w->flows, w->last_ns);
+    }
     int rc = GH_OK;
     if (w->events.len && w->eve)
         rc = gh_eve_write(w->eve, w->events.p, w->events.len);
@@ -67,6 +182,16 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         w->events.oom = false;
         rc = GH_E_NOMEM;
     }
+    return rc;
+}
+
+int gh_worker_finish(gh_worker *w, uint64_t now_ns)
+{
+    w->events.len = 0;
+    gh_flow_table_flush(w->flows, now_ns ? now_ns : w->last_ns);
+    int rc = GH_OK;
+    if (w->events.len && w->eve)
+        rc = gh_eve_write(w->eve, w->events.p, w->events.len);
     return rc;
 }
 
@@ -80,10 +205,27 @@ const gh_counters *gh_worker_counters(const gh_worker *w)
     return &w->counters;
 }
 
+const uint64_t *gh_worker_fw_hits(const gh_worker *w)
+{
+    return w->fw_hits;
+}
+
+uint64_t gh_worker_policy_hits(const gh_worker *w)
+{
+    return w->policy_hits;
+}
+
+const gh_flow_table *gh_worker_flows(const gh_worker *w)
+{
+    return w->flows;
+}
+
 void gh_worker_free(gh_worker *w)
 {
     if (!w)
         return;
+    gh_flow_table_free(w->flows);
+    free(w->fw_hits);
     gh_jbuf_free(&w->events);
     free(w);
 }

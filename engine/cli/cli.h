@@ -7,7 +7,23 @@
 #define GH_EXIT_RUNTIME 1   /* input or output failed (corrupt pcap, write error, rule errors) */
 #define GH_EXIT_USAGE 2     /* bad command line */
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gatehouse/firewall.h"
+#include "gatehouse/rules.h"
+
 int gh_cmd_pcap(int argc, char **argv);
 int gh_cmd_check(int argc, char **argv);
+
+/* Variables: @p files (or the default vars.conf when none), then the
+ * NAME=VALUE @p defs. NULL with *exit_code set and the error printed. */
+gh_rule_vars *gh_cli_vars_load(const char *prog, const char *const *files, size_t nfiles,
+                               const char *const *defs, size_t ndefs, int *exit_code);
+
+/* Parse, check and compile firewall files; every error is printed as
+ * file:line:col. NULL with *exit_code set on any error. */
+gh_fw *gh_cli_firewall_load(const char *prog, const char *const *paths, size_t n,
+                            const gh_rule_vars *vars, bool verbose, int *exit_code);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "gatehouse/firewall.h"
 #include "gatehouse/rules.h"
 
 static void check_usage(FILE *out)
@@ -66,28 +67,6 @@ static bool file_exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* <dir of the executable>/rules/vars.conf, then the source tree's copy. */
-static const char *default_vars(char *buf, size_t n)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, n, "%s/rules/vars.conf", exe);
-            if (file_exists(buf))
-                return buf;
-        }
-    }
-#ifdef GH_VARS_SOURCE_PATH
-    if (file_exists(GH_VARS_SOURCE_PATH))
-        return GH_VARS_SOURCE_PATH;
-#endif
-    return NULL;
 }
 
 static void add_kw(totals *t, const gh_rule_kwcount *k)
@@ -302,40 +281,9 @@ int gh_cmd_check(int argc, char **argv)
         goto out;
     }
 
-    gh_error err = {0};
-    if (!(vars = gh_rule_vars_new(&err))) {
-        fprintf(stderr, "gatehouse check: %s\n", err.msg);
-        rc = GH_EXIT_RUNTIME;
+    if (!(vars = gh_cli_vars_load("gatehouse check", vars_files, n_vars_files, var_defs,
+                                  n_var_defs, &rc)))
         goto out;
-    }
-    char defbuf[PATH_MAX + 32];
-    const char *def = n_vars_files ? NULL : default_vars(defbuf, sizeof(defbuf));
-    if (!n_vars_files && !def)
-        fprintf(stderr, "gatehouse check: warning: no default vars.conf found; "
-                        "define variables with --vars or --var\n");
-    if (def)
-        vars_files[n_vars_files++] = def;
-    for (size_t i = 0; i < n_vars_files; i++) {
-        if (gh_rule_vars_load(vars, vars_files[i], &err) != GH_OK) {
-            fprintf(stderr, "%s\n", err.msg);
-            rc = GH_EXIT_RUNTIME;
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < n_var_defs; i++) {
-        char name[128];
-        const char *eq = strchr(var_defs[i], '=');
-        size_t nlen = (size_t)(eq - var_defs[i]);
-        if (nlen >= sizeof(name))
-            nlen = sizeof(name) - 1;
-        memcpy(name, var_defs[i], nlen);
-        name[nlen] = '\0';
-        if (gh_rule_vars_set(vars, name, eq + 1, "--var", &err) != GH_OK) {
-            fprintf(stderr, "gatehouse check: --var %s: %s\n", var_defs[i], err.msg);
-            rc = err.code == GH_E_INVAL ? GH_EXIT_USAGE : GH_EXIT_RUNTIME;
-            goto out;
-        }
-    }
 
     for (size_t i = 0; i < n_inputs; i++) {
         struct stat st;
@@ -344,6 +292,25 @@ int gh_cmd_check(int argc, char **argv)
             check_dir(inputs[i].path, vars, dump, quiet, &t);
         else
             check_file(inputs[i].path, inputs[i].tier, vars, dump, quiet, &t);
+    }
+    /* a clean firewall file must also compile into the lookup structures
+     * (protocols, option values, expansion limits) */
+    if (!t.errors && !t.failed) {
+        const char **fw_paths = calloc(n_inputs, sizeof(*fw_paths));
+        size_t n_fw = 0;
+        for (size_t i = 0; fw_paths && i < n_inputs; i++)
+            if (inputs[i].tier == GH_RULE_TIER_FIREWALL)
+                fw_paths[n_fw++] = inputs[i].path;
+        if (!fw_paths) {
+            t.failed = true;
+        } else if (n_fw) {
+            int frc = GH_EXIT_OK;
+            gh_fw *fw = gh_cli_firewall_load("gatehouse check", fw_paths, n_fw, vars, !quiet, &frc);
+            if (!fw)
+                t.failed = true;
+            gh_fw_free(fw);
+        }
+        free(fw_paths);
     }
     if (!quiet && t.files > 1) {
         fprintf(stderr, "total: %zu rules, %zu disabled, %zu errors in %zu files", t.rules,

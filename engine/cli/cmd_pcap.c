@@ -19,22 +19,48 @@ static void pcap_usage(FILE *out)
             "files and report what an inline deployment would do.\n"
             "\n"
             "  -r, --read FILE|DIR      capture file, or a directory read in name order\n"
+            "  -F, --firewall FILE      firewall rules (header-only; first match wins);\n"
+            "                           repeat for several files, read in order\n"
+            "      --policy accept|drop verdict when no firewall rule matches (default accept)\n"
+            "      --var NAME=VALUE     define or override a rule variable\n"
+            "      --vars FILE          variables file instead of the default vars.conf\n"
+            "      --midstream          pick up TCP flows whose handshake was not seen\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
             "  -k, --checksum MODE      'all' (default) verifies IPv4/TCP/UDP/ICMP checksums,\n"
             "                           'none' skips them (captures from offloading hosts)\n"
             "      --write-accepted F   write accepted packets to pcap file F\n"
             "      --write-dropped F    write dropped packets to pcap file F\n"
             "      --no-anomaly-events  count decode anomalies but write no events for them\n"
+            "      --no-flow-events     write no EVE flow events\n"
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
             "\n"
-            "Until firewall and signature rules are loaded, every packet is accepted.\n"
+            "Without -F every packet is accepted. With -F, a flow that a rule (or the\n"
+            "accept policy) accepted is remembered and its later packets, both ways,\n"
+            "skip the table; dropped packets are judged one by one. Frames that are not\n"
+            "IP are outside the rule language and always accepted.\n"
             "The summary (stderr) lists packets, bytes, link types, protocols,\n"
             "anomalies by name, verdicts and throughput; the last EVE event is 'stats'.\n"
             "\n"
             "Exit codes: 0 every input processed; 1 an input or output failed (a corrupt\n"
             "pcap names the file, packet number and byte offset; packets before it are\n"
             "processed and reported); 2 usage error.\n");
+}
+
+/* Rule hits, in file order: what fired and how often. */
+static void print_fw_hits(const gh_fw *fw, const uint64_t *hits, uint64_t policy_hits,
+                          gh_fw_action policy)
+{
+    fprintf(stderr, "firewall rules (packets decided):\n");
+    for (uint32_t i = 0; i < gh_fw_rule_count(fw); i++) {
+        if (!hits[i])
+            continue;
+        const gh_fw_rule_info *ri = gh_fw_rule(fw, i);
+        fprintf(stderr, "  %-7s sid %-10u %-10llu %s:%u %s\n", gh_fw_action_name(ri->action),
+                ri->sid, (unsigned long long)hits[i], ri->file, ri->line, ri->msg);
+    }
+    fprintf(stderr, "  %-7s policy         %llu\n", gh_fw_action_name(policy),
+            (unsigned long long)policy_hits);
 }
 
 static double now_s(void)
@@ -51,9 +77,16 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
 
-    enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM };
+    enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
+           OPT_VARS, OPT_MIDSTREAM };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
+        {"firewall", required_argument, NULL, 'F'},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"var", required_argument, NULL, OPT_VAR},
+        {"vars", required_argument, NULL, OPT_VARS},
+        {"midstream", no_argument, NULL, OPT_MIDSTREAM},
+        {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
         {"checksum", required_argument, NULL, 'k'},
         {"write-accepted", required_argument, NULL, OPT_WACC},
@@ -63,12 +96,53 @@ int gh_cmd_pcap(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* argv outlives the run, so option arguments are kept by pointer */
+    const char **fw_files = calloc((size_t)argc, sizeof(*fw_files));
+    const char **vars_files = calloc((size_t)argc, sizeof(*vars_files));
+    const char **var_defs = calloc((size_t)argc, sizeof(*var_defs));
+    size_t n_fw = 0, n_vars_files = 0, n_var_defs = 0;
+    int exit_code = GH_EXIT_OK;
+    gh_rule_vars *vars = NULL;
+    gh_fw *fw = NULL;
+    if (!fw_files || !vars_files || !var_defs) {
+        fprintf(stderr, "gatehouse pcap: out of memory\n");
+        exit_code = GH_EXIT_RUNTIME;
+        goto early;
+    }
+
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "r:k:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:F:k:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             input = optarg;
+            break;
+        case 'F':
+            fw_files[n_fw++] = optarg;
+            break;
+        case OPT_POLICY:
+            if (strcmp(optarg, "accept") == 0) {
+                cfg.policy = GH_FW_ACCEPT;
+            } else if (strcmp(optarg, "drop") == 0) {
+                cfg.policy = GH_FW_DROP;
+            } else {
+                fprintf(stderr, "gatehouse pcap: --policy takes 'accept' or 'drop', not '%s'\n",
+                        optarg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
+        case OPT_VAR:
+            var_defs[n_var_defs++] = optarg;
+            break;
+        case OPT_VARS:
+            vars_files[n_vars_files++] = optarg;
+            break;
+        case OPT_MIDSTREAM:
+            cfg.flow.midstream = true;
+            break;
+        case OPT_NOFLOW:
+            cfg.flow_events = false;
             break;
         case OPT_EVE:
             eve_path = optarg;
@@ -80,7 +154,8 @@ int gh_cmd_pcap(int argc, char **argv)
                 cfg.verify_checksums = true;
             } else {
                 fprintf(stderr, "gatehouse pcap: -k takes 'all' or 'none', not '%s'\n", optarg);
-                return GH_EXIT_USAGE;
+                exit_code = GH_EXIT_USAGE;
+                goto early;
             }
             break;
         case OPT_WACC:
@@ -97,23 +172,34 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case 'h':
             pcap_usage(stdout);
-            return GH_EXIT_OK;
+            goto early;
         default:
             pcap_usage(stderr);
-            return GH_EXIT_USAGE;
+            exit_code = GH_EXIT_USAGE;
+            goto early;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "gatehouse pcap: unexpected argument '%s'\n", argv[optind]);
-        return GH_EXIT_USAGE;
+        exit_code = GH_EXIT_USAGE;
+        goto early;
     }
     if (!input) {
         fprintf(stderr, "gatehouse pcap: -r FILE|DIR is required\n");
         pcap_usage(stderr);
-        return GH_EXIT_USAGE;
+        exit_code = GH_EXIT_USAGE;
+        goto early;
+    }
+    if (n_fw) {
+        if (!(vars = gh_cli_vars_load("gatehouse pcap", vars_files, n_vars_files, var_defs,
+                                      n_var_defs, &exit_code)))
+            goto early;
+        if (!(fw = gh_cli_firewall_load("gatehouse pcap", fw_files, n_fw, vars, !quiet,
+                                        &exit_code)))
+            goto early;
+        cfg.fw = fw;
     }
 
-    int exit_code = GH_EXIT_OK;
     gh_error err = {0};
     gh_source *src = NULL;
     gh_eve *eve = NULL;
@@ -123,7 +209,8 @@ int gh_cmd_pcap(int argc, char **argv)
     src = gh_source_pcap_open(input, &err);
     if (!src) {
         fprintf(stderr, "gatehouse: %s\n", err.msg);
-        return GH_EXIT_RUNTIME;
+        exit_code = GH_EXIT_RUNTIME;
+        goto early;
     }
     if (eve_path && !(eve = gh_eve_open(eve_path, &err)))
         goto fail;
@@ -179,6 +266,11 @@ int gh_cmd_pcap(int argc, char **argv)
     if (progress && now_s() - t0 >= 1.0)
         fprintf(stderr, "\n");
 done:;
+    if (gh_worker_finish(w, (uint64_t)last_sec * 1000000000u + last_nsec) != GH_OK &&
+        exit_code == GH_EXIT_OK) {
+        fprintf(stderr, "gatehouse: writing events to %s failed\n", eve_path);
+        exit_code = GH_EXIT_RUNTIME;
+    }
     double elapsed = now_s() - t0;
     const gh_counters *ctr = gh_worker_counters(w);
     if (eve) {
@@ -188,8 +280,15 @@ done:;
         gh_eve_write(eve, b.p, b.len);
         gh_jbuf_free(&b);
     }
-    if (!quiet)
+    if (!quiet) {
         gh_counters_print_summary(stderr, ctr, elapsed);
+        if (fw)
+            print_fw_hits(fw, gh_worker_fw_hits(w), gh_worker_policy_hits(w), cfg.policy);
+        const gh_flow_stats *fs = gh_flow_table_stats(gh_worker_flows(w));
+        fprintf(stderr, "flows: %llu (%llu timed out, %llu evicted, %llu at end of input)\n",
+                (unsigned long long)fs->created, (unsigned long long)fs->timed_out,
+                (unsigned long long)fs->evicted, (unsigned long long)fs->shutdown);
+    }
     if (wacc && gh_pcap_writer_skipped(wacc))
         fprintf(stderr, "gatehouse: %llu accepted packets not written (link type mismatch)\n",
                 (unsigned long long)gh_pcap_writer_skipped(wacc));
@@ -215,5 +314,11 @@ cleanup:
     }
     gh_worker_free(w);
     gh_source_close(src);
+early:
+    gh_fw_free(fw);
+    gh_rule_vars_free(vars);
+    free(fw_files);
+    free(vars_files);
+    free(var_defs);
     return exit_code;
 }

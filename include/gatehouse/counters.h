@@ -8,6 +8,22 @@
 
 #define GH_MAX_LINKTYPES 8
 
+/** Why a packet was dropped, for "drop" events and counters. */
+#define GH_DROP_REASON_LIST(X)                                               \
+    X(FW_RULE, "firewall rule")                                              \
+    X(FW_POLICY, "firewall policy")
+
+typedef enum gh_drop_reason {
+#define GH_X_ENUM(e, s) GH_DROP_##e,
+    GH_DROP_REASON_LIST(GH_X_ENUM)
+#undef GH_X_ENUM
+    GH_DROP_REASON_COUNT
+} gh_drop_reason;
+
+/** "firewall rule", ... */
+GH_API const char *gh_drop_reason_name(gh_drop_reason r);
+
+
 /*
  * Protocol counters: X(field, "name"). Each counts packets in which that
  * layer was decoded.
@@ -44,6 +60,11 @@ typedef struct gh_counters {
 #undef GH_X_FIELD
     uint64_t anomalies[GH_ANOM_COUNT];
     uint64_t accepted, dropped, rejected;
+    uint64_t drop_reason[GH_DROP_REASON_COUNT];
+    uint64_t fw_lookups;     /* packets classified by the firewall table */
+    uint64_t fw_fastpath;    /* packets of decided flows that skipped it */
+    uint64_t fw_non_ip;      /* packets outside the rule language (not IP): accepted */
+    uint64_t flow_pool_full; /* packets whose flow could not be tracked */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];
     uint64_t linktype_pkts[GH_MAX_LINKTYPES];

@@ -10,6 +10,8 @@
 #include "gatehouse/counters.h"
 #include "gatehouse/decode.h"
 #include "gatehouse/eve.h"
+#include "gatehouse/firewall.h"
+#include "gatehouse/flow.h"
 #include "gatehouse/source.h"
 
 /** Largest burst gh_worker_process_batch takes. */
@@ -19,9 +21,15 @@
 typedef struct gh_engine_config {
     bool verify_checksums;   /**< false with -k none */
     bool anomaly_events;     /**< write an EVE "anomaly" event per decode anomaly */
+    bool flow_events;        /**< write an EVE "flow" event when a flow ends */
+    bool drop_events;        /**< write an EVE "drop" event per dropped packet */
+    const gh_fw *fw;         /**< firewall table (not owned); NULL: no firewall */
+    gh_fw_action policy;     /**< verdict when no firewall rule matches */
+    gh_flow_config flow;     /**< flow table (on_end is set by the worker) */
 } gh_engine_config;
 
-/** Defaults: checksums verified, anomaly events on. */
+/** Defaults: checksums verified, every event on, no firewall, policy accept,
+ *  the flow table's defaults. */
 GH_API void gh_engine_config_init(gh_engine_config *cfg);
 
 typedef struct gh_worker gh_worker;
@@ -45,6 +53,20 @@ GH_API const gh_packet *gh_worker_last_packets(const gh_worker *w);
 
 /** The worker's counters. */
 GH_API const gh_counters *gh_worker_counters(const gh_worker *w);
+
+/** Packets each firewall rule decided (index as gh_fw_rule), or NULL
+ *  without a firewall; and those the policy decided. */
+GH_API const uint64_t *gh_worker_fw_hits(const gh_worker *w);
+GH_API uint64_t gh_worker_policy_hits(const gh_worker *w);
+
+/** The worker's flow table (for its counters). */
+GH_API const gh_flow_table *gh_worker_flows(const gh_worker *w);
+
+/**
+ * End of input: end every flow (writing their events) as of @p now_ns, the
+ * last packet's time. Returns 0 or GH_E_IO when writing events failed.
+ */
+GH_API int gh_worker_finish(gh_worker *w, uint64_t now_ns);
 
 /** Free a worker; NULL is fine. */
 GH_API void gh_worker_free(gh_worker *w);

@@ -39,6 +39,28 @@ GH_API const char *gh_proto_name(uint8_t proto, char buf[8]);
  */
 GH_API void gh_eve_fmt_begin(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
                              const char *event_type);
+/** gh_eve_fmt_begin with a "flow_id" (after the timestamp, as Suricata
+ *  writes it); @p flow_id 0 writes none. */
+GH_API void gh_eve_fmt_begin_flow(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                                  uint64_t flow_id, const char *event_type);
+
+/** The rule behind a verdict, for events. */
+typedef struct gh_eve_rule {
+    const char *action;   /* "drop", "reject", ... */
+    uint32_t sid, gid, rev;
+    const char *msg;
+    const char *file;
+    uint32_t line;
+} gh_eve_rule;
+
+/**
+ * A "drop" event (Suricata's fields: len, tos, ttl, ipid, tcp fields,
+ * reason) with the verdict and, when @p rule is not NULL, the rule.
+ */
+GH_API void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                            uint64_t flow_id, gh_drop_reason reason, bool reject,
+                            const gh_eve_rule *rule);
+
 /** Close the event object and the line. */
 GH_API void gh_eve_fmt_end(gh_jbuf *b);
 /** An "anomaly" event of type decode for anomaly @p a of @p pkt. */

@@ -317,6 +317,42 @@ def _ipsum(hdr):
     return ~s & 0xFFFF
 
 
+def make_fw_mix():
+    """Traffic for the firewall end-to-end test (tests/cli_firewall.sh):
+    a web flow, two SYNs to ssh, DNS, ping, a SYN to 8080, ARP, IPv6 web."""
+    from scapy.layers.l2 import ARP
+    from scapy.layers.inet6 import IPv6
+    c, s, ext = "192.168.1.10", "192.168.1.20", "203.0.113.5"
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    pk = [
+        # web: handshake, request, response, close (accepted by rule 1)
+        e / IP(src=c, dst=s) / TCP(sport=40000, dport=80, flags="S", seq=100),
+        e / IP(src=s, dst=c) / TCP(sport=80, dport=40000, flags="SA", seq=500, ack=101),
+        e / IP(src=c, dst=s) / TCP(sport=40000, dport=80, flags="A", seq=101, ack=501),
+        e / IP(src=c, dst=s) / TCP(sport=40000, dport=80, flags="PA", seq=101, ack=501) / b"GET / HTTP/1.0\r\n\r\n",
+        e / IP(src=s, dst=c) / TCP(sport=80, dport=40000, flags="PA", seq=501, ack=119) / b"HTTP/1.0 200 OK\r\n\r\n",
+        e / IP(src=c, dst=s) / TCP(sport=40000, dport=80, flags="FA", seq=119, ack=520),
+        # ssh: a SYN and its retransmission (rejected by rule 2)
+        e / IP(src=c, dst=s) / TCP(sport=40001, dport=22, flags="S", seq=700),
+        e / IP(src=c, dst=s) / TCP(sport=40001, dport=22, flags="S", seq=700),
+        # DNS query and answer (accepted by rule 4, the answer on the fast path)
+        e / IP(src=c, dst=ext) / UDP(sport=5353, dport=53) / b"\x12\x34query",
+        e / IP(src=ext, dst=c) / UDP(sport=53, dport=5353) / b"\x12\x34answer",
+        # ping and reply (accepted by rule 5: itype 8)
+        e / IP(src=c, dst=ext) / ICMP(type=8, id=7, seq=1) / b"ping",
+        e / IP(src=ext, dst=c) / ICMP(type=0, id=7, seq=1) / b"ping",
+        # SYN to 8080 (dropped by rule 3)
+        e / IP(src=c, dst=s) / TCP(sport=40002, dport=8080, flags="S", seq=900),
+        # ARP: outside the rule language, always accepted
+        e / ARP(psrc=c, pdst=s),
+        # IPv6 web: no rule names IPv6 addresses but rule 3 (any): dropped
+        e / IPv6(src="2001:db8::10", dst="2001:db8::20") / TCP(sport=40003, dport=80, flags="S"),
+        # UDP to 123 from outside: no rule, the policy (drop in the test)
+        e / IP(src=ext, dst=c) / UDP(sport=123, dport=123) / b"ntp",
+    ]
+    write_pcap("fw_mix.pcap", LINKTYPE_ETHERNET, [b(p) for p in pk])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_sll2()
@@ -331,6 +367,7 @@ def main():
     make_corrupt_header()
     make_notapcap()
     make_anomalies()
+    make_fw_mix()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,161 @@
+/* Loading rules for the CLI commands: variables (default vars.conf, --vars,
+ * --var) and the firewall tier (-F), with every error printed as
+ * file:line:col: message. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* <dir of the executable>/rules/vars.conf, then the source tree's copy. */
+static const char *default_vars(char *buf, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, n, "%s/rules/vars.conf", exe);
+            if (file_exists(buf))
+                return buf;
+        }
+    }
+#ifdef GH_VARS_SOURCE_PATH
+    if (file_exists(GH_VARS_SOURCE_PATH))
+        return GH_VARS_SOURCE_PATH;
+#endif
+    return NULL;
+}
+
+gh_rule_vars *gh_cli_vars_load(const char *prog, const char *const *files, size_t nfiles,
+                               const char *const *defs, size_t ndefs, int *exit_code)
+{
+    gh_error err = {0};
+    gh_rule_vars *vars = gh_rule_vars_new(&err);
+    if (!vars) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        *exit_code = GH_EXIT_RUNTIME;
+        return NULL;
+    }
+    char defbuf[PATH_MAX + 32];
+    const char *def = nfiles ? NULL : default_vars(defbuf, sizeof(defbuf));
+    if (!nfiles && !def)
+        fprintf(stderr, "%s: warning: no default vars.conf found; define variables with --vars "
+                        "or --var\n", prog);
+    for (size_t i = 0; i < nfiles + (def ? 1 : 0); i++) {
+        const char *path = i < nfiles ? files[i] : def;
+        if (gh_rule_vars_load(vars, path, &err) != GH_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            *exit_code = GH_EXIT_RUNTIME;
+            gh_rule_vars_free(vars);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < ndefs; i++) {
+        char name[128];
+        const char *eq = strchr(defs[i], '=');
+        if (!eq) {
+            fprintf(stderr, "%s: --var takes NAME=VALUE, not '%s'\n", prog, defs[i]);
+            *exit_code = GH_EXIT_USAGE;
+            gh_rule_vars_free(vars);
+            return NULL;
+        }
+        size_t nlen = (size_t)(eq - defs[i]);
+        if (nlen >= sizeof(name))
+            nlen = sizeof(name) - 1;
+        memcpy(name, defs[i], nlen);
+        name[nlen] = '\0';
+        if (gh_rule_vars_set(vars, name, eq + 1, "--var", &err) != GH_OK) {
+            fprintf(stderr, "%s: --var %s: %s\n", prog, defs[i], err.msg);
+            *exit_code = err.code == GH_E_INVAL ? GH_EXIT_USAGE : GH_EXIT_RUNTIME;
+            gh_rule_vars_free(vars);
+            return NULL;
+        }
+    }
+    return vars;
+}
+
+static void print_errors(const gh_rule_error *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s:%u:%u: %s\n", e[i].loc.file, e[i].loc.line, e[i].loc.col,
+                e[i].message);
+}
+
+gh_fw *gh_cli_firewall_load(const char *prog, const char *const *paths, size_t n,
+                            const gh_rule_vars *vars, bool verbose, int *exit_code)
+{
+    gh_error err = {0};
+    gh_rule_file **files = calloc(n ? n : 1, sizeof(*files));
+    gh_fw *fw = NULL;
+    size_t nerr = 0;
+    if (!files) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        *exit_code = GH_EXIT_RUNTIME;
+        return NULL;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t i = 0; i < n; i++) {
+        files[i] = gh_rules_parse_file(paths[i], GH_RULE_TIER_FIREWALL, &err);
+        if (!files[i]) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            *exit_code = GH_EXIT_RUNTIME;
+            goto out;
+        }
+        if (gh_rules_check(files[i], vars) != GH_OK) {
+            fprintf(stderr, "%s: %s: out of memory\n", prog, paths[i]);
+            *exit_code = GH_EXIT_RUNTIME;
+            goto out;
+        }
+        print_errors(files[i]->errors, files[i]->n_errors);
+        nerr += files[i]->n_errors;
+    }
+    if (nerr) {
+        fprintf(stderr, "%s: %zu error%s in the firewall rules\n", prog, nerr, nerr == 1 ? "" : "s");
+        *exit_code = GH_EXIT_RUNTIME;
+        goto out;
+    }
+    gh_rule_error *errs = NULL;
+    size_t nerrs = 0;
+    fw = gh_fw_compile(files, n, vars, &errs, &nerrs, &err);
+    print_errors(errs, nerrs);
+    free(errs);
+    if (!fw) {
+        if (nerrs)
+            fprintf(stderr, "%s: %zu error%s in the firewall rules\n", prog, nerrs,
+                    nerrs == 1 ? "" : "s");
+        else
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+        *exit_code = GH_EXIT_RUNTIME;
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (verbose) {
+        gh_fw_stats st;
+        gh_fw_get_stats(fw, &st);
+        fprintf(stderr,
+                "firewall: %zu rules from %zu file%s, %zu IPv4 + %zu IPv6 boxes, %.1f KiB, "
+                "compiled in %.1f ms\n",
+                st.rules, n, n == 1 ? "" : "s", st.boxes_v4, st.boxes_v6,
+                (double)st.memory_bytes / 1024.0,
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        gh_rule_file_free(files[i]);
+    free(files);
+    return fw;
+}
