@@ -79,6 +79,8 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->fw_fastpath += src->fw_fastpath;
     dst->fw_non_ip += src->fw_non_ip;
     dst->flow_pool_full += src->flow_pool_full;
+    for (int r = 0; r < 4; r++)
+        dst->flows_ended[r] += src->flows_ended[r];
     dst->accepted += src->accepted;
     dst->dropped += src->dropped;
     dst->rejected += src->rejected;

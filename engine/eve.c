@@ -290,8 +290,11 @@ void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_cou
     }
     gh_jbuf_printf(b,
                    "}},\"firewall\":{\"lookups\":%" PRIu64 ",\"fastpath\":%" PRIu64
-                   ",\"non_ip\":%" PRIu64 "},\"flow\":{\"pool_full\":%" PRIu64 "}}}\n",
-                   c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full);
+                   ",\"non_ip\":%" PRIu64 "},\"flow\":{\"pool_full\":%" PRIu64
+                   ",\"ended\":{\"timeout\":%" PRIu64 ",\"forced\":%" PRIu64
+                   ",\"shutdown\":%" PRIu64 ",\"tcp_reuse\":%" PRIu64 "}}}}\n",
+                   c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
+                   c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3]);
 }
 
 /* ---- writer ------------------------------------------------------------- */

@@ -6,6 +6,8 @@
 
 #include "gatehouse/engine.h"
 
+_Static_assert(GH_FLOW_END_COUNT == 4, "gh_counters.flows_ended has one slot per end reason");
+
 struct gh_worker {
     gh_engine_config cfg;
     gh_decode_opts dopts;
@@ -39,6 +41,8 @@ void gh_engine_config_init(gh_engine_config *cfg)
 static void on_flow_end(void *ctx, gh_flow *f)
 {
     gh_worker *w = ctx;
+    if (f->end_reason < 4)
+        w->counters.flows_ended[f->end_reason]++;
     if (w->eve && w->cfg.flow_events)
         gh_eve_fmt_flow(&w->events, f);
 }

@@ -65,6 +65,7 @@ typedef struct gh_counters {
     uint64_t fw_fastpath;    /* packets of decided flows that skipped it */
     uint64_t fw_non_ip;      /* packets outside the rule language (not IP): accepted */
     uint64_t flow_pool_full; /* packets whose flow could not be tracked */
+    uint64_t flows_ended[4]; /* per gh_flow_end_reason (timeout, forced, shutdown, tcp_reuse) */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];
     uint64_t linktype_pkts[GH_MAX_LINKTYPES];
