@@ -7,6 +7,7 @@
 #   -b        gatehouse-bench binary (default: build/gatehouse-bench next to this script's repo)
 #   -c        corpus directory (default: ../shared/corpus beside the repo, else /work/shared/corpus)
 #   -r        rounds; gatehouse and DPDK alternate and each reports its median (default 3)
+#   DPDK_TEST_ACL=path: another dpdk-test-acl; set it empty to run gatehouse only
 #
 # DPDK (Debian package dpdk-dev, /usr/bin/dpdk-test-acl) reads the same rule file and
 # the same trace (its parser takes the first 5 columns and ignores the 6th, the expected
@@ -28,7 +29,7 @@ while getopts b:c:r:h opt; do
     b) bench=$OPTARG ;;
     c) corpus=$OPTARG ;;
     r) rounds=$OPTARG ;;
-    *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -38,9 +39,12 @@ if [ ! -x "$bench" ]; then
     echo "acl_compare: $bench not found (build it: cmake --build build --target gatehouse-bench, or pass -b)" >&2
     exit 2
 fi
-dpdk=$(command -v dpdk-test-acl || true)
+# DPDK_TEST_ACL=path picks another dpdk-test-acl (set it empty to skip DPDK)
+dpdk=${DPDK_TEST_ACL-$(command -v dpdk-test-acl || true)}
+[ -z "$dpdk" ] || [ -x "$dpdk" ] || dpdk=
 if [ -z "$dpdk" ]; then
-    echo "acl_compare: dpdk-test-acl is not installed (apt-get install dpdk-dev); gatehouse figures only" >&2
+    echo "acl_compare: dpdk-test-acl is not installed (apt-get install dpdk-dev) or DPDK_TEST_ACL is empty:" \
+        "gatehouse figures only" >&2
 fi
 
 tmp=$(mktemp -d)
@@ -120,5 +124,6 @@ for set in "$@"; do
                 s, nr, gh / 1e6, b, m / 1024, mm, "-", "-", "-", "-", "-", "-" }'
     fi
 done
-echo "(lookups per second, one core; gatehouse: burst API, median of $rounds rounds of gatehouse-bench's own median of 5;"
-echo " dpdk: dpdk-test-acl --no-huge -l 0, median of $rounds; ratio = gatehouse / dpdk, > 1 means gatehouse is faster)"
+echo "(lookups per second, one core; gatehouse: burst API, median of $rounds rounds of gatehouse-bench's own median of 5"
+[ -z "$dpdk" ] || echo " dpdk: $dpdk --no-huge -l 0, median of $rounds; ratio = gatehouse / dpdk, > 1: gatehouse faster"
+echo ")"

@@ -352,11 +352,12 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
     out->info.sid = r->sid;
     out->info.gid = r->gid ? r->gid : 1;
     out->info.rev = r->rev;
-    out->info.file = r->loc.file;
     out->info.line = r->loc.line;
+    /* the table outlives the parse tree: keep copies of what events print */
     const gh_rule_option *msg = gh_rule_find_option(r, "msg");
     out->info.msg = unquote(msg ? msg->value.text : NULL);
-    if (!out->info.msg) {
+    out->info.file = strdup(r->loc.file ? r->loc.file : "");
+    if (!out->info.msg || !out->info.file) {
         *oom = true;
         return false;
     }
@@ -449,8 +450,10 @@ void gh_fw_free(gh_fw *fw)
 {
     if (!fw)
         return;
-    for (size_t i = 0; i < fw->n; i++)
+    for (size_t i = 0; i < fw->n; i++) {
         free((char *)fw->rules[i].info.msg);
+        free((char *)fw->rules[i].info.file);
+    }
     free(fw->rules);
     fw_family *fams[2] = {&fw->v4, &fw->v6};
     for (int i = 0; i < 2; i++) {
