@@ -220,7 +220,10 @@ static bool rule_protos(const gh_rule *r, bool ports_given, proto_set *ps, gh_ru
         ps->n = 1;
     } else if (!strcasecmp(p, "icmp") || !strcasecmp(p, "icmpv4") || !strcasecmp(p, "icmpv6")) {
         if (ports_given) {
-            add_err(errs, nerrs, r->src_port->loc, "ports are given for protocol '%s', which has none", p);
+            const gh_rule_expr *pe = r->src_port->kind == GH_EXPR_ANY && !r->src_port->negated
+                                         ? r->dst_port
+                                         : r->src_port;
+            add_err(errs, nerrs, pe->loc, "ports are given for protocol '%s', which has none", p);
             return false;
         }
         if (strcasecmp(p, "icmpv6") != 0) {

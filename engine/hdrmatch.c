@@ -247,16 +247,22 @@ static bool bits_eval(const gh_bits_match *m, uint8_t v)
     }
 }
 
+/* Names as /etc/protocols spells them (Suricata resolves them the same way). */
 static const struct {
     const char *name;
     uint8_t num;
 } proto_names[] = {
-    {"hopopt", 0}, {"icmp", 1}, {"igmp", 2}, {"ggp", 3}, {"ipip", 4}, {"ipencap", 4},
-    {"tcp", 6}, {"egp", 8}, {"igp", 9}, {"pup", 12}, {"udp", 17}, {"idp", 22},
-    {"ipv6", 41}, {"ipv6-route", 43}, {"ipv6-frag", 44}, {"rsvp", 46}, {"gre", 47},
-    {"esp", 50}, {"ah", 51}, {"ipv6-icmp", 58}, {"icmpv6", 58}, {"ipv6-nonxt", 59},
-    {"ipv6-opts", 60}, {"eigrp", 88}, {"ospf", 89}, {"ospfigp", 89}, {"pim", 103},
-    {"vrrp", 112}, {"l2tp", 115}, {"sctp", 132}, {"mobility-header", 135},
+    {"hopopt", 0}, {"icmp", 1}, {"igmp", 2}, {"ggp", 3}, {"ipv4", 4}, {"ipencap", 4},
+    {"st", 5}, {"tcp", 6}, {"egp", 8}, {"igp", 9}, {"pup", 12}, {"udp", 17}, {"hmp", 20},
+    {"xns-idp", 22}, {"rdp", 27}, {"iso-tp4", 29}, {"dccp", 33}, {"xtp", 36}, {"ddp", 37},
+    {"idpr-cmtp", 38}, {"ipv6", 41}, {"ipv6-route", 43}, {"ipv6-frag", 44}, {"idrp", 45},
+    {"rsvp", 46}, {"gre", 47}, {"esp", 50}, {"ah", 51}, {"skip", 57}, {"ipv6-icmp", 58},
+    {"icmpv6", 58}, {"ipv6-nonxt", 59}, {"ipv6-opts", 60}, {"eigrp", 88}, {"ospf", 89},
+    {"ospfigp", 89}, {"ax.25", 93}, {"ipip", 94}, {"etherip", 97}, {"encap", 98},
+    {"pim", 103}, {"ipcomp", 108}, {"vrrp", 112}, {"l2tp", 115}, {"isis", 124},
+    {"sctp", 132}, {"fc", 133}, {"mobility-header", 135}, {"udplite", 136},
+    {"mpls-in-ip", 137}, {"manet", 138}, {"hip", 139}, {"shim6", 140}, {"wesp", 141},
+    {"rohc", 142}, {"ethernet", 143},
 };
 
 static int parse_ip_proto(const char *in, gh_uint_match *m, char *err, size_t errlen)
@@ -283,7 +289,7 @@ static int parse_ip_proto(const char *in, gh_uint_match *m, char *err, size_t er
     return gh_uint_match_parse(buf, 255, m, err, errlen);
 }
 
-static int parse_flow(const char *in, uint8_t *out, char *err, size_t errlen)
+static int parse_flow(const char *in, uint16_t *out, char *err, size_t errlen)
 {
     char buf[128];
     trim_copy(buf, sizeof(buf), in ? in : "");
@@ -292,7 +298,7 @@ static int parse_flow(const char *in, uint8_t *out, char *err, size_t errlen)
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char w[32];
         trim_copy(w, sizeof(w), t);
-        uint8_t f;
+        uint16_t f;
         if (!strcasecmp(w, "established"))
             f = GH_FLOWKW_ESTABLISHED;
         else if (!strcasecmp(w, "not_established"))
@@ -307,6 +313,10 @@ static int parse_flow(const char *in, uint8_t *out, char *err, size_t errlen)
             f = GH_FLOWKW_ONLY_STREAM;
         else if (!strcasecmp(w, "no_stream"))
             f = GH_FLOWKW_NO_STREAM;
+        else if (!strcasecmp(w, "only_frag"))
+            f = GH_FLOWKW_ONLY_FRAG;
+        else if (!strcasecmp(w, "no_frag"))
+            f = GH_FLOWKW_NO_FRAG;
         else
             return fail(err, errlen, "unknown flow option '%s'", w);
         if (*out & f)
@@ -321,6 +331,8 @@ static int parse_flow(const char *in, uint8_t *out, char *err, size_t errlen)
         return fail(err, errlen, "flow cannot be both to_server and to_client");
     if ((*out & GH_FLOWKW_ONLY_STREAM) && (*out & GH_FLOWKW_NO_STREAM))
         return fail(err, errlen, "flow cannot be both only_stream and no_stream");
+    if ((*out & GH_FLOWKW_ONLY_FRAG) && (*out & GH_FLOWKW_NO_FRAG))
+        return fail(err, errlen, "flow cannot be both only_frag and no_frag");
     return 0;
 }
 
@@ -346,10 +358,23 @@ int gh_hdr_match_add(gh_hdr_match *m, const char *name, const char *value, char 
         which = GH_HM_IP_PROTO;
     else
         return 0;
-    if (m->present & which)
-        return fail(err, errlen, "'%s' given twice", name);
     if (!value)
         return fail(err, errlen, "'%s' needs a value", name);
+    if (m->present & which) {
+        /* integer keywords may repeat; every instance must hold */
+        bool repeatable = which & (GH_HM_TTL | GH_HM_ITYPE | GH_HM_ICODE | GH_HM_IP_PROTO);
+        if (!repeatable)
+            return fail(err, errlen, "'%s' given twice", name);
+        if (m->n_more >= GH_HM_MAX_REPEAT)
+            return fail(err, errlen, "'%s' given more than %d times", name, GH_HM_MAX_REPEAT + 1);
+        gh_uint_match *um = &m->more[m->n_more];
+        int rc = which == GH_HM_IP_PROTO ? parse_ip_proto(value, um, err, errlen)
+                                         : gh_uint_match_parse(value, 255, um, err, errlen);
+        if (rc != 0)
+            return -1;
+        m->more_kind[m->n_more++] = (uint8_t)which;
+        return 1;
+    }
     int rc;
     switch (which) {
     case GH_HM_FLOW: rc = parse_flow(value, &m->flow, err, errlen); break;
@@ -389,9 +414,13 @@ bool gh_hdr_match_eval(const gh_hdr_match *m, const gh_packet *p, const gh_pkt_s
 {
     uint32_t pr = m->present;
     if (pr & GH_HM_FLOW) {
-        uint8_t f = m->flow;
+        uint16_t f = m->flow;
         /* packets are never reassembled stream chunks */
         if (f & GH_FLOWKW_ONLY_STREAM)
+            return false;
+        if ((f & GH_FLOWKW_ONLY_FRAG) && !(p->flags & GH_PKT_FRAGMENT))
+            return false;
+        if ((f & GH_FLOWKW_NO_FRAG) && (p->flags & GH_PKT_FRAGMENT))
             return false;
         if (!(f & GH_FLOWKW_STATELESS) &&
             (f & (GH_FLOWKW_ESTABLISHED | GH_FLOWKW_NOT_ESTABLISHED | GH_FLOWKW_TO_SERVER |
@@ -438,5 +467,26 @@ bool gh_hdr_match_eval(const gh_hdr_match *m, const gh_packet *p, const gh_pkt_s
     }
     if ((pr & GH_HM_IP_PROTO) && (!p->ip_ver || !ip_proto_eval(&m->ip_proto, p)))
         return false;
+    for (unsigned i = 0; i < m->n_more; i++) {
+        const gh_uint_match *um = &m->more[i];
+        switch (m->more_kind[i]) {
+        case GH_HM_TTL:
+            if (!gh_uint_match_eval(um, p->ttl))
+                return false;
+            break;
+        case GH_HM_ITYPE:
+            if (!gh_uint_match_eval(um, p->icmp_type))
+                return false;
+            break;
+        case GH_HM_ICODE:
+            if (!gh_uint_match_eval(um, p->icmp_code))
+                return false;
+            break;
+        default:
+            if (!ip_proto_eval(um, p))
+                return false;
+            break;
+        }
+    }
     return true;
 }

@@ -54,6 +54,8 @@ enum {
     GH_FLOWKW_STATELESS = 1u << 4,
     GH_FLOWKW_ONLY_STREAM = 1u << 5,
     GH_FLOWKW_NO_STREAM = 1u << 6,
+    GH_FLOWKW_ONLY_FRAG = 1u << 7,
+    GH_FLOWKW_NO_FRAG = 1u << 8,
 };
 
 /* Which matchers a gh_hdr_match holds. */
@@ -71,11 +73,18 @@ enum {
 /* fragbits bits, in the order of the IPv4 flags field */
 enum { GH_FRAG_M = 1u << 0, GH_FRAG_D = 1u << 1, GH_FRAG_R = 1u << 2 };
 
+#define GH_HM_MAX_REPEAT 6
+
 typedef struct gh_hdr_match {
     uint32_t present; /* GH_HM_* */
-    uint8_t flow;     /* GH_FLOWKW_* */
+    uint16_t flow;    /* GH_FLOWKW_* */
     gh_bits_match flags, fragbits;
     gh_uint_match ttl, dsize, itype, icode, ip_proto;
+    /* ttl, itype, icode and ip_proto may be repeated ("ttl:>5; ttl:<10;"):
+     * the instances after the first, all of which must hold */
+    uint8_t n_more;
+    uint8_t more_kind[GH_HM_MAX_REPEAT]; /* GH_HM_TTL, ... */
+    gh_uint_match more[GH_HM_MAX_REPEAT];
 } gh_hdr_match;
 
 /* What the flow table knows about the packet being matched. */
