@@ -1,0 +1,147 @@
+/* gatehouse: the signature (DPI) matcher core.
+ *
+ * Compile, then run: gh_dpi_compile turns checked signature rules into an
+ * immutable gh_dpi (Hyperscan prefilter databases plus one verification
+ * program per signature), shared read-only by all workers. Each worker owns
+ * a gh_dpi_scratch (Hyperscan scratch, candidate marks, PCRE2 match data);
+ * matching allocates nothing.
+ *
+ * Matching is Suricata's: Hyperscan finds candidates by one "fast pattern"
+ * per signature (the content marked fast_pattern, else the longest
+ * non-negated content); every candidate is then verified completely
+ * (protocol, addresses, ports, direction, header keywords, then the content
+ * chain with offset/depth/distance/within, isdataat and pcre, retrying
+ * earlier content occurrences when a later relative keyword fails).
+ * Signatures without a usable fast pattern are verified on every packet of
+ * their group. A signature never fires unless every condition was checked.
+ *
+ * Block mode only for now: the buffer given to gh_dpi_match_packet is
+ * inspected on its own (a packet payload, or later a reassembled chunk).
+ */
+#ifndef GATEHOUSE_DPI_H
+#define GATEHOUSE_DPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gatehouse/common.h"
+#include "gatehouse/decode.h"
+#include "gatehouse/rules.h"
+
+typedef struct gh_dpi gh_dpi;
+typedef struct gh_dpi_scratch gh_dpi_scratch;
+/* Declared in engine/hdrmatch.h: what the flow table knows about a packet. */
+typedef struct gh_pkt_state gh_pkt_state;
+
+#define GH_DPI_KW_MAX 48  /**< distinct skip reasons kept in a report */
+
+/** Rules skipped for one keyword ("flowbits", "proto:http", "pcre/U", ...). */
+typedef struct gh_dpi_kwcount {
+    char keyword[40];
+    size_t rules;
+} gh_dpi_kwcount;
+
+/** What gh_dpi_compile loaded and skipped, and what it built. */
+typedef struct gh_dpi_load_report {
+    size_t rules;              /**< rules seen in all files */
+    size_t loaded;             /**< signatures compiled */
+    size_t skipped;            /**< skipped_unsupported + skipped_error */
+    size_t skipped_unsupported; /**< used a keyword or protocol not implemented */
+    size_t skipped_error;      /**< had a check error, or an error found here */
+    gh_dpi_kwcount kw[GH_DPI_KW_MAX]; /**< unsupported tallies, most used first */
+    size_t n_kw;
+    size_t kw_other;           /**< rules whose keyword did not fit in kw[] */
+    size_t no_fast_pattern;    /**< loaded signatures verified on every packet of their group */
+    size_t patterns;           /**< Hyperscan expressions over all databases */
+    size_t databases;          /**< Hyperscan databases built */
+    size_t db_bytes;           /**< their total size (hs_database_size) */
+    size_t scratch_bytes;      /**< size of one worker's scratch */
+} gh_dpi_load_report;
+
+/** One loaded signature, for events and reports. Strings are owned by the gh_dpi. */
+typedef struct gh_dpi_sig_info {
+    gh_rule_action action;     /**< alert, pass, drop, reject* */
+    uint32_t sid, gid, rev;
+    uint32_t priority;         /**< 0 when the rule sets none */
+    const char *msg;           /**< unquoted; "" when absent */
+    const char *classtype;     /**< "" when absent */
+    const char *proto;         /**< as written ("tcp", "ip", ...) */
+    const char *file;
+    uint32_t line;
+    const char *fast_pattern;  /**< the prefilter bytes (not NUL-terminated), NULL when none */
+    size_t fast_pattern_len;
+    bool fast_pattern_nocase;
+} gh_dpi_sig_info;
+
+/** A signature that matched. */
+typedef struct gh_dpi_match {
+    uint32_t idx;              /**< for gh_dpi_sig */
+    gh_rule_action action;
+    uint32_t sid, gid, rev;
+} gh_dpi_match;
+
+/**
+ * Compile the signature rules of @p files (already through gh_rules_check;
+ * file order, then line order) with variables @p vars.
+ *
+ * Rules with a check error (has_error) or an unsupported keyword or
+ * protocol (gh_rule.unsupported, or one found here such as a pcre HTTP
+ * buffer flag) are skipped and counted in @p rep (may be NULL). Errors found
+ * here (a pcre PCRE2 rejects, a content mixing absolute and relative
+ * modifiers, ...) are appended to @p errs (grown with realloc; the caller
+ * frees) at the option's position and their rule is skipped; the result is
+ * still returned, so callers that require a clean load check @p *nerrs.
+ * Returns NULL with @p err filled on memory exhaustion or a Hyperscan
+ * failure. The result does not point into @p files or @p vars.
+ */
+GH_API gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
+                              gh_rule_error **errs, size_t *nerrs, gh_dpi_load_report *rep,
+                              gh_error *err);
+
+/** Free; NULL is fine. Every scratch made for @p d must be freed first. */
+GH_API void gh_dpi_free(gh_dpi *d);
+
+/** Number of loaded signatures; their description (NULL when idx is out of range). */
+GH_API size_t gh_dpi_sig_count(const gh_dpi *d);
+GH_API const gh_dpi_sig_info *gh_dpi_sig(const gh_dpi *d, uint32_t idx);
+
+/** Bytes used by the compiled databases and signature programs. */
+GH_API size_t gh_dpi_memory(const gh_dpi *d);
+
+/**
+ * Per-worker matching state for @p d (Hyperscan scratch for every database,
+ * candidate marks, PCRE2 match data). Owned by the caller, used by one
+ * thread at a time. Returns NULL with @p err filled on failure.
+ */
+GH_API gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err);
+
+/** Bytes held by a scratch. */
+GH_API size_t gh_dpi_scratch_size(const gh_dpi_scratch *s);
+
+/** Free; NULL is fine. */
+GH_API void gh_dpi_scratch_free(gh_dpi_scratch *s);
+
+/**
+ * Match the signatures of @p d against packet @p p (headers, in flow state
+ * @p st, may be NULL) and payload bytes @p buf / @p len (the packet payload,
+ * or a reassembled stream chunk). Writes up to @p max matches to @p out in
+ * Suricata's order: action pass > drop > reject > alert, then ascending sid,
+ * then rule order; when more matched than @p max, the first @p max of that
+ * order are kept. Returns the number written. No allocation.
+ */
+GH_API size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                                  const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                                  gh_dpi_match *out, size_t max);
+
+/** Matching counters of one scratch (cumulative). */
+typedef struct gh_dpi_scratch_stats {
+    uint64_t buffers;          /**< gh_dpi_match_packet calls */
+    uint64_t candidates;       /**< signatures verified */
+    uint64_t matches;          /**< signatures that matched */
+    uint64_t budget_exceeded;  /**< verifications abandoned (treated as no match) */
+    uint64_t pcre_errors;      /**< PCRE2 match errors (limits hit: no match) */
+} gh_dpi_scratch_stats;
+GH_API void gh_dpi_scratch_get_stats(const gh_dpi_scratch *s, gh_dpi_scratch_stats *st);
+
+#endif

@@ -1,0 +1,760 @@
+/* Signature matcher: keyword semantics on hand-written payloads, header
+ * conditions, action precedence, skipped rules, a randomized differential
+ * test against a deliberately naive matcher, and the ET Open subset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gatehouse/dpi.h"
+#include "gatehouse/rules.h"
+#include "hdrmatch.h"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+typedef struct loaded {
+    gh_dpi *d;
+    gh_dpi_scratch *s;
+    gh_rule_error *errs;
+    size_t nerrs;
+    gh_dpi_load_report rep;
+} loaded;
+
+static void load_vars(loaded *L, const char *text, const gh_rule_vars *vars)
+{
+    memset(L, 0, sizeof(*L));
+    gh_error err = {0};
+    gh_rule_file *f =
+        gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
+    assert_non_null(f);
+    assert_int_equal(gh_rules_check(f, vars), 0);
+    for (size_t i = 0; i < f->n_errors; i++)
+        printf("check: %u:%u: %s\n", f->errors[i].loc.line, f->errors[i].loc.col,
+               f->errors[i].message);
+    L->d = gh_dpi_compile(&f, 1, vars, &L->errs, &L->nerrs, &L->rep, &err);
+    if (!L->d)
+        printf("compile: %s\n", err.msg);
+    assert_non_null(L->d);
+    gh_rule_file_free(f);
+    L->s = gh_dpi_scratch_new(L->d, &err);
+    assert_non_null(L->s);
+}
+
+static void load(loaded *L, const char *text)
+{
+    load_vars(L, text, NULL);
+}
+
+static void unload(loaded *L)
+{
+    gh_dpi_scratch_free(L->s);
+    gh_dpi_free(L->d);
+    free(L->errs);
+}
+
+static void set_ip4(gh_addr *a, const char *dotted)
+{
+    unsigned x[4];
+    assert_int_equal(sscanf(dotted, "%u.%u.%u.%u", &x[0], &x[1], &x[2], &x[3]), 4);
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < 4; i++)
+        a->b[i] = (uint8_t)x[i];
+}
+
+/* A decoded IPv4 packet: proto 6/17/1, addresses, ports, payload. */
+static gh_packet mkpkt(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+                       uint16_t dport, const void *pl, size_t len)
+{
+    gh_packet p;
+    memset(&p, 0, sizeof(p));
+    p.ip_ver = 4;
+    p.ip_proto = proto;
+    p.ttl = 64;
+    p.layers = GH_LAYER_IPV4 | (proto == 6 ? GH_LAYER_TCP : proto == 17 ? GH_LAYER_UDP
+                                : proto == 1 ? GH_LAYER_ICMPV4 : GH_LAYER_OTHER_L4);
+    set_ip4(&p.src, src);
+    set_ip4(&p.dst, dst);
+    if (proto == 6 || proto == 17) {
+        p.sport = sport;
+        p.dport = dport;
+    }
+    if (proto == 6)
+        p.tcp_flags = GH_TCP_ACK | GH_TCP_PSH;
+    p.payload = pl;
+    p.payload_len = (uint32_t)len;
+    return p;
+}
+
+static size_t run(loaded *L, const gh_packet *p, const gh_pkt_state *st, gh_dpi_match *out,
+                  size_t max)
+{
+    return gh_dpi_match_packet(L->d, L->s, p, st, p->payload, p->payload_len, out, max);
+}
+
+/* Does the single signature of @opts (sid 1) fire on a TCP packet carrying
+ * @pl (@len bytes, or strlen when len is (size_t)-1)? */
+static bool fires_n(const char *opts, const void *pl, size_t len)
+{
+    char rule[2048];
+    snprintf(rule, sizeof(rule), "alert tcp any any -> any any (%s sid:1;)\n", opts);
+    loaded L;
+    load(&L, rule);
+    for (size_t i = 0; i < L.nerrs; i++)
+        printf("error: %u:%u: %s\n", L.errs[i].loc.line, L.errs[i].loc.col, L.errs[i].message);
+    assert_int_equal(L.nerrs, 0);
+    assert_int_equal(L.rep.loaded, 1);
+    gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, pl, len);
+    gh_dpi_match m[4];
+    size_t n = run(&L, &p, NULL, m, 4);
+    unload(&L);
+    return n == 1 && m[0].sid == 1;
+}
+
+static bool fires(const char *opts, const char *pl)
+{
+    return fires_n(opts, pl, strlen(pl));
+}
+
+/* ---- payload keywords ------------------------------------------------------ */
+
+static void test_content_hex_escapes(void **state)
+{
+    (void)state;
+    /* rule text: content:"|41 42|C\;D\"E\\|00|"; -> bytes A B C ; D " E \ NUL */
+    const char *o = "content:\"|41 42|C\\;D\\\"E\\\\|00|\";";
+    static const char good[] = "xxABC;D\"E\\\0yy";
+    assert_true(fires_n(o, good, sizeof(good) - 1));
+    assert_false(fires_n(o, "ABC;D\"E\\", 8)); /* the NUL is missing */
+    assert_false(fires("content:\"ABC\";", "abc"));
+    assert_true(fires("content:\"a|3b|b\";", "xa;b"));
+}
+
+static void test_nocase(void **state)
+{
+    (void)state;
+    assert_true(fires("content:\"HeLLo\"; nocase;", "say hello!"));
+    assert_false(fires("content:\"HeLLo\";", "say hello!"));
+    assert_true(fires("content:\"HeLLo\";", "say HeLLo!"));
+    assert_true(fires("content:\"|41|b\"; nocase;", "xaB"));
+}
+
+static void test_offset_depth(void **state)
+{
+    (void)state;
+    const char *o = "content:\"abc\"; offset:2; depth:3;";
+    assert_true(fires(o, "xxabc"));
+    assert_true(fires(o, "xxabcyyy"));
+    assert_false(fires(o, "xabc"));   /* starts before offset */
+    assert_false(fires(o, "xxxabc")); /* ends after offset + depth */
+    assert_true(fires("content:\"abc\"; depth:3;", "abcd"));
+    assert_false(fires("content:\"abc\"; depth:3;", "dabc"));
+    assert_true(fires("content:\"abc\"; offset:3;", "abcabc"));
+    assert_false(fires("content:\"abc\"; offset:4;", "abcabc"));
+}
+
+static void test_distance_within(void **state)
+{
+    (void)state;
+    const char *o = "content:\"a\"; content:\"b\"; distance:1; within:2;";
+    assert_true(fires(o, "a_b"));
+    assert_false(fires(o, "ab"));
+    assert_true(fires(o, "a__b"));  /* within counts from distance's start */
+    assert_false(fires(o, "a___b"));
+    assert_true(fires("content:\"a\"; content:\"b\"; distance:2;", "a__________b"));
+    assert_false(fires("content:\"a\"; content:\"b\"; distance:2;", "a_b"));
+    assert_true(fires("content:\"a\"; content:\"b\"; within:1;", "ab"));
+    assert_false(fires("content:\"a\"; content:\"b\"; within:1;", "a_b"));
+    /* negative distance: "ab" may start up to 3 bytes before the end of "bc" */
+    const char *neg = "content:\"bc\"; content:\"ab\"; distance:-3; within:2;";
+    assert_true(fires(neg, "abc"));
+    assert_false(fires(neg, "bcab"));
+    /* a chain of three */
+    const char *chain = "content:\"GET\"; content:\"/x\"; distance:1; within:2; content:\"HTTP\"; distance:0;";
+    assert_true(fires(chain, "GET /x HTTP/1.1"));
+    assert_false(fires(chain, "GET  /x HTTP/1.1"));
+    assert_false(fires(chain, "HTTP GET /x"));
+    /* negated relative content */
+    const char *nrel = "content:\"a\"; content:!\"b\"; within:2;";
+    assert_true(fires(nrel, "ab ac"));  /* the second "a" has no "b" after it */
+    assert_false(fires(nrel, "ab xb"));
+}
+
+static void test_backtracking(void **state)
+{
+    (void)state;
+    const char *o = "content:\"a\"; content:\"b\"; distance:0; within:1;";
+    assert_true(fires(o, "a a ab"));
+    assert_false(fires(o, "a a a b"));
+    /* pcre /R retried at the next occurrence of the content before it */
+    assert_true(fires("content:\"abc\"; pcre:\"/^def/R\";", "abc abcdef"));
+    /* isdataat relative is retried too */
+    assert_true(fires("content:\"k\"; isdataat:!3,relative;", "k..k.."));
+    assert_false(fires("content:\"k\"; isdataat:!3,relative;", "k..k..."));
+}
+
+static void test_startswith_endswith(void **state)
+{
+    (void)state;
+    assert_true(fires("content:\"GET\"; startswith;", "GET / HTTP/1.0"));
+    assert_false(fires("content:\"GET\"; startswith;", " GET /"));
+    assert_true(fires("content:\"end\"; endswith;", "the end"));
+    assert_false(fires("content:\"end\"; endswith;", "the end."));
+    assert_true(fires("content:\"end\"; endswith;", "end or end"));
+    assert_true(fires("content:\"a\"; content:\"z\"; distance:0; endswith;", "a..z"));
+    assert_false(fires("content:\"a\"; content:\"z\"; distance:0; endswith;", "z..a"));
+}
+
+static void test_isdataat(void **state)
+{
+    (void)state;
+    assert_true(fires("isdataat:3;", "1234"));  /* a byte at index 3 */
+    assert_false(fires("isdataat:3;", "123"));
+    assert_true(fires("isdataat:!3;", "123"));
+    assert_false(fires("isdataat:!3;", "1234"));
+    assert_true(fires("content:\"a\"; isdataat:2,relative;", "a12"));
+    assert_false(fires("content:\"a\"; isdataat:2,relative;", "a1"));
+    assert_true(fires("content:\"x\"; isdataat:!1,relative;", "abx"));
+    assert_false(fires("content:\"x\"; isdataat:!1,relative;", "xy"));
+}
+
+static void test_pcre(void **state)
+{
+    (void)state;
+    assert_true(fires("pcre:\"/foo.bar/i\";", "xFOO-BARx"));
+    assert_false(fires("pcre:\"/foo.bar/\";", "xFOO-BARx"));
+    assert_false(fires("pcre:\"/foo.bar/\";", "foo\nbar"));
+    assert_true(fires("pcre:\"/foo.bar/s\";", "foo\nbar"));
+    assert_true(fires("pcre:\"/^bar/m\";", "foo\nbar"));
+    assert_false(fires("pcre:\"/^bar/\";", "foo\nbar"));
+    assert_true(fires("content:\"abc\"; pcre:\"/^def/R\";", "abcdef"));
+    assert_false(fires("content:\"abc\"; pcre:\"/^def/R\";", "defabc"));
+    assert_false(fires("content:\"abc\"; pcre:\"/^def/R\";", "abcxdef"));
+    assert_true(fires("content:\"abc\"; pcre:\"/def/R\";", "abcxdef"));
+    assert_true(fires("pcre:!\"/evil/\";", "good"));
+    assert_false(fires("pcre:!\"/evil/\";", "so evil"));
+    /* relative after a pcre */
+    assert_true(fires("pcre:\"/a+/\"; content:\"b\"; within:1;", "aaab"));
+    assert_true(fires("pcre:\"/x\\d{2}/\"; content:\"!\"; distance:0; within:1;", "x1 x12!"));
+}
+
+static void test_pcre_errors(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"x\"; pcre:\"/a(b/\"; sid:7;)\n"
+             "alert tcp any any -> any any (content:\"x\"; sid:8;)\n"
+             "alert tcp any any -> any any (pcre:\"/abc/Q\"; sid:9;)\n");
+    assert_int_equal(L.nerrs, 1);
+    assert_int_equal(L.errs[0].loc.line, 1);
+    assert_true(L.errs[0].loc.col > 50); /* inside the pcre value */
+    assert_non_null(strstr(L.errs[0].message, "pcre"));
+    printf("pcre error: %u:%u: %s\n", L.errs[0].loc.line, L.errs[0].loc.col, L.errs[0].message);
+    assert_int_equal(L.rep.loaded, 1);
+    assert_int_equal(L.rep.skipped_error, 1);
+    assert_int_equal(L.rep.skipped_unsupported, 1); /* the HTTP body flag Q */
+    assert_string_equal(L.rep.kw[0].keyword, "pcre/Q");
+    unload(&L);
+}
+
+static void test_fast_pattern(void **state)
+{
+    (void)state;
+    /* the longest content by default; the marked one when marked; a chop */
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"ab\"; content:\"longer\"; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"longer\"; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"abcdef\"; fast_pattern:2,3; sid:3;)\n"
+             "alert tcp any any -> any any (content:!\"zz\"; sid:4;)\n");
+    assert_int_equal(L.nerrs, 0);
+    const gh_dpi_sig_info *a = gh_dpi_sig(L.d, 0), *b = gh_dpi_sig(L.d, 1),
+                          *c = gh_dpi_sig(L.d, 2), *e = gh_dpi_sig(L.d, 3);
+    assert_int_equal(a->fast_pattern_len, 6);
+    assert_memory_equal(a->fast_pattern, "longer", 6);
+    assert_int_equal(b->fast_pattern_len, 2);
+    assert_memory_equal(b->fast_pattern, "ab", 2);
+    assert_int_equal(c->fast_pattern_len, 3);
+    assert_memory_equal(c->fast_pattern, "cde", 3);
+    assert_null(e->fast_pattern);
+    assert_int_equal(L.rep.no_fast_pattern, 1);
+    unload(&L);
+
+    /* the choice never changes results */
+    const char *payloads[] = {"GET /a HTTP", "GET /b HTTP", "GET /a", "xx GET /a HTTP/1.1",
+                              "/a HTTP GET", "GET GET /a HTTP"};
+    for (int pick = -1; pick < 3; pick++) {
+        char opts[512];
+        snprintf(opts, sizeof(opts),
+                 "content:\"GET\"; %s content:\"/a\"; distance:1; %s content:\"HTTP\"; "
+                 "distance:0; %s", pick == 0 ? "fast_pattern;" : "",
+                 pick == 1 ? "fast_pattern;" : "", pick == 2 ? "fast_pattern;" : "");
+        for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+            bool want = i == 0 || i == 3 || i == 5;
+            assert_int_equal(fires(opts, payloads[i]), want);
+        }
+    }
+}
+
+/* ---- headers ---------------------------------------------------------------- */
+
+static void test_headers(void **state)
+{
+    (void)state;
+    gh_error err;
+    gh_rule_vars *vars = gh_rule_vars_new(&err);
+    assert_non_null(vars);
+    assert_int_equal(gh_rule_vars_set(vars, "HOME_NET", "[192.168.0.0/16,10.0.0.0/8]", NULL, &err), 0);
+    assert_int_equal(gh_rule_vars_set(vars, "EXTERNAL_NET", "!$HOME_NET", NULL, &err), 0);
+    loaded L;
+    load_vars(&L,
+              "alert tcp any any -> any 80 (content:\"x\"; sid:1;)\n"
+              "alert tcp $EXTERNAL_NET any -> $HOME_NET [8000:8080,443] (content:\"x\"; sid:2;)\n"
+              "alert udp any any -> any any (content:\"x\"; sid:3;)\n"
+              "alert tcp 1.2.3.4 any <> 10.0.0.2 80 (content:\"x\"; sid:4;)\n"
+              "alert tcp any any -> any any (flow:established,to_server; content:\"x\"; sid:5;)\n"
+              "alert tcp any any -> any any (flow:to_client; sid:6;)\n"
+              "alert ip any any -> any any (content:\"x\"; dsize:>3; sid:7;)\n"
+              "alert icmp any any -> any any (itype:8; sid:8;)\n"
+              "alert tcp any any -> any any (flags:S; content:\"x\"; sid:9;)\n",
+              vars);
+    assert_int_equal(L.nerrs, 0);
+    assert_int_equal(L.rep.loaded, 9);
+    gh_dpi_match m[16];
+    char got[128];
+#define SIDS(pkt, st)                                                                    \
+    do {                                                                                 \
+        size_t n_ = run(&L, &(pkt), (st), m, 16);                                        \
+        got[0] = '\0';                                                                   \
+        for (size_t i_ = 0; i_ < n_; i_++)                                               \
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u", i_ ? "," : "", \
+                     m[i_].sid);                                                         \
+    } while (0)
+
+    gh_packet p = mkpkt(6, "1.2.3.4", 1000, "10.0.0.2", 80, "x", 1);
+    SIDS(p, NULL);
+    assert_string_equal(got, "1,4");
+    p = mkpkt(6, "1.2.3.4", 1000, "10.0.0.2", 8080, "xxxx", 4);
+    SIDS(p, NULL);
+    assert_string_equal(got, "2,7");
+    p = mkpkt(6, "10.9.9.9", 1000, "10.0.0.2", 8080, "x", 1); /* source is home */
+    SIDS(p, NULL);
+    assert_string_equal(got, "");
+    p = mkpkt(6, "10.0.0.2", 80, "1.2.3.4", 1000, "x", 1); /* <> mirrored */
+    SIDS(p, NULL);
+    assert_string_equal(got, "4");
+    p = mkpkt(17, "1.2.3.4", 53, "10.0.0.2", 80, "xyz", 3);
+    SIDS(p, NULL);
+    assert_string_equal(got, "3");
+    gh_pkt_state ts = {.has_flow = true, .established = true, .to_server = true};
+    gh_pkt_state tc = {.has_flow = true, .established = true, .to_server = false};
+    p = mkpkt(6, "5.5.5.5", 1000, "6.6.6.6", 22, "x", 1);
+    SIDS(p, &ts);
+    assert_string_equal(got, "5");
+    SIDS(p, &tc);
+    assert_string_equal(got, "6");
+    SIDS(p, NULL);
+    assert_string_equal(got, "");
+    p = mkpkt(1, "5.5.5.5", 0, "6.6.6.6", 0, "xxxxx", 5);
+    p.icmp_type = 8;
+    SIDS(p, NULL);
+    assert_string_equal(got, "7,8");
+    p.icmp_type = 0;
+    SIDS(p, NULL);
+    assert_string_equal(got, "7");
+    p = mkpkt(6, "5.5.5.5", 1000, "6.6.6.6", 22, "x", 1);
+    p.tcp_flags = GH_TCP_SYN;
+    SIDS(p, NULL);
+    assert_string_equal(got, "9");
+    /* a non-IP packet never matches */
+    p.ip_ver = 0;
+    SIDS(p, NULL);
+    assert_string_equal(got, "");
+#undef SIDS
+    unload(&L);
+    gh_rule_vars_free(vars);
+}
+
+static void test_ipv6(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert ip any any -> [2001:db8::/32,!2001:db8::1] any (content:\"x\"; sid:1;)\n"
+             "alert ipv4 any any -> any any (content:\"x\"; sid:2;)\n"
+             "alert tcp any any -> 2001:db8::1 443 (content:\"x\"; sid:3;)\n");
+    assert_int_equal(L.nerrs, 0);
+    gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 443, "x", 1);
+    p.ip_ver = 6;
+    memset(&p.src, 0, sizeof(p.src));
+    memset(&p.dst, 0, sizeof(p.dst));
+    p.src.b[0] = 0xfe;
+    p.src.b[1] = 0x80;
+    p.dst.b[0] = 0x20;
+    p.dst.b[1] = 0x01;
+    p.dst.b[2] = 0x0d;
+    p.dst.b[3] = 0xb8;
+    p.dst.b[15] = 2;
+    gh_dpi_match m[4];
+    size_t n = run(&L, &p, NULL, m, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].sid, 1);
+    p.dst.b[15] = 1;
+    n = run(&L, &p, NULL, m, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].sid, 3);
+    /* a reassembled chunk instead of the packet payload */
+    n = gh_dpi_match_packet(L.d, L.s, &p, NULL, (const uint8_t *)"nope", 4, m, 4);
+    assert_int_equal(n, 0);
+    unload(&L);
+}
+
+static void test_action_precedence(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"x\"; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"x\"; sid:1;)\n"
+             "drop tcp any any -> any any (content:\"x\"; sid:50;)\n"
+             "reject tcp any any -> any any (content:\"x\"; sid:30;)\n"
+             "pass tcp any any -> any any (content:\"x\"; sid:90;)\n"
+             "drop tcp any any -> any any (content:\"x\"; sid:40;)\n"
+             "rejectsrc tcp any any -> any any (content:\"x\"; sid:20;)\n");
+    assert_int_equal(L.nerrs, 0);
+    gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 2, "x", 1);
+    gh_dpi_match m[8];
+    size_t n = run(&L, &p, NULL, m, 8);
+    assert_int_equal(n, 7);
+    const uint32_t want[] = {90, 40, 50, 20, 30, 1, 2};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(m[i].sid, want[i]);
+    assert_int_equal(m[0].action, GH_ACTION_PASS);
+    assert_int_equal(m[1].action, GH_ACTION_DROP);
+    assert_string_equal(gh_dpi_sig(L.d, m[0].idx)->proto, "tcp");
+    /* a short output keeps the highest precedence */
+    n = run(&L, &p, NULL, m, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0].sid, 90);
+    assert_int_equal(m[1].sid, 40);
+    unload(&L);
+}
+
+static void test_unsupported_skipped(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"x\"; flowbits:set,foo; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"x\"; flowbits:isset,foo; sid:2;)\n"
+             "alert http any any -> any any (content:\"x\"; sid:3;)\n"
+             "alert tcp any any -> any any (content:\"x\"; http_uri; sid:4;)\n"
+             "alert tcp any any -> any any (content:\"x\"; sid:5;)\n"
+             "alert tcp any any -> any any (content:\"x\"; byte_test:1,>,2,0; sid:6;)\n");
+    assert_int_equal(L.nerrs, 0);
+    printf("report: loaded %zu, skipped %zu:", L.rep.loaded, L.rep.skipped);
+    for (size_t i = 0; i < L.rep.n_kw; i++)
+        printf(" %s=%zu", L.rep.kw[i].keyword, L.rep.kw[i].rules);
+    printf("\n");
+    assert_int_equal(L.rep.rules, 6);
+    assert_int_equal(L.rep.loaded, 1);
+    assert_int_equal(L.rep.skipped, 5);
+    assert_int_equal(L.rep.skipped_unsupported, 5);
+    assert_string_equal(L.rep.kw[0].keyword, "flowbits");
+    assert_int_equal(L.rep.kw[0].rules, 2);
+    assert_int_equal(L.rep.n_kw, 4);
+    gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 80, "x", 1);
+    gh_dpi_match m[8];
+    size_t n = run(&L, &p, NULL, m, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].sid, 5);
+    unload(&L);
+}
+
+static void test_rule_errors(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"x\"; offset:1; distance:2; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"abc\"; within:2; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"abc\"; sid:3;)\n");
+    assert_int_equal(L.nerrs, 2);
+    assert_int_equal(L.errs[0].loc.line, 1);
+    assert_int_equal(L.errs[1].loc.line, 2);
+    assert_int_equal(L.rep.loaded, 1);
+    assert_int_equal(L.rep.skipped_error, 2);
+    unload(&L);
+}
+
+/* ---- differential test against a naive matcher ------------------------------ */
+
+typedef struct ncontent {
+    char pat[4];
+    int len;
+    bool neg, nocase, rel, startswith, endswith, fp;
+    bool has_off, has_depth, has_dist, has_within;
+    int off, depth, dist, within;
+} ncontent;
+
+typedef struct nrule {
+    ncontent c[5];
+    int n;
+} nrule;
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* Does content @k occur at @s with previous match end @prev, per the keyword
+ * definitions (checked one position at a time)? */
+static bool naive_at(const ncontent *k, const char *buf, int L, int s, int prev)
+{
+    if (s < 0 || s + k->len > L)
+        return false;
+    for (int i = 0; i < k->len; i++) {
+        char a = buf[s + i], b = k->pat[i];
+        if (k->nocase ? lower(a) != lower(b) : a != b)
+            return false;
+    }
+    if (k->startswith && s != 0)
+        return false;
+    if (k->endswith && s + k->len != L)
+        return false;
+    if (k->rel) {
+        int base = prev + (k->has_dist ? k->dist : 0);
+        if (s < base)
+            return false;
+        if (k->has_within && s + k->len > base + k->within)
+            return false;
+    } else {
+        if (k->has_off && s < k->off)
+            return false;
+        if (k->has_depth && s + k->len > (k->has_off ? k->off : 0) + k->depth)
+            return false;
+    }
+    return true;
+}
+
+static bool naive(const nrule *r, int i, const char *buf, int L, int prev)
+{
+    if (i == r->n)
+        return true;
+    const ncontent *k = &r->c[i];
+    if (k->neg) {
+        for (int s = 0; s < L; s++)
+            if (naive_at(k, buf, L, s, prev))
+                return false;
+        return naive(r, i + 1, buf, L, prev);
+    }
+    for (int s = 0; s < L; s++)
+        if (naive_at(k, buf, L, s, prev) && naive(r, i + 1, buf, L, s + k->len))
+            return true;
+    return false;
+}
+
+static const char alphabet[] = "abcAB";
+
+static void gen_rule(nrule *r, char *text, size_t tsz, uint32_t sid)
+{
+    memset(r, 0, sizeof(*r));
+    r->n = 1 + rand() % 4;
+    int fp = rand() % 3 == 0 ? rand() % r->n : -1;
+    size_t w = (size_t)snprintf(text, tsz, "alert tcp any any -> any any (");
+    for (int i = 0; i < r->n; i++) {
+        ncontent *k = &r->c[i];
+        k->len = 1 + rand() % 3;
+        for (int j = 0; j < k->len; j++)
+            k->pat[j] = alphabet[rand() % (sizeof(alphabet) - 1)];
+        k->neg = rand() % 7 == 0;
+        k->nocase = rand() % 3 == 0;
+        k->rel = rand() % 2 == 0;
+        if (k->rel) {
+            k->has_dist = rand() % 3 != 0;
+            k->dist = rand() % 9 - 4;
+            k->has_within = rand() % 3 != 0;
+            k->within = k->len + rand() % 5;
+            if (!k->has_dist && !k->has_within)
+                k->has_dist = true;
+        } else if (rand() % 8 == 0) {
+            k->startswith = true;
+        } else {
+            k->has_off = rand() % 2 == 0;
+            k->off = rand() % 6;
+            k->has_depth = rand() % 2 == 0;
+            k->depth = k->len + rand() % 6;
+        }
+        k->endswith = rand() % 10 == 0;
+        k->fp = i == fp && !k->neg;
+        w += (size_t)snprintf(text + w, tsz - w, "content:%s\"%.*s\";", k->neg ? "!" : "",
+                              k->len, k->pat);
+        if (k->nocase)
+            w += (size_t)snprintf(text + w, tsz - w, " nocase;");
+        if (k->has_off)
+            w += (size_t)snprintf(text + w, tsz - w, " offset:%d;", k->off);
+        if (k->has_depth)
+            w += (size_t)snprintf(text + w, tsz - w, " depth:%d;", k->depth);
+        if (k->has_dist)
+            w += (size_t)snprintf(text + w, tsz - w, " distance:%d;", k->dist);
+        if (k->has_within)
+            w += (size_t)snprintf(text + w, tsz - w, " within:%d;", k->within);
+        if (k->startswith)
+            w += (size_t)snprintf(text + w, tsz - w, " startswith;");
+        if (k->endswith)
+            w += (size_t)snprintf(text + w, tsz - w, " endswith;");
+        if (k->fp)
+            w += (size_t)snprintf(text + w, tsz - w, " fast_pattern;");
+        w += (size_t)snprintf(text + w, tsz - w, " ");
+    }
+    snprintf(text + w, tsz - w, "sid:%u;)\n", sid);
+}
+
+static void test_differential(void **state)
+{
+    (void)state;
+    srand(12345);
+    enum { BATCHES = 40, RULES = 60, PAYLOADS = 60 };
+    static nrule rules[RULES];
+    static char text[RULES * 400];
+    size_t checks = 0, fired = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        size_t w = 0;
+        for (int i = 0; i < RULES; i++) {
+            char one[400];
+            gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1));
+            w += (size_t)snprintf(text + w, sizeof(text) - w, "%s", one);
+        }
+        loaded L;
+        load(&L, text);
+        for (size_t i = 0; i < L.nerrs; i++)
+            printf("error: %u:%u: %s\n", L.errs[i].loc.line, L.errs[i].loc.col, L.errs[i].message);
+        assert_int_equal(L.nerrs, 0);
+        assert_int_equal(L.rep.loaded, RULES);
+        for (int t = 0; t < PAYLOADS; t++) {
+            char pl[32];
+            int len = rand() % 25;
+            for (int j = 0; j < len; j++)
+                pl[j] = alphabet[rand() % (sizeof(alphabet) - 1)];
+            gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 2, pl, (size_t)len);
+            gh_dpi_match m[RULES];
+            size_t n = run(&L, &p, NULL, m, RULES);
+            bool got[RULES] = {false};
+            for (size_t j = 0; j < n; j++)
+                got[m[j].sid - 1] = true;
+            for (int i = 0; i < RULES; i++) {
+                bool want = naive(&rules[i], 0, pl, len, 0);
+                if (want != got[i]) {
+                    const char *line = text;
+                    for (int k = 0; k < i; k++)
+                        line = strchr(line, '\n') + 1;
+                    printf("mismatch on payload \"%.*s\": want %d got %d for %.*s\n", len, pl,
+                           want, got[i], (int)(strchr(line, '\n') - line), line);
+                }
+                assert_int_equal(want, got[i]);
+                checks++;
+                fired += want;
+            }
+        }
+        unload(&L);
+    }
+    printf("differential: %zu checks, %zu matches\n", checks, fired);
+    assert_true(fired > 1000); /* the generator exercises matching, not just misses */
+}
+
+/* ---- ET Open subset -------------------------------------------------------- */
+
+static void test_et_subset(void **state)
+{
+    (void)state;
+    const char *path = GH_CORPUS_DIR "/rules/et-open-SUBSET-basic-keywords.rules";
+    if (access(path, R_OK) != 0) {
+        printf("skipped: %s not found\n", path);
+        skip();
+    }
+    gh_error err = {0};
+    gh_rule_vars *vars = gh_rule_vars_new(&err);
+    assert_non_null(vars);
+    assert_int_equal(gh_rule_vars_load(vars, GH_TEST_DATA_DIR "/../../rules/vars.conf", &err), 0);
+    gh_rule_file *f = gh_rules_parse_file(path, GH_RULE_TIER_SIGNATURE, &err);
+    assert_non_null(f);
+    assert_int_equal(gh_rules_check(f, vars), 0);
+    gh_rule_error *errs = NULL;
+    size_t nerrs = 0;
+    gh_dpi_load_report rep;
+    gh_dpi *d = gh_dpi_compile(&f, 1, vars, &errs, &nerrs, &rep, &err);
+    assert_non_null(d);
+    for (size_t i = 0; i < nerrs && i < 10; i++)
+        printf("error: %s:%u:%u: %s\n", errs[i].loc.file, errs[i].loc.line, errs[i].loc.col,
+               errs[i].message);
+    printf("ET subset: %zu rules (%zu check errors in file), loaded %zu, skipped %zu "
+           "(unsupported %zu, errors %zu); no fast pattern %zu; %zu patterns in %zu databases, "
+           "%zu bytes; scratch %zu bytes; memory %zu bytes\n",
+           rep.rules, f->n_errors, rep.loaded, rep.skipped, rep.skipped_unsupported,
+           rep.skipped_error, rep.no_fast_pattern, rep.patterns, rep.databases, rep.db_bytes,
+           rep.scratch_bytes, gh_dpi_memory(d));
+    printf("  skipped by keyword:");
+    for (size_t i = 0; i < rep.n_kw; i++)
+        printf(" %s=%zu", rep.kw[i].keyword, rep.kw[i].rules);
+    printf("\n");
+    assert_int_equal(nerrs, 0);
+    assert_true(rep.loaded > 0);
+    assert_int_equal(rep.loaded + rep.skipped, rep.rules);
+
+    /* smoke: scan a few payloads; every hit must really contain its fast pattern */
+    gh_dpi_scratch *s = gh_dpi_scratch_new(d, &err);
+    assert_non_null(s);
+    const char *pls[] = {
+        "GET /index.php?id=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: Mozilla/5.0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><OBJECT classid=\"clsid:"
+        "66757BFC-DA0C-41E6-B3FE-B6D461223FF5\">SaveFormat</OBJECT>",
+        "USER anonymous\r\nPASS guest\r\n"};
+    gh_pkt_state sts[2] = {{true, true, true}, {true, true, false}};
+    size_t total = 0;
+    for (size_t i = 0; i < 3; i++)
+        for (int dir = 0; dir < 2; dir++) {
+            gh_packet p = mkpkt(6, dir ? "8.8.8.8" : "192.168.1.5", dir ? 80 : 40000,
+                                dir ? "192.168.1.5" : "8.8.8.8", dir ? 40000 : 80, pls[i],
+                                strlen(pls[i]));
+            gh_dpi_match m[32];
+            size_t n = gh_dpi_match_packet(d, s, &p, &sts[dir], p.payload, p.payload_len, m, 32);
+            for (size_t j = 0; j < n; j++) {
+                const gh_dpi_sig_info *in = gh_dpi_sig(d, m[j].idx);
+                printf("  payload %zu dir %d: sid %u %s\n", i, dir, in->sid, in->msg);
+            }
+            total += n;
+        }
+    gh_dpi_scratch_stats sst;
+    gh_dpi_scratch_get_stats(s, &sst);
+    printf("  smoke: %zu alerts, %llu candidates verified\n", total,
+           (unsigned long long)sst.candidates);
+    gh_dpi_scratch_free(s);
+    gh_dpi_free(d);
+    free(errs);
+    gh_rule_file_free(f);
+    gh_rule_vars_free(vars);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_content_hex_escapes),
+        cmocka_unit_test(test_nocase),
+        cmocka_unit_test(test_offset_depth),
+        cmocka_unit_test(test_distance_within),
+        cmocka_unit_test(test_backtracking),
+        cmocka_unit_test(test_startswith_endswith),
+        cmocka_unit_test(test_isdataat),
+        cmocka_unit_test(test_pcre),
+        cmocka_unit_test(test_pcre_errors),
+        cmocka_unit_test(test_fast_pattern),
+        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_action_precedence),
+        cmocka_unit_test(test_unsupported_skipped),
+        cmocka_unit_test(test_rule_errors),
+        cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_et_subset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
