@@ -79,6 +79,9 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->fw_fastpath += src->fw_fastpath;
     dst->fw_non_ip += src->fw_non_ip;
     dst->flow_pool_full += src->flow_pool_full;
+    dst->dpi_inspected += src->dpi_inspected;
+    dst->dpi_passed += src->dpi_passed;
+    dst->alerts += src->alerts;
     for (int r = 0; r < 4; r++)
         dst->flows_ended[r] += src->flows_ended[r];
     dst->accepted += src->accepted;
@@ -192,6 +195,10 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
         fprintf(out, "firewall: %" PRIu64 " table lookups, %" PRIu64 " packets on the flow fast path"
                      ", %" PRIu64 " non-IP accepted\n",
                 c->fw_lookups, c->fw_fastpath, c->fw_non_ip);
+    if (c->dpi_inspected)
+        fprintf(out, "signatures: %" PRIu64 " packets inspected, %" PRIu64 " alerts, %" PRIu64
+                     " packets passed by a pass signature\n",
+                c->dpi_inspected, c->alerts, c->dpi_passed);
     if (c->flow_pool_full)
         fprintf(out, "flow table full: %" PRIu64 " packets classified without state\n",
                 c->flow_pool_full);

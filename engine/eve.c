@@ -224,6 +224,24 @@ void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint
     gh_eve_fmt_end(b);
 }
 
+void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
+                      const gh_eve_rule *rule, bool blocked, const char *category,
+                      uint32_t severity)
+{
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "alert");
+    gh_jbuf_printf(b, ",\"alert\":{\"action\":\"%s\",\"gid\":%u,\"signature_id\":%u,\"rev\":%u,"
+                      "\"signature\":",
+                   blocked ? "blocked" : "allowed", rule->gid, rule->sid, rule->rev);
+    gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
+    JLIT(b, ",\"category\":");
+    gh_jbuf_json_str(b, category ? category : "");
+    gh_jbuf_printf(b, ",\"severity\":%u,\"rule_action\":\"%s\",\"file\":", severity,
+                   rule->action ? rule->action : "alert");
+    gh_jbuf_json_str(b, rule->file ? rule->file : "");
+    gh_jbuf_printf(b, ",\"line\":%u}", rule->line);
+    gh_eve_fmt_end(b);
+}
+
 void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
                       double uptime_s)
 {
@@ -292,9 +310,11 @@ void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_cou
                    "}},\"firewall\":{\"lookups\":%" PRIu64 ",\"fastpath\":%" PRIu64
                    ",\"non_ip\":%" PRIu64 "},\"flow\":{\"pool_full\":%" PRIu64
                    ",\"ended\":{\"timeout\":%" PRIu64 ",\"forced\":%" PRIu64
-                   ",\"shutdown\":%" PRIu64 ",\"tcp_reuse\":%" PRIu64 "}}}}\n",
+                   ",\"shutdown\":%" PRIu64 ",\"tcp_reuse\":%" PRIu64 "}},\"detect\":{"
+                   "\"inspected\":%" PRIu64 ",\"alerts\":%" PRIu64 ",\"passed\":%" PRIu64 "}}}\n",
                    c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
-                   c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3]);
+                   c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3],
+                   c->dpi_inspected, c->alerts, c->dpi_passed);
 }
 
 /* ---- writer ------------------------------------------------------------- */

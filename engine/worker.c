@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "gatehouse/engine.h"
+#include "hdrmatch.h"
 
 _Static_assert(GH_FLOW_END_COUNT == 4, "gh_counters.flows_ended has one slot per end reason");
+
+#define GH_MAX_MATCHES 32
 
 struct gh_worker {
     gh_engine_config cfg;
@@ -17,6 +20,10 @@ struct gh_worker {
     gh_flow_table *flows;
     const gh_fw *fw;
     uint64_t *fw_hits;        /* per firewall rule */
+    const gh_dpi *dpi;
+    gh_dpi_scratch *scratch;
+    uint64_t *sig_hits;       /* per signature */
+    gh_dpi_match matches[GH_MAX_MATCHES];
     uint64_t policy_hits;
     uint64_t last_ns;
     gh_packet pkts[GH_MAX_BATCH];
@@ -67,6 +74,15 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
     if (w->fw && !(w->fw_hits = calloc(gh_fw_rule_count(w->fw) + 1, sizeof(uint64_t)))) {
         gh_error_set(err, GH_E_NOMEM, "out of memory");
         goto fail;
+    }
+    w->dpi = cfg->dpi;
+    if (w->dpi) {
+        if (!(w->scratch = gh_dpi_scratch_new(w->dpi, err)))
+            goto fail;
+        if (!(w->sig_hits = calloc(gh_dpi_sig_count(w->dpi) + 1, sizeof(uint64_t)))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
     }
     for (size_t i = 0; i < GH_MAX_BATCH; i++)
         w->pkt_ptrs[i] = &w->pkts[i];
@@ -142,6 +158,54 @@ static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p
     }
 }
 
+/* The signature stage: every matching signature applies, by Suricata's
+ * precedence pass > drop > reject > alert (gh_dpi_match_packet's order). */
+static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
+                             int dir)
+{
+    gh_pkt_state st = {.has_flow = f != NULL,
+                       .established = f && gh_flow_is_established(f),
+                       .to_server = dir == GH_FLOW_TOSERVER};
+    w->counters.dpi_inspected++;
+    size_t n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
+                                   w->matches, GH_MAX_MATCHES);
+    if (!n)
+        return GH_VERDICT_ACCEPT;
+    gh_rule_action top = w->matches[0].action;
+    if (top == GH_ACTION_PASS) {
+        /* a pass signature ends inspection of the packet: no alerts */
+        w->counters.dpi_passed++;
+        w->sig_hits[w->matches[0].idx]++;
+        return GH_VERDICT_ACCEPT;
+    }
+    bool blocked = top != GH_ACTION_ALERT;
+    for (size_t i = 0; i < n; i++) {
+        const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
+        w->sig_hits[w->matches[i].idx]++;
+        if (si->action == GH_ACTION_PASS)
+            continue;
+        w->counters.alerts++;
+        if (w->eve) {
+            gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
+                              .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
+                              .line = si->line};
+            gh_eve_fmt_alert(&w->events, in, p, f ? f->flow_id : 0, &er, blocked, si->classtype,
+                             si->priority ? si->priority : 3);
+        }
+    }
+    if (!blocked)
+        return GH_VERDICT_ACCEPT;
+    const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[0].idx);
+    bool reject = top != GH_ACTION_DROP;
+    /* a drop drops the rest of its flow */
+    if (f)
+        f->action = reject ? GH_FLOW_ACTION_REJECT : GH_FLOW_ACTION_DROP;
+    gh_fw_rule_info ri = {.action = reject ? GH_FW_REJECT : GH_FW_DROP, .sid = si->sid,
+                          .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
+                          .line = si->line};
+    return drop(w, in, p, f, ri.action, GH_DROP_SIGNATURE, &ri);
+}
+
 int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_verdict *verdicts)
 {
     if (n > GH_MAX_BATCH)
@@ -168,8 +232,20 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         const gh_packet *p = &w->pkts[i];
         if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL))
             w->counters.flow_pool_full++;
-        /* Malformed packets go to the policy like any other. */
-        gh_verdict v = firewall(w, &pkts[i], p, w->pkt_flows[i], w->pkt_dirs[i]);
+        gh_flow *f = w->pkt_flows[i];
+        gh_verdict v;
+        if (f && (f->action == GH_FLOW_ACTION_DROP || f->action == GH_FLOW_ACTION_REJECT)) {
+            /* a signature dropped this flow: the rest of it goes too */
+            v = drop(w, &pkts[i], p, f,
+                     f->action == GH_FLOW_ACTION_REJECT ? GH_FW_REJECT : GH_FW_DROP,
+                     GH_DROP_FLOW_DROPPED, NULL);
+        } else {
+            /* Malformed packets go to the policy like any other. */
+            v = firewall(w, &pkts[i], p, f, w->pkt_dirs[i]);
+            if (v == GH_VERDICT_ACCEPT && w->dpi && p->ip_ver &&
+                !(f && f->action == GH_FLOW_ACTION_PASS))
+                v = signatures(w, &pkts[i], p, f, w->pkt_dirs[i]);
+        }
         if (v == GH_VERDICT_ACCEPT)
             w->counters.accepted++;
         verdicts[i] = v;
@@ -219,6 +295,11 @@ uint64_t gh_worker_policy_hits(const gh_worker *w)
     return w->policy_hits;
 }
 
+const uint64_t *gh_worker_sig_hits(const gh_worker *w)
+{
+    return w->sig_hits;
+}
+
 const gh_flow_table *gh_worker_flows(const gh_worker *w)
 {
     return w->flows;
@@ -229,6 +310,8 @@ void gh_worker_free(gh_worker *w)
     if (!w)
         return;
     gh_flow_table_free(w->flows);
+    gh_dpi_scratch_free(w->scratch);
+    free(w->sig_hits);
     free(w->fw_hits);
     gh_jbuf_free(&w->events);
     free(w);

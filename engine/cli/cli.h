@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gatehouse/dpi.h"
 #include "gatehouse/firewall.h"
 #include "gatehouse/rules.h"
 
@@ -25,5 +26,11 @@ gh_rule_vars *gh_cli_vars_load(const char *prog, const char *const *files, size_
  * file:line:col. NULL with *exit_code set on any error. */
 gh_fw *gh_cli_firewall_load(const char *prog, const char *const *paths, size_t n,
                             const gh_rule_vars *vars, bool verbose, int *exit_code);
+
+/* Parse, check and compile signature files (-S FILE|DIR; a directory's
+ * *.rules in name order). Rules with unsupported keywords are skipped and
+ * counted; any error is printed as file:line:col and fails the load. */
+gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
+                        const gh_rule_vars *vars, bool verbose, int *exit_code);
 
 #endif

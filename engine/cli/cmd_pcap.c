@@ -22,6 +22,9 @@ static void pcap_usage(FILE *out)
             "  -F, --firewall FILE      firewall rules (header-only; first match wins);\n"
             "                           repeat for several files, read in order\n"
             "      --policy accept|drop verdict when no firewall rule matches (default accept)\n"
+            "  -S, --rules FILE|DIR     signatures (DPI); a directory's *.rules in name order;\n"
+            "                           repeatable. Rules using keywords not implemented yet\n"
+            "                           are skipped and counted, never half-matched\n"
             "      --var NAME=VALUE     define or override a rule variable\n"
             "      --vars FILE          variables file instead of the default vars.conf\n"
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
@@ -35,7 +38,10 @@ static void pcap_usage(FILE *out)
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
             "\n"
-            "Without -F every packet is accepted. With -F, a flow that a rule (or the\n"
+            "Signatures (-S) see the packets the firewall accepted, one packet at a time\n"
+            "(stream reassembly is not in the pipeline yet); a drop signature drops the\n"
+            "rest of its flow, and alerts say 'blocked' or 'allowed' as inline would.\n"
+            "Without -F every packet is accepted by the firewall stage. With -F, a flow that a rule (or the\n"
             "accept policy) accepted is remembered and its later packets, both ways,\n"
             "skip the table; dropped packets are judged one by one. Frames that are not\n"
             "IP are outside the rule language and always accepted.\n"
@@ -63,6 +69,24 @@ static void print_fw_hits(const gh_fw *fw, const uint64_t *hits, uint64_t policy
             (unsigned long long)policy_hits);
 }
 
+/* Signatures that matched, in load order. */
+static void print_sig_hits(const gh_dpi *dpi, const uint64_t *hits)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < gh_dpi_sig_count(dpi); i++) {
+        if (!hits[i])
+            continue;
+        if (!any)
+            fprintf(stderr, "signatures (packets matched):\n");
+        any = true;
+        const gh_dpi_sig_info *si = gh_dpi_sig(dpi, i);
+        fprintf(stderr, "  %-7s sid %-10u %-10llu %s\n", gh_rule_action_name(si->action), si->sid,
+                (unsigned long long)hits[i], si->msg);
+    }
+    if (!any)
+        fprintf(stderr, "signatures: none matched\n");
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -82,6 +106,7 @@ int gh_cmd_pcap(int argc, char **argv)
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
+        {"rules", required_argument, NULL, 'S'},
         {"policy", required_argument, NULL, OPT_POLICY},
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
@@ -98,13 +123,16 @@ int gh_cmd_pcap(int argc, char **argv)
     };
     /* argv outlives the run, so option arguments are kept by pointer */
     const char **fw_files = calloc((size_t)argc, sizeof(*fw_files));
+    const char **sig_files = calloc((size_t)argc, sizeof(*sig_files));
+    size_t n_sig = 0;
+    gh_dpi *dpi = NULL;
     const char **vars_files = calloc((size_t)argc, sizeof(*vars_files));
     const char **var_defs = calloc((size_t)argc, sizeof(*var_defs));
     size_t n_fw = 0, n_vars_files = 0, n_var_defs = 0;
     int exit_code = GH_EXIT_OK;
     gh_rule_vars *vars = NULL;
     gh_fw *fw = NULL;
-    if (!fw_files || !vars_files || !var_defs) {
+    if (!fw_files || !sig_files || !vars_files || !var_defs) {
         fprintf(stderr, "gatehouse pcap: out of memory\n");
         exit_code = GH_EXIT_RUNTIME;
         goto early;
@@ -112,13 +140,16 @@ int gh_cmd_pcap(int argc, char **argv)
 
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "r:F:k:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:F:S:k:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             input = optarg;
             break;
         case 'F':
             fw_files[n_fw++] = optarg;
+            break;
+        case 'S':
+            sig_files[n_sig++] = optarg;
             break;
         case OPT_POLICY:
             if (strcmp(optarg, "accept") == 0) {
@@ -190,14 +221,21 @@ int gh_cmd_pcap(int argc, char **argv)
         exit_code = GH_EXIT_USAGE;
         goto early;
     }
-    if (n_fw) {
+    if (n_fw || n_sig) {
         if (!(vars = gh_cli_vars_load("gatehouse pcap", vars_files, n_vars_files, var_defs,
                                       n_var_defs, &exit_code)))
             goto early;
+    }
+    if (n_fw) {
         if (!(fw = gh_cli_firewall_load("gatehouse pcap", fw_files, n_fw, vars, !quiet,
                                         &exit_code)))
             goto early;
         cfg.fw = fw;
+    }
+    if (n_sig) {
+        if (!(dpi = gh_cli_dpi_load("gatehouse pcap", sig_files, n_sig, vars, !quiet, &exit_code)))
+            goto early;
+        cfg.dpi = dpi;
     }
 
     gh_error err = {0};
@@ -284,6 +322,8 @@ done:;
         gh_counters_print_summary(stderr, ctr, elapsed);
         if (fw)
             print_fw_hits(fw, gh_worker_fw_hits(w), gh_worker_policy_hits(w), cfg.policy);
+        if (dpi)
+            print_sig_hits(dpi, gh_worker_sig_hits(w));
         const gh_flow_stats *fs = gh_flow_table_stats(gh_worker_flows(w));
         fprintf(stderr, "flows: %llu (%llu timed out, %llu evicted, %llu at end of input)\n",
                 (unsigned long long)fs->created, (unsigned long long)fs->timed_out,
@@ -315,6 +355,8 @@ cleanup:
     gh_worker_free(w);
     gh_source_close(src);
 early:
+    gh_dpi_free(dpi);
+    free(sig_files);
     gh_fw_free(fw);
     gh_rule_vars_free(vars);
     free(fw_files);

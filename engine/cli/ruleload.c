@@ -1,6 +1,7 @@
 /* Loading rules for the CLI commands: variables (default vars.conf, --vars,
  * --var) and the firewall tier (-F), with every error printed as
  * file:line:col: message. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,4 +159,139 @@ out:
         gh_rule_file_free(files[i]);
     free(files);
     return fw;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The rule files of -S arguments: a file, or a directory's *.rules in name order. */
+static char **expand_rule_paths(const char *const *paths, size_t n, size_t *out_n)
+{
+    size_t cap = 16, k = 0;
+    char **out = malloc(cap * sizeof(*out));
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            if (k == cap) {
+                char **no = realloc(out, (cap *= 2) * sizeof(*out));
+                if (!no)
+                    goto oom;
+                out = no;
+            }
+            if (!(out[k++] = strdup(paths[i])))
+                goto oom;
+            continue;
+        }
+        DIR *d = opendir(paths[i]);
+        if (!d)
+            continue; /* reported when the parser fails to open it */
+        size_t first = k;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            size_t len = strlen(de->d_name);
+            if (len < 7 || strcmp(de->d_name + len - 6, ".rules") != 0)
+                continue;
+            if (k == cap) {
+                char **no = realloc(out, (cap *= 2) * sizeof(*out));
+                if (!no) {
+                    closedir(d);
+                    goto oom;
+                }
+                out = no;
+            }
+            size_t plen = strlen(paths[i]) + len + 2;
+            if (!(out[k] = malloc(plen))) {
+                closedir(d);
+                goto oom;
+            }
+            snprintf(out[k++], plen, "%s/%s", paths[i], de->d_name);
+        }
+        closedir(d);
+        qsort(out + first, k - first, sizeof(*out), cmp_str);
+    }
+    *out_n = k;
+    return out;
+oom:
+    for (size_t i = 0; i < k; i++)
+        free(out[i]);
+    free(out);
+    return NULL;
+}
+
+gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
+                        const gh_rule_vars *vars, bool verbose, int *exit_code)
+{
+    gh_error err = {0};
+    size_t nfiles = 0;
+    char **names = expand_rule_paths(paths, n, &nfiles);
+    gh_rule_file **files = names ? calloc(nfiles ? nfiles : 1, sizeof(*files)) : NULL;
+    gh_dpi *dpi = NULL;
+    size_t nerr = 0;
+    if (!files) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        *exit_code = GH_EXIT_RUNTIME;
+        goto out;
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        files[i] = gh_rules_parse_file(names[i], GH_RULE_TIER_SIGNATURE, &err);
+        if (!files[i]) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            *exit_code = GH_EXIT_RUNTIME;
+            goto out;
+        }
+        if (gh_rules_check(files[i], vars) != GH_OK) {
+            fprintf(stderr, "%s: %s: out of memory\n", prog, names[i]);
+            *exit_code = GH_EXIT_RUNTIME;
+            goto out;
+        }
+        print_errors(files[i]->errors, files[i]->n_errors);
+        nerr += files[i]->n_errors;
+    }
+    if (nerr) {
+        fprintf(stderr, "%s: %zu error%s in the signature rules\n", prog, nerr, nerr == 1 ? "" : "s");
+        *exit_code = GH_EXIT_RUNTIME;
+        goto out;
+    }
+    gh_rule_error *errs = NULL;
+    size_t nerrs = 0;
+    gh_dpi_load_report rep;
+    memset(&rep, 0, sizeof(rep));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    dpi = gh_dpi_compile(files, nfiles, vars, &errs, &nerrs, &rep, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    print_errors(errs, nerrs);
+    free(errs);
+    if (!dpi || nerrs) {
+        if (nerrs)
+            fprintf(stderr, "%s: %zu error%s in the signature rules\n", prog, nerrs,
+                    nerrs == 1 ? "" : "s");
+        else
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+        gh_dpi_free(dpi);
+        dpi = NULL;
+        *exit_code = GH_EXIT_RUNTIME;
+        goto out;
+    }
+    if (verbose) {
+        fprintf(stderr, "signatures: loaded %zu, skipped %zu", rep.loaded, rep.skipped);
+        for (size_t i = 0; i < rep.n_kw && i < 8; i++)
+            fprintf(stderr, "%s%s %zu", i ? ", " : " (", rep.kw[i].keyword, rep.kw[i].rules);
+        fprintf(stderr, "%s; %zu Hyperscan databases, %.1f KiB, compiled in %.1f ms\n",
+                rep.n_kw ? (rep.n_kw > 8 ? ", ...)" : ")") : "", rep.databases,
+                (double)rep.db_bytes / 1024.0,
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    }
+out:
+    for (size_t i = 0; files && i < nfiles; i++)
+        gh_rule_file_free(files[i]);
+    free(files);
+    for (size_t i = 0; names && i < nfiles; i++)
+        free(names[i]);
+    free(names);
+    return dpi;
 }

@@ -11,7 +11,9 @@
 /** Why a packet was dropped, for "drop" events and counters. */
 #define GH_DROP_REASON_LIST(X)                                               \
     X(FW_RULE, "firewall rule")                                              \
-    X(FW_POLICY, "firewall policy")
+    X(FW_POLICY, "firewall policy")                                          \
+    X(SIGNATURE, "signature")                                                \
+    X(FLOW_DROPPED, "flow dropped")
 
 typedef enum gh_drop_reason {
 #define GH_X_ENUM(e, s) GH_DROP_##e,
@@ -65,6 +67,9 @@ typedef struct gh_counters {
     uint64_t fw_fastpath;    /* packets of decided flows that skipped it */
     uint64_t fw_non_ip;      /* packets outside the rule language (not IP): accepted */
     uint64_t flow_pool_full; /* packets whose flow could not be tracked */
+    uint64_t dpi_inspected;  /* packets the signature tier inspected */
+    uint64_t dpi_passed;     /* packets a pass signature let through */
+    uint64_t alerts;         /* alert events (every matching alert/drop/reject signature) */
     uint64_t flows_ended[4]; /* per gh_flow_end_reason (timeout, forced, shutdown, tcp_reuse) */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];

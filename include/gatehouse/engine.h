@@ -9,6 +9,7 @@
 
 #include "gatehouse/counters.h"
 #include "gatehouse/decode.h"
+#include "gatehouse/dpi.h"
 #include "gatehouse/eve.h"
 #include "gatehouse/firewall.h"
 #include "gatehouse/flow.h"
@@ -25,6 +26,7 @@ typedef struct gh_engine_config {
     bool drop_events;        /**< write an EVE "drop" event per dropped packet */
     const gh_fw *fw;         /**< firewall table (not owned); NULL: no firewall */
     gh_fw_action policy;     /**< verdict when no firewall rule matches */
+    const gh_dpi *dpi;       /**< signatures (not owned); NULL: no DPI */
     gh_flow_config flow;     /**< flow table (on_end is set by the worker) */
 } gh_engine_config;
 
@@ -58,6 +60,9 @@ GH_API const gh_counters *gh_worker_counters(const gh_worker *w);
  *  without a firewall; and those the policy decided. */
 GH_API const uint64_t *gh_worker_fw_hits(const gh_worker *w);
 GH_API uint64_t gh_worker_policy_hits(const gh_worker *w);
+
+/** Packets each signature matched (index as gh_dpi_sig), or NULL without DPI. */
+GH_API const uint64_t *gh_worker_sig_hits(const gh_worker *w);
 
 /** The worker's flow table (for its counters). */
 GH_API const gh_flow_table *gh_worker_flows(const gh_worker *w);

@@ -61,6 +61,15 @@ GH_API void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pk
                             uint64_t flow_id, gh_drop_reason reason, bool reject,
                             const gh_eve_rule *rule);
 
+/**
+ * An "alert" event: alert.action "blocked" when the packet was dropped (as
+ * Suricata's --simulate-ips reports it), else "allowed"; the rule's gid,
+ * signature_id, rev, signature (msg), @p category and @p severity.
+ */
+GH_API void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                             uint64_t flow_id, const gh_eve_rule *rule, bool blocked,
+                             const char *category, uint32_t severity);
+
 /** Close the event object and the line. */
 GH_API void gh_eve_fmt_end(gh_jbuf *b);
 /** An "anomaly" event of type decode for anomaly @p a of @p pkt. */
