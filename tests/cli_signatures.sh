@@ -20,7 +20,7 @@ expect "exit" $? 0
 grep -q "signatures: loaded 6, skipped 1 (proto:http 1)" "$TMP/sum" && ok || fail "load report: $(head -1 "$TMP/sum")"
 expect "events" "$(jq -c 'select(.event_type=="alert" or .event_type=="drop") | [.pcap_cnt, .event_type, .alert.action, (.alert.signature_id // .drop.reason)]' \
     "$TMP/eve.json" | tr -d '\n')" \
-    '[4,"alert","allowed",2000001][5,"alert","blocked",2000002][5,"drop",null,"signature"][6,"drop",null,"flow dropped"][11,"alert","allowed",2000005]'
+    '[4,"alert","allowed",2000001][5,"alert","blocked",2000002][5,"drop",null,"signature"][6,"drop",null,"flow drop"][11,"alert","allowed",2000005]'
 expect "detect stats" "$(jq -c 'select(.event_type=="stats") | .stats.detect' "$TMP/eve.json")" \
     '{"inspected":14,"alerts":3,"passed":1}'
 expect "alert fields" "$(jq -c 'select(.event_type=="alert" and .pcap_cnt==4) | [.src_ip, .dest_port, .alert.signature, .alert.rev, .alert.severity]' \

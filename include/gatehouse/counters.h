@@ -13,7 +13,7 @@
     X(FW_RULE, "firewall rule")                                              \
     X(FW_POLICY, "firewall policy")                                          \
     X(SIGNATURE, "signature")                                                \
-    X(FLOW_DROPPED, "flow dropped")
+    X(FLOW_DROPPED, "flow drop")
 
 typedef enum gh_drop_reason {
 #define GH_X_ENUM(e, s) GH_DROP_##e,
