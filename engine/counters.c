@@ -82,6 +82,10 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->dpi_inspected += src->dpi_inspected;
     dst->dpi_passed += src->dpi_passed;
     dst->alerts += src->alerts;
+    dst->frag_held += src->frag_held;
+    dst->frag_reassembled += src->frag_reassembled;
+    dst->frag_conflicts += src->frag_conflicts;
+    dst->frag_errors += src->frag_errors;
     for (int r = 0; r < 4; r++)
         dst->flows_ended[r] += src->flows_ended[r];
     dst->accepted += src->accepted;
@@ -199,6 +203,10 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
         fprintf(out, "signatures: %" PRIu64 " packets inspected, %" PRIu64 " alerts, %" PRIu64
                      " packets passed by a pass signature\n",
                 c->dpi_inspected, c->alerts, c->dpi_passed);
+    if (c->frag_held || c->frag_reassembled || c->frag_errors)
+        fprintf(out, "defrag: %" PRIu64 " fragments held, %" PRIu64 " datagrams reassembled (%"
+                     PRIu64 " with conflicting overlaps), %" PRIu64 " fragments refused\n",
+                c->frag_held, c->frag_reassembled, c->frag_conflicts, c->frag_errors);
     if (c->flow_pool_full)
         fprintf(out, "flow table full: %" PRIu64 " packets classified without state\n",
                 c->flow_pool_full);

@@ -10,6 +10,8 @@
 _Static_assert(GH_FLOW_END_COUNT == 4, "gh_counters.flows_ended has one slot per end reason");
 
 #define GH_MAX_MATCHES 32
+/* largest reassembled datagram: 65535 bytes of IP plus a stripped IPv6 header chain */
+#define GH_DFSLOT 65600u
 
 struct gh_worker {
     gh_engine_config cfg;
@@ -24,6 +26,10 @@ struct gh_worker {
     gh_dpi_scratch *scratch;
     uint64_t *sig_hits;       /* per signature */
     gh_dpi_match matches[GH_MAX_MATCHES];
+    gh_defrag *defrag;
+    uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
+    bool held[GH_MAX_BATCH];  /* fragment held by the defragmenter */
+    const gh_pkt_in *batch_in; /* the batch being processed */
     uint64_t policy_hits;
     uint64_t last_ns;
     gh_packet pkts[GH_MAX_BATCH];
@@ -43,6 +49,8 @@ void gh_engine_config_init(gh_engine_config *cfg)
     cfg->drop_events = true;
     cfg->policy = GH_FW_ACCEPT;
     gh_flow_config_init(&cfg->flow);
+    cfg->defrag = true;
+    gh_defrag_config_init(&cfg->defrag_cfg);
 }
 
 static void on_flow_end(void *ctx, gh_flow *f)
@@ -74,6 +82,15 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
     if (w->fw && !(w->fw_hits = calloc(gh_fw_rule_count(w->fw) + 1, sizeof(uint64_t)))) {
         gh_error_set(err, GH_E_NOMEM, "out of memory");
         goto fail;
+    }
+    if (cfg->defrag) {
+        if (!(w->defrag = gh_defrag_new(&cfg->defrag_cfg, err)))
+            goto fail;
+        /* one slot per batch packet; pages are touched only when used */
+        if (!(w->dfbuf = malloc((size_t)GH_MAX_BATCH * GH_DFSLOT))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
     }
     w->dpi = cfg->dpi;
     if (w->dpi) {
@@ -206,11 +223,51 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     return drop(w, in, p, f, ri.action, GH_DROP_SIGNATURE, &ri);
 }
 
+/* Feed fragment i to the defragmenter. Held: the packet waits (accepted).
+ * Completed: the whole datagram, copied into the packet's slot, replaces the
+ * fragment's descriptor for every later stage. Refused: inspected alone. */
+static void defragment(gh_worker *w, size_t i)
+{
+    gh_packet *p = &w->pkts[i];
+    gh_defrag_out out;
+    int rc = gh_defrag_add(w->defrag, p, w->pkt_ns[i], &out);
+    if (rc == 0) {
+        w->held[i] = true;
+        w->counters.frag_held++;
+        return;
+    }
+    if (rc < 0) {
+        w->counters.frag_errors++;
+        return;
+    }
+    uint8_t *slot = w->dfbuf + i * (size_t)GH_DFSLOT;
+    uint32_t len = out.len <= GH_DFSLOT ? out.len : GH_DFSLOT;
+    memcpy(slot, out.data, len);
+    /* the datagram keeps the fragment's L2 context (VLANs key flows) */
+    uint16_t vlan[GH_MAX_VLAN];
+    uint8_t nvlan = p->vlan_count;
+    memcpy(vlan, p->vlan_id, sizeof(vlan));
+    gh_decode(p, out.linktype, slot, len, &w->dopts);
+    memcpy(p->vlan_id, vlan, sizeof(vlan));
+    p->vlan_count = nvlan;
+    w->counters.frag_reassembled++;
+    if (out.dgram_flags & GH_DEFRAG_DG_CONFLICT)
+        w->counters.frag_conflicts++;
+    /* the whole datagram's anomalies (an L4 checksum is checkable only now) */
+    for (uint64_t m = p->anomalies; m; m &= m - 1) {
+        gh_anomaly a = (gh_anomaly)__builtin_ctzll(m);
+        w->counters.anomalies[a]++;
+        if (w->eve && w->cfg.anomaly_events)
+            gh_eve_fmt_anomaly(&w->events, &w->batch_in[i], p, a);
+    }
+}
+
 int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_verdict *verdicts)
 {
     if (n > GH_MAX_BATCH)
         n = GH_MAX_BATCH;
     w->events.len = 0;
+    w->batch_in = pkts;
     for (size_t i = 0; i < n; i++) {
         const gh_pkt_in *in = &pkts[i];
         gh_packet *p = &w->pkts[i];
@@ -225,6 +282,9 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         }
         w->pkt_ns[i] = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
         w->pkt_ids[i] = in->id;
+        w->held[i] = false;
+        if ((p->flags & GH_PKT_FRAGMENT) && w->defrag)
+            defragment(w, i);
     }
     gh_flow_lookup_burst(w->flows, w->pkt_ptrs, n, w->pkt_ns, w->pkt_ids, w->pkt_flows,
                          w->pkt_dirs);
@@ -234,6 +294,12 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
             w->counters.flow_pool_full++;
         gh_flow *f = w->pkt_flows[i];
         gh_verdict v;
+        if (w->held[i]) {
+            /* the datagram's verdict falls on the fragment that completes it */
+            w->counters.accepted++;
+            verdicts[i] = GH_VERDICT_ACCEPT;
+            continue;
+        }
         if (f && (f->action == GH_FLOW_ACTION_DROP || f->action == GH_FLOW_ACTION_REJECT)) {
             /* a signature dropped this flow: the rest of it goes too */
             v = drop(w, &pkts[i], p, f,
@@ -254,6 +320,8 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         w->last_ns = w->pkt_ns[n - 1];
         /* flow pointers of this batch are done with: recycle and expire */
         gh_flow_table_expire(w->flows, w->last_ns);
+        if (w->defrag)
+            gh_defrag_expire(w->defrag, w->last_ns);
     }
     int rc = GH_OK;
     if (w->events.len && w->eve)
@@ -300,6 +368,11 @@ const uint64_t *gh_worker_sig_hits(const gh_worker *w)
     return w->sig_hits;
 }
 
+const gh_defrag *gh_worker_defrag(const gh_worker *w)
+{
+    return w->defrag;
+}
+
 const gh_flow_table *gh_worker_flows(const gh_worker *w)
 {
     return w->flows;
@@ -310,6 +383,8 @@ void gh_worker_free(gh_worker *w)
     if (!w)
         return;
     gh_flow_table_free(w->flows);
+    gh_defrag_free(w->defrag);
+    free(w->dfbuf);
     gh_dpi_scratch_free(w->scratch);
     free(w->sig_hits);
     free(w->fw_hits);

@@ -70,6 +70,11 @@ typedef struct gh_counters {
     uint64_t dpi_inspected;  /* packets the signature tier inspected */
     uint64_t dpi_passed;     /* packets a pass signature let through */
     uint64_t alerts;         /* alert events (every matching alert/drop/reject signature) */
+    uint64_t frag_held;      /* fragments held for reassembly (accepted: the datagram's
+                                verdict falls on the fragment that completes it) */
+    uint64_t frag_reassembled; /* datagrams reassembled and inspected whole */
+    uint64_t frag_conflicts; /* datagrams whose overlapping fragments disagreed */
+    uint64_t frag_errors;    /* fragments the defragmenter refused (inspected alone) */
     uint64_t flows_ended[4]; /* per gh_flow_end_reason (timeout, forced, shutdown, tcp_reuse) */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];

@@ -9,6 +9,7 @@
 
 #include "gatehouse/counters.h"
 #include "gatehouse/decode.h"
+#include "gatehouse/defrag.h"
 #include "gatehouse/dpi.h"
 #include "gatehouse/eve.h"
 #include "gatehouse/firewall.h"
@@ -28,10 +29,12 @@ typedef struct gh_engine_config {
     gh_fw_action policy;     /**< verdict when no firewall rule matches */
     const gh_dpi *dpi;       /**< signatures (not owned); NULL: no DPI */
     gh_flow_config flow;     /**< flow table (on_end is set by the worker) */
+    bool defrag;             /**< reassemble IP fragments before the flow stage */
+    gh_defrag_config defrag_cfg;
 } gh_engine_config;
 
 /** Defaults: checksums verified, every event on, no firewall, policy accept,
- *  the flow table's defaults. */
+ *  defragmentation on, the flow table's and defragmenter's defaults. */
 GH_API void gh_engine_config_init(gh_engine_config *cfg);
 
 typedef struct gh_worker gh_worker;
@@ -63,6 +66,9 @@ GH_API uint64_t gh_worker_policy_hits(const gh_worker *w);
 
 /** Packets each signature matched (index as gh_dpi_sig), or NULL without DPI. */
 GH_API const uint64_t *gh_worker_sig_hits(const gh_worker *w);
+
+/** The worker's defragmenter (NULL when off), for its counters. */
+GH_API const gh_defrag *gh_worker_defrag(const gh_worker *w);
 
 /** The worker's flow table (for its counters). */
 GH_API const gh_flow_table *gh_worker_flows(const gh_worker *w);

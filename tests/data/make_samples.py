@@ -353,6 +353,42 @@ def make_fw_mix():
     write_pcap("fw_mix.pcap", LINKTYPE_ETHERNET, [b(p) for p in pk])
 
 
+def make_evasion():
+    """Fragmentation evasion captures for tests/cli_evasion.sh: a UDP payload
+    whose signature (tests/data/evasion.rules) straddles 8-byte fragments,
+    sent in order, reversed, interleaved with a conflicting overlap, and over
+    IPv6; each file also holds one clean datagram that must not alert."""
+    from scapy.layers.inet import fragment
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    evil = b"xxxxxxxEVIL-SIGNATURE-SPLIT-ACROSS-FRAGMENTSxxxxxxx"
+    clean = b"x" * len(evil)
+    def v4(payload, ident):
+        dg = IP(src="192.0.2.1", dst="192.0.2.2", id=ident) / UDP(sport=4000, dport=9999) / payload
+        return fragment(dg, fragsize=8)
+    frags = v4(evil, 1) + v4(clean, 2)
+    write_pcap("evasion_frag4_inorder.pcap", LINKTYPE_ETHERNET, [b(e / f) for f in frags])
+    rev = list(reversed(v4(evil, 1))) + list(reversed(v4(clean, 2)))
+    write_pcap("evasion_frag4_reversed.pcap", LINKTYPE_ETHERNET, [b(e / f) for f in rev])
+    # overlap: the first copy of fragment 3 carries the signature bytes, a
+    # later overlapping copy tries to overwrite them; first data wins
+    fs = v4(evil, 1)
+    fake = fs[3].copy()
+    raw_bytes = bytes(fake[IP].payload)
+    fake[IP].remove_payload()
+    fake = fake / (b"Z" * len(raw_bytes))
+    fake[IP].len = None
+    fake[IP].chksum = None
+    fake[IP].proto = 17
+    ov = [fs[0], fs[1], fs[3], fake] + fs[2:3] + fs[4:]
+    write_pcap("evasion_frag4_overlap.pcap", LINKTYPE_ETHERNET, [b(e / f) for f in ov])
+    def v6(payload, ident):
+        dg = IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(id=ident) / UDP(sport=4000, dport=9999) / payload
+        return fragment6(dg, 64)
+    f6 = v6(evil + evil, 7) + v6(clean + clean, 8)
+    write_pcap("evasion_frag6.pcap", LINKTYPE_ETHERNET, [b(e / f) for f in list(reversed(f6))])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_sll2()
@@ -368,6 +404,7 @@ def main():
     make_notapcap()
     make_anomalies()
     make_fw_mix()
+    make_evasion()
 
 
 if __name__ == "__main__":
