@@ -11,90 +11,13 @@
 #include "gatehouse/decode.h"
 #include "gatehouse/source.h"
 #include "scenarios.h"
+#include "trace.h"
+#include "scenarios.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define HAVE_TSC 1
 #endif
-
-typedef struct mem_pkt {
-    uint8_t *data;
-    uint32_t caplen;
-    uint32_t linktype;
-} mem_pkt;
-
-typedef struct mem_trace {
-    mem_pkt *pkts;
-    size_t n, cap;
-    uint64_t bytes;
-} mem_trace;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t ticks(void)
-{
-#ifdef HAVE_TSC
-    return __rdtsc();
-#else
-    return 0;
-#endif
-}
-
-/* Load every packet of @p path (file or directory) into memory. */
-static int load_trace(mem_trace *t, const char *path)
-{
-    gh_error err = {0};
-    gh_source *s = gh_source_pcap_open(path, &err);
-    if (!s) {
-        fprintf(stderr, "gatehouse-bench: %s\n", err.msg);
-        return -1;
-    }
-    gh_pkt_in batch[64];
-    for (;;) {
-        size_t n = 0;
-        int rc = gh_source_read_batch(s, batch, 64, &n, &err);
-        if (rc == GH_E_EOF)
-            break;
-        if (rc != GH_OK) {
-            fprintf(stderr, "gatehouse-bench: %s\n", err.msg);
-            gh_source_close(s);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (t->n == t->cap) {
-                t->cap = t->cap ? t->cap * 2 : 4096;
-                t->pkts = realloc(t->pkts, t->cap * sizeof(*t->pkts));
-                if (!t->pkts) {
-                    fprintf(stderr, "gatehouse-bench: out of memory\n");
-                    exit(1);
-                }
-            }
-            mem_pkt *m = &t->pkts[t->n++];
-            m->data = malloc(batch[i].caplen ? batch[i].caplen : 1);
-            if (!m->data) {
-                fprintf(stderr, "gatehouse-bench: out of memory\n");
-                exit(1);
-            }
-            memcpy(m->data, batch[i].data, batch[i].caplen);
-            m->caplen = batch[i].caplen;
-            m->linktype = batch[i].linktype;
-            t->bytes += batch[i].caplen;
-        }
-    }
-    gh_source_close(s);
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* A digest of what decoding found, to check that every round agrees. */
 typedef struct decode_digest {
@@ -127,10 +50,16 @@ static void usage(void)
             "      (default 2000000), --runs times (default 5); prints median,\n"
             "      min and max.\n"
             "  classbench RULES TRACE [--runs N] [--burst N] [--min-lookups N]\n"
+
             "      firewall classifier on a ClassBench filter set and its trace:\n"
             "      build time, memory, lookups/s (burst API, median of --runs,\n"
             "      default 5, over >= --min-lookups, default 2000000) and a linear\n"
-            "      first-match scan; every result checked against the trace.\n");
+            "      first-match scan; every result checked against the trace.\n"
+            "  pipeline [-F FILE]... [-S FILE|DIR]... [--policy accept|drop] [-k none]\n"
+            "           [--runs N] [--var NAME=VALUE]... FILE|DIR...\n"
+            "      the whole engine over captures loaded in memory; JSON with ns per\n"
+            "      packet, packets/s, Gbit/s and the verdict/alert counts (checked\n"
+            "      equal across runs)\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -151,7 +80,7 @@ static int bench_decode(int argc, char **argv)
             usage();
             return 2;
         } else {
-            if (load_trace(&t, argv[i]) != 0)
+            if (bench_load_trace(&t, argv[i]) != 0)
                 return 1;
             nin++;
         }
@@ -169,20 +98,20 @@ static int bench_decode(int argc, char **argv)
     double *cyc = calloc((size_t)runs, sizeof(double));
     int mismatches = 0;
     for (int r = 0; r < runs; r++) {
-        double t0 = now_ns();
-        uint64_t c0 = ticks();
+        double t0 = bench_now_ns();
+        uint64_t c0 = bench_ticks();
         for (uint64_t k = 0; k < rounds; k++) {
             decode_round(&t, &o, &d);
             if (memcmp(&d, &ref, sizeof(d)) != 0)
                 mismatches++;
         }
-        uint64_t c1 = ticks();
-        double t1 = now_ns();
+        uint64_t c1 = bench_ticks();
+        double t1 = bench_now_ns();
         ns[r] = (t1 - t0) / (double)(rounds * t.n);
         cyc[r] = (double)(c1 - c0) / (double)(rounds * t.n);
     }
-    qsort(ns, (size_t)runs, sizeof(double), cmp_double);
-    qsort(cyc, (size_t)runs, sizeof(double), cmp_double);
+    qsort(ns, (size_t)runs, sizeof(double), bench_cmp_double);
+    qsort(cyc, (size_t)runs, sizeof(double), bench_cmp_double);
     double med = ns[runs / 2];
     double avg_size = (double)t.bytes / (double)t.n;
     printf("{\"bench\":\"decode\",\"checksums\":%s,\"inputs\":%d,\"packets\":%zu,\"bytes\":%" PRIu64
@@ -197,9 +126,7 @@ static int bench_decode(int argc, char **argv)
            avg_size * 8.0 / med, ref.tcp, ref.udp, ref.icmp, ref.anomalies, mismatches);
     free(ns);
     free(cyc);
-    for (size_t i = 0; i < t.n; i++)
-        free(t.pkts[i].data);
-    free(t.pkts);
+    bench_free_trace(&t);
     return mismatches ? 1 : 0;
 }
 
@@ -213,6 +140,8 @@ int main(int argc, char **argv)
         return bench_decode(argc - 2, argv + 2);
     if (strcmp(argv[1], "classbench") == 0)
         return bench_classbench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "pipeline") == 0)
+        return bench_pipeline(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return 0;

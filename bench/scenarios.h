@@ -7,4 +7,8 @@
  *  firewall classifier vs the trace's expected rules, vs a linear scan. */
 int bench_classbench(int argc, char **argv);
 
+/** `pipeline [-F FILE]... [-S FILE|DIR]... [--policy P] [-k none] [--runs N] FILE|DIR...`:
+ *  the whole engine over captures in memory; verdict and alert counts checked. */
+int bench_pipeline(int argc, char **argv);
+
 #endif
