@@ -776,6 +776,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         }
     }
 
+    sg->info.payload = sg->nkw > 0;
+
     /* fast pattern: the one marked, else the longest non-negated content */
     for (size_t i = 0; i < sg->nkw; i++)
         if (sg->kw[i].type == KW_CONTENT && sg->kw[i].fast_pattern && !sg->kw[i].negated)

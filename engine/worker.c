@@ -190,9 +190,12 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
         return GH_VERDICT_ACCEPT;
     gh_rule_action top = w->matches[0].action;
     if (top == GH_ACTION_PASS) {
-        /* a pass signature ends inspection of the packet: no alerts */
+        /* a pass signature ends inspection of the packet: no alerts; one
+         * without payload keywords (Suricata's IP-only) passes the flow */
         w->counters.dpi_passed++;
         w->sig_hits[w->matches[0].idx]++;
+        if (f && !gh_dpi_sig(w->dpi, w->matches[0].idx)->payload)
+            f->action = GH_FLOW_ACTION_PASS;
         return GH_VERDICT_ACCEPT;
     }
     bool blocked = top != GH_ACTION_ALERT;

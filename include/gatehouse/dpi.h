@@ -72,6 +72,7 @@ typedef struct gh_dpi_sig_info {
     const char *fast_pattern;  /**< the prefilter bytes (not NUL-terminated), NULL when none */
     size_t fast_pattern_len;
     bool fast_pattern_nocase;
+    bool payload;              /**< has payload keywords (content, pcre, isdataat) */
 } gh_dpi_sig_info;
 
 /** A signature that matched. */
