@@ -310,6 +310,19 @@ int gh_cmd_check(int argc, char **argv)
                 t.failed = true;
             gh_fw_free(fw);
         }
+        /* signatures too: pcre that PCRE2 rejects, modifier conflicts, the
+         * Hyperscan databases */
+        size_t n_sig = 0;
+        for (size_t i = 0; fw_paths && i < n_inputs; i++)
+            if (inputs[i].tier == GH_RULE_TIER_SIGNATURE)
+                fw_paths[n_sig++] = inputs[i].path;
+        if (fw_paths && n_sig) {
+            int drc = GH_EXIT_OK;
+            gh_dpi *dpi = gh_cli_dpi_load("gatehouse check", fw_paths, n_sig, vars, !quiet, &drc);
+            if (!dpi)
+                t.failed = true;
+            gh_dpi_free(dpi);
+        }
         free(fw_paths);
     }
     if (!quiet && t.files > 1) {
