@@ -72,6 +72,25 @@ void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...)
 
 #define JLIT(b, s) gh_jbuf_append((b), (s), sizeof(s) - 1)
 
+/* Length of the well-formed UTF-8 sequence at @p q (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *q)
+{
+    unsigned char c = q[0];
+    if (c >= 0xc2 && c <= 0xdf)
+        return (q[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        return q[1] >= lo && q[1] <= hi && (q[2] & 0xc0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        return q[1] >= lo && q[1] <= hi && (q[2] & 0xc0) == 0x80 && (q[3] & 0xc0) == 0x80 ? 4
+                                                                                        : 0;
+    }
+    return 0;
+}
+
 void gh_jbuf_json_str(gh_jbuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -85,9 +104,17 @@ void gh_jbuf_json_str(gh_jbuf *b, const char *s)
         case '\r': JLIT(b, "\\r"); break;
         case '\t': JLIT(b, "\\t"); break;
         default:
+            if (ch >= 0x80) {
+                /* well-formed UTF-8 (a rule's msg) passes through; any other
+                 * byte becomes \u00XX, so the line is always valid JSON */
+                size_t n = utf8_len(q); /* reads stop at the NUL terminator */
+                if (n) {
+                    gh_jbuf_append(b, (const char *)q, n);
+                    q += n - 1;
+                    break;
+                }
+            }
             if (ch < 0x20 || ch >= 0x7f) {
-                /* bytes outside printable ASCII become \u00XX so the line is
-                 * always valid JSON, whatever the input encoding */
                 char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
                 gh_jbuf_append(b, e, 6);
             } else {

@@ -362,9 +362,14 @@ static void test_json_str(void **state)
     expect_json_str("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
     expect_json_str("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
     expect_json_str("\x08\x0c", "\"\\u0008\\u000c\"");
-    /* non-ASCII bytes, whatever their encoding, become \u00XX */
-    expect_json_str("caf\xc3\xa9", "\"caf\\u00c3\\u00a9\"");
+    /* well-formed UTF-8 passes through; any other byte becomes \u00XX */
+    expect_json_str("caf\xc3\xa9", "\"caf\xc3\xa9\"");
+    expect_json_str("\xe2\x82\xac \xf0\x9f\x98\x80", "\"\xe2\x82\xac \xf0\x9f\x98\x80\"");
     expect_json_str("\xff\x80", "\"\\u00ff\\u0080\"");
+    /* overlong, surrogate and truncated sequences are not UTF-8 */
+    expect_json_str("\xc0\xaf", "\"\\u00c0\\u00af\"");
+    expect_json_str("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");
+    expect_json_str("a\xe2\x82", "\"a\\u00e2\\u0082\"");
     expect_json_str("/path</script>", "\"/path</script>\"");
 
     /* every byte 1..255 in one string: valid JSON, and appended after
