@@ -177,15 +177,11 @@ static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p
 
 /* The signature stage: every matching signature applies, by Suricata's
  * precedence pass > drop > reject > alert (gh_dpi_match_packet's order). */
-static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
-                             int dir)
+/* Apply the n matches in w->matches (precedence order: pass > drop > reject
+ * > alert): every matching signature applies. */
+static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
+                                size_t n)
 {
-    gh_pkt_state st = {.has_flow = f != NULL,
-                       .established = f && gh_flow_is_established(f),
-                       .to_server = dir == GH_FLOW_TOSERVER};
-    w->counters.dpi_inspected++;
-    size_t n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
-                                   w->matches, GH_MAX_MATCHES);
     if (!n)
         return GH_VERDICT_ACCEPT;
     gh_rule_action top = w->matches[0].action;
@@ -224,6 +220,19 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
                           .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                           .line = si->line};
     return drop(w, in, p, f, ri.action, GH_DROP_SIGNATURE, &ri);
+}
+
+/* The signature stage for one packet's payload. */
+static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
+                             int dir)
+{
+    gh_pkt_state st = {.has_flow = f != NULL,
+                       .established = f && gh_flow_is_established(f),
+                       .to_server = dir == GH_FLOW_TOSERVER};
+    w->counters.dpi_inspected++;
+    size_t n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
+                                   w->matches, GH_MAX_MATCHES);
+    return apply_matches(w, in, p, f, n);
 }
 
 /* Feed fragment i to the defragmenter. Held: the packet waits (accepted).
