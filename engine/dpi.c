@@ -62,6 +62,8 @@ typedef struct dpi_kw {
     bool retry;         /* a later keyword reads this one's match end */
     bool fast_pattern;
     bool fp_chop;
+    bool last_ext;      /* no later keyword can extend a match's extent (stream mode) */
+    bool anchored;      /* pcre: the A flag */
     int32_t distance;
     uint32_t within;
     uint32_t offset, depth; /* depth is absolute: offset + depth as written */
@@ -80,12 +82,14 @@ typedef struct dpi_sig {
     bool any_ports;
     gh_hdr_match hm;
     dpi_kw *kw;
+    bool has_ext;       /* some keyword sets a match extent (positive content/pcre/isdataat) */
     size_t nkw;
     gh_addr_set src, dst;
     gh_port_set sp, dp;
     /* cold */
     uint8_t dir;        /* DIR_* */
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
+    gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
     gh_dpi_sig_info info;
 } dpi_sig;
 
@@ -102,6 +106,7 @@ struct gh_dpi {
     dpi_group groups[CLS_N][DIR_N];
     size_t db_bytes;
     size_t mem_bytes;
+    size_t n_no_stream; /* signatures with flow:no_stream */
 };
 
 struct gh_dpi_scratch {
@@ -470,6 +475,7 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
                    (size_t)eoff);
         return;
     }
+    k->anchored = (opts & PCRE2_ANCHORED) != 0;
     (void)pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE); /* interpreter when JIT is missing */
 }
 
@@ -778,6 +784,32 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
 
     sg->info.payload = sg->nkw > 0;
 
+    /* Stream windows: a match is reported when its extent (the end of its
+     * furthest positive content/pcre, or the byte a positive isdataat needs)
+     * reaches the newly delivered bytes. last_ext marks keywords after which
+     * nothing can extend the extent any more. */
+    for (size_t i = sg->nkw; i-- > 0;) {
+        const dpi_kw *k = &sg->kw[i];
+        bool ext = !k->negated;
+        if (ext && !sg->has_ext)
+            sg->kw[i].last_ext = true;
+        sg->has_ext |= ext;
+    }
+    sg->info.no_stream = (sg->hm.present & GH_HM_FLOW) && (sg->hm.flow & GH_FLOWKW_NO_STREAM);
+    sg->info.only_stream =
+        (sg->hm.present & GH_HM_FLOW) && (sg->hm.flow & GH_FLOWKW_ONLY_STREAM);
+    for (size_t i = 0; i < sg->nkw; i++) {
+        const dpi_kw *k = &sg->kw[i];
+        if ((k->type == KW_CONTENT && !k->relative &&
+             (k->has_offset || k->has_depth || k->startswith)) ||
+            (k->type == KW_ISDATAAT && !k->relative) || (k->type == KW_PCRE && k->anchored))
+            sg->info.anchored = true;
+    }
+    /* Suricata inspects `ip` signatures on packets only; TCP ones on the stream */
+    sg->info.packet_scope = sg->info.anchored || !(sg->kinds == PK_TCP);
+    sg->hm_stream = sg->hm;
+    sg->hm_stream.flow &= (uint16_t)~GH_FLOWKW_ONLY_STREAM;
+
     /* fast pattern: the one marked, else the longest non-negated content */
     for (size_t i = 0; i < sg->nkw; i++)
         if (sg->kw[i].type == KW_CONTENT && sg->kw[i].fast_pattern && !sg->kw[i].negated)
@@ -1001,6 +1033,8 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
             }
         }
     }
+    for (size_t i = 0; i < d->n; i++)
+        d->n_no_stream += d->sigs[i].info.no_stream;
     for (unsigned cls = 0; cls < CLS_N; cls++)
         for (unsigned dir = 0; dir < DIR_N; dir++)
             if (build_group(d, cls, dir, err) != 0) {
@@ -1130,6 +1164,10 @@ typedef struct vctx {
     gh_dpi_scratch *s;
     uint32_t budget;
     bool bail;
+    /* stream windows (false/0 for a packet buffer) */
+    bool stream;
+    int64_t base;       /* stream offset of buf[0] */
+    int64_t new_from;   /* a reported match's extent must exceed this index */
 } vctx;
 
 /* First occurrence of @k's pattern starting in [from, last_start], or -1. */
@@ -1155,19 +1193,35 @@ static int64_t find(const dpi_kw *k, const uint8_t *buf, uint32_t from, uint32_t
     return -1;
 }
 
-static bool inspect(const dpi_sig *sg, size_t i, uint32_t prev_end, vctx *v);
+/* The verifier carries, next to the previous match end, the extent of the
+ * match built so far (exclusive end of the furthest byte a positive keyword
+ * used, buffer index). On a packet it is ignored. On a stream window a
+ * complete match counts only when its extent exceeds new_from, i.e. it
+ * needs a byte this packet delivered; a chain without positive keywords
+ * has the whole window as its extent. */
+static bool inspect(const dpi_sig *sg, size_t i, uint32_t prev_end, int64_t ext, vctx *v);
+
+/* When keyword @k (a positive content or pcre, not retried for the
+ * keywords after it: they never read its match end) matched ending at @end
+ * and the rest of the chain failed, can a later occurrence still help? Only
+ * on a stream window, when neither the extent so far nor this match reached
+ * the new bytes: the rest then may have failed for the extent alone. */
+static inline bool stream_retry(const vctx *v, int64_t ext, int64_t end)
+{
+    return v->stream && ext <= v->new_from && end <= v->new_from;
+}
 
 static bool inspect_content(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t prev_end,
-                            vctx *v)
+                            int64_t ext, vctx *v)
 {
     int64_t len = v->len, lo, hi; /* the match must lie in [lo, hi) */
     if (k->relative) {
         int64_t base = (int64_t)prev_end + (k->has_distance ? k->distance : 0);
         lo = base < 0 ? 0 : base;
         hi = k->has_within ? base + k->within : len;
-    } else {
-        lo = k->has_offset ? k->offset : 0;
-        hi = k->has_depth ? k->depth : len;
+    } else { /* absolute positions count from the stream start (0 on a packet) */
+        lo = k->has_offset ? (int64_t)k->offset - v->base : 0;
+        hi = k->has_depth ? (int64_t)k->depth - v->base : len;
     }
     if (hi > len)
         hi = len;
@@ -1177,45 +1231,66 @@ static bool inspect_content(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32
         else if (lo < len - k->len)
             lo = len - k->len;
     }
+    int64_t reach = v->new_from - (int64_t)k->len + 1; /* first start reaching new bytes */
+    if (v->stream && !k->negated && k->last_ext && ext <= v->new_from && lo < reach)
+        lo = reach; /* nothing after this keyword can make the match reach the new bytes */
     int64_t found = -1;
-    uint32_t from = (uint32_t)(lo < 0 ? 0 : lo);
+    int64_t from = lo < 0 ? 0 : lo;
     for (;;) {
-        if (hi - (int64_t)from < (int64_t)k->len)
+        if (hi - from < (int64_t)k->len)
             found = -1;
         else
-            found = find(k, v->buf, from, (uint32_t)(hi - k->len));
+            found = find(k, v->buf, (uint32_t)from, (uint32_t)(hi - k->len));
         if (k->negated)
-            return found < 0 && inspect(sg, i + 1, prev_end, v);
+            return found < 0 && inspect(sg, i + 1, prev_end, ext, v);
         if (found < 0)
             return false;
-        if (inspect(sg, i + 1, (uint32_t)found + k->len, v))
+        int64_t end = found + k->len;
+        if (inspect(sg, i + 1, (uint32_t)end, end > ext ? end : ext, v))
             return true;
-        if (v->bail || !k->retry)
+        if (v->bail)
             return false;
-        from = (uint32_t)found + 1;
+        if (k->retry) {
+            from = found + 1;
+        } else if (stream_retry(v, ext, end)) {
+            from = found + 1 > reach ? found + 1 : reach;
+        } else {
+            return false;
+        }
     }
 }
 
 static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t prev_end,
-                         vctx *v)
+                         int64_t ext, vctx *v)
 {
     uint32_t base = k->relative ? prev_end : 0; /* R: the subject starts after the last match */
     if (base > v->len)
         base = v->len;
+    /* Without R the subject is the buffer; on a window that does not start
+     * the stream, ^ must not match at its start and the A flag cannot hold. */
+    uint32_t opts = 0;
+    bool never = false;
+    if (v->stream && !k->relative && v->base > 0) {
+        opts = PCRE2_NOTBOL;
+        never = k->anchored;
+    }
     const uint8_t *subj = v->buf + base;
     PCRE2_SIZE slen = v->len - base, start = 0;
     for (;;) {
-        int rc = pcre2_match(k->re, (PCRE2_SPTR)subj, slen, start, 0, v->s->md, v->s->mctx);
+        int rc = never ? PCRE2_ERROR_NOMATCH
+                       : pcre2_match(k->re, (PCRE2_SPTR)subj, slen, start, opts, v->s->md,
+                                     v->s->mctx);
         if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
             v->s->stats.pcre_errors++;
         if (k->negated)
-            return rc < 0 && inspect(sg, i + 1, prev_end, v);
+            return rc < 0 && inspect(sg, i + 1, prev_end, ext, v);
         if (rc < 0)
             return false;
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(v->s->md);
-        if (inspect(sg, i + 1, base + (uint32_t)ov[1], v))
+        int64_t end = (int64_t)base + (int64_t)ov[1];
+        if (inspect(sg, i + 1, (uint32_t)end, end > ext ? end : ext, v))
             return true;
-        if (v->bail || !k->retry)
+        if (v->bail || (!k->retry && !stream_retry(v, ext, end)))
             return false;
         start = ov[0] + 1;
         if (start > slen)
@@ -1223,10 +1298,10 @@ static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t 
     }
 }
 
-static bool inspect(const dpi_sig *sg, size_t i, uint32_t prev_end, vctx *v)
+static bool inspect(const dpi_sig *sg, size_t i, uint32_t prev_end, int64_t ext, vctx *v)
 {
     if (i == sg->nkw)
-        return true;
+        return !v->stream || (sg->has_ext ? ext : (int64_t)v->len) > v->new_from;
     if (GH_UNLIKELY(v->budget == 0)) {
         v->bail = true;
         return false;
@@ -1235,15 +1310,19 @@ static bool inspect(const dpi_sig *sg, size_t i, uint32_t prev_end, vctx *v)
     const dpi_kw *k = &sg->kw[i];
     switch (k->type) {
     case KW_CONTENT:
-        return inspect_content(sg, i, k, prev_end, v);
+        return inspect_content(sg, i, k, prev_end, ext, v);
     case KW_PCRE:
-        return inspect_pcre(sg, i, k, prev_end, v);
+        return inspect_pcre(sg, i, k, prev_end, ext, v);
     default: { /* isdataat, with Suricata's bounds: relative N needs N bytes
-                  after the match, absolute N needs a byte at index N */
-        bool ok = k->relative ? (uint64_t)prev_end + k->len <= v->len : k->len < v->len;
+                  after the match, absolute N needs a byte at (stream) offset N */
+        int64_t need = k->relative ? (int64_t)prev_end + k->len
+                                   : (int64_t)k->len + 1 - v->base; /* exclusive end */
+        bool ok = need <= (int64_t)v->len;
         if (k->negated)
             ok = !ok;
-        return ok && inspect(sg, i + 1, prev_end, v);
+        else if (need > ext)
+            ext = need;
+        return ok && inspect(sg, i + 1, prev_end, ext, v);
     }
     }
 }
@@ -1312,17 +1391,24 @@ static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
     return a < b;
 }
 
-size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
-                           const gh_pkt_state *st, const uint8_t *buf, size_t len,
-                           gh_dpi_match *out, size_t max)
+enum { MODE_PACKET, MODE_NO_STREAM, MODE_STREAM };
+
+static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                         const gh_pkt_state *st, const uint8_t *buf, size_t len, unsigned mode,
+                         int64_t base, int64_t new_from, bool skip_hdr_only, bool anchored_split,
+                         gh_dpi_match *out, size_t max)
 {
     s->stats.buffers++;
     if (!p->ip_ver || !d->n)
+        return 0;
+    if (mode == MODE_NO_STREAM && !d->n_no_stream && !anchored_split)
         return 0;
     if (!buf)
         len = 0;
     if (len > UINT32_MAX)
         len = UINT32_MAX;
+    if (new_from > (int64_t)len)
+        new_from = (int64_t)len;
     if (GH_UNLIKELY(++s->gen == 0)) {
         memset(s->mark, 0, d->n * sizeof(*s->mark));
         s->gen = 1;
@@ -1331,6 +1417,8 @@ size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
     unsigned kind = pkt_kind(p);
     unsigned cls = kind == PK_TCP ? CLS_TCP : kind == PK_UDP ? CLS_UDP
                  : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
+    /* on a window without new bytes no payload signature can be reported */
+    bool scan = len && !(mode == MODE_STREAM && new_from >= (int64_t)len);
     /* without flow state scan every direction: verification decides */
     bool dirs[DIR_N] = {true, true, true};
     if (st && st->has_flow) {
@@ -1341,7 +1429,7 @@ size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
         if (!dirs[k])
             continue;
         const dpi_group *g = &d->groups[cls][k];
-        if (g->block && len)
+        if (g->block && scan)
             hs_scan(g->block, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
         for (size_t i = 0; i < g->n_nofp; i++)
             on_hs_match(g->nofp[i], 0, 0, 0, s);
@@ -1351,13 +1439,26 @@ size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
     size_t nh = 0;
     for (size_t c = 0; c < s->ncand; c++) {
         const dpi_sig *sg = &d->sigs[s->cand[c]];
+        const gh_hdr_match *hm = &sg->hm;
+        if (mode == MODE_NO_STREAM) {
+            if (!sg->info.no_stream && !(anchored_split && sg->info.packet_scope && sg->nkw))
+                continue;
+        } else if (mode == MODE_STREAM) {
+            if (sg->info.no_stream || (skip_hdr_only && sg->nkw == 0) ||
+                (anchored_split && sg->info.packet_scope && sg->nkw))
+                continue;
+            hm = &sg->hm_stream;
+        }
         s->stats.candidates++;
-        if (!header_ok(sg, p, kind) || !gh_hdr_match_eval(&sg->hm, p, ps))
+        if (!header_ok(sg, p, kind) || !gh_hdr_match_eval(hm, p, ps))
             continue;
-        vctx v = {.buf = buf, .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET};
-        if (!inspect(sg, 0, 0, &v)) {
-            s->stats.budget_exceeded += v.bail;
-            continue;
+        if (sg->nkw) {
+            vctx v = {.buf = buf, .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
+                      .stream = mode == MODE_STREAM, .base = base, .new_from = new_from};
+            if (!inspect(sg, 0, 0, 0, &v)) {
+                s->stats.budget_exceeded += v.bail;
+                continue;
+            }
         }
         /* insertion into precedence order; hits are few */
         uint32_t id = s->cand[c];
@@ -1379,4 +1480,33 @@ size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
         out[i].rev = in->rev;
     }
     return w;
+}
+
+size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                           const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                           gh_dpi_match *out, size_t max)
+{
+    return match_core(d, s, p, st, buf, len, MODE_PACKET, 0, 0, false, false, out, max);
+}
+
+size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                              const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                              unsigned flags, gh_dpi_match *out, size_t max)
+{
+    unsigned mode = flags & GH_DPI_PACKET_ONLY_NO_STREAM ? MODE_NO_STREAM : MODE_PACKET;
+    return match_core(d, s, p, st, buf, len, mode, 0, 0, false,
+                      mode == MODE_NO_STREAM && (flags & GH_DPI_PACKET_ANCHORED), out, max);
+}
+
+size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                           const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                           uint64_t buf_offset, size_t new_from, unsigned flags,
+                           gh_dpi_match *out, size_t max)
+{
+    /* offsets beyond 2^62 behave like 2^62: every offset/depth lies before the window */
+    int64_t base = buf_offset > (UINT64_C(1) << 62) ? INT64_C(1) << 62 : (int64_t)buf_offset;
+    int64_t nf = new_from > (size_t)UINT32_MAX ? (int64_t)UINT32_MAX : (int64_t)new_from;
+    return match_core(d, s, p, st, buf, len, MODE_STREAM, base, nf,
+                      (flags & GH_DPI_STREAM_SKIP_HEADER_ONLY) != 0,
+                      (flags & GH_DPI_STREAM_SKIP_ANCHORED) != 0, out, max);
 }

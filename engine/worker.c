@@ -6,6 +6,7 @@
 
 #include "gatehouse/engine.h"
 #include "hdrmatch.h"
+#include "stream_inspect.h"
 
 _Static_assert(GH_FLOW_END_COUNT == 4, "gh_counters.flows_ended has one slot per end reason");
 
@@ -26,6 +27,7 @@ struct gh_worker {
     gh_dpi_scratch *scratch;
     uint64_t *sig_hits;       /* per signature */
     gh_dpi_match matches[GH_MAX_MATCHES];
+    gh_stream_inspect *si;    /* TCP stream inspection (with signatures) */
     gh_defrag *defrag;
     uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
     bool held[GH_MAX_BATCH];  /* fragment held by the defragmenter */
@@ -50,12 +52,16 @@ void gh_engine_config_init(gh_engine_config *cfg)
     cfg->policy = GH_FW_ACCEPT;
     gh_flow_config_init(&cfg->flow);
     cfg->defrag = true;
+    cfg->stream = true;
+    cfg->stream_window = 4096;
+    cfg->stream_flows = 8192;
     gh_defrag_config_init(&cfg->defrag_cfg);
 }
 
 static void on_flow_end(void *ctx, gh_flow *f)
 {
     gh_worker *w = ctx;
+    gh_stream_inspect_flow_end(w->si, f);
     if (f->end_reason < 4)
         w->counters.flows_ended[f->end_reason]++;
     if (w->eve && w->cfg.flow_events)
@@ -100,6 +106,10 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
             gh_error_set(err, GH_E_NOMEM, "out of memory");
             goto fail;
         }
+        if (cfg->stream && !(w->si = gh_stream_inspect_new(w->dpi, cfg->stream_window,
+                                                           cfg->stream_flows,
+                                                           cfg->flow.midstream, err)))
+            goto fail;
     }
     for (size_t i = 0; i < GH_MAX_BATCH; i++)
         w->pkt_ptrs[i] = &w->pkts[i];
@@ -230,8 +240,13 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
                        .established = f && gh_flow_is_established(f),
                        .to_server = dir == GH_FLOW_TOSERVER};
     w->counters.dpi_inspected++;
-    size_t n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
-                                   w->matches, GH_MAX_MATCHES);
+    size_t n;
+    if (w->si && f && (p->layers & GH_LAYER_TCP))
+        n = gh_stream_inspect_packet(w->si, w->scratch, f, dir, p, &st, w->matches,
+                                     GH_MAX_MATCHES);
+    else
+        n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
+                                w->matches, GH_MAX_MATCHES);
     return apply_matches(w, in, p, f, n);
 }
 
@@ -395,6 +410,7 @@ void gh_worker_free(gh_worker *w)
     if (!w)
         return;
     gh_flow_table_free(w->flows);
+    gh_stream_inspect_free(w->si);
     gh_defrag_free(w->defrag);
     free(w->dfbuf);
     gh_dpi_scratch_free(w->scratch);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Evasion by IP fragmentation: a signature split across 8-byte fragments,
-# in order, reversed, with a conflicting overlap (first data wins), and over
-# IPv6, must still alert once, on the datagram, and never on the clean one.
-# Captures come from tests/data/make_samples.py (make_evasion).
+# Evasion by fragmentation and segmentation: a signature split across 8-byte
+# IP fragments (in order, reversed, conflicting overlap, IPv6) or across TCP
+# segments (3 segments, 1-byte segments, reversed with retransmissions,
+# conflicting overlaps) must alert once, and never on the clean copy.
+# Captures come from tests/data/make_samples.py (make_evasion, make_evasion_tcp).
 # Usage: cli_evasion.sh GATEHOUSE DATA_DIR
 set -u
 GH=$1
@@ -29,6 +30,15 @@ expect "IPv4 conflicting overlap, first data wins" "$(run evasion_frag4_overlap.
     '[9,3000001,"192.0.2.1"]|{"held":8,"reassembled":1,"conflicts":1,"refused":0}'
 expect "IPv6 reversed" "$(run evasion_frag6.pcap)" \
     '[14,3000001,"2001:db8::1"]|{"held":12,"reassembled":2,"conflicts":0,"refused":0}'
+
+# TCP: the signature split over segments must alert exactly once, on the
+# packet that completes it; first data wins on conflicting overlaps.
+alerts() { "$GH" pcap -q -r "$DATA/$1" -S "$DATA/evasion.rules" --eve - |
+    jq -c 'select(.event_type=="alert") | [.pcap_cnt, .src_port, .alert.signature_id]' | tr -d '\n'; }
+expect "TCP split in 3 segments" "$(alerts evasion_tcp_split.pcap)" '[6,41000,3000002]'
+expect "TCP 1-byte segments" "$(alerts evasion_tcp_tiny.pcap)" '[46,41001,3000002]'
+expect "TCP reversed then retransmitted" "$(alerts evasion_tcp_reorder.pcap)" '[8,41002,3000002]'
+expect "TCP conflicting overlaps (first data wins)" "$(alerts evasion_tcp_overlap.pcap)" '[14,41004,3000002]'
 
 echo "cli_evasion: $checks checks passed, $fails failed"
 [ $fails -eq 0 ]

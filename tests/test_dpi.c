@@ -735,6 +735,395 @@ static void test_et_subset(void **state)
     gh_rule_vars_free(vars);
 }
 
+/* ---- stream windows ---------------------------------------------------------- */
+
+/* gh_dpi_match_stream on the window stream[S, E) whose bytes from @nf
+ * (stream offset) on are new; the packet carries the new bytes. */
+static size_t srun(loaded *L, const char *stream, size_t S, size_t E, size_t nf, unsigned flags,
+                   gh_dpi_match *out, size_t max)
+{
+    gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, stream + nf, E - nf);
+    return gh_dpi_match_stream(L->d, L->s, &p, NULL, (const uint8_t *)stream + S, E - S, S,
+                               nf - S, flags, out, max);
+}
+
+/* Did sid @sid fire on that window? */
+static bool sfires(loaded *L, uint32_t sid, const char *stream, size_t S, size_t E, size_t nf)
+{
+    gh_dpi_match m[16];
+    size_t n = srun(L, stream, S, E, nf, 0, m, 16);
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++)
+        hits += m[i].sid == sid;
+    assert_true(hits <= 1);
+    return hits == 1;
+}
+
+static void test_stream_split(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"EVIL\"; sid:1;)\n");
+    const char *st = "xxEVILyyEVILzz";
+    assert_false(sfires(&L, 1, st, 0, 4, 0));  /* "xxEV" */
+    assert_true(sfires(&L, 1, st, 0, 6, 4));   /* "IL" arrives: once */
+    assert_false(sfires(&L, 1, st, 0, 8, 6));  /* "yy": EVIL still in the window */
+    assert_false(sfires(&L, 1, st, 2, 8, 6));  /* the window slid: still not again */
+    assert_false(sfires(&L, 1, st, 0, 8, 8));  /* no new bytes */
+    assert_true(sfires(&L, 1, st, 0, 12, 8));  /* a second occurrence, past the first */
+    assert_true(sfires(&L, 1, st, 0, 12, 11)); /* its last byte alone is new */
+    assert_false(sfires(&L, 1, st, 0, 14, 12));
+    /* the whole occurrence in one delivery, and new_from past len counts as len */
+    assert_true(sfires(&L, 1, "EVIL", 0, 4, 0));
+    gh_dpi_match m[2];
+    gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, "", 0);
+    assert_int_equal(gh_dpi_match_stream(L.d, L.s, &p, NULL, (const uint8_t *)"EVIL", 4, 0, 9,
+                                         0, m, 2), 0);
+    unload(&L);
+
+    /* nocase and a fast pattern that is not the last keyword */
+    load(&L, "alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"cd\"; "
+             "nocase; sid:2;)\n");
+    assert_false(sfires(&L, 2, "abxxCD", 0, 3, 0));
+    assert_true(sfires(&L, 2, "abxxCD", 0, 6, 3));
+    assert_false(sfires(&L, 2, "abxxCDzz", 0, 8, 6));
+    assert_true(sfires(&L, 2, "abxxCDzzab", 0, 10, 8)); /* the new "ab" completes a match */
+    unload(&L);
+}
+
+static void test_stream_absolute(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"GET\"; depth:3; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"abc\"; offset:10; depth:3; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"GET\"; startswith; sid:3;)\n"
+             "alert tcp any any -> any any (content:\"x\"; isdataat:20; sid:4;)\n"
+             "alert tcp any any -> any any (pcre:\"/^GET/\"; sid:5;)\n"
+             "alert tcp any any -> any any (content:\"END\"; endswith; sid:6;)\n"
+             "alert tcp any any -> any any (pcre:\"/GET/A\"; sid:7;)\n");
+    const char *g = "GET / GET /";
+    for (uint32_t sid = 1; sid <= 7; sid++) {
+        if (sid == 2 || sid == 4 || sid == 6)
+            continue;
+        assert_true(sfires(&L, sid, g, 0, 5, 0));
+        assert_false(sfires(&L, sid, g, 0, 11, 5)); /* "GET" again, not at the start */
+        assert_false(sfires(&L, sid, g, 6, 11, 6)); /* the window starts with GET at offset 6 */
+        assert_false(sfires(&L, sid, g, 6, 11, 9));
+    }
+    /* GET delivered in two parts: the match needs the new "T" */
+    assert_true(sfires(&L, 1, g, 0, 3, 2));
+    assert_true(sfires(&L, 5, g, 0, 3, 2));
+    const char *o = "0123456789abcabc";
+    assert_false(sfires(&L, 2, o, 0, 12, 0));
+    assert_true(sfires(&L, 2, o, 8, 13, 12));  /* stream offset 10, window offset 2 */
+    assert_false(sfires(&L, 2, o, 10, 16, 13)); /* "abc" at 13 is past the depth */
+    assert_false(sfires(&L, 2, o, 0, 16, 13));
+    /* isdataat:20 needs the byte at stream offset 20 */
+    const char *x = "x...................!.";
+    assert_false(sfires(&L, 4, x, 0, 20, 0));
+    assert_true(sfires(&L, 4, x, 0, 21, 20));
+    assert_false(sfires(&L, 4, x, 15, 21, 20)); /* the x is no longer in the window */
+    unload(&L);
+    load(&L, "alert tcp any any -> any any (content:\"x\"; isdataat:20; sid:4;)\n"
+             "alert tcp any any -> any any (content:\"END\"; endswith; sid:6;)\n");
+    assert_true(sfires(&L, 4, "...x................!", 0, 21, 20));
+    assert_false(sfires(&L, 4, ".....................", 0, 21, 20));
+    assert_false(sfires(&L, 4, "...x................!.", 0, 22, 21)); /* byte 20 was there */
+    assert_true(sfires(&L, 4, "...x................!..x", 10, 24, 23)); /* the new x */
+    /* endswith: the end of the window is the end of the data so far */
+    assert_true(sfires(&L, 6, "aaEND", 0, 5, 4));
+    assert_false(sfires(&L, 6, "aaENDb", 0, 6, 5));
+    assert_true(sfires(&L, 6, "aaENDbEND", 3, 9, 6));
+    unload(&L);
+}
+
+static void test_stream_relative(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"AB\"; content:\"CD\"; distance:2; within:4; "
+             "sid:1;)\n"
+             "alert tcp any any -> any any (content:\"AB\"; isdataat:3,relative; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"AB\"; pcre:\"/^..CD/R\"; sid:3;)\n");
+    /* AB in one delivery, CD in the next */
+    const char *a = "xAByyCDzzzzzzCD";
+    assert_false(sfires(&L, 1, a, 0, 4, 0));
+    assert_true(sfires(&L, 1, a, 0, 7, 4));
+    assert_true(sfires(&L, 3, a, 0, 7, 4));
+    assert_false(sfires(&L, 1, a, 0, 15, 7)); /* a new CD too far from AB */
+    assert_false(sfires(&L, 3, a, 0, 15, 7));
+    /* backtracking: the first AB is too far, the second one pairs with the new CD */
+    const char *b = "ABzzzzzzABzzCD";
+    assert_false(sfires(&L, 1, b, 0, 12, 0));
+    assert_true(sfires(&L, 1, b, 0, 14, 12));
+    assert_true(sfires(&L, 3, b, 0, 14, 12));
+    assert_true(sfires(&L, 1, b, 8, 14, 13)); /* window from the second AB */
+    assert_false(sfires(&L, 1, b, 9, 14, 13)); /* AB cut by the window: the chain is gone */
+    /* isdataat relative: the bytes it needs arriving later make the match */
+    const char *c = "xABxyzw";
+    assert_false(sfires(&L, 2, c, 0, 3, 0));
+    assert_false(sfires(&L, 2, c, 0, 5, 3));
+    assert_true(sfires(&L, 2, c, 0, 6, 5));
+    assert_false(sfires(&L, 2, c, 0, 7, 6));
+    unload(&L);
+
+    /* negative distance across the boundary */
+    load(&L, "alert tcp any any -> any any (content:\"CD\"; content:\"AB\"; distance:-4; "
+             "within:4; sid:1;)\n");
+    assert_false(sfires(&L, 1, "ABCD", 0, 2, 0));
+    assert_true(sfires(&L, 1, "ABCD", 0, 4, 2));
+    unload(&L);
+}
+
+static void test_stream_negated(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"AB\"; content:!\"ZZ\"; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"AB\"; content:!\"CD\"; distance:0; "
+             "within:4; sid:2;)\n"
+             "alert tcp any any -> any any (content:!\"QQ\"; sid:3;)\n");
+    const char *s1 = "ZZxxxAB";
+    assert_false(sfires(&L, 1, s1, 0, 7, 5)); /* ZZ in the window */
+    assert_true(sfires(&L, 1, s1, 2, 7, 5));  /* ZZ slid out of the window */
+    /* AB then CD right after: the first call reports, the second must not */
+    const char *s2 = "xABCD";
+    assert_true(sfires(&L, 2, s2, 0, 3, 0));
+    assert_false(sfires(&L, 2, s2, 0, 5, 3));
+    assert_false(sfires(&L, 2, "xAB", 0, 3, 3)); /* no new bytes */
+    /* AB whose CD comes later, and a second AB that is followed by none */
+    assert_true(sfires(&L, 2, "ABCDxAB", 0, 7, 5));
+    assert_false(sfires(&L, 2, "ABCDxABxCD", 0, 10, 7));
+    /* only negated keywords: every call that delivers bytes, when they hold */
+    assert_true(sfires(&L, 3, "abc", 0, 3, 2));
+    assert_false(sfires(&L, 3, "abc", 0, 3, 3));
+    assert_false(sfires(&L, 3, "aQQbc", 0, 5, 4));
+    unload(&L);
+}
+
+static void test_stream_header_only(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any 80 (flags:PA; sid:1;)\n"
+             "alert tcp any any -> any any (dsize:2; content:\"EVIL\"; sid:2;)\n"
+             "alert tcp any any -> any any (dsize:4; content:\"EVIL\"; sid:3;)\n"
+             "alert tcp any any -> any any (flow:no_stream; content:\"EVIL\"; sid:4;)\n"
+             "alert tcp any any -> any any (flow:only_stream; content:\"EVIL\"; sid:5;)\n"
+             "alert tcp any any -> any any (flow:no_stream; sid:6;)\n"
+             "alert tcp any any -> any 81 (flags:PA; sid:7;)\n");
+    assert_int_equal(L.rep.loaded, 7);
+    assert_true(gh_dpi_sig(L.d, 3)->no_stream);
+    assert_false(gh_dpi_sig(L.d, 3)->only_stream);
+    assert_true(gh_dpi_sig(L.d, 4)->only_stream);
+    assert_false(gh_dpi_sig(L.d, 0)->no_stream || gh_dpi_sig(L.d, 0)->only_stream);
+    gh_dpi_match m[8];
+    /* "EV" then "IL": the packet carries 2 bytes, so dsize:2 holds */
+    size_t n = srun(&L, "EVIL", 0, 4, 2, 0, m, 8);
+    assert_int_equal(n, 3);
+    assert_int_equal(m[0].sid, 1);
+    assert_int_equal(m[1].sid, 2);
+    assert_int_equal(m[2].sid, 5);
+    /* header-only: evaluated even without new bytes, and skipped on request */
+    n = srun(&L, "EVIL", 0, 4, 4, 0, m, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].sid, 1);
+    n = srun(&L, "EVIL", 0, 4, 2, GH_DPI_STREAM_SKIP_HEADER_ONLY, m, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0].sid, 2);
+    assert_int_equal(m[1].sid, 5);
+    assert_int_equal(srun(&L, "EVIL", 0, 4, 4, GH_DPI_STREAM_SKIP_HEADER_ONLY, m, 8), 0);
+    /* whole packet of 4: dsize:4 */
+    n = srun(&L, "EVIL", 0, 4, 0, GH_DPI_STREAM_SKIP_HEADER_ONLY, m, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0].sid, 3);
+    assert_int_equal(m[1].sid, 5);
+    /* the packet-only pass: only flow:no_stream signatures */
+    gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, "EVIL", 4);
+    n = gh_dpi_match_packet_ex(L.d, L.s, &p, NULL, p.payload, p.payload_len,
+                               GH_DPI_PACKET_ONLY_NO_STREAM, m, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0].sid, 4);
+    assert_int_equal(m[1].sid, 6);
+    /* flags 0 is gh_dpi_match_packet: no only_stream */
+    n = gh_dpi_match_packet_ex(L.d, L.s, &p, NULL, p.payload, p.payload_len, 0, m, 8);
+    assert_int_equal(n, 4);
+    assert_int_equal(m[0].sid, 1);
+    assert_int_equal(m[1].sid, 3);
+    assert_int_equal(m[2].sid, 4);
+    assert_int_equal(m[3].sid, 6);
+    assert_int_equal(run(&L, &p, NULL, m, 8), 4);
+    /* max bounds the output */
+    assert_int_equal(srun(&L, "EVIL", 0, 4, 2, 0, m, 1), 1);
+    assert_int_equal(m[0].sid, 1);
+    unload(&L);
+}
+
+/* Naive reference for a window: positions are stream offsets, the window is
+ * [S, E), the new bytes start at nf. h(i, prev, reached): can keywords i..
+ * complete with previous match end prev, and does the match reach past nf
+ * (reached: the part so far already does)? Memoized, else it is exponential. */
+enum { SW = 256, SMAXLEN = 480, SMAXDELIV = 40 };
+typedef struct nwin {
+    const nrule *r;
+    const char *buf;
+    int S, E, nf;
+    signed char memo[2][6][SMAXLEN + 1]; /* 0 unknown, 1 yes, -1 no */
+} nwin;
+
+static bool nwin_at(const nwin *w, const ncontent *k, int s, int prev)
+{
+    if (s < w->S || s + k->len > w->E)
+        return false;
+    for (int i = 0; i < k->len; i++) {
+        char a = w->buf[s + i], b = k->pat[i];
+        if (k->nocase ? lower(a) != lower(b) : a != b)
+            return false;
+    }
+    if (k->startswith && s != 0)
+        return false;
+    if (k->endswith && s + k->len != w->E)
+        return false;
+    if (k->rel) {
+        int base = prev + (k->has_dist ? k->dist : 0);
+        if (s < base || (k->has_within && s + k->len > base + k->within))
+            return false;
+    } else {
+        if (k->has_off && s < k->off)
+            return false;
+        if (k->has_depth && s + k->len > (k->has_off ? k->off : 0) + k->depth)
+            return false;
+    }
+    return true;
+}
+
+static bool nwin_h(nwin *w, int i, int prev, bool reached, bool anypos)
+{
+    const nrule *r = w->r;
+    if (i == r->n) /* a chain of negated contents only: the window is the extent */
+        return reached || (!anypos && w->E > w->nf);
+    signed char *m = &w->memo[reached][i][prev];
+    if (anypos && *m)
+        return *m > 0;
+    const ncontent *k = &r->c[i];
+    bool ok = false;
+    if (k->neg) {
+        ok = true;
+        for (int s = w->S; s < w->E && ok; s++)
+            if (nwin_at(w, k, s, prev))
+                ok = false;
+        ok = ok && nwin_h(w, i + 1, prev, reached, anypos);
+    } else {
+        for (int s = w->S; s < w->E && !ok; s++)
+            if (nwin_at(w, k, s, prev))
+                ok = nwin_h(w, i + 1, s + k->len, reached || s + k->len > w->nf, true);
+    }
+    if (anypos)
+        *m = ok ? 1 : -1;
+    return ok;
+}
+
+static bool nwin_match(nwin *w, const nrule *r, const char *buf, int S, int E, int nf)
+{
+    w->r = r;
+    w->buf = buf;
+    w->S = S;
+    w->E = E;
+    w->nf = nf;
+    memset(w->memo, 0, sizeof(w->memo));
+    return nwin_h(w, 0, S, false, false);
+}
+
+static void test_stream_differential(void **state)
+{
+    (void)state;
+    srand(777);
+    enum { BATCHES = 20, RULES = 40, STREAMS = 4 };
+    static nrule rules[RULES];
+    static char text[RULES * 400];
+    static nwin w;
+    static const char salpha[] = "abcABxy";
+    size_t calls = 0, reports = 0, wholes = 0, bounded_checks = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        size_t tw = 0;
+        for (int i = 0; i < RULES; i++) {
+            char one[400];
+            gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1));
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "%s", one);
+        }
+        loaded L;
+        load(&L, text);
+        assert_int_equal(L.nerrs, 0);
+        assert_int_equal(L.rep.loaded, RULES);
+        for (int t = 0; t < STREAMS; t++) {
+            char st[SMAXLEN];
+            int len = SMAXLEN / 2 + rand() % (SMAXLEN / 2);
+            for (int j = 0; j < len; j++)
+                st[j] = salpha[rand() % (sizeof(salpha) - 1)];
+            bool got_any[RULES] = {false};
+            int E = 0;
+            while (E < len) {
+                int dl = rand() % 8 == 0 ? 0 : 1 + rand() % SMAXDELIV; /* 0: a pure ACK */
+                int nf = E;
+                E = E + dl > len ? len : E + dl;
+                int S = E > SW ? E - SW : 0;
+                gh_dpi_match m[RULES];
+                size_t n = srun(&L, st, (size_t)S, (size_t)E, (size_t)nf, 0, m, RULES);
+                bool got[RULES] = {false};
+                for (size_t j = 0; j < n; j++) {
+                    assert_false(got[m[j].sid - 1]);
+                    got[m[j].sid - 1] = true;
+                }
+                for (int i = 0; i < RULES; i++) {
+                    bool want = nwin_match(&w, &rules[i], st, S, E, nf);
+                    if (want != got[i]) {
+                        const char *line = text;
+                        for (int k = 0; k < i; k++)
+                            line = strchr(line, '\n') + 1;
+                        printf("stream mismatch: window [%d,%d) new from %d of \"%.*s\": want %d "
+                               "got %d for %.*s\n", S, E, nf, len, st, want, got[i],
+                               (int)(strchr(line, '\n') - line), line);
+                    }
+                    assert_int_equal(want, got[i]);
+                    got_any[i] |= got[i];
+                    reports += got[i];
+                }
+                calls++;
+            }
+            /* Against the whole stream: for rules whose verdict does not
+             * depend on the window (no negation, no endswith, first content
+             * absolute), a report means the stream matches; when in addition
+             * every later content is relative with within, a match spans
+             * < 100 <= W - max delivery bytes, so the stream matching means it
+             * was reported at least once. */
+            for (int i = 0; i < RULES; i++) {
+                const nrule *r = &rules[i];
+                bool clean = !r->c[0].rel, bounded = true;
+                for (int k = 0; k < r->n; k++) {
+                    clean = clean && !r->c[k].neg && !r->c[k].endswith;
+                    bounded = bounded && (k == 0 || (r->c[k].rel && r->c[k].has_within));
+                }
+                if (!clean)
+                    continue;
+                bool whole = nwin_match(&w, r, st, 0, len, -1);
+                wholes += whole;
+                if (got_any[i])
+                    assert_true(whole);
+                if (bounded) {
+                    assert_int_equal(whole, got_any[i]);
+                    bounded_checks++;
+                }
+            }
+        }
+        unload(&L);
+    }
+    printf("stream differential: %zu calls, %zu reports, %zu whole-stream matches, %zu bounded "
+           "checks\n", calls, reports, wholes, bounded_checks);
+    assert_true(reports > 500);
+    assert_true(bounded_checks > 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +1144,12 @@ int main(void)
         cmocka_unit_test(test_rule_errors),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_et_subset),
+        cmocka_unit_test(test_stream_split),
+        cmocka_unit_test(test_stream_absolute),
+        cmocka_unit_test(test_stream_relative),
+        cmocka_unit_test(test_stream_negated),
+        cmocka_unit_test(test_stream_header_only),
+        cmocka_unit_test(test_stream_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,8 +15,11 @@
  * Signatures without a usable fast pattern are verified on every packet of
  * their group. A signature never fires unless every condition was checked.
  *
- * Block mode only for now: the buffer given to gh_dpi_match_packet is
- * inspected on its own (a packet payload, or later a reassembled chunk).
+ * Hyperscan runs in block mode on the buffer given: a packet payload
+ * (gh_dpi_match_packet), or a window over the tail of one TCP direction's
+ * reassembled stream (gh_dpi_match_stream, DESIGN.md section 2 "Stream
+ * semantics"), where absolute positions count from the stream start and a
+ * match is reported once, by the call that delivers its last byte.
  */
 #ifndef GATEHOUSE_DPI_H
 #define GATEHOUSE_DPI_H
@@ -73,6 +76,12 @@ typedef struct gh_dpi_sig_info {
     size_t fast_pattern_len;
     bool fast_pattern_nocase;
     bool payload;              /**< has payload keywords (content, pcre, isdataat) */
+    bool no_stream;            /**< flow:no_stream: packet-only, never in gh_dpi_match_stream */
+    bool only_stream;          /**< flow:only_stream: only gh_dpi_match_stream can match it */
+    bool anchored;             /**< a keyword counts from the buffer start (content offset,
+                                    depth or startswith, absolute isdataat, pcre /A) */
+    bool packet_scope;         /**< matched per packet even on TCP streams: anchored, or a
+                                    protocol other than tcp (`ip` rules, as in Suricata) */
 } gh_dpi_sig_info;
 
 /** A signature that matched. */
@@ -135,9 +144,98 @@ GH_API size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_p
                                   const gh_pkt_state *st, const uint8_t *buf, size_t len,
                                   gh_dpi_match *out, size_t max);
 
+/** gh_dpi_match_packet_ex flags. */
+enum {
+    /** Match only the flow:no_stream signatures (for TCP packets whose other
+     *  signatures go through gh_dpi_match_stream). */
+    GH_DPI_PACKET_ONLY_NO_STREAM = 1u << 0,
+    /** With GH_DPI_PACKET_ONLY_NO_STREAM: also the packet-scope payload
+     *  signatures, which gh_dpi_match_stream skips with
+     *  GH_DPI_STREAM_SKIP_ANCHORED. */
+    GH_DPI_PACKET_ANCHORED = 1u << 1,
+};
+
+/**
+ * gh_dpi_match_packet with @p flags: 0 is gh_dpi_match_packet itself;
+ * GH_DPI_PACKET_ONLY_NO_STREAM considers only flow:no_stream signatures
+ * (payload and header-only), with packet semantics.
+ *
+ * For TCP the owner calls, per packet, gh_dpi_match_stream for the
+ * direction's window (every signature except flow:no_stream) and
+ * gh_dpi_match_packet_ex(..., payload, GH_DPI_PACKET_ONLY_NO_STREAM) for the
+ * packet-scope ones; other protocols use gh_dpi_match_packet.
+ */
+GH_API size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                                     const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                                     unsigned flags, gh_dpi_match *out, size_t max);
+
+/** gh_dpi_match_stream flags. */
+enum {
+    /** Do not evaluate header-only signatures (the caller scans a second
+     *  window for the same packet and evaluates them once). */
+    GH_DPI_STREAM_SKIP_HEADER_ONLY = 1u << 0,
+    /** Skip packet-scope payload signatures (gh_dpi_sig_info.packet_scope):
+     *  the caller matches them on the packet (GH_DPI_PACKET_ANCHORED).
+     *  Suricata inspects `ip` rules per packet, and the raw stream in chunks
+     *  that start with the new data, so offset/depth behave per packet
+     *  there; this reproduces both. */
+    GH_DPI_STREAM_SKIP_ANCHORED = 1u << 1,
+};
+
+/**
+ * Match signatures against a window of one TCP direction's reassembled stream.
+ *
+ * @p buf [0, @p len) are the stream bytes at stream offsets
+ * [@p buf_offset, @p buf_offset + @p len); the bytes from index @p new_from
+ * on were delivered by this packet (@p new_from == @p len: none; larger
+ * values count as @p len).
+ *
+ * - A signature with payload keywords (info.payload) is reported only when a
+ *   complete match of its keyword chain has its extent past @p new_from: it
+ *   needs a byte that just arrived. The extent of a match is the end of its
+ *   furthest positive content or pcre match, or the last byte a positive
+ *   isdataat requires (relative: N bytes after the previous match; absolute:
+ *   the byte at stream offset N); a chain of only negated keywords has the
+ *   whole window as extent (reported on every call that delivers bytes).
+ *   The verifier searches the whole match space (all occurrences,
+ *   backtracking) for such a match, so an occurrence is reported once, by
+ *   the call that delivers its last byte, though its bytes stay in later
+ *   windows. Negated contents/pcre and isdataat constrain as on a packet,
+ *   over the window only (a negated content that occurred before the window
+ *   is not seen).
+ * - Absolute positions count from stream offset 0, not from @p buf: content
+ *   offset/depth and startswith (depth:3 can only match when
+ *   @p buf_offset < 3 and stream bytes 0..2 are in @p buf), isdataat without
+ *   relative. endswith: the end of the window is the end of the data seen so
+ *   far. Relative keywords (distance/within, isdataat relative, pcre R) work
+ *   inside the window; a relative first keyword counts from the window start.
+ * - pcre without R: the subject is the window. When @p buf_offset > 0, ^
+ *   does not match at the window start (PCRE2_NOTBOL; with m it still
+ *   matches after a newline inside the window) and a pcre with the A flag
+ *   never matches. Not handled: \A and \G (they match at the window
+ *   start), lookbehind into bytes before the window. As on packets, each
+ *   pcre start position yields PCRE2's one match.
+ * - flow:no_stream signatures are never matched here (see
+ *   gh_dpi_match_packet_ex); flow:only_stream holds here.
+ * - Header-only signatures (no payload keywords) are evaluated as in
+ *   gh_dpi_match_packet against packet @p p (headers, dsize is
+ *   p->payload_len, flow state @p st), whether or not the packet delivered
+ *   bytes, unless @p flags has GH_DPI_STREAM_SKIP_HEADER_ONLY.
+ * - Header checks (addresses, ports, protocol, flow/flags/dsize/ttl...) of
+ *   payload signatures apply to @p p as on the packet path.
+ *
+ * Hyperscan scans all of @p buf in block mode (skipped when no bytes are
+ * new). Output as gh_dpi_match_packet (precedence order, at most @p max).
+ * No allocation.
+ */
+GH_API size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                                  const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                                  uint64_t buf_offset, size_t new_from, unsigned flags,
+                                  gh_dpi_match *out, size_t max);
+
 /** Matching counters of one scratch (cumulative). */
 typedef struct gh_dpi_scratch_stats {
-    uint64_t buffers;          /**< gh_dpi_match_packet calls */
+    uint64_t buffers;          /**< buffers matched (packet and stream calls) */
     uint64_t candidates;       /**< signatures verified */
     uint64_t matches;          /**< signatures that matched */
     uint64_t budget_exceeded;  /**< verifications abandoned (treated as no match) */

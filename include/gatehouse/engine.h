@@ -30,6 +30,9 @@ typedef struct gh_engine_config {
     const gh_dpi *dpi;       /**< signatures (not owned); NULL: no DPI */
     gh_flow_config flow;     /**< flow table (on_end is set by the worker) */
     bool defrag;             /**< reassemble IP fragments before the flow stage */
+    bool stream;             /**< TCP: match signatures on the reassembled stream */
+    uint32_t stream_window;  /**< bytes of each direction's stream kept for matching */
+    uint32_t stream_flows;   /**< flows with stream state at once (then per packet) */
     gh_defrag_config defrag_cfg;
 } gh_engine_config;
 

@@ -389,6 +389,58 @@ def make_evasion():
     write_pcap("evasion_frag6.pcap", LINKTYPE_ETHERNET, [b(e / f) for f in list(reversed(f6))])
 
 
+def make_evasion_tcp():
+    """TCP segmentation evasion captures for tests/cli_evasion.sh: the
+    request carries EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS (tests/data/evasion.rules)
+    split over segments in several ways; each must alert exactly once."""
+    e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    c, srv = "198.51.100.1", "198.51.100.2"
+    req = b"GET /x?q=EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS HTTP/1.0\r\n\r\n"
+    isn, sisn = 1000, 5000
+
+    def hs(sport):
+        return [e / IP(src=c, dst=srv) / TCP(sport=sport, dport=80, flags="S", seq=isn),
+                e / IP(src=srv, dst=c) / TCP(sport=80, dport=sport, flags="SA", seq=sisn, ack=isn + 1),
+                e / IP(src=c, dst=srv) / TCP(sport=sport, dport=80, flags="A", seq=isn + 1, ack=sisn + 1)]
+
+    def seg(sport, off, data):
+        return e / IP(src=c, dst=srv) / TCP(sport=sport, dport=80, flags="PA", seq=isn + 1 + off,
+                                            ack=sisn + 1) / data
+
+    def cut(data, sizes):
+        out, off = [], 0
+        for n in sizes:
+            out.append((off, data[off:off + n]))
+            off += n
+        if off < len(data):
+            out.append((off, data[off:]))
+        return out
+
+    # three segments, the signature across both boundaries
+    parts = cut(req, [16, 14])
+    write_pcap("evasion_tcp_split.pcap", LINKTYPE_ETHERNET,
+               [b(p) for p in hs(41000) + [seg(41000, o, d) for o, d in parts]])
+    # one byte per segment
+    parts = cut(req, [1] * len(req))
+    write_pcap("evasion_tcp_tiny.pcap", LINKTYPE_ETHERNET,
+               [b(p) for p in hs(41001) + [seg(41001, o, d) for o, d in parts]])
+    # segments in reverse order, then a retransmission of all of them
+    parts = cut(req, [10, 10, 10, 10])
+    segs = [seg(41002, o, d) for o, d in reversed(parts)]
+    write_pcap("evasion_tcp_reorder.pcap", LINKTYPE_ETHERNET,
+               [b(p) for p in hs(41002) + segs + [seg(41002, o, d) for o, d in parts]])
+    # conflicting overlap: the first copy of bytes 16..29 is benign, a later
+    # copy carries the signature bytes; first data wins, so no alert here,
+    # while a second flow gets the signature first and the benign copy later
+    good = req[:16] + b"X" * 14 + req[30:]
+    f1 = [seg(41003, 16, good[16:30]), seg(41003, 16, req[16:30]), seg(41003, 0, req[:16]),
+          seg(41003, 30, req[30:])]
+    f2 = [seg(41004, 16, req[16:30]), seg(41004, 16, good[16:30]), seg(41004, 0, req[:16]),
+          seg(41004, 30, req[30:])]
+    write_pcap("evasion_tcp_overlap.pcap", LINKTYPE_ETHERNET,
+               [b(p) for p in hs(41003) + f1 + hs(41004) + f2])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_sll2()
@@ -405,6 +457,7 @@ def main():
     make_anomalies()
     make_fw_mix()
     make_evasion()
+    make_evasion_tcp()
 
 
 if __name__ == "__main__":

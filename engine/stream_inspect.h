@@ -1,0 +1,55 @@
+/* Stream inspection for TCP: per flow direction, reassembly (reassembly.c)
+ * delivers in-order bytes into a sliding window holding the last bytes of
+ * the stream, and signatures are matched on that window (dpi.c's stream
+ * mode), so a signature split across segments, or sent out of order, is
+ * seen whole, and each occurrence is reported once, when its last byte
+ * arrives. Windows and reassembly state come from fixed pools allocated at
+ * creation; a flow that finds the pool empty is inspected per packet and
+ * counted. Internal to libgatehouse. */
+#ifndef GATEHOUSE_STREAM_INSPECT_H
+#define GATEHOUSE_STREAM_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gatehouse/dpi.h"
+#include "gatehouse/flow.h"
+#include "gatehouse/reassembly.h"
+#include "hdrmatch.h"
+
+typedef struct gh_stream_inspect gh_stream_inspect;
+
+typedef struct gh_stream_inspect_stats {
+    uint64_t packets;       /* TCP packets inspected on the stream */
+    uint64_t windows;       /* window scans */
+    uint64_t bytes;         /* stream bytes delivered into windows */
+    uint64_t no_slot;       /* packets inspected alone: the flow pool was full */
+    uint64_t reasm_refused; /* segments reassembly left out (limits): inspected alone */
+    uint64_t not_synced;    /* packets before the session is established, or of streams
+                               that never start (no SYN seen): inspected alone */
+} gh_stream_inspect_stats;
+
+/* @p window bytes per direction (>= 256), @p max_flows flows with stream
+ * state at once. NULL and @p err on failure. */
+gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
+                                         bool midstream, gh_error *err);
+void gh_stream_inspect_free(gh_stream_inspect *si);
+
+/*
+ * Inspect TCP packet @p p of flow @p f (direction @p dir): feed reassembly,
+ * scan the window for every run of new in-order bytes, and evaluate the
+ * header-only and packet-only signatures once. Writes up to @p max matches,
+ * de-duplicated and in precedence order, and returns their number.
+ */
+size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
+                                int dir, const gh_packet *p, const gh_pkt_state *st,
+                                gh_dpi_match *out, size_t max);
+
+/* Release the flow's stream state (from the flow table's on_end). */
+void gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_flow *f);
+
+const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);
+const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si);
+
+#endif
