@@ -86,6 +86,10 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->frag_reassembled += src->frag_reassembled;
     dst->frag_conflicts += src->frag_conflicts;
     dst->frag_errors += src->frag_errors;
+    dst->stream_bytes += src->stream_bytes;
+    dst->stream_alone += src->stream_alone;
+    dst->stream_conflicts += src->stream_conflicts;
+    dst->stream_gaps += src->stream_gaps;
     for (int r = 0; r < 4; r++)
         dst->flows_ended[r] += src->flows_ended[r];
     dst->accepted += src->accepted;
@@ -207,6 +211,11 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
         fprintf(out, "defrag: %" PRIu64 " fragments held, %" PRIu64 " datagrams reassembled (%"
                      PRIu64 " with conflicting overlaps), %" PRIu64 " fragments refused\n",
                 c->frag_held, c->frag_reassembled, c->frag_conflicts, c->frag_errors);
+    if (c->stream_bytes || c->stream_alone)
+        fprintf(out, "streams: %" PRIu64 " bytes inspected reassembled, %" PRIu64
+                     " TCP packets inspected alone, %" PRIu64 " conflicting retransmissions or "
+                     "overlaps, %" PRIu64 " gaps\n",
+                c->stream_bytes, c->stream_alone, c->stream_conflicts, c->stream_gaps);
     if (c->flow_pool_full)
         fprintf(out, "flow table full: %" PRIu64 " packets classified without state\n",
                 c->flow_pool_full);

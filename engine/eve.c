@@ -340,11 +340,14 @@ void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_cou
                    ",\"shutdown\":%" PRIu64 ",\"tcp_reuse\":%" PRIu64 "}},\"detect\":{"
                    "\"inspected\":%" PRIu64 ",\"alerts\":%" PRIu64 ",\"passed\":%" PRIu64 "},"
                    "\"defrag\":{\"held\":%" PRIu64 ",\"reassembled\":%" PRIu64
-                   ",\"conflicts\":%" PRIu64 ",\"refused\":%" PRIu64 "}}}\n",
+                   ",\"conflicts\":%" PRIu64 ",\"refused\":%" PRIu64 "},\"stream\":{"
+                   "\"bytes\":%" PRIu64 ",\"inspected_alone\":%" PRIu64 ",\"conflicts\":%" PRIu64
+                   ",\"gaps\":%" PRIu64 "}}}\n",
                    c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
                    c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3],
                    c->dpi_inspected, c->alerts, c->dpi_passed, c->frag_held, c->frag_reassembled,
-                   c->frag_conflicts, c->frag_errors);
+                   c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
+                   c->stream_conflicts, c->stream_gaps);
 }
 
 /* ---- writer ------------------------------------------------------------- */

@@ -313,10 +313,16 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         if ((p->flags & GH_PKT_FRAGMENT) && w->defrag)
             defragment(w, i);
     }
-    gh_flow_lookup_burst(w->flows, w->pkt_ptrs, n, w->pkt_ns, w->pkt_ids, w->pkt_flows,
-                         w->pkt_dirs);
     for (size_t i = 0; i < n; i++) {
         const gh_packet *p = &w->pkts[i];
+        /* One packet at a time through the flow stage and the rest: the flow
+         * keyword, the firewall and the stream must see the flow as it was
+         * when this packet arrived, not after the whole batch. */
+        w->pkt_flows[i] = NULL;
+        w->pkt_dirs[i] = GH_FLOW_NOFLOW;
+        if (!w->held[i])
+            w->pkt_flows[i] = gh_flow_lookup(w->flows, p, w->pkt_ns[i], w->pkt_ids[i],
+                                             &w->pkt_dirs[i]);
         if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL))
             w->counters.flow_pool_full++;
         gh_flow *f = w->pkt_flows[i];
@@ -364,6 +370,15 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
 {
     w->events.len = 0;
     gh_flow_table_flush(w->flows, now_ns ? now_ns : w->last_ns);
+    if (w->si) {
+        /* flushing ended every flow, so reassembly has counted every gap */
+        const gh_stream_inspect_stats *ss = gh_stream_inspect_get_stats(w->si);
+        const gh_reasm_stats *rs = gh_reasm_get_stats(gh_stream_inspect_reasm(w->si));
+        w->counters.stream_bytes = ss->bytes;
+        w->counters.stream_alone = ss->not_synced + ss->no_slot + ss->reasm_refused;
+        w->counters.stream_conflicts = rs->retrans_conflicts + rs->overlap_conflicts;
+        w->counters.stream_gaps = rs->gaps;
+    }
     int rc = GH_OK;
     if (w->events.len && w->eve)
         rc = gh_eve_write(w->eve, w->events.p, w->events.len);

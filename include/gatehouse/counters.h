@@ -75,6 +75,12 @@ typedef struct gh_counters {
     uint64_t frag_reassembled; /* datagrams reassembled and inspected whole */
     uint64_t frag_conflicts; /* datagrams whose overlapping fragments disagreed */
     uint64_t frag_errors;    /* fragments the defragmenter refused (inspected alone) */
+    /* TCP stream inspection (set at the end of a run from the worker's state) */
+    uint64_t stream_bytes;     /* stream bytes matched on */
+    uint64_t stream_alone;     /* TCP packets inspected alone (before establishment, no
+                                  stream state to spare, or left out by reassembly limits) */
+    uint64_t stream_conflicts; /* retransmitted or overlapping bytes that differed */
+    uint64_t stream_gaps;      /* streams closed with bytes missing */
     uint64_t flows_ended[4]; /* per gh_flow_end_reason (timeout, forced, shutdown, tcp_reuse) */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];
