@@ -977,6 +977,13 @@ void gh_flow_lookup_burst(gh_flow_table *t, const gh_packet *const *pkts, size_t
                           const uint64_t *now_ns, const uint64_t *pkt_ids, gh_flow **flows,
                           int *dirs)
 {
+    gh_flow_lookup_burst_state(t, pkts, n, now_ns, pkt_ids, flows, dirs, NULL);
+}
+
+void gh_flow_lookup_burst_state(gh_flow_table *t, const gh_packet *const *pkts, size_t n,
+                                const uint64_t *now_ns, const uint64_t *pkt_ids, gh_flow **flows,
+                                int *dirs, bool *established)
+{
     gh_flow_key k[BURST_CHUNK];
     uint64_t h[BURST_CHUNK];
     bool lo[BURST_CHUNK];
@@ -1016,6 +1023,8 @@ void gh_flow_lookup_burst(gh_flow_table *t, const gh_packet *const *pkts, size_t
             size_t j = base + i;
             flows[j] = lookup_classified(t, pkts[j], cls[i], &k[i], lo[i], h[i], now_ns[j],
                                          pkt_ids ? pkt_ids[j] : 0, &dirs[j]);
+            if (established)
+                established[j] = flows[j] && gh_flow_is_established(flows[j]);
         }
     }
 }

@@ -38,6 +38,7 @@ struct gh_worker {
     const gh_packet *pkt_ptrs[GH_MAX_BATCH];
     gh_flow *pkt_flows[GH_MAX_BATCH];
     int pkt_dirs[GH_MAX_BATCH];
+    bool pkt_est[GH_MAX_BATCH]; /* flow established as of this packet */
     uint64_t pkt_ns[GH_MAX_BATCH];
     uint64_t pkt_ids[GH_MAX_BATCH];
 };
@@ -142,7 +143,7 @@ static gh_verdict drop(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
 
 /* The firewall stage: a decided flow skips the table (both directions). */
 static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
-                           int dir)
+                           int dir, bool est)
 {
     if (!w->fw)
         return GH_VERDICT_ACCEPT;
@@ -156,7 +157,7 @@ static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p
         return GH_VERDICT_ACCEPT;
     }
     gh_fw_state st = {.has_flow = f != NULL,
-                      .established = f && gh_flow_is_established(f),
+                      .established = f && est,
                       .to_server = dir == GH_FLOW_TOSERVER};
     w->counters.fw_lookups++;
     uint32_t r = gh_fw_classify(w->fw, p, &st);
@@ -234,10 +235,10 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
 
 /* The signature stage for one packet's payload. */
 static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
-                             int dir)
+                             int dir, bool est)
 {
     gh_pkt_state st = {.has_flow = f != NULL,
-                       .established = f && gh_flow_is_established(f),
+                       .established = f && est,
                        .to_server = dir == GH_FLOW_TOSERVER};
     w->counters.dpi_inspected++;
     size_t n;
@@ -313,16 +314,13 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         if ((p->flags & GH_PKT_FRAGMENT) && w->defrag)
             defragment(w, i);
     }
+    /* The flow stage for the whole batch (lookups overlap their cache
+     * misses); each packet keeps the established state it saw, so the flow
+     * keyword and the stream stage judge it as it arrived. */
+    gh_flow_lookup_burst_state(w->flows, w->pkt_ptrs, n, w->pkt_ns, w->pkt_ids, w->pkt_flows,
+                               w->pkt_dirs, w->pkt_est);
     for (size_t i = 0; i < n; i++) {
         const gh_packet *p = &w->pkts[i];
-        /* One packet at a time through the flow stage and the rest: the flow
-         * keyword, the firewall and the stream must see the flow as it was
-         * when this packet arrived, not after the whole batch. */
-        w->pkt_flows[i] = NULL;
-        w->pkt_dirs[i] = GH_FLOW_NOFLOW;
-        if (!w->held[i])
-            w->pkt_flows[i] = gh_flow_lookup(w->flows, p, w->pkt_ns[i], w->pkt_ids[i],
-                                             &w->pkt_dirs[i]);
         if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL))
             w->counters.flow_pool_full++;
         gh_flow *f = w->pkt_flows[i];
@@ -340,10 +338,10 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
                      GH_DROP_FLOW_DROPPED, NULL);
         } else {
             /* Malformed packets go to the policy like any other. */
-            v = firewall(w, &pkts[i], p, f, w->pkt_dirs[i]);
+            v = firewall(w, &pkts[i], p, f, w->pkt_dirs[i], w->pkt_est[i]);
             if (v == GH_VERDICT_ACCEPT && w->dpi && p->ip_ver &&
                 !(f && f->action == GH_FLOW_ACTION_PASS))
-                v = signatures(w, &pkts[i], p, f, w->pkt_dirs[i]);
+                v = signatures(w, &pkts[i], p, f, w->pkt_dirs[i], w->pkt_est[i]);
         }
         if (v == GH_VERDICT_ACCEPT)
             w->counters.accepted++;

@@ -41,6 +41,12 @@ mkdir "$TMP/dir" && cp "$SIGS" "$TMP/dir/a.rules" && echo "not rules" >"$TMP/dir
 "$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/dir" --eve "$TMP/eve4.json"
 expect "-S DIR" "$(jq -c 'select(.event_type=="stats") | .stats.detect.alerts' "$TMP/eve4.json")" 3
 
+# the flow keyword sees the flow as each packet found it (not as the end of
+# its batch left it): only the SYN and SYN/ACK are before establishment
+printf 'alert tcp any any -> any any (msg:"not yet"; flow:not_established; sid:7;)\n' >"$TMP/ne.rules"
+"$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/ne.rules" --eve "$TMP/eve5.json"
+expect "flow state per packet" "$(jq -c 'select(.event_type=="alert") | .pcap_cnt' "$TMP/eve5.json" | tr '\n' ' ')" "1 2 "
+
 # errors: file:line:col naming the token, exit 1
 printf 'alert tcp any any -> any any (msg:"bad"; pcre:"/a(/"; sid:9;)\n' >"$TMP/bad.rules"
 "$GH" pcap -r "$DATA/fw_mix.pcap" -S "$TMP/bad.rules" 2>"$TMP/err"

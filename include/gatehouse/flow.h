@@ -301,6 +301,16 @@ GH_API void gh_flow_lookup_burst(gh_flow_table *t, const gh_packet *const *pkts,
                                  gh_flow **flows, int *dirs);
 
 /**
+ * gh_flow_lookup_burst that also records, per packet, whether its flow was
+ * established right after that packet's lookup (@p established may be
+ * NULL): later stages that run after the whole burst read the state as the
+ * packet saw it, not as the burst's last packet left it.
+ */
+GH_API void gh_flow_lookup_burst_state(gh_flow_table *t, const gh_packet *const *pkts, size_t n,
+                                       const uint64_t *now_ns, const uint64_t *pkt_ids,
+                                       gh_flow **flows, int *dirs, bool *established);
+
+/**
  * Find the packet's flow without creating or updating anything; for an
  * ICMP error, the flow of the quoted packet (*dir_out is then the error's
  * direction: towards the sender of the quoted packet). NULL when none.
