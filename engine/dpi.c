@@ -161,29 +161,6 @@ static void tally(gh_dpi_load_report *rep, const char *kw)
     rep->kw[rep->n_kw++].rules = 1;
 }
 
-/* Undo the quoting of a msg value: "a \"b\"" -> a "b". */
-static char *unquote(const char *v)
-{
-    if (!v)
-        return strdup("");
-    size_t n = strlen(v);
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-        v++;
-        n -= 2;
-    }
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == '\\' && i + 1 < n)
-            i++;
-        out[k++] = v[i];
-    }
-    out[k] = '\0';
-    return out;
-}
-
 static const char *skip_ws(const char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -696,7 +673,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         const char *nm = o->name.text;
         if (is_meta(nm)) {
             if (!strcasecmp(nm, "msg") && !sg->info.msg) {
-                if (!(sg->info.msg = unquote(o->value.text)))
+                if (!(sg->info.msg = gh_rule_unquote(o->value.text)))
                     c->oom = true;
             } else if (!strcasecmp(nm, "classtype") && !sg->info.classtype && o->value.text) {
                 if (!(sg->info.classtype = strdup(o->value.text)))

@@ -243,29 +243,6 @@ static bool rule_protos(const gh_rule *r, bool ports_given, proto_set *ps, gh_ru
     return true;
 }
 
-/* Undo the quoting of a msg value: "a \"b\"" -> a "b". */
-static char *unquote(const char *v)
-{
-    if (!v)
-        return strdup("");
-    size_t n = strlen(v);
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-        v++;
-        n -= 2;
-    }
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == '\\' && i + 1 < n)
-            i++;
-        out[k++] = v[i];
-    }
-    out[k] = '\0';
-    return out;
-}
-
 static bool emit_v4(box_vec *bv, uint32_t prio, const proto_set *ps, const gh_addr_set *src,
                     const gh_addr_set *dst, const gh_port_set *sp, const gh_port_set *dp)
 {
@@ -358,7 +335,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
     out->info.line = r->loc.line;
     /* the table outlives the parse tree: keep copies of what events print */
     const gh_rule_option *msg = gh_rule_find_option(r, "msg");
-    out->info.msg = unquote(msg ? msg->value.text : NULL);
+    out->info.msg = gh_rule_unquote(msg ? msg->value.text : NULL);
     out->info.file = strdup(r->loc.file ? r->loc.file : "");
     if (!out->info.msg || !out->info.file) {
         *oom = true;

@@ -162,3 +162,25 @@ const char *gh_tok(char *buf, size_t n, const char *s, size_t len)
     }
     return buf;
 }
+
+char *gh_rule_unquote(const char *v)
+{
+    if (!v)
+        return strdup("");
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '\\' && i + 1 < n)
+            i++;
+        out[k++] = v[i];
+    }
+    out[k] = '\0';
+    return out;
+}

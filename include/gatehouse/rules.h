@@ -212,6 +212,11 @@ GH_API int gh_rule_dump(FILE *out, const gh_rule *r);
 /** "alert", "drop", ... */
 GH_API const char *gh_rule_action_name(gh_rule_action a);
 
+/** An option value without its double quotes and escapes ("a \\"b\\"" -> a "b");
+ *  a value without quotes is copied as is, NULL gives "". malloc'd, the
+ *  caller frees; NULL when memory runs out. */
+GH_API char *gh_rule_unquote(const char *value);
+
 /** First option of @p r named @p name (case-insensitive), or NULL. */
 GH_API const gh_rule_option *gh_rule_find_option(const gh_rule *r, const char *name);
 
