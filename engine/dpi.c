@@ -353,7 +353,8 @@ static bool proto_kinds(const char *p, uint8_t *kinds, uint8_t *family)
     } else if (!strcasecmp(p, "ipv6") || !strcasecmp(p, "ip6")) {
         *kinds = PK_ALL;
         *family = FAM_V6;
-    } else if (!strcasecmp(p, "tcp") || !strcasecmp(p, "tcp-pkt")) {
+    } else if (!strcasecmp(p, "tcp") || !strcasecmp(p, "tcp-pkt") ||
+               !strcasecmp(p, "tcp-stream")) {
         *kinds = PK_TCP;
     } else if (!strcasecmp(p, "udp")) {
         *kinds = PK_UDP;
@@ -366,7 +367,7 @@ static bool proto_kinds(const char *p, uint8_t *kinds, uint8_t *family)
         *kinds = PK_ICMP6;
         *family = FAM_V6;
     } else {
-        return false; /* tcp-stream (stream only) and application protocols */
+        return false; /* application protocols */
     }
     return true;
 }
@@ -771,6 +772,15 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         if (ext && !sg->has_ext)
             sg->kw[i].last_ext = true;
         sg->has_ext |= ext;
+    }
+    /* tcp-pkt: packets only; tcp-stream: the reassembled stream only (as
+     * flow:no_stream / flow:only_stream) */
+    if (!strcasecmp(c->r->proto.text, "tcp-pkt")) {
+        sg->hm.present |= GH_HM_FLOW;
+        sg->hm.flow |= GH_FLOWKW_NO_STREAM;
+    } else if (!strcasecmp(c->r->proto.text, "tcp-stream")) {
+        sg->hm.present |= GH_HM_FLOW;
+        sg->hm.flow |= GH_FLOWKW_ONLY_STREAM;
     }
     sg->info.no_stream = (sg->hm.present & GH_HM_FLOW) && (sg->hm.flow & GH_FLOWKW_NO_STREAM);
     sg->info.only_stream =

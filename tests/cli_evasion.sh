@@ -40,5 +40,14 @@ expect "TCP 1-byte segments" "$(alerts evasion_tcp_tiny.pcap)" '[46,41001,300000
 expect "TCP reversed then retransmitted" "$(alerts evasion_tcp_reorder.pcap)" '[8,41002,3000002]'
 expect "TCP conflicting overlaps (first data wins)" "$(alerts evasion_tcp_overlap.pcap)" '[14,41004,3000002]'
 
+# tcp-pkt signatures see packets only (the split signature is not in any one
+# packet); tcp-stream ones the stream only
+printf '%s\n' \
+    'alert tcp-pkt any any -> any 80 (msg:"packet only"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:11;)' \
+    'alert tcp-stream any any -> any 80 (msg:"stream only"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:12;)' \
+    >"$TMP/scope.rules"
+expect "tcp-pkt vs tcp-stream" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/scope.rules" --eve - |
+    jq -c 'select(.event_type=="alert") | [.pcap_cnt, .alert.signature_id]' | tr -d '\n')" '[6,12]'
+
 echo "cli_evasion: $checks checks passed, $fails failed"
 [ $fails -eq 0 ]

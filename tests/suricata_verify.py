@@ -48,7 +48,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Rule header protocols gatehouse inspects itself (everything else is an
 # application-layer protocol, or a stream-only variant it does not have).
-L3L4_PROTOS = {"ip", "ipv4", "ip4", "ipv6", "ip6", "tcp", "udp", "icmp", "icmpv4",
+L3L4_PROTOS = {"tcp-stream", "ip", "ipv4", "ip4", "ipv6", "ip6", "tcp", "udp", "icmp", "icmpv4",
                "icmpv6", "tcp-pkt", "sctp", "pkthdr"}
 
 # Suricata's default action order; gatehouse implements exactly this one.
