@@ -59,7 +59,11 @@ static void usage(void)
             "           [--runs N] [--var NAME=VALUE]... FILE|DIR...\n"
             "      the whole engine over captures loaded in memory; JSON with ns per\n"
             "      packet, packets/s, Gbit/s and the verdict/alert counts (checked\n"
-            "      equal across runs)\n");
+            "      equal across runs)\n"
+            "  dpi -S FILE|DIR... [--runs N] FILE|DIR...\n"
+            "      the engine with signatures next to the ceiling: Hyperscan alone\n"
+            "      streaming the same payloads for the same fast patterns; Gbit/s of\n"
+            "      payload for both and their ratio\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -142,6 +146,8 @@ int main(int argc, char **argv)
         return bench_classbench(argc - 2, argv + 2);
     if (strcmp(argv[1], "pipeline") == 0)
         return bench_pipeline(argc - 2, argv + 2);
+    if (strcmp(argv[1], "dpi") == 0)
+        return bench_dpi(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return 0;

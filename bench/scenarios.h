@@ -11,4 +11,8 @@ int bench_classbench(int argc, char **argv);
  *  the whole engine over captures in memory; verdict and alert counts checked. */
 int bench_pipeline(int argc, char **argv);
 
+/** `dpi -S FILE|DIR... [--runs N] FILE|DIR...`: the engine with signatures
+ *  next to Hyperscan alone on the same payloads and fast patterns. */
+int bench_dpi(int argc, char **argv);
+
 #endif
