@@ -124,25 +124,6 @@ struct gh_dpi_scratch {
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static void add_err(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void add_err(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, const char *fmt, ...)
-{
-    if (!errs || !nerrs)
-        return;
-    gh_rule_error *ne = realloc(*errs, (*nerrs + 1) * sizeof(**errs));
-    if (!ne)
-        return;
-    *errs = ne;
-    gh_rule_error *e = &ne[(*nerrs)++];
-    e->loc = loc;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    va_end(ap);
-}
-
 static void tally(gh_dpi_load_report *rep, const char *kw)
 {
     if (!rep)
@@ -330,7 +311,7 @@ static void rule_error(rule_ctx *c, gh_rule_loc loc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(m, sizeof(m), fmt, ap);
     va_end(ap);
-    add_err(c->errs, c->nerrs, loc, "%s", m);
+    gh_rule_error_append(c->errs, c->nerrs, loc, "%s", m);
     c->error = true;
 }
 

@@ -173,23 +173,6 @@ typedef struct proto_set {
     unsigned n;
 } proto_set;
 
-static void add_err(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void add_err(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, const char *fmt, ...)
-{
-    gh_rule_error *ne = realloc(*errs, (*nerrs + 1) * sizeof(**errs));
-    if (!ne)
-        return;
-    *errs = ne;
-    gh_rule_error *e = &ne[(*nerrs)++];
-    e->loc = loc;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    va_end(ap);
-}
-
 static bool is_any_ports(const gh_port_set *s)
 {
     return s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == 65535;
@@ -223,7 +206,7 @@ static bool rule_protos(const gh_rule *r, bool ports_given, proto_set *ps, gh_ru
             const gh_rule_expr *pe = r->src_port->kind == GH_EXPR_ANY && !r->src_port->negated
                                          ? r->dst_port
                                          : r->src_port;
-            add_err(errs, nerrs, pe->loc, "ports are given for protocol '%s', which has none", p);
+            gh_rule_error_append(errs, nerrs, pe->loc, "ports are given for protocol '%s', which has none", p);
             return false;
         }
         if (strcasecmp(p, "icmpv6") != 0) {
@@ -235,7 +218,7 @@ static bool rule_protos(const gh_rule *r, bool ports_given, proto_set *ps, gh_ru
             ps->n++;
         }
     } else {
-        add_err(errs, nerrs, r->proto.loc,
+        gh_rule_error_append(errs, nerrs, r->proto.loc,
                 "protocol '%s' is not allowed in a firewall rule (ip, ipv4, ipv6, tcp, udp, "
                 "icmp, icmpv4, icmpv6)", p);
         return false;
@@ -324,7 +307,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
     case GH_ACTION_REJECTDST:
     case GH_ACTION_REJECTBOTH: out->info.action = GH_FW_REJECT; break;
     default:
-        add_err(errs, nerrs, r->action_tok.loc,
+        gh_rule_error_append(errs, nerrs, r->action_tok.loc,
                 "action '%s' is not allowed in a firewall rule (accept, pass, drop, reject)",
                 r->action_tok.text);
         return false;
@@ -347,7 +330,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
         for (size_t k = 0; k < sizeof(allowed_opts) / sizeof(allowed_opts[0]); k++)
             known |= strcasecmp(o->name.text, allowed_opts[k]) == 0;
         if (!known) {
-            add_err(errs, nerrs, o->name.loc, "option '%s' is not allowed in a firewall rule",
+            gh_rule_error_append(errs, nerrs, o->name.loc, "option '%s' is not allowed in a firewall rule",
                     o->name.text);
             ok = false;
             continue;
@@ -355,7 +338,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
         char emsg[256];
         int rc = gh_hdr_match_add(&out->hm, o->name.text, o->value.text, emsg, sizeof(emsg));
         if (rc < 0) {
-            add_err(errs, nerrs, o->value.text ? o->value.loc : o->name.loc, "%s: %s",
+            gh_rule_error_append(errs, nerrs, o->value.text ? o->value.loc : o->name.loc, "%s: %s",
                     o->name.text, emsg);
             ok = false;
         }
@@ -363,7 +346,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
     if (out->hm.present & GH_HM_FLOW) {
         const gh_rule_option *fo = gh_rule_find_option(r, "flow");
         if (out->hm.flow & GH_FLOWKW_ONLY_STREAM) {
-            add_err(errs, nerrs, fo->value.loc,
+            gh_rule_error_append(errs, nerrs, fo->value.loc,
                     "flow:only_stream never matches in a firewall rule (it sees packets, not streams)");
             ok = false;
         }
@@ -376,7 +359,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
         gh_rule_eval_addr(r->dst_addr, vars, &dst, &e) != 0 ||
         gh_rule_eval_port(r->src_port, vars, &sp, &e) != 0 ||
         gh_rule_eval_port(r->dst_port, vars, &dp, &e) != 0) {
-        add_err(errs, nerrs, e.loc, "%s", e.message);
+        gh_rule_error_append(errs, nerrs, e.loc, "%s", e.message);
         ok = false;
         goto out;
     }
@@ -404,7 +387,7 @@ static bool compile_rule(const gh_rule *r, uint32_t idx, const gh_rule_vars *var
         size_t mult = ps.n * sp.n * dp.n * (r->bidirectional ? 2u : 1u);
         size_t nbox = (src.n_v4 * dst.n_v4 + s6.n * d6.n) * mult;
         if (nbox > MAX_BOXES_PER_RULE) {
-            add_err(errs, nerrs, r->loc,
+            gh_rule_error_append(errs, nerrs, r->loc,
                     "rule expands to %zu classifier boxes (limit %u): split its address or "
                     "port lists", nbox, MAX_BOXES_PER_RULE);
             ok = false;
@@ -470,7 +453,7 @@ gh_fw *gh_fw_compile(gh_rule_file *const *files, size_t nfiles, const gh_rule_va
                 ok = false;
             fw->n++; /* keep info.msg owned even on error */
             if (vecs[0][0].n + vecs[0][1].n + vecs[1][0].n + vecs[1][1].n > MAX_BOXES_TOTAL) {
-                add_err(errs, nerrs, r->loc, "the firewall expands to more than %u classifier boxes",
+                gh_rule_error_append(errs, nerrs, r->loc, "the firewall expands to more than %u classifier boxes",
                         MAX_BOXES_TOTAL);
                 ok = false;
                 break;

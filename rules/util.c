@@ -184,3 +184,18 @@ char *gh_rule_unquote(const char *v)
     out[k] = '\0';
     return out;
 }
+
+void gh_rule_error_append(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, const char *fmt,
+                          ...)
+{
+    if (!errs || !nerrs)
+        return;
+    gh_rule_error *ne = realloc(*errs, (*nerrs + 1) * sizeof(**errs));
+    if (!ne)
+        return;
+    *errs = ne;
+    va_list ap;
+    va_start(ap, fmt);
+    gh_rerr_vset(&ne[(*nerrs)++], loc, fmt, ap);
+    va_end(ap);
+}

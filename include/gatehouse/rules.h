@@ -42,6 +42,12 @@ typedef struct gh_rule_error {
     char message[GH_RULE_MSG_MAX];
 } gh_rule_error;
 
+/** Append an error at @p loc to the growable array *errs (*nerrs entries;
+ *  realloc'd, the caller frees). When memory runs out the error is dropped:
+ *  the caller has already failed for the error it was reporting. */
+GH_API void gh_rule_error_append(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* ---- the parse tree ------------------------------------------------------ */
 
 /** The two rule tiers (DESIGN.md section 2): they differ in the actions and
