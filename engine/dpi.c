@@ -1359,6 +1359,20 @@ static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
     return a < b;
 }
 
+void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n)
+{
+    /* insertion sort: match lists are short */
+    for (size_t i = 1; i < n; i++) {
+        gh_dpi_match x = m[i];
+        size_t j = i;
+        while (j > 0 && hit_before(d, x.idx, m[j - 1].idx)) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+}
+
 enum { MODE_PACKET, MODE_NO_STREAM, MODE_STREAM };
 
 static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,

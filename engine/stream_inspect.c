@@ -106,28 +106,6 @@ static size_t merge(gh_dpi_match *out, size_t have, size_t max, const gh_dpi_mat
     return have;
 }
 
-static int action_rank(gh_rule_action a)
-{
-    switch (a) {
-    case GH_ACTION_PASS: return 0;
-    case GH_ACTION_DROP: return 1;
-    case GH_ACTION_ALERT: return 3;
-    default: return 2; /* reject* */
-    }
-}
-
-/* Precedence pass > drop > reject > alert, then sid, then load order. */
-static int cmp_match(const void *a, const void *b)
-{
-    const gh_dpi_match *x = a, *y = b;
-    int rx = action_rank(x->action), ry = action_rank(y->action);
-    if (rx != ry)
-        return rx - ry;
-    if (x->sid != y->sid)
-        return x->sid < y->sid ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 typedef struct deliver_ctx {
     gh_stream_inspect *si;
     gh_dpi_scratch *scratch;
@@ -206,7 +184,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
         size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len,
                                        c.tmp, sizeof(c.tmp) / sizeof(c.tmp[0]));
         c.n = merge(out, c.n, max, c.tmp, n);
-        qsort(out, c.n, sizeof(*out), cmp_match);
+        gh_dpi_match_sort(si->dpi, out, c.n);
         return c.n;
     }
     if (rc == GH_E_LIMIT) {
@@ -228,7 +206,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                GH_DPI_PACKET_ONLY_NO_STREAM | GH_DPI_PACKET_ANCHORED, c.tmp,
                                sizeof(c.tmp) / sizeof(c.tmp[0]));
     c.n = merge(out, c.n, max, c.tmp, n);
-    qsort(out, c.n, sizeof(*out), cmp_match);
+    gh_dpi_match_sort(si->dpi, out, c.n);
     return c.n;
 }
 

@@ -144,6 +144,10 @@ GH_API size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_p
                                   const gh_pkt_state *st, const uint8_t *buf, size_t len,
                                   gh_dpi_match *out, size_t max);
 
+/** Sort @p n matches (from several calls) into the order the match
+ *  functions return: pass > drop > reject > alert, then sid, then load order. */
+GH_API void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n);
+
 /** gh_dpi_match_packet_ex flags. */
 enum {
     /** Match only the flow:no_stream signatures (for TCP packets whose other
