@@ -27,6 +27,13 @@ gh_rule_vars *gh_cli_vars_load(const char *prog, const char *const *files, size_
 gh_fw *gh_cli_firewall_load(const char *prog, const char *const *paths, size_t n,
                             const gh_rule_vars *vars, bool verbose, int *exit_code);
 
+/* The rule files named by -S arguments: a file as given, a directory's
+ * regular *.rules files in name order. NULL (error printed, *exit_code set)
+ * when a directory cannot be read. Free with gh_cli_rule_paths_free. */
+char **gh_cli_rule_paths(const char *prog, const char *const *paths, size_t n, size_t *out_n,
+                         int *exit_code);
+void gh_cli_rule_paths_free(char **p, size_t n);
+
 /* Parse, check and compile signature files (-S FILE|DIR; a directory's
  * *.rules in name order). Rules with unsupported keywords are skipped and
  * counted; any error is printed as file:line:col and fails the load. */

@@ -1,6 +1,5 @@
 /* gatehouse check: parse and check rule files, report every error as
  * file:line:col, summarize, and optionally dump the rules in canonical form. */
-#include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -62,12 +61,6 @@ typedef struct totals {
     size_t n_kw;
     bool failed; /* a file could not be read, or memory ran out */
 } totals;
-
-static bool file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static void add_kw(totals *t, const gh_rule_kwcount *k)
 {
@@ -158,51 +151,20 @@ static void check_file(const char *path, gh_rule_tier tier, const gh_rule_vars *
     gh_rule_file_free(f);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* -S DIR: every *.rules file in it, in name order. */
 static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool quiet,
                       totals *t)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "gatehouse check: %s: cannot open directory\n", dir);
+    int rc = GH_EXIT_OK;
+    size_t n = 0;
+    char **names = gh_cli_rule_paths("gatehouse check", &dir, 1, &n, &rc);
+    if (!names) {
         t->failed = true;
         return;
     }
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t len = strlen(de->d_name);
-        if (len <= 6 || strcmp(de->d_name + len - 6, ".rules") != 0)
-            continue;
-        char **p = realloc(names, (n + 1) * sizeof(*p));
-        size_t plen = strlen(dir) + len + 2;
-        char *full = malloc(plen);
-        if (!p || !full) {
-            free(full);
-            if (p)
-                names = p;
-            t->failed = true;
-            break;
-        }
-        names = p;
-        snprintf(full, plen, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
-        names[n++] = full;
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        if (file_exists(names[i]))
-            check_file(names[i], GH_RULE_TIER_SIGNATURE, vars, dump, quiet, t);
-        free(names[i]);
-    }
-    free(names);
+    for (size_t i = 0; i < n; i++)
+        check_file(names[i], GH_RULE_TIER_SIGNATURE, vars, dump, quiet, t);
+    gh_cli_rule_paths_free(names, n);
 }
 
 int gh_cmd_check(int argc, char **argv)

@@ -2,6 +2,7 @@
  * --var) and the firewall tier (-F), with every error printed as
  * file:line:col: message. */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,16 +167,17 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The rule files of -S arguments: a file, or a directory's *.rules in name order. */
-static char **expand_rule_paths(const char *const *paths, size_t n, size_t *out_n)
+char **gh_cli_rule_paths(const char *prog, const char *const *paths, size_t n, size_t *out_n,
+                         int *exit_code)
 {
     size_t cap = 16, k = 0;
     char **out = malloc(cap * sizeof(*out));
     if (!out)
-        return NULL;
+        goto oom;
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            /* a file, or nothing: the parser names the path if it cannot read it */
             if (k == cap) {
                 char **no = realloc(out, (cap *= 2) * sizeof(*out));
                 if (!no)
@@ -187,8 +189,11 @@ static char **expand_rule_paths(const char *const *paths, size_t n, size_t *out_
             continue;
         }
         DIR *d = opendir(paths[i]);
-        if (!d)
-            continue; /* reported when the parser fails to open it */
+        if (!d) {
+            fprintf(stderr, "%s: %s: cannot open directory: %s\n", prog, paths[i], strerror(errno));
+            *exit_code = GH_EXIT_RUNTIME;
+            goto fail;
+        }
         size_t first = k;
         struct dirent *de;
         while ((de = readdir(d))) {
@@ -208,7 +213,15 @@ static char **expand_rule_paths(const char *const *paths, size_t n, size_t *out_
                 closedir(d);
                 goto oom;
             }
-            snprintf(out[k++], plen, "%s/%s", paths[i], de->d_name);
+            const char *dir = paths[i];
+            snprintf(out[k], plen, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+                     de->d_name);
+            /* only regular files: a directory named x.rules is not a rule file */
+            if (!file_exists(out[k])) {
+                free(out[k]);
+                continue;
+            }
+            k++;
         }
         closedir(d);
         qsort(out + first, k - first, sizeof(*out), cmp_str);
@@ -216,10 +229,20 @@ static char **expand_rule_paths(const char *const *paths, size_t n, size_t *out_
     *out_n = k;
     return out;
 oom:
-    for (size_t i = 0; i < k; i++)
+    fprintf(stderr, "%s: out of memory\n", prog);
+    *exit_code = GH_EXIT_RUNTIME;
+fail:
+    for (size_t i = 0; out && i < k; i++)
         free(out[i]);
     free(out);
     return NULL;
+}
+
+void gh_cli_rule_paths_free(char **p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++)
+        free(p[i]);
+    free(p);
 }
 
 gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
@@ -227,8 +250,10 @@ gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
 {
     gh_error err = {0};
     size_t nfiles = 0;
-    char **names = expand_rule_paths(paths, n, &nfiles);
-    gh_rule_file **files = names ? calloc(nfiles ? nfiles : 1, sizeof(*files)) : NULL;
+    char **names = gh_cli_rule_paths(prog, paths, n, &nfiles, exit_code);
+    if (!names)
+        return NULL;
+    gh_rule_file **files = calloc(nfiles ? nfiles : 1, sizeof(*files));
     gh_dpi *dpi = NULL;
     size_t nerr = 0;
     if (!files) {
@@ -290,8 +315,6 @@ out:
     for (size_t i = 0; files && i < nfiles; i++)
         gh_rule_file_free(files[i]);
     free(files);
-    for (size_t i = 0; names && i < nfiles; i++)
-        free(names[i]);
-    free(names);
+    gh_cli_rule_paths_free(names, nfiles);
     return dpi;
 }
