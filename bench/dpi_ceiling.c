@@ -164,34 +164,18 @@ int bench_dpi(int argc, char **argv)
     cfg.flow.max_flows = 1u << 16;
     for (int r = 0; r < runs && eng && ceil_; r++) {
         /* engine */
-        gh_error err = {0};
-        gh_worker *w = gh_worker_new(&cfg, NULL, &err);
-        if (!w) {
-            fprintf(stderr, "gatehouse-bench: %s\n", err.msg);
+        bench_run er;
+        if (bench_engine_run(&t, &cfg, &er) != 0)
             break;
-        }
-        gh_pkt_in batch[GH_MAX_BATCH];
-        gh_verdict v[GH_MAX_BATCH];
-        double t0 = bench_now_ns();
-        for (size_t i = 0; i < t.n;) {
-            size_t m = 0;
-            for (; m < GH_MAX_BATCH && i < t.n; m++, i++)
-                batch[m] = (gh_pkt_in){.data = t.pkts[i].data, .caplen = t.pkts[i].caplen,
-                                       .wirelen = t.pkts[i].caplen, .ts_sec = (int64_t)(i / 1000),
-                                       .linktype = t.pkts[i].linktype, .id = i + 1};
-            gh_worker_process_batch(w, batch, m, v);
-        }
-        gh_worker_finish(w, 0);
-        eng[r] = bench_now_ns() - t0;
-        alerts = gh_worker_counters(w)->alerts;
-        gh_worker_free(w);
+        eng[r] = er.ns;
+        alerts = er.alerts;
 
         /* ceiling: Hyperscan streaming over each direction's payloads */
         tab = calloc(cap, sizeof(*tab));
         if (!tab)
             break;
         uint64_t h = 0;
-        t0 = bench_now_ns();
+        double t0 = bench_now_ns();
         for (size_t i = 0; i < t.n; i++) {
             const gh_packet *p = &pk[i];
             if (!p->payload_len || !p->ip_ver)

@@ -12,16 +12,11 @@
 #include "scenarios.h"
 #include "trace.h"
 
-typedef struct run_result {
-    double ns;
-    uint64_t ticks;
-    uint64_t accepted, dropped, rejected, alerts, inspected, fw_lookups;
-} run_result;
 
-static int one_run(const mem_trace *t, const gh_engine_config *cfg, gh_eve *eve, run_result *r)
+int bench_engine_run(const mem_trace *t, const gh_engine_config *cfg, bench_run *r)
 {
     gh_error err = {0};
-    gh_worker *w = gh_worker_new(cfg, eve, &err);
+    gh_worker *w = gh_worker_new(cfg, NULL, &err);
     if (!w) {
         fprintf(stderr, "gatehouse-bench: %s\n", err.msg);
         return -1;
@@ -75,7 +70,7 @@ int bench_pipeline(int argc, char **argv)
     gh_rule_vars *vars = NULL;
     gh_fw *fwt = NULL;
     gh_dpi *dpi = NULL;
-    run_result *res = NULL;
+    bench_run *res = NULL;
     if (!fw || !sig || !defs)
         goto out;
     for (int i = 0; i < argc; i++) {
@@ -115,7 +110,7 @@ int bench_pipeline(int argc, char **argv)
     cfg.dpi = dpi;
     /* no EVE writer: the engine's work without event formatting and I/O */
     res = calloc((size_t)runs + 1, sizeof(*res));
-    if (!res || one_run(&t, &cfg, NULL, &res[runs]) != 0) /* warm-up and reference */
+    if (!res || bench_engine_run(&t, &cfg, &res[runs]) != 0) /* warm-up and reference */
         goto out;
     int mismatches = 0;
     double *ns = calloc((size_t)runs, sizeof(double));
@@ -126,12 +121,12 @@ int bench_pipeline(int argc, char **argv)
         goto out;
     }
     for (int r = 0; r < runs; r++) {
-        if (one_run(&t, &cfg, NULL, &res[r]) != 0) {
+        if (bench_engine_run(&t, &cfg, &res[r]) != 0) {
             free(ns);
             free(tk);
             goto out;
         }
-        const run_result *a = &res[r], *b = &res[runs];
+        const bench_run *a = &res[r], *b = &res[runs];
         if (a->accepted != b->accepted || a->dropped != b->dropped ||
             a->rejected != b->rejected || a->alerts != b->alerts)
             mismatches++;
@@ -142,7 +137,7 @@ int bench_pipeline(int argc, char **argv)
     qsort(tk, (size_t)runs, sizeof(double), bench_cmp_double);
     double med = ns[runs / 2];
     double avg = (double)t.bytes / (double)t.n;
-    const run_result *ref = &res[runs];
+    const bench_run *ref = &res[runs];
     printf("{\"bench\":\"pipeline\",\"firewall_files\":%zu,\"signature_files\":%zu,"
            "\"signatures\":%zu,\"firewall_rules\":%zu,\"packets\":%zu,\"bytes\":%" PRIu64
            ",\"runs\":%d,\"ns_per_packet\":{\"median\":%.1f,\"min\":%.1f,\"max\":%.1f}"

@@ -7,6 +7,22 @@
  *  firewall classifier vs the trace's expected rules, vs a linear scan. */
 int bench_classbench(int argc, char **argv);
 
+#include <stdint.h>
+
+#include "gatehouse/engine.h"
+#include "trace.h"
+
+/** What one run of the whole engine over a trace took and decided. */
+typedef struct bench_run {
+    double ns;
+    uint64_t ticks;
+    uint64_t accepted, dropped, rejected, alerts, inspected, fw_lookups;
+} bench_run;
+
+/** Run a fresh worker with @p cfg over @p t (batches of GH_MAX_BATCH, packet
+ *  times advancing 1 s per 1000 packets, no EVE output). 0, or -1 (printed). */
+int bench_engine_run(const mem_trace *t, const gh_engine_config *cfg, bench_run *r);
+
 /** `pipeline [-F FILE]... [-S FILE|DIR]... [--policy P] [-k none] [--runs N] FILE|DIR...`:
  *  the whole engine over captures in memory; verdict and alert counts checked. */
 int bench_pipeline(int argc, char **argv);
