@@ -9,8 +9,11 @@
  *
  * Databases are grouped by packet class (tcp, udp, icmp, other) and by the
  * flow direction a signature requires (to_server, to_client, either), so a
- * packet scans at most three small databases. A streaming database per
- * group can be added next to `block` without changing the verifier.
+ * packet scans at most three small databases. TCP has two more sets: stream
+ * databases in Hyperscan's streaming mode for the signatures matched on the
+ * reassembled stream (each byte scanned once, the hits kept per stream while
+ * they lie in the inspection window), and block databases of the rest, the
+ * signatures evaluated once per packet.
  *
  * The verifier follows Suricata's DetectEngineContentInspection: each
  * payload keyword in rule order; a content's search window comes from
@@ -94,16 +97,33 @@ typedef struct dpi_sig {
 } dpi_sig;
 
 typedef struct dpi_group {
-    hs_database_t *block;
+    hs_database_t *db;  /* block or stream mode, see gh_dpi */
     uint32_t *nofp;     /* signatures with no fast pattern, checked on every buffer */
     size_t n_nofp;
     size_t n_patterns;
 } dpi_group;
 
+/* The signatures a database holds (build_group). */
+enum {
+    SEL_ALL,        /* every signature of the class and direction */
+    SEL_STREAM,     /* TCP stream scope: payload signatures that are neither
+                       flow:no_stream nor packet-scope */
+    SEL_PACKET,     /* TCP packet scope, the complement: header-only,
+                       flow:no_stream and packet-scope payload signatures */
+};
+
 struct gh_dpi {
     dpi_sig *sigs;
     size_t n;
+    /* block mode, per class and required direction: packets (gh_dpi_match_packet)
+     * and windows of streams without incremental state (gh_dpi_match_stream) */
     dpi_group groups[CLS_N][DIR_N];
+    /* TCP, streaming mode, SEL_STREAM: [0] to_server and either direction,
+     * [1] to_client and either (gh_dpi_match_stream_inc) */
+    dpi_group sgroups[2];
+    /* TCP, block mode, SEL_PACKET, per required direction: the once-per-packet
+     * part of a stream-inspected TCP packet (GH_DPI_PACKET_TCP_SIDE) */
+    dpi_group pgroups[DIR_N];
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
@@ -117,9 +137,32 @@ struct gh_dpi_scratch {
     uint32_t *cand;
     size_t ncand;
     uint32_t *hits;
+    uint32_t *pidx;     /* stream calls: pending index of a marked signature */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     gh_dpi_scratch_stats stats;
+};
+
+/* Fast-pattern hits one stream direction keeps: the signature, and the stream
+ * offset just past its latest fast-pattern occurrence. */
+#define STREAM_PENDING 32
+
+typedef struct dpi_pend {
+    uint32_t sig;
+    uint64_t end;
+} dpi_pend;
+
+struct gh_dpi_stream {
+    const gh_dpi *d;        /* the database hs was opened on */
+    hs_stream_t *hs;
+    int group;              /* sgroups index of hs, -1: none */
+    bool live;              /* hs holds this flow's state (else reset before use) */
+    uint64_t base;          /* stream offset of Hyperscan's offset 0 */
+    uint64_t next;          /* stream offset of the next byte to feed */
+    uint64_t block_until;   /* pending overflowed: windows starting before this
+                               offset take their candidates from a block scan */
+    uint32_t n;
+    dpi_pend pend[STREAM_PENDING];
 };
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -855,13 +898,24 @@ static bool sig_in_class(const dpi_sig *sg, unsigned cls)
     return (sg->kinds & cls_kinds[cls]) != 0;
 }
 
-static int build_group(gh_dpi *d, unsigned cls, unsigned dir, gh_error *err)
+static bool sig_selected(const dpi_sig *sg, unsigned cls, unsigned dirs, unsigned sel)
 {
-    dpi_group *g = &d->groups[cls][dir];
+    if (!sig_in_class(sg, cls) || !(dirs & (1u << sg->dir)))
+        return false;
+    bool pkt = sg->info.no_stream || sg->nkw == 0 || sg->info.packet_scope;
+    return sel == SEL_ALL || (sel == SEL_PACKET) == pkt;
+}
+
+/* Build group @p g: the signatures of class @p cls whose direction is in the
+ * bit set @p dirs (1 << DIR_*) and that @p sel selects; Hyperscan database in
+ * @p mode (HS_MODE_BLOCK or HS_MODE_STREAM) of their fast patterns. */
+static int build_group(gh_dpi *d, dpi_group *g, unsigned cls, unsigned dirs, unsigned sel,
+                       unsigned mode, gh_error *err)
+{
     size_t np = 0, nn = 0;
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        if (!sig_in_class(sg, cls) || sg->dir != dir)
+        if (!sig_selected(sg, cls, dirs, sel))
             continue;
         if (sg->fp_kw >= 0)
             np++;
@@ -879,11 +933,14 @@ static int build_group(gh_dpi *d, unsigned cls, unsigned dir, gh_error *err)
         free(ids);
         goto oom;
     }
+    /* a block scan needs each signature once; a stream keeps reporting a
+     * pattern, as its occurrences slide out of the window */
+    unsigned single = mode == HS_MODE_BLOCK ? HS_FLAG_SINGLEMATCH : 0;
     size_t k = 0;
     bool ok = true;
     for (size_t i = 0; i < d->n && ok; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        if (!sig_in_class(sg, cls) || sg->dir != dir)
+        if (!sig_selected(sg, cls, dirs, sel))
             continue;
         if (sg->fp_kw < 0) {
             g->nofp[g->n_nofp++] = (uint32_t)i;
@@ -891,7 +948,7 @@ static int build_group(gh_dpi *d, unsigned cls, unsigned dir, gh_error *err)
         }
         ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern, sg->info.fast_pattern_len);
         ok = ex[k] != NULL;
-        flags[k] = HS_FLAG_SINGLEMATCH | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
+        flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
         ids[k] = (unsigned)i;
         k++;
     }
@@ -901,15 +958,15 @@ static int build_group(gh_dpi *d, unsigned cls, unsigned dir, gh_error *err)
         gh_error_set(err, rc, "out of memory building the signature databases");
     } else if (np) {
         hs_compile_error_t *ce = NULL;
-        if (hs_compile_multi((const char *const *)ex, flags, ids, (unsigned)np, HS_MODE_BLOCK,
-                             NULL, &g->block, &ce) != HS_SUCCESS) {
+        if (hs_compile_multi((const char *const *)ex, flags, ids, (unsigned)np, mode, NULL,
+                             &g->db, &ce) != HS_SUCCESS) {
             rc = GH_E_UNSUPPORTED;
             gh_error_set(err, rc, "hyperscan: %s (expression %d)", ce ? ce->message : "?",
                          ce ? ce->expression : -1);
             hs_free_compile_error(ce);
         } else {
             size_t sz = 0;
-            hs_database_size(g->block, &sz);
+            hs_database_size(g->db, &sz);
             d->db_bytes += sz;
             g->n_patterns = np;
         }
@@ -925,6 +982,39 @@ oom:
     return GH_E_NOMEM;
 }
 
+/* Every group of @p d, for iteration. */
+static size_t all_groups(gh_dpi *d, dpi_group **out)
+{
+    size_t n = 0;
+    for (unsigned c = 0; c < CLS_N; c++)
+        for (unsigned k = 0; k < DIR_N; k++)
+            out[n++] = &d->groups[c][k];
+    for (unsigned k = 0; k < 2; k++)
+        out[n++] = &d->sgroups[k];
+    for (unsigned k = 0; k < DIR_N; k++)
+        out[n++] = &d->pgroups[k];
+    return n;
+}
+#define N_GROUPS (CLS_N * DIR_N + 2 + DIR_N)
+
+static int build_groups(gh_dpi *d, gh_error *err)
+{
+    int rc = 0;
+    for (unsigned c = 0; c < CLS_N && !rc; c++)
+        for (unsigned k = 0; k < DIR_N && !rc; k++)
+            rc = build_group(d, &d->groups[c][k], c, 1u << k, SEL_ALL, HS_MODE_BLOCK, err);
+    const unsigned any = 1u << DIR_ANY;
+    if (!rc)
+        rc = build_group(d, &d->sgroups[0], CLS_TCP, (1u << DIR_TO_SERVER) | any, SEL_STREAM,
+                         HS_MODE_STREAM, err);
+    if (!rc)
+        rc = build_group(d, &d->sgroups[1], CLS_TCP, (1u << DIR_TO_CLIENT) | any, SEL_STREAM,
+                         HS_MODE_STREAM, err);
+    for (unsigned k = 0; k < DIR_N && !rc; k++)
+        rc = build_group(d, &d->pgroups[k], CLS_TCP, 1u << k, SEL_PACKET, HS_MODE_BLOCK, err);
+    return rc;
+}
+
 void gh_dpi_free(gh_dpi *d)
 {
     if (!d)
@@ -932,11 +1022,11 @@ void gh_dpi_free(gh_dpi *d)
     for (size_t i = 0; i < d->n; i++)
         sig_clear(&d->sigs[i]);
     free(d->sigs);
-    for (unsigned c = 0; c < CLS_N; c++)
-        for (unsigned k = 0; k < DIR_N; k++) {
-            hs_free_database(d->groups[c][k].block);
-            free(d->groups[c][k].nofp);
-        }
+    dpi_group *g[N_GROUPS];
+    for (size_t i = 0, n = all_groups(d, g); i < n; i++) {
+        hs_free_database(g[i]->db);
+        free(g[i]->nofp);
+    }
     free(d);
 }
 
@@ -1003,12 +1093,10 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
     }
     for (size_t i = 0; i < d->n; i++)
         d->n_no_stream += d->sigs[i].info.no_stream;
-    for (unsigned cls = 0; cls < CLS_N; cls++)
-        for (unsigned dir = 0; dir < DIR_N; dir++)
-            if (build_group(d, cls, dir, err) != 0) {
-                gh_dpi_free(d);
-                return NULL;
-            }
+    if (build_groups(d, err) != 0) {
+        gh_dpi_free(d);
+        return NULL;
+    }
     d->mem_bytes = sizeof(*d) + d->n * sizeof(dpi_sig) + d->db_bytes;
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
@@ -1029,12 +1117,11 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
         rep->loaded = d->n;
         rep->skipped = rep->skipped_error + rep->skipped_unsupported;
         qsort(rep->kw, rep->n_kw, sizeof(rep->kw[0]), kw_cmp);
-        for (unsigned cls = 0; cls < CLS_N; cls++)
-            for (unsigned dir = 0; dir < DIR_N; dir++) {
-                const dpi_group *g = &d->groups[cls][dir];
-                rep->patterns += g->n_patterns;
-                rep->databases += g->block != NULL;
-            }
+        dpi_group *g[N_GROUPS];
+        for (size_t i = 0, ng = all_groups(d, g); i < ng; i++) {
+            rep->patterns += g[i]->n_patterns;
+            rep->databases += g[i]->db != NULL;
+        }
         for (size_t i = 0; i < d->n; i++)
             rep->no_fast_pattern += d->sigs[i].fp_kw < 0;
         rep->db_bytes = d->db_bytes;
@@ -1076,20 +1163,19 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
     s->mark = calloc(n, sizeof(*s->mark));
     s->cand = malloc(n * sizeof(*s->cand));
     s->hits = malloc(n * sizeof(*s->hits));
+    s->pidx = malloc(n * sizeof(*s->pidx));
     s->md = pcre2_match_data_create(1, NULL);
     s->mctx = pcre2_match_context_create(NULL);
-    if (!s->mark || !s->cand || !s->hits || !s->md || !s->mctx)
+    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->md || !s->mctx)
         goto oom;
     pcre2_set_match_limit(s->mctx, PCRE_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, PCRE_DEPTH_LIMIT);
-    for (unsigned c = 0; c < CLS_N; c++)
-        for (unsigned k = 0; k < DIR_N; k++) {
-            const hs_database_t *db = d->groups[c][k].block;
-            if (db && hs_alloc_scratch(db, &s->hs) != HS_SUCCESS) {
-                gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
-                gh_dpi_scratch_free(s);
-                return NULL;
-            }
+    dpi_group *g[N_GROUPS];
+    for (size_t i = 0, ng = all_groups((gh_dpi *)d, g); i < ng; i++)
+        if (g[i]->db && hs_alloc_scratch(g[i]->db, &s->hs) != HS_SUCCESS) {
+            gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
+            gh_dpi_scratch_free(s);
+            return NULL;
         }
     return s;
 oom:
@@ -1103,7 +1189,7 @@ size_t gh_dpi_scratch_size(const gh_dpi_scratch *s)
     size_t hs = 0;
     if (s->hs)
         hs_scratch_size(s->hs, &hs);
-    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 3 * sizeof(uint32_t);
+    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 4 * sizeof(uint32_t);
 }
 
 void gh_dpi_scratch_free(gh_dpi_scratch *s)
@@ -1114,6 +1200,7 @@ void gh_dpi_scratch_free(gh_dpi_scratch *s)
     free(s->mark);
     free(s->cand);
     free(s->hits);
+    free(s->pidx);
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
     free(s);
@@ -1321,17 +1408,21 @@ static bool header_ok(const dpi_sig *sg, const gh_packet *p, unsigned kind)
            (sg->any_ports || (port_in(&sg->sp, p->dport) && port_in(&sg->dp, p->sport)));
 }
 
+static inline void add_cand(gh_dpi_scratch *s, uint32_t id)
+{
+    if (s->mark[id] != s->gen) {
+        s->mark[id] = s->gen;
+        s->cand[s->ncand++] = id;
+    }
+}
+
 static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
                        unsigned flags, void *ctx)
 {
     (void)from;
     (void)to;
     (void)flags;
-    gh_dpi_scratch *s = ctx;
-    if (s->mark[id] != s->gen) {
-        s->mark[id] = s->gen;
-        s->cand[s->ncand++] = id;
-    }
+    add_cand(ctx, id);
     return 0;
 }
 
@@ -1375,59 +1466,55 @@ void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n)
 
 enum { MODE_PACKET, MODE_NO_STREAM, MODE_STREAM };
 
-static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
-                         const gh_pkt_state *st, const uint8_t *buf, size_t len, unsigned mode,
-                         int64_t base, int64_t new_from, bool skip_hdr_only, bool anchored_split,
-                         gh_dpi_match *out, size_t max)
+/* What a match_core / verify call considers. */
+typedef struct sel_ctx {
+    unsigned mode;          /* MODE_* */
+    bool skip_hdr_only;     /* MODE_STREAM: header-only signatures are evaluated elsewhere */
+    bool anchored_split;    /* packet-scope payload signatures go per packet, not on streams */
+    bool hdr_only;          /* MODE_NO_STREAM: also the header-only signatures (stream side) */
+    int64_t base, new_from; /* MODE_STREAM: see vctx */
+} sel_ctx;
+
+static inline void next_gen(gh_dpi_scratch *s)
 {
-    s->stats.buffers++;
-    if (!p->ip_ver || !d->n)
-        return 0;
-    if (mode == MODE_NO_STREAM && !d->n_no_stream && !anchored_split)
-        return 0;
-    if (!buf)
-        len = 0;
-    if (len > UINT32_MAX)
-        len = UINT32_MAX;
-    if (new_from > (int64_t)len)
-        new_from = (int64_t)len;
     if (GH_UNLIKELY(++s->gen == 0)) {
-        memset(s->mark, 0, d->n * sizeof(*s->mark));
+        memset(s->mark, 0, s->d->n * sizeof(*s->mark));
         s->gen = 1;
     }
     s->ncand = 0;
+}
+
+static unsigned pkt_class(unsigned kind)
+{
+    return kind == PK_TCP ? CLS_TCP : kind == PK_UDP ? CLS_UDP
+         : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
+}
+
+/* Verify the candidates in s->cand against @p buf; write the hits in
+ * precedence order to @p out. */
+static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                     const gh_pkt_state *st, const uint8_t *buf, size_t len, const sel_ctx *c,
+                     gh_dpi_match *out, size_t max)
+{
     unsigned kind = pkt_kind(p);
-    unsigned cls = kind == PK_TCP ? CLS_TCP : kind == PK_UDP ? CLS_UDP
-                 : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
-    /* on a window without new bytes no payload signature can be reported */
-    bool scan = len && !(mode == MODE_STREAM && new_from >= (int64_t)len);
-    /* without flow state scan every direction: verification decides */
-    bool dirs[DIR_N] = {true, true, true};
-    if (st && st->has_flow) {
-        dirs[DIR_TO_SERVER] = st->to_server;
-        dirs[DIR_TO_CLIENT] = !st->to_server;
-    }
-    for (unsigned k = 0; k < DIR_N; k++) {
-        if (!dirs[k])
-            continue;
-        const dpi_group *g = &d->groups[cls][k];
-        if (g->block && scan)
-            hs_scan(g->block, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
-        for (size_t i = 0; i < g->n_nofp; i++)
-            on_hs_match(g->nofp[i], 0, 0, 0, s);
-    }
     gh_pkt_state none = {0};
     const gh_pkt_state *ps = st ? st : &none;
     size_t nh = 0;
-    for (size_t c = 0; c < s->ncand; c++) {
-        const dpi_sig *sg = &d->sigs[s->cand[c]];
+    for (size_t i = 0; i < s->ncand; i++) {
+        const dpi_sig *sg = &d->sigs[s->cand[i]];
         const gh_hdr_match *hm = &sg->hm;
-        if (mode == MODE_NO_STREAM) {
-            if (!sg->info.no_stream && !(anchored_split && sg->info.packet_scope && sg->nkw))
+        if (c->mode == MODE_NO_STREAM) {
+            if (sg->nkw == 0 && !sg->info.no_stream) {
+                if (!c->hdr_only)
+                    continue;
+                hm = &sg->hm_stream; /* the stream side's header-only signatures */
+            } else if (!sg->info.no_stream &&
+                       !(c->anchored_split && sg->info.packet_scope && sg->nkw)) {
                 continue;
-        } else if (mode == MODE_STREAM) {
-            if (sg->info.no_stream || (skip_hdr_only && sg->nkw == 0) ||
-                (anchored_split && sg->info.packet_scope && sg->nkw))
+            }
+        } else if (c->mode == MODE_STREAM) {
+            if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
+                (c->anchored_split && sg->info.packet_scope && sg->nkw))
                 continue;
             hm = &sg->hm_stream;
         }
@@ -1436,14 +1523,15 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             continue;
         if (sg->nkw) {
             vctx v = {.buf = buf, .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
-                      .stream = mode == MODE_STREAM, .base = base, .new_from = new_from};
+                      .stream = c->mode == MODE_STREAM, .base = c->base,
+                      .new_from = c->new_from};
             if (!inspect(sg, 0, 0, 0, &v)) {
                 s->stats.budget_exceeded += v.bail;
                 continue;
             }
         }
         /* insertion into precedence order; hits are few */
-        uint32_t id = s->cand[c];
+        uint32_t id = s->cand[i];
         size_t j = nh++;
         while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
             s->hits[j] = s->hits[j - 1];
@@ -1464,20 +1552,66 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     return w;
 }
 
+static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                         const gh_pkt_state *st, const uint8_t *buf, size_t len, sel_ctx *c,
+                         gh_dpi_match *out, size_t max)
+{
+    s->stats.buffers++;
+    if (!p->ip_ver || !d->n)
+        return 0;
+    if (c->mode == MODE_NO_STREAM && !d->n_no_stream && !c->anchored_split && !c->hdr_only)
+        return 0;
+    if (!buf)
+        len = 0;
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;
+    if (c->new_from > (int64_t)len)
+        c->new_from = (int64_t)len;
+    next_gen(s);
+    unsigned kind = pkt_kind(p);
+    unsigned cls = pkt_class(kind);
+    /* on a window without new bytes no payload signature can be reported */
+    bool scan = len && !(c->mode == MODE_STREAM && c->new_from >= (int64_t)len);
+    /* without flow state scan every direction: verification decides */
+    bool dirs[DIR_N] = {true, true, true};
+    if (st && st->has_flow) {
+        dirs[DIR_TO_SERVER] = st->to_server;
+        dirs[DIR_TO_CLIENT] = !st->to_server;
+    }
+    /* the packet side of a stream-inspected TCP packet has its own databases */
+    bool tcp_side = cls == CLS_TCP && c->mode == MODE_NO_STREAM && c->anchored_split &&
+                    c->hdr_only;
+    for (unsigned k = 0; k < DIR_N; k++) {
+        if (!dirs[k])
+            continue;
+        const dpi_group *g = tcp_side ? &d->pgroups[k] : &d->groups[cls][k];
+        if (g->db && scan)
+            hs_scan(g->db, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
+        for (size_t i = 0; i < g->n_nofp; i++)
+            add_cand(s, g->nofp[i]);
+    }
+    return verify(d, s, p, st, buf, len, c, out, max);
+}
+
 size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                            const gh_pkt_state *st, const uint8_t *buf, size_t len,
                            gh_dpi_match *out, size_t max)
 {
-    return match_core(d, s, p, st, buf, len, MODE_PACKET, 0, 0, false, false, out, max);
+    sel_ctx c = {.mode = MODE_PACKET};
+    return match_core(d, s, p, st, buf, len, &c, out, max);
 }
 
 size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                               const gh_pkt_state *st, const uint8_t *buf, size_t len,
                               unsigned flags, gh_dpi_match *out, size_t max)
 {
-    unsigned mode = flags & GH_DPI_PACKET_ONLY_NO_STREAM ? MODE_NO_STREAM : MODE_PACKET;
-    return match_core(d, s, p, st, buf, len, mode, 0, 0, false,
-                      mode == MODE_NO_STREAM && (flags & GH_DPI_PACKET_ANCHORED), out, max);
+    sel_ctx c = {.mode = MODE_PACKET};
+    if (flags & (GH_DPI_PACKET_ONLY_NO_STREAM | GH_DPI_PACKET_TCP_SIDE)) {
+        c.mode = MODE_NO_STREAM;
+        c.anchored_split = (flags & (GH_DPI_PACKET_ANCHORED | GH_DPI_PACKET_TCP_SIDE)) != 0;
+        c.hdr_only = (flags & GH_DPI_PACKET_TCP_SIDE) != 0;
+    }
+    return match_core(d, s, p, st, buf, len, &c, out, max);
 }
 
 size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
@@ -1488,7 +1622,159 @@ size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
     /* offsets beyond 2^62 behave like 2^62: every offset/depth lies before the window */
     int64_t base = buf_offset > (UINT64_C(1) << 62) ? INT64_C(1) << 62 : (int64_t)buf_offset;
     int64_t nf = new_from > (size_t)UINT32_MAX ? (int64_t)UINT32_MAX : (int64_t)new_from;
-    return match_core(d, s, p, st, buf, len, MODE_STREAM, base, nf,
-                      (flags & GH_DPI_STREAM_SKIP_HEADER_ONLY) != 0,
-                      (flags & GH_DPI_STREAM_SKIP_ANCHORED) != 0, out, max);
+    sel_ctx c = {.mode = MODE_STREAM, .base = base, .new_from = nf,
+                 .skip_hdr_only = (flags & GH_DPI_STREAM_SKIP_HEADER_ONLY) != 0,
+                 .anchored_split = (flags & GH_DPI_STREAM_SKIP_ANCHORED) != 0};
+    return match_core(d, s, p, st, buf, len, &c, out, max);
+}
+
+/* ---- incremental stream matching -------------------------------------------- */
+
+gh_dpi_stream *gh_dpi_stream_new(void)
+{
+    gh_dpi_stream *ds = calloc(1, sizeof(*ds));
+    if (ds)
+        ds->group = -1;
+    return ds;
+}
+
+void gh_dpi_stream_reset(gh_dpi_stream *ds)
+{
+    ds->live = false;
+    ds->n = 0;
+    ds->block_until = 0;
+}
+
+void gh_dpi_stream_free(gh_dpi_stream *ds)
+{
+    if (!ds)
+        return;
+    hs_close_stream(ds->hs, NULL, NULL, NULL);
+    free(ds);
+}
+
+size_t gh_dpi_stream_size(const gh_dpi_stream *ds)
+{
+    size_t sz = 0;
+    if (ds->hs && ds->d && ds->group >= 0 && ds->d->sgroups[ds->group].db)
+        hs_stream_size(ds->d->sgroups[ds->group].db, &sz);
+    return sizeof(*ds) + sz;
+}
+
+typedef struct stream_cb {
+    gh_dpi_scratch *s;
+    gh_dpi_stream *ds;
+} stream_cb;
+
+/* A fast-pattern hit on a stream: remember the signature (once) with the end
+ * of its latest occurrence. */
+static int on_stream_match(unsigned id, unsigned long long from, unsigned long long to,
+                           unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)flags;
+    stream_cb *c = ctx;
+    gh_dpi_stream *ds = c->ds;
+    uint64_t end = ds->base + to;
+    if (c->s->mark[id] == c->s->gen) {
+        ds->pend[c->s->pidx[id]].end = end;
+    } else if (ds->n < STREAM_PENDING) {
+        c->s->mark[id] = c->s->gen;
+        c->s->pidx[id] = ds->n;
+        ds->pend[ds->n].sig = id;
+        ds->pend[ds->n++].end = end;
+    } else if (end > ds->block_until) {
+        ds->block_until = end; /* windows that may hold it scan in block mode */
+    }
+    return 0;
+}
+
+/* Make ds->hs a fresh or continuing stream of group @p gi whose next byte is
+ * at stream offset @p off. Returns false when Hyperscan cannot open one. */
+static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int gi, uint64_t off)
+{
+    const hs_database_t *db = d->sgroups[gi].db;
+    if (ds->hs && (ds->d != d || ds->group != gi)) {
+        hs_close_stream(ds->hs, NULL, NULL, NULL);
+        ds->hs = NULL;
+        ds->live = false;
+    }
+    if (ds->live && ds->next == off)
+        return true;
+    /* a new flow, or a gap in the bytes fed: start over at @p off; the
+     * pending hits stay (their offsets are absolute) */
+    if (ds->hs) {
+        if (hs_reset_stream(ds->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
+            return false;
+    } else if (hs_open_stream(db, 0, &ds->hs) != HS_SUCCESS) {
+        ds->hs = NULL;
+        return false;
+    }
+    ds->d = d;
+    ds->group = gi;
+    ds->live = true;
+    ds->base = ds->next = off;
+    return true;
+}
+
+size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream *ds,
+                               const gh_packet *p, const gh_pkt_state *st, const uint8_t *buf,
+                               size_t len, uint64_t buf_offset, size_t new_from, unsigned flags,
+                               gh_dpi_match *out, size_t max)
+{
+    if (!buf || !d->n || !p->ip_ver || pkt_kind(p) != PK_TCP)
+        return 0;
+    if (len > UINT32_MAX || buf_offset > (UINT64_C(1) << 62))
+        return gh_dpi_match_stream(d, s, p, st, buf, len, buf_offset, new_from,
+                                   GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
+                                   out, max);
+    if (new_from >= len)
+        return 0; /* no new bytes: no payload signature can be reported */
+    int gi = st && st->has_flow && !st->to_server ? 1 : 0;
+    const dpi_group *g = &d->sgroups[gi];
+    if (ds->n && ds->d != d) { /* pending hits of another ruleset (a reload) */
+        ds->n = 0;
+        ds->block_until = buf_offset + len; /* hits before the swap are unknown */
+    }
+    /* feed the new bytes; mark the pending signatures so a hit updates them */
+    next_gen(s);
+    for (uint32_t i = 0; i < ds->n; i++) {
+        s->mark[ds->pend[i].sig] = s->gen;
+        s->pidx[ds->pend[i].sig] = i;
+    }
+    if (g->db) {
+        if (stream_ready(d, ds, gi, buf_offset + new_from)) {
+            stream_cb cb = {.s = s, .ds = ds};
+            hs_scan_stream(ds->hs, (const char *)buf + new_from, (unsigned)(len - new_from), 0,
+                           s->hs, on_stream_match, &cb);
+            ds->next = buf_offset + len;
+        } else {
+            ds->block_until = buf_offset + len; /* no stream: block scans cover these bytes */
+        }
+    }
+    if (flags & GH_DPI_STREAM_FEED_ONLY)
+        return 0;
+    sel_ctx c = {.mode = MODE_STREAM, .base = (int64_t)buf_offset, .new_from = (int64_t)new_from,
+                 .skip_hdr_only = true, .anchored_split = true};
+    if (buf_offset < ds->block_until) {
+        /* some hit was not kept: find the candidates by scanning the window */
+        s->stats.block_fallbacks++;
+        return match_core(d, s, p, st, buf, len, &c, out, max);
+    }
+    s->stats.buffers++;
+    /* candidates: the pending signatures whose latest fast pattern lies in the
+     * window (the others slid out: forget them), and those without one */
+    next_gen(s);
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < ds->n; i++) {
+        const dpi_sig *sg = &d->sigs[ds->pend[i].sig];
+        if (ds->pend[i].end < buf_offset + sg->info.fast_pattern_len)
+            continue;
+        ds->pend[keep++] = ds->pend[i];
+        add_cand(s, ds->pend[i].sig);
+    }
+    ds->n = keep;
+    for (size_t i = 0; i < g->n_nofp; i++)
+        add_cand(s, g->nofp[i]);
+    return verify(d, s, p, st, buf, len, &c, out, max);
 }

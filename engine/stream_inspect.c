@@ -18,6 +18,7 @@ struct gh_stream_inspect {
     gh_reasm *reasm;
     stream_slot *slots;
     uint8_t *windows; /* 2 * window bytes per slot, touched only when used */
+    gh_dpi_stream **ds; /* 2 per slot, made at the slot's first use, then reused */
     uint32_t window, nslots, free_head;
     gh_stream_inspect_stats st;
 };
@@ -42,7 +43,8 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
         goto fail;
     si->slots = calloc(max_flows, sizeof(*si->slots));
     si->windows = malloc((size_t)max_flows * 2 * window);
-    if (!si->slots || !si->windows)
+    si->ds = calloc((size_t)max_flows * 2, sizeof(*si->ds));
+    if (!si->slots || !si->windows || !si->ds)
         goto oom;
     for (uint32_t i = 0; i < max_flows; i++)
         si->slots[i].next_free = i + 2 <= max_flows ? i + 2 : 0;
@@ -60,6 +62,9 @@ void gh_stream_inspect_free(gh_stream_inspect *si)
     if (!si)
         return;
     gh_reasm_free(si->reasm);
+    for (size_t i = 0; si->ds && i < (size_t)si->nslots * 2; i++)
+        gh_dpi_stream_free(si->ds[i]);
+    free(si->ds);
     free(si->slots);
     free(si->windows);
     free(si);
@@ -75,6 +80,9 @@ static stream_slot *slot_get(gh_stream_inspect *si, gh_flow *f)
     stream_slot *s = &si->slots[i];
     si->free_head = s->next_free;
     memset(s, 0, sizeof(*s));
+    for (size_t d = 0; d < 2; d++)
+        if (si->ds[(size_t)i * 2 + d])
+            gh_dpi_stream_reset(si->ds[(size_t)i * 2 + d]);
     s->owner = f;
     f->ext = s;
     return s;
@@ -147,13 +155,30 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         data += piece;
         len -= piece;
         off += piece;
-        if (!c->scan)
+        /* each new byte goes once through the direction's Hyperscan stream
+         * (gh_dpi_match_stream_inc); without that state, the window is
+         * scanned whole */
+        size_t di = (size_t)(s - si->slots) * 2 + (size_t)c->dir;
+        if (!si->ds[di])
+            si->ds[di] = gh_dpi_stream_new();
+        if (!c->scan) {
+            if (si->ds[di])
+                gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, win, wlen,
+                                        s->woff[c->dir], new_from, GH_DPI_STREAM_FEED_ONLY,
+                                        c->tmp, 0);
             continue;
+        }
         si->st.windows++;
-        size_t n = gh_dpi_match_stream(si->dpi, c->scratch, c->p, c->st, win, wlen,
-                                       s->woff[c->dir], new_from,
-                                       GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
-                                       c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
+        size_t n;
+        if (si->ds[di])
+            n = gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, win, wlen,
+                                        s->woff[c->dir], new_from, 0, c->tmp,
+                                        sizeof(c->tmp) / sizeof(c->tmp[0]));
+        else
+            n = gh_dpi_match_stream(si->dpi, c->scratch, c->p, c->st, win, wlen,
+                                    s->woff[c->dir], new_from,
+                                    GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
+                                    c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
         c->n = merge(c->out, c->n, c->max, c->tmp, n);
     }
 }
@@ -194,17 +219,13 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                        sizeof(c.tmp) / sizeof(c.tmp[0]));
         c.n = merge(out, c.n, max, c.tmp, n);
     }
-    /* once per packet: header-only signatures (a call that brings no new
-     * bytes evaluates only those), packet-only ones (flow:no_stream), and the
-     * anchored ones (offset/depth/startswith count from the packet, as in
-     * Suricata's raw stream chunks, which start with the new data) */
-    static const uint8_t none[1];
-    size_t n = gh_dpi_match_stream(si->dpi, scratch, p, st, none, 0, 0, 0, 0, c.tmp,
-                                   sizeof(c.tmp) / sizeof(c.tmp[0]));
-    c.n = merge(out, c.n, max, c.tmp, n);
-    n = gh_dpi_match_packet_ex(si->dpi, scratch, p, st, p->payload, p->payload_len,
-                               GH_DPI_PACKET_ONLY_NO_STREAM | GH_DPI_PACKET_ANCHORED, c.tmp,
-                               sizeof(c.tmp) / sizeof(c.tmp[0]));
+    /* once per packet: header-only signatures, packet-only ones
+     * (flow:no_stream), and the anchored ones (offset/depth/startswith count
+     * from the packet, as in Suricata's raw stream chunks, which start with
+     * the new data) */
+    size_t n = gh_dpi_match_packet_ex(si->dpi, scratch, p, st, p->payload, p->payload_len,
+                                      GH_DPI_PACKET_TCP_SIDE, c.tmp,
+                                      sizeof(c.tmp) / sizeof(c.tmp[0]));
     c.n = merge(out, c.n, max, c.tmp, n);
     gh_dpi_match_sort(si->dpi, out, c.n);
     return c.n;

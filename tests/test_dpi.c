@@ -1124,6 +1124,142 @@ static void test_stream_differential(void **state)
     assert_true(bounded_checks > 50);
 }
 
+/* Sort matches by sid for comparing two lists. */
+static int msid_cmp(const void *a, const void *b)
+{
+    const gh_dpi_match *x = a, *y = b;
+    return x->sid < y->sid ? -1 : x->sid > y->sid;
+}
+
+static void expect_same(gh_dpi_match *a, size_t na, gh_dpi_match *b, size_t nb, const char *what)
+{
+    qsort(a, na, sizeof(*a), msid_cmp);
+    qsort(b, nb, sizeof(*b), msid_cmp);
+    if (na != nb) {
+        printf("%s: %zu matches against %zu:", what, na, nb);
+        for (size_t i = 0; i < na; i++)
+            printf(" %u", a[i].sid);
+        printf(" |");
+        for (size_t i = 0; i < nb; i++)
+            printf(" %u", b[i].sid);
+        printf("\n");
+    }
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++)
+        assert_int_equal(a[i].sid, b[i].sid);
+}
+
+/* Incremental stream matching (Hyperscan streaming mode, hits kept while in
+ * the window) must give exactly what the block scan of each window gives,
+ * and the packet side (GH_DPI_PACKET_TCP_SIDE, from its own databases) what
+ * the two calls it replaces gave: random rules (also ip, flow:no_stream,
+ * directions, header-only), random streams in random deliveries, both
+ * directions, windows sliding. Many rules share short fast patterns, so the
+ * pending list overflows and the block fallback is exercised too. */
+static void test_stream_incremental(void **state)
+{
+    (void)state;
+    srand(4242);
+    enum { BATCHES = 16, MAXRULES = 200, STREAMS = 6 };
+    static char text[MAXRULES * 420];
+    static const char salpha[] = "abcABxy";
+    size_t windows = 0, reports = 0, side_reports = 0;
+    uint64_t fallbacks = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        int nrules = b % 2 ? MAXRULES : 12;
+        size_t tw = 0;
+        for (int i = 0; i < nrules; i++) {
+            nrule r;
+            char one[400], hdr[200] = "";
+            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1));
+            int v = rand() % 10;
+            const char *proto = v == 0 ? "ip" : "tcp";
+            const char *extra = v == 1 ? "flow:no_stream; "
+                              : v == 2 ? "flow:to_server; "
+                              : v == 3 ? "flow:to_client; "
+                              : v == 4 ? "dsize:>3; " : "";
+            if (rand() % 12 == 0) { /* header-only */
+                tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                                       "alert %s any any -> any any (%ssid:%d;)\n", proto, extra,
+                                       i + 1);
+                continue;
+            }
+            snprintf(hdr, sizeof(hdr), "alert %s any any -> any any (%s", proto, extra);
+            const char *body = strchr(one, '(') + 1;
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "%s%s", hdr, body);
+        }
+        loaded L;
+        load(&L, text);
+        assert_int_equal(L.nerrs, 0);
+        assert_int_equal(L.rep.loaded, (size_t)nrules);
+        gh_dpi_stream *ds[2] = {gh_dpi_stream_new(), gh_dpi_stream_new()};
+        assert_non_null(ds[0]);
+        assert_non_null(ds[1]);
+        for (int t = 0; t < STREAMS; t++) {
+            char st[2][SMAXLEN];
+            int len[2], E[2] = {0, 0};
+            for (int d = 0; d < 2; d++) {
+                len[d] = SMAXLEN / 2 + rand() % (SMAXLEN / 2);
+                for (int j = 0; j < len[d]; j++)
+                    st[d][j] = salpha[rand() % (sizeof(salpha) - 1)];
+                gh_dpi_stream_reset(ds[d]);
+            }
+            /* a stream that starts mid-way (stream offsets not from 0) */
+            uint64_t off0 = t % 3 == 2 ? 1000 : 0;
+            while (E[0] < len[0] || E[1] < len[1]) {
+                int d = E[0] >= len[0] ? 1 : E[1] >= len[1] ? 0 : rand() % 2;
+                int dl = rand() % 8 == 0 ? 0 : 1 + rand() % SMAXDELIV;
+                int nf = E[d];
+                E[d] = E[d] + dl > len[d] ? len[d] : E[d] + dl;
+                int S = E[d] > SW ? E[d] - SW : 0;
+                gh_pkt_state ps = {true, true, d == 0};
+                gh_packet p = d ? mkpkt(6, "10.0.0.2", 80, "10.0.0.1", 1234, st[d] + nf,
+                                        (size_t)(E[d] - nf))
+                                : mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, st[d] + nf,
+                                        (size_t)(E[d] - nf));
+                gh_dpi_match a[MAXRULES], bl[MAXRULES];
+                size_t na = gh_dpi_match_stream_inc(L.d, L.s, ds[d], &p, &ps,
+                                                    (const uint8_t *)st[d] + S,
+                                                    (size_t)(E[d] - S), off0 + (uint64_t)S,
+                                                    (size_t)(nf - S), 0, a, MAXRULES);
+                size_t nb = gh_dpi_match_stream(L.d, L.s, &p, &ps, (const uint8_t *)st[d] + S,
+                                                (size_t)(E[d] - S), off0 + (uint64_t)S,
+                                                (size_t)(nf - S),
+                                                GH_DPI_STREAM_SKIP_HEADER_ONLY |
+                                                    GH_DPI_STREAM_SKIP_ANCHORED,
+                                                bl, MAXRULES);
+                expect_same(a, na, bl, nb, "incremental vs block window");
+                reports += na;
+                windows++;
+                /* the packet side */
+                static const uint8_t none[1];
+                na = gh_dpi_match_packet_ex(L.d, L.s, &p, &ps, p.payload, p.payload_len,
+                                            GH_DPI_PACKET_TCP_SIDE, a, MAXRULES);
+                nb = gh_dpi_match_stream(L.d, L.s, &p, &ps, none, 0, 0, 0, 0, bl, MAXRULES);
+                nb += gh_dpi_match_packet_ex(L.d, L.s, &p, &ps, p.payload, p.payload_len,
+                                             GH_DPI_PACKET_ONLY_NO_STREAM |
+                                                 GH_DPI_PACKET_ANCHORED,
+                                             bl + nb, MAXRULES - nb);
+                expect_same(a, na, bl, nb, "packet side");
+                side_reports += na;
+            }
+        }
+        gh_dpi_scratch_stats sst;
+        gh_dpi_scratch_get_stats(L.s, &sst);
+        fallbacks += sst.block_fallbacks;
+        assert_true(gh_dpi_stream_size(ds[0]) > sizeof(void *));
+        gh_dpi_stream_free(ds[0]);
+        gh_dpi_stream_free(ds[1]);
+        unload(&L);
+    }
+    printf("incremental streams: %zu windows, %zu reports, %zu packet-side reports, "
+           "%llu block fallbacks\n", windows, reports, side_reports,
+           (unsigned long long)fallbacks);
+    assert_true(reports > 300);
+    assert_true(side_reports > 100);
+    assert_true(fallbacks > 0); /* the overflow path ran */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1150,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_stream_negated),
         cmocka_unit_test(test_stream_header_only),
         cmocka_unit_test(test_stream_differential),
+        cmocka_unit_test(test_stream_incremental),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

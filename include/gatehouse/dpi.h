@@ -157,6 +157,11 @@ enum {
      *  signatures, which gh_dpi_match_stream skips with
      *  GH_DPI_STREAM_SKIP_ANCHORED. */
     GH_DPI_PACKET_ANCHORED = 1u << 1,
+    /** The per-packet side of a TCP packet whose stream goes through
+     *  gh_dpi_match_stream_inc: the flow:no_stream and packet-scope payload
+     *  signatures with packet semantics, and the header-only signatures as
+     *  on the stream (flow:only_stream holds), from their own databases. */
+    GH_DPI_PACKET_TCP_SIDE = 1u << 2,
 };
 
 /**
@@ -237,6 +242,49 @@ GH_API size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_p
                                   uint64_t buf_offset, size_t new_from, unsigned flags,
                                   gh_dpi_match *out, size_t max);
 
+/** Incremental matching state of one direction of one TCP stream: a
+ *  Hyperscan stream plus the fast-pattern hits still inside the window.
+ *  Owned by the caller (one per flow direction, reused across flows with
+ *  gh_dpi_stream_reset); used by one thread at a time. */
+typedef struct gh_dpi_stream gh_dpi_stream;
+
+/** NULL on memory exhaustion. Not tied to a gh_dpi until first used. */
+GH_API gh_dpi_stream *gh_dpi_stream_new(void);
+/** Forget the stream (a new flow takes the state over). No allocation. */
+GH_API void gh_dpi_stream_reset(gh_dpi_stream *ds);
+GH_API void gh_dpi_stream_free(gh_dpi_stream *ds);
+/** Bytes held, Hyperscan's stream state included. */
+GH_API size_t gh_dpi_stream_size(const gh_dpi_stream *ds);
+
+/** gh_dpi_match_stream_inc flags. */
+enum {
+    /** Feed the new bytes to the stream state, match nothing (bytes that
+     *  arrive before the session is established fill the window for
+     *  context; they must be fed so later windows see their hits). */
+    GH_DPI_STREAM_FEED_ONLY = 1u << 0,
+};
+
+/**
+ * gh_dpi_match_stream with GH_DPI_STREAM_SKIP_HEADER_ONLY and
+ * GH_DPI_STREAM_SKIP_ANCHORED (the packet side goes through
+ * gh_dpi_match_packet_ex with GH_DPI_PACKET_TCP_SIDE), same arguments and
+ * same results, but incremental: only the new bytes [@p new_from, @p len)
+ * are scanned, by a Hyperscan stream in @p ds, and the signatures whose fast
+ * pattern occurred (latest occurrence) inside the window are verified on it.
+ * Successive calls for one direction pass the bytes in stream order (a gap
+ * restarts the Hyperscan stream at the new bytes). When more hits are live
+ * than @p ds keeps, windows that may hold the lost ones are matched as by
+ * gh_dpi_match_stream (block scan), so results never differ. Only TCP
+ * packets; the direction (to_server or not) comes from @p st. No
+ * allocation, except Hyperscan's stream state at the first use of @p ds or
+ * after a ruleset change.
+ */
+GH_API size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream *ds,
+                                      const gh_packet *p, const gh_pkt_state *st,
+                                      const uint8_t *buf, size_t len, uint64_t buf_offset,
+                                      size_t new_from, unsigned flags, gh_dpi_match *out,
+                                      size_t max);
+
 /** Matching counters of one scratch (cumulative). */
 typedef struct gh_dpi_scratch_stats {
     uint64_t buffers;          /**< buffers matched (packet and stream calls) */
@@ -244,6 +292,8 @@ typedef struct gh_dpi_scratch_stats {
     uint64_t matches;          /**< signatures that matched */
     uint64_t budget_exceeded;  /**< verifications abandoned (treated as no match) */
     uint64_t pcre_errors;      /**< PCRE2 match errors (limits hit: no match) */
+    uint64_t block_fallbacks;  /**< incremental stream windows matched by a block scan
+                                    (more live hits than a stream keeps) */
 } gh_dpi_scratch_stats;
 GH_API void gh_dpi_scratch_get_stats(const gh_dpi_scratch *s, gh_dpi_scratch_stats *st);
 
