@@ -107,7 +107,10 @@ typedef struct dpi_group {
 enum {
     SEL_ALL,        /* every signature of the class and direction */
     SEL_STREAM,     /* TCP stream scope: payload signatures that are neither
-                       flow:no_stream nor packet-scope */
+                       flow:no_stream nor packet-scope; the streaming database
+                       also holds the packet-scope payload ones' fast patterns,
+                       tagged PKT_HIT, so the scan of the new bytes finds their
+                       candidates in the packet too */
     SEL_PACKET,     /* TCP packet scope, the complement: header-only,
                        flow:no_stream and packet-scope payload signatures */
 };
@@ -138,6 +141,11 @@ struct gh_dpi_scratch {
     size_t ncand;
     uint32_t *hits;
     uint32_t *pidx;     /* stream calls: pending index of a marked signature */
+    /* packet-scope hits of the stream calls since gh_dpi_stream_packet_begin */
+    uint32_t *pmark, pgen;
+    uint32_t *pcand;
+    size_t npcand;
+    bool pfed;          /* every stream call since then scanned its new bytes */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     gh_dpi_scratch_stats stats;
@@ -898,12 +906,31 @@ static bool sig_in_class(const dpi_sig *sg, unsigned cls)
     return (sg->kinds & cls_kinds[cls]) != 0;
 }
 
+/* Hyperscan ids of a streaming database: the signature index, with this bit
+ * for packet-scope signatures (candidates for the packet, not the stream). */
+#define PKT_HIT 0x80000000u
+
+static bool sig_packet_side(const dpi_sig *sg)
+{
+    return sg->info.no_stream || sg->nkw == 0 || sg->info.packet_scope;
+}
+
 static bool sig_selected(const dpi_sig *sg, unsigned cls, unsigned dirs, unsigned sel)
 {
     if (!sig_in_class(sg, cls) || !(dirs & (1u << sg->dir)))
         return false;
-    bool pkt = sg->info.no_stream || sg->nkw == 0 || sg->info.packet_scope;
-    return sel == SEL_ALL || (sel == SEL_PACKET) == pkt;
+    return sel == SEL_ALL || (sel == SEL_PACKET) == sig_packet_side(sg);
+}
+
+/* In the Hyperscan database of a group: its own signatures with a fast
+ * pattern, and for SEL_STREAM also the packet-scope payload ones. */
+static bool sig_in_db(const dpi_sig *sg, unsigned cls, unsigned dirs, unsigned sel)
+{
+    if (sg->fp_kw < 0)
+        return false;
+    if (sel == SEL_STREAM)
+        return sig_in_class(sg, cls) && (dirs & (1u << sg->dir)) && sg->nkw > 0;
+    return sig_selected(sg, cls, dirs, sel);
 }
 
 /* Build group @p g: the signatures of class @p cls whose direction is in the
@@ -915,12 +942,8 @@ static int build_group(gh_dpi *d, dpi_group *g, unsigned cls, unsigned dirs, uns
     size_t np = 0, nn = 0;
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        if (!sig_selected(sg, cls, dirs, sel))
-            continue;
-        if (sg->fp_kw >= 0)
-            np++;
-        else
-            nn++;
+        np += sig_in_db(sg, cls, dirs, sel);
+        nn += sg->fp_kw < 0 && sig_selected(sg, cls, dirs, sel);
     }
     if (nn && !(g->nofp = malloc(nn * sizeof(*g->nofp))))
         goto oom;
@@ -940,16 +963,16 @@ static int build_group(gh_dpi *d, dpi_group *g, unsigned cls, unsigned dirs, uns
     bool ok = true;
     for (size_t i = 0; i < d->n && ok; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        if (!sig_selected(sg, cls, dirs, sel))
-            continue;
-        if (sg->fp_kw < 0) {
+        if (sg->fp_kw < 0 && sig_selected(sg, cls, dirs, sel)) {
             g->nofp[g->n_nofp++] = (uint32_t)i;
             continue;
         }
+        if (!sig_in_db(sg, cls, dirs, sel))
+            continue;
         ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern, sg->info.fast_pattern_len);
         ok = ex[k] != NULL;
         flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
-        ids[k] = (unsigned)i;
+        ids[k] = (unsigned)i | (sel == SEL_STREAM && sig_packet_side(sg) ? PKT_HIT : 0);
         k++;
     }
     int rc = 0;
@@ -1164,9 +1187,11 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
     s->cand = malloc(n * sizeof(*s->cand));
     s->hits = malloc(n * sizeof(*s->hits));
     s->pidx = malloc(n * sizeof(*s->pidx));
+    s->pmark = calloc(n, sizeof(*s->pmark));
+    s->pcand = malloc(n * sizeof(*s->pcand));
     s->md = pcre2_match_data_create(1, NULL);
     s->mctx = pcre2_match_context_create(NULL);
-    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->md || !s->mctx)
+    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->md || !s->mctx)
         goto oom;
     pcre2_set_match_limit(s->mctx, PCRE_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, PCRE_DEPTH_LIMIT);
@@ -1189,7 +1214,7 @@ size_t gh_dpi_scratch_size(const gh_dpi_scratch *s)
     size_t hs = 0;
     if (s->hs)
         hs_scratch_size(s->hs, &hs);
-    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 4 * sizeof(uint32_t);
+    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 6 * sizeof(uint32_t);
 }
 
 void gh_dpi_scratch_free(gh_dpi_scratch *s)
@@ -1201,6 +1226,8 @@ void gh_dpi_scratch_free(gh_dpi_scratch *s)
     free(s->cand);
     free(s->hits);
     free(s->pidx);
+    free(s->pmark);
+    free(s->pcand);
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
     free(s);
@@ -1472,6 +1499,7 @@ typedef struct sel_ctx {
     bool skip_hdr_only;     /* MODE_STREAM: header-only signatures are evaluated elsewhere */
     bool anchored_split;    /* packet-scope payload signatures go per packet, not on streams */
     bool hdr_only;          /* MODE_NO_STREAM: also the header-only signatures (stream side) */
+    bool stream_hits;       /* TCP side: candidates from the stream calls' packet hits */
     int64_t base, new_from; /* MODE_STREAM: see vctx */
 } sel_ctx;
 
@@ -1581,6 +1609,11 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     /* the packet side of a stream-inspected TCP packet has its own databases */
     bool tcp_side = cls == CLS_TCP && c->mode == MODE_NO_STREAM && c->anchored_split &&
                     c->hdr_only;
+    if (tcp_side && c->stream_hits) {
+        for (size_t i = 0; i < s->npcand; i++)
+            add_cand(s, s->pcand[i]);
+        scan = false; /* the stream calls scanned these bytes */
+    }
     for (unsigned k = 0; k < DIR_N; k++) {
         if (!dirs[k])
             continue;
@@ -1610,6 +1643,8 @@ size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packe
         c.mode = MODE_NO_STREAM;
         c.anchored_split = (flags & (GH_DPI_PACKET_ANCHORED | GH_DPI_PACKET_TCP_SIDE)) != 0;
         c.hdr_only = (flags & GH_DPI_PACKET_TCP_SIDE) != 0;
+        c.stream_hits = (flags & GH_DPI_PACKET_TCP_SIDE) && (flags & GH_DPI_PACKET_STREAM_HITS) &&
+                        s->pfed;
     }
     return match_core(d, s, p, st, buf, len, &c, out, max);
 }
@@ -1629,6 +1664,16 @@ size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
 }
 
 /* ---- incremental stream matching -------------------------------------------- */
+
+void gh_dpi_stream_packet_begin(gh_dpi_scratch *s)
+{
+    if (GH_UNLIKELY(++s->pgen == 0)) {
+        memset(s->pmark, 0, (s->d->n ? s->d->n : 1) * sizeof(*s->pmark));
+        s->pgen = 1;
+    }
+    s->npcand = 0;
+    s->pfed = true;
+}
 
 gh_dpi_stream *gh_dpi_stream_new(void)
 {
@@ -1674,6 +1719,15 @@ static int on_stream_match(unsigned id, unsigned long long from, unsigned long l
     (void)from;
     (void)flags;
     stream_cb *c = ctx;
+    gh_dpi_scratch *s = c->s;
+    if (id & PKT_HIT) { /* a packet-scope signature: a candidate for the packet */
+        id &= ~PKT_HIT;
+        if (s->pmark[id] != s->pgen) {
+            s->pmark[id] = s->pgen;
+            s->pcand[s->npcand++] = id;
+        }
+        return 0;
+    }
     gh_dpi_stream *ds = c->ds;
     uint64_t end = ds->base + to;
     if (c->s->mark[id] == c->s->gen) {
@@ -1722,12 +1776,16 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
                                size_t len, uint64_t buf_offset, size_t new_from, unsigned flags,
                                gh_dpi_match *out, size_t max)
 {
-    if (!buf || !d->n || !p->ip_ver || pkt_kind(p) != PK_TCP)
+    if (!buf || !d->n || !p->ip_ver || pkt_kind(p) != PK_TCP) {
+        s->pfed = false;
         return 0;
-    if (len > UINT32_MAX || buf_offset > (UINT64_C(1) << 62))
+    }
+    if (len > UINT32_MAX || buf_offset > (UINT64_C(1) << 62)) {
+        s->pfed = false;
         return gh_dpi_match_stream(d, s, p, st, buf, len, buf_offset, new_from,
                                    GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
                                    out, max);
+    }
     if (new_from >= len)
         return 0; /* no new bytes: no payload signature can be reported */
     int gi = st && st->has_flow && !st->to_server ? 1 : 0;
@@ -1750,6 +1808,7 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
             ds->next = buf_offset + len;
         } else {
             ds->block_until = buf_offset + len; /* no stream: block scans cover these bytes */
+            s->pfed = false;
         }
     }
     if (flags & GH_DPI_STREAM_FEED_ONLY)

@@ -124,6 +124,8 @@ typedef struct deliver_ctx {
     gh_dpi_match *out, tmp[32];
     size_t n, max;
     bool scan; /* false: only fill the window (the packet is inspected alone) */
+    size_t fed;     /* bytes of the packet's own payload fed to the stream state */
+    bool fed_all;   /* false: some window went without stream state */
 } deliver_ctx;
 
 /* New in-order bytes: append them to the window in pieces of at most half
@@ -137,6 +139,8 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     uint8_t *win = si->windows + ((size_t)(s - si->slots) * 2 + (size_t)c->dir) * si->window;
     uint32_t half = si->window / 2;
     si->st.bytes += len;
+    if (data >= c->p->payload && data < c->p->payload + c->p->payload_len)
+        c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
     while (len) {
         uint32_t piece = len < half ? (uint32_t)len : half;
         uint32_t wlen = s->wlen[c->dir];
@@ -174,11 +178,13 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
             n = gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, win, wlen,
                                         s->woff[c->dir], new_from, 0, c->tmp,
                                         sizeof(c->tmp) / sizeof(c->tmp[0]));
-        else
+        else {
+            c->fed_all = false;
             n = gh_dpi_match_stream(si->dpi, c->scratch, c->p, c->st, win, wlen,
                                     s->woff[c->dir], new_from,
                                     GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
                                     c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
+        }
         c->n = merge(c->out, c->n, c->max, c->tmp, n);
     }
 }
@@ -188,7 +194,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                 gh_dpi_match *out, size_t max)
 {
     deliver_ctx c = {.si = si, .scratch = scratch, .dir = dir, .p = p, .st = st, .out = out,
-                     .max = max};
+                     .max = max, .fed_all = true};
     stream_slot *s = slot_get(si, f);
     if (!s) {
         /* no stream state to spare: this flow is inspected packet by packet */
@@ -203,6 +209,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
      * delivered meanwhile still fill the window, for context. */
     bool est = st && st->established;
     c.scan = est;
+    gh_dpi_stream_packet_begin(scratch);
     int rc = gh_reasm_segment(si->reasm, &s->rs[dir], p, on_data, &c);
     if (!est || !(s->rs[dir].flags & GH_REASM_STARTED)) {
         si->st.not_synced++;
@@ -223,8 +230,15 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
      * (flow:no_stream), and the anchored ones (offset/depth/startswith count
      * from the packet, as in Suricata's raw stream chunks, which start with
      * the new data) */
-    size_t n = gh_dpi_match_packet_ex(si->dpi, scratch, p, st, p->payload, p->payload_len,
-                                      GH_DPI_PACKET_TCP_SIDE, c.tmp,
+    /* when the stream calls scanned all of the payload as new bytes, their
+     * hits are the payload's candidates: no second scan */
+    unsigned fl = GH_DPI_PACKET_TCP_SIDE;
+    if (c.fed_all && c.fed == p->payload_len)
+        fl |= GH_DPI_PACKET_STREAM_HITS;
+    else
+        si->st.packet_rescans++;
+    size_t n = gh_dpi_match_packet_ex(si->dpi, scratch, p, st, p->payload, p->payload_len, fl,
+                                      c.tmp,
                                       sizeof(c.tmp) / sizeof(c.tmp[0]));
     c.n = merge(out, c.n, max, c.tmp, n);
     gh_dpi_match_sort(si->dpi, out, c.n);

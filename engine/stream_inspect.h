@@ -26,6 +26,8 @@ typedef struct gh_stream_inspect_stats {
     uint64_t bytes;         /* stream bytes delivered into windows */
     uint64_t no_slot;       /* packets inspected alone: the flow pool was full */
     uint64_t reasm_refused; /* segments reassembly left out (limits): inspected alone */
+    uint64_t packet_rescans; /* packets whose payload was not all new stream bytes: the
+                                packet-scope signatures scanned it again */
     uint64_t not_synced;    /* packets before the session is established, or of streams
                                that never start (no SYN seen): inspected alone */
 } gh_stream_inspect_stats;

@@ -1217,7 +1217,8 @@ static void test_stream_incremental(void **state)
                                         (size_t)(E[d] - nf))
                                 : mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, st[d] + nf,
                                         (size_t)(E[d] - nf));
-                gh_dpi_match a[MAXRULES], bl[MAXRULES];
+                gh_dpi_match a[MAXRULES], bl[MAXRULES], ph[MAXRULES];
+                gh_dpi_stream_packet_begin(L.s);
                 size_t na = gh_dpi_match_stream_inc(L.d, L.s, ds[d], &p, &ps,
                                                     (const uint8_t *)st[d] + S,
                                                     (size_t)(E[d] - S), off0 + (uint64_t)S,
@@ -1231,8 +1232,13 @@ static void test_stream_incremental(void **state)
                 expect_same(a, na, bl, nb, "incremental vs block window");
                 reports += na;
                 windows++;
-                /* the packet side */
+                /* the packet side: from the stream calls' hits (the packet's
+                 * bytes were all new), and by its own scan */
                 static const uint8_t none[1];
+                size_t nh = gh_dpi_match_packet_ex(L.d, L.s, &p, &ps, p.payload, p.payload_len,
+                                                   GH_DPI_PACKET_TCP_SIDE |
+                                                       GH_DPI_PACKET_STREAM_HITS,
+                                                   ph, MAXRULES);
                 na = gh_dpi_match_packet_ex(L.d, L.s, &p, &ps, p.payload, p.payload_len,
                                             GH_DPI_PACKET_TCP_SIDE, a, MAXRULES);
                 nb = gh_dpi_match_stream(L.d, L.s, &p, &ps, none, 0, 0, 0, 0, bl, MAXRULES);
@@ -1241,6 +1247,7 @@ static void test_stream_incremental(void **state)
                                                  GH_DPI_PACKET_ANCHORED,
                                              bl + nb, MAXRULES - nb);
                 expect_same(a, na, bl, nb, "packet side");
+                expect_same(ph, nh, bl, nb, "packet side from stream hits");
                 side_reports += na;
             }
         }

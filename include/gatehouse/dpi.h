@@ -162,6 +162,12 @@ enum {
      *  signatures with packet semantics, and the header-only signatures as
      *  on the stream (flow:only_stream holds), from their own databases. */
     GH_DPI_PACKET_TCP_SIDE = 1u << 2,
+    /** With GH_DPI_PACKET_TCP_SIDE: take the payload candidates from the
+     *  hits of the gh_dpi_match_stream_inc calls made since
+     *  gh_dpi_stream_packet_begin instead of scanning the payload again.
+     *  The caller sets it only when those calls fed every byte of @p buf as
+     *  new bytes; a call that could not scan makes it fall back to a scan. */
+    GH_DPI_PACKET_STREAM_HITS = 1u << 3,
 };
 
 /**
@@ -255,6 +261,11 @@ GH_API void gh_dpi_stream_reset(gh_dpi_stream *ds);
 GH_API void gh_dpi_stream_free(gh_dpi_stream *ds);
 /** Bytes held, Hyperscan's stream state included. */
 GH_API size_t gh_dpi_stream_size(const gh_dpi_stream *ds);
+
+/** Start a packet: the gh_dpi_match_stream_inc calls that follow collect
+ *  the fast-pattern hits of packet-scope signatures for
+ *  GH_DPI_PACKET_STREAM_HITS. */
+GH_API void gh_dpi_stream_packet_begin(gh_dpi_scratch *s);
 
 /** gh_dpi_match_stream_inc flags. */
 enum {
