@@ -19,9 +19,14 @@ typedef struct bench_run {
     uint64_t accepted, dropped, rejected, alerts, inspected, fw_lookups;
 } bench_run;
 
-/** Run a fresh worker with @p cfg over @p t (batches of GH_MAX_BATCH, packet
- *  times advancing 1 s per 1000 packets, no EVE output). 0, or -1 (printed). */
-int bench_engine_run(const mem_trace *t, const gh_engine_config *cfg, bench_run *r);
+/** A worker for bench_engine_run (no EVE output); NULL (printed) on failure. */
+gh_worker *bench_engine_new(const gh_engine_config *cfg);
+
+/** Run worker @p w over @p t (batches of GH_MAX_BATCH, packet times advancing
+ *  1 s per 1000 packets from pass * 10^6 s; every flow ended at the end), so
+ *  successive passes with increasing @p pass reuse a warm worker. The counts
+ *  in @p r are this pass's. 0, or -1 (printed). */
+int bench_engine_run(const mem_trace *t, gh_worker *w, unsigned pass, bench_run *r);
 
 /** `pipeline [-F FILE]... [-S FILE|DIR]... [--policy P] [-k none] [--runs N] FILE|DIR...`:
  *  the whole engine over captures in memory; verdict and alert counts checked. */
