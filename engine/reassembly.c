@@ -115,6 +115,8 @@ gh_reasm *gh_reasm_new(const gh_reasm_config *cfg, gh_error *err)
     r->stride = stride;
     r->nchunks = (uint32_t)n;
     r->reserve = r->nchunks / 4;
+    if (c.history)
+        c.compare_window = 0; /* the consumer's bytes are the compare window */
     r->cfg = c;
     r->st.mem_alloc = n * stride + sizeof(*r);
     return r;
@@ -271,6 +273,14 @@ static bool hist_differs(const gh_reasm *r, const gh_reasm_stream *s, const uint
                          uint64_t off, uint64_t len)
 {
     uint64_t end = off + len;
+    if (r->cfg.history) {
+        uint64_t ho = 0;
+        size_t hl = 0;
+        const uint8_t *h = r->cfg.history(r->cfg.history_ctx, s, &ho, &hl);
+        uint64_t a = ho > off ? ho : off;
+        uint64_t b = ho + hl < end ? ho + hl : end;
+        return h && a < b && memcmp(h + (a - ho), data + (a - off), (size_t)(b - a)) != 0;
+    }
     for (uint32_t i = s->hist_head; i; i = chunk_at(r, i)->next) {
         const rchunk *c = chunk_at(r, i);
         uint64_t a = c->off > off ? c->off : off;

@@ -23,6 +23,22 @@ struct gh_stream_inspect {
     gh_stream_inspect_stats st;
 };
 
+/* Reassembly compares retransmissions with the window: the last delivered
+ * bytes, kept here anyway (no second copy in reassembly). */
+static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint64_t *off,
+                                     size_t *len)
+{
+    gh_stream_inspect *si = ctx;
+    size_t i = (size_t)((const char *)rs - (const char *)si->slots) / sizeof(stream_slot);
+    if (i >= si->nslots)
+        return NULL;
+    const stream_slot *s = &si->slots[i];
+    int dir = rs == &s->rs[0] ? 0 : 1;
+    *off = s->woff[dir];
+    *len = s->wlen[dir];
+    return si->windows + (i * 2 + (size_t)dir) * si->window;
+}
+
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
                                          bool midstream, gh_error *err)
 {
@@ -39,6 +55,8 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     gh_reasm_config rc;
     gh_reasm_config_init(&rc);
     rc.midstream = midstream;
+    rc.history = window_history;
+    rc.history_ctx = si;
     if (!(si->reasm = gh_reasm_new(&rc, err)))
         goto fail;
     si->slots = calloc(max_flows, sizeof(*si->slots));

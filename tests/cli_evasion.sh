@@ -39,6 +39,12 @@ expect "TCP split in 3 segments" "$(alerts evasion_tcp_split.pcap)" '[6,41000,30
 expect "TCP 1-byte segments" "$(alerts evasion_tcp_tiny.pcap)" '[46,41001,3000002]'
 expect "TCP reversed then retransmitted" "$(alerts evasion_tcp_reorder.pcap)" '[8,41002,3000002]'
 expect "TCP conflicting overlaps (first data wins)" "$(alerts evasion_tcp_overlap.pcap)" '[14,41004,3000002]'
+# the two overlaps that disagree with delivered bytes are counted (compared
+# with the inspection window's copy of the delivered stream)
+streamstats() { "$GH" pcap -q -r "$DATA/$1" -S "$DATA/evasion.rules" --eve - |
+    jq -c 'select(.event_type=="stats") | .stats.stream | [.conflicts, .gaps]'; }
+expect "TCP conflicts counted" "$(streamstats evasion_tcp_overlap.pcap)" '[2,0]'
+expect "TCP retransmissions equal to the data: no conflict" "$(streamstats evasion_tcp_reorder.pcap)" '[0,0]'
 
 # tcp-pkt signatures see packets only (the split signature is not in any one
 # packet); tcp-stream ones the stream only

@@ -30,6 +30,8 @@
 #include "gatehouse/common.h"
 #include "gatehouse/decode.h"
 
+typedef struct gh_reasm_stream gh_reasm_stream;
+
 /** Configuration; start from gh_reasm_config_init(). */
 typedef struct gh_reasm_config {
     size_t memcap;             /**< pool bytes (chunks incl. headers) per context */
@@ -43,6 +45,13 @@ typedef struct gh_reasm_config {
                                     retransmissions with (0: count, do not compare) */
     bool midstream;            /**< start a stream at the first segment seen when its
                                     SYN was missed (offset 0 = that segment's first byte) */
+    /** Optional: the consumer keeps the recently delivered bytes itself (an
+     *  inspection window): retransmissions are compared with what this
+     *  returns for stream @p s, the bytes at stream offsets [*off, *off +
+     *  *len) (NULL: none kept), and reassembly keeps no copy of its own
+     *  (compare_window is ignored). */
+    const uint8_t *(*history)(void *ctx, const gh_reasm_stream *s, uint64_t *off, size_t *len);
+    void *history_ctx;
 } gh_reasm_config;
 
 /**
