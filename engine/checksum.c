@@ -1,13 +1,43 @@
 /* Internet checksum (RFC 1071). The one's-complement sum does not depend on
- * byte order, so words are summed in native order 32 bits at a time and the
- * folded result is swapped once at the end. */
+ * byte order, so words are summed in native order and the folded result is
+ * swapped once at the end. With SSE2 (every x86-64), 32 bytes per step:
+ * 16-bit words widened to 32-bit lanes, two independent accumulators,
+ * emptied into the 64-bit sum before a lane could overflow; elsewhere four
+ * 32-bit words per step. */
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "gatehouse/decode.h"
 
 static uint64_t sum_native(const uint8_t *p, size_t len)
 {
     uint64_t s = 0;
+#ifdef __SSE2__
+    while (len >= 32) {
+        /* a lane gains at most 2 * 0xffff per step: 32768 steps fit in 32 bits */
+        size_t steps = len / 32 < 32768 ? len / 32 : 32768;
+        const __m128i z = _mm_setzero_si128();
+        __m128i a = z, b = z;
+        for (size_t i = 0; i < steps; i++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+            a = _mm_add_epi32(a, _mm_add_epi32(_mm_unpacklo_epi16(v, z),
+                                               _mm_unpackhi_epi16(v, z)));
+            b = _mm_add_epi32(b, _mm_add_epi32(_mm_unpacklo_epi16(w, z),
+                                               _mm_unpackhi_epi16(w, z)));
+            p += 32;
+        }
+        len -= steps * 32;
+        uint32_t l[8];
+        _mm_storeu_si128((__m128i *)(void *)l, a);
+        _mm_storeu_si128((__m128i *)(void *)(l + 4), b);
+        for (int i = 0; i < 8; i++)
+            s += l[i];
+    }
+#endif
     while (len >= 16) {
         uint32_t w[4];
         memcpy(w, p, 16);
