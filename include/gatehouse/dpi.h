@@ -60,6 +60,7 @@ typedef struct gh_dpi_load_report {
     size_t databases;          /**< Hyperscan databases built */
     size_t db_bytes;           /**< their total size (hs_database_size) */
     size_t scratch_bytes;      /**< size of one worker's scratch */
+    size_t port_groups;        /**< most port groups of a protocol and orientation */
 } gh_dpi_load_report;
 
 /** One loaded signature, for events and reports. Strings are owned by the gh_dpi. */
@@ -108,6 +109,25 @@ typedef struct gh_dpi_match {
 GH_API gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
                               gh_rule_error **errs, size_t *nerrs, gh_dpi_load_report *rep,
                               gh_error *err);
+
+/** Compile options; start from gh_dpi_options_init(). */
+typedef struct gh_dpi_options {
+    /** Port groups per protocol (tcp, udp) and packet orientation, 1..8
+     *  (default 8; 1: no grouping). A packet is matched against the
+     *  databases of its group only: the signatures whose port constraint
+     *  admits the server's port (the destination port of a to_server packet,
+     *  the source port of a to_client one). Ports whose signature sets are
+     *  the largest get a group each, the other ports share one. */
+    unsigned port_groups;
+} gh_dpi_options;
+
+GH_API void gh_dpi_options_init(gh_dpi_options *o);
+
+/** gh_dpi_compile with options (NULL: defaults). An option out of range is
+ *  GH_E_INVAL. */
+GH_API gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
+                                 const gh_dpi_options *opt, gh_rule_error **errs,
+                                 size_t *nerrs, gh_dpi_load_report *rep, gh_error *err);
 
 /** Free; NULL is fine. Every scratch made for @p d must be freed first. */
 GH_API void gh_dpi_free(gh_dpi *d);
