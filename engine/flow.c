@@ -658,6 +658,8 @@ static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
 
     if (fl & GH_TCP_SYN) {
         me->flags |= GH_FLOWD_SYN;
+        if (!(me->flags & GH_FLOWD_FIN))
+            f->fin_seq[d] = p->tcp_seq; /* the ISN, until a FIN takes the slot */
         if (p->flags & GH_PKT_TCP_WSCALE) {
             me->flags |= GH_FLOWD_WSCALE;
             me->wscale = p->tcp_wscale > 14 ? 14 : p->tcp_wscale; /* RFC 7323 caps at 14 */
@@ -722,6 +724,10 @@ static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
             return;
         }
         if ((fl & (GH_TCP_SYN | GH_TCP_ACK)) != GH_TCP_ACK)
+            return;
+        /* only an ACK of the server's SYN completes the handshake (a forged
+         * or stale one would make any injected segment "established") */
+        if (!SEQ_GT(p->tcp_ack, f->fin_seq[d ^ 1]) || SEQ_GT(p->tcp_ack, peer->high_seq))
             return;
         f->tcp_state = GH_TCP_ESTABLISHED;
         f->flags |= GH_FLOWF_ESTABLISHED;
