@@ -107,6 +107,7 @@ struct gh_dpi {
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
+    gh_action_order order; /* precedence of the actions in a match list */
 };
 
 struct gh_dpi_scratch {
@@ -963,6 +964,7 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
         return NULL;
     }
+    gh_action_order_default(&d->order);
     for (size_t f = 0; f < n; f++) {
         for (size_t i = 0; i < files[f]->n_rules; i++) {
             const gh_rule *r = &files[f]->rules[i];
@@ -1335,28 +1337,26 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
     return 0;
 }
 
-static unsigned action_rank(gh_rule_action a)
-{
-    switch (a) {
-    case GH_ACTION_PASS: return 0;
-    case GH_ACTION_DROP: return 1;
-    case GH_ACTION_REJECT:
-    case GH_ACTION_REJECTSRC:
-    case GH_ACTION_REJECTDST:
-    case GH_ACTION_REJECTBOTH: return 2;
-    default: return 3;
-    }
-}
-
 static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
 {
     const gh_dpi_sig_info *x = &d->sigs[a].info, *y = &d->sigs[b].info;
-    unsigned ra = action_rank(x->action), rb = action_rank(y->action);
+    unsigned ra = d->order.rank[gh_action_class_of(x->action)];
+    unsigned rb = d->order.rank[gh_action_class_of(y->action)];
     if (ra != rb)
         return ra < rb;
     if (x->sid != y->sid)
         return x->sid < y->sid;
     return a < b;
+}
+
+void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o)
+{
+    d->order = *o;
+}
+
+const gh_action_order *gh_dpi_action_order(const gh_dpi *d)
+{
+    return &d->order;
 }
 
 void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n)
@@ -1468,7 +1468,10 @@ size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
                            const gh_pkt_state *st, const uint8_t *buf, size_t len,
                            gh_dpi_match *out, size_t max)
 {
-    return match_core(d, s, p, st, buf, len, MODE_PACKET, 0, 0, false, false, out, max);
+    size_t n = match_core(d, s, p, st, buf, len, MODE_PACKET, 0, 0, false, false, out, max);
+    for (size_t i = 0; i < n; i++)
+        out[i].stream = false;
+    return n;
 }
 
 size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
@@ -1476,8 +1479,11 @@ size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packe
                               unsigned flags, gh_dpi_match *out, size_t max)
 {
     unsigned mode = flags & GH_DPI_PACKET_ONLY_NO_STREAM ? MODE_NO_STREAM : MODE_PACKET;
-    return match_core(d, s, p, st, buf, len, mode, 0, 0, false,
-                      mode == MODE_NO_STREAM && (flags & GH_DPI_PACKET_ANCHORED), out, max);
+    size_t n = match_core(d, s, p, st, buf, len, mode, 0, 0, false,
+                          mode == MODE_NO_STREAM && (flags & GH_DPI_PACKET_ANCHORED), out, max);
+    for (size_t i = 0; i < n; i++)
+        out[i].stream = false;
+    return n;
 }
 
 size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
@@ -1488,7 +1494,11 @@ size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *
     /* offsets beyond 2^62 behave like 2^62: every offset/depth lies before the window */
     int64_t base = buf_offset > (UINT64_C(1) << 62) ? INT64_C(1) << 62 : (int64_t)buf_offset;
     int64_t nf = new_from > (size_t)UINT32_MAX ? (int64_t)UINT32_MAX : (int64_t)new_from;
-    return match_core(d, s, p, st, buf, len, MODE_STREAM, base, nf,
-                      (flags & GH_DPI_STREAM_SKIP_HEADER_ONLY) != 0,
-                      (flags & GH_DPI_STREAM_SKIP_ANCHORED) != 0, out, max);
+    size_t n = match_core(d, s, p, st, buf, len, MODE_STREAM, base, nf,
+                          (flags & GH_DPI_STREAM_SKIP_HEADER_ONLY) != 0,
+                          (flags & GH_DPI_STREAM_SKIP_ANCHORED) != 0, out, max);
+    /* only payload keywords read the stream; header-only ones judged the packet */
+    for (size_t i = 0; i < n; i++)
+        out[i].stream = d->sigs[out[i].idx].info.payload;
+    return n;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the signature tier through `gatehouse pcap -S`:
-# alerts (allowed/blocked), action precedence, a drop dropping the rest of
-# its flow, skipped unsupported rules, and rule errors.
+# alerts (allowed/blocked), action precedence and --action-order, a drop
+# dropping the rest of its flow, skipped unsupported rules, and rule errors.
 # Usage: cli_signatures.sh GATEHOUSE DATA_DIR
 set -u
 GH=$1
@@ -46,6 +46,27 @@ expect "-S DIR" "$(jq -c 'select(.event_type=="stats") | .stats.detect.alerts' "
 printf 'alert tcp any any -> any any (msg:"not yet"; flow:not_established; sid:7;)\n' >"$TMP/ne.rules"
 "$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/ne.rules" --eve "$TMP/eve5.json"
 expect "flow state per packet" "$(jq -c 'select(.event_type=="alert") | .pcap_cnt' "$TMP/eve5.json" | tr '\n' ' ')" "1 2 "
+
+# --action-order: the matches of a packet apply in that order; a pass ends
+# the list, a drop of a stream match drops the rest of the flow
+printf '%s\n' 'alert tcp any any -> any 80 (msg:"get"; content:"GET"; sid:21;)' \
+    'pass tcp any any -> any 80 (msg:"pass get"; content:"GET"; sid:22;)' \
+    'drop tcp any any -> any 80 (msg:"drop get"; content:"GET"; sid:23;)' >"$TMP/ao.rules"
+ao() {
+    "$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ao.rules" $1 --eve "$TMP/ao.json"
+    jq -c 'select(.event_type=="alert" or .event_type=="drop") | [.pcap_cnt, .alert.action, (.alert.signature_id // .drop.reason)]' \
+        "$TMP/ao.json" | tr -d '\n'
+}
+expect "action order default" "$(ao "")" ""
+expect "action order default, explicit" "$(ao "--action-order pass,drop,reject,alert")" ""
+expect "action order drop first" "$(ao "--action-order drop,pass,reject,alert")" \
+    '[4,"blocked",23][4,null,"signature"][5,null,"flow drop"][6,null,"flow drop"]'
+expect "action order pass last" "$(ao "--action-order drop,alert,reject,pass")" \
+    '[4,"blocked",23][4,"blocked",21][4,null,"signature"][5,null,"flow drop"][6,null,"flow drop"]'
+expect "action order alert first" "$(ao "--action-order alert,pass,drop,reject")" '[4,"allowed",21]'
+"$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ao.rules" --action-order drop,pass,rejct,alert 2>"$TMP/err"
+expect "bad action order exit" $? 2
+grep -q "unknown action 'rejct'" "$TMP/err" && ok || fail "bad action order message: $(cat "$TMP/err")"
 
 # errors: file:line:col naming the token, exit 1
 printf 'alert tcp any any -> any any (msg:"bad"; pcre:"/a(/"; sid:9;)\n' >"$TMP/bad.rules"

@@ -51,7 +51,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 L3L4_PROTOS = {"tcp-stream", "ip", "ipv4", "ip4", "ipv6", "ip6", "tcp", "udp", "icmp", "icmpv4",
                "icmpv6", "tcp-pkt", "sctp", "pkthdr"}
 
-# Suricata's default action order; gatehouse implements exactly this one.
+# Suricata's default action order, also gatehouse's; another one becomes
+# gatehouse's --action-order.
 DEFAULT_ACTION_ORDER = ["pass", "drop", "reject", "alert"]
 
 # Fields gatehouse writes in alert/drop events. A check matching on another
@@ -204,8 +205,9 @@ def map_args(args_list):
 
 
 def check_suricata_yaml(path):
-    """Settings in the case's suricata.yaml that gatehouse does not emulate."""
-    notes, bad = [], []
+    """Return (gatehouse options, notes, settings gatehouse does not emulate)
+    for the case's suricata.yaml."""
+    opts, notes, bad = [], [], []
     try:
         with open(path) as f:
             text = f.read()
@@ -214,14 +216,15 @@ def check_suricata_yaml(path):
         text = re.sub(r"^%YAML.*\n", "", text)
         conf = yaml.safe_load(text) or {}
     except Exception as e:  # noqa: BLE001
-        return notes, ["suricata.yaml unreadable: %s" % e]
+        return opts, notes, ["suricata.yaml unreadable: %s" % e]
     for key, val in conf.items():
         if key in ("outputs", "logging"):
             continue
         if key == "action-order":
-            if list(val or []) != DEFAULT_ACTION_ORDER:
-                bad.append("suricata.yaml action-order %s (gatehouse: %s)" % (
-                    ",".join(val), ",".join(DEFAULT_ACTION_ORDER)))
+            order = [str(v) for v in (val or [])]
+            if order != DEFAULT_ACTION_ORDER:
+                opts += ["--action-order", ",".join(order)]
+                notes.append("suricata.yaml action-order: --action-order %s" % ",".join(order))
             continue
         if key == "app-layer":
             # gatehouse parses no application layer: disabling a parser is
@@ -229,7 +232,7 @@ def check_suricata_yaml(path):
             notes.append("suricata.yaml app-layer settings (no app-layer in gatehouse)")
             continue
         bad.append("suricata.yaml sets %s" % key)
-    return notes, bad
+    return opts, notes, bad
 
 
 def rule_protos(rule_files):
@@ -298,7 +301,8 @@ def run_case(name, case_dir, gatehouse, have_version, timeout, outdir):
         r["notes"].append("ips case: gatehouse always reports blocked/allowed")
     syaml = os.path.join(case_dir, "suricata.yaml")
     if os.path.exists(syaml):
-        n, b = check_suricata_yaml(syaml)
+        o, n, b = check_suricata_yaml(syaml)
+        opts += o
         r["notes"] += n
         r["claimed_reasons"] += b
 

@@ -647,6 +647,44 @@ static void test_check_tiers(void **state)
     assert_int_equal(gh_rule_keyword_status("frobnicate", NULL), GH_KW_UNKNOWN);
 }
 
+/* Suricata's action-order: the four classes each once, errors name the token */
+static void test_action_order(void **state)
+{
+    (void)state;
+    gh_action_order o;
+    char buf[40];
+    gh_action_order_default(&o);
+    gh_action_order_format(&o, buf, sizeof(buf));
+    assert_string_equal(buf, "pass,drop,reject,alert");
+    assert_int_equal(gh_action_order_parse(&o, " drop , alert,reject,pass", NULL), GH_OK);
+    gh_action_order_format(&o, buf, sizeof(buf));
+    assert_string_equal(buf, "drop,alert,reject,pass");
+    assert_int_equal(o.rank[GH_ACTCLASS_DROP], 0);
+    assert_int_equal(o.rank[GH_ACTCLASS_PASS], 3);
+    assert_int_equal(gh_action_class_of(GH_ACTION_REJECTBOTH), GH_ACTCLASS_REJECT);
+    assert_int_equal(gh_action_class_of(GH_ACTION_ALERT), GH_ACTCLASS_ALERT);
+
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"drop,pass,rejct,alert", "unknown action 'rejct'"},
+        {"drop,pass,drop,alert", "'drop' is listed twice"},
+        {"drop,pass,reject", "'alert' is missing"},
+        {"drop pass,reject,alert", "expected ',' after 'drop'"},
+        {"", "unknown action ''"},
+        {"drop,pass,reject,alert,", "unknown action ''"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        gh_error err = {0};
+        assert_int_equal(gh_action_order_parse(&o, bad[i].text, &err), GH_E_INVAL);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i].text, err.msg, bad[i].msg);
+    }
+    /* a failed parse leaves the order as it was */
+    gh_action_order_format(&o, buf, sizeof(buf));
+    assert_string_equal(buf, "drop,alert,reject,pass");
+}
+
 static void test_vars_file(void **state)
 {
     (void)state;
@@ -696,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_check_tiers),
         cmocka_unit_test(test_vars_file),
+        cmocka_unit_test(test_action_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,8 @@ static void pcap_usage(FILE *out)
             "      --var NAME=VALUE     define or override a rule variable\n"
             "      --vars FILE          variables file instead of the default vars.conf\n"
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
+            "      --action-order LIST  precedence of signature actions, e.g.\n"
+            "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
             "  -k, --checksum MODE      'all' (default) verifies IPv4/TCP/UDP/ICMP checksums,\n"
             "                           'none' skips them (captures from offloading hosts)\n"
@@ -40,8 +42,10 @@ static void pcap_usage(FILE *out)
             "\n"
             "Signatures (-S) see the packets the firewall accepted; TCP signatures match\n"
             "the reassembled stream of each direction, IP fragments are reassembled\n"
-            "first. A drop signature drops the rest of its flow, and alerts say\n"
-            "'blocked' or 'allowed' as inline would.\n"
+            "first. The matches of a packet apply in the action order; a pass ends the\n"
+            "list. A drop drops the packet, and the rest of its flow when the signature\n"
+            "has no payload keywords or matched the stream; alerts say 'blocked' or\n"
+            "'allowed' as inline would.\n"
             "Without -F every packet is accepted by the firewall stage. With -F, a flow that a rule (or the\n"
             "accept policy) accepted is remembered and its later packets, both ways,\n"
             "skip the table; dropped packets are judged one by one. Frames that are not\n"
@@ -101,9 +105,11 @@ int gh_cmd_pcap(int argc, char **argv)
     bool quiet = false;
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
+    gh_action_order order;
+    gh_action_order_default(&order);
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
-           OPT_VARS, OPT_MIDSTREAM };
+           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -112,6 +118,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
+        {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
         {"checksum", required_argument, NULL, 'k'},
@@ -173,6 +180,15 @@ int gh_cmd_pcap(int argc, char **argv)
         case OPT_MIDSTREAM:
             cfg.flow.midstream = true;
             break;
+        case OPT_ACTION_ORDER: {
+            gh_error aerr = {0};
+            if (gh_action_order_parse(&order, optarg, &aerr) != GH_OK) {
+                fprintf(stderr, "gatehouse pcap: --action-order: %s\n", aerr.msg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
+        }
         case OPT_NOFLOW:
             cfg.flow_events = false;
             break;
@@ -236,6 +252,7 @@ int gh_cmd_pcap(int argc, char **argv)
     if (n_sig) {
         if (!(dpi = gh_cli_dpi_load("gatehouse pcap", sig_files, n_sig, vars, !quiet, &exit_code)))
             goto early;
+        gh_dpi_set_action_order(dpi, &order);
         cfg.dpi = dpi;
     }
 

@@ -89,6 +89,8 @@ typedef struct gh_dpi_match {
     uint32_t idx;              /**< for gh_dpi_sig */
     gh_rule_action action;
     uint32_t sid, gid, rev;
+    bool stream;               /**< matched payload keywords on a reassembled stream window
+                                    (gh_dpi_match_stream), not on one packet */
 } gh_dpi_match;
 
 /**
@@ -111,6 +113,14 @@ GH_API gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rul
 
 /** Free; NULL is fine. Every scratch made for @p d must be freed first. */
 GH_API void gh_dpi_free(gh_dpi *d);
+
+/**
+ * Set the action precedence of @p d's match lists (Suricata's action-order;
+ * gh_dpi_compile starts with pass, drop, reject, alert). Call before any
+ * worker matches with @p d: a gh_dpi is shared read-only once in use.
+ */
+GH_API void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o);
+GH_API const gh_action_order *gh_dpi_action_order(const gh_dpi *d);
 
 /** Number of loaded signatures; their description (NULL when idx is out of range). */
 GH_API size_t gh_dpi_sig_count(const gh_dpi *d);
@@ -136,7 +146,8 @@ GH_API void gh_dpi_scratch_free(gh_dpi_scratch *s);
  * Match the signatures of @p d against packet @p p (headers, in flow state
  * @p st, may be NULL) and payload bytes @p buf / @p len (the packet payload,
  * or a reassembled stream chunk). Writes up to @p max matches to @p out in
- * Suricata's order: action pass > drop > reject > alert, then ascending sid,
+ * Suricata's order: by action in the action order (default pass > drop >
+ * reject > alert, gh_dpi_set_action_order), then ascending sid,
  * then rule order; when more matched than @p max, the first @p max of that
  * order are kept. Returns the number written. No allocation.
  */
@@ -145,7 +156,7 @@ GH_API size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_p
                                   gh_dpi_match *out, size_t max);
 
 /** Sort @p n matches (from several calls) into the order the match
- *  functions return: pass > drop > reject > alert, then sid, then load order. */
+ *  functions return: action order, then sid, then load order. */
 GH_API void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n);
 
 /** gh_dpi_match_packet_ex flags. */

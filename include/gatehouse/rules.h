@@ -218,6 +218,38 @@ GH_API int gh_rule_dump(FILE *out, const gh_rule *r);
 /** "alert", "drop", ... */
 GH_API const char *gh_rule_action_name(gh_rule_action a);
 
+/* ---- action order (Suricata's action-order) -------------------------------- */
+
+/** The four action classes that precedence orders; every reject* is "reject". */
+typedef enum gh_action_class {
+    GH_ACTCLASS_PASS,
+    GH_ACTCLASS_DROP,
+    GH_ACTCLASS_REJECT,
+    GH_ACTCLASS_ALERT,
+    GH_ACTCLASS_N,
+} gh_action_class;
+
+/** Precedence of the signature actions: rank[class] is the class's position
+ *  (0 applies first). Suricata's default is pass, drop, reject, alert. */
+typedef struct gh_action_order {
+    uint8_t rank[GH_ACTCLASS_N];
+} gh_action_order;
+
+/** Fill @p o with the default order pass,drop,reject,alert. */
+GH_API void gh_action_order_default(gh_action_order *o);
+
+/** Parse "drop,pass,reject,alert": each of the four classes exactly once,
+ *  comma-separated (spaces around names allowed). Returns GH_E_INVAL with a
+ *  message naming the bad token in @p err (may be NULL); @p o is unchanged
+ *  then. */
+GH_API int gh_action_order_parse(gh_action_order *o, const char *text, gh_error *err);
+
+/** Class of a signature action (alert for accept, which signatures never have). */
+GH_API gh_action_class gh_action_class_of(gh_rule_action a);
+
+/** Write @p o as "pass,drop,reject,alert" into @p buf (at least 32 bytes). */
+GH_API void gh_action_order_format(const gh_action_order *o, char *buf, size_t size);
+
 /** An option value without its double quotes and escapes ("a \\"b\\"" -> a "b");
  *  a value without quotes is copied as is, NULL gives "". malloc'd, the
  *  caller frees; NULL when memory runs out. */
