@@ -371,7 +371,7 @@ static dpi_kw *new_kw(dpi_sig *sg, size_t *cap, uint8_t type, gh_rule_loc loc)
     return k;
 }
 
-/* pcre:[!]"/regex/flags" */
+/* pcre:[!]"/regex/flags", or unquoted [!]/regex/flags (Suricata takes both) */
 static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
 {
     const char *v = o->value.text;
@@ -381,12 +381,13 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         s = skip_ws(s + 1);
     }
     size_t n = strlen(s);
-    if (n < 4 || s[0] != '"' || s[n - 1] != '"' || s[1] != '/') {
-        rule_error(c, o->value.loc, "pcre: expected [!]\"/regex/flags\"");
+    bool quoted = n && s[0] == '"';
+    if (quoted ? (n < 4 || s[n - 1] != '"' || s[1] != '/') : (n < 2 || s[0] != '/')) {
+        rule_error(c, o->value.loc, "pcre: expected [!]\"/regex/flags\" or [!]/regex/flags");
         return;
     }
-    const char *re = s + 2;
-    const char *end = s + n - 1; /* the closing quote */
+    const char *re = quoted ? s + 2 : s + 1;
+    const char *end = quoted ? s + n - 1 : s + n; /* the closing quote, or the end */
     const char *slash = end - 1;
     while (slash >= re && *slash != '/')
         slash--;
