@@ -193,6 +193,8 @@ def map_args(args_list):
             val = nxt.replace(" ", "")
             if val in ("stream.midstream=true", "stream.midstream=yes"):
                 opts.append("--midstream")
+            elif val in ("stream.async-oneside=true", "stream.async-oneside=yes"):
+                opts.append("--async-oneside")
             elif val in HARMLESS_SETS:
                 notes.append("--set %s ignored (%s)" % (val, HARMLESS_SETS[val]))
             else:

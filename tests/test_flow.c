@@ -434,6 +434,31 @@ static void test_tcp_handshake_needs_valid_ack(void **state)
     gh_flow_table_free(t);
 }
 
+/* stream.async-oneside: with only the client's side on the path, its ACK
+ * after the SYN completes the handshake; without the option it does not. */
+static void test_tcp_async_oneside(void **state)
+{
+    (void)state;
+    for (int async = 0; async < 2; async++) {
+        gh_flow_config cfg;
+        gh_flow_config_init(&cfg);
+        cfg.max_flows = 64;
+        cfg.async_oneside = async;
+        recorder r = {0};
+        gh_flow_table *t = new_table(&cfg, &r);
+        gh_packet syn = pk_tcp(A4, 40000, B4, 80, GH_TCP_SYN, 100, 0, 64240, 0);
+        gh_packet wrong = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK, 150, 9000, 502, 0);
+        gh_packet ack = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK | GH_TCP_PSH, 101, 9000, 502, 10);
+        gh_flow *f = look(t, &syn, T0, GH_FLOW_TOSERVER);
+        assert_ptr_equal(look(t, &wrong, T0 + MS, GH_FLOW_TOSERVER), f);
+        assert_int_equal(f->tcp_state, GH_TCP_SYN_SENT); /* not the SYN's next byte */
+        assert_ptr_equal(look(t, &ack, T0 + 2 * MS, GH_FLOW_TOSERVER), f);
+        assert_int_equal(f->tcp_state, async ? GH_TCP_ESTABLISHED : GH_TCP_SYN_SENT);
+        assert_int_equal(gh_flow_is_established(f), async);
+        gh_flow_table_free(t);
+    }
+}
+
 static void test_tcp_handshake_rtt(void **state)
 {
     (void)state;
@@ -1738,6 +1763,7 @@ int main(void)
         cmocka_unit_test(test_both_directions_one_flow),
         cmocka_unit_test(test_tcp_handshake_rtt),
         cmocka_unit_test(test_tcp_handshake_needs_valid_ack),
+        cmocka_unit_test(test_tcp_async_oneside),
         cmocka_unit_test(test_tcp_fin_close_and_closed_timeout),
         cmocka_unit_test(test_tcp_close_names),
         cmocka_unit_test(test_tcp_rst_and_reuse),

@@ -28,6 +28,8 @@ static void pcap_usage(FILE *out)
             "      --var NAME=VALUE     define or override a rule variable\n"
             "      --vars FILE          variables file instead of the default vars.conf\n"
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
+            "      --async-oneside      a TCP handshake completes on the client's ACK alone\n"
+            "                           when the SYN/ACK took another path\n"
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
@@ -109,7 +111,7 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_action_order_default(&order);
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
-           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER };
+           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -119,6 +121,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"vars", required_argument, NULL, OPT_VARS},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
+        {"async-oneside", no_argument, NULL, OPT_ASYNC},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
         {"checksum", required_argument, NULL, 'k'},
@@ -179,6 +182,9 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case OPT_MIDSTREAM:
             cfg.flow.midstream = true;
+            break;
+        case OPT_ASYNC:
+            cfg.flow.async_oneside = true;
             break;
         case OPT_ACTION_ORDER: {
             gh_error aerr = {0};

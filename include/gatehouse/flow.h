@@ -214,6 +214,9 @@ typedef struct gh_flow_config {
                                  false: never evict them (default true) */
     bool midstream;        /**< TCP mid-stream pick-up (Suricata stream.midstream,
                                 default false) */
+    bool async_oneside;    /**< the client's ACK after its SYN completes a handshake whose
+                                SYN/ACK took another path (Suricata stream.async-oneside,
+                                default false) */
     bool vlan_tracking;    /**< VLAN ids are part of the key (default true) */
     uint16_t worker_id;    /**< flow_id namespace when lookups pass pkt_id 0 */
     uint64_t hash_seed;    /**< index hash seed (randomize against collision floods) */
