@@ -31,6 +31,7 @@ struct gh_worker {
     gh_defrag *defrag;
     uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
     bool held[GH_MAX_BATCH];  /* fragment held by the defragmenter */
+    bool dgram[GH_MAX_BATCH]; /* the descriptor is a reassembled datagram */
     const gh_pkt_in *batch_in; /* the batch being processed */
     uint64_t policy_hits;
     uint64_t last_ns;
@@ -204,7 +205,7 @@ static void flow_decide(gh_flow *f, uint8_t a)
  * IP-only) or matched on the reassembled stream; one that matched a single
  * packet's payload decides that packet only. */
 static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
-                                size_t n)
+                                int dir, size_t n)
 {
     if (!n)
         return GH_VERDICT_ACCEPT;
@@ -238,8 +239,21 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
             gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                               .line = si->line};
-            gh_eve_fmt_alert(&w->events, in, p, f ? f->flow_id : 0, &er, blocked, si->classtype,
-                             si->priority ? si->priority : 3);
+            /* a stream match shows the stream bytes it was found in */
+            gh_eve_alert_data x = {.pkt_src = w->dgram[in - w->batch_in] ? "defrag" : "wire/pcap",
+                                   .fields = w->cfg.eve_alert_fields,
+                                   .payload = p->payload, .payload_len = p->payload_len,
+                                   .stream = w->matches[i].stream};
+            if (x.stream && x.fields) {
+                size_t wl;
+                const uint8_t *win = gh_stream_inspect_window(w->si, f, dir, &wl);
+                if (win) {
+                    x.payload = win;
+                    x.payload_len = wl;
+                }
+            }
+            gh_eve_fmt_alert_ex(&w->events, in, p, f ? f->flow_id : 0, &er, blocked,
+                                si->classtype, si->priority ? si->priority : 3, &x);
         }
     }
     if (!blocked)
@@ -267,7 +281,7 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     else
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
-    return apply_matches(w, in, p, f, n);
+    return apply_matches(w, in, p, f, dir, n);
 }
 
 /* Feed fragment i to the defragmenter. Held: the packet waits (accepted).
@@ -298,6 +312,7 @@ static void defragment(gh_worker *w, size_t i)
     memcpy(p->vlan_id, vlan, sizeof(vlan));
     p->vlan_count = nvlan;
     w->counters.frag_reassembled++;
+    w->dgram[i] = true;
     if (out.dgram_flags & GH_DEFRAG_DG_CONFLICT)
         w->counters.frag_conflicts++;
     /* the whole datagram's anomalies (an L4 checksum is checkable only now) */
@@ -330,6 +345,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         w->pkt_ns[i] = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
         w->pkt_ids[i] = in->id;
         w->held[i] = false;
+        w->dgram[i] = false;
         if ((p->flags & GH_PKT_FRAGMENT) && w->defrag)
             defragment(w, i);
     }

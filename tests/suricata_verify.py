@@ -62,8 +62,32 @@ EMITTED_KEYS = {
     "dest_ip", "dest_port", "proto", "vlan", "alert", "drop", "verdict",
     "alert.action", "alert.gid", "alert.signature_id", "alert.rev",
     "alert.signature", "alert.category", "alert.severity", "alert.rule_action",
-    "alert.file", "alert.line",
+    "alert.file", "alert.line", "pkt_src", "payload", "payload_printable", "stream",
+    "packet", "packet_info", "packet_info.linktype",
 }
+
+# suricata.yaml eve-log alert options and the gatehouse options writing the
+# same fields.
+EVE_ALERT_OPTIONS = {
+    "payload": "--eve-payload",
+    "payload-printable": "--eve-payload-printable",
+    "packet": "--eve-packet",
+}
+
+
+def eve_alert_options(outputs):
+    """gatehouse options for the eve-log alert settings in `outputs`."""
+    opts = []
+    for out in outputs or []:
+        if not isinstance(out, dict) or not isinstance(out.get("eve-log"), dict):
+            continue
+        for t in out["eve-log"].get("types") or []:
+            if not isinstance(t, dict) or not isinstance(t.get("alert"), dict):
+                continue
+            for key, opt in EVE_ALERT_OPTIONS.items():
+                if t["alert"].get(key) in (True, "yes", "true", "on") and opt not in opts:
+                    opts.append(opt)
+    return opts
 
 # --set options that change nothing gatehouse could emulate differently:
 # they are Suricata's defaults or only touch output gatehouse does not write.
@@ -220,7 +244,13 @@ def check_suricata_yaml(path):
     except Exception as e:  # noqa: BLE001
         return opts, notes, ["suricata.yaml unreadable: %s" % e]
     for key, val in conf.items():
-        if key in ("outputs", "logging"):
+        if key == "outputs":
+            eo = eve_alert_options(val)
+            if eo:
+                opts += eo
+                notes.append("suricata.yaml eve-log alert fields: " + " ".join(eo))
+            continue
+        if key == "logging":
             continue
         if key == "action-order":
             order = [str(v) for v in (val or [])]

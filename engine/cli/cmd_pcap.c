@@ -33,6 +33,11 @@ static void pcap_usage(FILE *out)
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
+            "      --eve-payload        alerts carry 'payload' (base64 of the packet payload,\n"
+            "                           or of the stream bytes for a stream match) and 'stream'\n"
+            "      --eve-payload-printable  alerts carry 'payload_printable' (non-printable\n"
+            "                           bytes as '.') and 'stream'\n"
+            "      --eve-packet         alerts carry 'packet' (base64 of the captured frame)\n"
             "  -k, --checksum MODE      'all' (default) verifies IPv4/TCP/UDP/ICMP checksums,\n"
             "                           'none' skips them (captures from offloading hosts)\n"
             "      --write-accepted F   write accepted packets to pcap file F\n"
@@ -111,7 +116,8 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_action_order_default(&order);
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
-           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC };
+           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
+           OPT_EVE_PACKET };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -124,6 +130,9 @@ int gh_cmd_pcap(int argc, char **argv)
         {"async-oneside", no_argument, NULL, OPT_ASYNC},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
+        {"eve-payload", no_argument, NULL, OPT_EVE_PAYLOAD},
+        {"eve-payload-printable", no_argument, NULL, OPT_EVE_PRINTABLE},
+        {"eve-packet", no_argument, NULL, OPT_EVE_PACKET},
         {"checksum", required_argument, NULL, 'k'},
         {"write-accepted", required_argument, NULL, OPT_WACC},
         {"write-dropped", required_argument, NULL, OPT_WDROP},
@@ -200,6 +209,15 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case OPT_EVE:
             eve_path = optarg;
+            break;
+        case OPT_EVE_PAYLOAD:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_PAYLOAD;
+            break;
+        case OPT_EVE_PRINTABLE:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_PAYLOAD_PRINTABLE;
+            break;
+        case OPT_EVE_PACKET:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_PACKET;
             break;
         case 'k':
             if (strcmp(optarg, "none") == 0) {
