@@ -90,6 +90,8 @@ typedef struct dpi_sig {
     uint8_t dir;        /* DIR_* */
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
     gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
+    uint32_t ct_line, ct_col; /* the classtype option, for errors */
+    char *category_owned;   /* info.category when it is a copy (a class description) */
     gh_dpi_sig_info info;
 } dpi_sig;
 
@@ -619,6 +621,7 @@ static void sig_clear(dpi_sig *sg)
     gh_port_set_free(&sg->dp);
     free((char *)sg->info.msg);
     free((char *)sg->info.classtype);
+    free(sg->category_owned);
     free((char *)sg->info.proto);
     free((char *)sg->info.file);
     memset(sg, 0, sizeof(*sg));
@@ -662,6 +665,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             } else if (!strcasecmp(nm, "classtype") && !sg->info.classtype && o->value.text) {
                 if (!(sg->info.classtype = strdup(o->value.text)))
                     c->oom = true;
+                sg->ct_line = o->value.loc.line;
+                sg->ct_col = o->value.loc.col;
             } else if (!strcasecmp(nm, "priority") && o->value.text) {
                 long long v;
                 if (parse_int(o->value.text, 1, 255, &v))
@@ -827,6 +832,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         c->oom = true;
     if (!sg->info.classtype && !(sg->info.classtype = strdup("")))
         c->oom = true;
+    sg->info.category = sg->info.classtype;
+    sg->info.severity = sg->info.priority ? sg->info.priority : 3;
     if (!(sg->info.proto = strdup(r->proto.text)) ||
         !(sg->info.file = strdup(r->loc.file ? r->loc.file : "")))
         c->oom = true;
@@ -1348,6 +1355,35 @@ static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
     if (x->sid != y->sid)
         return x->sid < y->sid;
     return a < b;
+}
+
+int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c, gh_rule_error **errs,
+                              size_t *nerrs)
+{
+    int bad = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        gh_dpi_sig_info *in = &sg->info;
+        if (!in->classtype || !*in->classtype)
+            continue;
+        const gh_class_entry *e = gh_classification_find(c, in->classtype);
+        if (!e) {
+            gh_rule_loc loc = {.file = in->file, .line = sg->ct_line, .col = sg->ct_col};
+            gh_rule_error_append(errs, nerrs, loc,
+                                 "unknown classtype '%s' (not in the classification file)",
+                                 in->classtype);
+            bad++;
+            continue;
+        }
+        char *cat = strdup(e->description);
+        if (!cat)
+            return GH_E_NOMEM;
+        free(sg->category_owned);
+        sg->category_owned = cat;
+        in->category = cat;
+        in->severity = in->priority ? in->priority : e->priority;
+    }
+    return bad;
 }
 
 void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o)

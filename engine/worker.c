@@ -253,7 +253,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
                 }
             }
             gh_eve_fmt_alert_ex(&w->events, in, p, f ? f->flow_id : 0, &er, blocked,
-                                si->classtype, si->priority ? si->priority : 3, &x);
+                                si->category, si->severity, &x);
         }
     }
     if (!blocked)

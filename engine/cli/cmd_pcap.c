@@ -30,6 +30,9 @@ static void pcap_usage(FILE *out)
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
             "      --async-oneside      a TCP handshake completes on the client's ACK alone\n"
             "                           when the SYN/ACK took another path\n"
+            "      --classification FILE  classtype table (Suricata's classification.config\n"
+            "                           format; default <dir of gatehouse>/rules/\n"
+            "                           classification.config): alert category and severity\n"
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
@@ -109,6 +112,8 @@ static double now_s(void)
 int gh_cmd_pcap(int argc, char **argv)
 {
     const char *input = NULL, *eve_path = NULL, *acc_path = NULL, *drop_path = NULL;
+    const char *class_path = NULL;
+    gh_classification *cls = NULL;
     bool quiet = false;
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
@@ -117,7 +122,7 @@ int gh_cmd_pcap(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
-           OPT_EVE_PACKET };
+           OPT_EVE_PACKET, OPT_CLASSIFICATION };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -127,6 +132,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"vars", required_argument, NULL, OPT_VARS},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
+        {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"async-oneside", no_argument, NULL, OPT_ASYNC},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
@@ -194,6 +200,9 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case OPT_ASYNC:
             cfg.flow.async_oneside = true;
+            break;
+        case OPT_CLASSIFICATION:
+            class_path = optarg;
             break;
         case OPT_ACTION_ORDER: {
             gh_error aerr = {0};
@@ -274,7 +283,11 @@ int gh_cmd_pcap(int argc, char **argv)
         cfg.fw = fw;
     }
     if (n_sig) {
-        if (!(dpi = gh_cli_dpi_load("gatehouse pcap", sig_files, n_sig, vars, !quiet, &exit_code)))
+        if ((exit_code = gh_cli_classification_load("gatehouse pcap", class_path, &cls)) !=
+            GH_EXIT_OK)
+            goto early;
+        if (!(dpi = gh_cli_dpi_load("gatehouse pcap", sig_files, n_sig, vars, cls, !quiet,
+                                    &exit_code)))
             goto early;
         gh_dpi_set_action_order(dpi, &order);
         cfg.dpi = dpi;
@@ -398,6 +411,7 @@ cleanup:
     gh_source_close(src);
 early:
     gh_dpi_free(dpi);
+    gh_classification_free(cls);
     free(sig_files);
     gh_fw_free(fw);
     gh_rule_vars_free(vars);

@@ -69,6 +69,10 @@ typedef struct gh_dpi_sig_info {
     uint32_t priority;         /**< 0 when the rule sets none */
     const char *msg;           /**< unquoted; "" when absent */
     const char *classtype;     /**< "" when absent */
+    const char *category;      /**< alert category: the classtype's description after
+                                    gh_dpi_set_classification, else the classtype */
+    uint32_t severity;         /**< alert severity: priority, else the classtype's
+                                    priority (gh_dpi_set_classification), else 3 */
     const char *proto;         /**< as written ("tcp", "ip", ...) */
     const char *file;
     uint32_t line;
@@ -121,6 +125,18 @@ GH_API void gh_dpi_free(gh_dpi *d);
  */
 GH_API void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o);
 GH_API const gh_action_order *gh_dpi_action_order(const gh_dpi *d);
+
+/**
+ * Give @p d's signatures their alert category and severity from
+ * classification table @p c: category is the description of the
+ * signature's classtype, severity the rule's priority or else the class's
+ * priority. A classtype @p c does not define is an error appended to
+ * @p errs (at the classtype option; the caller frees) and its signature
+ * keeps the classtype name as category. Returns the number of such errors,
+ * or GH_E_NOMEM. Call before any worker matches with @p d.
+ */
+GH_API int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c,
+                                     gh_rule_error **errs, size_t *nerrs);
 
 /** Number of loaded signatures; their description (NULL when idx is out of range). */
 GH_API size_t gh_dpi_sig_count(const gh_dpi *d);
