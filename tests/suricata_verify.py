@@ -544,6 +544,8 @@ def main():
     if not os.path.isdir(args.cases):
         print("suricata_verify: no cases folder %s: skipped" % args.cases)
         return 77
+    # gatehouse runs in each case's folder: paths must not be relative
+    args.cases = os.path.abspath(args.cases)
     gatehouse = args.gatehouse or os.path.join(REPO_ROOT, "build", "gatehouse")
     if not os.access(gatehouse, os.X_OK):
         sys.stderr.write("suricata_verify: gatehouse binary %s not found\n" % gatehouse)
