@@ -609,7 +609,8 @@ static bool kw_validate(const char *name, const char *value, char *msg, size_t m
         return valid_content(value, msg, msz);
     } else if (strcmp(name, "pcre") == 0) {
         if (!valid_pcre(value)) {
-            snprintf(msg, msz, "bad pcre '%s' (expected [!]\"/regex/flags\" or [!]/regex/flags)", shown);
+            snprintf(msg, msz,
+                     "bad pcre '%s' (expected [!]\"/regex/flags\" or [!]/regex/flags)", shown);
             return false;
         }
     } else if (strcmp(name, "offset") == 0 || strcmp(name, "depth") == 0 ||
