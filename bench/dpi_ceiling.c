@@ -113,7 +113,7 @@ int bench_dpi(int argc, char **argv)
         goto out;
     }
     if (!(vars = gh_cli_vars_load("gatehouse-bench", NULL, 0, NULL, 0, &exit_code)) ||
-        !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, false, &exit_code)))
+        !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, NULL, false, &exit_code)))
         goto out;
 
     /* the ceiling's database: every loaded signature's fast pattern */

@@ -93,6 +93,8 @@ typedef struct dpi_sig {
     uint8_t dir;        /* DIR_* */
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
     gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
+    uint32_t ct_line, ct_col; /* the classtype option, for errors */
+    char *category_owned;   /* info.category when it is a copy (a class description) */
     gh_dpi_sig_info info;
 } dpi_sig;
 
@@ -148,6 +150,7 @@ struct gh_dpi {
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
+    gh_action_order order; /* precedence of the actions in a match list */
 };
 
 struct gh_dpi_scratch {
@@ -439,7 +442,7 @@ static dpi_kw *new_kw(dpi_sig *sg, size_t *cap, uint8_t type, gh_rule_loc loc)
     return k;
 }
 
-/* pcre:[!]"/regex/flags" */
+/* pcre:[!]"/regex/flags", or unquoted [!]/regex/flags (Suricata takes both) */
 static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
 {
     const char *v = o->value.text;
@@ -449,12 +452,13 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         s = skip_ws(s + 1);
     }
     size_t n = strlen(s);
-    if (n < 4 || s[0] != '"' || s[n - 1] != '"' || s[1] != '/') {
-        rule_error(c, o->value.loc, "pcre: expected [!]\"/regex/flags\"");
+    bool quoted = n && s[0] == '"';
+    if (quoted ? (n < 4 || s[n - 1] != '"' || s[1] != '/') : (n < 2 || s[0] != '/')) {
+        rule_error(c, o->value.loc, "pcre: expected [!]\"/regex/flags\" or [!]/regex/flags");
         return;
     }
-    const char *re = s + 2;
-    const char *end = s + n - 1; /* the closing quote */
+    const char *re = quoted ? s + 2 : s + 1;
+    const char *end = quoted ? s + n - 1 : s + n; /* the closing quote, or the end */
     const char *slash = end - 1;
     while (slash >= re && *slash != '/')
         slash--;
@@ -686,6 +690,7 @@ static void sig_clear(dpi_sig *sg)
     gh_port_set_free(&sg->dp);
     free((char *)sg->info.msg);
     free((char *)sg->info.classtype);
+    free(sg->category_owned);
     free((char *)sg->info.proto);
     free((char *)sg->info.file);
     memset(sg, 0, sizeof(*sg));
@@ -729,6 +734,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             } else if (!strcasecmp(nm, "classtype") && !sg->info.classtype && o->value.text) {
                 if (!(sg->info.classtype = strdup(o->value.text)))
                     c->oom = true;
+                sg->ct_line = o->value.loc.line;
+                sg->ct_col = o->value.loc.col;
             } else if (!strcasecmp(nm, "priority") && o->value.text) {
                 long long v;
                 if (parse_int(o->value.text, 1, 255, &v))
@@ -894,6 +901,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         c->oom = true;
     if (!sg->info.classtype && !(sg->info.classtype = strdup("")))
         c->oom = true;
+    sg->info.category = sg->info.classtype;
+    sg->info.severity = sg->info.priority ? sg->info.priority : 3;
     if (!(sg->info.proto = strdup(r->proto.text)) ||
         !(sg->info.file = strdup(r->loc.file ? r->loc.file : "")))
         c->oom = true;
@@ -1373,6 +1382,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         return NULL;
     }
     d->max_pg = opt->port_groups;
+    gh_action_order_default(&d->order);
     for (size_t f = 0; f < n; f++) {
         for (size_t i = 0; i < files[f]->n_rules; i++) {
             const gh_rule *r = &files[f]->rules[i];
@@ -1754,28 +1764,55 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
     return 0;
 }
 
-static unsigned action_rank(gh_rule_action a)
-{
-    switch (a) {
-    case GH_ACTION_PASS: return 0;
-    case GH_ACTION_DROP: return 1;
-    case GH_ACTION_REJECT:
-    case GH_ACTION_REJECTSRC:
-    case GH_ACTION_REJECTDST:
-    case GH_ACTION_REJECTBOTH: return 2;
-    default: return 3;
-    }
-}
-
 static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
 {
     const gh_dpi_sig_info *x = &d->sigs[a].info, *y = &d->sigs[b].info;
-    unsigned ra = action_rank(x->action), rb = action_rank(y->action);
+    unsigned ra = d->order.rank[gh_action_class_of(x->action)];
+    unsigned rb = d->order.rank[gh_action_class_of(y->action)];
     if (ra != rb)
         return ra < rb;
     if (x->sid != y->sid)
         return x->sid < y->sid;
     return a < b;
+}
+
+int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c, gh_rule_error **errs,
+                              size_t *nerrs)
+{
+    int bad = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        gh_dpi_sig_info *in = &sg->info;
+        if (!in->classtype || !*in->classtype)
+            continue;
+        const gh_class_entry *e = gh_classification_find(c, in->classtype);
+        if (!e) {
+            gh_rule_loc loc = {.file = in->file, .line = sg->ct_line, .col = sg->ct_col};
+            gh_rule_error_append(errs, nerrs, loc,
+                                 "unknown classtype '%s' (not in the classification file)",
+                                 in->classtype);
+            bad++;
+            continue;
+        }
+        char *cat = strdup(e->description);
+        if (!cat)
+            return GH_E_NOMEM;
+        free(sg->category_owned);
+        sg->category_owned = cat;
+        in->category = cat;
+        in->severity = in->priority ? in->priority : e->priority;
+    }
+    return bad;
+}
+
+void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o)
+{
+    d->order = *o;
+}
+
+const gh_action_order *gh_dpi_action_order(const gh_dpi *d)
+{
+    return &d->order;
 }
 
 void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n)
@@ -1877,6 +1914,8 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         out[i].sid = in->sid;
         out[i].gid = in->gid;
         out[i].rev = in->rev;
+        /* only payload keywords read the stream; header-only ones judged the packet */
+        out[i].stream = c->mode == MODE_STREAM && in->payload;
     }
     return w;
 }

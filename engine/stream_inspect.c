@@ -272,3 +272,14 @@ const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si)
 {
     return si->reasm;
 }
+
+const uint8_t *gh_stream_inspect_window(const gh_stream_inspect *si, const gh_flow *f, int dir,
+                                        size_t *len)
+{
+    const stream_slot *s = f ? f->ext : NULL;
+    *len = 0;
+    if (!si || !s || (dir != 0 && dir != 1))
+        return NULL;
+    *len = s->wlen[dir];
+    return si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->window;
+}

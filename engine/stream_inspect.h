@@ -51,6 +51,12 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
 /* Release the flow's stream state (from the flow table's on_end). */
 void gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_flow *f);
 
+/* The bytes of flow @p f's stream in direction @p dir that the window holds
+ * now (the latest, up to the window size); NULL and *len 0 when the flow
+ * has no stream state. Valid until the next packet of the flow. */
+const uint8_t *gh_stream_inspect_window(const gh_stream_inspect *si, const gh_flow *f, int dir,
+                                        size_t *len);
+
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si);
 

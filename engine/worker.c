@@ -31,6 +31,7 @@ struct gh_worker {
     gh_defrag *defrag;
     uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
     bool held[GH_MAX_BATCH];  /* fragment held by the defragmenter */
+    bool dgram[GH_MAX_BATCH]; /* the descriptor is a reassembled datagram */
     const gh_pkt_in *batch_in; /* the batch being processed */
     uint64_t policy_hits;
     uint64_t last_ns;
@@ -186,47 +187,79 @@ static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p
     }
 }
 
-/* The signature stage: every matching signature applies, by Suricata's
- * precedence pass > drop > reject > alert (gh_dpi_match_packet's order). */
-/* Apply the n matches in w->matches (precedence order: pass > drop > reject
- * > alert): every matching signature applies. */
+/* A decision on the flow: the first one set stays (Suricata's "first to set
+ * wins"), so a later pass cannot undo a drop, nor a drop a pass. */
+static void flow_decide(gh_flow *f, uint8_t a)
+{
+    if (f && f->action != GH_FLOW_ACTION_PASS && f->action != GH_FLOW_ACTION_DROP &&
+        f->action != GH_FLOW_ACTION_REJECT)
+        f->action = a;
+}
+
+/* The signature stage's decision over the n matches in w->matches, which are
+ * in the action order (gh_dpi_match_sort): each applies in turn, as
+ * Suricata's alert finalisation does. A pass ends the list: it and the
+ * matches after it raise no alert. A drop or reject drops the packet; the
+ * alerts of a dropped packet say "blocked". A pass, drop or reject decides
+ * the whole flow when the signature has no payload keywords (Suricata's
+ * IP-only) or matched on the reassembled stream; one that matched a single
+ * packet's payload decides that packet only. */
 static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
-                                size_t n)
+                                int dir, size_t n)
 {
     if (!n)
         return GH_VERDICT_ACCEPT;
-    gh_rule_action top = w->matches[0].action;
-    if (top == GH_ACTION_PASS) {
-        /* a pass signature ends inspection of the packet: no alerts; one
-         * without payload keywords (Suricata's IP-only) passes the flow */
-        w->counters.dpi_passed++;
-        w->sig_hits[w->matches[0].idx]++;
-        if (f && !gh_dpi_sig(w->dpi, w->matches[0].idx)->payload)
-            f->action = GH_FLOW_ACTION_PASS;
-        return GH_VERDICT_ACCEPT;
-    }
-    bool blocked = top != GH_ACTION_ALERT;
+    size_t cut = n, drop_at = n;
     for (size_t i = 0; i < n; i++) {
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
+        gh_action_class c = gh_action_class_of(si->action);
+        bool flow_scope = !si->payload || w->matches[i].stream;
         w->sig_hits[w->matches[i].idx]++;
-        if (si->action == GH_ACTION_PASS)
-            continue;
+        if (c == GH_ACTCLASS_PASS) {
+            if (drop_at == n)
+                w->counters.dpi_passed++;
+            if (flow_scope)
+                flow_decide(f, GH_FLOW_ACTION_PASS);
+            cut = i;
+            break;
+        }
+        if (c == GH_ACTCLASS_DROP || c == GH_ACTCLASS_REJECT) {
+            if (drop_at == n)
+                drop_at = i;
+            if (flow_scope)
+                flow_decide(f, c == GH_ACTCLASS_REJECT ? GH_FLOW_ACTION_REJECT
+                                                       : GH_FLOW_ACTION_DROP);
+        }
+    }
+    bool blocked = drop_at < n;
+    for (size_t i = 0; i < cut; i++) {
+        const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
         w->counters.alerts++;
         if (w->eve) {
             gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                               .line = si->line};
-            gh_eve_fmt_alert(&w->events, in, p, f ? f->flow_id : 0, &er, blocked, si->classtype,
-                             si->priority ? si->priority : 3);
+            /* a stream match shows the stream bytes it was found in */
+            gh_eve_alert_data x = {.pkt_src = w->dgram[in - w->batch_in] ? "defrag" : "wire/pcap",
+                                   .fields = w->cfg.eve_alert_fields,
+                                   .payload = p->payload, .payload_len = p->payload_len,
+                                   .stream = w->matches[i].stream};
+            if (x.stream && x.fields) {
+                size_t wl;
+                const uint8_t *win = gh_stream_inspect_window(w->si, f, dir, &wl);
+                if (win) {
+                    x.payload = win;
+                    x.payload_len = wl;
+                }
+            }
+            gh_eve_fmt_alert_ex(&w->events, in, p, f ? f->flow_id : 0, &er, blocked,
+                                si->category, si->severity, &x);
         }
     }
     if (!blocked)
         return GH_VERDICT_ACCEPT;
-    const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[0].idx);
-    bool reject = top != GH_ACTION_DROP;
-    /* a drop drops the rest of its flow */
-    if (f)
-        f->action = reject ? GH_FLOW_ACTION_REJECT : GH_FLOW_ACTION_DROP;
+    const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[drop_at].idx);
+    bool reject = gh_action_class_of(si->action) == GH_ACTCLASS_REJECT;
     gh_fw_rule_info ri = {.action = reject ? GH_FW_REJECT : GH_FW_DROP, .sid = si->sid,
                           .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                           .line = si->line};
@@ -248,7 +281,7 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     else
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
-    return apply_matches(w, in, p, f, n);
+    return apply_matches(w, in, p, f, dir, n);
 }
 
 /* Feed fragment i to the defragmenter. Held: the packet waits (accepted).
@@ -279,6 +312,7 @@ static void defragment(gh_worker *w, size_t i)
     memcpy(p->vlan_id, vlan, sizeof(vlan));
     p->vlan_count = nvlan;
     w->counters.frag_reassembled++;
+    w->dgram[i] = true;
     if (out.dgram_flags & GH_DEFRAG_DG_CONFLICT)
         w->counters.frag_conflicts++;
     /* the whole datagram's anomalies (an L4 checksum is checkable only now) */
@@ -311,6 +345,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         w->pkt_ns[i] = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
         w->pkt_ids[i] = in->id;
         w->held[i] = false;
+        w->dgram[i] = false;
         if ((p->flags & GH_PKT_FRAGMENT) && w->defrag)
             defragment(w, i);
     }

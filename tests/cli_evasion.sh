@@ -55,5 +55,14 @@ printf '%s\n' \
 expect "tcp-pkt vs tcp-stream" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/scope.rules" --eve - |
     jq -c 'select(.event_type=="alert") | [.pcap_cnt, .alert.signature_id]' | tr -d '\n')" '[6,12]'
 
+# alert payload fields: a stream match shows the reassembled bytes, a
+# reassembled datagram the whole datagram's payload and pkt_src "defrag"
+expect "stream match payload" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$DATA/evasion.rules" \
+    --eve-payload-printable --eve - | jq -c 'select(.event_type=="alert") | [.pcap_cnt, .pkt_src, .stream, .payload_printable]')" \
+    '[6,"wire/pcap",1,"GET /x?q=EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS HTTP/1.0\r\n\r\n"]'
+expect "datagram payload" "$("$GH" pcap -q -r "$DATA/evasion_frag4_inorder.pcap" -S "$DATA/evasion.rules" \
+    --eve-payload --eve - | jq -c 'select(.event_type=="alert") | [.pkt_src, .stream, (.payload | @base64d)]')" \
+    '["defrag",0,"xxxxxxxEVIL-SIGNATURE-SPLIT-ACROSS-FRAGMENTSxxxxxxx"]'
+
 echo "cli_evasion: $checks checks passed, $fails failed"
 [ $fails -eq 0 ]

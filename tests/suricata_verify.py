@@ -51,7 +51,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 L3L4_PROTOS = {"tcp-stream", "ip", "ipv4", "ip4", "ipv6", "ip6", "tcp", "udp", "icmp", "icmpv4",
                "icmpv6", "tcp-pkt", "sctp", "pkthdr"}
 
-# Suricata's default action order; gatehouse implements exactly this one.
+# Suricata's default action order, also gatehouse's; another one becomes
+# gatehouse's --action-order.
 DEFAULT_ACTION_ORDER = ["pass", "drop", "reject", "alert"]
 
 # Fields gatehouse writes in alert/drop events. A check matching on another
@@ -61,8 +62,32 @@ EMITTED_KEYS = {
     "dest_ip", "dest_port", "proto", "vlan", "alert", "drop", "verdict",
     "alert.action", "alert.gid", "alert.signature_id", "alert.rev",
     "alert.signature", "alert.category", "alert.severity", "alert.rule_action",
-    "alert.file", "alert.line",
+    "alert.file", "alert.line", "pkt_src", "payload", "payload_printable", "stream",
+    "packet", "packet_info", "packet_info.linktype",
 }
+
+# suricata.yaml eve-log alert options and the gatehouse options writing the
+# same fields.
+EVE_ALERT_OPTIONS = {
+    "payload": "--eve-payload",
+    "payload-printable": "--eve-payload-printable",
+    "packet": "--eve-packet",
+}
+
+
+def eve_alert_options(outputs):
+    """gatehouse options for the eve-log alert settings in `outputs`."""
+    opts = []
+    for out in outputs or []:
+        if not isinstance(out, dict) or not isinstance(out.get("eve-log"), dict):
+            continue
+        for t in out["eve-log"].get("types") or []:
+            if not isinstance(t, dict) or not isinstance(t.get("alert"), dict):
+                continue
+            for key, opt in EVE_ALERT_OPTIONS.items():
+                if t["alert"].get(key) in (True, "yes", "true", "on") and opt not in opts:
+                    opts.append(opt)
+    return opts
 
 # --set options that change nothing gatehouse could emulate differently:
 # they are Suricata's defaults or only touch output gatehouse does not write.
@@ -192,6 +217,8 @@ def map_args(args_list):
             val = nxt.replace(" ", "")
             if val in ("stream.midstream=true", "stream.midstream=yes"):
                 opts.append("--midstream")
+            elif val in ("stream.async-oneside=true", "stream.async-oneside=yes"):
+                opts.append("--async-oneside")
             elif val in HARMLESS_SETS:
                 notes.append("--set %s ignored (%s)" % (val, HARMLESS_SETS[val]))
             else:
@@ -204,8 +231,9 @@ def map_args(args_list):
 
 
 def check_suricata_yaml(path):
-    """Settings in the case's suricata.yaml that gatehouse does not emulate."""
-    notes, bad = [], []
+    """Return (gatehouse options, notes, settings gatehouse does not emulate)
+    for the case's suricata.yaml."""
+    opts, notes, bad = [], [], []
     try:
         with open(path) as f:
             text = f.read()
@@ -214,14 +242,21 @@ def check_suricata_yaml(path):
         text = re.sub(r"^%YAML.*\n", "", text)
         conf = yaml.safe_load(text) or {}
     except Exception as e:  # noqa: BLE001
-        return notes, ["suricata.yaml unreadable: %s" % e]
+        return opts, notes, ["suricata.yaml unreadable: %s" % e]
     for key, val in conf.items():
-        if key in ("outputs", "logging"):
+        if key == "outputs":
+            eo = eve_alert_options(val)
+            if eo:
+                opts += eo
+                notes.append("suricata.yaml eve-log alert fields: " + " ".join(eo))
+            continue
+        if key == "logging":
             continue
         if key == "action-order":
-            if list(val or []) != DEFAULT_ACTION_ORDER:
-                bad.append("suricata.yaml action-order %s (gatehouse: %s)" % (
-                    ",".join(val), ",".join(DEFAULT_ACTION_ORDER)))
+            order = [str(v) for v in (val or [])]
+            if order != DEFAULT_ACTION_ORDER:
+                opts += ["--action-order", ",".join(order)]
+                notes.append("suricata.yaml action-order: --action-order %s" % ",".join(order))
             continue
         if key == "app-layer":
             # gatehouse parses no application layer: disabling a parser is
@@ -229,7 +264,7 @@ def check_suricata_yaml(path):
             notes.append("suricata.yaml app-layer settings (no app-layer in gatehouse)")
             continue
         bad.append("suricata.yaml sets %s" % key)
-    return notes, bad
+    return opts, notes, bad
 
 
 def rule_protos(rule_files):
@@ -298,7 +333,8 @@ def run_case(name, case_dir, gatehouse, have_version, timeout, outdir):
         r["notes"].append("ips case: gatehouse always reports blocked/allowed")
     syaml = os.path.join(case_dir, "suricata.yaml")
     if os.path.exists(syaml):
-        n, b = check_suricata_yaml(syaml)
+        o, n, b = check_suricata_yaml(syaml)
+        opts += o
         r["notes"] += n
         r["claimed_reasons"] += b
 
@@ -508,6 +544,8 @@ def main():
     if not os.path.isdir(args.cases):
         print("suricata_verify: no cases folder %s: skipped" % args.cases)
         return 77
+    # gatehouse runs in each case's folder: paths must not be relative
+    args.cases = os.path.abspath(args.cases)
     gatehouse = args.gatehouse or os.path.join(REPO_ROOT, "build", "gatehouse")
     if not os.access(gatehouse, os.X_OK):
         sys.stderr.write("suricata_verify: gatehouse binary %s not found\n" % gatehouse)

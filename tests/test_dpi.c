@@ -236,6 +236,9 @@ static void test_pcre(void **state)
     assert_false(fires("content:\"abc\"; pcre:\"/^def/R\";", "defabc"));
     assert_false(fires("content:\"abc\"; pcre:\"/^def/R\";", "abcxdef"));
     assert_true(fires("content:\"abc\"; pcre:\"/def/R\";", "abcxdef"));
+    /* Suricata's unquoted form */
+    assert_true(fires("pcre:/foo.bar/i;", "xFOO-BARx"));
+    assert_false(fires("pcre:!/foo.bar/i;", "xFOO-BARx"));
     assert_true(fires("pcre:!\"/evil/\";", "good"));
     assert_false(fires("pcre:!\"/evil/\";", "so evil"));
     /* relative after a pcre */

@@ -70,6 +70,10 @@ typedef struct gh_dpi_sig_info {
     uint32_t priority;         /**< 0 when the rule sets none */
     const char *msg;           /**< unquoted; "" when absent */
     const char *classtype;     /**< "" when absent */
+    const char *category;      /**< alert category: the classtype's description after
+                                    gh_dpi_set_classification, else the classtype */
+    uint32_t severity;         /**< alert severity: priority, else the classtype's
+                                    priority (gh_dpi_set_classification), else 3 */
     const char *proto;         /**< as written ("tcp", "ip", ...) */
     const char *file;
     uint32_t line;
@@ -90,6 +94,8 @@ typedef struct gh_dpi_match {
     uint32_t idx;              /**< for gh_dpi_sig */
     gh_rule_action action;
     uint32_t sid, gid, rev;
+    bool stream;               /**< matched payload keywords on a reassembled stream window
+                                    (gh_dpi_match_stream), not on one packet */
 } gh_dpi_match;
 
 /**
@@ -132,6 +138,26 @@ GH_API gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_
 /** Free; NULL is fine. Every scratch made for @p d must be freed first. */
 GH_API void gh_dpi_free(gh_dpi *d);
 
+/**
+ * Set the action precedence of @p d's match lists (Suricata's action-order;
+ * gh_dpi_compile starts with pass, drop, reject, alert). Call before any
+ * worker matches with @p d: a gh_dpi is shared read-only once in use.
+ */
+GH_API void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o);
+GH_API const gh_action_order *gh_dpi_action_order(const gh_dpi *d);
+
+/**
+ * Give @p d's signatures their alert category and severity from
+ * classification table @p c: category is the description of the
+ * signature's classtype, severity the rule's priority or else the class's
+ * priority. A classtype @p c does not define is an error appended to
+ * @p errs (at the classtype option; the caller frees) and its signature
+ * keeps the classtype name as category. Returns the number of such errors,
+ * or GH_E_NOMEM. Call before any worker matches with @p d.
+ */
+GH_API int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c,
+                                     gh_rule_error **errs, size_t *nerrs);
+
 /** Number of loaded signatures; their description (NULL when idx is out of range). */
 GH_API size_t gh_dpi_sig_count(const gh_dpi *d);
 GH_API const gh_dpi_sig_info *gh_dpi_sig(const gh_dpi *d, uint32_t idx);
@@ -156,7 +182,8 @@ GH_API void gh_dpi_scratch_free(gh_dpi_scratch *s);
  * Match the signatures of @p d against packet @p p (headers, in flow state
  * @p st, may be NULL) and payload bytes @p buf / @p len (the packet payload,
  * or a reassembled stream chunk). Writes up to @p max matches to @p out in
- * Suricata's order: action pass > drop > reject > alert, then ascending sid,
+ * Suricata's order: by action in the action order (default pass > drop >
+ * reject > alert, gh_dpi_set_action_order), then ascending sid,
  * then rule order; when more matched than @p max, the first @p max of that
  * order are kept. Returns the number written. No allocation.
  */
@@ -165,7 +192,7 @@ GH_API size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_p
                                   gh_dpi_match *out, size_t max);
 
 /** Sort @p n matches (from several calls) into the order the match
- *  functions return: pass > drop > reject > alert, then sid, then load order. */
+ *  functions return: action order, then sid, then load order. */
 GH_API void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n);
 
 /** gh_dpi_match_packet_ex flags. */

@@ -34,6 +34,7 @@ typedef struct gh_engine_config {
     uint32_t stream_window;  /**< bytes of each direction's stream kept for matching */
     uint32_t stream_flows;   /**< flows with stream state at once (then per packet) */
     gh_defrag_config defrag_cfg;
+    unsigned eve_alert_fields; /**< GH_EVE_ALERT_* written in alert events (default none) */
 } gh_engine_config;
 
 /** Defaults: checksums verified, every event on, no firewall, policy accept,
