@@ -173,7 +173,7 @@ void gh_eve_fmt_begin_flow(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt
     gh_jbuf_printf(b, "{\"timestamp\":\"%s\"", ts);
     if (flow_id)
         gh_jbuf_printf(b, ",\"flow_id\":%" PRIu64, flow_id);
-    if (in)
+    if (in && in->id) /* 0: no packet (a flow's end) */
         gh_jbuf_printf(b, ",\"pcap_cnt\":%" PRIu64, in->id);
     JLIT(b, ",\"event_type\":");
     gh_jbuf_json_str(b, event_type);

@@ -27,6 +27,9 @@ struct gh_worker {
     gh_dpi_scratch *scratch;
     uint64_t *sig_hits;       /* per signature */
     gh_dpi_match matches[GH_MAX_MATCHES];
+    gh_dpi_match end_matches[GH_MAX_MATCHES]; /* flow end (may come mid-batch) */
+    uint8_t *paybuf;          /* a stream alert's payload (window and hole marker) */
+    size_t paycap;
     gh_stream_inspect *si;    /* TCP stream inspection (with signatures) */
     gh_defrag *defrag;
     uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
@@ -60,10 +63,49 @@ void gh_engine_config_init(gh_engine_config *cfg)
     gh_defrag_config_init(&cfg->defrag_cfg);
 }
 
+/* Alerts for the stream bytes inspected when flow @p f ends (Suricata's
+ * "stream (flow timeout)" pseudo packets): no packet to drop, so every
+ * alert is "allowed"; a pass ends each direction's list. */
+static void flow_end_alerts(gh_worker *w, gh_flow *f)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        gh_packet pp;
+        gh_pkt_state st;
+        size_t n = gh_stream_inspect_flow_end(w->si, w->scratch, f, dir, &pp, &st,
+                                              w->end_matches, GH_MAX_MATCHES);
+        for (size_t i = 0; i < n; i++) {
+            const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->end_matches[i].idx);
+            w->sig_hits[w->end_matches[i].idx]++;
+            if (gh_action_class_of(si->action) == GH_ACTCLASS_PASS)
+                break;
+            w->counters.alerts++;
+            f->flags |= GH_FLOWF_ALERTED;
+            if (!w->eve)
+                continue;
+            gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
+                              .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
+                              .line = si->line};
+            gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
+                            .ts_nsec = (uint32_t)(f->last_ns % 1000000000u)};
+            gh_eve_alert_data x = {.pkt_src = "stream (flow timeout)",
+                                   .fields = w->cfg.eve_alert_fields, .stream = true};
+            if (x.fields) {
+                x.payload = w->paybuf;
+                x.payload_len = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
+            }
+            gh_eve_fmt_alert_ex(&w->events, &in, &pp, f->flow_id, &er, false, si->category,
+                                si->severity, &x);
+        }
+    }
+}
+
 static void on_flow_end(void *ctx, gh_flow *f)
 {
     gh_worker *w = ctx;
-    gh_stream_inspect_flow_end(w->si, f);
+    if (w->si && f->ext) {
+        flow_end_alerts(w, f);
+        gh_stream_inspect_flow_release(w->si, f);
+    }
     if (f->end_reason < 4)
         w->counters.flows_ended[f->end_reason]++;
     if (w->eve && w->cfg.flow_events)
@@ -110,8 +152,14 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
         }
         if (cfg->stream && !(w->si = gh_stream_inspect_new(w->dpi, cfg->stream_window,
                                                            cfg->stream_flows,
-                                                           cfg->flow.midstream, err)))
+                                                           cfg->flow.midstream,
+                                                           cfg->stream_acked, err)))
             goto fail;
+        w->paycap = (size_t)cfg->stream_window + 64;
+        if (w->si && !(w->paybuf = malloc(w->paycap))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
     }
     for (size_t i = 0; i < GH_MAX_BATCH; i++)
         w->pkt_ptrs[i] = &w->pkts[i];
@@ -235,6 +283,8 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
     for (size_t i = 0; i < cut; i++) {
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
         w->counters.alerts++;
+        if (f)
+            f->flags |= GH_FLOWF_ALERTED;
         if (w->eve) {
             gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
@@ -244,12 +294,11 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
                                    .fields = w->cfg.eve_alert_fields,
                                    .payload = p->payload, .payload_len = p->payload_len,
                                    .stream = w->matches[i].stream};
-            if (x.stream && x.fields) {
-                size_t wl;
-                const uint8_t *win = gh_stream_inspect_window(w->si, f, dir, &wl);
-                if (win) {
-                    x.payload = win;
-                    x.payload_len = wl;
+            if (x.stream && x.fields && w->si) {
+                size_t pl = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
+                if (pl) {
+                    x.payload = w->paybuf;
+                    x.payload_len = pl;
                 }
             }
             gh_eve_fmt_alert_ex(&w->events, in, p, f ? f->flow_id : 0, &er, blocked,
@@ -459,6 +508,7 @@ void gh_worker_free(gh_worker *w)
         return;
     gh_flow_table_free(w->flows);
     gh_stream_inspect_free(w->si);
+    free(w->paybuf);
     gh_defrag_free(w->defrag);
     free(w->dfbuf);
     gh_dpi_scratch_free(w->scratch);

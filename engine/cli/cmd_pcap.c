@@ -30,6 +30,10 @@ static void pcap_usage(FILE *out)
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
             "      --async-oneside      a TCP handshake completes on the client's ACK alone\n"
             "                           when the SYN/ACK took another path\n"
+            "      --stream-inspect WHEN  'arrival' (default; inline/IPS: stream bytes are\n"
+            "                           inspected as they arrive) or 'acked' (IDS, Suricata's\n"
+            "                           default: once the receiver acknowledges them, on the\n"
+            "                           sender's next packet or at flow end)\n"
             "      --classification FILE  classtype table (Suricata's classification.config\n"
             "                           format; default <dir of gatehouse>/rules/\n"
             "                           classification.config): alert category and severity\n"
@@ -121,7 +125,7 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_action_order_default(&order);
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
-           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
+           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
            OPT_EVE_PACKET, OPT_CLASSIFICATION };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
@@ -134,6 +138,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"async-oneside", no_argument, NULL, OPT_ASYNC},
+        {"stream-inspect", required_argument, NULL, OPT_STREAM_INSPECT},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
         {"eve-payload", no_argument, NULL, OPT_EVE_PAYLOAD},
@@ -200,6 +205,18 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case OPT_ASYNC:
             cfg.flow.async_oneside = true;
+            break;
+        case OPT_STREAM_INSPECT:
+            if (strcmp(optarg, "acked") == 0) {
+                cfg.stream_acked = true;
+            } else if (strcmp(optarg, "arrival") == 0) {
+                cfg.stream_acked = false;
+            } else {
+                fprintf(stderr, "gatehouse pcap: --stream-inspect: unknown value '%s' "
+                                "(arrival or acked)\n", optarg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
             break;
         case OPT_CLASSIFICATION:
             class_path = optarg;
