@@ -19,7 +19,13 @@
  * (gh_dpi_match_packet), or a window over the tail of one TCP direction's
  * reassembled stream (gh_dpi_match_stream, DESIGN.md section 2 "Stream
  * semantics"), where absolute positions count from the stream start and a
- * match is reported once, by the call that delivers its last byte.
+ * match is reported once, by the call that delivers its last byte; or in
+ * streaming mode over the new bytes of a window only (gh_dpi_match_stream_inc,
+ * the same results with each byte scanned once).
+ *
+ * Databases are per protocol class, packet orientation and port group (see
+ * gh_dpi_options): a packet scans the one its orientation and server port
+ * select.
  */
 #ifndef GATEHOUSE_DPI_H
 #define GATEHOUSE_DPI_H
