@@ -162,40 +162,16 @@ static uint8_t *window_of(gh_stream_inspect *si, const stream_slot *s, int dir)
     return si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->window;
 }
 
-/* Inspect the window's bytes up to stream offset @p upto that were not
- * inspected yet: each new byte goes once through the direction's Hyperscan
- * stream (gh_dpi_match_stream_inc), the signatures are verified on the
- * current run of the window; without that state the run is scanned whole. */
-static void inspect_upto(deliver_ctx *c, uint64_t upto)
+/* Inspect the run @p buf / @p len at stream offset @p run whose bytes from
+ * offset @p from on are new: each new byte goes once through the direction's
+ * Hyperscan stream (gh_dpi_match_stream_inc) and the signatures are verified
+ * on the run; without that state the run is scanned whole. */
+static void inspect_run(deliver_ctx *c, const uint8_t *buf, size_t len, uint64_t run,
+                        uint64_t from)
 {
     gh_stream_inspect *si = c->si;
-    stream_slot *s = c->slot;
-    int dir = c->dir;
-    uint64_t run = s->woff[dir] + s->bar[dir]; /* offset of the run's first byte */
-    uint64_t end = s->woff[dir] + s->wlen[dir];
-    if (upto > end)
-        upto = end;
-    if (s->bar[dir] && s->insp[dir] < s->pre[dir] + s->bar[dir]) {
-        /* the run before the hole waits (IDS): inspect it first, alone */
-        uint64_t pe = s->pre[dir] + s->bar[dir];
-        s->bar[dir] = 0, s->woff[dir] = s->pre[dir]; /* the old run as the window */
-        uint64_t keep_insp = s->insp[dir];
-        uint32_t wl = s->wlen[dir];
-        s->wlen[dir] = (uint32_t)(pe - s->pre[dir]);
-        s->insp[dir] = keep_insp;
-        inspect_upto(c, pe);
-        s->wlen[dir] = wl;
-        s->bar[dir] = (uint32_t)(pe - s->pre[dir]);
-        s->woff[dir] = run - s->bar[dir];
-    }
-    if (s->insp[dir] < run)
-        s->insp[dir] = run;
-    if (upto <= s->insp[dir])
-        return;
-    const uint8_t *buf = window_of(si, s, dir) + s->bar[dir];
-    size_t len = (size_t)(upto - run), nf = (size_t)(s->insp[dir] - run);
-    s->insp[dir] = upto;
-    size_t di = (size_t)(s - si->slots) * 2 + (size_t)dir;
+    size_t di = (size_t)(c->slot - si->slots) * 2 + (size_t)c->dir;
+    size_t nf = (size_t)(from - run);
     if (!si->ds[di])
         si->ds[di] = gh_dpi_stream_new();
     if (!c->scan) {
@@ -216,6 +192,33 @@ static void inspect_upto(deliver_ctx *c, uint64_t upto)
                                 c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
     }
     c->n = merge(c->out, c->n, c->max, c->tmp, n);
+}
+
+/* Inspect the window's bytes up to stream offset @p upto that were not
+ * inspected yet: first the run before a hole when it still waits (IDS),
+ * alone, then the current run. */
+static void inspect_upto(deliver_ctx *c, uint64_t upto)
+{
+    stream_slot *s = c->slot;
+    int dir = c->dir;
+    const uint8_t *win = window_of(c->si, s, dir);
+    uint32_t bar = s->bar[dir];
+    uint64_t run = s->woff[dir] + bar; /* offset of the current run's first byte */
+    uint64_t end = s->woff[dir] + s->wlen[dir];
+    if (bar && s->insp[dir] < s->pre[dir] + bar) {
+        uint64_t from = s->insp[dir] > s->pre[dir] ? s->insp[dir] : s->pre[dir];
+        s->insp[dir] = s->pre[dir] + bar;
+        inspect_run(c, win, bar, s->pre[dir], from);
+    }
+    if (upto > end)
+        upto = end;
+    if (s->insp[dir] < run)
+        s->insp[dir] = run;
+    if (upto <= s->insp[dir])
+        return;
+    uint64_t from = s->insp[dir];
+    s->insp[dir] = upto;
+    inspect_run(c, win + bar, (size_t)(upto - run), run, from);
 }
 
 /* New in-order bytes: append them to the window in pieces of at most half

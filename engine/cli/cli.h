@@ -42,6 +42,10 @@ void gh_cli_rule_paths_free(char **p, size_t n);
 gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
                         const gh_rule_vars *vars, const gh_classification *cls, bool verbose,
                         int *exit_code);
+/* The same with compile options (NULL: defaults). */
+gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
+                           const gh_rule_vars *vars, const gh_classification *cls,
+                           const gh_dpi_options *opt, bool verbose, int *exit_code);
 
 /* The classification table: @p path, or when NULL the default
  * classification.config (<dir of gatehouse>/rules/, else the source tree's

@@ -290,6 +290,13 @@ gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
                         const gh_rule_vars *vars, const gh_classification *cls, bool verbose,
                         int *exit_code)
 {
+    return gh_cli_dpi_load_ex(prog, paths, n, vars, cls, NULL, verbose, exit_code);
+}
+
+gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
+                           const gh_rule_vars *vars, const gh_classification *cls,
+                           const gh_dpi_options *opt, bool verbose, int *exit_code)
+{
     gh_error err = {0};
     size_t nfiles = 0;
     char **names = gh_cli_rule_paths(prog, paths, n, &nfiles, exit_code);
@@ -329,7 +336,7 @@ gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
     memset(&rep, 0, sizeof(rep));
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    dpi = gh_dpi_compile(files, nfiles, vars, &errs, &nerrs, &rep, &err);
+    dpi = gh_dpi_compile_ex(files, nfiles, vars, opt, &errs, &nerrs, &rep, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (dpi && cls && gh_dpi_set_classification(dpi, cls, &errs, &nerrs) == GH_E_NOMEM) {
         gh_dpi_free(dpi);
