@@ -74,6 +74,8 @@ typedef struct dpi_kw {
     uint16_t fp_off, fp_len;
     uint8_t *pat;       /* content bytes, lower-cased when nocase */
     pcre2_code *re;
+    hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
+                             negatives), NULL when Hyperscan cannot take it */
     gh_rule_loc loc;    /* the keyword, for errors */
 } dpi_kw;
 
@@ -363,6 +365,28 @@ static bool is_any_ports(const gh_port_set *s)
 
 /* ---- compile: one rule ----------------------------------------------------- */
 
+/* Does the expression count a repeat past 32 ("x{1075,}", "{1,500}")?
+ * Hyperscan unrolls counted repeats: such expressions take it up to a second
+ * each to compile, so they stay PCRE2's alone. */
+static bool large_repeat(const char *re, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (re[i] == '\\') {
+            i++; /* an escaped character, "\{" included */
+            continue;
+        }
+        if (re[i] != '{')
+            continue;
+        unsigned long v = 0;
+        for (size_t j = i + 1; j < n && (re[j] == ',' || (re[j] >= '0' && re[j] <= '9')); j++) {
+            v = re[j] == ',' ? 0 : v * 10 + (unsigned long)(re[j] - '0');
+            if (v > 32)
+                return true;
+        }
+    }
+    return false;
+}
+
 typedef struct rule_ctx {
     const gh_rule *r;
     gh_rule_error **errs;
@@ -371,6 +395,7 @@ typedef struct rule_ctx {
     const char *unsupported; /* first unsupported feature found here */
     char uns_buf[40];
     bool oom;
+    bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
 } rule_ctx;
 
 static void rule_error(rule_ctx *c, gh_rule_loc loc, const char *fmt, ...)
@@ -509,6 +534,31 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
     }
     k->anchored = (opts & PCRE2_ANCHORED) != 0;
     (void)pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE); /* interpreter when JIT is missing */
+    /* Hyperscan where it can: the expression in prefilter mode (it may match
+     * more, never less) rejects most subjects before PCRE2 runs; flags that
+     * only narrow a match (A, E, G) are left to PCRE2; x has no Hyperscan
+     * flag, and constructs Hyperscan rejects (back-references, most
+     * lookarounds, an expression matching the empty string) stay PCRE2's */
+    if (c->pcre_hs && !(opts & PCRE2_EXTENDED) && !large_repeat(re, (size_t)(slash - re))) {
+        unsigned hf = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
+                      (opts & PCRE2_CASELESS ? HS_FLAG_CASELESS : 0) |
+                      (opts & PCRE2_DOTALL ? HS_FLAG_DOTALL : 0) |
+                      (opts & PCRE2_MULTILINE ? HS_FLAG_MULTILINE : 0);
+        size_t rl = (size_t)(slash - re);
+        char *expr = malloc(rl + 1);
+        if (!expr) {
+            c->oom = true;
+            return;
+        }
+        memcpy(expr, re, rl);
+        expr[rl] = '\0';
+        hs_compile_error_t *ce = NULL;
+        if (hs_compile(expr, hf, HS_MODE_BLOCK, NULL, &k->re_hs, &ce) != HS_SUCCESS) {
+            k->re_hs = NULL;
+            hs_free_compile_error(ce);
+        }
+        free(expr);
+    }
 }
 
 /* Numeric content modifier; a byte_extract variable name is unsupported. */
@@ -682,6 +732,7 @@ static void sig_clear(dpi_sig *sg)
     for (size_t i = 0; i < sg->nkw; i++) {
         free(sg->kw[i].pat);
         pcre2_code_free(sg->kw[i].re);
+        hs_free_database(sg->kw[i].re_hs);
     }
     free(sg->kw);
     gh_addr_set_free(&sg->src);
@@ -1348,6 +1399,7 @@ void gh_dpi_options_init(gh_dpi_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->port_groups = PG_MAX;
+    o->pcre_hyperscan = true;
 }
 
 gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
@@ -1399,7 +1451,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 tally(rep, r->unsupported);
                 continue;
             }
-            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs};
+            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan};
             dpi_sig *sg = &d->sigs[d->n];
             if (compile_rule(&c, vars, sg)) {
                 d->n++;
@@ -1437,6 +1489,16 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 size_t sz = 0;
                 pcre2_pattern_info(sg->kw[k].re, PCRE2_INFO_SIZE, &sz);
                 d->mem_bytes += sz;
+                if (rep)
+                    rep->pcre++;
+            }
+            if (sg->kw[k].re_hs) {
+                size_t sz = 0;
+                hs_database_size(sg->kw[k].re_hs, &sz);
+                d->mem_bytes += sz;
+                d->db_bytes += sz;
+                if (rep)
+                    rep->pcre_hyperscan++;
             }
         }
         d->mem_bytes += (sg->src.n_v4 + sg->dst.n_v4) * sizeof(gh_ip4_range) +
@@ -1513,6 +1575,14 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
             gh_dpi_scratch_free(s);
             return NULL;
         }
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t k = 0; k < d->sigs[i].nkw; k++)
+            if (d->sigs[i].kw[k].re_hs &&
+                hs_alloc_scratch(d->sigs[i].kw[k].re_hs, &s->hs) != HS_SUCCESS) {
+                gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
+                gh_dpi_scratch_free(s);
+                return NULL;
+            }
     return s;
 oom:
     gh_error_set(err, GH_E_NOMEM, "out of memory allocating DPI scratch");
@@ -1653,6 +1723,26 @@ static bool inspect_content(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32
     }
 }
 
+static int on_re_hs(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ctx)
+{
+    (void)id;
+    (void)from;
+    (void)to;
+    (void)flags;
+    *(bool *)ctx = true;
+    return 1; /* one is enough */
+}
+
+/* Can pcre @p k match in @p subj? false only when it cannot. */
+static bool re_hs_maybe(const dpi_kw *k, const uint8_t *subj, size_t len, gh_dpi_scratch *s)
+{
+    bool found = false;
+    hs_error_t e = hs_scan(k->re_hs, (const char *)subj, (unsigned)len, 0, s->hs, on_re_hs,
+                           &found);
+    return found || (e != HS_SUCCESS && e != HS_SCAN_TERMINATED);
+}
+
 static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t prev_end,
                          int64_t ext, vctx *v)
 {
@@ -1669,6 +1759,10 @@ static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t 
     }
     const uint8_t *subj = v->buf + base;
     PCRE2_SIZE slen = v->len - base, start = 0;
+    if (!never && k->re_hs && !re_hs_maybe(k, subj, slen, v->s)) {
+        never = true; /* Hyperscan proved that no match exists */
+        v->s->stats.pcre_hs_rejects++;
+    }
     for (;;) {
         int rc = never ? PCRE2_ERROR_NOMATCH
                        : pcre2_match(k->re, (PCRE2_SPTR)subj, slen, start, opts, v->s->md,

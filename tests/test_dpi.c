@@ -1394,6 +1394,81 @@ static void test_port_groups(void **state)
     gh_rule_file_free(f);
 }
 
+/* pcre with a Hyperscan prefilter gives what PCRE2 alone gives: expressions
+ * of the kinds rules use (classes, alternation, anchors with and without m,
+ * i and s, bounded repeats, a back-reference Hyperscan rejects, negation,
+ * relative R) on random subjects, compiled with and without the prefilter. */
+static void test_pcre_prefilter(void **state)
+{
+    (void)state;
+    static const char *const res[] = {
+        "/ab+c/", "/^ab/", "/^ab/m", "/c$/", "/c$/m", "/a.c/s", "/a.c/", "/AB[^c]{2}/i",
+        "/(ab|ca)x?b/", "/a{2,3}b/", "/(a)b\\1/", "/b\\x0ac/", "/\\x0a^c/m", "/[^ab]{3}/",
+        "/^[abc]{1,4}$/", "/(?:ca){2}/i",
+    };
+    enum { NRE = sizeof(res) / sizeof(res[0]), SUBJ = 3000 };
+    char text[NRE * 3 * 160];
+    size_t tw = 0;
+    uint32_t sid = 1;
+    for (size_t i = 0; i < NRE; i++) {
+        tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                               "alert tcp any any -> any any (pcre:\"%s\"; sid:%u;)\n", res[i],
+                               sid++);
+        tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                               "alert tcp any any -> any any (content:\"b\"; pcre:!\"%s\"; "
+                               "sid:%u;)\n", res[i], sid++);
+        tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                               "alert tcp any any -> any any (content:\"a\"; pcre:\"%sR\"; "
+                               "sid:%u;)\n", res[i], sid++);
+    }
+    gh_error err = {0};
+    gh_rule_file *f =
+        gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
+    assert_non_null(f);
+    assert_int_equal(gh_rules_check(f, NULL), 0);
+    gh_dpi_options on, off;
+    gh_dpi_options_init(&on);
+    gh_dpi_options_init(&off);
+    off.pcre_hyperscan = false;
+    gh_dpi_load_report ron, roff;
+    gh_dpi *dh = gh_dpi_compile_ex(&f, 1, NULL, &on, NULL, NULL, &ron, &err);
+    gh_dpi *dp = gh_dpi_compile_ex(&f, 1, NULL, &off, NULL, NULL, &roff, &err);
+    assert_non_null(dh);
+    assert_non_null(dp);
+    assert_int_equal(ron.loaded, 3 * NRE);
+    assert_int_equal(ron.pcre, 3 * NRE);
+    assert_int_equal(roff.pcre_hyperscan, 0);
+    printf("pcre prefilter: %zu of %zu pcre keywords have one\n", ron.pcre_hyperscan, ron.pcre);
+    assert_true(ron.pcre_hyperscan >= 3 * (NRE - 2)); /* all but the back-reference ones */
+    gh_dpi_scratch *sh = gh_dpi_scratch_new(dh, &err), *sp = gh_dpi_scratch_new(dp, &err);
+    assert_true(sh && sp);
+    srand(31337);
+    size_t total = 0;
+    for (int t = 0; t < SUBJ; t++) {
+        char subj[40];
+        int len = rand() % (int)sizeof(subj);
+        for (int j = 0; j < len; j++)
+            subj[j] = "abcxABC\n"[rand() % 8];
+        gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, subj, (size_t)len);
+        gh_dpi_match a[3 * NRE], b[3 * NRE];
+        size_t na = run(&(loaded){.d = dh, .s = sh}, &p, NULL, a, 3 * NRE);
+        size_t nb = run(&(loaded){.d = dp, .s = sp}, &p, NULL, b, 3 * NRE);
+        expect_same(a, na, b, nb, "pcre with and without the prefilter");
+        total += na;
+    }
+    gh_dpi_scratch_stats st;
+    gh_dpi_scratch_get_stats(sh, &st);
+    printf("pcre prefilter: %zu matches compared, %llu subjects ruled out by Hyperscan\n", total,
+           (unsigned long long)st.pcre_hs_rejects);
+    assert_true(total > 1000);
+    assert_true(st.pcre_hs_rejects > 1000);
+    gh_dpi_scratch_free(sh);
+    gh_dpi_scratch_free(sp);
+    gh_dpi_free(dh);
+    gh_dpi_free(dp);
+    gh_rule_file_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1422,6 +1497,7 @@ int main(void)
         cmocka_unit_test(test_stream_differential),
         cmocka_unit_test(test_stream_incremental),
         cmocka_unit_test(test_port_groups),
+        cmocka_unit_test(test_pcre_prefilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -360,8 +360,13 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
         fprintf(stderr, "signatures: loaded %zu, skipped %zu", rep.loaded, rep.skipped);
         for (size_t i = 0; i < rep.n_kw && i < 8; i++)
             fprintf(stderr, "%s%s %zu", i ? ", " : " (", rep.kw[i].keyword, rep.kw[i].rules);
-        fprintf(stderr, "%s; %zu Hyperscan databases, %.1f KiB, compiled in %.1f ms\n",
-                rep.n_kw ? (rep.n_kw > 8 ? ", ...)" : ")") : "", rep.databases,
+        if (rep.n_kw)
+            fprintf(stderr, "%s", rep.n_kw > 8 ? ", ...)" : ")");
+        if (rep.pcre)
+            fprintf(stderr, "; pcre %zu (%zu with a Hyperscan prefilter)", rep.pcre,
+                    rep.pcre_hyperscan);
+        fprintf(stderr, "; %zu Hyperscan databases, %.1f KiB, compiled in %.1f ms\n",
+                rep.databases,
                 (double)rep.db_bytes / 1024.0,
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     }

@@ -67,6 +67,8 @@ typedef struct gh_dpi_load_report {
     size_t db_bytes;           /**< their total size (hs_database_size) */
     size_t scratch_bytes;      /**< size of one worker's scratch */
     size_t port_groups;        /**< most port groups of a protocol and orientation */
+    size_t pcre;               /**< pcre keywords loaded */
+    size_t pcre_hyperscan;     /**< of those, with a Hyperscan prefilter */
 } gh_dpi_load_report;
 
 /** One loaded signature, for events and reports. Strings are owned by the gh_dpi. */
@@ -131,6 +133,10 @@ typedef struct gh_dpi_options {
      *  the source port of a to_client one). Ports whose signature sets are
      *  the largest get a group each, the other ports share one. */
     unsigned port_groups;
+    /** Give each pcre whose expression Hyperscan compiles a Hyperscan
+     *  prefilter (prefilter mode: it may match more, never less), scanned
+     *  before PCRE2 so a subject it rejects costs no PCRE2 run (default true). */
+    bool pcre_hyperscan;
 } gh_dpi_options;
 
 GH_API void gh_dpi_options_init(gh_dpi_options *o);
@@ -356,6 +362,7 @@ typedef struct gh_dpi_scratch_stats {
     uint64_t matches;          /**< signatures that matched */
     uint64_t budget_exceeded;  /**< verifications abandoned (treated as no match) */
     uint64_t pcre_errors;      /**< PCRE2 match errors (limits hit: no match) */
+    uint64_t pcre_hs_rejects;  /**< pcre subjects the Hyperscan prefilter ruled out */
     uint64_t block_fallbacks;  /**< incremental stream windows matched by a block scan
                                     (more live hits than a stream keeps) */
 } gh_dpi_scratch_stats;
