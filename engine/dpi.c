@@ -88,6 +88,8 @@ typedef struct dpi_sig {
     gh_hdr_match hm;
     dpi_kw *kw;
     bool has_ext;       /* some keyword sets a match extent (positive content/pcre/isdataat) */
+    bool ext_is_fp;     /* the only such keyword is the (unchopped) fast pattern content: on
+                           a stream, only a new fast-pattern occurrence can be reported */
     size_t nkw;
     gh_addr_set src, dst;
     gh_port_set sp, dp;
@@ -924,6 +926,10 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         sg->info.fast_pattern = (const char *)k->pat + (k->fp_chop ? k->fp_off : 0);
         sg->info.fast_pattern_len = k->fp_chop ? k->fp_len : k->len;
         sg->info.fast_pattern_nocase = k->nocase;
+        size_t npos = 0;
+        for (size_t i = 0; i < sg->nkw; i++)
+            npos += !sg->kw[i].negated;
+        sg->ext_is_fp = npos == 1 && !k->fp_chop;
     }
 
     /* direction group: only what gh_hdr_match_eval enforces */
@@ -2279,6 +2285,10 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
         if (ds->pend[i].end < buf_offset + sg->info.fast_pattern_len)
             continue;
         ds->pend[keep++] = ds->pend[i];
+        /* a signature whose extent is its fast pattern alone needs an
+         * occurrence ending in the new bytes: none, no verification */
+        if (sg->ext_is_fp && ds->pend[i].end <= buf_offset + new_from)
+            continue;
         add_cand(s, ds->pend[i].sig);
     }
     ds->n = keep;

@@ -153,6 +153,7 @@ typedef struct deliver_ctx {
     gh_dpi_match *out, tmp[32];
     size_t n, max;
     bool scan; /* false: only fill the window (the packet is inspected alone) */
+    bool defer; /* inspect when half a window waits (IDS; flow end), not per piece */
     size_t fed;     /* bytes of the packet's own payload fed to the stream state */
     bool fed_all;   /* false: some window went without stream state */
 } deliver_ctx;
@@ -222,8 +223,9 @@ static void inspect_upto(deliver_ctx *c, uint64_t upto)
 }
 
 /* New in-order bytes: append them to the window in pieces of at most half
- * a window. On arrival (inline) each piece is inspected at once, so every
- * byte is scanned with at least half a window of the bytes before it; when
+ * a window; a full window keeps its last half. On arrival (inline) each piece
+ * is inspected at once, so every byte is scanned with at least half a window
+ * of the bytes before it (when there were that many); when
  * inspection waits for acknowledgements (IDS), bytes are inspected before
  * they would leave the window, and once half a window waits. A hole (bytes
  * reassembly gave up on) ends the run: what came before is inspected, and
@@ -258,7 +260,9 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         if (wlen == 0)
             s->woff[dir] = off - s->bar[dir];
         if (wlen + piece > si->window) {
-            uint32_t drop = wlen + piece - si->window;
+            /* slide by keeping the last half window: each byte is moved about
+             * once, and every new byte still has half a window before it */
+            uint32_t drop = wlen > half ? wlen - half : 0;
             inspect_upto(c, s->woff[dir] + drop); /* nothing leaves uninspected */
             memmove(win, win + drop, wlen - drop);
             wlen -= drop;
@@ -276,7 +280,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         data += piece;
         len -= piece;
         off += piece;
-        if (!si->acked || !c->scan || off - s->insp[dir] > half)
+        if (!c->defer || !c->scan || off - s->insp[dir] > half)
             inspect_upto(c, off);
     }
 }
@@ -331,7 +335,7 @@ static void take_ack(gh_stream_inspect *si, gh_dpi_scratch *scratch, stream_slot
          * in the window) join this packet's */
         deliver_ctx oc = {.si = si, .scratch = scratch, .slot = s, .dir = o, .p = &mirror,
                           .st = &ms, .out = c->out, .n = c->n, .max = c->max, .scan = c->scan,
-                          .fed_all = true};
+                          .defer = true, .fed_all = true};
         gh_reasm_skip_gap(si->reasm, rs, (uint64_t)a, on_data, &oc);
         c->n = oc.n;
     }
@@ -342,7 +346,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                 gh_dpi_match *out, size_t max)
 {
     deliver_ctx c = {.si = si, .scratch = scratch, .dir = dir, .p = p, .st = st, .out = out,
-                     .max = max, .fed_all = true};
+                     .max = max, .defer = si->acked, .fed_all = true};
     stream_slot *s = slot_get(si, f);
     if (!s) {
         /* no stream state to spare: this flow is inspected packet by packet */
@@ -419,11 +423,13 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
     stream_slot *s = f->ext;
     if (!si || !s || !(s->rs[dir].flags & GH_REASM_STARTED))
         return 0;
+    if (!s->rs[dir].held_bytes && s->insp[dir] >= s->dend[dir])
+        return 0; /* nothing held, nothing waiting: the common case, kept cheap */
     pseudo_packet(pseudo, NULL, f, dir);
     *st = (gh_pkt_state){.has_flow = true, .established = true,
                          .to_server = dir == GH_FLOW_TOSERVER};
     deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
-                     .out = out, .max = max, .scan = true, .fed_all = true};
+                     .out = out, .max = max, .scan = true, .defer = true, .fed_all = true};
     /* the bytes held past holes that never filled, then whatever waits */
     gh_reasm_skip_gap(si->reasm, &s->rs[dir], UINT64_MAX, on_data, &c);
     inspect_upto(&c, UINT64_MAX);
