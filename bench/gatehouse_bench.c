@@ -148,6 +148,7 @@ static int bench_decode(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    bench_alloc_count_init();
     if (argc < 2) {
         usage();
         return 2;

@@ -360,6 +360,7 @@ int bench_synth(int argc, char **argv)
         goto out;
     rule_drops = cnt->drop_reason[GH_DROP_FW_RULE] - rule_drops;
     uint64_t marker_hits = marker_idx != UINT32_MAX ? hits[marker_idx] - m0 : 0;
+    uint64_t allocs0 = bench_allocs();
     for (int r = 0; r < runs; r++) {
         double nsum = 0, ksum = 0;
         for (unsigned rep = 0; rep < reps; rep++) {
@@ -377,6 +378,8 @@ int bench_synth(int argc, char **argv)
         ns[r] = nsum / (double)(reps * t.n);
         tk[r] = ksum / (double)(reps * t.n);
     }
+    /* steady state (after the warm-up pass): DESIGN.md 4 allows none */
+    uint64_t allocs = bench_allocs() - allocs0;
     if (want_dropped != UINT64_MAX && rule_drops != want_dropped) {
         fprintf(stderr, "gatehouse-bench: synth: %" PRIu64 " dropped by a rule, the trace expects %"
                         PRIu64 "\n", rule_drops, want_dropped);
@@ -402,6 +405,7 @@ int bench_synth(int argc, char **argv)
            "\"decode_tsc_ticks_per_packet\":%.1f,"
            "\"ns_per_packet\":{\"median\":%.2f,\"min\":%.2f,\"max\":%.2f},"
            "\"tsc_ticks_per_packet\":%.1f,\"packets_per_sec\":%.0f,\"gbit_per_sec\":%.3f,"
+           "\"allocations\":%" PRIu64 ",\"allocations_per_packet\":%.6f,"
            "\"check\":{\"accepted\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"rejected\":%" PRIu64
            ",\"alerts\":%" PRIu64 ",\"inspected\":%" PRIu64 ",\"fw_lookups\":%" PRIu64
            ",\"rule_drops\":%" PRIu64 ",\"expected_rule_drops\":%" PRId64 ",\"marked_flows\":%" PRIu64
@@ -410,6 +414,7 @@ int bench_synth(int argc, char **argv)
            want_payload, fwt ? gh_fw_rule_count(fwt) : 0, dpi ? gh_dpi_sig_count(dpi) : 0, fw_ms,
            dpi_ms, runs, (uint64_t)reps * t.n, dns[runs / 2], dns[0], dns[runs - 1],
            dtk[runs / 2], med, ns[0], ns[runs - 1], tk[runs / 2], 1e9 / med, avg * 8.0 / med,
+           allocs, (double)allocs / ((double)reps * (double)runs * (double)t.n),
            ref.accepted, ref.dropped, ref.rejected, ref.alerts, ref.inspected, ref.fw_lookups,
            rule_drops, want_dropped == UINT64_MAX ? (int64_t)-1 : (int64_t)want_dropped, marked,
            marker_idx == UINT32_MAX ? (int64_t)-1 : (int64_t)marker_hits, mismatches);
