@@ -93,6 +93,8 @@ int bench_dpi(int argc, char **argv)
     size_t nex = 0;
     cstream *tab = NULL;
     size_t cap = 0;
+    gh_dpi_options dopt;
+    gh_dpi_options_init(&dopt);
     if (!sig)
         goto out;
     for (int i = 0; i < argc; i++) {
@@ -100,20 +102,23 @@ int bench_dpi(int argc, char **argv)
             sig[nsig++] = argv[++i];
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--port-groups") && i + 1 < argc)
+            dopt.port_groups = (unsigned)atoi(argv[++i]);
         else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: gatehouse-bench dpi -S FILE|DIR... [--runs N] FILE|DIR...\n");
+            fprintf(stderr, "usage: gatehouse-bench dpi -S FILE|DIR... [--runs N] [--port-groups N] FILE|DIR...\n");
             rc = 2;
             goto out;
         } else if (bench_load_trace(&t, argv[i]) != 0)
             goto out;
     }
     if (!nsig || !t.n || runs < 1 || runs > 101) {
-        fprintf(stderr, "usage: gatehouse-bench dpi -S FILE|DIR... [--runs N] FILE|DIR...\n");
+        fprintf(stderr, "usage: gatehouse-bench dpi -S FILE|DIR... [--runs N] [--port-groups N] FILE|DIR...\n");
         rc = 2;
         goto out;
     }
     if (!(vars = gh_cli_vars_load("gatehouse-bench", NULL, 0, NULL, 0, &exit_code)) ||
-        !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, false, &exit_code)))
+        !(dpi = gh_cli_dpi_load_ex("gatehouse-bench", sig, nsig, vars, NULL, &dopt, false,
+                                   &exit_code)))
         goto out;
 
     /* the ceiling's database: every loaded signature's fast pattern */
@@ -211,12 +216,12 @@ int bench_dpi(int argc, char **argv)
         qsort(eng, (size_t)runs, sizeof(double), bench_cmp_double);
         qsort(ceil_, (size_t)runs, sizeof(double), bench_cmp_double);
         double ge = (double)payload * 8.0 / eng[runs / 2], gc = (double)payload * 8.0 / ceil_[runs / 2];
-        printf("{\"bench\":\"dpi\",\"signatures\":%zu,\"fast_patterns\":%zu,\"packets\":%zu,"
+        printf("{\"bench\":\"dpi\",\"port_groups\":%u,\"signatures\":%zu,\"fast_patterns\":%zu,\"packets\":%zu,"
                "\"payload_bytes\":%" PRIu64 ",\"runs\":%d,\"engine_gbit_per_sec\":%.3f,"
                "\"hyperscan_alone_gbit_per_sec\":%.3f,\"ratio\":%.3f,"
                "\"engine_ns_per_packet\":%.1f,\"check\":{\"alerts\":%" PRIu64
                ",\"fast_pattern_hits\":%" PRIu64 "}}\n",
-               n, nex, t.n, payload, runs, ge, gc, ge / gc, eng[runs / 2] / (double)t.n, alerts,
+               dopt.port_groups, n, nex, t.n, payload, runs, ge, gc, ge / gc, eng[runs / 2] / (double)t.n, alerts,
                hits);
         rc = 0;
     }

@@ -218,7 +218,7 @@ int bench_sigsubset(int argc, char **argv)
     }
     if (!nsig || !first ||
         !(vars = gh_cli_vars_load("gatehouse-bench", NULL, 0, NULL, 0, &exit_code)) ||
-        !(d = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, false, &exit_code)))
+        !(d = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, NULL, false, &exit_code)))
         goto out;
     /* continuation lines are not followed: every loaded rule must be one line */
     rc = 0;

@@ -110,7 +110,8 @@ int bench_pipeline(int argc, char **argv)
             goto out;
         if (nfw && !(fwt = gh_cli_firewall_load("gatehouse-bench", fw, nfw, vars, false, &exit_code)))
             goto out;
-        if (nsig && !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, false, &exit_code)))
+        if (nsig && !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, NULL, false,
+                                            &exit_code)))
             goto out;
     }
     cfg.fw = fwt;

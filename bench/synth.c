@@ -293,7 +293,8 @@ int bench_synth(int argc, char **argv)
         if (nfw && !(fwt = gh_cli_firewall_load("gatehouse-bench", fw, nfw, vars, false, &exit_code)))
             goto out;
         double b = bench_now_ns();
-        if (nsig && !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, false, &exit_code)))
+        if (nsig && !(dpi = gh_cli_dpi_load("gatehouse-bench", sig, nsig, vars, NULL, false,
+                                            &exit_code)))
             goto out;
         fw_ms = (b - a) / 1e6;
         dpi_ms = (bench_now_ns() - b) / 1e6;

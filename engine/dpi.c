@@ -74,6 +74,8 @@ typedef struct dpi_kw {
     uint16_t fp_off, fp_len;
     uint8_t *pat;       /* content bytes, lower-cased when nocase */
     pcre2_code *re;
+    hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
+                             negatives), NULL when Hyperscan cannot take it */
     gh_rule_loc loc;    /* the keyword, for errors */
 } dpi_kw;
 
@@ -93,6 +95,8 @@ typedef struct dpi_sig {
     uint8_t dir;        /* DIR_* */
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
     gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
+    uint32_t ct_line, ct_col; /* the classtype option, for errors */
+    char *category_owned;   /* info.category when it is a copy (a class description) */
     gh_dpi_sig_info info;
 } dpi_sig;
 
@@ -115,21 +119,40 @@ enum {
                        flow:no_stream and packet-scope payload signatures */
 };
 
+/* Port groups: for a packet of orientation o (0: to_server, 1: to_client),
+ * the key port is the server's (dport when to_server, sport when to_client);
+ * a signature can match only when the key port is in its constraint (dp when
+ * o is 0, sp when 1, both for <> rules). The port space is cut into segments
+ * of equal membership; the largest memberships get a group of their own
+ * (with the signatures of every port), the rest share group 0. */
+#define PG_MAX 8
+
+typedef struct port_map {
+    uint32_t n;        /* segments; 0: one group for every port */
+    uint16_t *lo;      /* segment starts, ascending, lo[0] == 0 */
+    uint8_t *grp;      /* each segment's group */
+    unsigned ngroups;  /* groups in use (>= 1) */
+} port_map;
+
 struct gh_dpi {
     dpi_sig *sigs;
     size_t n;
-    /* block mode, per class and required direction: packets (gh_dpi_match_packet)
+    unsigned max_pg;   /* port groups per class and orientation (option) */
+    /* block mode, per class, packet orientation (the signatures requiring
+     * that direction or none) and port group: packets (gh_dpi_match_packet)
      * and windows of streams without incremental state (gh_dpi_match_stream) */
-    dpi_group groups[CLS_N][DIR_N];
-    /* TCP, streaming mode, SEL_STREAM: [0] to_server and either direction,
-     * [1] to_client and either (gh_dpi_match_stream_inc) */
-    dpi_group sgroups[2];
-    /* TCP, block mode, SEL_PACKET, per required direction: the once-per-packet
-     * part of a stream-inspected TCP packet (GH_DPI_PACKET_TCP_SIDE) */
-    dpi_group pgroups[DIR_N];
+    dpi_group groups[CLS_N][2][PG_MAX];
+    /* TCP, streaming mode, SEL_STREAM, per orientation and port group
+     * (gh_dpi_match_stream_inc) */
+    dpi_group sgroups[2][PG_MAX];
+    /* TCP, block mode, SEL_PACKET: the once-per-packet part of a
+     * stream-inspected TCP packet (GH_DPI_PACKET_TCP_SIDE) */
+    dpi_group pgroups[2][PG_MAX];
+    port_map pmap[CLS_N][2];
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
+    gh_action_order order; /* precedence of the actions in a match list */
 };
 
 struct gh_dpi_scratch {
@@ -161,10 +184,10 @@ typedef struct dpi_pend {
 } dpi_pend;
 
 struct gh_dpi_stream {
-    const gh_dpi *d;        /* the database hs was opened on */
-    hs_stream_t *hs;
-    int group;              /* sgroups index of hs, -1: none */
-    bool live;              /* hs holds this flow's state (else reset before use) */
+    const gh_dpi *d;        /* the ruleset the streams were opened on */
+    hs_stream_t *hs[2][PG_MAX]; /* per sgroups database, opened at first use, then reset */
+    int o, pg;              /* the database in use, -1: none */
+    bool live;              /* hs[o][pg] holds this flow's state (else reset before use) */
     uint64_t base;          /* stream offset of Hyperscan's offset 0 */
     uint64_t next;          /* stream offset of the next byte to feed */
     uint64_t block_until;   /* pending overflowed: windows starting before this
@@ -342,6 +365,28 @@ static bool is_any_ports(const gh_port_set *s)
 
 /* ---- compile: one rule ----------------------------------------------------- */
 
+/* Does the expression count a repeat past 32 ("x{1075,}", "{1,500}")?
+ * Hyperscan unrolls counted repeats: such expressions take it up to a second
+ * each to compile, so they stay PCRE2's alone. */
+static bool large_repeat(const char *re, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (re[i] == '\\') {
+            i++; /* an escaped character, "\{" included */
+            continue;
+        }
+        if (re[i] != '{')
+            continue;
+        unsigned long v = 0;
+        for (size_t j = i + 1; j < n && (re[j] == ',' || (re[j] >= '0' && re[j] <= '9')); j++) {
+            v = re[j] == ',' ? 0 : v * 10 + (unsigned long)(re[j] - '0');
+            if (v > 32)
+                return true;
+        }
+    }
+    return false;
+}
+
 typedef struct rule_ctx {
     const gh_rule *r;
     gh_rule_error **errs;
@@ -350,6 +395,7 @@ typedef struct rule_ctx {
     const char *unsupported; /* first unsupported feature found here */
     char uns_buf[40];
     bool oom;
+    bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
 } rule_ctx;
 
 static void rule_error(rule_ctx *c, gh_rule_loc loc, const char *fmt, ...)
@@ -421,7 +467,7 @@ static dpi_kw *new_kw(dpi_sig *sg, size_t *cap, uint8_t type, gh_rule_loc loc)
     return k;
 }
 
-/* pcre:[!]"/regex/flags" */
+/* pcre:[!]"/regex/flags", or unquoted [!]/regex/flags (Suricata takes both) */
 static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
 {
     const char *v = o->value.text;
@@ -431,12 +477,13 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         s = skip_ws(s + 1);
     }
     size_t n = strlen(s);
-    if (n < 4 || s[0] != '"' || s[n - 1] != '"' || s[1] != '/') {
-        rule_error(c, o->value.loc, "pcre: expected [!]\"/regex/flags\"");
+    bool quoted = n && s[0] == '"';
+    if (quoted ? (n < 4 || s[n - 1] != '"' || s[1] != '/') : (n < 2 || s[0] != '/')) {
+        rule_error(c, o->value.loc, "pcre: expected [!]\"/regex/flags\" or [!]/regex/flags");
         return;
     }
-    const char *re = s + 2;
-    const char *end = s + n - 1; /* the closing quote */
+    const char *re = quoted ? s + 2 : s + 1;
+    const char *end = quoted ? s + n - 1 : s + n; /* the closing quote, or the end */
     const char *slash = end - 1;
     while (slash >= re && *slash != '/')
         slash--;
@@ -487,6 +534,31 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
     }
     k->anchored = (opts & PCRE2_ANCHORED) != 0;
     (void)pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE); /* interpreter when JIT is missing */
+    /* Hyperscan where it can: the expression in prefilter mode (it may match
+     * more, never less) rejects most subjects before PCRE2 runs; flags that
+     * only narrow a match (A, E, G) are left to PCRE2; x has no Hyperscan
+     * flag, and constructs Hyperscan rejects (back-references, most
+     * lookarounds, an expression matching the empty string) stay PCRE2's */
+    if (c->pcre_hs && !(opts & PCRE2_EXTENDED) && !large_repeat(re, (size_t)(slash - re))) {
+        unsigned hf = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
+                      (opts & PCRE2_CASELESS ? HS_FLAG_CASELESS : 0) |
+                      (opts & PCRE2_DOTALL ? HS_FLAG_DOTALL : 0) |
+                      (opts & PCRE2_MULTILINE ? HS_FLAG_MULTILINE : 0);
+        size_t rl = (size_t)(slash - re);
+        char *expr = malloc(rl + 1);
+        if (!expr) {
+            c->oom = true;
+            return;
+        }
+        memcpy(expr, re, rl);
+        expr[rl] = '\0';
+        hs_compile_error_t *ce = NULL;
+        if (hs_compile(expr, hf, HS_MODE_BLOCK, NULL, &k->re_hs, &ce) != HS_SUCCESS) {
+            k->re_hs = NULL;
+            hs_free_compile_error(ce);
+        }
+        free(expr);
+    }
 }
 
 /* Numeric content modifier; a byte_extract variable name is unsupported. */
@@ -660,6 +732,7 @@ static void sig_clear(dpi_sig *sg)
     for (size_t i = 0; i < sg->nkw; i++) {
         free(sg->kw[i].pat);
         pcre2_code_free(sg->kw[i].re);
+        hs_free_database(sg->kw[i].re_hs);
     }
     free(sg->kw);
     gh_addr_set_free(&sg->src);
@@ -668,6 +741,7 @@ static void sig_clear(dpi_sig *sg)
     gh_port_set_free(&sg->dp);
     free((char *)sg->info.msg);
     free((char *)sg->info.classtype);
+    free(sg->category_owned);
     free((char *)sg->info.proto);
     free((char *)sg->info.file);
     memset(sg, 0, sizeof(*sg));
@@ -711,6 +785,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             } else if (!strcasecmp(nm, "classtype") && !sg->info.classtype && o->value.text) {
                 if (!(sg->info.classtype = strdup(o->value.text)))
                     c->oom = true;
+                sg->ct_line = o->value.loc.line;
+                sg->ct_col = o->value.loc.col;
             } else if (!strcasecmp(nm, "priority") && o->value.text) {
                 long long v;
                 if (parse_int(o->value.text, 1, 255, &v))
@@ -876,6 +952,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         c->oom = true;
     if (!sg->info.classtype && !(sg->info.classtype = strdup("")))
         c->oom = true;
+    sg->info.category = sg->info.classtype;
+    sg->info.severity = sg->info.priority ? sg->info.priority : 3;
     if (!(sg->info.proto = strdup(r->proto.text)) ||
         !(sg->info.file = strdup(r->loc.file ? r->loc.file : "")))
         c->oom = true;
@@ -915,35 +993,50 @@ static bool sig_packet_side(const dpi_sig *sg)
     return sg->info.no_stream || sg->nkw == 0 || sg->info.packet_scope;
 }
 
-static bool sig_selected(const dpi_sig *sg, unsigned cls, unsigned dirs, unsigned sel)
+/* Which signatures a group holds. */
+typedef struct gsel {
+    unsigned cls;
+    unsigned o;            /* packet orientation: 0 to_server, 1 to_client */
+    const uint8_t *gmask;  /* per signature: bit g when in port group g */
+    unsigned g;
+    unsigned sel;          /* SEL_* */
+} gsel;
+
+static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
 {
-    if (!sig_in_class(sg, cls) || !(dirs & (1u << sg->dir)))
+    if (!sig_in_class(sg, q->cls))
         return false;
-    return sel == SEL_ALL || (sel == SEL_PACKET) == sig_packet_side(sg);
+    if (sg->dir != DIR_ANY && sg->dir != (q->o ? DIR_TO_CLIENT : DIR_TO_SERVER))
+        return false;
+    return (q->gmask[i] >> q->g) & 1;
+}
+
+static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
+{
+    return sig_in_set(sg, i, q) && (q->sel == SEL_ALL || (q->sel == SEL_PACKET) ==
+                                                             sig_packet_side(sg));
 }
 
 /* In the Hyperscan database of a group: its own signatures with a fast
  * pattern, and for SEL_STREAM also the packet-scope payload ones. */
-static bool sig_in_db(const dpi_sig *sg, unsigned cls, unsigned dirs, unsigned sel)
+static bool sig_in_db(const dpi_sig *sg, size_t i, const gsel *q)
 {
     if (sg->fp_kw < 0)
         return false;
-    if (sel == SEL_STREAM)
-        return sig_in_class(sg, cls) && (dirs & (1u << sg->dir)) && sg->nkw > 0;
-    return sig_selected(sg, cls, dirs, sel);
+    if (q->sel == SEL_STREAM)
+        return sig_in_set(sg, i, q) && sg->nkw > 0;
+    return sig_selected(sg, i, q);
 }
 
-/* Build group @p g: the signatures of class @p cls whose direction is in the
- * bit set @p dirs (1 << DIR_*) and that @p sel selects; Hyperscan database in
+/* Build group @p g from the signatures @p q selects; Hyperscan database in
  * @p mode (HS_MODE_BLOCK or HS_MODE_STREAM) of their fast patterns. */
-static int build_group(gh_dpi *d, dpi_group *g, unsigned cls, unsigned dirs, unsigned sel,
-                       unsigned mode, gh_error *err)
+static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh_error *err)
 {
     size_t np = 0, nn = 0;
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        np += sig_in_db(sg, cls, dirs, sel);
-        nn += sg->fp_kw < 0 && sig_selected(sg, cls, dirs, sel);
+        np += sig_in_db(sg, i, q);
+        nn += sg->fp_kw < 0 && sig_selected(sg, i, q);
     }
     if (nn && !(g->nofp = malloc(nn * sizeof(*g->nofp))))
         goto oom;
@@ -963,16 +1056,16 @@ static int build_group(gh_dpi *d, dpi_group *g, unsigned cls, unsigned dirs, uns
     bool ok = true;
     for (size_t i = 0; i < d->n && ok; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        if (sg->fp_kw < 0 && sig_selected(sg, cls, dirs, sel)) {
+        if (sg->fp_kw < 0 && sig_selected(sg, i, q)) {
             g->nofp[g->n_nofp++] = (uint32_t)i;
             continue;
         }
-        if (!sig_in_db(sg, cls, dirs, sel))
+        if (!sig_in_db(sg, i, q))
             continue;
         ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern, sg->info.fast_pattern_len);
         ok = ex[k] != NULL;
         flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
-        ids[k] = (unsigned)i | (sel == SEL_STREAM && sig_packet_side(sg) ? PKT_HIT : 0);
+        ids[k] = (unsigned)i | (q->sel == SEL_STREAM && sig_packet_side(sg) ? PKT_HIT : 0);
         k++;
     }
     int rc = 0;
@@ -1006,35 +1099,271 @@ oom:
 }
 
 /* Every group of @p d, for iteration. */
+#define N_GROUPS (CLS_N * 2 * PG_MAX + 4 * PG_MAX)
 static size_t all_groups(gh_dpi *d, dpi_group **out)
 {
     size_t n = 0;
-    for (unsigned c = 0; c < CLS_N; c++)
-        for (unsigned k = 0; k < DIR_N; k++)
-            out[n++] = &d->groups[c][k];
-    for (unsigned k = 0; k < 2; k++)
-        out[n++] = &d->sgroups[k];
-    for (unsigned k = 0; k < DIR_N; k++)
-        out[n++] = &d->pgroups[k];
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned g = 0; g < PG_MAX; g++) {
+            for (unsigned c = 0; c < CLS_N; c++)
+                out[n++] = &d->groups[c][o][g];
+            out[n++] = &d->sgroups[o][g];
+            out[n++] = &d->pgroups[o][g];
+        }
     return n;
 }
-#define N_GROUPS (CLS_N * DIR_N + 2 + DIR_N)
+
+/* ---- port groups ------------------------------------------------------------ */
+
+/* The ports signature @p sg requires of the key port for orientation @p o,
+ * as a union of up to two sets; false when every port is allowed. */
+static bool key_ports(const dpi_sig *sg, unsigned o, const gh_port_set **a,
+                      const gh_port_set **b)
+{
+    if (sg->any_ports || !(sg->kinds & (PK_TCP | PK_UDP)))
+        return false;
+    if (sg->bidir) {
+        if (is_any_ports(&sg->sp) || is_any_ports(&sg->dp))
+            return false;
+        *a = &sg->sp;
+        *b = &sg->dp;
+        return true;
+    }
+    *a = o ? &sg->sp : &sg->dp;
+    *b = NULL;
+    return !is_any_ports(*a);
+}
+
+typedef struct pg_event {
+    uint32_t pos;  /* 0..65536 */
+    uint64_t h;    /* membership hash change */
+    int cnt;       /* membership count change */
+} pg_event;
+
+static int ev_cmp(const void *x, const void *y)
+{
+    const pg_event *a = x, *b = y;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+typedef struct pg_memb {
+    uint64_t h;
+    int cnt;
+    unsigned grp;
+} pg_memb;
+
+static int memb_cmp(const void *x, const void *y)
+{
+    const pg_memb *a = x, *b = y;
+    if (a->cnt != b->cnt)
+        return a->cnt < b->cnt ? 1 : -1;
+    return (a->h > b->h) - (a->h < b->h);
+}
+
+static uint64_t sig_hash(size_t i)
+{
+    uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Which port groups a port range touches, as a bit set. */
+static unsigned range_groups(const port_map *m, uint32_t lo, uint32_t hi)
+{
+    size_t l = 0, h = m->n; /* first segment with lo > @p lo, minus one */
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if (m->lo[mid] <= lo)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    unsigned bits = 0;
+    for (size_t k = l ? l - 1 : 0; k < m->n && m->lo[k] <= hi; k++)
+        bits |= 1u << m->grp[k];
+    return bits;
+}
+
+/* Cut the key-port space of (@p cls, @p o) into port groups and set bit g
+ * of gmask[i] when signature i belongs to group g. */
+static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
+{
+    port_map *m = &d->pmap[cls][o];
+    m->ngroups = 1;
+    size_t nev = 0;
+    if ((cls == CLS_TCP || cls == CLS_UDP) && d->max_pg > 1)
+        for (size_t i = 0; i < d->n; i++) {
+            const gh_port_set *a, *b;
+            if (sig_in_class(&d->sigs[i], cls) && key_ports(&d->sigs[i], o, &a, &b))
+                nev += 2 * (a->n + (b ? b->n : 0));
+        }
+    if (nev == 0) { /* one group */
+        for (size_t i = 0; i < d->n; i++)
+            gmask[i] = 1;
+        return 0;
+    }
+    pg_event *ev = malloc((nev + 1) * sizeof(*ev));
+    pg_memb *mb = malloc((nev + 1) * sizeof(*mb));
+    m->lo = malloc((nev + 1) * sizeof(*m->lo));
+    m->grp = malloc(nev + 1);
+    if (!ev || !mb || !m->lo || !m->grp) {
+        free(ev);
+        free(mb);
+        return GH_E_NOMEM;
+    }
+    size_t e = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const gh_port_set *a, *b;
+        if (!sig_in_class(&d->sigs[i], cls) || !key_ports(&d->sigs[i], o, &a, &b))
+            continue;
+        uint64_t h = sig_hash(i);
+        /* the union of a and b, range by range (both sorted and disjoint) */
+        size_t ia = 0, ib = 0, nb = b ? b->n : 0;
+        while (ia < a->n || ib < nb) {
+            gh_port_range r;
+            if (ib >= nb || (ia < a->n && a->r[ia].lo <= b->r[ib].lo))
+                r = a->r[ia++];
+            else
+                r = b->r[ib++];
+            for (;;) { /* absorb the ranges of either set that touch r */
+                if (ia < a->n && a->r[ia].lo <= (uint32_t)r.hi + 1) {
+                    if (a->r[ia].hi > r.hi)
+                        r.hi = a->r[ia].hi;
+                    ia++;
+                } else if (ib < nb && b->r[ib].lo <= (uint32_t)r.hi + 1) {
+                    if (b->r[ib].hi > r.hi)
+                        r.hi = b->r[ib].hi;
+                    ib++;
+                } else {
+                    break;
+                }
+            }
+            ev[e++] = (pg_event){r.lo, h, 1};
+            ev[e++] = (pg_event){(uint32_t)r.hi + 1, h, -1};
+        }
+    }
+    qsort(ev, e, sizeof(*ev), ev_cmp);
+    /* sweep: segments of constant membership */
+    uint64_t h = 0;
+    int cnt = 0;
+    size_t nseg = 0;
+    uint32_t pos = 0;
+    size_t k = 0;
+    while (pos < 65536) {
+        while (k < e && ev[k].pos == pos) {
+            h ^= ev[k].h;
+            cnt += ev[k].cnt;
+            k++;
+        }
+        if (nseg == 0 || mb[nseg - 1].h != h) {
+            m->lo[nseg] = (uint16_t)pos;
+            mb[nseg++] = (pg_memb){h, cnt, 0};
+        }
+        pos = k < e ? ev[k].pos : 65536;
+    }
+    m->n = (uint32_t)nseg;
+    /* distinct memberships, largest first: groups 1..max_pg-1; the rest 0 */
+    pg_memb *dist = malloc(nseg * sizeof(*dist));
+    if (!dist) {
+        free(ev);
+        free(mb);
+        return GH_E_NOMEM;
+    }
+    memcpy(dist, mb, nseg * sizeof(*dist));
+    qsort(dist, nseg, sizeof(*dist), memb_cmp);
+    size_t nd = 0;
+    for (size_t i = 0; i < nseg; i++)
+        if (nd == 0 || dist[nd - 1].h != dist[i].h)
+            dist[nd++] = dist[i];
+    /* the empty membership (ports no specific signature names) first: the
+     * common case of traffic on other ports scans only the any-port signatures */
+    for (size_t i = 0; i < nd; i++)
+        if (dist[i].h == 0 && dist[i].cnt == 0 && i > 0) {
+            pg_memb z = dist[i];
+            memmove(dist + 1, dist, i * sizeof(*dist));
+            dist[0] = z;
+            break;
+        }
+    unsigned ng = 1;
+    for (size_t i = 0; i < nd && ng < d->max_pg; i++)
+        dist[i].grp = ng++;
+    for (size_t sgi = 0; sgi < nseg; sgi++) {
+        m->grp[sgi] = 0;
+        for (size_t i = 0; i < nd && i + 1 < d->max_pg; i++)
+            if (dist[i].h == mb[sgi].h) {
+                m->grp[sgi] = (uint8_t)dist[i].grp;
+                break;
+            }
+    }
+    m->ngroups = ng;
+    free(dist);
+    free(ev);
+    free(mb);
+    /* membership: the groups of every segment a signature's ports touch */
+    unsigned all = (1u << ng) - 1;
+    for (size_t i = 0; i < d->n; i++) {
+        const gh_port_set *a, *b;
+        if (!key_ports(&d->sigs[i], o, &a, &b)) {
+            gmask[i] = (uint8_t)all;
+            continue;
+        }
+        unsigned bits = 0;
+        for (size_t r = 0; r < a->n; r++)
+            bits |= range_groups(m, a->r[r].lo, a->r[r].hi);
+        for (size_t r = 0; b && r < b->n; r++)
+            bits |= range_groups(m, b->r[r].lo, b->r[r].hi);
+        gmask[i] = (uint8_t)bits;
+    }
+    return 0;
+}
+
+/* The port group of packet @p p seen with orientation @p o. */
+static inline unsigned port_group(const gh_dpi *d, unsigned cls, unsigned o, const gh_packet *p)
+{
+    const port_map *m = &d->pmap[cls][o];
+    if (m->n == 0)
+        return 0;
+    uint16_t key = o ? p->sport : p->dport;
+    size_t l = 0, h = m->n;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if (m->lo[mid] <= key)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    return m->grp[l - 1];
+}
 
 static int build_groups(gh_dpi *d, gh_error *err)
 {
+    uint8_t *gmask = malloc(d->n ? d->n : 1);
+    if (!gmask) {
+        gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
+        return GH_E_NOMEM;
+    }
     int rc = 0;
     for (unsigned c = 0; c < CLS_N && !rc; c++)
-        for (unsigned k = 0; k < DIR_N && !rc; k++)
-            rc = build_group(d, &d->groups[c][k], c, 1u << k, SEL_ALL, HS_MODE_BLOCK, err);
-    const unsigned any = 1u << DIR_ANY;
-    if (!rc)
-        rc = build_group(d, &d->sgroups[0], CLS_TCP, (1u << DIR_TO_SERVER) | any, SEL_STREAM,
-                         HS_MODE_STREAM, err);
-    if (!rc)
-        rc = build_group(d, &d->sgroups[1], CLS_TCP, (1u << DIR_TO_CLIENT) | any, SEL_STREAM,
-                         HS_MODE_STREAM, err);
-    for (unsigned k = 0; k < DIR_N && !rc; k++)
-        rc = build_group(d, &d->pgroups[k], CLS_TCP, 1u << k, SEL_PACKET, HS_MODE_BLOCK, err);
+        for (unsigned o = 0; o < 2 && !rc; o++) {
+            if (build_port_map(d, c, o, gmask) != 0) {
+                rc = GH_E_NOMEM;
+                gh_error_set(err, rc, "out of memory building the port groups");
+                break;
+            }
+            for (unsigned g = 0; g < d->pmap[c][o].ngroups && !rc; g++) {
+                gsel q = {.cls = c, .o = o, .gmask = gmask, .g = g, .sel = SEL_ALL};
+                rc = build_group(d, &d->groups[c][o][g], &q, HS_MODE_BLOCK, err);
+                if (c != CLS_TCP || rc)
+                    continue;
+                q.sel = SEL_STREAM;
+                rc = build_group(d, &d->sgroups[o][g], &q, HS_MODE_STREAM, err);
+                q.sel = SEL_PACKET;
+                if (!rc)
+                    rc = build_group(d, &d->pgroups[o][g], &q, HS_MODE_BLOCK, err);
+            }
+        }
+    free(gmask);
     return rc;
 }
 
@@ -1050,6 +1379,11 @@ void gh_dpi_free(gh_dpi *d)
         hs_free_database(g[i]->db);
         free(g[i]->nofp);
     }
+    for (unsigned c = 0; c < CLS_N; c++)
+        for (unsigned o = 0; o < 2; o++) {
+            free(d->pmap[c][o].lo);
+            free(d->pmap[c][o].grp);
+        }
     free(d);
 }
 
@@ -1061,10 +1395,33 @@ static int kw_cmp(const void *a, const void *b)
     return strcmp(x->keyword, y->keyword);
 }
 
+void gh_dpi_options_init(gh_dpi_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->port_groups = PG_MAX;
+    o->pcre_hyperscan = true;
+}
+
 gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
                        gh_rule_error **errs, size_t *nerrs, gh_dpi_load_report *rep,
                        gh_error *err)
 {
+    return gh_dpi_compile_ex(files, n, vars, NULL, errs, nerrs, rep, err);
+}
+
+gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
+                          const gh_dpi_options *opt, gh_rule_error **errs, size_t *nerrs,
+                          gh_dpi_load_report *rep, gh_error *err)
+{
+    gh_dpi_options defaults;
+    if (!opt) {
+        gh_dpi_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (opt->port_groups < 1 || opt->port_groups > PG_MAX) {
+        gh_error_set(err, GH_E_INVAL, "port groups must be between 1 and %d", PG_MAX);
+        return NULL;
+    }
     if (rep)
         memset(rep, 0, sizeof(*rep));
     size_t total = 0;
@@ -1076,6 +1433,8 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
         return NULL;
     }
+    d->max_pg = opt->port_groups;
+    gh_action_order_default(&d->order);
     for (size_t f = 0; f < n; f++) {
         for (size_t i = 0; i < files[f]->n_rules; i++) {
             const gh_rule *r = &files[f]->rules[i];
@@ -1092,7 +1451,7 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
                 tally(rep, r->unsupported);
                 continue;
             }
-            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs};
+            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan};
             dpi_sig *sg = &d->sigs[d->n];
             if (compile_rule(&c, vars, sg)) {
                 d->n++;
@@ -1130,6 +1489,16 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
                 size_t sz = 0;
                 pcre2_pattern_info(sg->kw[k].re, PCRE2_INFO_SIZE, &sz);
                 d->mem_bytes += sz;
+                if (rep)
+                    rep->pcre++;
+            }
+            if (sg->kw[k].re_hs) {
+                size_t sz = 0;
+                hs_database_size(sg->kw[k].re_hs, &sz);
+                d->mem_bytes += sz;
+                d->db_bytes += sz;
+                if (rep)
+                    rep->pcre_hyperscan++;
             }
         }
         d->mem_bytes += (sg->src.n_v4 + sg->dst.n_v4) * sizeof(gh_ip4_range) +
@@ -1145,6 +1514,10 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
             rep->patterns += g[i]->n_patterns;
             rep->databases += g[i]->db != NULL;
         }
+        for (unsigned c = 0; c < CLS_N; c++)
+            for (unsigned o = 0; o < 2; o++)
+                if (d->pmap[c][o].ngroups > rep->port_groups)
+                    rep->port_groups = d->pmap[c][o].ngroups;
         for (size_t i = 0; i < d->n; i++)
             rep->no_fast_pattern += d->sigs[i].fp_kw < 0;
         rep->db_bytes = d->db_bytes;
@@ -1202,6 +1575,14 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
             gh_dpi_scratch_free(s);
             return NULL;
         }
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t k = 0; k < d->sigs[i].nkw; k++)
+            if (d->sigs[i].kw[k].re_hs &&
+                hs_alloc_scratch(d->sigs[i].kw[k].re_hs, &s->hs) != HS_SUCCESS) {
+                gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
+                gh_dpi_scratch_free(s);
+                return NULL;
+            }
     return s;
 oom:
     gh_error_set(err, GH_E_NOMEM, "out of memory allocating DPI scratch");
@@ -1342,6 +1723,26 @@ static bool inspect_content(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32
     }
 }
 
+static int on_re_hs(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ctx)
+{
+    (void)id;
+    (void)from;
+    (void)to;
+    (void)flags;
+    *(bool *)ctx = true;
+    return 1; /* one is enough */
+}
+
+/* Can pcre @p k match in @p subj? false only when it cannot. */
+static bool re_hs_maybe(const dpi_kw *k, const uint8_t *subj, size_t len, gh_dpi_scratch *s)
+{
+    bool found = false;
+    hs_error_t e = hs_scan(k->re_hs, (const char *)subj, (unsigned)len, 0, s->hs, on_re_hs,
+                           &found);
+    return found || (e != HS_SUCCESS && e != HS_SCAN_TERMINATED);
+}
+
 static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t prev_end,
                          int64_t ext, vctx *v)
 {
@@ -1358,6 +1759,10 @@ static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t 
     }
     const uint8_t *subj = v->buf + base;
     PCRE2_SIZE slen = v->len - base, start = 0;
+    if (!never && k->re_hs && !re_hs_maybe(k, subj, slen, v->s)) {
+        never = true; /* Hyperscan proved that no match exists */
+        v->s->stats.pcre_hs_rejects++;
+    }
     for (;;) {
         int rc = never ? PCRE2_ERROR_NOMATCH
                        : pcre2_match(k->re, (PCRE2_SPTR)subj, slen, start, opts, v->s->md,
@@ -1453,28 +1858,55 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
     return 0;
 }
 
-static unsigned action_rank(gh_rule_action a)
-{
-    switch (a) {
-    case GH_ACTION_PASS: return 0;
-    case GH_ACTION_DROP: return 1;
-    case GH_ACTION_REJECT:
-    case GH_ACTION_REJECTSRC:
-    case GH_ACTION_REJECTDST:
-    case GH_ACTION_REJECTBOTH: return 2;
-    default: return 3;
-    }
-}
-
 static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
 {
     const gh_dpi_sig_info *x = &d->sigs[a].info, *y = &d->sigs[b].info;
-    unsigned ra = action_rank(x->action), rb = action_rank(y->action);
+    unsigned ra = d->order.rank[gh_action_class_of(x->action)];
+    unsigned rb = d->order.rank[gh_action_class_of(y->action)];
     if (ra != rb)
         return ra < rb;
     if (x->sid != y->sid)
         return x->sid < y->sid;
     return a < b;
+}
+
+int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c, gh_rule_error **errs,
+                              size_t *nerrs)
+{
+    int bad = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        gh_dpi_sig_info *in = &sg->info;
+        if (!in->classtype || !*in->classtype)
+            continue;
+        const gh_class_entry *e = gh_classification_find(c, in->classtype);
+        if (!e) {
+            gh_rule_loc loc = {.file = in->file, .line = sg->ct_line, .col = sg->ct_col};
+            gh_rule_error_append(errs, nerrs, loc,
+                                 "unknown classtype '%s' (not in the classification file)",
+                                 in->classtype);
+            bad++;
+            continue;
+        }
+        char *cat = strdup(e->description);
+        if (!cat)
+            return GH_E_NOMEM;
+        free(sg->category_owned);
+        sg->category_owned = cat;
+        in->category = cat;
+        in->severity = in->priority ? in->priority : e->priority;
+    }
+    return bad;
+}
+
+void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o)
+{
+    d->order = *o;
+}
+
+const gh_action_order *gh_dpi_action_order(const gh_dpi *d)
+{
+    return &d->order;
 }
 
 void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n)
@@ -1576,6 +2008,8 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         out[i].sid = in->sid;
         out[i].gid = in->gid;
         out[i].rev = in->rev;
+        /* only payload keywords read the stream; header-only ones judged the packet */
+        out[i].stream = c->mode == MODE_STREAM && in->payload;
     }
     return w;
 }
@@ -1600,11 +2034,12 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     unsigned cls = pkt_class(kind);
     /* on a window without new bytes no payload signature can be reported */
     bool scan = len && !(c->mode == MODE_STREAM && c->new_from >= (int64_t)len);
-    /* without flow state scan every direction: verification decides */
-    bool dirs[DIR_N] = {true, true, true};
+    /* the packet's orientation picks the databases; without flow state it
+     * may be either: both are scanned and verification decides */
+    unsigned os[2] = {0, 1}, no = 2;
     if (st && st->has_flow) {
-        dirs[DIR_TO_SERVER] = st->to_server;
-        dirs[DIR_TO_CLIENT] = !st->to_server;
+        os[0] = st->to_server ? 0 : 1;
+        no = 1;
     }
     /* the packet side of a stream-inspected TCP packet has its own databases */
     bool tcp_side = cls == CLS_TCP && c->mode == MODE_NO_STREAM && c->anchored_split &&
@@ -1614,10 +2049,9 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             add_cand(s, s->pcand[i]);
         scan = false; /* the stream calls scanned these bytes */
     }
-    for (unsigned k = 0; k < DIR_N; k++) {
-        if (!dirs[k])
-            continue;
-        const dpi_group *g = tcp_side ? &d->pgroups[k] : &d->groups[cls][k];
+    for (unsigned k = 0; k < no; k++) {
+        unsigned o = os[k], pg = port_group(d, cls, o, p);
+        const dpi_group *g = tcp_side ? &d->pgroups[o][pg] : &d->groups[cls][o][pg];
         if (g->db && scan)
             hs_scan(g->db, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
         for (size_t i = 0; i < g->n_nofp; i++)
@@ -1679,8 +2113,19 @@ gh_dpi_stream *gh_dpi_stream_new(void)
 {
     gh_dpi_stream *ds = calloc(1, sizeof(*ds));
     if (ds)
-        ds->group = -1;
+        ds->o = ds->pg = -1;
     return ds;
+}
+
+static void stream_close_all(gh_dpi_stream *ds)
+{
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned g = 0; g < PG_MAX; g++) {
+            hs_close_stream(ds->hs[o][g], NULL, NULL, NULL);
+            ds->hs[o][g] = NULL;
+        }
+    ds->o = ds->pg = -1;
+    ds->live = false;
 }
 
 void gh_dpi_stream_reset(gh_dpi_stream *ds)
@@ -1694,16 +2139,21 @@ void gh_dpi_stream_free(gh_dpi_stream *ds)
 {
     if (!ds)
         return;
-    hs_close_stream(ds->hs, NULL, NULL, NULL);
+    stream_close_all(ds);
     free(ds);
 }
 
 size_t gh_dpi_stream_size(const gh_dpi_stream *ds)
 {
-    size_t sz = 0;
-    if (ds->hs && ds->d && ds->group >= 0 && ds->d->sgroups[ds->group].db)
-        hs_stream_size(ds->d->sgroups[ds->group].db, &sz);
-    return sizeof(*ds) + sz;
+    size_t total = sizeof(*ds);
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned g = 0; g < PG_MAX; g++) {
+            size_t sz = 0;
+            if (ds->hs[o][g] && ds->d->sgroups[o][g].db &&
+                hs_stream_size(ds->d->sgroups[o][g].db, &sz) == HS_SUCCESS)
+                total += sz;
+        }
+    return total;
 }
 
 typedef struct stream_cb {
@@ -1743,29 +2193,27 @@ static int on_stream_match(unsigned id, unsigned long long from, unsigned long l
     return 0;
 }
 
-/* Make ds->hs a fresh or continuing stream of group @p gi whose next byte is
- * at stream offset @p off. Returns false when Hyperscan cannot open one. */
-static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int gi, uint64_t off)
+/* Make ds->hs[o][pg] a fresh or continuing stream whose next byte is at
+ * stream offset @p off. Returns false when Hyperscan cannot open one. */
+static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int o, int pg, uint64_t off)
 {
-    const hs_database_t *db = d->sgroups[gi].db;
-    if (ds->hs && (ds->d != d || ds->group != gi)) {
-        hs_close_stream(ds->hs, NULL, NULL, NULL);
-        ds->hs = NULL;
-        ds->live = false;
-    }
-    if (ds->live && ds->next == off)
+    if (ds->d != d)
+        stream_close_all(ds); /* opened on another ruleset */
+    ds->d = d;
+    if (ds->live && ds->o == o && ds->pg == pg && ds->next == off)
         return true;
-    /* a new flow, or a gap in the bytes fed: start over at @p off; the
-     * pending hits stay (their offsets are absolute) */
-    if (ds->hs) {
-        if (hs_reset_stream(ds->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
+    /* a new flow, another database, or a gap in the bytes fed: start over at
+     * @p off; the pending hits stay (their offsets are absolute) */
+    hs_stream_t **hs = &ds->hs[o][pg];
+    if (*hs) {
+        if (hs_reset_stream(*hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
             return false;
-    } else if (hs_open_stream(db, 0, &ds->hs) != HS_SUCCESS) {
-        ds->hs = NULL;
+    } else if (hs_open_stream(d->sgroups[o][pg].db, 0, hs) != HS_SUCCESS) {
+        *hs = NULL;
         return false;
     }
-    ds->d = d;
-    ds->group = gi;
+    ds->o = o;
+    ds->pg = pg;
     ds->live = true;
     ds->base = ds->next = off;
     return true;
@@ -1788,8 +2236,9 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     }
     if (new_from >= len)
         return 0; /* no new bytes: no payload signature can be reported */
-    int gi = st && st->has_flow && !st->to_server ? 1 : 0;
-    const dpi_group *g = &d->sgroups[gi];
+    int o = st && st->has_flow && !st->to_server ? 1 : 0;
+    int pg = (int)port_group(d, CLS_TCP, (unsigned)o, p);
+    const dpi_group *g = &d->sgroups[o][pg];
     if (ds->n && ds->d != d) { /* pending hits of another ruleset (a reload) */
         ds->n = 0;
         ds->block_until = buf_offset + len; /* hits before the swap are unknown */
@@ -1801,9 +2250,9 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
         s->pidx[ds->pend[i].sig] = i;
     }
     if (g->db) {
-        if (stream_ready(d, ds, gi, buf_offset + new_from)) {
+        if (stream_ready(d, ds, o, pg, buf_offset + new_from)) {
             stream_cb cb = {.s = s, .ds = ds};
-            hs_scan_stream(ds->hs, (const char *)buf + new_from, (unsigned)(len - new_from), 0,
+            hs_scan_stream(ds->hs[o][pg], (const char *)buf + new_from, (unsigned)(len - new_from), 0,
                            s->hs, on_stream_match, &cb);
             ds->next = buf_offset + len;
         } else {

@@ -173,7 +173,7 @@ void gh_eve_fmt_begin_flow(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt
     gh_jbuf_printf(b, "{\"timestamp\":\"%s\"", ts);
     if (flow_id)
         gh_jbuf_printf(b, ",\"flow_id\":%" PRIu64, flow_id);
-    if (in)
+    if (in && in->id) /* 0: no packet (a flow's end) */
         gh_jbuf_printf(b, ",\"pcap_cnt\":%" PRIu64, in->id);
     JLIT(b, ",\"event_type\":");
     gh_jbuf_json_str(b, event_type);
@@ -251,11 +251,66 @@ void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint
     gh_eve_fmt_end(b);
 }
 
+void gh_jbuf_base64(gh_jbuf *b, const uint8_t *p, size_t n)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    JLIT(b, "\"");
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < n ? tab[v & 63] : '=';
+        gh_jbuf_append(b, q, 4);
+    }
+    JLIT(b, "\"");
+}
+
+/* Suricata's payload_printable: printable ASCII, CR and LF kept, every other
+ * byte a '.'; then JSON-escaped. */
+static void jbuf_printable(gh_jbuf *b, const uint8_t *p, size_t n)
+{
+    JLIT(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = p[i];
+        if (ch == '\n')
+            JLIT(b, "\\n");
+        else if (ch == '\r')
+            JLIT(b, "\\r");
+        else if (ch == '"')
+            JLIT(b, "\\\"");
+        else if (ch == '\\')
+            JLIT(b, "\\\\");
+        else if (ch >= 0x20 && ch < 0x7f)
+            gh_jbuf_append(b, (const char *)&p[i], 1);
+        else
+            JLIT(b, ".");
+    }
+    JLIT(b, "\"");
+}
+
 void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
                       const gh_eve_rule *rule, bool blocked, const char *category,
                       uint32_t severity)
 {
+    gh_eve_fmt_alert_ex(b, in, pkt, flow_id, rule, blocked, category, severity, NULL);
+}
+
+void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
+                         const gh_eve_rule *rule, bool blocked, const char *category,
+                         uint32_t severity, const gh_eve_alert_data *x)
+{
     gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "alert");
+    if (x && x->pkt_src) {
+        JLIT(b, ",\"pkt_src\":");
+        gh_jbuf_json_str(b, x->pkt_src);
+    }
     gh_jbuf_printf(b, ",\"alert\":{\"action\":\"%s\",\"gid\":%u,\"signature_id\":%u,\"rev\":%u,"
                       "\"signature\":",
                    blocked ? "blocked" : "allowed", rule->gid, rule->sid, rule->rev);
@@ -266,6 +321,21 @@ void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uin
                    rule->action ? rule->action : "alert");
     gh_jbuf_json_str(b, rule->file ? rule->file : "");
     gh_jbuf_printf(b, ",\"line\":%u}", rule->line);
+    if (x && (x->fields & GH_EVE_ALERT_PAYLOAD)) {
+        JLIT(b, ",\"payload\":");
+        gh_jbuf_base64(b, x->payload, x->payload ? x->payload_len : 0);
+    }
+    if (x && (x->fields & GH_EVE_ALERT_PAYLOAD_PRINTABLE)) {
+        JLIT(b, ",\"payload_printable\":");
+        jbuf_printable(b, x->payload, x->payload ? x->payload_len : 0);
+    }
+    if (x && (x->fields & (GH_EVE_ALERT_PAYLOAD | GH_EVE_ALERT_PAYLOAD_PRINTABLE)))
+        gh_jbuf_printf(b, ",\"stream\":%d", x->stream ? 1 : 0);
+    if (x && (x->fields & GH_EVE_ALERT_PACKET) && in && in->data) {
+        JLIT(b, ",\"packet\":");
+        gh_jbuf_base64(b, in->data, in->caplen);
+        gh_jbuf_printf(b, ",\"packet_info\":{\"linktype\":%u}", in->linktype);
+    }
     gh_eve_fmt_end(b);
 }
 

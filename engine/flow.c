@@ -118,6 +118,7 @@ void gh_flow_config_init(gh_flow_config *cfg)
     cfg->evict_sample = 32;
     cfg->evict_established = true;
     cfg->midstream = false;
+    cfg->async_oneside = false;
     cfg->vlan_tracking = true;
     /* Suricata's shipped suricata.yaml flow-timeouts (its compiled-in
      * fallbacks are shorter: TCP 30/300/10). */
@@ -650,7 +651,7 @@ static inline uint32_t us_between(uint64_t from, uint64_t to)
     return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
-static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
+static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now, bool async_oneside)
 {
     uint8_t fl = p->tcp_flags;
     gh_flow_tcp_dir *me = &f->tcp[d], *peer = &f->tcp[d ^ 1];
@@ -658,6 +659,8 @@ static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
 
     if (fl & GH_TCP_SYN) {
         me->flags |= GH_FLOWD_SYN;
+        if (!(me->flags & GH_FLOWD_FIN))
+            f->fin_seq[d] = p->tcp_seq; /* the ISN, until a FIN takes the slot */
         if (p->flags & GH_PKT_TCP_WSCALE) {
             me->flags |= GH_FLOWD_WSCALE;
             me->wscale = p->tcp_wscale > 14 ? 14 : p->tcp_wscale; /* RFC 7323 caps at 14 */
@@ -695,8 +698,17 @@ static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
         if (fl & GH_TCP_RST) {
             f->tcp_state = GH_TCP_RESET;
         } else if (d == GH_FLOW_TOSERVER) {
-            if ((fl & (GH_TCP_SYN | GH_TCP_ACK)) == GH_TCP_SYN)
+            if ((fl & (GH_TCP_SYN | GH_TCP_ACK)) == GH_TCP_SYN) {
                 f->syn_ns = now; /* RTT from the SYN the server answers (Karn) */
+            } else if (async_oneside && (fl & (GH_TCP_SYN | GH_TCP_ACK)) == GH_TCP_ACK &&
+                       p->tcp_seq == f->fin_seq[d] + 1) {
+                /* only the client's side is on this path (Suricata's
+                 * stream.async-oneside): its ACK after the SYN completes
+                 * the handshake */
+                f->tcp_state = GH_TCP_ESTABLISHED;
+                f->flags |= GH_FLOWF_ESTABLISHED;
+                break; /* the ACK may carry data or a FIN */
+            }
         } else if (fl & GH_TCP_SYN) {
             /* SYN/ACK, or the server's own SYN in a simultaneous open */
             f->tcp_state = GH_TCP_SYN_RECV;
@@ -722,6 +734,10 @@ static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
             return;
         }
         if ((fl & (GH_TCP_SYN | GH_TCP_ACK)) != GH_TCP_ACK)
+            return;
+        /* only an ACK of the server's SYN completes the handshake (a forged
+         * or stale one would make any injected segment "established") */
+        if (!SEQ_GT(p->tcp_ack, f->fin_seq[d ^ 1]) || SEQ_GT(p->tcp_ack, peer->high_seq))
             return;
         f->tcp_state = GH_TCP_ESTABLISHED;
         f->flags |= GH_FLOWF_ESTABLISHED;
@@ -757,14 +773,15 @@ static void tcp_track(gh_flow *f, const gh_packet *p, int d, uint64_t now)
         f->tcp_state = GH_TCP_FIN_WAIT;
 }
 
-static inline void flow_update(gh_flow *f, const gh_packet *p, int d, uint64_t now)
+static inline void flow_update(const gh_flow_table *t, gh_flow *f, const gh_packet *p, int d,
+                               uint64_t now)
 {
     f->pkts[d]++;
     f->bytes[d] += p->caplen;
     if (now > f->last_ns)
         f->last_ns = now;
     if (f->key.proto == IPPROTO_TCP_) {
-        tcp_track(f, p, d, now);
+        tcp_track(f, p, d, now, t->cfg.async_oneside);
     } else {
         if (f->pkts[d] == 1 && (f->key.proto == IPPROTO_ICMP_ || f->key.proto == IPPROTO_ICMPV6_)) {
             f->icmp_type[d] = p->icmp_type;
@@ -921,7 +938,7 @@ static gh_flow *lookup_classified(gh_flow_table *t, const gh_packet *p, int cls,
             int d = packet_dir(f, src_is_lo);
             uint8_t tcp0 = f->tcp_state;
             gh_flow_state fs0 = gh_flow_get_state(f);
-            flow_update(f, p, d, now_ns);
+            flow_update(t, f, p, d, now_ns);
             if (GH_UNLIKELY(f->tcp_state != tcp0 || gh_flow_get_state(f) != fs0)) {
                 t->st.state[fs0]--;
                 t->st.state[gh_flow_get_state(f)]++;
@@ -944,7 +961,7 @@ static gh_flow *lookup_classified(gh_flow_table *t, const gh_packet *p, int cls,
     flow_init(t, f, k, h, src_is_lo, p, now_ns, pkt_id);
     index_insert(t, f, h);
     int d = packet_dir(f, src_is_lo);
-    flow_update(f, p, d, now_ns);
+    flow_update(t, f, p, d, now_ns);
     count_state(t, f, +1);
     t->st.created++;
     if (++t->st.active > t->st.active_max)

@@ -578,7 +578,7 @@ void gh_reasm_stream_close(gh_reasm *r, gh_reasm_stream *s)
     if (s->flags & GH_REASM_CLOSED)
         return;
     if (s->flags & GH_REASM_STARTED) {
-        bool gap = s->held_head != 0 ||
+        bool gap = s->held_head != 0 || (s->flags & GH_REASM_SKIPPED) ||
                    (s->flags & (GH_REASM_FIN | GH_REASM_FIN_DONE)) == GH_REASM_FIN;
         r->st.gaps += gap;
         r->st.streams_closed++;
@@ -586,6 +586,30 @@ void gh_reasm_stream_close(gh_reasm *r, gh_reasm_stream *s)
     held_release(r, s);
     hist_release(r, s);
     s->flags |= GH_REASM_CLOSED;
+}
+
+int64_t gh_reasm_seq_offset(const gh_reasm_stream *s, uint32_t seq)
+{
+    return seq_to_off(s, seq);
+}
+
+uint64_t gh_reasm_skip_gap(gh_reasm *r, gh_reasm_stream *s, uint64_t upto,
+                           gh_reasm_deliver_fn fn, void *ctx)
+{
+    uint64_t skipped = 0;
+    if (!(s->flags & GH_REASM_STARTED) || (s->flags & GH_REASM_CLOSED))
+        return 0;
+    while (s->held_head) {
+        const rchunk *c = chunk_at(r, s->held_head);
+        if (c->off <= s->next_off || c->off > upto)
+            break;
+        skipped += c->off - s->next_off;
+        r->st.gaps_skipped++;
+        s->flags |= GH_REASM_SKIPPED;
+        s->next_off = c->off;
+        deliver(r, s, NULL, s->next_off, 0, fn, ctx); /* the held pieces now contiguous */
+    }
+    return skipped;
 }
 
 int gh_reasm_stream_check(const gh_reasm *r, const gh_reasm_stream *s, gh_error *err)

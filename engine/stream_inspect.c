@@ -1,5 +1,6 @@
 /* Stream inspection for TCP: reassembly into per-direction sliding windows,
  * signatures matched on the window (see stream_inspect.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,14 +8,23 @@
 
 typedef struct stream_slot {
     gh_reasm_stream rs[2];
-    uint64_t woff[2];  /* stream offset of the window's first byte */
+    uint64_t woff[2];  /* stream offset of window index 0 (the run after a hole
+                          counts from bar: index i >= bar is offset woff + i) */
+    uint64_t dend[2];  /* stream offset past the last delivered byte */
+    uint64_t insp[2];  /* stream offset past the last inspected byte */
+    uint64_t acked[2]; /* what the receiver acknowledged (stream offset) */
+    uint64_t gap[2];   /* bytes missing before window index bar (shown, not matched) */
+    uint64_t pre[2];   /* stream offset of window index 0 when the bytes before bar
+                          (the run before the hole) still wait for inspection */
     uint32_t wlen[2];
+    uint32_t bar[2];   /* window index where the current contiguous run starts */
     uint32_t next_free; /* free-list link (index + 1), 0: end */
     gh_flow *owner;
 } stream_slot;
 
 struct gh_stream_inspect {
     const gh_dpi *dpi;
+    bool acked;       /* inspect bytes once acknowledged (IDS) instead of on arrival */
     gh_reasm *reasm;
     stream_slot *slots;
     uint8_t *windows; /* 2 * window bytes per slot, touched only when used */
@@ -40,7 +50,7 @@ static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint6
 }
 
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
-                                         bool midstream, gh_error *err)
+                                         bool midstream, bool acked, gh_error *err)
 {
     if (window < 256 || max_flows == 0) {
         gh_error_set(err, GH_E_INVAL, "stream window must be >= 256 bytes and flows >= 1");
@@ -50,6 +60,7 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     if (!si)
         goto oom;
     si->dpi = dpi;
+    si->acked = acked;
     si->window = window;
     si->nslots = max_flows;
     gh_reasm_config rc;
@@ -106,7 +117,7 @@ static stream_slot *slot_get(gh_stream_inspect *si, gh_flow *f)
     return s;
 }
 
-void gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_flow *f)
+void gh_stream_inspect_flow_release(gh_stream_inspect *si, gh_flow *f)
 {
     stream_slot *s = f->ext;
     if (!si || !s)
@@ -137,7 +148,7 @@ typedef struct deliver_ctx {
     gh_dpi_scratch *scratch;
     stream_slot *slot;
     int dir;
-    const gh_packet *p;
+    const gh_packet *p;     /* headers for verification: a packet of direction dir */
     const gh_pkt_state *st;
     gh_dpi_match *out, tmp[32];
     size_t n, max;
@@ -146,64 +157,183 @@ typedef struct deliver_ctx {
     bool fed_all;   /* false: some window went without stream state */
 } deliver_ctx;
 
+static uint8_t *window_of(gh_stream_inspect *si, const stream_slot *s, int dir)
+{
+    return si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->window;
+}
+
+/* Inspect the run @p buf / @p len at stream offset @p run whose bytes from
+ * offset @p from on are new: each new byte goes once through the direction's
+ * Hyperscan stream (gh_dpi_match_stream_inc) and the signatures are verified
+ * on the run; without that state the run is scanned whole. */
+static void inspect_run(deliver_ctx *c, const uint8_t *buf, size_t len, uint64_t run,
+                        uint64_t from)
+{
+    gh_stream_inspect *si = c->si;
+    size_t di = (size_t)(c->slot - si->slots) * 2 + (size_t)c->dir;
+    size_t nf = (size_t)(from - run);
+    if (!si->ds[di])
+        si->ds[di] = gh_dpi_stream_new();
+    if (!c->scan) {
+        if (si->ds[di])
+            gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, buf, len, run,
+                                    nf, GH_DPI_STREAM_FEED_ONLY, c->tmp, 0);
+        return;
+    }
+    si->st.windows++;
+    size_t n;
+    if (si->ds[di]) {
+        n = gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, buf, len, run,
+                                    nf, 0, c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
+    } else {
+        c->fed_all = false;
+        n = gh_dpi_match_stream(si->dpi, c->scratch, c->p, c->st, buf, len, run, nf,
+                                GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
+                                c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
+    }
+    c->n = merge(c->out, c->n, c->max, c->tmp, n);
+}
+
+/* Inspect the window's bytes up to stream offset @p upto that were not
+ * inspected yet: first the run before a hole when it still waits (IDS),
+ * alone, then the current run. */
+static void inspect_upto(deliver_ctx *c, uint64_t upto)
+{
+    stream_slot *s = c->slot;
+    int dir = c->dir;
+    const uint8_t *win = window_of(c->si, s, dir);
+    uint32_t bar = s->bar[dir];
+    uint64_t run = s->woff[dir] + bar; /* offset of the current run's first byte */
+    uint64_t end = s->woff[dir] + s->wlen[dir];
+    if (bar && s->insp[dir] < s->pre[dir] + bar) {
+        uint64_t from = s->insp[dir] > s->pre[dir] ? s->insp[dir] : s->pre[dir];
+        s->insp[dir] = s->pre[dir] + bar;
+        inspect_run(c, win, bar, s->pre[dir], from);
+    }
+    if (upto > end)
+        upto = end;
+    if (s->insp[dir] < run)
+        s->insp[dir] = run;
+    if (upto <= s->insp[dir])
+        return;
+    uint64_t from = s->insp[dir];
+    s->insp[dir] = upto;
+    inspect_run(c, win + bar, (size_t)(upto - run), run, from);
+}
+
 /* New in-order bytes: append them to the window in pieces of at most half
- * a window, scanning after each, so every byte is scanned with at least
- * half a window of the bytes before it. */
+ * a window. On arrival (inline) each piece is inspected at once, so every
+ * byte is scanned with at least half a window of the bytes before it; when
+ * inspection waits for acknowledgements (IDS), bytes are inspected before
+ * they would leave the window, and once half a window waits. A hole (bytes
+ * reassembly gave up on) ends the run: what came before is inspected, and
+ * matches never span the hole. */
 static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
 {
     deliver_ctx *c = ctx;
     gh_stream_inspect *si = c->si;
     stream_slot *s = c->slot;
-    uint8_t *win = si->windows + ((size_t)(s - si->slots) * 2 + (size_t)c->dir) * si->window;
+    int dir = c->dir;
+    uint8_t *win = window_of(si, s, dir);
     uint32_t half = si->window / 2;
     si->st.bytes += len;
     if (data >= c->p->payload && data < c->p->payload + c->p->payload_len)
         c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
+    if (off != s->dend[dir]) { /* a hole */
+        /* on arrival, or when an earlier run still waits, the bytes before
+         * it are inspected now; else (IDS) they wait with the new run */
+        if (!si->acked || !c->scan || (s->bar[dir] && s->insp[dir] < s->dend[dir]) ||
+            s->insp[dir] < s->woff[dir])
+            inspect_upto(c, s->dend[dir]);
+        s->pre[dir] = s->dend[dir] - s->wlen[dir];
+        s->gap[dir] = off - s->dend[dir];
+        s->bar[dir] = s->wlen[dir];
+        s->woff[dir] = off - s->wlen[dir];
+        si->st.holes++;
+    }
+    s->dend[dir] = off + len;
     while (len) {
         uint32_t piece = len < half ? (uint32_t)len : half;
-        uint32_t wlen = s->wlen[c->dir];
+        uint32_t wlen = s->wlen[dir];
         if (wlen == 0)
-            s->woff[c->dir] = off;
+            s->woff[dir] = off - s->bar[dir];
         if (wlen + piece > si->window) {
             uint32_t drop = wlen + piece - si->window;
+            inspect_upto(c, s->woff[dir] + drop); /* nothing leaves uninspected */
             memmove(win, win + drop, wlen - drop);
             wlen -= drop;
-            s->woff[c->dir] += drop;
+            s->woff[dir] += drop;
+            if (drop >= s->bar[dir]) {
+                s->bar[dir] = 0;
+                s->gap[dir] = 0;
+            } else {
+                s->bar[dir] -= drop;
+            }
         }
         memcpy(win + wlen, data, piece);
-        uint32_t new_from = wlen;
         wlen += piece;
-        s->wlen[c->dir] = wlen;
+        s->wlen[dir] = wlen;
         data += piece;
         len -= piece;
         off += piece;
-        /* each new byte goes once through the direction's Hyperscan stream
-         * (gh_dpi_match_stream_inc); without that state, the window is
-         * scanned whole */
-        size_t di = (size_t)(s - si->slots) * 2 + (size_t)c->dir;
-        if (!si->ds[di])
-            si->ds[di] = gh_dpi_stream_new();
-        if (!c->scan) {
-            if (si->ds[di])
-                gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, win, wlen,
-                                        s->woff[c->dir], new_from, GH_DPI_STREAM_FEED_ONLY,
-                                        c->tmp, 0);
-            continue;
-        }
-        si->st.windows++;
-        size_t n;
-        if (si->ds[di])
-            n = gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, win, wlen,
-                                        s->woff[c->dir], new_from, 0, c->tmp,
-                                        sizeof(c->tmp) / sizeof(c->tmp[0]));
-        else {
-            c->fed_all = false;
-            n = gh_dpi_match_stream(si->dpi, c->scratch, c->p, c->st, win, wlen,
-                                    s->woff[c->dir], new_from,
-                                    GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
-                                    c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
-        }
-        c->n = merge(c->out, c->n, c->max, c->tmp, n);
+        if (!si->acked || !c->scan || off - s->insp[dir] > half)
+            inspect_upto(c, off);
+    }
+}
+
+/* A packet of the other direction's flow: the headers of @p p mirrored, no
+ * payload (for inspecting the other direction's bytes), or, with @p p NULL,
+ * a packet of flow @p f in direction @p dir (flow end). */
+static void pseudo_packet(gh_packet *out, const gh_packet *p, const gh_flow *f, int dir)
+{
+    memset(out, 0, sizeof(*out));
+    if (p) {
+        out->ip_ver = p->ip_ver;
+        out->src = p->dst;
+        out->dst = p->src;
+        out->sport = p->dport;
+        out->dport = p->sport;
+        out->ttl = p->ttl;
+    } else {
+        bool client_lo = f->flags & GH_FLOWF_CLIENT_IS_LO;
+        bool lo_src = dir == GH_FLOW_TOSERVER ? client_lo : !client_lo;
+        out->ip_ver = f->key.ip_ver;
+        out->src = lo_src ? f->key.lo : f->key.hi;
+        out->dst = lo_src ? f->key.hi : f->key.lo;
+        out->sport = lo_src ? f->key.lo_port : f->key.hi_port;
+        out->dport = lo_src ? f->key.hi_port : f->key.lo_port;
+        out->ttl = 64;
+    }
+    out->ip_proto = 6;
+    out->layers = (out->ip_ver == 4 ? GH_LAYER_IPV4 : GH_LAYER_IPV6) | GH_LAYER_TCP;
+    out->tcp_flags = GH_TCP_ACK;
+}
+
+/* IDS: the packet's ACK tells what the other direction's receiver got:
+ * holes before it are given up (the capture missed bytes the receiver has). */
+static void take_ack(gh_stream_inspect *si, gh_dpi_scratch *scratch, stream_slot *s, int dir,
+                     const gh_packet *p, const gh_pkt_state *st, deliver_ctx *c)
+{
+    int o = !dir;
+    gh_reasm_stream *rs = &s->rs[o];
+    if (!(p->tcp_flags & GH_TCP_ACK) || !(rs->flags & GH_REASM_STARTED))
+        return;
+    int64_t a = gh_reasm_seq_offset(rs, p->tcp_ack);
+    if (a <= 0 || (uint64_t)a <= s->acked[o])
+        return;
+    s->acked[o] = (uint64_t)a;
+    if ((uint64_t)a > rs->next_off && rs->held_bytes) {
+        gh_packet mirror;
+        pseudo_packet(&mirror, p, NULL, o);
+        gh_pkt_state ms = *st;
+        ms.to_server = !st->to_server;
+        /* matches of those bytes (when they must be inspected now, to stay
+         * in the window) join this packet's */
+        deliver_ctx oc = {.si = si, .scratch = scratch, .slot = s, .dir = o, .p = &mirror,
+                          .st = &ms, .out = c->out, .n = c->n, .max = c->max, .scan = c->scan,
+                          .fed_all = true};
+        gh_reasm_skip_gap(si->reasm, rs, (uint64_t)a, on_data, &oc);
+        c->n = oc.n;
     }
 }
 
@@ -229,6 +359,14 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     c.scan = est;
     gh_dpi_stream_packet_begin(scratch);
     int rc = gh_reasm_segment(si->reasm, &s->rs[dir], p, on_data, &c);
+    if (si->acked) {
+        /* IDS: this direction's bytes are inspected up to what the receiver
+         * acknowledged; the packet itself then goes through the packet side
+         * with its own scan */
+        take_ack(si, scratch, s, dir, p, st, &c);
+        inspect_upto(&c, s->acked[dir]);
+        c.fed_all = false;
+    }
     if (!est || !(s->rs[dir].flags & GH_REASM_STARTED)) {
         si->st.not_synced++;
         size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len,
@@ -271,4 +409,48 @@ const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspe
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si)
 {
     return si->reasm;
+}
+
+
+size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
+                                  int dir, gh_packet *pseudo, gh_pkt_state *st,
+                                  gh_dpi_match *out, size_t max)
+{
+    stream_slot *s = f->ext;
+    if (!si || !s || !(s->rs[dir].flags & GH_REASM_STARTED))
+        return 0;
+    pseudo_packet(pseudo, NULL, f, dir);
+    *st = (gh_pkt_state){.has_flow = true, .established = true,
+                         .to_server = dir == GH_FLOW_TOSERVER};
+    deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
+                     .out = out, .max = max, .scan = true, .fed_all = true};
+    /* the bytes held past holes that never filled, then whatever waits */
+    gh_reasm_skip_gap(si->reasm, &s->rs[dir], UINT64_MAX, on_data, &c);
+    inspect_upto(&c, UINT64_MAX);
+    gh_dpi_match_sort(si->dpi, out, c.n);
+    return c.n;
+}
+
+size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, int dir,
+                                 uint8_t *buf, size_t cap)
+{
+    const stream_slot *s = f ? f->ext : NULL;
+    if (!si || !s || (dir != 0 && dir != 1) || cap == 0)
+        return 0;
+    const uint8_t *win = si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->window;
+    size_t n = 0, bar = s->bar[dir], wl = s->wlen[dir];
+    size_t a = bar < cap ? bar : cap;
+    memcpy(buf, win, a);
+    n = a;
+    if (s->gap[dir] && n < cap) { /* Suricata's marker for bytes never seen */
+        char mark[48];
+        int m = snprintf(mark, sizeof(mark), "[%llu bytes missing]",
+                         (unsigned long long)s->gap[dir]);
+        size_t k = (size_t)m < cap - n ? (size_t)m : cap - n;
+        memcpy(buf + n, mark, k);
+        n += k;
+    }
+    size_t rest = wl - bar < cap - n ? wl - bar : cap - n;
+    memcpy(buf + n, win + bar, rest);
+    return n + rest;
 }

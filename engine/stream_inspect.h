@@ -30,12 +30,14 @@ typedef struct gh_stream_inspect_stats {
                                 packet-scope signatures scanned it again */
     uint64_t not_synced;    /* packets before the session is established, or of streams
                                that never start (no SYN seen): inspected alone */
+    uint64_t holes;         /* holes given up on (ACKed past, or at flow end): the
+                               bytes after them were inspected as a new run */
 } gh_stream_inspect_stats;
 
 /* @p window bytes per direction (>= 256), @p max_flows flows with stream
  * state at once. NULL and @p err on failure. */
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
-                                         bool midstream, gh_error *err);
+                                         bool midstream, bool acked, gh_error *err);
 void gh_stream_inspect_free(gh_stream_inspect *si);
 
 /*
@@ -49,7 +51,28 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                 gh_dpi_match *out, size_t max);
 
 /* Release the flow's stream state (from the flow table's on_end). */
-void gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_flow *f);
+/*
+ * Flow @p f ends: in direction @p dir, give up on the holes that never
+ * filled and inspect every byte not inspected yet (IDS: not acknowledged;
+ * any mode: held past a hole), against @p pseudo, a packet of that direction
+ * built from the flow (no payload), in state @p st (both filled here).
+ * Writes up to @p max matches (precedence order); call for both directions,
+ * then gh_stream_inspect_flow_release.
+ */
+size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
+                                  int dir, gh_packet *pseudo, gh_pkt_state *st,
+                                  gh_dpi_match *out, size_t max);
+
+/* Release the flow's stream state (from the flow table's on_end). */
+void gh_stream_inspect_flow_release(gh_stream_inspect *si, gh_flow *f);
+
+/* What a stream alert shows as its payload (Suricata's alert payload for
+ * stream matches): the bytes of flow @p f's stream in direction @p dir that
+ * the window holds (the latest, up to the window size), with
+ * "[N bytes missing]" where a hole was given up; at most @p cap bytes into
+ * @p buf; returns the length (0 when the flow has no stream state). */
+size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, int dir,
+                                 uint8_t *buf, size_t cap);
 
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si);

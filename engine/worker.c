@@ -27,10 +27,14 @@ struct gh_worker {
     gh_dpi_scratch *scratch;
     uint64_t *sig_hits;       /* per signature */
     gh_dpi_match matches[GH_MAX_MATCHES];
+    gh_dpi_match end_matches[GH_MAX_MATCHES]; /* flow end (may come mid-batch) */
+    uint8_t *paybuf;          /* a stream alert's payload (window and hole marker) */
+    size_t paycap;
     gh_stream_inspect *si;    /* TCP stream inspection (with signatures) */
     gh_defrag *defrag;
     uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
     bool held[GH_MAX_BATCH];  /* fragment held by the defragmenter */
+    bool dgram[GH_MAX_BATCH]; /* the descriptor is a reassembled datagram */
     const gh_pkt_in *batch_in; /* the batch being processed */
     uint64_t policy_hits;
     uint64_t last_ns;
@@ -59,10 +63,49 @@ void gh_engine_config_init(gh_engine_config *cfg)
     gh_defrag_config_init(&cfg->defrag_cfg);
 }
 
+/* Alerts for the stream bytes inspected when flow @p f ends (Suricata's
+ * "stream (flow timeout)" pseudo packets): no packet to drop, so every
+ * alert is "allowed"; a pass ends each direction's list. */
+static void flow_end_alerts(gh_worker *w, gh_flow *f)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        gh_packet pp;
+        gh_pkt_state st;
+        size_t n = gh_stream_inspect_flow_end(w->si, w->scratch, f, dir, &pp, &st,
+                                              w->end_matches, GH_MAX_MATCHES);
+        for (size_t i = 0; i < n; i++) {
+            const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->end_matches[i].idx);
+            w->sig_hits[w->end_matches[i].idx]++;
+            if (gh_action_class_of(si->action) == GH_ACTCLASS_PASS)
+                break;
+            w->counters.alerts++;
+            f->flags |= GH_FLOWF_ALERTED;
+            if (!w->eve)
+                continue;
+            gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
+                              .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
+                              .line = si->line};
+            gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
+                            .ts_nsec = (uint32_t)(f->last_ns % 1000000000u)};
+            gh_eve_alert_data x = {.pkt_src = "stream (flow timeout)",
+                                   .fields = w->cfg.eve_alert_fields, .stream = true};
+            if (x.fields) {
+                x.payload = w->paybuf;
+                x.payload_len = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
+            }
+            gh_eve_fmt_alert_ex(&w->events, &in, &pp, f->flow_id, &er, false, si->category,
+                                si->severity, &x);
+        }
+    }
+}
+
 static void on_flow_end(void *ctx, gh_flow *f)
 {
     gh_worker *w = ctx;
-    gh_stream_inspect_flow_end(w->si, f);
+    if (w->si && f->ext) {
+        flow_end_alerts(w, f);
+        gh_stream_inspect_flow_release(w->si, f);
+    }
     if (f->end_reason < 4)
         w->counters.flows_ended[f->end_reason]++;
     if (w->eve && w->cfg.flow_events)
@@ -109,8 +152,14 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
         }
         if (cfg->stream && !(w->si = gh_stream_inspect_new(w->dpi, cfg->stream_window,
                                                            cfg->stream_flows,
-                                                           cfg->flow.midstream, err)))
+                                                           cfg->flow.midstream,
+                                                           cfg->stream_acked, err)))
             goto fail;
+        w->paycap = (size_t)cfg->stream_window + 64;
+        if (w->si && !(w->paybuf = malloc(w->paycap))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
     }
     for (size_t i = 0; i < GH_MAX_BATCH; i++)
         w->pkt_ptrs[i] = &w->pkts[i];
@@ -186,47 +235,80 @@ static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p
     }
 }
 
-/* The signature stage: every matching signature applies, by Suricata's
- * precedence pass > drop > reject > alert (gh_dpi_match_packet's order). */
-/* Apply the n matches in w->matches (precedence order: pass > drop > reject
- * > alert): every matching signature applies. */
+/* A decision on the flow: the first one set stays (Suricata's "first to set
+ * wins"), so a later pass cannot undo a drop, nor a drop a pass. */
+static void flow_decide(gh_flow *f, uint8_t a)
+{
+    if (f && f->action != GH_FLOW_ACTION_PASS && f->action != GH_FLOW_ACTION_DROP &&
+        f->action != GH_FLOW_ACTION_REJECT)
+        f->action = a;
+}
+
+/* The signature stage's decision over the n matches in w->matches, which are
+ * in the action order (gh_dpi_match_sort): each applies in turn, as
+ * Suricata's alert finalisation does. A pass ends the list: it and the
+ * matches after it raise no alert. A drop or reject drops the packet; the
+ * alerts of a dropped packet say "blocked". A pass, drop or reject decides
+ * the whole flow when the signature has no payload keywords (Suricata's
+ * IP-only) or matched on the reassembled stream; one that matched a single
+ * packet's payload decides that packet only. */
 static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
-                                size_t n)
+                                int dir, size_t n)
 {
     if (!n)
         return GH_VERDICT_ACCEPT;
-    gh_rule_action top = w->matches[0].action;
-    if (top == GH_ACTION_PASS) {
-        /* a pass signature ends inspection of the packet: no alerts; one
-         * without payload keywords (Suricata's IP-only) passes the flow */
-        w->counters.dpi_passed++;
-        w->sig_hits[w->matches[0].idx]++;
-        if (f && !gh_dpi_sig(w->dpi, w->matches[0].idx)->payload)
-            f->action = GH_FLOW_ACTION_PASS;
-        return GH_VERDICT_ACCEPT;
-    }
-    bool blocked = top != GH_ACTION_ALERT;
+    size_t cut = n, drop_at = n;
     for (size_t i = 0; i < n; i++) {
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
+        gh_action_class c = gh_action_class_of(si->action);
+        bool flow_scope = !si->payload || w->matches[i].stream;
         w->sig_hits[w->matches[i].idx]++;
-        if (si->action == GH_ACTION_PASS)
-            continue;
+        if (c == GH_ACTCLASS_PASS) {
+            if (drop_at == n)
+                w->counters.dpi_passed++;
+            if (flow_scope)
+                flow_decide(f, GH_FLOW_ACTION_PASS);
+            cut = i;
+            break;
+        }
+        if (c == GH_ACTCLASS_DROP || c == GH_ACTCLASS_REJECT) {
+            if (drop_at == n)
+                drop_at = i;
+            if (flow_scope)
+                flow_decide(f, c == GH_ACTCLASS_REJECT ? GH_FLOW_ACTION_REJECT
+                                                       : GH_FLOW_ACTION_DROP);
+        }
+    }
+    bool blocked = drop_at < n;
+    for (size_t i = 0; i < cut; i++) {
+        const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
         w->counters.alerts++;
+        if (f)
+            f->flags |= GH_FLOWF_ALERTED;
         if (w->eve) {
             gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                               .line = si->line};
-            gh_eve_fmt_alert(&w->events, in, p, f ? f->flow_id : 0, &er, blocked, si->classtype,
-                             si->priority ? si->priority : 3);
+            /* a stream match shows the stream bytes it was found in */
+            gh_eve_alert_data x = {.pkt_src = w->dgram[in - w->batch_in] ? "defrag" : "wire/pcap",
+                                   .fields = w->cfg.eve_alert_fields,
+                                   .payload = p->payload, .payload_len = p->payload_len,
+                                   .stream = w->matches[i].stream};
+            if (x.stream && x.fields && w->si) {
+                size_t pl = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
+                if (pl) {
+                    x.payload = w->paybuf;
+                    x.payload_len = pl;
+                }
+            }
+            gh_eve_fmt_alert_ex(&w->events, in, p, f ? f->flow_id : 0, &er, blocked,
+                                si->category, si->severity, &x);
         }
     }
     if (!blocked)
         return GH_VERDICT_ACCEPT;
-    const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[0].idx);
-    bool reject = top != GH_ACTION_DROP;
-    /* a drop drops the rest of its flow */
-    if (f)
-        f->action = reject ? GH_FLOW_ACTION_REJECT : GH_FLOW_ACTION_DROP;
+    const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[drop_at].idx);
+    bool reject = gh_action_class_of(si->action) == GH_ACTCLASS_REJECT;
     gh_fw_rule_info ri = {.action = reject ? GH_FW_REJECT : GH_FW_DROP, .sid = si->sid,
                           .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                           .line = si->line};
@@ -248,7 +330,7 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     else
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
-    return apply_matches(w, in, p, f, n);
+    return apply_matches(w, in, p, f, dir, n);
 }
 
 /* Feed fragment i to the defragmenter. Held: the packet waits (accepted).
@@ -279,6 +361,7 @@ static void defragment(gh_worker *w, size_t i)
     memcpy(p->vlan_id, vlan, sizeof(vlan));
     p->vlan_count = nvlan;
     w->counters.frag_reassembled++;
+    w->dgram[i] = true;
     if (out.dgram_flags & GH_DEFRAG_DG_CONFLICT)
         w->counters.frag_conflicts++;
     /* the whole datagram's anomalies (an L4 checksum is checkable only now) */
@@ -311,6 +394,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         w->pkt_ns[i] = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
         w->pkt_ids[i] = in->id;
         w->held[i] = false;
+        w->dgram[i] = false;
         if ((p->flags & GH_PKT_FRAGMENT) && w->defrag)
             defragment(w, i);
     }
@@ -424,6 +508,7 @@ void gh_worker_free(gh_worker *w)
         return;
     gh_flow_table_free(w->flows);
     gh_stream_inspect_free(w->si);
+    free(w->paybuf);
     gh_defrag_free(w->defrag);
     free(w->dfbuf);
     gh_dpi_scratch_free(w->scratch);

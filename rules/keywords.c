@@ -489,16 +489,21 @@ static bool valid_content(const char *value, char *msg, size_t msz)
     return true;
 }
 
-/* pcre:[!]"/regex/flags" */
+/* pcre:[!]"/regex/flags", or unquoted [!]/regex/flags as Suricata also takes */
 static bool valid_pcre(const char *value)
 {
     const char *s = value;
     if (*s == '!')
         s++;
-    if (!is_quoted(s, false))
-        return false;
-    size_t n = strlen(s) - 2;
-    s++;
+    size_t n;
+    if (*s == '/') {
+        n = strlen(s);
+    } else {
+        if (!is_quoted(s, false))
+            return false;
+        n = strlen(s) - 2;
+        s++;
+    }
     if (n < 2 || s[0] != '/')
         return false;
     size_t last = n;
@@ -604,7 +609,8 @@ static bool kw_validate(const char *name, const char *value, char *msg, size_t m
         return valid_content(value, msg, msz);
     } else if (strcmp(name, "pcre") == 0) {
         if (!valid_pcre(value)) {
-            snprintf(msg, msz, "bad pcre '%s' (expected [!]\"/regex/flags\")", shown);
+            snprintf(msg, msz,
+                     "bad pcre '%s' (expected [!]\"/regex/flags\" or [!]/regex/flags)", shown);
             return false;
         }
     } else if (strcmp(name, "offset") == 0 || strcmp(name, "depth") == 0 ||

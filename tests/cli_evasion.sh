@@ -4,10 +4,13 @@
 # segments (3 segments, 1-byte segments, reversed with retransmissions,
 # conflicting overlaps) must alert once, and never on the clean copy.
 # Captures come from tests/data/make_samples.py (make_evasion, make_evasion_tcp).
-# Usage: cli_evasion.sh GATEHOUSE DATA_DIR
+# Holes the capture missed: the bytes after them are inspected when the
+# receiver acknowledges past the hole, or at flow end.
+# Usage: cli_evasion.sh GATEHOUSE DATA_DIR [CORPUS_DIR]
 set -u
 GH=$1
 DATA=$2
+CORPUS=${3:-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
@@ -54,6 +57,33 @@ printf '%s\n' \
     >"$TMP/scope.rules"
 expect "tcp-pkt vs tcp-stream" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/scope.rules" --eve - |
     jq -c 'select(.event_type=="alert") | [.pcap_cnt, .alert.signature_id]' | tr -d '\n')" '[6,12]'
+
+# alert payload fields: a stream match shows the reassembled bytes, a
+# reassembled datagram the whole datagram's payload and pkt_src "defrag"
+expect "stream match payload" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$DATA/evasion.rules" \
+    --eve-payload-printable --eve - | jq -c 'select(.event_type=="alert") | [.pcap_cnt, .pkt_src, .stream, .payload_printable]')" \
+    '[6,"wire/pcap",1,"GET /x?q=EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS HTTP/1.0\r\n\r\n"]'
+expect "datagram payload" "$("$GH" pcap -q -r "$DATA/evasion_frag4_inorder.pcap" -S "$DATA/evasion.rules" \
+    --eve-payload --eve - | jq -c 'select(.event_type=="alert") | [.pkt_src, .stream, (.payload | @base64d)]')" \
+    '["defrag",0,"xxxxxxxEVIL-SIGNATURE-SPLIT-ACROSS-FRAGMENTSxxxxxxx"]'
+
+# A hole never filled (4 bytes the capture missed, the receiver ACKs past
+# them): "DATA" after it is still inspected, at flow end; in both modes.
+SV=$CORPUS/suricata-verify/eve-payload-05-tcp-data-gap
+if [ -n "$CORPUS" ] && [ -f "$SV/tcp-simple-gap2.pcap" ]; then
+    holes() { "$GH" pcap -q -r "$SV/tcp-simple-gap2.pcap" -S "$SV/test.rules" -k none \
+        --stream-inspect "$1" --eve-payload-printable --eve - |
+        jq -c 'select(.event_type=="alert" and .stream==1) | [.pcap_cnt, .alert.signature_id, .pkt_src, .payload_printable]' | tr -d '\n'; }
+    expect "hole, inspected on arrival then at flow end" "$(holes arrival)" \
+        '[5,1,"wire/pcap","VERY"][null,3,"stream (flow timeout)","VERY[4 bytes missing]DATA"]'
+    expect "hole, IDS: everything at flow end (no packet of the sender after the ACK)" "$(holes acked)" \
+        '[null,1,"stream (flow timeout)","VERY[4 bytes missing]DATA"][null,3,"stream (flow timeout)","VERY[4 bytes missing]DATA"]'
+    expect "bad --stream-inspect value" "$("$GH" pcap -q -r "$SV/tcp-simple-gap2.pcap" --stream-inspect sometimes 2>&1 >/dev/null; echo "rc=$?")" \
+        "gatehouse pcap: --stream-inspect: unknown value 'sometimes' (arrival or acked)
+rc=2"
+else
+    echo "skipped: hole checks (no corpus at '$CORPUS')"
+fi
 
 echo "cli_evasion: $checks checks passed, $fails failed"
 [ $fails -eq 0 ]

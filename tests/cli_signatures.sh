@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the signature tier through `gatehouse pcap -S`:
-# alerts (allowed/blocked), action precedence, a drop dropping the rest of
-# its flow, skipped unsupported rules, and rule errors.
+# alerts (allowed/blocked), action precedence and --action-order, a drop
+# dropping the rest of its flow, skipped unsupported rules, and rule errors.
 # Usage: cli_signatures.sh GATEHOUSE DATA_DIR
 set -u
 GH=$1
@@ -46,6 +46,53 @@ expect "-S DIR" "$(jq -c 'select(.event_type=="stats") | .stats.detect.alerts' "
 printf 'alert tcp any any -> any any (msg:"not yet"; flow:not_established; sid:7;)\n' >"$TMP/ne.rules"
 "$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/ne.rules" --eve "$TMP/eve5.json"
 expect "flow state per packet" "$(jq -c 'select(.event_type=="alert") | .pcap_cnt' "$TMP/eve5.json" | tr '\n' ' ')" "1 2 "
+
+# --action-order: the matches of a packet apply in that order; a pass ends
+# the list, a drop of a stream match drops the rest of the flow
+printf '%s\n' 'alert tcp any any -> any 80 (msg:"get"; content:"GET"; sid:21;)' \
+    'pass tcp any any -> any 80 (msg:"pass get"; content:"GET"; sid:22;)' \
+    'drop tcp any any -> any 80 (msg:"drop get"; content:"GET"; sid:23;)' >"$TMP/ao.rules"
+ao() {
+    "$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ao.rules" $1 --eve "$TMP/ao.json"
+    jq -c 'select(.event_type=="alert" or .event_type=="drop") | [.pcap_cnt, .alert.action, (.alert.signature_id // .drop.reason)]' \
+        "$TMP/ao.json" | tr -d '\n'
+}
+expect "action order default" "$(ao "")" ""
+expect "action order default, explicit" "$(ao "--action-order pass,drop,reject,alert")" ""
+expect "action order drop first" "$(ao "--action-order drop,pass,reject,alert")" \
+    '[4,"blocked",23][4,null,"signature"][5,null,"flow drop"][6,null,"flow drop"]'
+expect "action order pass last" "$(ao "--action-order drop,alert,reject,pass")" \
+    '[4,"blocked",23][4,"blocked",21][4,null,"signature"][5,null,"flow drop"][6,null,"flow drop"]'
+expect "action order alert first" "$(ao "--action-order alert,pass,drop,reject")" '[4,"allowed",21]'
+"$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ao.rules" --action-order drop,pass,rejct,alert 2>"$TMP/err"
+expect "bad action order exit" $? 2
+grep -q "unknown action 'rejct'" "$TMP/err" && ok || fail "bad action order message: $(cat "$TMP/err")"
+
+# classtype: category and severity from classification.config (the shipped
+# default, or --classification); a rule's priority wins; unknown classtypes
+# and malformed lines are errors naming file:line
+printf '%s\n' 'alert tcp any any -> any 80 (msg:"a"; content:"GET"; classtype:web-application-attack; sid:31;)' \
+    'alert tcp any any -> any 80 (msg:"b"; content:"GET"; classtype:Misc-Activity; priority:1; sid:32;)' \
+    'alert tcp any any -> any 80 (msg:"c"; content:"GET"; sid:33;)' >"$TMP/ct.rules"
+ct() { jq -c 'select(.event_type=="alert") | [.alert.signature_id, .alert.category, .alert.severity]' "$1" | tr -d '\n'; }
+"$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ct.rules" --eve "$TMP/ct.json"
+expect "classification default" "$(ct "$TMP/ct.json")" \
+    '[31,"Web Application Attack",1][32,"Misc activity",1][33,"",3]'
+printf 'config classification: web-application-attack,Web attack,2\nconfig classification: misc-activity,Misc,3\n' >"$TMP/my.config"
+"$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ct.rules" --classification "$TMP/my.config" --eve "$TMP/ct2.json"
+expect "classification file" "$(ct "$TMP/ct2.json")" '[31,"Web attack",2][32,"Misc",1][33,"",3]'
+printf 'config classification: web-application-attack,Web attack,2\n' >"$TMP/short.config"
+"$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ct.rules" --classification "$TMP/short.config" 2>"$TMP/err"
+expect "unknown classtype exit" $? 1
+grep -q "ct.rules:2:64: unknown classtype 'Misc-Activity'" "$TMP/err" && ok || fail "unknown classtype: $(cat "$TMP/err")"
+"$GH" check -q -S "$TMP/ct.rules" --classification "$TMP/short.config" 2>"$TMP/err"
+expect "check unknown classtype exit" $? 1
+grep -q "ct.rules:2:64: unknown classtype" "$TMP/err" && ok || fail "check unknown classtype: $(cat "$TMP/err")"
+printf 'config classification: a,A,2\nconfig classification: b;B;1\n' >"$TMP/bad.config"
+"$GH" pcap -q -r "$DATA/fw_mix.pcap" -S "$TMP/ct.rules" --classification "$TMP/bad.config" 2>"$TMP/err"
+expect "bad classification exit" $? 1
+grep -q "bad.config:2: expected 'config classification: SHORTNAME,DESCRIPTION,PRIORITY'" "$TMP/err" && ok ||
+    fail "bad classification message: $(cat "$TMP/err")"
 
 # errors: file:line:col naming the token, exit 1
 printf 'alert tcp any any -> any any (msg:"bad"; pcre:"/a(/"; sid:9;)\n' >"$TMP/bad.rules"

@@ -76,13 +76,13 @@ printf 'ignored\n' >"$TMP/dir/c.txt"
 "$GH" check --vars "$VARS" --var 'MY_NET=10.0.0.0/8' --var 'MY_DMZ=10.1.0.0/16' \
     --var 'OUTSIDE=!$MY_NET' --var 'WEB_PORTS=80' --var 'MY_PORTS=1024:' -S "$TMP/dir" 2>"$TMP/err"
 rc=$?
-[ $rc -eq 0 ] && grep -q "^total: 27 rules, 2 disabled, 0 errors in 2 files" "$TMP/err" &&
+[ $rc -eq 0 ] && grep -q "^total: 28 rules, 2 disabled, 0 errors in 2 files" "$TMP/err" &&
     [ "$(grep -c ", 0 errors$" "$TMP/err")" = 2 ] && head -1 "$TMP/err" | grep -q "/a.rules:" && ok ||
     fail "directory: rc=$rc $(cat "$TMP/err")"
 # Errors are reported for every file, and the exit code is 1.
 "$GH" check --vars "$VARS" -S sig_syntax.rules -S bad_header.rules -F fw_basic.rules >/dev/null 2>"$TMP/err"
 rc=$?
-[ $rc -eq 1 ] && grep -q "^total: 65 rules, 2 disabled, 23 errors in 3 files" "$TMP/err" && ok ||
+[ $rc -eq 1 ] && grep -q "^total: 66 rules, 2 disabled, 23 errors in 3 files" "$TMP/err" && ok ||
     fail "several files: rc=$rc $(tail -3 "$TMP/err")"
 
 echo "rules_golden: $checks checks passed, $fails failed"

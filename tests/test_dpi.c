@@ -236,6 +236,9 @@ static void test_pcre(void **state)
     assert_false(fires("content:\"abc\"; pcre:\"/^def/R\";", "defabc"));
     assert_false(fires("content:\"abc\"; pcre:\"/^def/R\";", "abcxdef"));
     assert_true(fires("content:\"abc\"; pcre:\"/def/R\";", "abcxdef"));
+    /* Suricata's unquoted form */
+    assert_true(fires("pcre:/foo.bar/i;", "xFOO-BARx"));
+    assert_false(fires("pcre:!/foo.bar/i;", "xFOO-BARx"));
     assert_true(fires("pcre:!\"/evil/\";", "good"));
     assert_false(fires("pcre:!\"/evil/\";", "so evil"));
     /* relative after a pcre */
@@ -1267,6 +1270,205 @@ static void test_stream_incremental(void **state)
     assert_true(fallbacks > 0); /* the overflow path ran */
 }
 
+/* Port groups change which databases a packet scans, never what matches:
+ * the same rules compiled with 8 groups and with 1 must give identical
+ * results on packets (both orientations and without flow state), on the
+ * packet side of TCP streams and on incremental stream windows. Rules get
+ * random port constraints (single ports, ranges, lists, negations, <>);
+ * packets use ports at and around the constraints' edges. */
+static const char *const rport[] = {
+    "any", "80", "!80", "[80,443]", "[1024:]", "[:1023]", "[21,139:445]", "![139,445]",
+    "[8000:8080,9000]", "445", "21", "[80:81]", "any", "any"};
+static const uint16_t pports[] = {0, 1, 20, 21, 22, 79, 80, 81, 82, 138, 139, 140, 443, 444,
+                                  445, 446, 1023, 1024, 5000, 8000, 8080, 8081, 9000, 65535};
+
+static void test_port_groups(void **state)
+{
+    (void)state;
+    srand(5150);
+    enum { BATCHES = 12, RULES = 120, PKTS = 400 };
+    static char text[RULES * 480];
+    size_t total = 0, grouped_runs = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        size_t tw = 0;
+        for (int i = 0; i < RULES; i++) {
+            nrule r;
+            char one[400];
+            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1));
+            int v = rand() % 8;
+            const char *extra = v == 1 ? "flow:to_server; " : v == 2 ? "flow:to_client; "
+                              : v == 3 ? "flow:no_stream; " : "";
+            const char *proto = rand() % 6 == 0 ? "ip" : rand() % 5 == 0 ? "udp" : "tcp";
+            const char *sp = rport[rand() % (sizeof(rport) / sizeof(rport[0]))];
+            const char *dp = rport[rand() % (sizeof(rport) / sizeof(rport[0]))];
+            const char *arrow = rand() % 7 == 0 ? "<>" : "->";
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "alert %s any %s %s any %s (%s%s",
+                                   proto, sp, arrow, dp, extra, strchr(one, '(') + 1);
+        }
+        gh_error err = {0};
+        gh_rule_file *f =
+            gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
+        assert_non_null(f);
+        assert_int_equal(gh_rules_check(f, NULL), 0);
+        gh_dpi_options o8, o1;
+        gh_dpi_options_init(&o8);
+        gh_dpi_options_init(&o1);
+        o1.port_groups = 1;
+        gh_dpi_load_report r8, r1;
+        gh_dpi *d8 = gh_dpi_compile_ex(&f, 1, NULL, &o8, NULL, NULL, &r8, &err);
+        gh_dpi *d1 = gh_dpi_compile_ex(&f, 1, NULL, &o1, NULL, NULL, &r1, &err);
+        assert_non_null(d8);
+        assert_non_null(d1);
+        assert_int_equal(r8.loaded, RULES);
+        assert_int_equal(r1.port_groups, 1);
+        grouped_runs += r8.port_groups > 1;
+        gh_dpi_scratch *s8 = gh_dpi_scratch_new(d8, &err), *s1 = gh_dpi_scratch_new(d1, &err);
+        gh_dpi_stream *ds8 = gh_dpi_stream_new(), *ds1 = gh_dpi_stream_new();
+        assert_true(s8 && s1 && ds8 && ds1);
+        char st[SMAXLEN];
+        for (int j = 0; j < SMAXLEN; j++)
+            st[j] = "abcABxy"[rand() % 7];
+        int E = 0;
+        for (int k = 0; k < PKTS; k++) {
+            uint16_t sport = pports[rand() % (sizeof(pports) / sizeof(pports[0]))];
+            uint16_t dport = pports[rand() % (sizeof(pports) / sizeof(pports[0]))];
+            int dl = 1 + rand() % 24, at = rand() % (SMAXLEN - dl);
+            uint8_t proto = rand() % 4 == 0 ? 17 : 6;
+            gh_packet p = mkpkt(proto, "10.0.0.1", sport, "10.0.0.2", dport, st + at, (size_t)dl);
+            gh_pkt_state ps = {true, true, rand() % 2 == 0};
+            const gh_pkt_state *pst = rand() % 5 == 0 ? NULL : &ps;
+            gh_dpi_match a[RULES], c[RULES];
+            size_t na = gh_dpi_match_packet(d8, s8, &p, pst, p.payload, p.payload_len, a, RULES);
+            size_t nc = gh_dpi_match_packet(d1, s1, &p, pst, p.payload, p.payload_len, c, RULES);
+            expect_same(a, na, c, nc, "packet, 8 groups vs 1");
+            total += na;
+            if (proto != 6)
+                continue;
+            na = gh_dpi_match_packet_ex(d8, s8, &p, &ps, p.payload, p.payload_len,
+                                        GH_DPI_PACKET_TCP_SIDE, a, RULES);
+            nc = gh_dpi_match_packet_ex(d1, s1, &p, &ps, p.payload, p.payload_len,
+                                        GH_DPI_PACKET_TCP_SIDE, c, RULES);
+            expect_same(a, na, c, nc, "packet side, 8 groups vs 1");
+            total += na;
+            /* one stream (fixed ports and orientation) fed along */
+            if (E + dl > SMAXLEN) {
+                E = 0;
+                gh_dpi_stream_reset(ds8);
+                gh_dpi_stream_reset(ds1);
+            }
+            gh_packet q = mkpkt(6, "10.0.0.1", 40000, "10.0.0.2", 445, st + E, (size_t)dl);
+            gh_pkt_state qs = {true, true, true};
+            int S = E + dl > SW ? E + dl - SW : 0;
+            na = gh_dpi_match_stream_inc(d8, s8, ds8, &q, &qs, (const uint8_t *)st + S,
+                                         (size_t)(E + dl - S), (uint64_t)S, (size_t)(E - S), 0,
+                                         a, RULES);
+            nc = gh_dpi_match_stream_inc(d1, s1, ds1, &q, &qs, (const uint8_t *)st + S,
+                                         (size_t)(E + dl - S), (uint64_t)S, (size_t)(E - S), 0,
+                                         c, RULES);
+            expect_same(a, na, c, nc, "stream, 8 groups vs 1");
+            total += na;
+            E += dl;
+        }
+        gh_dpi_stream_free(ds8);
+        gh_dpi_stream_free(ds1);
+        gh_dpi_scratch_free(s8);
+        gh_dpi_scratch_free(s1);
+        gh_dpi_free(d8);
+        gh_dpi_free(d1);
+        gh_rule_file_free(f);
+    }
+    printf("port groups: %zu matches compared, %zu of %d batches grouped\n", total,
+           grouped_runs, BATCHES);
+    assert_true(total > 1000);
+    assert_int_equal(grouped_runs, BATCHES);
+
+    /* the option is checked */
+    gh_error err = {0};
+    gh_dpi_options o;
+    gh_dpi_options_init(&o);
+    o.port_groups = 9;
+    gh_rule_file *f = gh_rules_parse_buffer("t.rules", "", 0, GH_RULE_TIER_SIGNATURE, &err);
+    assert_non_null(f);
+    assert_null(gh_dpi_compile_ex(&f, 1, NULL, &o, NULL, NULL, NULL, &err));
+    assert_int_equal(err.code, GH_E_INVAL);
+    gh_rule_file_free(f);
+}
+
+/* pcre with a Hyperscan prefilter gives what PCRE2 alone gives: expressions
+ * of the kinds rules use (classes, alternation, anchors with and without m,
+ * i and s, bounded repeats, a back-reference Hyperscan rejects, negation,
+ * relative R) on random subjects, compiled with and without the prefilter. */
+static void test_pcre_prefilter(void **state)
+{
+    (void)state;
+    static const char *const res[] = {
+        "/ab+c/", "/^ab/", "/^ab/m", "/c$/", "/c$/m", "/a.c/s", "/a.c/", "/AB[^c]{2}/i",
+        "/(ab|ca)x?b/", "/a{2,3}b/", "/(a)b\\1/", "/b\\x0ac/", "/\\x0a^c/m", "/[^ab]{3}/",
+        "/^[abc]{1,4}$/", "/(?:ca){2}/i",
+    };
+    enum { NRE = sizeof(res) / sizeof(res[0]), SUBJ = 3000 };
+    char text[NRE * 3 * 160];
+    size_t tw = 0;
+    uint32_t sid = 1;
+    for (size_t i = 0; i < NRE; i++) {
+        tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                               "alert tcp any any -> any any (pcre:\"%s\"; sid:%u;)\n", res[i],
+                               sid++);
+        tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                               "alert tcp any any -> any any (content:\"b\"; pcre:!\"%s\"; "
+                               "sid:%u;)\n", res[i], sid++);
+        tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                               "alert tcp any any -> any any (content:\"a\"; pcre:\"%sR\"; "
+                               "sid:%u;)\n", res[i], sid++);
+    }
+    gh_error err = {0};
+    gh_rule_file *f =
+        gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
+    assert_non_null(f);
+    assert_int_equal(gh_rules_check(f, NULL), 0);
+    gh_dpi_options on, off;
+    gh_dpi_options_init(&on);
+    gh_dpi_options_init(&off);
+    off.pcre_hyperscan = false;
+    gh_dpi_load_report ron, roff;
+    gh_dpi *dh = gh_dpi_compile_ex(&f, 1, NULL, &on, NULL, NULL, &ron, &err);
+    gh_dpi *dp = gh_dpi_compile_ex(&f, 1, NULL, &off, NULL, NULL, &roff, &err);
+    assert_non_null(dh);
+    assert_non_null(dp);
+    assert_int_equal(ron.loaded, 3 * NRE);
+    assert_int_equal(ron.pcre, 3 * NRE);
+    assert_int_equal(roff.pcre_hyperscan, 0);
+    printf("pcre prefilter: %zu of %zu pcre keywords have one\n", ron.pcre_hyperscan, ron.pcre);
+    assert_true(ron.pcre_hyperscan >= 3 * (NRE - 2)); /* all but the back-reference ones */
+    gh_dpi_scratch *sh = gh_dpi_scratch_new(dh, &err), *sp = gh_dpi_scratch_new(dp, &err);
+    assert_true(sh && sp);
+    srand(31337);
+    size_t total = 0;
+    for (int t = 0; t < SUBJ; t++) {
+        char subj[40];
+        int len = rand() % (int)sizeof(subj);
+        for (int j = 0; j < len; j++)
+            subj[j] = "abcxABC\n"[rand() % 8];
+        gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, subj, (size_t)len);
+        gh_dpi_match a[3 * NRE], b[3 * NRE];
+        size_t na = run(&(loaded){.d = dh, .s = sh}, &p, NULL, a, 3 * NRE);
+        size_t nb = run(&(loaded){.d = dp, .s = sp}, &p, NULL, b, 3 * NRE);
+        expect_same(a, na, b, nb, "pcre with and without the prefilter");
+        total += na;
+    }
+    gh_dpi_scratch_stats st;
+    gh_dpi_scratch_get_stats(sh, &st);
+    printf("pcre prefilter: %zu matches compared, %llu subjects ruled out by Hyperscan\n", total,
+           (unsigned long long)st.pcre_hs_rejects);
+    assert_true(total > 1000);
+    assert_true(st.pcre_hs_rejects > 1000);
+    gh_dpi_scratch_free(sh);
+    gh_dpi_scratch_free(sp);
+    gh_dpi_free(dh);
+    gh_dpi_free(dp);
+    gh_rule_file_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1294,6 +1496,8 @@ int main(void)
         cmocka_unit_test(test_stream_header_only),
         cmocka_unit_test(test_stream_differential),
         cmocka_unit_test(test_stream_incremental),
+        cmocka_unit_test(test_port_groups),
+        cmocka_unit_test(test_pcre_prefilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

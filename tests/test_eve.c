@@ -547,6 +547,73 @@ static void test_anomaly_event_tcp(void **state)
     gh_jbuf_free(&b);
 }
 
+/* base64 by RFC 4648's test vectors; alert payload fields as Suricata
+ * writes them */
+static void test_alert_payload_fields(void **state)
+{
+    (void)state;
+    static const char *const vec[][2] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    };
+    gh_jbuf b;
+    gh_jbuf_init(&b);
+    for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+        b.len = 0;
+        gh_jbuf_base64(&b, (const uint8_t *)vec[i][0], strlen(vec[i][0]));
+        char want[32];
+        snprintf(want, sizeof(want), "\"%s\"", vec[i][1]);
+        assert_int_equal(b.len, strlen(want));
+        assert_memory_equal(b.p, want, b.len);
+    }
+
+    uint8_t pkt[128];
+    gh_packet p;
+    size_t len = build_v4(pkt, 6, tcp_syn, sizeof(tcp_syn), 16, 0);
+    decode_expect(&p, pkt, len, -1);
+    gh_pkt_in in = {.data = pkt, .caplen = (uint32_t)len, .wirelen = (uint32_t)len,
+                    .ts_sec = 1278472580, .linktype = GH_LINK_ETHERNET, .id = 7};
+    gh_eve_rule er = {.action = "alert", .sid = 5, .gid = 1, .msg = "m"};
+    static const uint8_t data[] = {'G', 'O', 0x00, '"', '\n', 0xff, 'D'};
+    gh_eve_alert_data x = {.pkt_src = "wire/pcap", .payload = data, .payload_len = sizeof(data),
+                           .fields = GH_EVE_ALERT_PAYLOAD | GH_EVE_ALERT_PAYLOAD_PRINTABLE |
+                                     GH_EVE_ALERT_PACKET};
+    b.len = 0;
+    gh_eve_fmt_alert_ex(&b, &in, &p, 99, &er, false, "", 3, &x);
+    gh_jbuf_append(&b, "", 1);
+    expect_str(b.p, "pkt_src", "wire/pcap");
+    expect_str(b.p, "payload", "R08AIgr/RA==");
+    expect_str(b.p, "payload_printable", "GO.\\\"\\n.D");
+    expect_u64(b.p, "stream", 0);
+    expect_u64(b.p, "packet_info.linktype", GH_LINK_ETHERNET);
+    gh_jbuf want;
+    gh_jbuf_init(&want);
+    gh_jbuf_base64(&want, pkt, len);
+    gh_jbuf_append(&want, "", 1);
+    char got[512];
+    json_get(b.p, "packet", got, sizeof(got));
+    assert_string_equal(got, want.p);
+    gh_jbuf_free(&want);
+
+    /* a stream match, payload only; without fields only pkt_src is added */
+    x.stream = true;
+    x.fields = GH_EVE_ALERT_PAYLOAD;
+    b.len = 0;
+    gh_eve_fmt_alert_ex(&b, &in, &p, 99, &er, false, "", 3, &x);
+    gh_jbuf_append(&b, "", 1);
+    expect_u64(b.p, "stream", 1);
+    expect_absent(b.p, "payload_printable");
+    expect_absent(b.p, "packet");
+    x.fields = 0;
+    b.len = 0;
+    gh_eve_fmt_alert_ex(&b, &in, &p, 99, &er, false, "", 3, &x);
+    gh_jbuf_append(&b, "", 1);
+    expect_str(b.p, "pkt_src", "wire/pcap");
+    expect_absent(b.p, "payload");
+    expect_absent(b.p, "stream");
+    gh_jbuf_free(&b);
+}
+
 static void test_anomaly_event_udp6_icmp(void **state)
 {
     (void)state;
@@ -858,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_timestamp),
         cmocka_unit_test(test_json_str),
         cmocka_unit_test(test_anomaly_event_tcp),
+        cmocka_unit_test(test_alert_payload_fields),
         cmocka_unit_test(test_anomaly_event_udp6_icmp),
         cmocka_unit_test(test_stats_event),
         cmocka_unit_test(test_worker_sample_pcap),

@@ -406,6 +406,59 @@ static gh_flow *handshake(gh_flow_table *t, const char *c, const char *s, uint64
     return f;
 }
 
+/* Only an ACK of the server's SYN completes the handshake: an ACK that
+ * acknowledges nothing (or bytes never sent) leaves the flow unestablished,
+ * as a simultaneous open answered by a stale ACK does in Suricata. */
+static void test_tcp_handshake_needs_valid_ack(void **state)
+{
+    (void)state;
+    gh_flow_config cfg;
+    gh_flow_config_init(&cfg);
+    cfg.max_flows = 64;
+    recorder r = {0};
+    gh_flow_table *t = new_table(&cfg, &r);
+    gh_packet syn = pk_tcp(A4, 40000, B4, 80, GH_TCP_SYN, 100, 0, 64240, 0);
+    gh_packet ssyn = pk_tcp(B4, 80, A4, 40000, GH_TCP_SYN, 7000, 0, 64240, 0);
+    gh_flow *f = look(t, &syn, T0, GH_FLOW_TOSERVER);
+    assert_ptr_equal(look(t, &ssyn, T0 + MS, GH_FLOW_TOCLIENT), f);
+    assert_int_equal(f->tcp_state, GH_TCP_SYN_RECV);
+    gh_packet stale = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK, 101, 7000, 502, 0);
+    gh_packet ahead = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK, 101, 7002, 502, 0);
+    assert_ptr_equal(look(t, &stale, T0 + 2 * MS, GH_FLOW_TOSERVER), f);
+    assert_int_equal(f->tcp_state, GH_TCP_SYN_RECV);
+    assert_ptr_equal(look(t, &ahead, T0 + 3 * MS, GH_FLOW_TOSERVER), f);
+    assert_false(gh_flow_is_established(f));
+    gh_packet good = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK, 101, 7001, 502, 0);
+    assert_ptr_equal(look(t, &good, T0 + 4 * MS, GH_FLOW_TOSERVER), f);
+    assert_int_equal(f->tcp_state, GH_TCP_ESTABLISHED);
+    gh_flow_table_free(t);
+}
+
+/* stream.async-oneside: with only the client's side on the path, its ACK
+ * after the SYN completes the handshake; without the option it does not. */
+static void test_tcp_async_oneside(void **state)
+{
+    (void)state;
+    for (int async = 0; async < 2; async++) {
+        gh_flow_config cfg;
+        gh_flow_config_init(&cfg);
+        cfg.max_flows = 64;
+        cfg.async_oneside = async;
+        recorder r = {0};
+        gh_flow_table *t = new_table(&cfg, &r);
+        gh_packet syn = pk_tcp(A4, 40000, B4, 80, GH_TCP_SYN, 100, 0, 64240, 0);
+        gh_packet wrong = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK, 150, 9000, 502, 0);
+        gh_packet ack = pk_tcp(A4, 40000, B4, 80, GH_TCP_ACK | GH_TCP_PSH, 101, 9000, 502, 10);
+        gh_flow *f = look(t, &syn, T0, GH_FLOW_TOSERVER);
+        assert_ptr_equal(look(t, &wrong, T0 + MS, GH_FLOW_TOSERVER), f);
+        assert_int_equal(f->tcp_state, GH_TCP_SYN_SENT); /* not the SYN's next byte */
+        assert_ptr_equal(look(t, &ack, T0 + 2 * MS, GH_FLOW_TOSERVER), f);
+        assert_int_equal(f->tcp_state, async ? GH_TCP_ESTABLISHED : GH_TCP_SYN_SENT);
+        assert_int_equal(gh_flow_is_established(f), async);
+        gh_flow_table_free(t);
+    }
+}
+
 static void test_tcp_handshake_rtt(void **state)
 {
     (void)state;
@@ -1709,6 +1762,8 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_both_directions_one_flow),
         cmocka_unit_test(test_tcp_handshake_rtt),
+        cmocka_unit_test(test_tcp_handshake_needs_valid_ack),
+        cmocka_unit_test(test_tcp_async_oneside),
         cmocka_unit_test(test_tcp_fin_close_and_closed_timeout),
         cmocka_unit_test(test_tcp_close_names),
         cmocka_unit_test(test_tcp_rst_and_reuse),

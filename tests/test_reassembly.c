@@ -1150,6 +1150,67 @@ static void test_corpus(void **state)
         free(names[i]);
 }
 
+/* Holes: gh_reasm_skip_gap gives up on missing bytes only up to the bound
+ * given, then delivers what was held behind them, the offsets showing the
+ * hole; gh_reasm_seq_offset maps an ACK to a stream offset. */
+typedef struct hole_sink {
+    uint64_t off[8];
+    size_t len[8];
+    char data[64];
+    size_t n, bytes;
+} hole_sink;
+
+static void hole_fn(void *ctx, const uint8_t *data, size_t len, uint64_t off)
+{
+    hole_sink *h = ctx;
+    assert_true(h->n < 8 && h->bytes + len <= sizeof(h->data));
+    h->off[h->n] = off;
+    h->len[h->n++] = len;
+    memcpy(h->data + h->bytes, data, len);
+    h->bytes += len;
+}
+
+static void test_skip_gap(void **state)
+{
+    (void)state;
+    gh_reasm *r = new_reasm(NULL);
+    gh_reasm_stream s = {0};
+    hole_sink h = {0};
+    gh_packet p = seg(ISN, GH_TCP_SYN, NULL, 0);
+    assert_int_equal(gh_reasm_segment(r, &s, &p, hole_fn, &h), GH_OK);
+    p = seg(D0, GH_TCP_ACK, "VERY", 4);
+    assert_int_equal(gh_reasm_segment(r, &s, &p, hole_fn, &h), GH_OK);
+    p = seg(D0 + 8, GH_TCP_ACK, "DATA", 4); /* bytes 4..7 never arrive */
+    assert_int_equal(gh_reasm_segment(r, &s, &p, hole_fn, &h), GH_OK);
+    p = seg(D0 + 14, GH_TCP_ACK, "MORE", 4); /* a second hole, 12..13 */
+    assert_int_equal(gh_reasm_segment(r, &s, &p, hole_fn, &h), GH_OK);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(gh_reasm_seq_offset(&s, D0 + 12), 12);
+    assert_int_equal(gh_reasm_seq_offset(&s, D0), 0);
+    /* an ACK before the held data skips nothing */
+    assert_int_equal(gh_reasm_skip_gap(r, &s, 7, hole_fn, &h), 0);
+    assert_int_equal(h.n, 1);
+    /* an ACK past the first hole: "DATA" flows, the second hole stays */
+    assert_int_equal(gh_reasm_skip_gap(r, &s, 12, hole_fn, &h), 4);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.off[1], 8);
+    assert_int_equal(h.len[1], 4);
+    assert_int_equal(s.next_off, 12);
+    /* flow end: every hole */
+    assert_int_equal(gh_reasm_skip_gap(r, &s, UINT64_MAX, hole_fn, &h), 2);
+    assert_int_equal(h.n, 3);
+    assert_int_equal(h.off[2], 14);
+    assert_memory_equal(h.data, "VERYDATAMORE", 12);
+    const gh_reasm_stats *st = gh_reasm_get_stats(r);
+    assert_int_equal(st->gaps_skipped, 2);
+    assert_int_equal(s.held_bytes, 0);
+    gh_reasm_stream_close(r, &s);
+    assert_int_equal(st->gaps, 1); /* a stream that had data missing */
+    assert_int_equal(gh_reasm_skip_gap(r, &s, UINT64_MAX, hole_fn, &h), 0); /* closed */
+    assert_pool_empty(r);
+    gh_reasm_free(r);
+}
+
 int main(void)
 {
     const char *seed = getenv("GH_TEST_SEED");
@@ -1158,6 +1219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes_and_config),
         cmocka_unit_test(test_in_order_no_copy),
+        cmocka_unit_test(test_skip_gap),
         cmocka_unit_test(test_split_segments),
         cmocka_unit_test(test_one_byte_segments),
         cmocka_unit_test(test_reversed_and_permutations),

@@ -647,6 +647,112 @@ static void test_check_tiers(void **state)
     assert_int_equal(gh_rule_keyword_status("frobnicate", NULL), GH_KW_UNKNOWN);
 }
 
+/* Suricata's action-order: the four classes each once, errors name the token */
+static void test_action_order(void **state)
+{
+    (void)state;
+    gh_action_order o;
+    char buf[40];
+    gh_action_order_default(&o);
+    gh_action_order_format(&o, buf, sizeof(buf));
+    assert_string_equal(buf, "pass,drop,reject,alert");
+    assert_int_equal(gh_action_order_parse(&o, " drop , alert,reject,pass", NULL), GH_OK);
+    gh_action_order_format(&o, buf, sizeof(buf));
+    assert_string_equal(buf, "drop,alert,reject,pass");
+    assert_int_equal(o.rank[GH_ACTCLASS_DROP], 0);
+    assert_int_equal(o.rank[GH_ACTCLASS_PASS], 3);
+    assert_int_equal(gh_action_class_of(GH_ACTION_REJECTBOTH), GH_ACTCLASS_REJECT);
+    assert_int_equal(gh_action_class_of(GH_ACTION_ALERT), GH_ACTCLASS_ALERT);
+
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"drop,pass,rejct,alert", "unknown action 'rejct'"},
+        {"drop,pass,drop,alert", "'drop' is listed twice"},
+        {"drop,pass,reject", "'alert' is missing"},
+        {"drop pass,reject,alert", "expected ',' after 'drop'"},
+        {"", "unknown action ''"},
+        {"drop,pass,reject,alert,", "unknown action ''"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        gh_error err = {0};
+        assert_int_equal(gh_action_order_parse(&o, bad[i].text, &err), GH_E_INVAL);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i].text, err.msg, bad[i].msg);
+    }
+    /* a failed parse leaves the order as it was */
+    gh_action_order_format(&o, buf, sizeof(buf));
+    assert_string_equal(buf, "drop,alert,reject,pass");
+}
+
+/* classification.config: entries, comments, a comma in the description,
+ * case-insensitive lookup; a bad line names file:line and what is wrong */
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void test_classification(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/gh_test_class_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(path, "# config classification:shortname,short description,priority\n"
+                     "\n"
+                     "config classification: not-suspicious,Not Suspicious Traffic,3\n"
+                     "  config classification:bad-unknown , Potentially Bad Traffic , 2 \n"
+                     "config classification: odd_one,Thing, with a comma,1\n"
+                     "config classification: not-suspicious,Not Suspicious Traffic,3\n");
+    gh_classification *c = gh_classification_new();
+    gh_error err = {0};
+    assert_int_equal(gh_classification_load(c, path, &err), GH_OK);
+    assert_int_equal(gh_classification_count(c), 3);
+    const gh_class_entry *e = gh_classification_find(c, "Bad-Unknown");
+    assert_non_null(e);
+    assert_string_equal(e->name, "bad-unknown");
+    assert_string_equal(e->description, "Potentially Bad Traffic");
+    assert_int_equal(e->priority, 2);
+    e = gh_classification_find(c, "odd_one");
+    assert_non_null(e);
+    assert_string_equal(e->description, "Thing, with a comma");
+    assert_int_equal(e->priority, 1);
+    assert_null(gh_classification_find(c, "nope"));
+    gh_classification_free(c);
+
+    static const struct {
+        const char *line, *msg;
+    } bad[] = {
+        {"config classification: a,A\n", ":2: expected 'config classification: "},
+        {"config classificaton: a,A,1\n", ":2: expected 'config classification: "},
+        {"config classification: a b,A,1\n", ":2: bad classification name 'a b'"},
+        {"config classification: a,A,0\n", ":2: bad priority '0' (expected 1 to 255)"},
+        {"config classification: a,A,high\n", ":2: bad priority 'high'"},
+        {"config classification: a, ,1\n", ":2: classification 'a' has no description"},
+        {"config classification: a,Other,1\n", ":2: classification 'a' defined again "
+                                                "differently (first at line 1)"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "config classification: a,First,2\n%s", bad[i].line);
+        write_text(path, text);
+        c = gh_classification_new();
+        assert_int_equal(gh_classification_load(c, path, &err), GH_E_FORMAT);
+        if (!strstr(err.msg, path) || !strstr(err.msg, bad[i].msg))
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i].line, err.msg, bad[i].msg);
+        gh_classification_free(c);
+    }
+    unlink(path);
+    c = gh_classification_new();
+    assert_int_equal(gh_classification_load(c, path, &err), GH_E_IO);
+    gh_classification_free(c);
+    gh_classification_free(NULL);
+}
+
 static void test_vars_file(void **state)
 {
     (void)state;
@@ -696,6 +802,8 @@ int main(void)
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_check_tiers),
         cmocka_unit_test(test_vars_file),
+        cmocka_unit_test(test_action_order),
+        cmocka_unit_test(test_classification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

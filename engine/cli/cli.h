@@ -36,8 +36,21 @@ void gh_cli_rule_paths_free(char **p, size_t n);
 
 /* Parse, check and compile signature files (-S FILE|DIR; a directory's
  * *.rules in name order). Rules with unsupported keywords are skipped and
- * counted; any error is printed as file:line:col and fails the load. */
+ * counted; any error is printed as file:line:col and fails the load. With
+ * @p cls (may be NULL) alerts take their category and severity from it and
+ * an unknown classtype is an error. */
 gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
-                        const gh_rule_vars *vars, bool verbose, int *exit_code);
+                        const gh_rule_vars *vars, const gh_classification *cls, bool verbose,
+                        int *exit_code);
+/* The same with compile options (NULL: defaults). */
+gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
+                           const gh_rule_vars *vars, const gh_classification *cls,
+                           const gh_dpi_options *opt, bool verbose, int *exit_code);
+
+/* The classification table: @p path, or when NULL the default
+ * classification.config (<dir of gatehouse>/rules/, else the source tree's
+ * rules/); *out stays NULL with a warning when there is no default. Returns
+ * an exit code; a bad file prints its path:line error. */
+int gh_cli_classification_load(const char *prog, const char *path, gh_classification **out);
 
 #endif

@@ -28,6 +28,8 @@ static void check_usage(FILE *out)
             "                         vars.conf (Suricata's defaults); repeatable\n"
             "      --var NAME=VALUE   define or override a variable, e.g.\n"
             "                         --var 'HOME_NET=[10.0.0.0/8]'; repeatable\n"
+            "      --classification FILE  classtype table (Suricata's classification.config\n"
+            "                         format); a classtype it does not define is an error\n"
             "      --dump             print each rule that parsed in canonical form (stdout)\n"
             "  -q, --quiet            no summaries, only errors (and --dump output)\n"
             "  -h, --help             this help\n"
@@ -43,7 +45,7 @@ static void check_usage(FILE *out)
             "values as written, trimmed, whitespace outside quotes collapsed to one space.\n"
             "\n"
             "Default variables: <dir of gatehouse>/rules/vars.conf, else the source tree's\n"
-            "rules/vars.conf.\n"
+            "rules/vars.conf; classifications likewise from rules/classification.config.\n"
             "\n"
             "Exit codes: 0 no errors; 1 a rule has an error or a file cannot be read;\n"
             "2 usage error.\n");
@@ -169,13 +171,14 @@ static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool
 
 int gh_cmd_check(int argc, char **argv)
 {
-    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP };
+    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION };
     static const struct option opts[] = {
         {"firewall", required_argument, NULL, 'F'},
         {"rules", required_argument, NULL, 'S'},
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
         {"dump", no_argument, NULL, OPT_DUMP},
+        {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -194,6 +197,8 @@ int gh_cmd_check(int argc, char **argv)
     bool dump = false, quiet = false;
     int rc = GH_EXIT_OK;
     gh_rule_vars *vars = NULL;
+    const char *class_path = NULL;
+    gh_classification *cls = NULL;
     totals t = {0};
 
     optind = 1;
@@ -218,6 +223,9 @@ int gh_cmd_check(int argc, char **argv)
             break;
         case OPT_DUMP:
             dump = true;
+            break;
+        case OPT_CLASSIFICATION:
+            class_path = optarg;
             break;
         case 'q':
             quiet = true;
@@ -245,6 +253,8 @@ int gh_cmd_check(int argc, char **argv)
 
     if (!(vars = gh_cli_vars_load("gatehouse check", vars_files, n_vars_files, var_defs,
                                   n_var_defs, &rc)))
+        goto out;
+    if ((rc = gh_cli_classification_load("gatehouse check", class_path, &cls)) != GH_EXIT_OK)
         goto out;
 
     for (size_t i = 0; i < n_inputs; i++) {
@@ -280,7 +290,8 @@ int gh_cmd_check(int argc, char **argv)
                 fw_paths[n_sig++] = inputs[i].path;
         if (fw_paths && n_sig) {
             int drc = GH_EXIT_OK;
-            gh_dpi *dpi = gh_cli_dpi_load("gatehouse check", fw_paths, n_sig, vars, !quiet, &drc);
+            gh_dpi *dpi = gh_cli_dpi_load("gatehouse check", fw_paths, n_sig, vars, cls, !quiet,
+                                          &drc);
             if (!dpi)
                 t.failed = true;
             gh_dpi_free(dpi);
@@ -311,6 +322,7 @@ out:
         free((char *)t.kw[i].keyword);
     free(t.kw);
     gh_rule_vars_free(vars);
+    gh_classification_free(cls);
     free(inputs);
     free(vars_files);
     free(var_defs);

@@ -28,7 +28,23 @@ static void pcap_usage(FILE *out)
             "      --var NAME=VALUE     define or override a rule variable\n"
             "      --vars FILE          variables file instead of the default vars.conf\n"
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
+            "      --async-oneside      a TCP handshake completes on the client's ACK alone\n"
+            "                           when the SYN/ACK took another path\n"
+            "      --stream-inspect WHEN  'arrival' (default; inline/IPS: stream bytes are\n"
+            "                           inspected as they arrive) or 'acked' (IDS, Suricata's\n"
+            "                           default: once the receiver acknowledges them, on the\n"
+            "                           sender's next packet or at flow end)\n"
+            "      --classification FILE  classtype table (Suricata's classification.config\n"
+            "                           format; default <dir of gatehouse>/rules/\n"
+            "                           classification.config): alert category and severity\n"
+            "      --action-order LIST  precedence of signature actions, e.g.\n"
+            "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
+            "      --eve-payload        alerts carry 'payload' (base64 of the packet payload,\n"
+            "                           or of the stream bytes for a stream match) and 'stream'\n"
+            "      --eve-payload-printable  alerts carry 'payload_printable' (non-printable\n"
+            "                           bytes as '.') and 'stream'\n"
+            "      --eve-packet         alerts carry 'packet' (base64 of the captured frame)\n"
             "  -k, --checksum MODE      'all' (default) verifies IPv4/TCP/UDP/ICMP checksums,\n"
             "                           'none' skips them (captures from offloading hosts)\n"
             "      --write-accepted F   write accepted packets to pcap file F\n"
@@ -40,8 +56,10 @@ static void pcap_usage(FILE *out)
             "\n"
             "Signatures (-S) see the packets the firewall accepted; TCP signatures match\n"
             "the reassembled stream of each direction, IP fragments are reassembled\n"
-            "first. A drop signature drops the rest of its flow, and alerts say\n"
-            "'blocked' or 'allowed' as inline would.\n"
+            "first. The matches of a packet apply in the action order; a pass ends the\n"
+            "list. A drop drops the packet, and the rest of its flow when the signature\n"
+            "has no payload keywords or matched the stream; alerts say 'blocked' or\n"
+            "'allowed' as inline would.\n"
             "Without -F every packet is accepted by the firewall stage. With -F, a flow that a rule (or the\n"
             "accept policy) accepted is remembered and its later packets, both ways,\n"
             "skip the table; dropped packets are judged one by one. Frames that are not\n"
@@ -98,12 +116,17 @@ static double now_s(void)
 int gh_cmd_pcap(int argc, char **argv)
 {
     const char *input = NULL, *eve_path = NULL, *acc_path = NULL, *drop_path = NULL;
+    const char *class_path = NULL;
+    gh_classification *cls = NULL;
     bool quiet = false;
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
+    gh_action_order order;
+    gh_action_order_default(&order);
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
-           OPT_VARS, OPT_MIDSTREAM };
+           OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
+           OPT_EVE_PACKET, OPT_CLASSIFICATION };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -112,8 +135,15 @@ int gh_cmd_pcap(int argc, char **argv)
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
+        {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
+        {"classification", required_argument, NULL, OPT_CLASSIFICATION},
+        {"async-oneside", no_argument, NULL, OPT_ASYNC},
+        {"stream-inspect", required_argument, NULL, OPT_STREAM_INSPECT},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
         {"eve", required_argument, NULL, OPT_EVE},
+        {"eve-payload", no_argument, NULL, OPT_EVE_PAYLOAD},
+        {"eve-payload-printable", no_argument, NULL, OPT_EVE_PRINTABLE},
+        {"eve-packet", no_argument, NULL, OPT_EVE_PACKET},
         {"checksum", required_argument, NULL, 'k'},
         {"write-accepted", required_argument, NULL, OPT_WACC},
         {"write-dropped", required_argument, NULL, OPT_WDROP},
@@ -173,11 +203,47 @@ int gh_cmd_pcap(int argc, char **argv)
         case OPT_MIDSTREAM:
             cfg.flow.midstream = true;
             break;
+        case OPT_ASYNC:
+            cfg.flow.async_oneside = true;
+            break;
+        case OPT_STREAM_INSPECT:
+            if (strcmp(optarg, "acked") == 0) {
+                cfg.stream_acked = true;
+            } else if (strcmp(optarg, "arrival") == 0) {
+                cfg.stream_acked = false;
+            } else {
+                fprintf(stderr, "gatehouse pcap: --stream-inspect: unknown value '%s' "
+                                "(arrival or acked)\n", optarg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
+        case OPT_CLASSIFICATION:
+            class_path = optarg;
+            break;
+        case OPT_ACTION_ORDER: {
+            gh_error aerr = {0};
+            if (gh_action_order_parse(&order, optarg, &aerr) != GH_OK) {
+                fprintf(stderr, "gatehouse pcap: --action-order: %s\n", aerr.msg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
+        }
         case OPT_NOFLOW:
             cfg.flow_events = false;
             break;
         case OPT_EVE:
             eve_path = optarg;
+            break;
+        case OPT_EVE_PAYLOAD:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_PAYLOAD;
+            break;
+        case OPT_EVE_PRINTABLE:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_PAYLOAD_PRINTABLE;
+            break;
+        case OPT_EVE_PACKET:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_PACKET;
             break;
         case 'k':
             if (strcmp(optarg, "none") == 0) {
@@ -234,8 +300,13 @@ int gh_cmd_pcap(int argc, char **argv)
         cfg.fw = fw;
     }
     if (n_sig) {
-        if (!(dpi = gh_cli_dpi_load("gatehouse pcap", sig_files, n_sig, vars, !quiet, &exit_code)))
+        if ((exit_code = gh_cli_classification_load("gatehouse pcap", class_path, &cls)) !=
+            GH_EXIT_OK)
             goto early;
+        if (!(dpi = gh_cli_dpi_load("gatehouse pcap", sig_files, n_sig, vars, cls, !quiet,
+                                    &exit_code)))
+            goto early;
+        gh_dpi_set_action_order(dpi, &order);
         cfg.dpi = dpi;
     }
 
@@ -357,6 +428,7 @@ cleanup:
     gh_source_close(src);
 early:
     gh_dpi_free(dpi);
+    gh_classification_free(cls);
     free(sig_files);
     gh_fw_free(fw);
     gh_rule_vars_free(vars);

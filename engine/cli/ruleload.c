@@ -19,8 +19,9 @@ static bool file_exists(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* <dir of the executable>/rules/vars.conf, then the source tree's copy. */
-static const char *default_vars(char *buf, size_t n)
+/* <dir of the executable>/rules/NAME, then the source tree's copy. */
+static const char *default_data_file(const char *name, const char *source_path, char *buf,
+                                     size_t n)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -29,16 +30,56 @@ static const char *default_vars(char *buf, size_t n)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(buf, n, "%s/rules/vars.conf", exe);
+            snprintf(buf, n, "%s/rules/%s", exe, name);
             if (file_exists(buf))
                 return buf;
         }
     }
-#ifdef GH_VARS_SOURCE_PATH
-    if (file_exists(GH_VARS_SOURCE_PATH))
-        return GH_VARS_SOURCE_PATH;
-#endif
+    if (source_path && file_exists(source_path))
+        return source_path;
     return NULL;
+}
+
+static const char *default_vars(char *buf, size_t n)
+{
+#ifdef GH_VARS_SOURCE_PATH
+    return default_data_file("vars.conf", GH_VARS_SOURCE_PATH, buf, n);
+#else
+    return default_data_file("vars.conf", NULL, buf, n);
+#endif
+}
+
+int gh_cli_classification_load(const char *prog, const char *path, gh_classification **out)
+{
+    *out = NULL;
+    char defbuf[PATH_MAX + 32];
+    if (!path) {
+#ifdef GH_CLASSIFICATION_SOURCE_PATH
+        path = default_data_file("classification.config", GH_CLASSIFICATION_SOURCE_PATH,
+                                 defbuf, sizeof(defbuf));
+#else
+        path = default_data_file("classification.config", NULL, defbuf, sizeof(defbuf));
+#endif
+        if (!path) {
+            fprintf(stderr, "%s: warning: no default classification.config found; alerts "
+                            "carry the classtype name as category (--classification FILE)\n",
+                    prog);
+            return GH_EXIT_OK;
+        }
+    }
+    gh_error err = {0};
+    gh_classification *c = gh_classification_new();
+    if (!c) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return GH_EXIT_RUNTIME;
+    }
+    if (gh_classification_load(c, path, &err) != GH_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        gh_classification_free(c);
+        return GH_EXIT_RUNTIME;
+    }
+    *out = c;
+    return GH_EXIT_OK;
 }
 
 gh_rule_vars *gh_cli_vars_load(const char *prog, const char *const *files, size_t nfiles,
@@ -246,7 +287,15 @@ void gh_cli_rule_paths_free(char **p, size_t n)
 }
 
 gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
-                        const gh_rule_vars *vars, bool verbose, int *exit_code)
+                        const gh_rule_vars *vars, const gh_classification *cls, bool verbose,
+                        int *exit_code)
+{
+    return gh_cli_dpi_load_ex(prog, paths, n, vars, cls, NULL, verbose, exit_code);
+}
+
+gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
+                           const gh_rule_vars *vars, const gh_classification *cls,
+                           const gh_dpi_options *opt, bool verbose, int *exit_code)
 {
     gh_error err = {0};
     size_t nfiles = 0;
@@ -287,8 +336,13 @@ gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
     memset(&rep, 0, sizeof(rep));
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    dpi = gh_dpi_compile(files, nfiles, vars, &errs, &nerrs, &rep, &err);
+    dpi = gh_dpi_compile_ex(files, nfiles, vars, opt, &errs, &nerrs, &rep, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (dpi && cls && gh_dpi_set_classification(dpi, cls, &errs, &nerrs) == GH_E_NOMEM) {
+        gh_dpi_free(dpi);
+        dpi = NULL;
+        gh_error_set(&err, GH_E_NOMEM, "out of memory");
+    }
     print_errors(errs, nerrs);
     free(errs);
     if (!dpi || nerrs) {
@@ -306,8 +360,13 @@ gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
         fprintf(stderr, "signatures: loaded %zu, skipped %zu", rep.loaded, rep.skipped);
         for (size_t i = 0; i < rep.n_kw && i < 8; i++)
             fprintf(stderr, "%s%s %zu", i ? ", " : " (", rep.kw[i].keyword, rep.kw[i].rules);
-        fprintf(stderr, "%s; %zu Hyperscan databases, %.1f KiB, compiled in %.1f ms\n",
-                rep.n_kw ? (rep.n_kw > 8 ? ", ...)" : ")") : "", rep.databases,
+        if (rep.n_kw)
+            fprintf(stderr, "%s", rep.n_kw > 8 ? ", ...)" : ")");
+        if (rep.pcre)
+            fprintf(stderr, "; pcre %zu (%zu with a Hyperscan prefilter)", rep.pcre,
+                    rep.pcre_hyperscan);
+        fprintf(stderr, "; %zu Hyperscan databases, %.1f KiB, compiled in %.1f ms\n",
+                rep.databases,
                 (double)rep.db_bytes / 1024.0,
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     }

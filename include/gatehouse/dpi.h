@@ -19,7 +19,13 @@
  * (gh_dpi_match_packet), or a window over the tail of one TCP direction's
  * reassembled stream (gh_dpi_match_stream, DESIGN.md section 2 "Stream
  * semantics"), where absolute positions count from the stream start and a
- * match is reported once, by the call that delivers its last byte.
+ * match is reported once, by the call that delivers its last byte; or in
+ * streaming mode over the new bytes of a window only (gh_dpi_match_stream_inc,
+ * the same results with each byte scanned once).
+ *
+ * Databases are per protocol class, packet orientation and port group (see
+ * gh_dpi_options): a packet scans the one its orientation and server port
+ * select.
  */
 #ifndef GATEHOUSE_DPI_H
 #define GATEHOUSE_DPI_H
@@ -60,6 +66,9 @@ typedef struct gh_dpi_load_report {
     size_t databases;          /**< Hyperscan databases built */
     size_t db_bytes;           /**< their total size (hs_database_size) */
     size_t scratch_bytes;      /**< size of one worker's scratch */
+    size_t port_groups;        /**< most port groups of a protocol and orientation */
+    size_t pcre;               /**< pcre keywords loaded */
+    size_t pcre_hyperscan;     /**< of those, with a Hyperscan prefilter */
 } gh_dpi_load_report;
 
 /** One loaded signature, for events and reports. Strings are owned by the gh_dpi. */
@@ -69,6 +78,10 @@ typedef struct gh_dpi_sig_info {
     uint32_t priority;         /**< 0 when the rule sets none */
     const char *msg;           /**< unquoted; "" when absent */
     const char *classtype;     /**< "" when absent */
+    const char *category;      /**< alert category: the classtype's description after
+                                    gh_dpi_set_classification, else the classtype */
+    uint32_t severity;         /**< alert severity: priority, else the classtype's
+                                    priority (gh_dpi_set_classification), else 3 */
     const char *proto;         /**< as written ("tcp", "ip", ...) */
     const char *file;
     uint32_t line;
@@ -89,6 +102,8 @@ typedef struct gh_dpi_match {
     uint32_t idx;              /**< for gh_dpi_sig */
     gh_rule_action action;
     uint32_t sid, gid, rev;
+    bool stream;               /**< matched payload keywords on a reassembled stream window
+                                    (gh_dpi_match_stream), not on one packet */
 } gh_dpi_match;
 
 /**
@@ -109,8 +124,51 @@ GH_API gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rul
                               gh_rule_error **errs, size_t *nerrs, gh_dpi_load_report *rep,
                               gh_error *err);
 
+/** Compile options; start from gh_dpi_options_init(). */
+typedef struct gh_dpi_options {
+    /** Port groups per protocol (tcp, udp) and packet orientation, 1..8
+     *  (default 8; 1: no grouping). A packet is matched against the
+     *  databases of its group only: the signatures whose port constraint
+     *  admits the server's port (the destination port of a to_server packet,
+     *  the source port of a to_client one). Ports whose signature sets are
+     *  the largest get a group each, the other ports share one. */
+    unsigned port_groups;
+    /** Give each pcre whose expression Hyperscan compiles a Hyperscan
+     *  prefilter (prefilter mode: it may match more, never less), scanned
+     *  before PCRE2 so a subject it rejects costs no PCRE2 run (default true). */
+    bool pcre_hyperscan;
+} gh_dpi_options;
+
+GH_API void gh_dpi_options_init(gh_dpi_options *o);
+
+/** gh_dpi_compile with options (NULL: defaults). An option out of range is
+ *  GH_E_INVAL. */
+GH_API gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
+                                 const gh_dpi_options *opt, gh_rule_error **errs,
+                                 size_t *nerrs, gh_dpi_load_report *rep, gh_error *err);
+
 /** Free; NULL is fine. Every scratch made for @p d must be freed first. */
 GH_API void gh_dpi_free(gh_dpi *d);
+
+/**
+ * Set the action precedence of @p d's match lists (Suricata's action-order;
+ * gh_dpi_compile starts with pass, drop, reject, alert). Call before any
+ * worker matches with @p d: a gh_dpi is shared read-only once in use.
+ */
+GH_API void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o);
+GH_API const gh_action_order *gh_dpi_action_order(const gh_dpi *d);
+
+/**
+ * Give @p d's signatures their alert category and severity from
+ * classification table @p c: category is the description of the
+ * signature's classtype, severity the rule's priority or else the class's
+ * priority. A classtype @p c does not define is an error appended to
+ * @p errs (at the classtype option; the caller frees) and its signature
+ * keeps the classtype name as category. Returns the number of such errors,
+ * or GH_E_NOMEM. Call before any worker matches with @p d.
+ */
+GH_API int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c,
+                                     gh_rule_error **errs, size_t *nerrs);
 
 /** Number of loaded signatures; their description (NULL when idx is out of range). */
 GH_API size_t gh_dpi_sig_count(const gh_dpi *d);
@@ -136,7 +194,8 @@ GH_API void gh_dpi_scratch_free(gh_dpi_scratch *s);
  * Match the signatures of @p d against packet @p p (headers, in flow state
  * @p st, may be NULL) and payload bytes @p buf / @p len (the packet payload,
  * or a reassembled stream chunk). Writes up to @p max matches to @p out in
- * Suricata's order: action pass > drop > reject > alert, then ascending sid,
+ * Suricata's order: by action in the action order (default pass > drop >
+ * reject > alert, gh_dpi_set_action_order), then ascending sid,
  * then rule order; when more matched than @p max, the first @p max of that
  * order are kept. Returns the number written. No allocation.
  */
@@ -145,7 +204,7 @@ GH_API size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_p
                                   gh_dpi_match *out, size_t max);
 
 /** Sort @p n matches (from several calls) into the order the match
- *  functions return: pass > drop > reject > alert, then sid, then load order. */
+ *  functions return: action order, then sid, then load order. */
 GH_API void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n);
 
 /** gh_dpi_match_packet_ex flags. */
@@ -303,6 +362,7 @@ typedef struct gh_dpi_scratch_stats {
     uint64_t matches;          /**< signatures that matched */
     uint64_t budget_exceeded;  /**< verifications abandoned (treated as no match) */
     uint64_t pcre_errors;      /**< PCRE2 match errors (limits hit: no match) */
+    uint64_t pcre_hs_rejects;  /**< pcre subjects the Hyperscan prefilter ruled out */
     uint64_t block_fallbacks;  /**< incremental stream windows matched by a block scan
                                     (more live hits than a stream keeps) */
 } gh_dpi_scratch_stats;

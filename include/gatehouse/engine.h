@@ -33,7 +33,12 @@ typedef struct gh_engine_config {
     bool stream;             /**< TCP: match signatures on the reassembled stream */
     uint32_t stream_window;  /**< bytes of each direction's stream kept for matching */
     uint32_t stream_flows;   /**< flows with stream state at once (then per packet) */
+    bool stream_acked;       /**< inspect a direction's stream bytes once the receiver
+                                  acknowledges them, on that direction's next packet or
+                                  at flow end (Suricata's IDS mode); default false:
+                                  on arrival, as inline (IPS) */
     gh_defrag_config defrag_cfg;
+    unsigned eve_alert_fields; /**< GH_EVE_ALERT_* written in alert events (default none) */
 } gh_engine_config;
 
 /** Defaults: checksums verified, every event on, no firewall, policy accept,

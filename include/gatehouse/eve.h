@@ -70,6 +70,39 @@ GH_API void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *p
                              uint64_t flow_id, const gh_eve_rule *rule, bool blocked,
                              const char *category, uint32_t severity);
 
+/** Optional alert fields (Suricata's eve-log alert options payload,
+ *  payload-printable and packet). */
+enum {
+    GH_EVE_ALERT_PAYLOAD = 1u << 0,           /**< "payload": base64 */
+    GH_EVE_ALERT_PAYLOAD_PRINTABLE = 1u << 1, /**< "payload_printable": printable bytes,
+                                                   others as '.' */
+    GH_EVE_ALERT_PACKET = 1u << 2,            /**< "packet": base64 of the captured frame,
+                                                   and "packet_info" {"linktype"} */
+};
+
+/** What an alert says about the data that matched. */
+typedef struct gh_eve_alert_data {
+    const char *pkt_src;     /**< "wire/pcap", "defrag", ...; NULL writes none */
+    unsigned fields;         /**< GH_EVE_ALERT_* to write */
+    const uint8_t *payload;  /**< the packet payload, or for a stream match the stream bytes */
+    size_t payload_len;
+    bool stream;             /**< matched on the reassembled stream ("stream": 1) */
+} gh_eve_alert_data;
+
+/**
+ * gh_eve_fmt_alert plus "pkt_src" after the header fields and, as @p x's
+ * fields ask, "payload", "payload_printable", "stream" (0/1, written with
+ * either payload field) and "packet"/"packet_info" (the frame of @p in).
+ * @p x NULL is gh_eve_fmt_alert.
+ */
+GH_API void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                                uint64_t flow_id, const gh_eve_rule *rule, bool blocked,
+                                const char *category, uint32_t severity,
+                                const gh_eve_alert_data *x);
+
+/** Append @p n bytes as a quoted base64 JSON string. */
+GH_API void gh_jbuf_base64(gh_jbuf *b, const uint8_t *p, size_t n);
+
 /** Close the event object and the line. */
 GH_API void gh_eve_fmt_end(gh_jbuf *b);
 /** An "anomaly" event of type decode for anomaly @p a of @p pkt. */

@@ -186,7 +186,8 @@ typedef struct gh_flow {
     uint64_t syn_ns;         /**< time of the client's last SYN */
     uint32_t rtt_synack_us;  /**< last SYN -> SYN/ACK (GH_FLOWF_SYNACK) */
     uint32_t rtt_ack_us;     /**< SYN/ACK -> client's ACK (GH_FLOWF_RTT) */
-    uint32_t fin_seq[2];     /**< sequence number of each side's FIN */
+    uint32_t fin_seq[2];     /**< each side's ISN once it sent a SYN, then the sequence
+                                  number of its FIN (GH_FLOWD_FIN) */
     uint8_t icmp_type[2];    /**< first ICMP type/code seen per direction */
     uint8_t icmp_code[2];
     uint16_t vlan[2];        /**< VLAN ids of the first packet (even untracked) */
@@ -212,6 +213,9 @@ typedef struct gh_flow_config {
     bool evict_established; /**< established flows are always the last choice;
                                  false: never evict them (default true) */
     bool midstream;        /**< TCP mid-stream pick-up (Suricata stream.midstream,
+                                default false) */
+    bool async_oneside;    /**< the client's ACK after its SYN completes a handshake whose
+                                SYN/ACK took another path (Suricata stream.async-oneside,
                                 default false) */
     bool vlan_tracking;    /**< VLAN ids are part of the key (default true) */
     uint16_t worker_id;    /**< flow_id namespace when lookups pass pkt_id 0 */

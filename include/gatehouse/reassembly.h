@@ -86,7 +86,9 @@ typedef struct gh_reasm_config {
                                                  ignored */                    \
     X(fin_invalid, "fin_invalid")             /* FIN old or past the window:
                                                  ignored */                    \
-    X(streams_closed, "streams_closed")       /* streams closed (any cause) */
+    X(streams_closed, "streams_closed")       /* streams closed (any cause) */\
+    X(gaps_skipped, "gaps_skipped")           /* holes given up on (gh_reasm_skip_gap)
+                                                 so the data held past them flows */
 
 /** Counters and gauges of one context (valid until gh_reasm_free()). */
 typedef struct gh_reasm_stats {
@@ -111,6 +113,7 @@ enum {
     GH_REASM_FIN = 1u << 2,       /**< a FIN was seen (fin_seq valid) */
     GH_REASM_FIN_DONE = 1u << 3,  /**< every byte up to the FIN was delivered */
     GH_REASM_CLOSED = 1u << 4,    /**< closed (RST or gh_reasm_stream_close) */
+    GH_REASM_SKIPPED = 1u << 5,   /**< a hole was skipped (gh_reasm_skip_gap) */
 };
 
 /**
@@ -197,6 +200,25 @@ GH_API int gh_reasm_segment(gh_reasm *r, gh_reasm_stream *s, const gh_packet *p,
  * counted in after_close. Closing twice is harmless.
  */
 GH_API void gh_reasm_stream_close(gh_reasm *r, gh_reasm_stream *s);
+
+/**
+ * Stream offset of sequence number @p seq in started stream @p s (e.g. an
+ * ACK of the other direction: the offset it acknowledges up to). Negative or
+ * far values are possible for sequence numbers outside the stream.
+ */
+GH_API int64_t gh_reasm_seq_offset(const gh_reasm_stream *s, uint32_t seq);
+
+/**
+ * Give up on missing bytes: while data is held past a hole that starts at
+ * the next expected byte and the held data starts at or before stream offset
+ * @p upto, the hole is skipped (counted in gaps_skipped) and the held data it
+ * blocked is delivered to @p fn (its first call has an offset past the bytes
+ * delivered before: the consumer sees the hole). For a receiver's ACK past
+ * the hole (the receiver got the bytes the capture missed) and at flow end
+ * (UINT64_MAX). Returns the bytes skipped.
+ */
+GH_API uint64_t gh_reasm_skip_gap(gh_reasm *r, gh_reasm_stream *s, uint64_t upto,
+                                  gh_reasm_deliver_fn fn, void *ctx);
 
 /** True when no more bytes will be delivered on @p s (closed, or every byte
  *  up to its FIN delivered). */

@@ -218,6 +218,71 @@ GH_API int gh_rule_dump(FILE *out, const gh_rule *r);
 /** "alert", "drop", ... */
 GH_API const char *gh_rule_action_name(gh_rule_action a);
 
+/* ---- classification.config (the classtype keyword's table) --------------- */
+
+/** One classification: classtype SHORTNAME, its description (alert
+ *  category) and priority (alert severity unless a rule sets priority). */
+typedef struct gh_class_entry {
+    const char *name;
+    const char *description;
+    uint32_t priority;
+} gh_class_entry;
+
+typedef struct gh_classification gh_classification;
+
+/** An empty table; NULL when memory runs out. Free with gh_classification_free. */
+GH_API gh_classification *gh_classification_new(void);
+GH_API void gh_classification_free(gh_classification *c);
+
+/**
+ * Add the entries of @p path (Suricata's classification.config format:
+ * `config classification: SHORTNAME,DESCRIPTION,PRIORITY` per line, '#'
+ * comments, blank lines). The description runs to the last comma; the
+ * priority is 1 to 255; a name defined again with other values is an
+ * error, the same definition twice is not. Returns 0, GH_E_IO, or
+ * GH_E_FORMAT with @p err saying "path:line: what" (entries before the
+ * bad line stay added).
+ */
+GH_API int gh_classification_load(gh_classification *c, const char *path, gh_error *err);
+
+/** The entry for classtype @p name (case-insensitive), NULL when unknown. */
+GH_API const gh_class_entry *gh_classification_find(const gh_classification *c,
+                                                    const char *name);
+GH_API size_t gh_classification_count(const gh_classification *c);
+GH_API const gh_class_entry *gh_classification_get(const gh_classification *c, size_t i);
+
+/* ---- action order (Suricata's action-order) -------------------------------- */
+
+/** The four action classes that precedence orders; every reject* is "reject". */
+typedef enum gh_action_class {
+    GH_ACTCLASS_PASS,
+    GH_ACTCLASS_DROP,
+    GH_ACTCLASS_REJECT,
+    GH_ACTCLASS_ALERT,
+    GH_ACTCLASS_N,
+} gh_action_class;
+
+/** Precedence of the signature actions: rank[class] is the class's position
+ *  (0 applies first). Suricata's default is pass, drop, reject, alert. */
+typedef struct gh_action_order {
+    uint8_t rank[GH_ACTCLASS_N];
+} gh_action_order;
+
+/** Fill @p o with the default order pass,drop,reject,alert. */
+GH_API void gh_action_order_default(gh_action_order *o);
+
+/** Parse "drop,pass,reject,alert": each of the four classes exactly once,
+ *  comma-separated (spaces around names allowed). Returns GH_E_INVAL with a
+ *  message naming the bad token in @p err (may be NULL); @p o is unchanged
+ *  then. */
+GH_API int gh_action_order_parse(gh_action_order *o, const char *text, gh_error *err);
+
+/** Class of a signature action (alert for accept, which signatures never have). */
+GH_API gh_action_class gh_action_class_of(gh_rule_action a);
+
+/** Write @p o as "pass,drop,reject,alert" into @p buf (at least 32 bytes). */
+GH_API void gh_action_order_format(const gh_action_order *o, char *buf, size_t size);
+
 /** An option value without its double quotes and escapes ("a \\"b\\"" -> a "b");
  *  a value without quotes is copied as is, NULL gives "". malloc'd, the
  *  caller frees; NULL when memory runs out. */
