@@ -49,12 +49,14 @@ static void usage(void)
             "      the trace until each run decodes at least --min-packets packets\n"
             "      (default 2000000), --runs times (default 5); prints median,\n"
             "      min and max.\n"
-            "  classbench RULES TRACE [--runs N] [--burst N] [--min-lookups N]\n"
+            "  classbench RULES TRACE [--runs N] [--burst N] [--min-lookups N] [--first N]\n"
 
             "      firewall classifier on a ClassBench filter set and its trace:\n"
             "      build time, memory, lookups/s (burst API, median of --runs,\n"
             "      default 5, over >= --min-lookups, default 2000000) and a linear\n"
             "      first-match scan; every result checked against the trace.\n"
+            "      --first N keeps the first N filters (headers whose expected filter\n"
+            "      lies beyond them must match nothing).\n"
             "  pipeline [-F FILE]... [-S FILE|DIR]... [--policy accept|drop] [-k none]\n"
             "           [--runs N] [--var NAME=VALUE]... FILE|DIR...\n"
             "      the whole engine over captures loaded in memory; JSON with ns per\n"
@@ -63,7 +65,17 @@ static void usage(void)
             "  dpi -S FILE|DIR... [--runs N] FILE|DIR...\n"
             "      the engine with signatures next to the ceiling: Hyperscan alone\n"
             "      streaming the same payloads for the same fast patterns; Gbit/s of\n"
-            "      payload for both and their ratio\n");
+            "      payload for both and their ratio\n"
+            "  synth [--size BYTES] [--flows N] [--data N] [--trace CLASSBENCH_TRACE]\n"
+            "        [-F FILE]... [-S FILE|DIR]... [--policy P] [--runs N]\n"
+            "      traffic generated in memory (TCP flows of BYTES-byte frames, or one\n"
+            "      packet per ClassBench trace header) through decode alone and the\n"
+            "      whole engine; verdicts, alerts and a marker signature checked\n"
+            "  memory [-F FILE]... [-S FILE|DIR]...\n"
+            "      flow entry, classifier, Hyperscan database, scratch and stream-state\n"
+            "      bytes, compile times\n"
+            "  sigsubset -S FILE|DIR... --first N\n"
+            "      print the first N signatures that load (for rule-count sweeps)\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -136,6 +148,7 @@ static int bench_decode(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    bench_alloc_count_init();
     if (argc < 2) {
         usage();
         return 2;
@@ -148,6 +161,12 @@ int main(int argc, char **argv)
         return bench_pipeline(argc - 2, argv + 2);
     if (strcmp(argv[1], "dpi") == 0)
         return bench_dpi(argc - 2, argv + 2);
+    if (strcmp(argv[1], "synth") == 0)
+        return bench_synth(argc - 2, argv + 2);
+    if (strcmp(argv[1], "memory") == 0)
+        return bench_memory(argc - 2, argv + 2);
+    if (strcmp(argv[1], "sigsubset") == 0)
+        return bench_sigsubset(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return 0;

@@ -36,4 +36,15 @@ int bench_pipeline(int argc, char **argv);
  *  next to Hyperscan alone on the same payloads and fast patterns. */
 int bench_dpi(int argc, char **argv);
 
+/** `synth [--size B] [--flows N] [--data N] [--trace FILE] [-F FILE]... [-S FILE|DIR]...`:
+ *  traffic generated in memory through the whole engine; checked. */
+int bench_synth(int argc, char **argv);
+
+/** `memory [-F FILE]... [-S FILE|DIR]...`: flow, classifier, database and
+ *  stream-state sizes and compile times. */
+int bench_memory(int argc, char **argv);
+
+/** `sigsubset -S FILE|DIR... --first N`: the first N loadable signatures. */
+int bench_sigsubset(int argc, char **argv);
+
 #endif

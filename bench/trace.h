@@ -25,6 +25,10 @@ uint64_t bench_ticks(void);
 int bench_load_trace(mem_trace *t, const char *path);
 /** Free the packets of @p t. */
 void bench_free_trace(mem_trace *t);
+/** Count heap allocations from here on (alloc_count.c), Hyperscan's too. */
+void bench_alloc_count_init(void);
+/** Allocations counted so far. */
+uint64_t bench_allocs(void);
 /** qsort comparator for doubles. */
 int bench_cmp_double(const void *a, const void *b);
 
