@@ -515,12 +515,21 @@ static inline bool box_contains(const gh_cls_rule *b, const uint32_t *key, unsig
     return true;
 }
 
+static uint32_t classify_cond(const gh_fw *fw, const fw_family *fa, const uint32_t *key,
+                              const gh_packet *p, const gh_pkt_state *ps, uint32_t best);
+
 static uint32_t classify_family(const gh_fw *fw, const fw_family *fa, const uint32_t *key,
                                 const gh_packet *p, const gh_pkt_state *ps)
 {
     uint32_t best = gh_cls_lookup(fa->plain, key); /* NOMATCH is the largest value */
     if (!fa->cond_boxes.n)
         return best;
+    return classify_cond(fw, fa, key, p, ps, best);
+}
+
+static uint32_t classify_cond(const gh_fw *fw, const fw_family *fa, const uint32_t *key,
+                              const gh_packet *p, const gh_pkt_state *ps, uint32_t best)
+{
     uint32_t e = gh_cls_lookup(fa->cond, key);
     if (e >= best)
         return best;
@@ -548,6 +557,18 @@ static uint32_t classify_family(const gh_fw *fw, const fw_family *fa, const uint
     return best;
 }
 
+/* The classifier key of an IPv4 packet: protocol, addresses, ports (0 for
+ * protocols without ports). */
+static void v4_key(const gh_packet *p, uint32_t *key)
+{
+    bool ports = (p->layers & (GH_LAYER_TCP | GH_LAYER_UDP)) != 0;
+    key[0] = p->ip_proto;
+    key[1] = be32(p->src.b);
+    key[2] = be32(p->dst.b);
+    key[3] = ports ? p->sport : 0;
+    key[4] = ports ? p->dport : 0;
+}
+
 uint32_t gh_fw_classify(const gh_fw *fw, const gh_packet *p, const gh_fw_state *st)
 {
     uint32_t key[V6_FIELDS];
@@ -556,10 +577,7 @@ uint32_t gh_fw_classify(const gh_fw *fw, const gh_packet *p, const gh_fw_state *
     key[0] = p->ip_proto;
     if (p->ip_ver == 4) {
         fa = &fw->v4;
-        key[1] = be32(p->src.b);
-        key[2] = be32(p->dst.b);
-        key[3] = ports ? p->sport : 0;
-        key[4] = ports ? p->dport : 0;
+        v4_key(p, key);
     } else if (p->ip_ver == 6) {
         fa = &fw->v6;
         for (unsigned w = 0; w < 4; w++) {
@@ -576,6 +594,37 @@ uint32_t gh_fw_classify(const gh_fw *fw, const gh_packet *p, const gh_fw_state *
                        .to_server = st && st->to_server};
     uint32_t r = classify_family(fw, fa, key, p, &ps);
     return r == GH_CLS_NOMATCH ? GH_FW_NOMATCH : r;
+}
+
+/* Burst: IPv4 packets' plain lookups in one classifier burst (their cache
+ * misses overlap), the conditional part per packet as gh_fw_classify. */
+void gh_fw_classify_burst(const gh_fw *fw, const gh_packet *const *pkts, const gh_fw_state *st,
+                          size_t n, uint32_t *out)
+{
+    uint32_t keys[64 * V4_FIELDS], best[64];
+    size_t idx[64], m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const gh_packet *p = pkts[i];
+        if (p->ip_ver != 4 || m == 64) {
+            out[i] = gh_fw_classify(fw, p, &st[i]);
+            continue;
+        }
+        v4_key(p, keys + m * V4_FIELDS);
+        idx[m++] = i;
+    }
+    if (!m)
+        return;
+    gh_cls_lookup_burst(fw->v4.plain, keys, m, best);
+    for (size_t j = 0; j < m; j++) {
+        size_t i = idx[j];
+        uint32_t r = best[j];
+        if (fw->v4.cond_boxes.n) {
+            gh_pkt_state ps = {.has_flow = st[i].has_flow, .established = st[i].established,
+                               .to_server = st[i].to_server};
+            r = classify_cond(fw, &fw->v4, keys + j * V4_FIELDS, pkts[i], &ps, r);
+        }
+        out[i] = r == GH_CLS_NOMATCH ? GH_FW_NOMATCH : r;
+    }
 }
 
 size_t gh_fw_rule_count(const gh_fw *fw)

@@ -45,6 +45,8 @@ struct gh_worker {
     bool pkt_est[GH_MAX_BATCH]; /* flow established as of this packet */
     uint64_t pkt_ns[GH_MAX_BATCH];
     uint64_t pkt_ids[GH_MAX_BATCH];
+    uint32_t fw_pre[GH_MAX_BATCH]; /* table answer computed in the batch's burst */
+    bool fw_has_pre[GH_MAX_BATCH];
 };
 
 void gh_engine_config_init(gh_engine_config *cfg)
@@ -209,7 +211,8 @@ static gh_verdict firewall(gh_worker *w, const gh_pkt_in *in, const gh_packet *p
                       .established = f && est,
                       .to_server = dir == GH_FLOW_TOSERVER};
     w->counters.fw_lookups++;
-    uint32_t r = gh_fw_classify(w->fw, p, &st);
+    size_t bi = (size_t)(p - w->pkts);
+    uint32_t r = w->fw_has_pre[bi] ? w->fw_pre[bi] : gh_fw_classify(w->fw, p, &st);
     const gh_fw_rule_info *ri = NULL;
     gh_fw_action action;
     if (r != GH_FW_NOMATCH) {
@@ -403,6 +406,34 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
      * keyword and the stream stage judge it as it arrived. */
     gh_flow_lookup_burst_state(w->flows, w->pkt_ptrs, n, w->pkt_ns, w->pkt_ids, w->pkt_flows,
                                w->pkt_dirs, w->pkt_est);
+    /* The table lookups the batch will need, in one burst: packets whose
+     * flow has no decision yet as the batch starts (their state is known
+     * now, so the answers equal per-packet ones; a flow decided by an
+     * earlier packet of this batch just leaves its answer unused). */
+    if (w->fw) {
+        const gh_packet *lp[GH_MAX_BATCH];
+        gh_fw_state lst[GH_MAX_BATCH];
+        uint32_t lr[GH_MAX_BATCH];
+        size_t li[GH_MAX_BATCH], m = 0;
+        for (size_t i = 0; i < n; i++) {
+            const gh_flow *f = w->pkt_flows[i];
+            w->fw_has_pre[i] = false;
+            if (w->held[i] || !w->pkts[i].ip_ver ||
+                (f && f->action != GH_FLOW_ACTION_NONE))
+                continue;
+            lp[m] = &w->pkts[i];
+            lst[m] = (gh_fw_state){.has_flow = f != NULL, .established = f && w->pkt_est[i],
+                                   .to_server = w->pkt_dirs[i] == GH_FLOW_TOSERVER};
+            li[m++] = i;
+        }
+        if (m > 1) {
+            gh_fw_classify_burst(w->fw, lp, lst, m, lr);
+            for (size_t j = 0; j < m; j++) {
+                w->fw_pre[li[j]] = lr[j];
+                w->fw_has_pre[li[j]] = true;
+            }
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         const gh_packet *p = &w->pkts[i];
         if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL))

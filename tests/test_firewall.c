@@ -2349,14 +2349,22 @@ static void run_diff_set(uint64_t seed, int set, const gh_rule_vars *vars, diff_
     for (size_t i = 0; i < nrules; i++)
         ds->cond_rules += rr[i].hm.present != 0;
 
-    tpkt *pk = malloc(sizeof(*pk));
-    assert_non_null(pk);
+    /* packets go in bursts of BURST too: gh_fw_classify_burst must answer
+     * what gh_fw_classify answered for each */
+    enum { BURST = 40 };
+    tpkt *pkb = malloc(BURST * sizeof(*pkb));
+    assert_non_null(pkb);
+    const gh_packet *bp[BURST];
+    gh_fw_state bst[BURST];
+    uint32_t bgot[BURST], bout[BURST];
     for (int n = 0; n < DIFF_PACKETS; n++) {
         pspec s;
+        tpkt *pk = &pkb[n % BURST];
         gen_packet(g, &s);
         pkt_build(pk, &s);
         gh_fw_state fst = {chance(70), chance(50), chance(50)};
         const gh_fw_state *stp = chance(15) ? NULL : &fst;
+        bst[n % BURST] = stp ? fst : (gh_fw_state){0};
         size_t fell = 0;
         uint32_t want = ref_classify(rr, nrules, &pk->p, stp, t.vars, &fell);
         uint32_t got = gh_fw_classify(t.fw, &pk->p, stp);
@@ -2389,8 +2397,18 @@ static void run_diff_set(uint64_t seed, int set, const gh_rule_vars *vars, diff_
         }
         if (got != GH_FW_NOMATCH)
             assert_int_equal(gh_fw_rule(t.fw, got)->sid, got + 1);
+        bgot[n % BURST] = got;
+        if (n % BURST == BURST - 1) {
+            for (int j = 0; j < BURST; j++)
+                bp[j] = &pkb[j].p;
+            gh_fw_classify_burst(t.fw, bp, bst, BURST, bout);
+            for (int j = 0; j < BURST; j++)
+                if (bout[j] != bgot[j])
+                    fail_msg("burst: packet %d of set %d: %u, one at a time %u", n - BURST + 1 + j,
+                             set, bout[j], bgot[j]);
+        }
     }
-    free(pk);
+    free(pkb);
     for (size_t i = 0; i < nrules; i++)
         ref_rule_free(&rr[i]);
     free(rr);

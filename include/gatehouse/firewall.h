@@ -56,6 +56,11 @@ GH_API gh_fw *gh_fw_compile(gh_rule_file *const *files, size_t nfiles, const gh_
  *  Non-IP packets never match. */
 GH_API uint32_t gh_fw_classify(const gh_fw *fw, const gh_packet *p, const gh_fw_state *st);
 
+/** gh_fw_classify for @p n packets (n <= 64) with their states; the
+ *  classifier lookups of IPv4 packets go in one burst. */
+GH_API void gh_fw_classify_burst(const gh_fw *fw, const gh_packet *const *pkts,
+                                 const gh_fw_state *st, size_t n, uint32_t *out);
+
 /** Number of rules, and one rule's description (index < count). */
 GH_API size_t gh_fw_rule_count(const gh_fw *fw);
 GH_API const gh_fw_rule_info *gh_fw_rule(const gh_fw *fw, uint32_t idx);
