@@ -63,7 +63,12 @@ static void usage(void)
             "  dpi -S FILE|DIR... [--runs N] FILE|DIR...\n"
             "      the engine with signatures next to the ceiling: Hyperscan alone\n"
             "      streaming the same payloads for the same fast patterns; Gbit/s of\n"
-            "      payload for both and their ratio\n");
+            "      payload for both and their ratio\n"
+            "  nfq-loop --queue N [--no-batch] [--queue-maxlen N] [--rcvbuf BYTES]\n"
+            "      the minimal NFQUEUE loop (accept everything) until SIGTERM; packets\n"
+            "      and packets/s from the first to the last (root; see bench/nfq.sh)\n"
+            "  udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]\n"
+            "      UDP datagrams to 127.0.0.1:P as fast as possible (bench/nfq.sh)\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -148,6 +153,10 @@ int main(int argc, char **argv)
         return bench_pipeline(argc - 2, argv + 2);
     if (strcmp(argv[1], "dpi") == 0)
         return bench_dpi(argc - 2, argv + 2);
+    if (strcmp(argv[1], "nfq-loop") == 0)
+        return bench_nfq_loop(argc - 2, argv + 2);
+    if (strcmp(argv[1], "udp-flood") == 0)
+        return bench_udp_flood(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return 0;

@@ -31,4 +31,12 @@ int bench_pipeline(int argc, char **argv);
  *  next to Hyperscan alone on the same payloads and fast patterns. */
 int bench_dpi(int argc, char **argv);
 
+/** `nfq-loop --queue N [--no-batch] [--queue-maxlen N] [--rcvbuf BYTES]`: the minimal
+ *  accept-everything NFQUEUE verdict loop (the ceiling for gatehouse nfq). */
+int bench_nfq_loop(int argc, char **argv);
+
+/** `udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]`: traffic to
+ *  127.0.0.1 for bench/nfq.sh. */
+int bench_udp_flood(int argc, char **argv);
+
 #endif

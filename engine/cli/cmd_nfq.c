@@ -96,6 +96,8 @@ static void nfq_usage(FILE *out)
             "                           and ICMP errors reject sends) so the queue rule can\n"
             "                           skip them; see README \"Deployment\"\n"
             "      --queue-maxlen N     kernel queue length (default: kernel's, 1024)\n"
+            "      --rcvbuf BYTES       netlink socket receive buffer (default 8 MiB): packets\n"
+            "                           the kernel handed over but gatehouse has not read yet\n"
             "      --no-batch           one packet per read, one verdict message per packet\n"
             "      --no-gso             let the kernel segment GSO packets before queueing\n"
             "      --midstream          pick up TCP flows whose handshake was not seen\n"
@@ -363,7 +365,7 @@ int gh_cmd_nfq(int argc, char **argv)
     gh_nfq_config_init(&g.ncfg, 0);
 
     enum { OPT_EVE = 256, OPT_POLICY, OPT_VAR, OPT_VARS, OPT_FAILOPEN, OPT_MARK, OPT_MAXLEN,
-           OPT_NOBATCH, OPT_NOGSO, OPT_MIDSTREAM, OPT_NOANOM, OPT_NOFLOW, OPT_STATS };
+           OPT_NOBATCH, OPT_NOGSO, OPT_MIDSTREAM, OPT_NOANOM, OPT_NOFLOW, OPT_STATS, OPT_RCVBUF };
     static const struct option opts[] = {
         {"queue", required_argument, NULL, 'Q'},
         {"firewall", required_argument, NULL, 'F'},
@@ -376,6 +378,7 @@ int gh_cmd_nfq(int argc, char **argv)
         {"fail-open", no_argument, NULL, OPT_FAILOPEN},
         {"mark", required_argument, NULL, OPT_MARK},
         {"queue-maxlen", required_argument, NULL, OPT_MAXLEN},
+        {"rcvbuf", required_argument, NULL, OPT_RCVBUF},
         {"no-batch", no_argument, NULL, OPT_NOBATCH},
         {"no-gso", no_argument, NULL, OPT_NOGSO},
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
@@ -464,6 +467,15 @@ int gh_cmd_nfq(int argc, char **argv)
         case OPT_MAXLEN:
             if (parse_u32(optarg, &g.ncfg.queue_maxlen) != 0 || !g.ncfg.queue_maxlen) {
                 fprintf(stderr, "gatehouse nfq: --queue-maxlen takes a positive number, not "
+                                "'%s'\n", optarg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
+        case OPT_RCVBUF:
+            if (parse_u32(optarg, &g.ncfg.rcvbuf) != 0 || g.ncfg.rcvbuf < 65536 ||
+                g.ncfg.rcvbuf > (1u << 30)) {
+                fprintf(stderr, "gatehouse nfq: --rcvbuf takes bytes from 65536 to 2^30, not "
                                 "'%s'\n", optarg);
                 exit_code = GH_EXIT_USAGE;
                 goto early;

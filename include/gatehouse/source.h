@@ -127,8 +127,8 @@ GH_API uint64_t gh_source_nfq_verdict_errors(const gh_source *s, int *last_errno
 /** A queue's line of /proc/net/netfilter/nfnetlink_queue. */
 typedef struct gh_nfq_kstats {
     uint64_t queue_total;   /**< packets waiting in the kernel queue now */
-    uint64_t queue_dropped; /**< dropped (or, fail-open, accepted) because the queue was full */
-    uint64_t user_dropped;  /**< dropped because our socket buffer was full */
+    uint64_t queue_dropped; /**< dropped because the queue was full (fail-open: not counted) */
+    uint64_t user_dropped;  /**< dropped because our socket buffer was full (idem) */
     uint64_t id_sequence;   /**< last packet id the kernel gave out */
 } gh_nfq_kstats;
 
