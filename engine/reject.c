@@ -19,7 +19,7 @@
 struct gh_reject {
     int fd4, fd6;
     gh_reject_stats st;
-    uint8_t buf[1280];
+    uint8_t buf[GH_REJECT_MAX];
 };
 
 gh_reject *gh_reject_new(uint32_t mark, gh_error *err)
@@ -142,11 +142,11 @@ static bool multicast(const gh_packet *p)
     return p->dst.b[0] == 0xff;
 }
 
-static int send_rst(gh_reject *r, const gh_packet *p)
+static size_t build_rst(const gh_packet *p, uint8_t *out)
 {
     int ver = p->ip_ver;
     size_t ihl = ver == 4 ? 20 : 40;
-    uint8_t *t = r->buf + ihl;
+    uint8_t *t = out + ihl;
     memset(t, 0, 20);
     put16(t, p->dport);
     put16(t + 2, p->sport);
@@ -161,22 +161,19 @@ static int send_rst(gh_reject *r, const gh_packet *p)
     }
     t[12] = 5 << 4;
     if (ver == 4)
-        ipv4_header(r->buf, &p->dst, &p->src, IPPROTO_TCP, (uint16_t)(ihl + 20));
+        ipv4_header(out, &p->dst, &p->src, IPPROTO_TCP, (uint16_t)(ihl + 20));
     else
-        ipv6_header(r->buf, &p->dst, &p->src, IPPROTO_TCP, 20);
+        ipv6_header(out, &p->dst, &p->src, IPPROTO_TCP, 20);
     uint32_t s = pseudo_sum(ver, &p->dst, &p->src, IPPROTO_TCP, 20);
     put16(t + 16, gh_csum_fold(gh_csum_partial(t, 20, s)));
-    int rc = send_packet(r, ver, &p->src, ihl + 20);
-    if (rc == GH_OK)
-        r->st.tcp_rst++;
-    return rc;
+    return ihl + 20;
 }
 
-static int send_unreach(gh_reject *r, const gh_packet *p)
+static size_t build_unreach(const gh_packet *p, uint8_t *out)
 {
     int ver = p->ip_ver;
     size_t ihl = ver == 4 ? 20 : 40;
-    uint8_t *ic = r->buf + ihl;
+    uint8_t *ic = out + ihl;
     /* quote the offending packet from its IP header */
     size_t avail = p->caplen > p->l3_off ? p->caplen - p->l3_off : 0;
     if (avail > p->l3_len)
@@ -196,20 +193,17 @@ static int send_unreach(gh_reject *r, const gh_packet *p)
     size_t ilen = 8 + quote;
     uint8_t proto = ver == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
     if (ver == 4) {
-        ipv4_header(r->buf, &p->dst, &p->src, proto, (uint16_t)(ihl + ilen));
+        ipv4_header(out, &p->dst, &p->src, proto, (uint16_t)(ihl + ilen));
         put16(ic + 2, gh_csum_fold(gh_csum_partial(ic, ilen, 0)));
     } else {
-        ipv6_header(r->buf, &p->dst, &p->src, proto, (uint16_t)ilen);
+        ipv6_header(out, &p->dst, &p->src, proto, (uint16_t)ilen);
         uint32_t s = pseudo_sum(6, &p->dst, &p->src, proto, (uint32_t)ilen);
         put16(ic + 2, gh_csum_fold(gh_csum_partial(ic, ilen, s)));
     }
-    int rc = send_packet(r, ver, &p->src, ihl + ilen);
-    if (rc == GH_OK)
-        r->st.icmp++;
-    return rc;
+    return ihl + ilen;
 }
 
-int gh_reject_send(gh_reject *r, const gh_packet *p)
+size_t gh_reject_build(const gh_packet *p, uint8_t out[GH_REJECT_MAX])
 {
     /* answers to answers would loop; later fragments have no ports to quote */
     bool no = !p->ip_ver || multicast(p) ||
@@ -218,11 +212,24 @@ int gh_reject_send(gh_reject *r, const gh_packet *p)
               ((p->layers & GH_LAYER_ICMPV4) && p->icmp_type != 8 && p->icmp_type != 13 &&
                p->icmp_type != 15 && p->icmp_type != 17) ||
               ((p->layers & GH_LAYER_ICMPV6) && p->icmp_type < 128);
-    if (no) {
+    if (no)
+        return 0;
+    return (p->layers & GH_LAYER_TCP) ? build_rst(p, out) : build_unreach(p, out);
+}
+
+int gh_reject_send(gh_reject *r, const gh_packet *p)
+{
+    size_t len = gh_reject_build(p, r->buf);
+    if (!len) {
         r->st.not_answered++;
         return GH_OK;
     }
-    if (p->layers & GH_LAYER_TCP)
-        return send_rst(r, p);
-    return send_unreach(r, p);
+    int rc = send_packet(r, p->ip_ver, &p->src, len);
+    if (rc == GH_OK) {
+        if (p->layers & GH_LAYER_TCP)
+            r->st.tcp_rst++;
+        else
+            r->st.icmp++;
+    }
+    return rc;
 }

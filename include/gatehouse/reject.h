@@ -4,9 +4,22 @@
 #ifndef GATEHOUSE_REJECT_H
 #define GATEHOUSE_REJECT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gatehouse/decode.h"
+
+/** Largest answer: an IPv6 header, ICMPv6 header and 1232 quoted bytes. */
+#define GH_REJECT_MAX 1280
+
+/**
+ * Build the answer to decoded packet @p p into @p out (IP header first):
+ * a TCP RST for TCP (if the segment had ACK, seq = its ack; else seq 0 and
+ * ACK of the bytes it occupied), else an ICMP / ICMPv6 unreachable quoting
+ * it. Returns its length, or 0 when @p p must not be answered (a RST, an
+ * ICMP error, a later fragment, multicast, not IP).
+ */
+GH_API size_t gh_reject_build(const gh_packet *p, uint8_t out[GH_REJECT_MAX]);
 
 typedef struct gh_reject gh_reject;
 
