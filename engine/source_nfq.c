@@ -43,8 +43,6 @@ typedef struct nfq_source {
     bool fail_open_ok;
     bool gso_ok;
     uint64_t held;           /* packets handed out without a verdict yet */
-    uint64_t pending_ids[GH_NFQ_MAX_BATCH]; /* ids of the last batch, in order */
-    size_t pending_n;
     uint64_t acks_err;       /* error messages the kernel sent back */
     int last_err;            /* errno of the last one */
     gh_source_stats st;
@@ -301,7 +299,6 @@ static int nfqsrc_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *
 {
     nfq_source *q = (nfq_source *)s;
     *n = 0;
-    q->pending_n = 0;
     if (max > GH_NFQ_MAX_BATCH)
         max = GH_NFQ_MAX_BATCH;
     if (!q->cfg.batch)
@@ -336,7 +333,6 @@ static int nfqsrc_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *
         int left = (int)q->msgs[i].msg_len;
         while (mnl_nlmsg_ok(m, left)) {
             if (*n < max && parse_packet(q, m, &pkts[*n], &now)) {
-                q->pending_ids[*n] = pkts[*n].id;
                 q->st.bytes += pkts[*n].caplen;
                 (*n)++;
             } else if ((m->nlmsg_type & 0xff) == NFQNL_MSG_PACKET &&
@@ -350,7 +346,6 @@ static int nfqsrc_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *
             m = mnl_nlmsg_next(m, &left);
         }
     }
-    q->pending_n = *n;
     q->held += *n;
     q->st.packets += *n;
     return GH_OK;

@@ -110,6 +110,7 @@ traffic() { # phase args...: count its ok/FAIL lines
 traffic basic "rules 1"
 traffic pass
 traffic before-reload
+traffic mixed 2000
 
 # EVE while running: alerts, drops with the rule, a stats event with kernel counters
 sleep 1.5

@@ -180,6 +180,27 @@ def phase_reloaded(expect_7006_dropped):
         check("7006 open before the reload", got == [b"port 7006"], f"received {got}")
 
 
+def phase_mixed(count):
+    """Benign and malicious datagrams interleaved as fast as possible, each
+    kind from its own socket (flow): batches hold both verdicts, so a batch
+    verdict that covered the wrong packets would show here."""
+    r = udp_server(7001)
+    good = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    bad = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(count):
+        good.sendto(b"fine %05d" % i, (HOST, 7001))
+        bad.sendto(b"EVILUDP %05d" % i, (HOST, 7001))
+    got = udp_drain(r, 2.0)
+    fine = sorted(d for d in got if d.startswith(b"fine"))
+    check("interleaved verdicts: every benign datagram arrives, in order",
+          fine == [b"fine %05d" % i for i in range(count)] and
+          [d for d in got if d.startswith(b"fine")] == fine,
+          f"{len(fine)} of {count} benign arrived")
+    check("interleaved verdicts: no malicious datagram arrives",
+          not any(b"EVILUDP" in d for d in got), f"{sum(b'EVILUDP' in d for d in got)} arrived")
+    r.close()
+
+
 def phase_flood(pid, count):
     """A burst of datagrams with SIGTERM sent to gatehouse in its middle:
     every one must arrive (those gatehouse held are answered, later ones
@@ -216,6 +237,8 @@ def main():
         phase_reloaded(False)
     elif phase == "after-reload":
         phase_reloaded(True)
+    elif phase == "mixed":
+        phase_mixed(int(sys.argv[2]))
     elif phase == "flood":
         phase_flood(int(sys.argv[2]), int(sys.argv[3]))
     sys.exit(1 if fails else 0)

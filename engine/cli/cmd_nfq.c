@@ -22,6 +22,8 @@
 #include "gatehouse/reject.h"
 
 #define MAX_QUEUES 64
+
+_Static_assert(GH_NFQ_MAX_BATCH <= GH_MAX_BATCH, "a queue's batch fits one worker batch");
 #define MAX_RETIRED 16
 
 /* One compiled generation of the rule files; immutable once published. */
@@ -46,6 +48,7 @@ typedef struct qworker {
     gh_worker *w;
     gh_reject *rej;
     const nfq_rules *rules;        /* the generation this worker's engine runs */
+    unsigned refused_gen;          /* a generation it could not move to (no retry) */
     _Atomic(const nfq_rules *) in_use; /* the same, for the main thread */
     gh_counters total;             /* counters of engines retired by reloads */
     uint64_t unanswered;           /* packets left without a verdict at exit (must be 0) */
@@ -223,6 +226,7 @@ static void adopt_rules(qworker *q, const nfq_rules *r)
     if (!nw) {
         fprintf(stderr, "gatehouse nfq: queue %u: cannot use the new rules (%s); the old ones "
                         "stay\n", q->queue, err.msg);
+        q->refused_gen = r->gen;
         return;
     }
     gh_worker_finish(q->w, now_ns());
@@ -265,7 +269,7 @@ static void *queue_thread(void *arg)
     double next_stats = g.stats_interval > 0 ? mono_s() + g.stats_interval : 0;
     while (!atomic_load(&g.stop)) {
         const nfq_rules *r = atomic_load(&g.rules);
-        if (r != q->rules)
+        if (r != q->rules && r->gen != q->refused_gen)
             adopt_rules(q, r);
         size_t n = 0;
         if (gh_source_read_batch(q->src, batch, GH_NFQ_MAX_BATCH, &n, &err) != GH_OK) {
