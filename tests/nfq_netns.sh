@@ -59,6 +59,7 @@ MARK=0x10
 ipt() { nsx iptables "$@" || skip "iptables $* failed (no NFQUEUE/conntrack support?)"; }
 ipt -t mangle -A OUTPUT -m connmark --mark $MARK/$MARK -j MARK --set-xmark $MARK/$MARK
 ipt -A OUTPUT -m mark --mark $MARK/$MARK -j ACCEPT
+ipt -A OUTPUT -p udp --dport 7010 -j NFQUEUE --queue-balance 1:2 --queue-bypass
 ipt -A OUTPUT -p tcp -m multiport --ports 7001:7009 -j NFQUEUE --queue-num 0 --queue-bypass
 ipt -A OUTPUT -p udp -m multiport --ports 7001:7009 -j NFQUEUE --queue-num 0 --queue-bypass
 ipt -t mangle -A POSTROUTING -m mark --mark $MARK/$MARK -j CONNMARK --save-mark --mask $MARK
@@ -168,5 +169,26 @@ last=$(jq -c 'select(.event_type=="stats") | .stats.nfq | [.held, .packets > 300
 
 echo "--- gatehouse stderr ---"
 cat "$TMP/gh.err"
+
+# Two queues, one worker each, fail-open: --queue-balance spreads the
+# sources over queues 1 and 2; both must see traffic and answer all of it.
+nsx timeout -s KILL 60 "$GH" nfq --queue 1-2 --fail-open --eve "$TMP/eve2.json" \
+    --stats-interval 0 2>"$TMP/gh2.err" &
+GHPID=$!
+for _ in $(seq 50); do grep -q "ready" "$TMP/gh2.err" && break; sleep 0.1; done
+grep -q "ready: queues 1-2, fail-open on" "$TMP/gh2.err" && ok "two queues bound, fail-open accepted" ||
+    fail "two queues: $(cat "$TMP/gh2.err")"
+traffic balance 32 10
+kill -TERM $(pgrep -P "$(pgrep -P $GHPID | head -n1)" | head -n1)
+wait $GHPID
+rc=$?
+GHPID=
+[ $rc -eq 0 ] && ok "two queues: exit code 0" || fail "two queues: exit code $rc"
+qs=$(jq -c 'select(.event_type=="stats") | .stats.nfq | [.queue, .packets, .fail_open, .held]' "$TMP/eve2.json" |
+    sort | tr -d '\n')
+echo "per-queue final stats [queue, packets, fail_open, held]: $qs"
+jq -s -e '[.[] | select(.event_type=="stats") | .stats.nfq] | length == 2 and all(.packets > 0)
+    and all(.fail_open) and all(.held == 0) and (map(.packets) | add) == 320' "$TMP/eve2.json" >/dev/null &&
+    ok "two queues: both saw traffic, 320 packets answered in all" || fail "two queues: stats $qs"
 echo "nfq_netns: $checks checks passed, $fails failed"
 [ $fails -eq 0 ] && [ $checks -gt 20 ]

@@ -201,6 +201,24 @@ def phase_mixed(count):
     r.close()
 
 
+def phase_balance(nsrc, each):
+    """Datagrams to 127.0.0.1:7010 from @p nsrc loopback source addresses
+    (127.0.0.2...), which --queue-balance spreads over two queues."""
+    r = udp_server(7010)
+    sent = 0
+    for x in range(nsrc):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.%d" % (2 + x), 0))
+        for i in range(each):
+            s.sendto(b"balanced %d %d" % (x, i), (HOST, 7010))
+            sent += 1
+        s.close()
+    got = udp_drain(r, 2.0)
+    check("two queues: every datagram arrives", len(got) == sent,
+          f"sent {sent}, received {len(got)}")
+    r.close()
+
+
 def phase_flood(pid, count):
     """A burst of datagrams with SIGTERM sent to gatehouse in its middle:
     every one must arrive (those gatehouse held are answered, later ones
@@ -237,6 +255,8 @@ def main():
         phase_reloaded(False)
     elif phase == "after-reload":
         phase_reloaded(True)
+    elif phase == "balance":
+        phase_balance(int(sys.argv[2]), int(sys.argv[3]))
     elif phase == "mixed":
         phase_mixed(int(sys.argv[2]))
     elif phase == "flood":
