@@ -189,8 +189,9 @@ gh_source *gh_source_nfq_open(const gh_nfq_config *cfg, gh_error *err)
     int rc = config_request(q, nlh);
     if (rc < 0) {
         gh_error_set(err, GH_E_IO, "queue %u: bind: %s%s", cfg->queue, strerror(-rc),
-                     rc == -EBUSY ? " (another program holds this queue)"
-                     : rc == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+                     rc == -EPERM || rc == -EBUSY
+                         ? " (another program holds this queue, or no CAP_NET_ADMIN)"
+                         : "");
         goto fail;
     }
     nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, cfg->queue);
