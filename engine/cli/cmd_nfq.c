@@ -52,7 +52,8 @@ typedef struct qworker {
     _Atomic(const nfq_rules *) in_use; /* the same, for the main thread */
     gh_counters total;             /* counters of engines retired by reloads */
     uint64_t unanswered;           /* packets left without a verdict at exit (must be 0) */
-    uint64_t send_errors;
+    uint64_t event_errors;         /* batches whose events could not be written */
+    uint64_t verdict_errors;       /* batches whose verdicts could not be sent */
     double first_pkt, last_pkt;    /* monotonic seconds, for throughput */
     atomic_bool done;
     int rc;
@@ -245,7 +246,7 @@ static void judge(qworker *q, const gh_pkt_in *batch, size_t n)
     double t = mono_s();
     if (!q->first_pkt)
         q->first_pkt = t;
-    if (gh_worker_process_batch(q->w, batch, n, verdicts) != GH_OK && !q->send_errors++)
+    if (gh_worker_process_batch(q->w, batch, n, verdicts) != GH_OK && !q->event_errors++)
         fprintf(stderr, "gatehouse nfq: writing events failed\n");
     const gh_packet *pk = gh_worker_last_packets(q->w);
     const bool *passed = gh_worker_last_passed(q->w);
@@ -255,7 +256,7 @@ static void judge(qworker *q, const gh_pkt_in *batch, size_t n)
             gh_reject_send(q->rej, &pk[i]);
     }
     if (gh_source_nfq_verdicts(q->src, batch, verdicts, g.mark ? marks : NULL, n) != GH_OK &&
-        !q->send_errors++)
+        !q->verdict_errors++)
         fprintf(stderr, "gatehouse nfq: queue %u: sending verdicts failed: %s\n", q->queue,
                 strerror(errno));
     q->last_pkt = mono_s();
