@@ -21,7 +21,9 @@ skip() { echo "SKIP: $*"; exit $SKIP; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok $*"; checks=$((checks + 1)); }
 
+WATCHDOG=
 cleanup() {
+    [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
     if [ -n "$GHPID" ] && kill -0 "$GHPID" 2>/dev/null; then
         kill -KILL "$GHPID" 2>/dev/null
     fi
@@ -29,6 +31,10 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'echo "FAIL: interrupted"; exit 1' TERM INT
+# the whole test stays under ctest's TIMEOUT (180 s) so cleanup always runs
+( sleep 150; echo "FAIL: nfq_netns took longer than 150 s"; kill -TERM $$ ) &
+WATCHDOG=$!
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespace, iptables, NFQUEUE)"
 for t in ip iptables python3 jq; do
@@ -101,7 +107,7 @@ done
 [ "$(cat /proc/$GHREAL/comm 2>/dev/null)" = gatehouse ] || { echo "FAIL: gatehouse pid not found"; exit 1; }
 
 traffic() { # phase args...: count its ok/FAIL lines
-    nsx timeout 60 python3 "$TESTS/nfq_traffic.py" "$@" >"$TMP/py.out" 2>&1
+    nsx timeout 30 python3 "$TESTS/nfq_traffic.py" "$@" >"$TMP/py.out" 2>&1
     cat "$TMP/py.out"
     checks=$((checks + $(grep -c '^ok ' "$TMP/py.out")))
     fails=$((fails + $(grep -c '^FAIL ' "$TMP/py.out")))
