@@ -3,7 +3,7 @@
  * verdicts sent back. One source per queue, used by one thread.
  *
  * Batching: recvmmsg() takes every packet waiting (up to the batch size) in
- * one call, and the verdicts of a batch go out in one sendmsg() as
+ * one call, and the verdicts of a batch go out in one sendto() as
  * NFQNL_MSG_VERDICT_BATCH messages, one per run of equal verdicts: a batch
  * verdict applies to every queued packet with an id up to its own, and
  * every earlier packet already has its verdict, so runs in order are exact.
@@ -248,8 +248,7 @@ uint64_t gh_source_nfq_held(const gh_source *s)
 }
 
 /* Turn one packet message into a gh_pkt_in; false when it is not one. */
-static bool parse_packet(nfq_source *q, const struct nlmsghdr *nlh, gh_pkt_in *out,
-                         const struct timespec *now)
+static bool parse_packet(const struct nlmsghdr *nlh, gh_pkt_in *out, const struct timespec *now)
 {
     if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET ||
         (nlh->nlmsg_type >> 8) != NFNL_SUBSYS_QUEUE)
@@ -280,7 +279,6 @@ static bool parse_packet(nfq_source *q, const struct nlmsghdr *nlh, gh_pkt_in *o
         out->ts_sec = now->tv_sec;
         out->ts_nsec = (uint32_t)now->tv_nsec;
     }
-    (void)q;
     return true;
 }
 
@@ -333,7 +331,7 @@ static int nfqsrc_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *
         const struct nlmsghdr *m = (const struct nlmsghdr *)(q->slots + (size_t)i * SLOT_SIZE);
         int left = (int)q->msgs[i].msg_len;
         while (mnl_nlmsg_ok(m, left)) {
-            if (*n < max && parse_packet(q, m, &pkts[*n], &now)) {
+            if (*n < max && parse_packet(m, &pkts[*n], &now)) {
                 q->st.bytes += pkts[*n].caplen;
                 (*n)++;
             } else if ((m->nlmsg_type & 0xff) == NFQNL_MSG_PACKET &&
