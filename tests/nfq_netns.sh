@@ -22,18 +22,23 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok $*"; checks=$((checks + 1)); }
 
 WATCHDOG=
+killtree() { # pid: the process and its descendants (ip netns exec -> timeout -> gatehouse)
+    local c
+    for c in $(pgrep -P "$1"); do killtree "$c"; done
+    kill -KILL "$1" 2>/dev/null
+}
 cleanup() {
     [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
-    if [ -n "$GHPID" ] && kill -0 "$GHPID" 2>/dev/null; then
-        kill -KILL "$GHPID" 2>/dev/null
-    fi
+    [ -n "$GHPID" ] && killtree "$GHPID"
     ip netns del "$NS" 2>/dev/null
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'echo "FAIL: interrupted"; exit 1' TERM INT
+trap 'echo "FAIL: interrupted (or longer than the 120 s watchdog)"; exit 1' TERM INT
 # the whole test stays under ctest's TIMEOUT (180 s) so cleanup always runs
-( sleep 150; echo "FAIL: nfq_netns took longer than 150 s"; kill -TERM $$ ) &
+# (a trap runs once the current step, at most 30 s, is over);
+# the watchdog's output goes to /dev/null so a leftover sleep holds no pipe
+( sleep 120; kill -TERM $$ ) >/dev/null 2>&1 &
 WATCHDOG=$!
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespace, iptables, NFQUEUE)"
