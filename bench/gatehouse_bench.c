@@ -75,7 +75,12 @@ static void usage(void)
             "      flow entry, classifier, Hyperscan database, scratch and stream-state\n"
             "      bytes, compile times\n"
             "  sigsubset -S FILE|DIR... --first N\n"
-            "      print the first N signatures that load (for rule-count sweeps)\n");
+            "      print the first N signatures that load (for rule-count sweeps)\n"
+            "  nfq-loop --queue N [--no-batch] [--queue-maxlen N] [--rcvbuf BYTES]\n"
+            "      the minimal NFQUEUE loop (accept everything) until SIGTERM; packets\n"
+            "      and packets/s from the first to the last (root; see bench/nfq.sh)\n"
+            "  udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]\n"
+            "      UDP datagrams to 127.0.0.1:P as fast as possible (bench/nfq.sh)\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -167,6 +172,10 @@ int main(int argc, char **argv)
         return bench_memory(argc - 2, argv + 2);
     if (strcmp(argv[1], "sigsubset") == 0)
         return bench_sigsubset(argc - 2, argv + 2);
+    if (strcmp(argv[1], "nfq-loop") == 0)
+        return bench_nfq_loop(argc - 2, argv + 2);
+    if (strcmp(argv[1], "udp-flood") == 0)
+        return bench_udp_flood(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage();
         return 0;

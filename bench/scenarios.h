@@ -47,4 +47,12 @@ int bench_memory(int argc, char **argv);
 /** `sigsubset -S FILE|DIR... --first N`: the first N loadable signatures. */
 int bench_sigsubset(int argc, char **argv);
 
+/** `nfq-loop --queue N [--no-batch] [--queue-maxlen N] [--rcvbuf BYTES]`: the minimal
+ *  accept-everything NFQUEUE verdict loop (the ceiling for gatehouse nfq). */
+int bench_nfq_loop(int argc, char **argv);
+
+/** `udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]`: traffic to
+ *  127.0.0.1 for bench/nfq.sh. */
+int bench_udp_flood(int argc, char **argv);
+
 #endif

@@ -342,6 +342,12 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
 void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
                       double uptime_s)
 {
+    gh_eve_fmt_stats_extra(b, ts_sec, ts_nsec, c, uptime_s, NULL);
+}
+
+void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
+                            double uptime_s, const char *extra)
+{
     char ts[40];
     gh_eve_timestamp(ts, ts_sec, ts_nsec);
     gh_jbuf_printf(b, "{\"timestamp\":\"%s\",\"event_type\":\"stats\",\"stats\":{\"uptime\":%.0f",
@@ -412,12 +418,17 @@ void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_cou
                    "\"defrag\":{\"held\":%" PRIu64 ",\"reassembled\":%" PRIu64
                    ",\"conflicts\":%" PRIu64 ",\"refused\":%" PRIu64 "},\"stream\":{"
                    "\"bytes\":%" PRIu64 ",\"inspected_alone\":%" PRIu64 ",\"conflicts\":%" PRIu64
-                   ",\"gaps\":%" PRIu64 "}}}\n",
+                   ",\"gaps\":%" PRIu64 "}",
                    c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
                    c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3],
                    c->dpi_inspected, c->alerts, c->dpi_passed, c->frag_held, c->frag_reassembled,
                    c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
                    c->stream_conflicts, c->stream_gaps);
+    if (extra) {
+        JLIT(b, ",");
+        gh_jbuf_append(b, extra, strlen(extra));
+    }
+    JLIT(b, "}}\n");
 }
 
 /* ---- writer ------------------------------------------------------------- */
@@ -466,6 +477,20 @@ int gh_eve_write(gh_eve *e, const char *lines, size_t len)
         return GH_OK;
     pthread_mutex_lock(&e->lock);
     if (!e->failed && fwrite(lines, 1, len, e->f) != len) {
+        e->failed = true;
+        e->saved_errno = errno;
+    }
+    int rc = e->failed ? GH_E_IO : GH_OK;
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+int gh_eve_flush(gh_eve *e)
+{
+    if (!e)
+        return GH_OK;
+    pthread_mutex_lock(&e->lock);
+    if (!e->failed && fflush(e->f) != 0) {
         e->failed = true;
         e->saved_errno = errno;
     }

@@ -43,6 +43,7 @@ struct gh_worker {
     gh_flow *pkt_flows[GH_MAX_BATCH];
     int pkt_dirs[GH_MAX_BATCH];
     bool pkt_est[GH_MAX_BATCH]; /* flow established as of this packet */
+    bool passed[GH_MAX_BATCH];  /* accepted, and its flow is trusted (pass) */
     uint64_t pkt_ns[GH_MAX_BATCH];
     uint64_t pkt_ids[GH_MAX_BATCH];
     uint32_t fw_pre[GH_MAX_BATCH]; /* table answer computed in the batch's burst */
@@ -443,6 +444,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         if (w->held[i]) {
             /* the datagram's verdict falls on the fragment that completes it */
             w->counters.accepted++;
+            w->passed[i] = false;
             verdicts[i] = GH_VERDICT_ACCEPT;
             continue;
         }
@@ -460,6 +462,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         }
         if (v == GH_VERDICT_ACCEPT)
             w->counters.accepted++;
+        w->passed[i] = v == GH_VERDICT_ACCEPT && f && f->action == GH_FLOW_ACTION_PASS;
         verdicts[i] = v;
     }
     if (n) {
@@ -501,6 +504,11 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
 const gh_packet *gh_worker_last_packets(const gh_worker *w)
 {
     return w->pkts;
+}
+
+const bool *gh_worker_last_passed(const gh_worker *w)
+{
+    return w->passed;
 }
 
 const gh_counters *gh_worker_counters(const gh_worker *w)

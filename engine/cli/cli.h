@@ -16,6 +16,7 @@
 
 int gh_cmd_pcap(int argc, char **argv);
 int gh_cmd_check(int argc, char **argv);
+int gh_cmd_nfq(int argc, char **argv);
 
 /* Variables: @p files (or the default vars.conf when none), then the
  * NAME=VALUE @p defs. NULL with *exit_code set and the error printed. */

@@ -14,6 +14,7 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  pcap     run the pipeline over pcap/pcapng files (rule testing)\n"
+            "  nfq      inline through NFQUEUE: verdicts for the packets the kernel queues\n"
             "  check    parse and check rule files; errors as file:line:col (--dump)\n"
             "  version  print versions of gatehouse and its libraries\n"
             "\n"
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "pcap") == 0)
         return gh_cmd_pcap(argc - 1, argv + 1);
+    if (strcmp(cmd, "nfq") == 0)
+        return gh_cmd_nfq(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return gh_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

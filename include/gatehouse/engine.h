@@ -64,6 +64,12 @@ GH_API int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n
 /** Decoded descriptors of the last batch (valid until the next call). */
 GH_API const gh_packet *gh_worker_last_packets(const gh_worker *w);
 
+/** Per packet of the last batch: accepted as part of a flow the firewall
+ *  (or an IP-only pass signature) trusts, which DPI will never see again;
+ *  inline, such packets can carry a mark that lets the kernel stop queueing
+ *  the flow. Valid until the next call. */
+GH_API const bool *gh_worker_last_passed(const gh_worker *w);
+
 /** The worker's counters. */
 GH_API const gh_counters *gh_worker_counters(const gh_worker *w);
 

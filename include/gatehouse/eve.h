@@ -111,6 +111,10 @@ GH_API void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet 
 /** A "stats" event with every counter. */
 GH_API void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
                              double uptime_s);
+/** gh_eve_fmt_stats with @p extra (NULL: none), JSON members such as
+ *  "\"nfq\":{...}", appended inside the "stats" object. */
+GH_API void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec,
+                                   const gh_counters *c, double uptime_s, const char *extra);
 
 typedef struct gh_eve gh_eve;
 
@@ -118,6 +122,8 @@ typedef struct gh_eve gh_eve;
 GH_API gh_eve *gh_eve_open(const char *path, gh_error *err);
 /** Append whole lines; safe to call from several workers. */
 GH_API int gh_eve_write(gh_eve *e, const char *lines, size_t len);
+/** Push buffered lines to the file (long runs: readers see events). */
+GH_API int gh_eve_flush(gh_eve *e);
 /** Flush and close; returns GH_E_IO (with @p err) if any write failed. NULL is fine. */
 GH_API int gh_eve_close(gh_eve *e, gh_error *err);
 
