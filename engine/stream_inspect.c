@@ -30,6 +30,8 @@ struct gh_stream_inspect {
     uint8_t *windows; /* 2 * window bytes per slot, touched only when used */
     gh_dpi_stream **ds; /* 2 per slot, made at the slot's first use, then reused */
     uint32_t window, nslots, free_head;
+    uint32_t cap;     /* buffer bytes per direction: 2 * window, so the bytes move
+                         a third as often; matching sees the last window bytes */
     gh_stream_inspect_stats st;
 };
 
@@ -44,9 +46,12 @@ static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint6
         return NULL;
     const stream_slot *s = &si->slots[i];
     int dir = rs == &s->rs[0] ? 0 : 1;
-    *off = s->woff[dir];
-    *len = s->wlen[dir];
-    return si->windows + (i * 2 + (size_t)dir) * si->window;
+    if (s->bar[dir] > s->wlen[dir]) /* cannot be; no history rather than wrong bytes */
+        return NULL;
+    /* the current run only: bytes before a hole have other offsets */
+    *off = s->woff[dir] + s->bar[dir];
+    *len = s->wlen[dir] - s->bar[dir];
+    return si->windows + (i * 2 + (size_t)dir) * si->cap + s->bar[dir];
 }
 
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
@@ -62,6 +67,7 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     si->dpi = dpi;
     si->acked = acked;
     si->window = window;
+    si->cap = 2 * window;
     si->nslots = max_flows;
     gh_reasm_config rc;
     gh_reasm_config_init(&rc);
@@ -71,7 +77,7 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     if (!(si->reasm = gh_reasm_new(&rc, err)))
         goto fail;
     si->slots = calloc(max_flows, sizeof(*si->slots));
-    si->windows = malloc((size_t)max_flows * 2 * window);
+    si->windows = malloc((size_t)max_flows * 2 * si->cap);
     si->ds = calloc((size_t)max_flows * 2, sizeof(*si->ds));
     if (!si->slots || !si->windows || !si->ds)
         goto oom;
@@ -160,7 +166,7 @@ typedef struct deliver_ctx {
 
 static uint8_t *window_of(gh_stream_inspect *si, const stream_slot *s, int dir)
 {
-    return si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->window;
+    return si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->cap;
 }
 
 /* Inspect the run @p buf / @p len at stream offset @p run whose bytes from
@@ -202,14 +208,17 @@ static void inspect_upto(deliver_ctx *c, uint64_t upto)
 {
     stream_slot *s = c->slot;
     int dir = c->dir;
+    uint32_t w = c->si->window;
     const uint8_t *win = window_of(c->si, s, dir);
     uint32_t bar = s->bar[dir];
     uint64_t run = s->woff[dir] + bar; /* offset of the current run's first byte */
     uint64_t end = s->woff[dir] + s->wlen[dir];
     if (bar && s->insp[dir] < s->pre[dir] + bar) {
-        uint64_t from = s->insp[dir] > s->pre[dir] ? s->insp[dir] : s->pre[dir];
+        /* matched on its last window bytes at most, as any run */
+        uint32_t vs = bar > w ? bar - w : 0;
+        uint64_t from = s->insp[dir] > s->pre[dir] + vs ? s->insp[dir] : s->pre[dir] + vs;
         s->insp[dir] = s->pre[dir] + bar;
-        inspect_run(c, win, bar, s->pre[dir], from);
+        inspect_run(c, win + vs, bar - vs, s->pre[dir] + vs, from);
     }
     if (upto > end)
         upto = end;
@@ -217,9 +226,11 @@ static void inspect_upto(deliver_ctx *c, uint64_t upto)
         s->insp[dir] = run;
     if (upto <= s->insp[dir])
         return;
-    uint64_t from = s->insp[dir];
+    /* the view: the last window bytes up to @p upto (never before the run) */
+    uint64_t vstart = upto - run > w ? upto - w : run;
+    uint64_t from = s->insp[dir] > vstart ? s->insp[dir] : vstart;
     s->insp[dir] = upto;
-    inspect_run(c, win + bar, (size_t)(upto - run), run, from);
+    inspect_run(c, win + (vstart - s->woff[dir]), (size_t)(upto - vstart), vstart, from);
 }
 
 /* New in-order bytes: append them to the window in pieces of at most half
@@ -259,7 +270,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         uint32_t wlen = s->wlen[dir];
         if (wlen == 0)
             s->woff[dir] = off - s->bar[dir];
-        if (wlen + piece > si->window) {
+        if (wlen + piece > si->cap) {
             /* slide by keeping the last half window: each byte is moved about
              * once, and every new byte still has half a window before it */
             uint32_t drop = wlen > half ? wlen - half : 0;
@@ -443,12 +454,15 @@ size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, 
     const stream_slot *s = f ? f->ext : NULL;
     if (!si || !s || (dir != 0 && dir != 1) || cap == 0)
         return 0;
-    const uint8_t *win = si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->window;
-    size_t n = 0, bar = s->bar[dir], wl = s->wlen[dir];
-    size_t a = bar < cap ? bar : cap;
-    memcpy(buf, win, a);
-    n = a;
-    if (s->gap[dir] && n < cap) { /* Suricata's marker for bytes never seen */
+    const uint8_t *win = si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->cap;
+    size_t bar = s->bar[dir], wl = s->wlen[dir];
+    size_t start = wl > si->window ? wl - si->window : 0; /* the last window bytes */
+    size_t n = 0;
+    if (bar > start) {
+        n = bar - start < cap ? bar - start : cap;
+        memcpy(buf, win + start, n);
+    }
+    if (s->gap[dir] && bar >= start && n < cap) { /* Suricata's marker for bytes never seen */
         char mark[48];
         int m = snprintf(mark, sizeof(mark), "[%llu bytes missing]",
                          (unsigned long long)s->gap[dir]);
@@ -456,7 +470,8 @@ size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, 
         memcpy(buf + n, mark, k);
         n += k;
     }
-    size_t rest = wl - bar < cap - n ? wl - bar : cap - n;
-    memcpy(buf + n, win + bar, rest);
+    size_t from = bar > start ? bar : start;
+    size_t rest = wl - from < cap - n ? wl - from : cap - n;
+    memcpy(buf + n, win + from, rest);
     return n + rest;
 }
