@@ -92,23 +92,6 @@ const char *gh_flow_end_reason_name(gh_flow_end_reason r)
     return (unsigned)r < GH_FLOW_END_COUNT ? end_reason_names[r] : "unknown";
 }
 
-uint32_t gh_flow_keyword_flag(const char *name)
-{
-    static const struct {
-        const char *name;
-        uint32_t flag;
-    } kw[] = {
-        {"established", GH_FLOW_KW_ESTABLISHED},   {"not_established", GH_FLOW_KW_NOT_ESTABLISHED},
-        {"to_server", GH_FLOW_KW_TO_SERVER},       {"from_client", GH_FLOW_KW_TO_SERVER},
-        {"to_client", GH_FLOW_KW_TO_CLIENT},       {"from_server", GH_FLOW_KW_TO_CLIENT},
-        {"stateless", GH_FLOW_KW_STATELESS},
-    };
-    for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
-        if (strcmp(name, kw[i].name) == 0)
-            return kw[i].flag;
-    return 0;
-}
-
 /* ---- configuration ------------------------------------------------------- */
 
 void gh_flow_config_init(gh_flow_config *cfg)

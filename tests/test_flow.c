@@ -23,6 +23,7 @@
 #include "gatehouse/eve.h"
 #include "gatehouse/flow.h"
 #include "gatehouse/source.h"
+#include "hdrmatch.h"
 
 #define S ((uint64_t)1000000000)
 #define MS ((uint64_t)1000000)
@@ -315,6 +316,25 @@ static gh_flow *look(gh_flow_table *t, const gh_packet *p, uint64_t now, int wan
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* The `flow` keyword @p value as the pipeline evaluates it (engine/hdrmatch.c)
+ * for a packet of flow @p f (NULL: none) in direction @p dir, with the flow's
+ * state after that packet, as the worker passes it. */
+static bool flow_kw(const gh_flow *f, int dir, const char *value)
+{
+    gh_hdr_match m;
+    memset(&m, 0, sizeof(m));
+    char err[128];
+    if (gh_hdr_match_add(&m, "flow", value, err, sizeof(err)) != 1)
+        fail_msg("flow:%s: %s", value, err);
+    gh_pkt_state st = {.has_flow = f != NULL,
+                       .established = f && gh_flow_is_established(f),
+                       .to_server = dir == GH_FLOW_TOSERVER};
+    gh_packet p;
+    memset(&p, 0, sizeof(p));
+    p.ip_ver = 4;
+    return gh_hdr_match_eval(&m, &p, &st);
+}
+
 static void test_sizes(void **state)
 {
     (void)state;
@@ -344,13 +364,15 @@ static void test_both_directions_one_flow(void **state)
 
     gh_flow *f1 = look(t, &q, T0, GH_FLOW_TOSERVER);
     assert_false(gh_flow_is_established(f1));
-    assert_true(gh_flow_match_flow_keyword(f1, GH_FLOW_TOSERVER, GH_FLOW_KW_NOT_ESTABLISHED | GH_FLOW_KW_TO_SERVER));
+    assert_true(flow_kw(f1, GH_FLOW_TOSERVER, "not_established,to_server"));
     gh_flow *f2 = look(t, &a, T0 + MS, GH_FLOW_TOCLIENT);
     assert_ptr_equal(f1, f2);
     /* UDP: established by the first reply, as Suricata */
     assert_true(gh_flow_is_established(f2));
-    assert_true(gh_flow_match_flow_keyword(f2, GH_FLOW_TOCLIENT, GH_FLOW_KW_ESTABLISHED | GH_FLOW_KW_TO_CLIENT));
-    assert_false(gh_flow_match_flow_keyword(f2, GH_FLOW_TOCLIENT, GH_FLOW_KW_TO_SERVER));
+    assert_true(flow_kw(f2, GH_FLOW_TOCLIENT, "established,to_client"));
+    assert_false(flow_kw(f2, GH_FLOW_TOCLIENT, "to_server"));
+    assert_true(flow_kw(f2, GH_FLOW_TOCLIENT, "from_server"));
+    assert_false(flow_kw(f2, GH_FLOW_TOCLIENT, "from_client"));
     look(t, &q, T0 + 2 * MS, GH_FLOW_TOSERVER);
     assert_int_equal(f1->pkts[0], 2);
     assert_int_equal(f1->pkts[1], 1);
@@ -396,13 +418,13 @@ static gh_flow *handshake(gh_flow_table *t, const char *c, const char *s, uint64
     gh_packet ack = pk_tcp(c, 40000, s, 80, GH_TCP_ACK, cisn + 1, sisn + 1, 502, 0);
     gh_flow *f = look(t, &syn, t0, GH_FLOW_TOSERVER);
     assert_int_equal(f->tcp_state, GH_TCP_SYN_SENT);
-    assert_true(gh_flow_match_flow_keyword(f, GH_FLOW_TOSERVER, GH_FLOW_KW_NOT_ESTABLISHED));
+    assert_true(flow_kw(f, GH_FLOW_TOSERVER, "not_established"));
     assert_ptr_equal(look(t, &synack, t0 + 10 * MS, GH_FLOW_TOCLIENT), f);
     assert_int_equal(f->tcp_state, GH_TCP_SYN_RECV);
     assert_false(gh_flow_is_established(f));
     assert_ptr_equal(look(t, &ack, t0 + 25 * MS, GH_FLOW_TOSERVER), f);
     assert_int_equal(f->tcp_state, GH_TCP_ESTABLISHED);
-    assert_true(gh_flow_match_flow_keyword(f, GH_FLOW_TOSERVER, GH_FLOW_KW_ESTABLISHED | GH_FLOW_KW_TO_SERVER));
+    assert_true(flow_kw(f, GH_FLOW_TOSERVER, "established,to_server"));
     return f;
 }
 
@@ -677,7 +699,7 @@ static void test_midstream(void **state)
         look(t, &d1, T0 + 2 * MS, GH_FLOW_TOSERVER);
         assert_int_equal(f->tcp_state, mid ? GH_TCP_ESTABLISHED : GH_TCP_NONE);
         assert_int_equal(gh_flow_is_established(f), mid);
-        assert_int_equal(gh_flow_match_flow_keyword(f, GH_FLOW_TOSERVER, GH_FLOW_KW_ESTABLISHED), mid);
+        assert_int_equal(flow_kw(f, GH_FLOW_TOSERVER, "established"), mid);
         assert_false(f->flags & GH_FLOWF_RTT);
 
         /* SYN/ACK first: its receiver is the client, either way */
@@ -752,8 +774,8 @@ static void test_icmp_echo_and_errors(void **state)
     assert_int_equal(st->created, created);
     assert_int_equal(st->icmp_error_matched, 1);
     assert_int_equal(st->icmp_error_unmatched, 2);
-    assert_true(gh_flow_match_flow_keyword(NULL, GH_FLOW_NOFLOW, GH_FLOW_KW_STATELESS));
-    assert_false(gh_flow_match_flow_keyword(NULL, GH_FLOW_NOFLOW, GH_FLOW_KW_TO_CLIENT));
+    assert_true(flow_kw(NULL, GH_FLOW_NOFLOW, "stateless"));
+    assert_false(flow_kw(NULL, GH_FLOW_NOFLOW, "to_client"));
 
     /* packets with no flow */
     gh_packet arp;
@@ -1167,16 +1189,10 @@ static void test_ipv6_and_vlan(void **state)
 static void test_keywords_and_names(void **state)
 {
     (void)state;
-    assert_int_equal(gh_flow_keyword_flag("established"), GH_FLOW_KW_ESTABLISHED);
-    assert_int_equal(gh_flow_keyword_flag("not_established"), GH_FLOW_KW_NOT_ESTABLISHED);
-    assert_int_equal(gh_flow_keyword_flag("to_server"), GH_FLOW_KW_TO_SERVER);
-    assert_int_equal(gh_flow_keyword_flag("from_client"), GH_FLOW_KW_TO_SERVER);
-    assert_int_equal(gh_flow_keyword_flag("to_client"), GH_FLOW_KW_TO_CLIENT);
-    assert_int_equal(gh_flow_keyword_flag("from_server"), GH_FLOW_KW_TO_CLIENT);
-    assert_int_equal(gh_flow_keyword_flag("stateless"), GH_FLOW_KW_STATELESS);
-    assert_int_equal(gh_flow_keyword_flag("only_stream"), 0);
-    assert_true(gh_flow_match_flow_keyword(NULL, GH_FLOW_NOFLOW, 0));
-    assert_false(gh_flow_match_flow_keyword(NULL, GH_FLOW_NOFLOW, GH_FLOW_KW_NOT_ESTABLISHED));
+    /* the option names, as the flow stage's state meets them */
+    assert_true(flow_kw(NULL, GH_FLOW_NOFLOW, "stateless"));
+    assert_false(flow_kw(NULL, GH_FLOW_NOFLOW, "not_established"));
+    assert_false(flow_kw(NULL, GH_FLOW_NOFLOW, "from_client"));
     assert_string_equal(gh_tcp_state_name(GH_TCP_SYN_RECV), "syn_recv");
     assert_string_equal(gh_tcp_state_name(GH_TCP_STATE_COUNT), "unknown");
     assert_string_equal(gh_flow_state_name(GH_FLOW_STATE_CLOSED), "closed");

@@ -95,17 +95,6 @@ enum {
     GH_FLOW_ACTION_REJECT,
 };
 
-/* `flow` keyword options as bits for gh_flow_match_flow_keyword(). The
- * values equal engine/hdrmatch.h's GH_FLOWKW_* (which adds only_stream and
- * no_stream, options for the stream stage that this one does not check). */
-enum {
-    GH_FLOW_KW_ESTABLISHED = 1u << 0,
-    GH_FLOW_KW_NOT_ESTABLISHED = 1u << 1,
-    GH_FLOW_KW_TO_SERVER = 1u << 2,  /**< also "from_client" */
-    GH_FLOW_KW_TO_CLIENT = 1u << 3,  /**< also "from_server" */
-    GH_FLOW_KW_STATELESS = 1u << 4,  /**< matches with or without a flow */
-};
-
 /* gh_flow.flags */
 enum {
     GH_FLOWF_CLIENT_IS_LO = 1u << 0, /**< the client is key.lo */
@@ -388,36 +377,6 @@ static inline void gh_flow_set_alerted(gh_flow *f)
 {
     f->flags |= GH_FLOWF_ALERTED;
 }
-
-/**
- * The `flow` keyword: true when every option in @p kw (GH_FLOW_KW_* bits)
- * holds for a packet of flow @p f travelling in direction @p dir (as
- * returned by gh_flow_lookup). With no flow (@p f NULL) only an empty set
- * or `stateless` matches. Established is the state after this packet: the
- * ACK completing a handshake, and the first reply of a UDP flow, are
- * established.
- */
-static inline bool gh_flow_match_flow_keyword(const gh_flow *f, int dir, uint32_t kw)
-{
-    kw &= ~(uint32_t)GH_FLOW_KW_STATELESS;
-    if (!f)
-        return kw == 0;
-    bool est = gh_flow_is_established(f);
-    if ((kw & GH_FLOW_KW_ESTABLISHED) && !est)
-        return false;
-    if ((kw & GH_FLOW_KW_NOT_ESTABLISHED) && est)
-        return false;
-    if ((kw & GH_FLOW_KW_TO_SERVER) && dir != GH_FLOW_TOSERVER)
-        return false;
-    if ((kw & GH_FLOW_KW_TO_CLIENT) && dir != GH_FLOW_TOCLIENT)
-        return false;
-    return true;
-}
-
-/** The GH_FLOW_KW_* bit of a `flow` option name ("established",
- *  "from_client", ...); 0 for names this stage does not handle
- *  (only_stream, no_stream, ...). */
-GH_API uint32_t gh_flow_keyword_flag(const char *name);
 
 /** Names: "syn_sent", ...; "new"/"established"/"closed";
  *  "timeout"/"forced"/"shutdown"/"tcp_reuse". "unknown" when out of range. */
