@@ -10,7 +10,6 @@ typedef struct stream_slot {
     gh_reasm_stream rs[2];
     uint64_t woff[2];  /* stream offset of window index 0 (the run after a hole
                           counts from bar: index i >= bar is offset woff + i) */
-    uint64_t dend[2];  /* stream offset past the last delivered byte */
     uint64_t insp[2];  /* stream offset past the last inspected byte */
     uint64_t acked[2]; /* what the receiver acknowledged (stream offset) */
     uint64_t gap[2];   /* bytes missing before window index bar (shown, not matched) */
@@ -252,24 +251,23 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     si->st.bytes += len;
     if (data >= c->p->payload && data < c->p->payload + c->p->payload_len)
         c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
-    if (off != s->dend[dir]) { /* a hole */
+    /* the window always ends with the last delivered byte */
+    uint64_t dend = s->woff[dir] + s->wlen[dir];
+    if (off != dend) { /* a hole */
         /* on arrival, or when an earlier run still waits, the bytes before
          * it are inspected now; else (IDS) they wait with the new run */
-        if (!si->acked || !c->scan || (s->bar[dir] && s->insp[dir] < s->dend[dir]) ||
+        if (!si->acked || !c->scan || (s->bar[dir] && s->insp[dir] < dend) ||
             s->insp[dir] < s->woff[dir])
-            inspect_upto(c, s->dend[dir]);
-        s->pre[dir] = s->dend[dir] - s->wlen[dir];
-        s->gap[dir] = off - s->dend[dir];
+            inspect_upto(c, dend);
+        s->pre[dir] = s->woff[dir];
+        s->gap[dir] = off - dend;
         s->bar[dir] = s->wlen[dir];
         s->woff[dir] = off - s->wlen[dir];
         si->st.holes++;
     }
-    s->dend[dir] = off + len;
     while (len) {
         uint32_t piece = len < half ? (uint32_t)len : half;
         uint32_t wlen = s->wlen[dir];
-        if (wlen == 0)
-            s->woff[dir] = off - s->bar[dir];
         if (wlen + piece > si->cap) {
             /* slide by keeping the last half window: each byte is moved about
              * once, and every new byte still has half a window before it */
@@ -434,7 +432,7 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
     stream_slot *s = f->ext;
     if (!si || !s || !(s->rs[dir].flags & GH_REASM_STARTED))
         return 0;
-    if (!s->rs[dir].held_bytes && s->insp[dir] >= s->dend[dir])
+    if (!s->rs[dir].held_bytes && s->insp[dir] >= s->woff[dir] + s->wlen[dir])
         return 0; /* nothing held, nothing waiting: the common case, kept cheap */
     pseudo_packet(pseudo, NULL, f, dir);
     *st = (gh_pkt_state){.has_flow = true, .established = true,
