@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "gatehouse/rules.h"
+#include "rules_int.h"
 
 struct gh_classification {
     gh_class_entry *e;
@@ -185,26 +186,20 @@ syntax:
     return GH_E_FORMAT;
 }
 
+typedef struct class_file {
+    gh_classification *c;
+    const char *path;
+} class_file;
+
+static int class_line(void *ctx, char *line, size_t len, uint32_t ln, gh_error *err)
+{
+    (void)len;
+    const class_file *cf = ctx;
+    return parse_line(cf->c, line, cf->path, ln, err);
+}
+
 int gh_classification_load(gh_classification *c, const char *path, gh_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
-        return GH_E_IO;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    uint32_t ln = 0;
-    int rc = GH_OK;
-    while (rc == GH_OK && getline(&line, &cap, f) >= 0) {
-        ln++;
-        rc = parse_line(c, line, path, ln, err);
-    }
-    if (rc == GH_OK && ferror(f)) {
-        gh_error_set(err, GH_E_IO, "%s: read error", path);
-        rc = GH_E_IO;
-    }
-    free(line);
-    fclose(f);
-    return rc;
+    class_file cf = {.c = c, .path = path};
+    return gh_rule_read_lines(path, class_line, &cf, err);
 }

@@ -107,4 +107,11 @@ typedef enum gh_proto_class_t {
 
 gh_proto_class_t gh_proto_class(const char *name);
 
+/* Read text file @p path line by line: @p fn gets each line (with its end of
+ * line, @p len bytes, NUL-terminated) and its 1-based number, and stops the
+ * reading by returning anything but GH_OK, which is then returned. A file
+ * that cannot be opened or read is GH_E_IO with @p err naming it. */
+typedef int (*gh_line_fn)(void *ctx, char *line, size_t len, uint32_t lineno, gh_error *err);
+int gh_rule_read_lines(const char *path, gh_line_fn fn, void *ctx, gh_error *err);
+
 #endif

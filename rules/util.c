@@ -1,6 +1,7 @@
 /* Small helpers of the rule compiler: a bump arena (a parse tree is freed at
  * once, and 25k rules make hundreds of thousands of nodes), a growable
  * buffer, source positions and error messages. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,4 +199,27 @@ void gh_rule_error_append(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, 
     va_start(ap, fmt);
     gh_rerr_vset(&ne[(*nerrs)++], loc, fmt, ap);
     va_end(ap);
+}
+
+int gh_rule_read_lines(const char *path, gh_line_fn fn, void *ctx, gh_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
+        return GH_E_IO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    uint32_t lineno = 0;
+    int rc = GH_OK;
+    while (rc == GH_OK && (got = getline(&line, &cap, f)) >= 0)
+        rc = fn(ctx, line, (size_t)got, ++lineno, err);
+    if (rc == GH_OK && ferror(f)) {
+        gh_error_set(err, GH_E_IO, "%s: read error", path);
+        rc = GH_E_IO;
+    }
+    free(line);
+    fclose(f);
+    return rc;
 }

@@ -123,86 +123,76 @@ int gh_rule_vars_set(gh_rule_vars *v, const char *name, const char *value, const
     return rc;
 }
 
+typedef struct vars_file {
+    gh_rule_vars *v;
+    const char *path;
+    const char *file; /* the path, owned by the table (rule locations point at it) */
+} vars_file;
+
+/* One line of a vars file: "NAME = value", "NAME: value", blank or "# ...". */
+static int vars_line(void *ctx, char *line, size_t got, uint32_t lineno, gh_error *err)
+{
+    const vars_file *vf = ctx;
+    const char *path = vf->path;
+    size_t n = got;
+    while (n && gh_is_ws(line[n - 1]))
+        n--;
+    size_t p = 0;
+    while (p < n && gh_is_ws(line[p]))
+        p++;
+    if (p == n || line[p] == '#')
+        return GH_OK;
+    size_t name0 = p;
+    while (p < n && (isalnum((unsigned char)line[p]) || line[p] == '_'))
+        p++;
+    size_t name1 = p;
+    while (p < n && gh_is_ws(line[p]))
+        p++;
+    if (name1 == name0 || !valid_name(line + name0, name1 - name0)) {
+        gh_error_set(err, GH_E_FORMAT, "%s:%u:%zu: expected a variable name", path, lineno,
+                     name0 + 1);
+        return GH_E_FORMAT;
+    }
+    if (p >= n || (line[p] != '=' && line[p] != ':')) {
+        gh_error_set(err, GH_E_FORMAT, "%s:%u:%zu: expected '=' after '%.*s'", path, lineno,
+                     p + 1, (int)(name1 - name0), line + name0);
+        return GH_E_FORMAT;
+    }
+    p++;
+    while (p < n && gh_is_ws(line[p]))
+        p++;
+    /* A trailing " # comment" (values never contain '#'). */
+    for (size_t i = p; i < n; i++) {
+        if (line[i] == '#' && i > p && gh_is_ws(line[i - 1])) {
+            n = i;
+            while (n > p && gh_is_ws(line[n - 1]))
+                n--;
+            break;
+        }
+    }
+    if (n - p >= 2 && (line[p] == '"' || line[p] == '\'') && line[n - 1] == line[p]) {
+        p++;
+        n--;
+    }
+    if (p >= n) {
+        gh_error_set(err, GH_E_FORMAT, "%s:%u:%zu: empty value for '%.*s'", path, lineno, p + 1,
+                     (int)(name1 - name0), line + name0);
+        return GH_E_FORMAT;
+    }
+    gh_rule_loc loc = {.file = vf->file, .line = lineno, .col = (uint32_t)p + 1};
+    int rc = define(vf->v, line + name0, name1 - name0, line + p, n - p, loc);
+    if (rc != GH_OK)
+        gh_error_set(err, rc, "out of memory");
+    return rc;
+}
+
 int gh_rule_vars_load(gh_rule_vars *v, const char *path, gh_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
-        return GH_E_IO;
-    }
     const char *file = gh_arena_strndup(v->a, path, strlen(path));
     if (!file) {
-        fclose(f);
         gh_error_set(err, GH_E_NOMEM, "out of memory");
         return GH_E_NOMEM;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    uint32_t lineno = 0;
-    int rc = GH_OK;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        size_t n = (size_t)got;
-        while (n && gh_is_ws(line[n - 1]))
-            n--;
-        size_t p = 0;
-        while (p < n && gh_is_ws(line[p]))
-            p++;
-        if (p == n || line[p] == '#')
-            continue;
-        size_t name0 = p;
-        while (p < n && (isalnum((unsigned char)line[p]) || line[p] == '_'))
-            p++;
-        size_t name1 = p;
-        while (p < n && gh_is_ws(line[p]))
-            p++;
-        if (name1 == name0 || !valid_name(line + name0, name1 - name0)) {
-            gh_error_set(err, GH_E_FORMAT, "%s:%u:%zu: expected a variable name", path,
-                         lineno, name0 + 1);
-            rc = GH_E_FORMAT;
-            break;
-        }
-        if (p >= n || (line[p] != '=' && line[p] != ':')) {
-            gh_error_set(err, GH_E_FORMAT, "%s:%u:%zu: expected '=' after '%.*s'", path,
-                         lineno, p + 1, (int)(name1 - name0), line + name0);
-            rc = GH_E_FORMAT;
-            break;
-        }
-        p++;
-        while (p < n && gh_is_ws(line[p]))
-            p++;
-        /* A trailing " # comment" (values never contain '#'). */
-        for (size_t i = p; i < n; i++) {
-            if (line[i] == '#' && i > p && gh_is_ws(line[i - 1])) {
-                n = i;
-                while (n > p && gh_is_ws(line[n - 1]))
-                    n--;
-                break;
-            }
-        }
-        if (n - p >= 2 && (line[p] == '"' || line[p] == '\'') && line[n - 1] == line[p]) {
-            p++;
-            n--;
-        }
-        if (p >= n) {
-            gh_error_set(err, GH_E_FORMAT, "%s:%u:%zu: empty value for '%.*s'", path, lineno,
-                         p + 1, (int)(name1 - name0), line + name0);
-            rc = GH_E_FORMAT;
-            break;
-        }
-        gh_rule_loc loc = {.file = file, .line = lineno, .col = (uint32_t)p + 1};
-        rc = define(v, line + name0, name1 - name0, line + p, n - p, loc);
-        if (rc != GH_OK) {
-            gh_error_set(err, rc, "out of memory");
-            break;
-        }
-    }
-    if (rc == GH_OK && ferror(f)) {
-        gh_error_set(err, GH_E_IO, "%s: read error", path);
-        rc = GH_E_IO;
-    }
-    free(line);
-    fclose(f);
-    return rc;
+    vars_file vf = {.v = v, .path = path, .file = file};
+    return gh_rule_read_lines(path, vars_line, &vf, err);
 }
