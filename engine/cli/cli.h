@@ -54,4 +54,10 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
  * an exit code; a bad file prints its path:line error. */
 int gh_cli_classification_load(const char *prog, const char *path, gh_classification **out);
 
+/* Options pcap and nfq share. Each parses @p arg into @p out, or prints
+ * "PROG: ..." naming the bad value and returns false (a usage error). */
+bool gh_cli_policy(const char *prog, const char *arg, gh_fw_action *out);      /* --policy */
+bool gh_cli_checksums(const char *prog, const char *arg, bool *out);            /* -k */
+bool gh_cli_action_order(const char *prog, const char *arg, gh_action_order *out);
+
 #endif

@@ -444,13 +444,7 @@ int gh_cmd_nfq(int argc, char **argv)
             sp.sig[sp.n_sig++] = optarg;
             break;
         case OPT_POLICY:
-            if (strcmp(optarg, "accept") == 0) {
-                g.cfg.policy = GH_FW_ACCEPT;
-            } else if (strcmp(optarg, "drop") == 0) {
-                g.cfg.policy = GH_FW_DROP;
-            } else {
-                fprintf(stderr, "gatehouse nfq: --policy takes 'accept' or 'drop', not '%s'\n",
-                        optarg);
+            if (!gh_cli_policy("gatehouse nfq", optarg, &g.cfg.policy)) {
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }
@@ -464,15 +458,12 @@ int gh_cmd_nfq(int argc, char **argv)
         case OPT_CLASSIFICATION:
             sp.class_path = optarg;
             break;
-        case OPT_ACTION_ORDER: {
-            gh_error aerr = {0};
-            if (gh_action_order_parse(&sp.order, optarg, &aerr) != GH_OK) {
-                fprintf(stderr, "gatehouse nfq: --action-order: %s\n", aerr.msg);
+        case OPT_ACTION_ORDER:
+            if (!gh_cli_action_order("gatehouse nfq", optarg, &sp.order)) {
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }
             break;
-        }
         case OPT_EVE:
             eve_path = optarg;
             break;
@@ -525,12 +516,7 @@ int gh_cmd_nfq(int argc, char **argv)
             g.cfg.flow.midstream = true;
             break;
         case 'k':
-            if (strcmp(optarg, "none") == 0) {
-                g.cfg.verify_checksums = false;
-            } else if (strcmp(optarg, "all") == 0) {
-                g.cfg.verify_checksums = true;
-            } else {
-                fprintf(stderr, "gatehouse nfq: -k takes 'all' or 'none', not '%s'\n", optarg);
+            if (!gh_cli_checksums("gatehouse nfq", optarg, &g.cfg.verify_checksums)) {
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }

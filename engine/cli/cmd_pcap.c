@@ -183,13 +183,7 @@ int gh_cmd_pcap(int argc, char **argv)
             sig_files[n_sig++] = optarg;
             break;
         case OPT_POLICY:
-            if (strcmp(optarg, "accept") == 0) {
-                cfg.policy = GH_FW_ACCEPT;
-            } else if (strcmp(optarg, "drop") == 0) {
-                cfg.policy = GH_FW_DROP;
-            } else {
-                fprintf(stderr, "gatehouse pcap: --policy takes 'accept' or 'drop', not '%s'\n",
-                        optarg);
+            if (!gh_cli_policy("gatehouse pcap", optarg, &cfg.policy)) {
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }
@@ -221,15 +215,12 @@ int gh_cmd_pcap(int argc, char **argv)
         case OPT_CLASSIFICATION:
             class_path = optarg;
             break;
-        case OPT_ACTION_ORDER: {
-            gh_error aerr = {0};
-            if (gh_action_order_parse(&order, optarg, &aerr) != GH_OK) {
-                fprintf(stderr, "gatehouse pcap: --action-order: %s\n", aerr.msg);
+        case OPT_ACTION_ORDER:
+            if (!gh_cli_action_order("gatehouse pcap", optarg, &order)) {
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }
             break;
-        }
         case OPT_NOFLOW:
             cfg.flow_events = false;
             break;
@@ -246,12 +237,7 @@ int gh_cmd_pcap(int argc, char **argv)
             cfg.eve_alert_fields |= GH_EVE_ALERT_PACKET;
             break;
         case 'k':
-            if (strcmp(optarg, "none") == 0) {
-                cfg.verify_checksums = false;
-            } else if (strcmp(optarg, "all") == 0) {
-                cfg.verify_checksums = true;
-            } else {
-                fprintf(stderr, "gatehouse pcap: -k takes 'all' or 'none', not '%s'\n", optarg);
+            if (!gh_cli_checksums("gatehouse pcap", optarg, &cfg.verify_checksums)) {
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }

@@ -377,3 +377,39 @@ out:
     gh_cli_rule_paths_free(names, nfiles);
     return dpi;
 }
+
+bool gh_cli_policy(const char *prog, const char *arg, gh_fw_action *out)
+{
+    if (strcmp(arg, "accept") == 0)
+        *out = GH_FW_ACCEPT;
+    else if (strcmp(arg, "drop") == 0)
+        *out = GH_FW_DROP;
+    else {
+        fprintf(stderr, "%s: --policy takes 'accept' or 'drop', not '%s'\n", prog, arg);
+        return false;
+    }
+    return true;
+}
+
+bool gh_cli_checksums(const char *prog, const char *arg, bool *out)
+{
+    if (strcmp(arg, "none") == 0)
+        *out = false;
+    else if (strcmp(arg, "all") == 0)
+        *out = true;
+    else {
+        fprintf(stderr, "%s: -k takes 'all' or 'none', not '%s'\n", prog, arg);
+        return false;
+    }
+    return true;
+}
+
+bool gh_cli_action_order(const char *prog, const char *arg, gh_action_order *out)
+{
+    gh_error err = {0};
+    if (gh_action_order_parse(out, arg, &err) != GH_OK) {
+        fprintf(stderr, "%s: --action-order: %s\n", prog, err.msg);
+        return false;
+    }
+    return true;
+}
