@@ -193,14 +193,20 @@ static void hist_trim(gh_reasm *r, gh_reasm_stream *s)
         s->hist_tail = 0;
 }
 
-static void hist_release(gh_reasm *r, gh_reasm_stream *s)
+/* Return a list of chunks (head/tail indexes) to the pool. */
+static void chunk_list_free(gh_reasm *r, uint32_t *head, uint32_t *tail)
 {
-    while (s->hist_head) {
-        uint32_t idx = s->hist_head;
-        s->hist_head = chunk_at(r, idx)->next;
+    while (*head) {
+        uint32_t idx = *head;
+        *head = chunk_at(r, idx)->next;
         chunk_free(r, idx);
     }
-    s->hist_tail = 0;
+    *tail = 0;
+}
+
+static void hist_release(gh_reasm *r, gh_reasm_stream *s)
+{
+    chunk_list_free(r, &s->hist_head, &s->hist_tail);
     s->hist_bytes = 0;
 }
 
@@ -297,12 +303,7 @@ static bool hist_differs(const gh_reasm *r, const gh_reasm_stream *s, const uint
 
 static void held_release(gh_reasm *r, gh_reasm_stream *s)
 {
-    while (s->held_head) {
-        uint32_t idx = s->held_head;
-        s->held_head = chunk_at(r, idx)->next;
-        chunk_free(r, idx);
-    }
-    s->held_tail = 0;
+    chunk_list_free(r, &s->held_head, &s->held_tail);
     r->st.held_bytes -= s->held_bytes;
     s->held_bytes = 0;
     s->held_chunks = 0;
