@@ -1637,6 +1637,9 @@ typedef struct vctx {
     bool stream;
     int64_t base;       /* stream offset of buf[0] */
     int64_t new_from;   /* a reported match's extent must exceed this index */
+    /* pcre keywords (index < 64) without R: the subject is the whole buffer,
+     * so the Hyperscan prefilter's answer holds for the whole verification */
+    uint64_t re_scanned, re_none;
 } vctx;
 
 /* First occurrence of @k's pattern starting in [from, last_start], or -1. */
@@ -1765,9 +1768,18 @@ static bool inspect_pcre(const dpi_sig *sg, size_t i, const dpi_kw *k, uint32_t 
     }
     const uint8_t *subj = v->buf + base;
     PCRE2_SIZE slen = v->len - base, start = 0;
-    if (!never && k->re_hs && !re_hs_maybe(k, subj, slen, v->s)) {
-        never = true; /* Hyperscan proved that no match exists */
-        v->s->stats.pcre_hs_rejects++;
+    if (!never && k->re_hs) {
+        /* Hyperscan proves that no match exists; scanned once per buffer
+         * when the subject does not depend on an earlier match */
+        uint64_t bit = !k->relative && i < 64 ? UINT64_C(1) << i : 0;
+        if (bit && (v->re_scanned & bit)) {
+            never = (v->re_none & bit) != 0;
+        } else {
+            never = !re_hs_maybe(k, subj, slen, v->s);
+            v->s->stats.pcre_hs_rejects += never;
+            v->re_scanned |= bit;
+            v->re_none |= never ? bit : 0;
+        }
     }
     for (;;) {
         int rc = never ? PCRE2_ERROR_NOMATCH
