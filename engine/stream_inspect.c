@@ -21,6 +21,9 @@ typedef struct stream_slot {
     gh_flow *owner;
 } stream_slot;
 
+/* Matches of one window or packet call, before they merge into the packet's list. */
+#define TMP_MATCHES 32
+
 struct gh_stream_inspect {
     const gh_dpi *dpi;
     bool acked;       /* inspect bytes once acknowledged (IDS) instead of on arrival */
@@ -28,6 +31,7 @@ struct gh_stream_inspect {
     stream_slot *slots;
     uint8_t *windows; /* 2 * window bytes per slot, touched only when used */
     gh_dpi_stream **ds; /* 2 per slot, made at the slot's first use, then reused */
+    gh_dpi_match tmp[TMP_MATCHES]; /* one call's matches (each merged at once) */
     uint32_t window, nslots, free_head;
     uint32_t cap;     /* buffer bytes per direction: 2 * window, so the bytes move
                          a third as often; matching sees the last window bytes */
@@ -155,7 +159,7 @@ typedef struct deliver_ctx {
     int dir;
     const gh_packet *p;     /* headers for verification: a packet of direction dir */
     const gh_pkt_state *st;
-    gh_dpi_match *out, tmp[32];
+    gh_dpi_match *out;
     size_t n, max;
     bool scan; /* false: only fill the window (the packet is inspected alone) */
     bool defer; /* inspect when half a window waits (IDS; flow end), not per piece */
@@ -183,21 +187,21 @@ static void inspect_run(deliver_ctx *c, const uint8_t *buf, size_t len, uint64_t
     if (!c->scan) {
         if (si->ds[di])
             gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, buf, len, run,
-                                    nf, GH_DPI_STREAM_FEED_ONLY, c->tmp, 0);
+                                    nf, GH_DPI_STREAM_FEED_ONLY, c->si->tmp, 0);
         return;
     }
     si->st.windows++;
     size_t n;
     if (si->ds[di]) {
         n = gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st, buf, len, run,
-                                    nf, 0, c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
+                                    nf, 0, c->si->tmp, TMP_MATCHES);
     } else {
         c->fed_all = false;
         n = gh_dpi_match_stream(si->dpi, c->scratch, c->p, c->st, buf, len, run, nf,
                                 GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
-                                c->tmp, sizeof(c->tmp) / sizeof(c->tmp[0]));
+                                c->si->tmp, TMP_MATCHES);
     }
-    c->n = merge(c->out, c->n, c->max, c->tmp, n);
+    c->n = merge(c->out, c->n, c->max, c->si->tmp, n);
 }
 
 /* Inspect the window's bytes up to stream offset @p upto that were not
@@ -383,17 +387,17 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     if (!est || !(s->rs[dir].flags & GH_REASM_STARTED)) {
         si->st.not_synced++;
         size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len,
-                                       c.tmp, sizeof(c.tmp) / sizeof(c.tmp[0]));
-        c.n = merge(out, c.n, max, c.tmp, n);
+                                       si->tmp, TMP_MATCHES);
+        c.n = merge(out, c.n, max, si->tmp, n);
         gh_dpi_match_sort(si->dpi, out, c.n);
         return c.n;
     }
     if (rc == GH_E_LIMIT) {
         /* reassembly could not hold it: better inspected alone than not */
         si->st.reasm_refused++;
-        size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len, c.tmp,
-                                       sizeof(c.tmp) / sizeof(c.tmp[0]));
-        c.n = merge(out, c.n, max, c.tmp, n);
+        size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len, si->tmp,
+                                       TMP_MATCHES);
+        c.n = merge(out, c.n, max, si->tmp, n);
     }
     /* once per packet: header-only signatures, packet-only ones
      * (flow:no_stream), and the anchored ones (offset/depth/startswith count
@@ -407,9 +411,9 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     else
         si->st.packet_rescans++;
     size_t n = gh_dpi_match_packet_ex(si->dpi, scratch, p, st, p->payload, p->payload_len, fl,
-                                      c.tmp,
-                                      sizeof(c.tmp) / sizeof(c.tmp[0]));
-    c.n = merge(out, c.n, max, c.tmp, n);
+                                      si->tmp,
+                                      TMP_MATCHES);
+    c.n = merge(out, c.n, max, si->tmp, n);
     gh_dpi_match_sort(si->dpi, out, c.n);
     return c.n;
 }
