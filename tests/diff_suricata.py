@@ -8,7 +8,8 @@ counts compared.
   - Rules: the signatures gatehouse loads (`gatehouse check --explain-types`,
     one line per loaded signature), their original text written to
     OUT/<set>/rules.rules in sid order, which both engines read. Signatures
-    Suricata refuses (its -T run) are dropped from that file too, and listed.
+    Suricata refuses (its --engine-analysis run, which also gives each
+    signature's Suricata type) are dropped from that file too, and listed.
     The corpus pcaps get ET Open (CORPUS/rules/et-open-*.rules, not the SUBSET
     files); the crafted captures of tests/data/diff get tests/data/diff/diff.rules.
     --rules FILE|DIR gives one set for every pcap instead.
@@ -192,7 +193,11 @@ def loaded_fallback(args, path):
     m = re.search(r": (\d+) loaded, \d+ unsupported", p.stderr)
     if m:
         want = int(m.group(1))
-    by_sid = {sid: line for line, (_, sid) in read_rule_lines(path).items() if sid is not None}
+    errors = set()
+    for m in re.finditer(r"^(.*):(\d+):\d+: ", p.stderr, re.M):
+        errors.add(int(m.group(2)))
+    by_sid = {sid: line for line, (_, sid) in read_rule_lines(path).items()
+              if sid is not None and line not in errors}
     out = []
     for ln in p.stdout.splitlines():
         parsed = parse_rule_text(ln)
@@ -337,6 +342,9 @@ def suricata_yaml(args, mode, path):
         # Suricata randomizes the raw stream chunk sizes unless told not to:
         # the alert counts of stream signatures would change from run to run.
         "    randomize-chunk-size: no",
+        # gatehouse has no exception policies; "auto" would drop midstream flows
+        # and flows with app-layer errors in IPS mode
+        "exception-policy: ignore",
         "unix-command:",
         "  enabled: no",
         "",
@@ -360,35 +368,59 @@ def suricata_cmd(args, mode, yaml_path, rules, pcap, outdir):
 SURI_SIG_ERR = re.compile(r'error parsing signature "(.*)" from file (.*) at line (\d+)')
 
 
-def suricata_test_rules(args, mode, yaml_path, rs, outdir):
-    """Run suricata -T on the rule set; drop the signatures it refuses."""
-    shutil.rmtree(outdir, ignore_errors=True)
-    os.makedirs(outdir)
-    cmd = [args.suricata, "-T", "-c", yaml_path, "-S", rs.path, "-l", outdir]
-    if mode == "ips":
-        cmd.insert(1, "--simulate-ips")
-    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       universal_newlines=True, timeout=args.timeout)
-    if p.returncode != 0:
-        raise RuntimeError("suricata -T (%s): exit %d: %s" % (" ".join(cmd), p.returncode,
-                                                              p.stderr[-3000:]))
-    failed = {}
-    logf = os.path.join(outdir, "suricata.log")
-    if os.path.exists(logf):
-        with open(logf, errors="replace") as f:
-            prev = ""
-            for ln in f:
-                m = SURI_SIG_ERR.search(ln)
-                if m:
-                    sm = re.search(r"sid\s*:\s*(\d+)", m.group(1))
-                    if sm:
-                        failed[int(sm.group(1))] = prev.strip()
-                prev = ln
-    if failed:
-        for sid in failed:
-            rs.suricata_failed[sid] = rs.rules.pop(sid)
-            rs.suricata_failed[sid]["error"] = failed[sid]
-        write_rules(rs)
+def suricata_analyse(args, mode, yaml_path, rs, outdir):
+    """suricata --engine-analysis over the rule set: the signatures it refuses
+    are dropped from the rule file (and the analysis run again: Suricata 7.0
+    crashes analysing a set with a refused rule); every other signature gets
+    Suricata's type (ip_only, like_ip_only, pkt, stream, pkt_stream, ...)."""
+    ea_yaml = os.path.join(outdir + ".yaml")
+    with open(yaml_path) as f:
+        text = f.read()
+    with open(ea_yaml, "w") as f:
+        f.write(text + "engine-analysis:\n  rules-fast-pattern: no\n  rules: yes\n")
+    for _ in range(3):
+        shutil.rmtree(outdir, ignore_errors=True)
+        os.makedirs(outdir)
+        cmd = [args.suricata, "--engine-analysis", "-c", ea_yaml, "-S", rs.path, "-l", outdir]
+        if mode == "ips":
+            cmd.insert(1, "--simulate-ips")
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=args.timeout)
+        failed = {}
+        logf = os.path.join(outdir, "suricata.log")
+        if os.path.exists(logf):
+            with open(logf, errors="replace") as f:
+                prev = ""
+                for ln in f:
+                    m = SURI_SIG_ERR.search(ln)
+                    if m:
+                        sm = re.search(r"sid\s*:\s*(\d+)", m.group(1))
+                        if sm:
+                            failed[int(sm.group(1))] = re.sub(r"^.*?(Error: )", r"\1",
+                                                              prev.strip())
+                    prev = ln
+        for sid, err in failed.items():
+            if sid in rs.rules:
+                rs.suricata_failed[sid] = rs.rules.pop(sid)
+                rs.suricata_failed[sid]["error"] = err
+        if failed:
+            write_rules(rs)
+            continue
+        if p.returncode != 0:
+            raise RuntimeError("suricata --engine-analysis (%s): exit %d: %s"
+                               % (" ".join(cmd), p.returncode, p.stderr[-3000:]))
+        analysis = os.path.join(outdir, "rules.json")
+        if os.path.exists(analysis):
+            with open(analysis) as f:
+                for ln in f:
+                    try:
+                        e = json.loads(ln)
+                    except ValueError:
+                        continue
+                    if e.get("id") in rs.rules:
+                        rs.rules[e["id"]]["suricata_type"] = e.get("type", "?")
+        return
+    raise RuntimeError("suricata --engine-analysis keeps refusing signatures (see %s)" % outdir)
 
 
 def run_suricata(args, mode, yaml_path, rules, pcap, outdir):
@@ -672,8 +704,8 @@ def main():
     for name in sorted({set_of(p) for p in pcaps}):
         try:
             rs = build_ruleset(args, name, sources[name], os.path.join(out, name))
-            suricata_test_rules(args, args.mode, yaml_path, rs,
-                                os.path.join(out, name, "suricata-T"))
+            suricata_analyse(args, args.mode, yaml_path, rs,
+                             os.path.join(out, name, "suricata-analysis"))
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
             log(str(e))
             return 1
@@ -736,10 +768,12 @@ def main():
                 nd += 1
         per_pcap.append((n, sum(g.values()), sum(s.values()), nd))
 
-    def msg_of(pcap, sid):
+    def rule_of(pcap, sid):
         rs = sets[set_of(pcaps[names.index(pcap)])]
-        r = rs.rules.get(sid) or rs.suricata_failed.get(sid)
-        return r["msg"] if r else "?"
+        return rs.rules.get(sid) or rs.suricata_failed.get(sid) or {}
+
+    def msg_of(pcap, sid):
+        return rule_of(pcap, sid).get("msg", "?")
 
     print("mode %s: %d pcaps; rule sets: %s" % (args.mode, len(pcaps), ", ".join(
         "%s %d" % (k, len(v.rules)) for k, v in sorted(sets.items()))))
@@ -748,13 +782,21 @@ def main():
         print("%-50s %9d %9d %6d" % (n, g, s, nd))
     print()
     if diffs:
-        print("differences (pcap, sid, gatehouse, suricata, msg):")
+        print("differences: pcap, sid, alerts (gatehouse, suricata), signature type "
+              "(gatehouse, suricata), proto, msg")
         for i, ((n, sid), (g, s)) in enumerate(sorted(diffs.items())):
             if i == args.show:
                 print("  ... %d more" % (len(diffs) - i))
                 break
-            print("  %-46s %9d %5d %5d  %s" % (n, sid, g, s, msg_of(n, sid)[:90]))
+            r = rule_of(n, sid)
+            print("  %-46s %9d %5d %5d  %-12s %-12s %-10s %s" % (
+                n, sid, g, s, r.get("type", "?"), r.get("suricata_type", "?"),
+                r.get("proto", "?"), r.get("msg", "?")[:70]))
         print()
+    for name, rs in sorted(sets.items()):
+        for sid, r in sorted(rs.suricata_failed.items()):
+            print("rule set %s: Suricata refuses sid %d (%s:%d): %s" % (
+                name, sid, r["file"], r["line"], r.get("error", "")))
     print("totals: alerts gatehouse %d, suricata %d; (pcap, sid) pairs with alerts: %d equal, "
           "%d different (%d distinct sids)" % (total_g, total_s, equal, len(diffs),
                                               len({sid for _, sid in diffs})))
