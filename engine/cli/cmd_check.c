@@ -31,6 +31,9 @@ static void check_usage(FILE *out)
             "      --classification FILE  classtype table (Suricata's classification.config\n"
             "                         format); a classtype it does not define is an error\n"
             "      --dump             print each rule that parsed in canonical form (stdout)\n"
+            "      --explain-types    print each loaded signature's type (Suricata's: ip_only,\n"
+            "                         pkt, stream, pkt_stream, ...) and why, on stdout:\n"
+            "                         FILE:LINE<TAB>SID<TAB>TYPE<TAB>REASON\n"
             "  -q, --quiet            no summaries, only errors (and --dump output)\n"
             "  -h, --help             this help\n"
             "\n"
@@ -171,13 +174,14 @@ static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool
 
 int gh_cmd_check(int argc, char **argv)
 {
-    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION };
+    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION, OPT_EXPLAIN };
     static const struct option opts[] = {
         {"firewall", required_argument, NULL, 'F'},
         {"rules", required_argument, NULL, 'S'},
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
         {"dump", no_argument, NULL, OPT_DUMP},
+        {"explain-types", no_argument, NULL, OPT_EXPLAIN},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -194,7 +198,7 @@ int gh_cmd_check(int argc, char **argv)
         return GH_EXIT_RUNTIME;
     }
     size_t n_inputs = 0, n_vars_files = 0, n_var_defs = 0;
-    bool dump = false, quiet = false;
+    bool dump = false, quiet = false, explain = false;
     int rc = GH_EXIT_OK;
     gh_rule_vars *vars = NULL;
     const char *class_path = NULL;
@@ -223,6 +227,9 @@ int gh_cmd_check(int argc, char **argv)
             break;
         case OPT_DUMP:
             dump = true;
+            break;
+        case OPT_EXPLAIN:
+            explain = true;
             break;
         case OPT_CLASSIFICATION:
             class_path = optarg;
@@ -294,6 +301,11 @@ int gh_cmd_check(int argc, char **argv)
                                           &drc);
             if (!dpi)
                 t.failed = true;
+            for (uint32_t k = 0; explain && k < gh_dpi_sig_count(dpi); k++) {
+                const gh_dpi_sig_info *si = gh_dpi_sig(dpi, k);
+                printf("%s:%u\t%u\t%s\t%s\n", si->file, si->line, si->sid,
+                       gh_sig_type_name(si->type), si->type_why);
+            }
             gh_dpi_free(dpi);
         }
         free(fw_paths);
