@@ -95,7 +95,7 @@ static const kw keywords[] = {
     {"byte_test", PAY, KL_PMATCH}, {"byte_jump", PAY, KL_PMATCH}, {"byte_extract", PAY, KL_PMATCH},
     {"byte_math", PAY, KL_PMATCH},
     {"bsize", PAY, KL_PMATCH}, {"urilen", PAY, KL_APP}, {"base64_decode", PAY, KL_PMATCH},
-    {"base64_data", PAY, KL_PMATCH},
+    {"base64_data", PAY, KL_DERIVED},
     {"pkt_data", PAY, KL_PAYLOAD}, {"replace", PAY, KL_PMATCH}, {"rpc", PAY, KL_PMATCH},
     {"asn1", PAY, KL_PMATCH}, {"dataset", PAY, KL_PMATCH},
     {"datarep", PAY, KL_PMATCH}, {"lua", PAY, KL_PMATCH}, {"luajit", PAY, KL_PMATCH},

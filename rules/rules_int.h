@@ -122,6 +122,7 @@ typedef enum gh_kw_list {
     KL_PMATCH,    /* payload keyword, inspecting the current buffer (content, pcre) */
     KL_APP,       /* an application-layer buffer or list (sticky, modifier or own) */
     KL_PKT_BUF,   /* a packet buffer (ipv4.hdr, tcp.hdr): sticky */
+    KL_DERIVED,   /* a buffer derived from the payload (base64_data): sticky, its own list */
     KL_PAYLOAD,   /* pkt_data: back to the payload */
     KL_PD,        /* app-layer-protocol */
     KL_DE,        /* decode-event (engine-event and stream-event are matches) */

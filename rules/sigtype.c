@@ -47,28 +47,28 @@ bool gh_sig_type_flow_action(gh_sig_type t)
 /* Variables nest at most this deep (a cycle is an error elsewhere). */
 #define VAR_DEPTH 16
 
-/* Whether address expression @p e, variables expanded, holds an element
- * whose negations (its own and its enclosing ones') do not cancel: what
- * makes Suricata's IP-only address parser give up (like_ip_only). */
-static bool addr_negated(const gh_rule_expr *e, const gh_rule_vars *vars, bool neg, int depth)
+/* Whether address expression @p e, variables expanded, holds a negation
+ * anywhere ("!$EXTERNAL_NET" too, though it cancels the one inside): what
+ * makes Suricata 7 take the signature out of its IP-only engine
+ * (like_ip_only). */
+static bool addr_negated(const gh_rule_expr *e, const gh_rule_vars *vars, int depth)
 {
     if (!e || depth > VAR_DEPTH)
         return false;
-    neg ^= e->negated;
+    if (e->negated)
+        return true;
     switch (e->kind) {
     case GH_EXPR_LIST:
         for (size_t i = 0; i < e->n_items; i++)
-            if (addr_negated(e->items[i], vars, neg, depth))
+            if (addr_negated(e->items[i], vars, depth))
                 return true;
         return false;
     case GH_EXPR_VAR: {
         const gh_var *v = gh_vars_lookup(vars, e->text + 1);
-        return v && addr_negated(v->as_addr, vars, neg, depth + 1);
+        return v && addr_negated(v->as_addr, vars, depth + 1);
     }
-    case GH_EXPR_ANY:
-        return false; /* "!any" is an error Suricata reports; no element */
     default:
-        return neg;
+        return false;
     }
 }
 
@@ -117,6 +117,20 @@ static bool flowbits_iponly(const char *value)
     size_t n = strcspn(value, ", ");
     return (n == 3 && !strncasecmp(value, "set", 3)) ||
            (n == 7 && !strncasecmp(value, "noalert", 7));
+}
+
+/* pcre's HTTP buffer flags (U, I, P, Q, H, D, M, C, K, S, Y, V, W) move it
+ * into an application-layer buffer. */
+static bool pcre_http_buffer(const char *value)
+{
+    const char *s = value ? strchr(value, '/') : NULL;
+    const char *e = value ? strrchr(value, '/') : NULL;
+    if (!s || e == s)
+        return false;
+    for (e++; *e && *e != '"'; e++)
+        if (strchr("UIPQHDMCKSYVW", *e))
+            return true;
+    return false;
 }
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
@@ -188,8 +202,15 @@ gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *w
             }
             break;
         case KL_PMATCH:
+            if (!strcasecmp(name, "pcre") && pcre_http_buffer(o->value.text)) {
+                app_buf = app_buf ? app_buf : "pcre with an HTTP buffer flag";
+                break;
+            }
             if (!in_buffer && !pmatch)
                 pmatch = name;
+            break;
+        case KL_DERIVED:
+            in_buffer = true;
             break;
         case KL_APP:
             app_buf = app_buf ? app_buf : name;
@@ -217,8 +238,7 @@ gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *w
         return GH_SIG_TYPE_PDONLY;
     }
     if (!app_proto && !pmatch && !buffers && !not_iponly && !pd && !de) {
-        if (addr_negated(r->src_addr, vars, false, 0) ||
-            addr_negated(r->dst_addr, vars, false, 0)) {
+        if (addr_negated(r->src_addr, vars, 0) || addr_negated(r->dst_addr, vars, 0)) {
             WHY("addresses and IP-only options, but a negated address: matched per packet");
             return GH_SIG_TYPE_LIKE_IPONLY;
         }
