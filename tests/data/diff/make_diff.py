@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""Generate the crafted captures of the Suricata differential test.
+
+    /usr/bin/python3 tests/data/diff/make_diff.py [OUTDIR]
+
+tests/diff_suricata.py runs gatehouse and Suricata over these captures with
+diff.rules (next to this script) and compares the alerts per signature. Each
+capture exercises one rule-semantics question (see diff.rules and the
+README); every TCP connection has a full handshake with consistent sequence
+numbers, every data segment is ACKed by the receiver, and connections close
+with FIN/ACK. Each capture has its own subnet of 10.0.0.0/8 or 192.168.0.0/16
+(HOME_NET), so a header-only signature of diff.rules concerns one capture.
+
+The output is deterministic (fixed addresses, ports, payloads, IP ids and
+timestamps starting at 1278472580 = 2010-07-07T03:16:20Z); scapy builds the
+packets and their checksums, the pcap files are written here.
+"""
+
+import os
+import struct
+import sys
+
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import Ether
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+T0 = 1278472580
+MAC_C, MAC_S = "02:00:00:00:00:0c", "02:00:00:00:00:05"
+
+
+class Capture:
+    """Packets with timestamps 10 ms apart, written as a microsecond pcap."""
+
+    def __init__(self, name, start):
+        self.name = name
+        self.t = start * 1000000  # microseconds
+        self.frames = []
+
+    def add(self, pkt):
+        self.frames.append((self.t, bytes(pkt)))
+        self.t += 10000
+
+    def write(self):
+        with open(os.path.join(OUT, self.name), "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+            for t, data in self.frames:
+                f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(data), len(data)))
+                f.write(data)
+
+
+class Tcp:
+    """One TCP connection: handshake, data each way (ACKed), FIN close."""
+
+    def __init__(self, cap, cli, srv, sport, dport, cisn=1000, sisn=5000, ttl=64):
+        self.cap, self.cli, self.srv, self.sport, self.dport = cap, cli, srv, sport, dport
+        self.cseq, self.sseq = cisn, sisn  # next sequence number of each side
+        self.ttl = ttl
+        self.ipid = 1
+
+    def _pkt(self, from_client, flags, seq, ack, data=b""):
+        self.ipid += 1
+        if from_client:
+            e = Ether(src=MAC_C, dst=MAC_S)
+            ip = IP(src=self.cli, dst=self.srv, id=self.ipid, ttl=self.ttl)
+            tcp = TCP(sport=self.sport, dport=self.dport, flags=flags, seq=seq, ack=ack,
+                      window=65535)
+        else:
+            e = Ether(src=MAC_S, dst=MAC_C)
+            ip = IP(src=self.srv, dst=self.cli, id=self.ipid, ttl=self.ttl)
+            tcp = TCP(sport=self.dport, dport=self.sport, flags=flags, seq=seq, ack=ack,
+                      window=65535)
+        self.cap.add(e / ip / tcp / data if data else e / ip / tcp)
+
+    def handshake(self):
+        self._pkt(True, "S", self.cseq, 0)
+        self.cseq += 1
+        self._pkt(False, "SA", self.sseq, self.cseq)
+        self.sseq += 1
+        self._pkt(True, "A", self.cseq, self.sseq)
+        return self
+
+    def send(self, from_client, data, ack=True):
+        """One data segment in order, then the receiver's ACK."""
+        return self.send_segments(from_client, [data], order=[0], ack=ack)
+
+    def send_segments(self, from_client, parts, order, ack=True):
+        """Consecutive segments parts[0], parts[1]... sent in the given order;
+        the receiver ACKs all of them once the last one is sent."""
+        base = self.cseq if from_client else self.sseq
+        offs = []
+        o = 0
+        for p in parts:
+            offs.append(o)
+            o += len(p)
+        for i in order:
+            if from_client:
+                self._pkt(True, "PA", base + offs[i], self.sseq, parts[i])
+            else:
+                self._pkt(False, "PA", base + offs[i], self.cseq, parts[i])
+        if from_client:
+            self.cseq += o
+            if ack:
+                self._pkt(False, "A", self.sseq, self.cseq)
+        else:
+            self.sseq += o
+            if ack:
+                self._pkt(True, "A", self.cseq, self.sseq)
+        return self
+
+    def close(self):
+        self._pkt(True, "FA", self.cseq, self.sseq)
+        self.cseq += 1
+        self._pkt(False, "FA", self.sseq, self.cseq)
+        self.sseq += 1
+        self._pkt(True, "A", self.cseq, self.sseq)
+
+
+def udp(cap, src, dst, sport, dport, data, ttl=64):
+    cap.add(Ether(src=MAC_C, dst=MAC_S) / IP(src=src, dst=dst, id=7, ttl=ttl) /
+            UDP(sport=sport, dport=dport) / data)
+
+
+def split_ooo():
+    """Content split in two TCP segments sent in reverse order; the same
+    content whole in one segment; `alert ip` and `alert tcp` rules (1xx)."""
+    c = Capture("split_ooo.pcap", T0)
+    f = Tcp(c, "10.1.0.1", "10.1.0.2", 40001, 7001).handshake()
+    f.send_segments(True, [b"hello EVILSP", b"LIT payload\n"], order=[1, 0])
+    f.send(False, b"ok\n")
+    f.send(True, b"here is WHOLEMARK in one piece\n")
+    f.send(False, b"ok\n")
+    f.close()
+    c.write()
+
+
+def split_offset():
+    """offset/depth content split across segments at the start of the
+    stream; and a second connection where the content sits at offset 2 of the
+    second segment only (2xx)."""
+    c = Capture("split_offset.pcap", T0 + 100)
+    f = Tcp(c, "10.2.0.1", "10.2.0.2", 40002, 7002).handshake()
+    f.send_segments(True, [b"XXHEA", b"DER rest of the line\n"], order=[0, 1])
+    f.send(False, b"ok\n")
+    f.close()
+    g = Tcp(c, "10.2.0.1", "10.2.0.2", 40003, 7002).handshake()
+    g.send(True, b"0123456789")
+    g.send(True, b"ZZHEADERZZ tail\n")
+    g.send(False, b"ok\n")
+    g.close()
+    c.write()
+
+
+def stream_pkt():
+    """tcp-stream and tcp-pkt signatures on a split content and on a whole
+    one; a content repeated in three segments (3xx)."""
+    c = Capture("stream_pkt.pcap", T0 + 200)
+    f = Tcp(c, "192.168.3.10", "192.168.3.20", 40004, 7003).handshake()
+    f.send_segments(True, [b"first STREAMS", b"PLIT second\n"], order=[0, 1])
+    f.send(False, b"ok\n")
+    f.send(True, b"one segment BOTHWAYS here\n")
+    f.send(False, b"ok\n")
+    for i in range(3):
+        f.send(True, b"REPEATME %d\n" % i)
+    f.send(False, b"done\n")
+    f.close()
+    c.write()
+
+
+def udp_ip():
+    """Content on UDP datagrams matched by `alert ip` and `alert udp` (4xx)."""
+    c = Capture("udp_ip.pcap", T0 + 300)
+    for i in range(3):
+        udp(c, "192.168.4.10", "192.168.4.20", 40005, 9999, b"datagram UDPMARK %d" % i)
+        udp(c, "192.168.4.20", "192.168.4.10", 9999, 40005, b"reply %d" % i)
+    c.write()
+
+
+def iponly():
+    """Header-only rules (Suricata's ip_only, matched once per flow direction)
+    and negated addresses (like_ip_only in Suricata) over two TCP connections
+    and one UDP exchange (5xx)."""
+    c = Capture("iponly.pcap", T0 + 400)
+    f = Tcp(c, "10.5.0.1", "10.5.0.2", 40006, 7005).handshake()
+    f.send(True, b"request one\n")
+    f.send(False, b"answer one\n")
+    f.close()
+    g = Tcp(c, "10.5.0.3", "10.5.0.2", 40007, 7005).handshake()
+    g.send(True, b"request two\n")
+    g.send(False, b"answer two\n")
+    g.close()
+    for i in range(2):
+        udp(c, "10.5.0.3", "10.5.0.2", 40008, 9998, b"query %d" % i)
+        udp(c, "10.5.0.2", "10.5.0.3", 9998, 40008, b"reply %d" % i)
+    c.write()
+
+
+def pass_drop():
+    """pass and drop signatures on the same connection (6xx): a payload pass
+    before a payload drop, a header-only pass before a payload drop, and a
+    drop before a pass."""
+    c = Capture("pass_drop.pcap", T0 + 500)
+    f = Tcp(c, "10.6.0.1", "10.6.0.2", 40010, 7010).handshake()
+    f.send(True, b"HELLO there\n")
+    f.send(False, b"ok\n")
+    f.send(True, b"now BADTHING\n")
+    f.send(False, b"ok\n")
+    f.close()
+    g = Tcp(c, "10.6.0.5", "10.6.0.2", 40011, 7010).handshake()
+    g.send(True, b"now BADTHING\n")
+    g.send(False, b"ok\n")
+    g.close()
+    h = Tcp(c, "10.6.0.6", "10.6.0.2", 40012, 7011).handshake()
+    h.send(True, b"now BADTHING\n")
+    h.send(False, b"ok\n")
+    h.send(True, b"HELLO again\n")
+    h.send(False, b"ok\n")
+    h.close()
+    c.write()
+
+
+def flow_stream():
+    """flow:no_stream and flow:only_stream on a content split in two segments
+    and on one whole in a segment (7xx)."""
+    c = Capture("flow_stream.pcap", T0 + 600)
+    f = Tcp(c, "192.168.7.1", "192.168.7.2", 40013, 7013).handshake()
+    f.send_segments(True, [b"a SPLITF", b"LOW b\n"], order=[0, 1])
+    f.send(False, b"ok\n")
+    f.send(True, b"c WHOLEFLOW d\n")
+    f.send(False, b"ok\n")
+    f.close()
+    c.write()
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for make in (split_ooo, split_offset, stream_pkt, udp_ip, iponly, pass_drop, flow_stream):
+        make()
+
+
+if __name__ == "__main__":
+    main()
