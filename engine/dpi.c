@@ -746,6 +746,7 @@ static void sig_clear(dpi_sig *sg)
     free(sg->category_owned);
     free((char *)sg->info.proto);
     free((char *)sg->info.file);
+    free((char *)sg->info.type_why);
     memset(sg, 0, sizeof(*sg));
 }
 
@@ -902,8 +903,18 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             (k->type == KW_ISDATAAT && !k->relative) || (k->type == KW_PCRE && k->anchored))
             sg->info.anchored = true;
     }
-    /* Suricata inspects `ip` signatures on packets only; TCP ones on the stream */
-    sg->info.packet_scope = sg->info.anchored || !(sg->kinds == PK_TCP);
+    /* where a payload signature is inspected on a TCP stream follows its
+     * type alone (Suricata's): pkt on the packet, stream on the stream,
+     * pkt_stream on both */
+    char why[160];
+    sg->info.type = gh_rule_sig_type(r, vars, why, sizeof(why));
+    if (!(sg->info.type_why = strdup(why)))
+        c->oom = true;
+    sg->info.packet_scope = sg->info.type == GH_SIG_TYPE_PKT ||
+                            sg->info.type == GH_SIG_TYPE_PKT_STREAM;
+    sg->info.stream_scope = sg->nkw && !sg->info.no_stream &&
+                            (sg->info.type == GH_SIG_TYPE_STREAM ||
+                             sg->info.type == GH_SIG_TYPE_PKT_STREAM);
     sg->hm_stream = sg->hm;
     sg->hm_stream.flow &= (uint16_t)~GH_FLOWKW_ONLY_STREAM;
 
@@ -994,9 +1005,17 @@ static bool sig_in_class(const dpi_sig *sg, unsigned cls)
  * for packet-scope signatures (candidates for the packet, not the stream). */
 #define PKT_HIT 0x80000000u
 
+/* On a stream-inspected TCP packet: matched once on the packet (header-only,
+ * flow:no_stream, types pkt and pkt_stream) and/or on the stream (payload
+ * signatures of types stream and pkt_stream). */
 static bool sig_packet_side(const dpi_sig *sg)
 {
     return sg->info.no_stream || sg->nkw == 0 || sg->info.packet_scope;
+}
+
+static bool sig_stream_side(const dpi_sig *sg)
+{
+    return sg->info.stream_scope;
 }
 
 /* Which signatures a group holds. */
@@ -1019,18 +1038,24 @@ static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
 
 static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
 {
-    return sig_in_set(sg, i, q) && (q->sel == SEL_ALL || (q->sel == SEL_PACKET) ==
-                                                             sig_packet_side(sg));
+    if (!sig_in_set(sg, i, q))
+        return false;
+    return q->sel == SEL_ALL || (q->sel == SEL_PACKET ? sig_packet_side(sg)
+                                                      : sig_stream_side(sg));
 }
 
-/* In the Hyperscan database of a group: its own signatures with a fast
- * pattern, and for SEL_STREAM also the packet-scope payload ones. */
-static bool sig_in_db(const dpi_sig *sg, size_t i, const gsel *q)
+/* Expressions a signature puts in the Hyperscan database of a group: its fast
+ * pattern when selected; for SEL_STREAM also once tagged PKT_HIT when it is
+ * a packet-side payload signature (a pkt_stream one has both). */
+static unsigned sig_db_entries(const dpi_sig *sg, size_t i, const gsel *q)
 {
     if (sg->fp_kw < 0)
-        return false;
-    if (q->sel == SEL_STREAM)
-        return sig_in_set(sg, i, q) && sg->nkw > 0;
+        return 0;
+    if (q->sel == SEL_STREAM) {
+        if (!sig_in_set(sg, i, q) || !sg->nkw)
+            return 0;
+        return (unsigned)sig_stream_side(sg) + (unsigned)sig_packet_side(sg);
+    }
     return sig_selected(sg, i, q);
 }
 
@@ -1041,7 +1066,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
     size_t np = 0, nn = 0;
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        np += sig_in_db(sg, i, q);
+        np += sig_db_entries(sg, i, q);
         nn += sg->fp_kw < 0 && sig_selected(sg, i, q);
     }
     if (nn && !(g->nofp = malloc(nn * sizeof(*g->nofp))))
@@ -1066,13 +1091,17 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
             g->nofp[g->n_nofp++] = (uint32_t)i;
             continue;
         }
-        if (!sig_in_db(sg, i, q))
-            continue;
-        ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern, sg->info.fast_pattern_len);
-        ok = ex[k] != NULL;
-        flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
-        ids[k] = (unsigned)i | (q->sel == SEL_STREAM && sig_packet_side(sg) ? PKT_HIT : 0);
-        k++;
+        unsigned ne = sig_db_entries(sg, i, q);
+        for (unsigned e = 0; e < ne && ok; e++) {
+            ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern,
+                               sg->info.fast_pattern_len);
+            ok = ex[k] != NULL;
+            flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
+            /* stream entries: the stream one first, then the packet one */
+            bool pkt = q->sel == SEL_STREAM && (e == 1 || !sig_stream_side(sg));
+            ids[k] = (unsigned)i | (pkt ? PKT_HIT : 0);
+            k++;
+        }
     }
     int rc = 0;
     if (!ok) {
@@ -1950,6 +1979,7 @@ typedef struct sel_ctx {
     bool anchored_split;    /* packet-scope payload signatures go per packet, not on streams */
     bool hdr_only;          /* MODE_NO_STREAM: also the header-only signatures (stream side) */
     bool stream_hits;       /* TCP side: candidates from the stream calls' packet hits */
+    bool flow_end;          /* a flow-end pseudo packet: header-only, not type pkt */
     int64_t base, new_from; /* MODE_STREAM: see vctx */
 } sel_ctx;
 
@@ -1992,10 +2022,15 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             }
         } else if (c->mode == MODE_STREAM) {
             if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
-                (c->anchored_split && sg->info.packet_scope && sg->nkw))
+                (c->anchored_split && !sg->info.stream_scope && sg->nkw))
                 continue;
             hm = &sg->hm_stream;
         }
+        /* IP-only: once per flow direction (every packet without a flow) */
+        if (sg->info.type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
+            continue;
+        if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
+            continue;
         s->stats.candidates++;
         if (!header_ok(sg, p, kind) || !gh_hdr_match_eval(hm, p, ps))
             continue;
@@ -2091,7 +2126,11 @@ size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packe
                               unsigned flags, gh_dpi_match *out, size_t max)
 {
     sel_ctx c = {.mode = MODE_PACKET};
-    if (flags & (GH_DPI_PACKET_ONLY_NO_STREAM | GH_DPI_PACKET_TCP_SIDE)) {
+    if (flags & GH_DPI_PACKET_FLOW_END) {
+        c.flow_end = true;
+        buf = NULL;
+        len = 0;
+    } else if (flags & (GH_DPI_PACKET_ONLY_NO_STREAM | GH_DPI_PACKET_TCP_SIDE)) {
         c.mode = MODE_NO_STREAM;
         c.anchored_split = (flags & (GH_DPI_PACKET_ANCHORED | GH_DPI_PACKET_TCP_SIDE)) != 0;
         c.hdr_only = (flags & GH_DPI_PACKET_TCP_SIDE) != 0;

@@ -92,6 +92,8 @@ typedef struct gh_pkt_state {
     bool has_flow;
     bool established;
     bool to_server;
+    bool iponly_done; /* IP-only signatures were evaluated on an earlier packet of this
+                         flow direction (Suricata matches them once per direction) */
 } gh_pkt_state;
 
 /* Parse an integer keyword value with at most @p max. 0, or -1 with @p err. */

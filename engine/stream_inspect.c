@@ -21,6 +21,10 @@ typedef struct stream_slot {
     gh_flow *owner;
 } stream_slot;
 
+/* IDS (acked) mode: acknowledged bytes wait until this many are pending, as
+ * Suricata's stream.reassembly.to{server,client}-chunk-size (2560). */
+#define ACKED_CHUNK 2560u
+
 /* Matches of one window or packet call, before they merge into the packet's list. */
 #define TMP_MATCHES 32
 
@@ -378,10 +382,18 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     int rc = gh_reasm_segment(si->reasm, &s->rs[dir], p, on_data, &c);
     if (si->acked) {
         /* IDS: this direction's bytes are inspected up to what the receiver
-         * acknowledged; the packet itself then goes through the packet side
-         * with its own scan */
+         * acknowledged, in chunks as Suricata's raw stream inspection does:
+         * once ACKED_CHUNK bytes wait, or on a FIN or RST of the sender, or
+         * once the session closes (the server sent FIN, or both did), else
+         * at flow end; a signature alerts once per chunk. The packet itself
+         * then goes through the packet side with its own scan. */
         take_ack(si, scratch, s, dir, p, st, &c);
-        inspect_upto(&c, s->acked[dir]);
+        uint64_t pend = s->acked[dir] > s->insp[dir] ? s->acked[dir] - s->insp[dir] : 0;
+        bool closing = (p->tcp_flags & (GH_TCP_FIN | GH_TCP_RST)) ||
+                       (s->rs[GH_FLOW_TOCLIENT].flags & (GH_REASM_FIN | GH_REASM_CLOSED)) ||
+                       (s->rs[GH_FLOW_TOSERVER].flags & GH_REASM_CLOSED);
+        if (pend && (pend >= ACKED_CHUNK || closing))
+            inspect_upto(&c, s->acked[dir]);
         c.fed_all = false;
     }
     if (!est || !(s->rs[dir].flags & GH_REASM_STARTED)) {

@@ -14,6 +14,12 @@ _Static_assert(GH_FLOW_END_COUNT == 4, "gh_counters.flows_ended has one slot per
 /* largest reassembled datagram: 65535 bytes of IP plus a stripped IPv6 header chain */
 #define GH_DFSLOT 65600u
 
+/* gh_flow.stage_flags bits of the signature stage */
+enum {
+    STAGE_IPONLY_TS = 1u << 0, /* IP-only signatures evaluated to_server */
+    STAGE_IPONLY_TC = 1u << 1, /* ... and to_client */
+};
+
 struct gh_worker {
     gh_engine_config cfg;
     gh_decode_opts dopts;
@@ -74,8 +80,18 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
     for (int dir = 0; dir < 2; dir++) {
         gh_packet pp;
         gh_pkt_state st;
+        pp.ip_ver = 0;
         size_t n = gh_stream_inspect_flow_end(w->si, w->scratch, f, dir, &pp, &st,
                                               w->end_matches, GH_MAX_MATCHES);
+        if (pp.ip_ver) {
+            /* a pseudo packet of the direction: like-IP-only signatures match
+             * it too (Suricata skips only type pkt on them) */
+            st.iponly_done = true;
+            n += gh_dpi_match_packet_ex(w->dpi, w->scratch, &pp, &st, NULL, 0,
+                                        GH_DPI_PACKET_FLOW_END, w->end_matches + n,
+                                        GH_MAX_MATCHES - n);
+            gh_dpi_match_sort(w->dpi, w->end_matches, n);
+        }
         for (size_t i = 0; i < n; i++) {
             const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->end_matches[i].idx);
             w->sig_hits[w->end_matches[i].idx]++;
@@ -91,7 +107,8 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
             gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
                             .ts_nsec = (uint32_t)(f->last_ns % 1000000000u)};
             gh_eve_alert_data x = {.pkt_src = "stream (flow timeout)",
-                                   .fields = w->cfg.eve_alert_fields, .stream = true};
+                                   .fields = w->cfg.eve_alert_fields,
+                                   .stream = w->end_matches[i].stream};
             if (x.fields) {
                 x.payload = w->paybuf;
                 x.payload_len = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
@@ -253,9 +270,9 @@ static void flow_decide(gh_flow *f, uint8_t a)
  * Suricata's alert finalisation does. A pass ends the list: it and the
  * matches after it raise no alert. A drop or reject drops the packet; the
  * alerts of a dropped packet say "blocked". A pass, drop or reject decides
- * the whole flow when the signature has no payload keywords (Suricata's
- * IP-only) or matched on the reassembled stream; one that matched a single
- * packet's payload decides that packet only. */
+ * the whole flow when the signature's type says so (ip_only, like_ip_only,
+ * app-layer types) or it matched on the reassembled stream; any other match
+ * decides that packet only (Suricata's PACKET_ALERT_FLAG_APPLY_ACTION_TO_FLOW). */
 static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
                                 int dir, size_t n)
 {
@@ -265,7 +282,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
     for (size_t i = 0; i < n; i++) {
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
         gh_action_class c = gh_action_class_of(si->action);
-        bool flow_scope = !si->payload || w->matches[i].stream;
+        bool flow_scope = gh_sig_type_flow_action(si->type) || w->matches[i].stream;
         w->sig_hits[w->matches[i].idx]++;
         if (c == GH_ACTCLASS_PASS) {
             if (drop_at == n)
@@ -323,9 +340,14 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
 static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
                              int dir, bool est)
 {
+    /* IP-only signatures: on the first packet of each flow direction */
+    uint8_t iponly_bit = dir == GH_FLOW_TOSERVER ? STAGE_IPONLY_TS : STAGE_IPONLY_TC;
     gh_pkt_state st = {.has_flow = f != NULL,
                        .established = f && est,
-                       .to_server = dir == GH_FLOW_TOSERVER};
+                       .to_server = dir == GH_FLOW_TOSERVER,
+                       .iponly_done = f && (f->stage_flags & iponly_bit)};
+    if (f)
+        f->stage_flags |= iponly_bit;
     w->counters.dpi_inspected++;
     size_t n;
     if (w->si && f && (p->layers & GH_LAYER_TCP))

@@ -107,6 +107,29 @@ typedef enum gh_proto_class_t {
 
 gh_proto_class_t gh_proto_class(const char *name);
 
+/* ---- keywords ------------------------------------------------------------ */
+
+/* The signature list Suricata files a keyword's match under, which decides
+ * the signature's type (sigtype.c). */
+typedef enum gh_kw_list {
+    KL_UNKNOWN,   /* not a keyword we know */
+    KL_NONE,      /* no list: metadata, content modifiers, transforms, flags */
+    KL_MATCH,     /* packet/flow match (Suricata's MATCH list) */
+    KL_MATCH_PKT, /* ... that needs a packet: "require packet" (ttl, flags, dsize) */
+    KL_IPONLY,    /* compatible with IP-only signatures (ip_proto, xbits, threshold, tag) */
+    KL_FLOW,      /* flow: a match; no_stream/only_stream require packet/stream */
+    KL_FLOWBITS,  /* flowbits: IP-only compatible for set and noalert, else a match */
+    KL_PMATCH,    /* payload keyword, inspecting the current buffer (content, pcre) */
+    KL_APP,       /* an application-layer buffer or list (sticky, modifier or own) */
+    KL_PKT_BUF,   /* a packet buffer (ipv4.hdr, tcp.hdr): sticky */
+    KL_DERIVED,   /* a buffer derived from the payload (base64_data): sticky, its own list */
+    KL_PAYLOAD,   /* pkt_data: back to the payload */
+    KL_PD,        /* app-layer-protocol */
+    KL_DE,        /* decode-event (engine-event and stream-event are matches) */
+} gh_kw_list;
+
+gh_kw_list gh_kw_list_of(const char *name);
+
 /* Read text file @p path line by line: @p fn gets each line (with its end of
  * line, @p len bytes, NUL-terminated) and its 1-based number, and stops the
  * reading by returning anything but GH_OK, which is then returned. A file

@@ -58,6 +58,29 @@ printf '%s\n' \
 expect "tcp-pkt vs tcp-stream" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/scope.rules" --eve - |
     jq -c 'select(.event_type=="alert") | [.pcap_cnt, .alert.signature_id]' | tr -d '\n')" '[6,12]'
 
+# ip, tcp and tcp-stream signatures alike (types stream; an anchored ip one,
+# pkt_stream, matches the stream too): each evasion alerts once, on the
+# packet that completes the signature (inline), or at flow end when the
+# stream is inspected once acknowledged (IDS, as Suricata 7 reports these
+# captures: pcap_cnt null); the tcp-pkt one (type pkt) never
+printf '%s\n' \
+    'alert ip any any -> any 80 (msg:"ip"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:21;)' \
+    'alert tcp any any -> any 80 (msg:"tcp"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:22;)' \
+    'alert tcp-stream any any -> any 80 (msg:"tcp-stream"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:23;)' \
+    'alert ip any any -> any 80 (msg:"ip, anchored"; content:"GET /x?q=EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; depth:60; sid:24;)' \
+    'alert tcp-pkt any any -> any 80 (msg:"tcp-pkt"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:25;)' \
+    >"$TMP/protos.rules"
+protos() { "$GH" pcap -q -r "$DATA/$1" -S "$TMP/protos.rules" --stream-inspect "$2" --eve - |
+    jq -c 'select(.event_type=="alert") | [.pcap_cnt, .alert.signature_id]' | tr -d '\n'; }
+for c in split:6 tiny:46 reorder:8 overlap:14; do
+    cap=evasion_tcp_${c%%:*}.pcap
+    n=${c##*:}
+    expect "$cap: ip, tcp, tcp-stream alike, inline" "$(protos "$cap" arrival)" \
+        "[$n,21][$n,22][$n,23][$n,24]"
+    expect "$cap: ip, tcp, tcp-stream alike, IDS" "$(protos "$cap" acked)" \
+        '[null,21][null,22][null,23][null,24]'
+done
+
 # alert payload fields: a stream match shows the reassembled bytes, a
 # reassembled datagram the whole datagram's payload and pkt_src "defrag"
 expect "stream match payload" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$DATA/evasion.rules" \

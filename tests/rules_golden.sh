@@ -4,6 +4,7 @@
 #                               the others signature files (-S)
 #   tests/rules/NAME.args       optional extra arguments, one per line (--var ...)
 #   tests/rules/NAME.dump       expected `gatehouse check --dump` output (stdout)
+#   tests/rules/NAME.types      optional expected `check --explain-types=all` output
 #   tests/rules/bad_NAME.expected  expected messages and summary (stderr), exactly
 # Good files must exit 0 and dump(parse(dump)) must equal the dump; bad files
 # must exit 1. Also checks usage errors (exit 2) and the default vars.conf.
@@ -53,6 +54,13 @@ for f in *.rules; do
         "$GH" check -q --vars "$VARS" "${args[@]}" "$tier" "$TMP/again.rules" --dump \
             >"$TMP/out2" 2>"$TMP/err2" && ok || fail "$f: the dump does not check: $(cat "$TMP/err2")"
         cmp -s "$TMP/out" "$TMP/out2" && ok || fail "$f: dump(parse(dump)) != dump"
+        # NAME.types: the signature types and their reasons
+        if [ -f "$name.types" ]; then
+            "$GH" check -q --vars "$VARS" "${args[@]}" "$tier" "$f" --explain-types=all \
+                >"$TMP/types" 2>"$TMP/err3"
+            diff -u "$name.types" "$TMP/types" >"$TMP/diff" && ok ||
+                fail "$f: types differ from $name.types:$(printf '\n')$(cat "$TMP/diff")"
+        fi
         ;;
     esac
 done

@@ -31,6 +31,11 @@ static void check_usage(FILE *out)
             "      --classification FILE  classtype table (Suricata's classification.config\n"
             "                         format); a classtype it does not define is an error\n"
             "      --dump             print each rule that parsed in canonical form (stdout)\n"
+            "      --explain-types[=all]  print each loaded signature's type (Suricata's:\n"
+            "                         ip_only, pkt, stream, pkt_stream, ...) and why, on stdout:\n"
+            "                         FILE:LINE<TAB>SID<TAB>TYPE<TAB>REASON; with =all every\n"
+            "                         rule that parsed, in file order (REASON ends 'not loaded:\n"
+            "                         KEYWORD' for a keyword the parser knows is not supported)\n"
             "  -q, --quiet            no summaries, only errors (and --dump output)\n"
             "  -h, --help             this help\n"
             "\n"
@@ -62,6 +67,7 @@ typedef struct totals {
     gh_rule_kwcount *kw;
     size_t n_kw;
     bool failed; /* a file could not be read, or memory ran out */
+    bool explain_all; /* --explain-types=all: also the rules not loaded */
 } totals;
 
 static void add_kw(totals *t, const gh_rule_kwcount *k)
@@ -124,6 +130,16 @@ static void check_file(const char *path, gh_rule_tier tier, const gh_rule_vars *
             }
         }
     }
+    for (size_t i = 0; t->explain_all && i < f->n_rules; i++) {
+        const gh_rule *r = &f->rules[i];
+        if (r->has_error || tier != GH_RULE_TIER_SIGNATURE)
+            continue;
+        char why[160];
+        gh_sig_type ty = gh_rule_sig_type(r, vars, why, sizeof(why));
+        printf("%s:%u\t%u\t%s\t%s%s%s\n", r->loc.file, r->loc.line, r->sid,
+               gh_sig_type_name(ty), why, r->unsupported ? "; not loaded: " : "",
+               r->unsupported ? r->unsupported : "");
+    }
     size_t with_err = 0;
     for (size_t i = 0; i < f->n_rules; i++)
         with_err += f->rules[i].has_error;
@@ -171,13 +187,14 @@ static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool
 
 int gh_cmd_check(int argc, char **argv)
 {
-    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION };
+    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION, OPT_EXPLAIN };
     static const struct option opts[] = {
         {"firewall", required_argument, NULL, 'F'},
         {"rules", required_argument, NULL, 'S'},
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
         {"dump", no_argument, NULL, OPT_DUMP},
+        {"explain-types", optional_argument, NULL, OPT_EXPLAIN},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -194,7 +211,7 @@ int gh_cmd_check(int argc, char **argv)
         return GH_EXIT_RUNTIME;
     }
     size_t n_inputs = 0, n_vars_files = 0, n_var_defs = 0;
-    bool dump = false, quiet = false;
+    bool dump = false, quiet = false, explain = false;
     int rc = GH_EXIT_OK;
     gh_rule_vars *vars = NULL;
     const char *class_path = NULL;
@@ -223,6 +240,15 @@ int gh_cmd_check(int argc, char **argv)
             break;
         case OPT_DUMP:
             dump = true;
+            break;
+        case OPT_EXPLAIN:
+            if (optarg && strcmp(optarg, "all") != 0) {
+                fprintf(stderr, "gatehouse check: --explain-types takes no value or 'all'\n");
+                rc = GH_EXIT_USAGE;
+                goto out;
+            }
+            explain = true;
+            t.explain_all = optarg != NULL;
             break;
         case OPT_CLASSIFICATION:
             class_path = optarg;
@@ -294,6 +320,11 @@ int gh_cmd_check(int argc, char **argv)
                                           &drc);
             if (!dpi)
                 t.failed = true;
+            for (uint32_t k = 0; explain && !t.explain_all && k < gh_dpi_sig_count(dpi); k++) {
+                const gh_dpi_sig_info *si = gh_dpi_sig(dpi, k);
+                printf("%s:%u\t%u\t%s\t%s\n", si->file, si->line, si->sid,
+                       gh_sig_type_name(si->type), si->type_why);
+            }
             gh_dpi_free(dpi);
         }
         free(fw_paths);

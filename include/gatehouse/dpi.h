@@ -93,8 +93,13 @@ typedef struct gh_dpi_sig_info {
     bool only_stream;          /**< flow:only_stream: only gh_dpi_match_stream can match it */
     bool anchored;             /**< a keyword counts from the buffer start (content offset,
                                     depth or startswith, absolute isdataat, pcre /A) */
-    bool packet_scope;         /**< matched per packet even on TCP streams: anchored, or a
-                                    protocol other than tcp (`ip` rules, as in Suricata) */
+    gh_sig_type type;          /**< Suricata's signature type (gh_rule_sig_type); it
+                                    alone decides where the signature is inspected */
+    const char *type_why;      /**< why it has that type, for `check --explain-types` */
+    bool packet_scope;         /**< on a TCP stream, also matched per packet: type pkt or
+                                    pkt_stream */
+    bool stream_scope;         /**< payload matched on the reassembled TCP stream: type
+                                    stream or pkt_stream, not flow:no_stream */
 } gh_dpi_sig_info;
 
 /** A signature that matched. */
@@ -227,6 +232,10 @@ enum {
      *  The caller sets it only when those calls fed every byte of @p buf as
      *  new bytes; a call that could not scan makes it fall back to a scan. */
     GH_DPI_PACKET_STREAM_HITS = 1u << 3,
+    /** A flow-end pseudo packet (no payload; @p buf is ignored): only the
+     *  header-only signatures whose type is not pkt (like_ip_only), as
+     *  Suricata matches its flow-timeout pseudo packets. */
+    GH_DPI_PACKET_FLOW_END = 1u << 4,
 };
 
 /**

@@ -304,6 +304,42 @@ typedef enum gh_rule_kw_status {
  * firewall rules). */
 GH_API gh_rule_kw_status gh_rule_keyword_status(const char *name, bool *is_payload);
 
+/* ---- signature types ----------------------------------------------------- */
+
+/** Suricata's signature types (its "Rule Types and Categorization"): where a
+ *  signature is inspected and what its action applies to. */
+typedef enum gh_sig_type {
+    GH_SIG_TYPE_IPONLY,      /**< addresses/ports only: once per flow direction;
+                                  its action applies to the flow */
+    GH_SIG_TYPE_LIKE_IPONLY, /**< as IP-only with a negated address: every packet */
+    GH_SIG_TYPE_PDONLY,      /**< only app-layer-protocol */
+    GH_SIG_TYPE_DEONLY,      /**< only decode/engine events */
+    GH_SIG_TYPE_PKT,         /**< each packet (payload or header matches) */
+    GH_SIG_TYPE_PKT_STREAM,  /**< the TCP stream, then the packet */
+    GH_SIG_TYPE_STREAM,      /**< the reassembled TCP stream (a packet when it has none) */
+    GH_SIG_TYPE_APPLAYER,    /**< an app-layer protocol and nothing else */
+    GH_SIG_TYPE_APP_TX,      /**< application-layer buffers: per transaction */
+    GH_SIG_TYPE_N
+} gh_sig_type;
+
+/** Whether a pass, drop or reject of a signature of type @p t applies to its
+ *  whole flow (ip_only, like_ip_only, pd_only, app_layer, app_tx); for
+ *  stream and pkt_stream only a match on the reassembled stream does, for
+ *  pkt and de_only never (Suricata 7's signature properties). */
+GH_API bool gh_sig_type_flow_action(gh_sig_type t);
+
+/** The type name as Suricata's engine analysis spells it ("ip_only", "pkt_stream"). */
+GH_API const char *gh_sig_type_name(gh_sig_type t);
+
+/**
+ * Classify signature rule @p r (parsed; variables @p vars expand its
+ * addresses, may be NULL) as Suricata 7 does, from its protocol, options
+ * and addresses. Writes why into @p why (@p whylen bytes, may be NULL/0),
+ * e.g. "payload; 'dsize' needs the packet".
+ */
+GH_API gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *why,
+                                    size_t whylen);
+
 /* ---- variables ----------------------------------------------------------- */
 
 /** An empty variable table. Returns NULL and fills @p err when memory runs out. */
