@@ -20,7 +20,7 @@ import os
 import struct
 import sys
 
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -231,9 +231,51 @@ def flow_stream():
     c.write()
 
 
+def pseudo():
+    """Flow-end pseudo packets (8xx): TCP connections left in each end state
+    (closed without data, SYN only, open with data, closed with data both
+    ways, reset after data, open without data, HTTP closed, closed with
+    client data only) under a like-IP-only and an IP-only signature."""
+    c = Capture("pseudo.pcap", T0 + 700)
+    Tcp(c, "10.8.0.1", "10.8.0.2", 41001, 7100).handshake().close()
+    c.add(Ether(src=MAC_C, dst=MAC_S) / IP(src="10.8.0.3", dst="10.8.0.2", id=1) /
+          TCP(sport=41002, dport=7100, flags="S", seq=1, window=65535))
+    Tcp(c, "10.8.0.4", "10.8.0.2", 41003, 7100).handshake().send(True, b"data, no FIN\n")
+    d = Tcp(c, "10.8.0.5", "10.8.0.2", 41004, 7100).handshake()
+    d.send(True, b"request\n")
+    d.send(False, b"response\n")
+    d.close()
+    e = Tcp(c, "10.8.0.6", "10.8.0.2", 41005, 7100).handshake()
+    e.send(True, b"request\n")
+    e._pkt(False, "RA", e.sseq, e.cseq)
+    Tcp(c, "10.8.0.7", "10.8.0.2", 41006, 7100).handshake()
+    g = Tcp(c, "10.8.0.8", "10.8.0.2", 41007, 80).handshake()
+    g.send(True, b"GET / HTTP/1.1\r\nHost: gatehouse.test\r\n\r\n")
+    g.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    g.close()
+    h = Tcp(c, "10.8.0.9", "10.8.0.2", 41008, 7100).handshake()
+    h.send(True, b"only the client speaks\n")
+    h.close()
+    c.write()
+
+
+def trunc():
+    """An ICMP echo whose IPv4 total length (200) exceeds the captured bytes
+    (a snap length cut: decoder event ipv4.trunc_pkt), then the same echo
+    whole (9xx)."""
+    c = Capture("trunc.pcap", T0 + 800)
+    for n, iplen in ((1, 200), (2, None)):
+        ip = IP(src="192.168.9.1", dst="192.168.9.2", id=n, ttl=64)
+        if iplen:
+            ip.len = iplen
+        c.add(Ether(src=MAC_C, dst=MAC_S) / ip / ICMP(type=8, id=7, seq=n) / b"ping TRUNCMARK")
+    c.write()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for make in (split_ooo, split_offset, stream_pkt, udp_ip, iponly, pass_drop, flow_stream):
+    for make in (split_ooo, split_offset, stream_pkt, udp_ip, iponly, pass_drop, flow_stream,
+                 pseudo, trunc):
         make()
 
 
