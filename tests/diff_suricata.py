@@ -46,18 +46,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRAFTED_DIR = os.path.join(REPO, "tests", "data", "diff")
 SKIP = 77
 
-# Rule header protocols gatehouse inspects; all others are application layer.
-NET_PROTOS = {"ip", "any", "ipv4", "ip4", "ipv6", "ip6", "tcp", "tcp-pkt", "tcp-stream", "udp",
-              "icmp", "icmpv4", "icmpv6"}
-# Option keywords gatehouse's signature tier implements (README, Signature tier).
-GH_KEYWORDS = {"msg", "sid", "rev", "gid", "classtype", "priority", "reference", "metadata",
-               "flow", "flags", "dsize", "ttl", "itype", "icode", "ip_proto", "content", "nocase",
-               "offset", "depth", "distance", "within", "fast_pattern", "startswith", "endswith",
-               "isdataat", "pcre", "rawbytes"}
-# pcre modifiers naming an HTTP buffer (gatehouse skips such rules).
-PCRE_HTTP_FLAGS = set("UIPQHDMCKSYVWZ")
-
-
 def log(msg):
     sys.stderr.write("diff_suricata: %s\n" % msg)
     sys.stderr.flush()
@@ -101,7 +89,8 @@ def parse_rule_text(text):
 
 
 def read_rule_lines(path):
-    """Enabled rules of a file: {line number: (text, sid)}; continuation lines joined."""
+    """Enabled rules of a file: {first line: (text, sid, last line)}; continuation
+    lines joined."""
     rules = {}
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().split("\n")
@@ -117,30 +106,8 @@ def read_rule_lines(path):
         if not s or s.startswith("#"):
             continue
         m = re.search(r"(?:^|[;(\s])sid\s*:\s*(\d+)", s)
-        rules[start + 1] = (s, int(m.group(1)) if m else None)
+        rules[start + 1] = (s, int(m.group(1)) if m else None, i)
     return rules
-
-
-def emulated_loaded(options):
-    """Whether gatehouse loads a rule, from its parsed options (fallback path)."""
-    action, proto, opts = options
-    if action == "accept" or proto not in NET_PROTOS:
-        return False
-    for name, value in opts:
-        if name not in GH_KEYWORDS:
-            return False
-        if name == "pcre" and value:
-            v = value.strip().strip('"')
-            flags = v[v.rfind("/") + 1:] if "/" in v else ""
-            if set(flags) & PCRE_HTTP_FLAGS:
-                return False
-        if name in ("offset", "depth", "distance", "within") and value:
-            if re.match(r"\s*[A-Za-z_]", value):
-                return False  # a byte_extract variable
-        if name == "isdataat" and value:
-            if re.match(r"\s*!?\s*[A-Za-z_]", value):
-                return False
-    return True
 
 
 class RuleSet:
@@ -153,7 +120,6 @@ class RuleSet:
         self.dup = 0
         self.suricata_failed = {}   # sid -> Suricata's error
         self.path = None            # the written rules file
-        self.explain = None         # True when --explain-types was used
 
 
 def gh_check_args(args):
@@ -163,64 +129,67 @@ def gh_check_args(args):
     return a
 
 
-def loaded_explain(args, path):
-    """[(file, line, sid, type)] from --explain-types, or None when gatehouse lacks it."""
-    p = subprocess.run([args.gatehouse, "check", "-q", "-S", path, "--explain-types"] +
-                       gh_check_args(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True)
-    if p.returncode == 2 and "explain-types" in p.stderr:
-        return None
-    out = []
-    for ln in p.stdout.splitlines():
-        parts = ln.split("\t")
-        if len(parts) < 3:
-            continue
-        fl, _, lno = parts[0].rpartition(":")
-        try:
-            out.append((fl, int(lno), int(parts[1]), parts[2]))
-        except ValueError:
-            continue
-    if p.returncode not in (0, 1):
-        raise RuntimeError("gatehouse check %s: exit %d: %s" % (path, p.returncode, p.stderr))
-    return out
+def loaded_explain(args, path, workdir):
+    """[(file, line, sid, type)]: the signatures of @path gatehouse loads, from
+    `gatehouse check --explain-types` (FILE:LINE<TAB>SID<TAB>TYPE<TAB>REASON).
 
+    check lists nothing when a rule of the file has an error (it compiles the
+    signatures only when all parse), while `gatehouse pcap` loads the others:
+    those rules are then commented out in a copy (same line numbers) and the
+    copy explained."""
+    def explain(f):
+        p = subprocess.run([args.gatehouse, "check", "-q", "-S", f, "--explain-types"] +
+                           gh_check_args(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        if p.returncode == 2:
+            raise RuntimeError("gatehouse check --explain-types: usage error (a gatehouse "
+                               "without --explain-types?): %s" % p.stderr.strip()[:300])
+        if p.returncode not in (0, 1):
+            raise RuntimeError("gatehouse check %s: exit %d: %s" % (f, p.returncode, p.stderr))
+        out = []
+        for ln in p.stdout.splitlines():
+            parts = ln.split("\t")
+            if len(parts) < 3:
+                continue
+            fl, _, lno = parts[0].rpartition(":")
+            try:
+                out.append((fl, int(lno), int(parts[1]), parts[2]))
+            except ValueError:
+                continue
+        return p, out
 
-def loaded_fallback(args, path):
-    """[(file, line, sid, type)]: --dump, then the keyword list (until --explain-types)."""
-    p = subprocess.run([args.gatehouse, "check", "-S", path, "--dump"] + gh_check_args(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    want = None
-    m = re.search(r": (\d+) loaded, \d+ unsupported", p.stderr)
-    if m:
-        want = int(m.group(1))
-    errors = set()
-    for m in re.finditer(r"^(.*):(\d+):\d+: ", p.stderr, re.M):
-        errors.add(int(m.group(2)))
-    by_sid = {sid: line for line, (_, sid) in read_rule_lines(path).items()
-              if sid is not None and line not in errors}
-    out = []
-    for ln in p.stdout.splitlines():
-        parsed = parse_rule_text(ln)
-        if not parsed or not emulated_loaded(parsed):
-            continue
-        sid = next((int(v) for n, v in parsed[2] if n == "sid" and v and v.isdigit()), None)
-        if sid in by_sid:
-            out.append((path, by_sid[sid], sid, "-"))
-    if want is not None and want != len(out):
-        log("warning: %s: gatehouse loads %d rules, the keyword emulation found %d"
-            % (path, want, len(out)))
-    return out
+    p, out = explain(path)
+    if p.returncode == 0 or out:
+        return out
+    bad = {int(m.group(1)) for m in re.finditer(r"^%s:(\d+):\d+: " % re.escape(path),
+                                               p.stderr, re.M)}
+    if not bad:
+        raise RuntimeError("gatehouse check %s: exit 1: %s" % (path, p.stderr.strip()[:500]))
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().split("\n")
+    skipped = 0
+    for first, (_, _, last) in read_rule_lines(path).items():
+        if any(first <= b <= last for b in bad):
+            skipped += 1
+            for k in range(first - 1, last):
+                lines[k] = "# " + lines[k]
+    os.makedirs(workdir, exist_ok=True)
+    copy = os.path.join(workdir, os.path.basename(path))
+    with open(copy, "w") as f:
+        f.write("\n".join(lines))
+    log("%s: %d rules with errors in gatehouse check (left out: %s)"
+        % (path, skipped, p.stderr.strip().split("\n")[0]))
+    p, out = explain(copy)
+    if p.returncode != 0:
+        raise RuntimeError("gatehouse check %s: exit %d: %s" % (copy, p.returncode, p.stderr))
+    return [(path if fl == copy else fl, line, sid, typ) for fl, line, sid, typ in out]
 
 
 def build_ruleset(args, name, sources, outdir):
     rs = RuleSet(name, sources)
     cache = {}
     for src in sources:
-        entries = loaded_explain(args, src)
-        rs.explain = entries is not None
-        if entries is None:
-            entries = loaded_fallback(args, src)
-        for fl, line, sid, typ in entries:
+        for fl, line, sid, typ in loaded_explain(args, src, os.path.join(outdir, "checked")):
             if fl not in cache:
                 cache[fl] = read_rule_lines(fl)
             text = cache[fl].get(line, (None,))[0]
@@ -710,9 +679,8 @@ def main():
             log(str(e))
             return 1
         sets[name] = rs
-        log("rule set %s: %d signatures gatehouse loads%s (%s)%s%s" % (
-            name, len(rs.rules) + len(rs.suricata_failed),
-            "" if rs.explain else " [keyword emulation: no --explain-types]", rs.path,
+        log("rule set %s: %d signatures gatehouse loads (%s)%s%s" % (
+            name, len(rs.rules) + len(rs.suricata_failed), rs.path,
             "; %d Suricata refuses: %s" % (len(rs.suricata_failed),
                                            ", ".join(map(str, sorted(rs.suricata_failed))))
             if rs.suricata_failed else "",
