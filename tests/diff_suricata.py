@@ -14,10 +14,18 @@ counts compared.
     files); the crafted captures of tests/data/diff get tests/data/diff/diff.rules.
     --rules FILE|DIR gives one set for every pcap instead.
   - Suricata: `suricata --runmode single -k none -c OUT/suricata-MODE.yaml
-    -S RULES -r PCAP -l DIR`, with a generated minimal suricata.yaml: the
-    variables of gatehouse's rules/vars.conf, ET's classification.config,
-    EVE alert and drop events, deterministic stream chunks, stream.inline
-    no (ids) or yes with --simulate-ips (ips), app-layer defaults.
+    -S RULES` with a generated minimal suricata.yaml: the variables of
+    gatehouse's rules/vars.conf, ET's classification.config, EVE alert and
+    drop events, deterministic stream chunks (randomize-chunk-size off),
+    exception-policy ignore, stream.inline no (ids) or yes with
+    --simulate-ips (ips), midstream off, app-layer defaults. By default one
+    Suricata per rule set in unix-socket mode reads every pcap as a separate
+    run (the rules load once; flows, streams and defragmentation are reset
+    between files; each pcap's eve.json in its own directory); with
+    --suricata-runs per-pcap, one `suricata ... -r PCAP -l DIR` per pcap
+    (same counts, slower). Directory mode (-r DIR) is not used: its
+    pcap_filename names the file being read when an event is written, so
+    flow-end alerts land on the wrong pcap, and flows run on across files.
   - gatehouse: `gatehouse pcap -r PCAP -S RULES -k none --classification ...
     --vars rules/vars.conf --stream-inspect acked (ids) | arrival (ips)`.
   - Compare: alerts (event_type "alert") per (pcap, sid); a table of the
