@@ -345,45 +345,58 @@ def suricata_cmd(args, mode, yaml_path, rules, pcap, outdir):
 SURI_SIG_ERR = re.compile(r'error parsing signature "(.*)" from file (.*) at line (\d+)')
 
 
+def suricata_refused(logf):
+    """{sid: error} of the signatures a suricata.log says it failed to load."""
+    failed = {}
+    if os.path.exists(logf):
+        with open(logf, errors="replace") as f:
+            prev = ""
+            for ln in f:
+                m = SURI_SIG_ERR.search(ln)
+                if m:
+                    sm = re.search(r"sid\s*:\s*(\d+)", m.group(1))
+                    if sm:
+                        failed[int(sm.group(1))] = re.sub(r"^.*?(Error: )", r"\1", prev.strip())
+                prev = ln
+    return failed
+
+
 def suricata_analyse(args, mode, yaml_path, rs, outdir):
-    """suricata --engine-analysis over the rule set: the signatures it refuses
-    are dropped from the rule file (and the analysis run again: Suricata 7.0
-    crashes analysing a set with a refused rule); every other signature gets
-    Suricata's type (ip_only, like_ip_only, pkt, stream, pkt_stream, ...)."""
+    """suricata --engine-analysis over the rule set: every signature gets
+    Suricata's type (ip_only, like_ip_only, pkt, stream, pkt_stream, ...).
+    Suricata 7.0 stops (crashes) analysing at the first signature it refuses:
+    then `suricata -T` lists every refused one, they are dropped from the rule
+    file (both engines read it) and the analysis runs again."""
     ea_yaml = os.path.join(outdir + ".yaml")
     with open(yaml_path) as f:
         text = f.read()
     with open(ea_yaml, "w") as f:
         f.write(text + "engine-analysis:\n  rules-fast-pattern: no\n  rules: yes\n")
-    for _ in range(3):
+    sim = ["--simulate-ips"] if mode == "ips" else []
+    for attempt in range(2):
         shutil.rmtree(outdir, ignore_errors=True)
         os.makedirs(outdir)
-        cmd = [args.suricata, "--engine-analysis", "-c", ea_yaml, "-S", rs.path, "-l", outdir]
-        if mode == "ips":
-            cmd.insert(1, "--simulate-ips")
+        cmd = [args.suricata] + sim + ["--engine-analysis", "-c", ea_yaml, "-S", rs.path,
+                                       "-l", outdir]
         p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            universal_newlines=True, timeout=args.timeout)
-        failed = {}
-        logf = os.path.join(outdir, "suricata.log")
-        if os.path.exists(logf):
-            with open(logf, errors="replace") as f:
-                prev = ""
-                for ln in f:
-                    m = SURI_SIG_ERR.search(ln)
-                    if m:
-                        sm = re.search(r"sid\s*:\s*(\d+)", m.group(1))
-                        if sm:
-                            failed[int(sm.group(1))] = re.sub(r"^.*?(Error: )", r"\1",
-                                                              prev.strip())
-                    prev = ln
-        for sid, err in failed.items():
-            if sid in rs.rules:
-                rs.suricata_failed[sid] = rs.rules.pop(sid)
-                rs.suricata_failed[sid]["error"] = err
-        if failed:
+        failed = suricata_refused(os.path.join(outdir, "suricata.log"))
+        if failed and attempt == 0:
+            tdir = outdir + "-T"
+            shutil.rmtree(tdir, ignore_errors=True)
+            os.makedirs(tdir)
+            subprocess.run([args.suricata] + sim + ["-T", "-c", yaml_path, "-S", rs.path,
+                                                    "-l", tdir],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=args.timeout)
+            failed.update(suricata_refused(os.path.join(tdir, "suricata.log")))
+            for sid, err in failed.items():
+                if sid in rs.rules:
+                    rs.suricata_failed[sid] = rs.rules.pop(sid)
+                    rs.suricata_failed[sid]["error"] = err
             write_rules(rs)
             continue
-        if p.returncode != 0:
+        if failed or p.returncode != 0:
             raise RuntimeError("suricata --engine-analysis (%s): exit %d: %s"
                                % (" ".join(cmd), p.returncode, p.stderr[-3000:]))
         analysis = os.path.join(outdir, "rules.json")
@@ -397,7 +410,6 @@ def suricata_analyse(args, mode, yaml_path, rs, outdir):
                     if e.get("id") in rs.rules:
                         rs.rules[e["id"]]["suricata_type"] = e.get("type", "?")
         return
-    raise RuntimeError("suricata --engine-analysis keeps refusing signatures (see %s)" % outdir)
 
 
 def run_suricata(args, mode, yaml_path, rules, pcap, outdir):
@@ -777,6 +789,11 @@ def main():
                 r.get("proto", "?"), r.get("msg", "?")[:70]))
         print()
     for name, rs in sorted(sets.items()):
+        typed = [(sid, r) for sid, r in sorted(rs.rules.items()) if "suricata_type" in r]
+        other = [(sid, r) for sid, r in typed if r["type"] != r["suricata_type"]]
+        print("rule set %s: signature types, gatehouse against Suricata's engine analysis: "
+              "%d of %d agree%s" % (name, len(typed) - len(other), len(typed), "".join(
+                  "; sid %d %s/%s" % (sid, r["type"], r["suricata_type"]) for sid, r in other[:20])))
         for sid, r in sorted(rs.suricata_failed.items()):
             print("rule set %s: Suricata refuses sid %d (%s:%d): %s" % (
                 name, sid, r["file"], r["line"], r.get("error", "")))
