@@ -182,6 +182,11 @@ gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *w
             }
             break;
         case KL_IPONLY:
+            /* ip_proto stays IP-only compatible but needs the packet */
+            if (!strcasecmp(name, "ip_proto") && !req_pkt) {
+                req_pkt = true;
+                pkt_by = name;
+            }
             break;
         case KL_FLOW:
             match = match ? match : name;
