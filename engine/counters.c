@@ -81,6 +81,7 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->flow_pool_full += src->flow_pool_full;
     dst->dpi_inspected += src->dpi_inspected;
     dst->dpi_passed += src->dpi_passed;
+    dst->dpi_truncated += src->dpi_truncated;
     dst->alerts += src->alerts;
     dst->frag_held += src->frag_held;
     dst->frag_reassembled += src->frag_reassembled;
@@ -205,8 +206,9 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
                 c->fw_lookups, c->fw_fastpath, c->fw_non_ip);
     if (c->dpi_inspected)
         fprintf(out, "signatures: %" PRIu64 " packets inspected, %" PRIu64 " alerts, %" PRIu64
-                     " packets passed by a pass signature\n",
-                c->dpi_inspected, c->alerts, c->dpi_passed);
+                     " packets passed by a pass signature, %" PRIu64
+                     " truncated packets not inspected\n",
+                c->dpi_inspected, c->alerts, c->dpi_passed, c->dpi_truncated);
     if (c->frag_held || c->frag_reassembled || c->frag_errors)
         fprintf(out, "defrag: %" PRIu64 " fragments held, %" PRIu64 " datagrams reassembled (%"
                      PRIu64 " with conflicting overlaps), %" PRIu64 " fragments refused\n",

@@ -479,8 +479,14 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
             /* Malformed packets go to the policy like any other. */
             v = firewall(w, &pkts[i], p, f, w->pkt_dirs[i], w->pkt_est[i]);
             if (v == GH_VERDICT_ACCEPT && w->dpi && p->ip_ver &&
-                !(f && f->action == GH_FLOW_ACTION_PASS))
-                v = signatures(w, &pkts[i], p, f, w->pkt_dirs[i], w->pkt_est[i]);
+                !(f && f->action == GH_FLOW_ACTION_PASS)) {
+                /* an IP length beyond the captured bytes: Suricata's decoder
+                 * makes the packet invalid and detection skips it */
+                if (GH_UNLIKELY(p->flags & GH_PKT_TRUNCATED))
+                    w->counters.dpi_truncated++;
+                else
+                    v = signatures(w, &pkts[i], p, f, w->pkt_dirs[i], w->pkt_est[i]);
+            }
         }
         if (v == GH_VERDICT_ACCEPT)
             w->counters.accepted++;

@@ -69,6 +69,8 @@ typedef struct gh_counters {
     uint64_t flow_pool_full; /* packets whose flow could not be tracked */
     uint64_t dpi_inspected;  /* packets the signature tier inspected */
     uint64_t dpi_passed;     /* packets a pass signature let through */
+    uint64_t dpi_truncated;  /* packets not inspected: IP length beyond the captured bytes
+                                (Suricata's decoder makes them invalid, no detection) */
     uint64_t alerts;         /* alert events (every matching alert/drop/reject signature) */
     uint64_t frag_held;      /* fragments held for reassembly (accepted: the datagram's
                                 verdict falls on the fragment that completes it) */
