@@ -800,6 +800,16 @@ static void check_addr_port(checker *C, gh_rule *r)
     }
 }
 
+/* Suricata takes ip_proto only in signatures for protocol ip (any IP). */
+static bool ip_proto_ok(const char *proto)
+{
+    static const char *const ok[] = {"ip", "ipv4", "ip4", "ipv6", "ip6"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!strcasecmp(proto, ok[i]))
+            return true;
+    return false;
+}
+
 static void check_rule(checker *C, gh_rule *r)
 {
     bool fw = C->f->tier == GH_RULE_TIER_FIREWALL;
@@ -888,6 +898,11 @@ static void check_rule(checker *C, gh_rule *r)
                 r->rev = (uint32_t)v;
             }
         }
+        if (!fw && strcmp(k->name, "ip_proto") == 0 && !ip_proto_ok(r->proto.text)) {
+            cerr(C, o->name.loc, "ip_proto needs protocol ip, ipv4 or ipv6, not '%s'",
+                 r->proto.text);
+            continue;
+        }
         if (!fw && !(k->flags & KW_SUPPORTED)) {
             bool dup = false;
             for (size_t j = 0; j < n_uns && !dup; j++)
@@ -898,6 +913,10 @@ static void check_rule(checker *C, gh_rule *r)
     }
     if (!fw && !has_sid)
         cerr(C, r->loc, "rule has no sid");
+    gh_rule_loc cl;
+    char cmsg[GH_RULE_MSG_MAX];
+    if (!fw && gh_sig_require_conflict(r, &cl, cmsg, sizeof(cmsg)))
+        cerr(C, cl, "%s", cmsg);
     r->has_error = C->rule_err;
     r->unsupported = n_uns ? unsupported[0] : NULL;
     if (n_uns && !r->has_error) {

@@ -130,6 +130,12 @@ typedef enum gh_kw_list {
 
 gh_kw_list gh_kw_list_of(const char *name);
 
+/* A signature that requires both the packet (tcp-pkt, flow:no_stream, a
+ * packet keyword such as dsize or ttl) and the stream (tcp-stream,
+ * flow:only_stream), which Suricata refuses: true with the later of the two
+ * in @p loc and a message. */
+bool gh_sig_require_conflict(const gh_rule *r, gh_rule_loc *loc, char *msg, size_t n);
+
 /* Read text file @p path line by line: @p fn gets each line (with its end of
  * line, @p len bytes, NUL-terminated) and its 1-based number, and stops the
  * reading by returning anything but GH_OK, which is then returned. A file

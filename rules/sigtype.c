@@ -133,6 +133,44 @@ static bool pcre_http_buffer(const char *value)
     return false;
 }
 
+bool gh_sig_require_conflict(const gh_rule *r, gh_rule_loc *loc, char *msg, size_t n)
+{
+    const char *proto = r->proto.text ? r->proto.text : "ip";
+    const char *pkt = NULL, *stream = NULL;
+    gh_rule_loc pkt_loc = r->proto.loc, stream_loc = r->proto.loc;
+    if (!strcasecmp(proto, "tcp-pkt"))
+        pkt = "protocol tcp-pkt";
+    else if (!strcasecmp(proto, "tcp-stream"))
+        stream = "protocol tcp-stream";
+    for (size_t i = 0; i < r->n_options; i++) {
+        const gh_rule_option *o = &r->options[i];
+        gh_kw_list l = gh_kw_list_of(o->name.text);
+        const char *p = NULL, *s = NULL;
+        if (l == KL_MATCH_PKT || (l == KL_IPONLY && !strcasecmp(o->name.text, "ip_proto")))
+            p = o->name.text;
+        else if (l == KL_FLOW && flow_has(o->value.text, "no_stream"))
+            p = "flow:no_stream";
+        else if (l == KL_FLOW && flow_has(o->value.text, "only_stream"))
+            s = "flow:only_stream";
+        if (p && !pkt) {
+            pkt = p;
+            pkt_loc = o->name.loc;
+        }
+        if (s && !stream) {
+            stream = s;
+            stream_loc = o->name.loc;
+        }
+    }
+    if (!pkt || !stream)
+        return false;
+    bool pkt_later = pkt_loc.line > stream_loc.line ||
+                     (pkt_loc.line == stream_loc.line && pkt_loc.col > stream_loc.col);
+    *loc = pkt_later ? pkt_loc : stream_loc;
+    snprintf(msg, n, "can't mix %s (needs the packet) with %s (the stream), as Suricata refuses",
+             pkt, stream);
+    return true;
+}
+
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
 gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *why,
