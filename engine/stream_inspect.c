@@ -256,6 +256,10 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     int dir = c->dir;
     uint8_t *win = window_of(si, s, dir);
     uint32_t half = si->window / 2;
+    /* deferred (IDS) inspection waits for a chunk; pieces are cut so the
+     * bytes waiting never exceed a window (the view of one inspection) */
+    uint32_t wait = c->defer && ACKED_CHUNK < si->window ? ACKED_CHUNK : half;
+    uint32_t pmax = si->window - wait < half ? si->window - wait : half;
     si->st.bytes += len;
     if (data >= c->p->payload && data < c->p->payload + c->p->payload_len)
         c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
@@ -274,12 +278,13 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         si->st.holes++;
     }
     while (len) {
-        uint32_t piece = len < half ? (uint32_t)len : half;
+        uint32_t piece = len < pmax ? (uint32_t)len : pmax;
         uint32_t wlen = s->wlen[dir];
         if (wlen + piece > si->cap) {
             /* slide by keeping the last half window: each byte is moved about
              * once, and every new byte still has half a window before it */
-            uint32_t drop = wlen > half ? wlen - half : 0;
+            uint32_t keep = c->defer ? si->window : half; /* deferred: what waits stays */
+            uint32_t drop = wlen > keep ? wlen - keep : 0;
             inspect_upto(c, s->woff[dir] + drop); /* nothing leaves uninspected */
             memmove(win, win + drop, wlen - drop);
             wlen -= drop;
@@ -297,7 +302,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         data += piece;
         len -= piece;
         off += piece;
-        if (!c->defer || !c->scan || off - s->insp[dir] > half)
+        if (!c->defer || !c->scan || off - s->insp[dir] > wait)
             inspect_upto(c, off);
     }
 }
