@@ -896,13 +896,6 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
     sg->info.no_stream = (sg->hm.present & GH_HM_FLOW) && (sg->hm.flow & GH_FLOWKW_NO_STREAM);
     sg->info.only_stream =
         (sg->hm.present & GH_HM_FLOW) && (sg->hm.flow & GH_FLOWKW_ONLY_STREAM);
-    for (size_t i = 0; i < sg->nkw; i++) {
-        const dpi_kw *k = &sg->kw[i];
-        if ((k->type == KW_CONTENT && !k->relative &&
-             (k->has_offset || k->has_depth || k->startswith)) ||
-            (k->type == KW_ISDATAAT && !k->relative) || (k->type == KW_PCRE && k->anchored))
-            sg->info.anchored = true;
-    }
     /* where a payload signature is inspected on a TCP stream follows its
      * type alone (Suricata's): pkt on the packet, stream on the stream,
      * pkt_stream on both */
@@ -912,9 +905,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         c->oom = true;
     sg->info.packet_scope = sg->info.type == GH_SIG_TYPE_PKT ||
                             sg->info.type == GH_SIG_TYPE_PKT_STREAM;
-    sg->info.stream_scope = sg->nkw && !sg->info.no_stream &&
-                            (sg->info.type == GH_SIG_TYPE_STREAM ||
-                             sg->info.type == GH_SIG_TYPE_PKT_STREAM);
+    sg->info.stream_scope = sg->nkw && (sg->info.type == GH_SIG_TYPE_STREAM ||
+                                        sg->info.type == GH_SIG_TYPE_PKT_STREAM);
     sg->hm_stream = sg->hm;
     sg->hm_stream.flow &= (uint16_t)~GH_FLOWKW_ONLY_STREAM;
 

@@ -422,8 +422,8 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
                    ",\"gaps\":%" PRIu64 "}",
                    c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
                    c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3],
-                   c->dpi_inspected, c->alerts, c->dpi_passed, c->dpi_truncated, c->frag_held, c->frag_reassembled,
-                   c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
+                   c->dpi_inspected, c->alerts, c->dpi_passed, c->dpi_truncated, c->frag_held,
+                   c->frag_reassembled, c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
                    c->stream_conflicts, c->stream_gaps);
     if (extra) {
         JLIT(b, ",");

@@ -166,7 +166,7 @@ typedef struct deliver_ctx {
     gh_dpi_match *out;
     size_t n, max;
     bool scan; /* false: only fill the window (the packet is inspected alone) */
-    bool defer; /* inspect when half a window waits (IDS; flow end), not per piece */
+    bool defer; /* inspect when a chunk waits (IDS; flow end), not per piece */
     size_t fed;     /* bytes of the packet's own payload fed to the stream state */
     bool fed_all;   /* false: some window went without stream state */
 } deliver_ctx;
@@ -245,7 +245,7 @@ static void inspect_upto(deliver_ctx *c, uint64_t upto)
  * is inspected at once, so every byte is scanned with at least half a window
  * of the bytes before it (when there were that many); when
  * inspection waits for acknowledgements (IDS), bytes are inspected before
- * they would leave the window, and once half a window waits. A hole (bytes
+ * they would leave the window, and once a chunk (ACKED_CHUNK) waits. A hole (bytes
  * reassembly gave up on) ends the run: what came before is inspected, and
  * matches never span the hole. */
 static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
@@ -281,8 +281,9 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         uint32_t piece = len < pmax ? (uint32_t)len : pmax;
         uint32_t wlen = s->wlen[dir];
         if (wlen + piece > si->cap) {
-            /* slide by keeping the last half window: each byte is moved about
-             * once, and every new byte still has half a window before it */
+            /* slide by keeping the last half window (each byte is moved about
+             * once, and every new byte still has half a window before it), or
+             * the last window while deferring (the bytes waiting stay) */
             uint32_t keep = c->defer ? si->window : half; /* deferred: what waits stays */
             uint32_t drop = wlen > keep ? wlen - keep : 0;
             inspect_upto(c, s->woff[dir] + drop); /* nothing leaves uninspected */

@@ -91,15 +91,14 @@ typedef struct gh_dpi_sig_info {
     bool payload;              /**< has payload keywords (content, pcre, isdataat) */
     bool no_stream;            /**< flow:no_stream: packet-only, never in gh_dpi_match_stream */
     bool only_stream;          /**< flow:only_stream: only gh_dpi_match_stream can match it */
-    bool anchored;             /**< a keyword counts from the buffer start (content offset,
-                                    depth or startswith, absolute isdataat, pcre /A) */
     gh_sig_type type;          /**< Suricata's signature type (gh_rule_sig_type); it
                                     alone decides where the signature is inspected */
     const char *type_why;      /**< why it has that type, for `check --explain-types` */
     bool packet_scope;         /**< on a TCP stream, also matched per packet: type pkt or
                                     pkt_stream */
     bool stream_scope;         /**< payload matched on the reassembled TCP stream: type
-                                    stream or pkt_stream, not flow:no_stream */
+                                    stream or pkt_stream (flow:no_stream and tcp-pkt make
+                                    type pkt) */
 } gh_dpi_sig_info;
 
 /** A signature that matched. */
@@ -257,11 +256,9 @@ enum {
     /** Do not evaluate header-only signatures (the caller scans a second
      *  window for the same packet and evaluates them once). */
     GH_DPI_STREAM_SKIP_HEADER_ONLY = 1u << 0,
-    /** Skip packet-scope payload signatures (gh_dpi_sig_info.packet_scope):
-     *  the caller matches them on the packet (GH_DPI_PACKET_ANCHORED).
-     *  Suricata inspects `ip` rules per packet, and the raw stream in chunks
-     *  that start with the new data, so offset/depth behave per packet
-     *  there; this reproduces both. */
+    /** Skip the payload signatures whose type does not inspect the stream
+     *  (type pkt: gh_dpi_sig_info.stream_scope false); the caller matches the
+     *  packet-scope ones on the packet (GH_DPI_PACKET_ANCHORED). */
     GH_DPI_STREAM_SKIP_ANCHORED = 1u << 1,
 };
 
