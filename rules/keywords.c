@@ -804,10 +804,7 @@ static void check_addr_port(checker *C, gh_rule *r)
 static bool ip_proto_ok(const char *proto)
 {
     static const char *const ok[] = {"ip", "ipv4", "ip4", "ipv6", "ip6"};
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (!strcasecmp(proto, ok[i]))
-            return true;
-    return false;
+    return GH_NAME_IN(proto, ok);
 }
 
 static void check_rule(checker *C, gh_rule *r)

@@ -527,15 +527,12 @@ static const char *const app_protos[] = {
 
 gh_proto_class_t gh_proto_class(const char *name)
 {
-    for (size_t i = 0; i < sizeof(net_protos) / sizeof(net_protos[0]); i++)
-        if (strcasecmp(name, net_protos[i]) == 0)
-            return GH_PROTO_NET;
-    for (size_t i = 0; i < sizeof(other_protos) / sizeof(other_protos[0]); i++)
-        if (strcasecmp(name, other_protos[i]) == 0)
-            return GH_PROTO_OTHER;
-    for (size_t i = 0; i < sizeof(app_protos) / sizeof(app_protos[0]); i++)
-        if (strcasecmp(name, app_protos[i]) == 0)
-            return GH_PROTO_APP;
+    if (GH_NAME_IN(name, net_protos))
+        return GH_PROTO_NET;
+    if (GH_NAME_IN(name, other_protos))
+        return GH_PROTO_OTHER;
+    if (GH_NAME_IN(name, app_protos))
+        return GH_PROTO_APP;
     return GH_PROTO_UNKNOWN;
 }
 

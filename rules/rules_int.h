@@ -93,6 +93,10 @@ typedef struct gh_var {
 
 const gh_var *gh_vars_lookup(const gh_rule_vars *v, const char *name);
 
+/* Whether @p s equals one of the @p n names in @p list, ignoring case. */
+bool gh_name_in(const char *s, const char *const *list, size_t n);
+#define GH_NAME_IN(s, list) gh_name_in((s), (list), sizeof(list) / sizeof((list)[0]))
+
 /* Whether the '"' at s[i], inside a quoted option value, ends the string. */
 bool gh_quote_closes(const char *s, size_t i, size_t n);
 

@@ -76,10 +76,7 @@ static bool addr_negated(const gh_rule_expr *e, const gh_rule_vars *vars, int de
 static bool proto_has_tcp(const char *p)
 {
     static const char *const no_tcp[] = {"udp", "icmp", "icmpv4", "icmpv6", "sctp"};
-    for (size_t i = 0; i < sizeof(no_tcp) / sizeof(no_tcp[0]); i++)
-        if (!strcasecmp(p, no_tcp[i]))
-            return false;
-    return true;
+    return !GH_NAME_IN(p, no_tcp);
 }
 
 /* A content's absolute offset/depth (startswith is depth) anchors it to

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules_int.h"
 
@@ -162,6 +163,14 @@ const char *gh_tok(char *buf, size_t n, const char *s, size_t len)
         memcpy(buf + n - 4, "...", 4);
     }
     return buf;
+}
+
+bool gh_name_in(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, list[i]) == 0)
+            return true;
+    return false;
 }
 
 char *gh_rule_unquote(const char *v)
