@@ -2,7 +2,8 @@
  * inspected (DESIGN.md section 6), computed from the parse tree alone.
  *
  * The inputs and their order follow Suricata 7's SignatureSetType
- * (detect-engine-build.c) and SigConsolidateTcpBuffer (detect-parse.c):
+ * (detect-engine-build.c) and the "TCP: corner cases" of SigValidate
+ * (detect-parse.c), which set "require packet/stream":
  *   1. pd_only: app-layer-protocol is the only match;
  *   2. ip_only: no payload, no buffer, not an app-layer protocol, and every
  *      match compatible with IP-only (ip_proto, xbits, flowbits set, ...);
@@ -130,41 +131,54 @@ static bool pcre_http_buffer(const char *value)
     return false;
 }
 
-bool gh_sig_require_conflict(const gh_rule *r, gh_rule_loc *loc, char *msg, size_t n)
+/* What a signature itself requires: the packet (tcp-pkt, flow:no_stream, a
+ * packet keyword such as dsize, ttl or ip_proto) and the stream (tcp-stream,
+ * flow:only_stream); the first source of each (NULL: none) and its position. */
+typedef struct requirements {
+    const char *pkt, *stream;
+    gh_rule_loc pkt_loc, stream_loc;
+} requirements;
+
+static void explicit_requirements(const gh_rule *r, requirements *q)
 {
     const char *proto = r->proto.text ? r->proto.text : "ip";
-    const char *pkt = NULL, *stream = NULL;
-    gh_rule_loc pkt_loc = r->proto.loc, stream_loc = r->proto.loc;
+    *q = (requirements){.pkt_loc = r->proto.loc, .stream_loc = r->proto.loc};
     if (!strcasecmp(proto, "tcp-pkt"))
-        pkt = "protocol tcp-pkt";
+        q->pkt = "protocol tcp-pkt";
     else if (!strcasecmp(proto, "tcp-stream"))
-        stream = "protocol tcp-stream";
+        q->stream = "protocol tcp-stream";
     for (size_t i = 0; i < r->n_options; i++) {
         const gh_rule_option *o = &r->options[i];
         gh_kw_list l = gh_kw_list_of(o->name.text);
-        const char *p = NULL, *s = NULL;
+        const char *p = NULL, *st = NULL;
         if (l == KL_MATCH_PKT || (l == KL_IPONLY && !strcasecmp(o->name.text, "ip_proto")))
             p = o->name.text;
-        else if (l == KL_FLOW && flow_has(o->value.text, "no_stream"))
+        if (l == KL_FLOW && flow_has(o->value.text, "no_stream"))
             p = "flow:no_stream";
-        else if (l == KL_FLOW && flow_has(o->value.text, "only_stream"))
-            s = "flow:only_stream";
-        if (p && !pkt) {
-            pkt = p;
-            pkt_loc = o->name.loc;
+        if (l == KL_FLOW && flow_has(o->value.text, "only_stream"))
+            st = "flow:only_stream";
+        if (p && !q->pkt) {
+            q->pkt = p;
+            q->pkt_loc = o->name.loc;
         }
-        if (s && !stream) {
-            stream = s;
-            stream_loc = o->name.loc;
+        if (st && !q->stream) {
+            q->stream = st;
+            q->stream_loc = o->name.loc;
         }
     }
-    if (!pkt || !stream)
+}
+
+bool gh_sig_require_conflict(const gh_rule *r, gh_rule_loc *loc, char *msg, size_t n)
+{
+    requirements q;
+    explicit_requirements(r, &q);
+    if (!q.pkt || !q.stream)
         return false;
-    bool pkt_later = pkt_loc.line > stream_loc.line ||
-                     (pkt_loc.line == stream_loc.line && pkt_loc.col > stream_loc.col);
-    *loc = pkt_later ? pkt_loc : stream_loc;
+    bool pkt_later = q.pkt_loc.line > q.stream_loc.line ||
+                     (q.pkt_loc.line == q.stream_loc.line && q.pkt_loc.col > q.stream_loc.col);
+    *loc = pkt_later ? q.pkt_loc : q.stream_loc;
     snprintf(msg, n, "can't mix %s (needs the packet) with %s (the stream), as Suricata refuses",
-             pkt, stream);
+             q.pkt, q.stream);
     return true;
 }
 
@@ -180,15 +194,10 @@ gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *w
     }
     const char *proto = r->proto.text ? r->proto.text : "ip";
     bool app_proto = gh_proto_class(proto) == GH_PROTO_APP;
-    bool req_pkt = false, req_stream = false;
-    const char *pkt_by = NULL, *stream_by = NULL;
-    if (!strcasecmp(proto, "tcp-pkt")) {
-        req_pkt = true;
-        pkt_by = "protocol tcp-pkt";
-    } else if (!strcasecmp(proto, "tcp-stream")) {
-        req_stream = true;
-        stream_by = "protocol tcp-stream";
-    }
+    requirements q;
+    explicit_requirements(r, &q);
+    bool req_pkt = q.pkt != NULL, req_stream = q.stream != NULL;
+    const char *pkt_by = q.pkt, *stream_by = q.stream;
     const char *pmatch = NULL, *app_buf = NULL, *pkt_buf = NULL, *match = NULL;
     const char *not_iponly = NULL, *pd = NULL, *de = NULL;
     const char *anchor = NULL, *stream_size = NULL;
@@ -208,32 +217,12 @@ gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *w
             match = match ? match : name;
             not_iponly = not_iponly ? not_iponly : name;
             break;
-        case KL_MATCH_PKT:
-            match = match ? match : name;
-            not_iponly = not_iponly ? not_iponly : name;
-            if (!req_pkt) {
-                req_pkt = true;
-                pkt_by = name;
-            }
-            break;
-        case KL_IPONLY:
-            /* ip_proto stays IP-only compatible but needs the packet */
-            if (!strcasecmp(name, "ip_proto") && !req_pkt) {
-                req_pkt = true;
-                pkt_by = name;
-            }
-            break;
+        case KL_MATCH_PKT: /* requires the packet: explicit_requirements */
         case KL_FLOW:
             match = match ? match : name;
             not_iponly = not_iponly ? not_iponly : name;
-            if (flow_has(o->value.text, "no_stream") && !req_pkt) {
-                req_pkt = true;
-                pkt_by = "flow:no_stream";
-            }
-            if (flow_has(o->value.text, "only_stream") && !req_stream) {
-                req_stream = true;
-                stream_by = "flow:only_stream";
-            }
+            break;
+        case KL_IPONLY: /* ip_proto stays IP-only compatible, needing the packet */
             break;
         case KL_FLOWBITS:
             if (!flowbits_iponly(o->value.text)) {
