@@ -1,0 +1,107 @@
+/* Application layer: protocol detection and one parser per protocol behind
+ * an ops table (DESIGN.md section 6). Parsers are fed the in-order bytes of
+ * each TCP direction that stream inspection receives, keep their state in a
+ * per-flow extension from a bounded pool (app.c), report transaction
+ * progress through a sink, and hand out buffers by id (gatehouse/buffer.h).
+ * They never include detection code: detection runs in the sink callback,
+ * while the transaction's buffers are valid. Internal to libgatehouse. */
+#ifndef GATEHOUSE_APP_H
+#define GATEHOUSE_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gatehouse/buffer.h"
+
+typedef enum gh_alproto {
+    GH_ALPROTO_UNKNOWN = 0, /* not decided yet */
+    GH_ALPROTO_HTTP1,
+    GH_ALPROTO_FAILED,      /* decided: no parser takes it */
+    GH_ALPROTO_N
+} gh_alproto;
+
+/* Probe results. */
+enum { GH_PROBE_NO = 0, GH_PROBE_YES = 1, GH_PROBE_MORE = 2 };
+
+/* Limits of one parser instance (defaults: gh_app_limits_init). */
+typedef struct gh_app_limits {
+    uint32_t header_limit;        /* start line + header section per message (bytes) */
+    uint32_t request_body_limit;  /* request body bytes kept for inspection per tx */
+    uint32_t response_body_limit; /* response body bytes kept for inspection per tx */
+    uint32_t decompress_limit;    /* decompressed bytes produced per body (bomb cap) */
+    uint32_t max_tx;              /* live transactions per flow (pipelining) */
+} gh_app_limits;
+
+void gh_app_limits_init(gh_app_limits *l);
+
+/* The part of every transaction that belongs to the engine, not the parser:
+ * the parser embeds it first in its tx struct, calls gh_app_tx_start when a
+ * tx starts, sets id and progress, and never reads the rest. A tx slot may
+ * be reused once both directions reported GH_STAGE_DONE and the callback
+ * returned. Detection keeps its per-transaction state here. */
+typedef struct gh_app_tx {
+    uint64_t id;              /* 0, 1, ... per flow: set by the parser */
+    uint8_t progress[2];      /* gh_app_stage per direction: set by the parser */
+    uint8_t inspected[2];     /* detection: stage last inspected per direction */
+    uint16_t n_alerted;       /* detection: signatures that alerted on this tx */
+    uint16_t cap_alerted;
+    uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */
+    bool logged;              /* events: transaction record written */
+} gh_app_tx;
+
+/* Parsers call these when a transaction starts (its slot may have served
+ * an earlier one: detection's array is kept) and when the state is freed. */
+void gh_app_tx_start(gh_app_tx *tx, uint64_t id);
+void gh_app_tx_release(gh_app_tx *tx);
+
+/* Where a parser reports progress. Called synchronously from parse/close;
+ * the tx and its buffers stay valid during the call. */
+typedef struct gh_app_sink {
+    void *ctx;
+    /* transaction @p tx advanced in direction @p dir to @p stage (GH_STAGE_BODY:
+     * new body bytes appended; may repeat) */
+    void (*on_progress)(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage);
+    /* a named protocol anomaly (Suricata's event name, e.g. "REQUEST_FIELD_TOO_LONG");
+     * @p tx may be NULL */
+    void (*on_anomaly)(void *ctx, gh_app_tx *tx, int dir, const char *name);
+} gh_app_sink;
+
+typedef struct gh_app_ops {
+    const char *name;   /* "http" as in alert app_proto */
+    gh_alproto proto;
+    /* Do the first @p n bytes of direction @p dir (0 to_server, 1 to_client)
+     * look like this protocol? GH_PROBE_YES / NO / MORE (need more bytes). */
+    int (*probe)(int dir, const uint8_t *b, size_t n);
+    size_t state_size;
+    /* Set up a zeroed state of state_size bytes; may allocate (once per state,
+     * capacity kept across flows). 0 or a negative GH_E_*. */
+    int (*init)(void *state, const gh_app_limits *lim);
+    /* Start a new flow on a state that served another: forget everything,
+     * keep allocations. */
+    void (*reset)(void *state);
+    /* In-order bytes of direction @p dir. */
+    void (*parse)(void *state, int dir, const uint8_t *b, size_t n, const gh_app_sink *sink);
+    /* @p len bytes of direction @p dir will never be seen (a hole). */
+    void (*gap)(void *state, int dir, uint64_t len, const gh_app_sink *sink);
+    /* Direction @p dir ended (FIN/RST or flow end): a body delimited by the
+     * connection's close completes; unfinished transactions are reported
+     * GH_STAGE_DONE. */
+    void (*close)(void *state, int dir, const gh_app_sink *sink);
+    /* Buffer @p id of @p tx as seen in direction @p dir (for buffers that
+     * exist in both: the request's or the response's). False when the tx has
+     * no such buffer (yet). *@p b stays valid until the next parse/close/reset. */
+    bool (*get_buffer)(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, const uint8_t **b,
+                       uint32_t *len);
+    /* Message body bytes of @p tx in direction @p dir as transferred
+     * (dechunked, before decompression): EVE's http "length". */
+    uint64_t (*body_length)(void *state, gh_app_tx *tx, int dir);
+    /* Live transactions, oldest first (for flow end and logging). */
+    size_t (*tx_count)(void *state);
+    gh_app_tx *(*tx_get)(void *state, size_t i);
+    void (*free)(void *state);
+} gh_app_ops;
+
+extern const gh_app_ops gh_app_http1_ops;
+
+#endif

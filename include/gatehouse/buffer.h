@@ -1,0 +1,76 @@
+/**
+ * @file buffer.h
+ * @brief Inspection buffers: what a payload keyword of a signature reads.
+ *
+ * Every payload keyword (content, pcre, isdataat, bsize, ...) carries one
+ * buffer id. GH_BUF_PAYLOAD is the packet or the reassembled stream, as the
+ * signature type says; the others are application-layer buffers a parser
+ * fills per transaction (engine/app/). The rules side maps keywords to ids
+ * (rules/keywords.c), the parsers fill them, detection asks for them by id.
+ */
+#ifndef GATEHOUSE_BUFFER_H
+#define GATEHOUSE_BUFFER_H
+
+#include <stdint.h>
+
+typedef enum gh_buffer_id {
+    GH_BUF_PAYLOAD = 0,       /**< packet payload or stream (signature type decides) */
+    /* HTTP/1.x request line and request-only headers */
+    GH_BUF_HTTP_METHOD,
+    GH_BUF_HTTP_URI,          /**< normalized as libhtp does by default */
+    GH_BUF_HTTP_URI_RAW,
+    GH_BUF_HTTP_REQUEST_LINE,
+    GH_BUF_HTTP_HOST,         /**< lowercased, port stripped */
+    GH_BUF_HTTP_HOST_RAW,
+    GH_BUF_HTTP_USER_AGENT,
+    GH_BUF_HTTP_REFERER,
+    GH_BUF_HTTP_ACCEPT,
+    GH_BUF_HTTP_ACCEPT_ENC,
+    GH_BUF_HTTP_ACCEPT_LANG,
+    GH_BUF_HTTP_REQUEST_BODY, /**< dechunked, decompressed (http.request_body) */
+    /* HTTP/1.x status line and response-only headers */
+    GH_BUF_HTTP_RESPONSE_LINE,
+    GH_BUF_HTTP_STAT_CODE,
+    GH_BUF_HTTP_STAT_MSG,
+    GH_BUF_HTTP_LOCATION,
+    GH_BUF_HTTP_SERVER,
+    GH_BUF_HTTP_RESPONSE_BODY, /**< dechunked, decompressed (http.response_body) */
+    /* HTTP/1.x, the direction's own (request or response) */
+    GH_BUF_HTTP_PROTOCOL,     /**< "HTTP/1.1" of the request or status line */
+    GH_BUF_HTTP_HEADER,       /**< "Name: value\r\n" per header, folded, without Cookie/Set-Cookie */
+    GH_BUF_HTTP_HEADER_RAW,   /**< the header block as received */
+    GH_BUF_HTTP_HEADER_NAMES, /**< "\r\nName1\r\nName2\r\n\r\n" */
+    GH_BUF_HTTP_COOKIE,       /**< Cookie (request) / Set-Cookie (response) value */
+    GH_BUF_HTTP_CONTENT_TYPE,
+    GH_BUF_HTTP_CONTENT_LEN,
+    GH_BUF_HTTP_CONNECTION,
+    GH_BUF_HTTP_START,        /**< start line + raw headers + "\r\n" */
+    GH_BUF_FILE_DATA,         /**< body of the direction: request or response body */
+    GH_BUF_N
+} gh_buffer_id;
+
+/** Directions a buffer exists in (bit 0: to_server, bit 1: to_client). */
+#define GH_BUFDIR_TS 1u
+#define GH_BUFDIR_TC 2u
+
+/** Transaction progress of one direction, in order: a buffer is complete
+ *  once its direction's progress reaches its stage. */
+typedef enum gh_app_stage {
+    GH_STAGE_NONE = 0,
+    GH_STAGE_LINE,     /**< request / status line parsed */
+    GH_STAGE_HEADERS,  /**< header section complete */
+    GH_STAGE_BODY,     /**< body bytes (repeats as the body grows) */
+    GH_STAGE_DONE      /**< direction of the transaction complete */
+} gh_app_stage;
+
+typedef struct gh_buffer_info {
+    const char *name;   /**< Suricata's sticky-buffer name ("http.uri") */
+    uint8_t dirs;       /**< GH_BUFDIR_* */
+    uint8_t stage;      /**< gh_app_stage at which it is complete */
+    uint8_t body;       /**< grows with GH_STAGE_BODY events */
+} gh_buffer_info;
+
+/** Static facts about buffer @p id (< GH_BUF_N). */
+const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id);
+
+#endif
