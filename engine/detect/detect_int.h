@@ -1,0 +1,218 @@
+/* Signature tier internals shared by the build side (rules/detect_build.c:
+ * rules to signatures and Hyperscan databases) and the run side
+ * (engine/detect/prefilter.c: which signatures are candidates for a packet,
+ * stream window or transaction; engine/detect/inspect.c: the content engine
+ * that verifies them over any buffer). Internal to libgatehouse. */
+#ifndef GATEHOUSE_DETECT_INT_H
+#define GATEHOUSE_DETECT_INT_H
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs.h>
+#include <pcre2.h>
+
+#include "gatehouse/dpi.h"
+#include "hdrmatch.h"
+
+/* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
+#define PCRE_MATCH_LIMIT 3500u
+#define PCRE_DEPTH_LIMIT 1500u
+/* Inspection steps per signature and buffer (Suricata: recursion limit). */
+#define VERIFY_BUDGET 65536u
+
+/* packet kinds, and the rule protocols as sets of them */
+enum { PK_TCP = 1, PK_UDP = 2, PK_ICMP4 = 4, PK_ICMP6 = 8, PK_OTHER = 16, PK_ALL = 31 };
+enum { FAM_V4 = 1, FAM_V6 = 2 };
+enum { CLS_TCP, CLS_UDP, CLS_ICMP, CLS_OTHER, CLS_N };
+enum { DIR_TO_SERVER, DIR_TO_CLIENT, DIR_ANY, DIR_N };
+enum { KW_CONTENT, KW_PCRE, KW_ISDATAAT };
+
+static const unsigned cls_kinds[CLS_N] = {PK_TCP, PK_UDP, PK_ICMP4 | PK_ICMP6, PK_OTHER};
+
+typedef struct dpi_kw {
+    uint8_t type;       /* KW_* */
+    bool negated;
+    bool relative;      /* content: distance/within; pcre: R; isdataat: relative */
+    bool nocase;
+    bool startswith, endswith;
+    bool has_offset, has_depth, has_distance, has_within;
+    bool retry;         /* a later keyword reads this one's match end */
+    bool fast_pattern;
+    bool fp_chop;
+    bool last_ext;      /* no later keyword can extend a match's extent (stream mode) */
+    bool anchored;      /* pcre: the A flag */
+    int32_t distance;
+    uint32_t within;
+    uint32_t offset, depth; /* depth is absolute: offset + depth as written */
+    uint32_t len;       /* content length, or isdataat's N */
+    uint16_t fp_off, fp_len;
+    uint8_t *pat;       /* content bytes, lower-cased when nocase */
+    pcre2_code *re;
+    hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
+                             negatives), NULL when Hyperscan cannot take it */
+    gh_rule_loc loc;    /* the keyword, for errors */
+} dpi_kw;
+
+typedef struct dpi_sig {
+    /* hot: read for every candidate */
+    uint8_t kinds;      /* PK_* the protocol allows */
+    uint8_t family;     /* FAM_* */
+    bool bidir;
+    bool any_ports;
+    gh_hdr_match hm;
+    dpi_kw *kw;
+    bool has_ext;       /* some keyword sets a match extent (positive content/pcre/isdataat) */
+    bool ext_is_fp;     /* the only such keyword is the (unchopped) fast pattern content: on
+                           a stream, only a new fast-pattern occurrence can be reported */
+    size_t nkw;
+    gh_addr_set src, dst;
+    gh_port_set sp, dp;
+    /* cold */
+    uint8_t dir;        /* DIR_* */
+    int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
+    gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
+    uint32_t ct_line, ct_col; /* the classtype option, for errors */
+    char *category_owned;   /* info.category when it is a copy (a class description) */
+    gh_dpi_sig_info info;
+} dpi_sig;
+
+typedef struct dpi_group {
+    hs_database_t *db;  /* block or stream mode, see gh_dpi */
+    uint32_t *nofp;     /* signatures with no fast pattern, checked on every buffer */
+    size_t n_nofp;
+    size_t n_patterns;
+} dpi_group;
+
+/* The signatures a database holds (build_group). */
+enum {
+    SEL_ALL,        /* every signature of the class and direction */
+    SEL_STREAM,     /* TCP stream scope: payload signatures that are neither
+                       flow:no_stream nor packet-scope; the streaming database
+                       also holds the packet-scope payload ones' fast patterns,
+                       tagged PKT_HIT, so the scan of the new bytes finds their
+                       candidates in the packet too */
+    SEL_PACKET,     /* TCP packet scope, the complement: header-only,
+                       flow:no_stream and packet-scope payload signatures */
+};
+
+/* Port groups: for a packet of orientation o (0: to_server, 1: to_client),
+ * the key port is the server's (dport when to_server, sport when to_client);
+ * a signature can match only when the key port is in its constraint (dp when
+ * o is 0, sp when 1, both for <> rules). The port space is cut into segments
+ * of equal membership; the largest memberships get a group of their own
+ * (with the signatures of every port), the rest share group 0. */
+#define PG_MAX 8
+
+typedef struct port_map {
+    uint32_t n;        /* segments; 0: one group for every port */
+    uint16_t *lo;      /* segment starts, ascending, lo[0] == 0 */
+    uint8_t *grp;      /* each segment's group */
+    unsigned ngroups;  /* groups in use (>= 1) */
+} port_map;
+
+struct gh_dpi {
+    dpi_sig *sigs;
+    size_t n;
+    unsigned max_pg;   /* port groups per class and orientation (option) */
+    /* block mode, per class, packet orientation (the signatures requiring
+     * that direction or none) and port group: packets (gh_dpi_match_packet)
+     * and windows of streams without incremental state (gh_dpi_match_stream) */
+    dpi_group groups[CLS_N][2][PG_MAX];
+    /* TCP, streaming mode, SEL_STREAM, per orientation and port group
+     * (gh_dpi_match_stream_inc) */
+    dpi_group sgroups[2][PG_MAX];
+    /* TCP, block mode, SEL_PACKET: the once-per-packet part of a
+     * stream-inspected TCP packet (GH_DPI_PACKET_TCP_SIDE) */
+    dpi_group pgroups[2][PG_MAX];
+    port_map pmap[CLS_N][2];
+    size_t db_bytes;
+    size_t mem_bytes;
+    size_t n_no_stream; /* signatures with flow:no_stream */
+    gh_action_order order; /* precedence of the actions in a match list */
+};
+
+struct gh_dpi_scratch {
+    const gh_dpi *d;
+    hs_scratch_t *hs;
+    uint32_t *mark;     /* mark[sig] == gen: already a candidate for this buffer */
+    uint32_t gen;
+    uint32_t *cand;
+    size_t ncand;
+    uint32_t *hits;
+    uint32_t *pidx;     /* stream calls: pending index of a marked signature */
+    /* packet-scope hits of the stream calls since gh_dpi_stream_packet_begin */
+    uint32_t *pmark, pgen;
+    uint32_t *pcand;
+    size_t npcand;
+    bool pfed;          /* every stream call since then scanned its new bytes */
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    gh_dpi_scratch_stats stats;
+};
+
+/* Fast-pattern hits one stream direction keeps: the signature, and the stream
+ * offset just past its latest fast-pattern occurrence. */
+#define STREAM_PENDING 32
+
+typedef struct dpi_pend {
+    uint32_t sig;
+    uint64_t end;
+} dpi_pend;
+
+struct gh_dpi_stream {
+    const gh_dpi *d;        /* the ruleset the streams were opened on */
+    hs_stream_t *hs[2][PG_MAX]; /* per sgroups database, opened at first use, then reset */
+    int o, pg;              /* the database in use, -1: none */
+    bool live;              /* hs[o][pg] holds this flow's state (else reset before use) */
+    uint64_t base;          /* stream offset of Hyperscan's offset 0 */
+    uint64_t next;          /* stream offset of the next byte to feed */
+    uint64_t block_until;   /* pending overflowed: windows starting before this
+                               offset take their candidates from a block scan */
+    uint32_t n;
+    dpi_pend pend[STREAM_PENDING];
+};
+
+/* Hyperscan ids of a streaming database: the signature index, with this bit
+ * for packet-scope signatures (candidates for the packet, not the stream). */
+#define PKT_HIT 0x80000000u
+#define N_GROUPS (CLS_N * 2 * PG_MAX + 4 * PG_MAX)
+
+static inline int lc(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c; /* ASCII only, as Hyperscan's caseless */
+}
+
+
+typedef struct vctx {
+    const dpi_kw *kw;   /* the keywords of this buffer */
+    size_t nkw;
+    bool has_ext;       /* some keyword sets a match extent (stream windows) */
+    const uint8_t *buf;
+    uint32_t len;
+    gh_dpi_scratch *s;
+    uint32_t budget;
+    bool bail;
+    /* stream windows (false/0 for a packet buffer) */
+    bool stream;
+    int64_t base;       /* stream offset of buf[0] */
+    int64_t new_from;   /* a reported match's extent must exceed this index */
+    /* pcre keywords (index < 64) without R: the subject is the whole buffer,
+     * so the Hyperscan prefilter's answer holds for the whole verification */
+    uint64_t re_scanned, re_none;
+} vctx;
+
+/* Every database group of @p d (at most N_GROUPS). */
+size_t gh_detect_all_groups(const gh_dpi *d, dpi_group **out);
+
+/* Verify keywords v->kw[i..v->nkw) of a signature over v->buf: Suricata's
+ * content inspection (rule order, relative windows, retries). */
+bool gh_detect_inspect(size_t i, uint32_t prev_end, int64_t ext, vctx *v);
+
+#endif

@@ -1,0 +1,603 @@
+/* Signature candidates and verdicts for packets and TCP stream windows:
+ * Hyperscan scans of the fast patterns (block mode per packet, streaming
+ * mode per stream direction), then each candidate's header match and its
+ * content verification (inspect.c), hits in precedence order. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
+#include "detect/detect_int.h"
+/* ---- address and port sets ------------------------------------------------ */
+
+static inline uint32_t be32(const uint8_t *b)
+{
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+
+static bool addr_in(const gh_addr_set *s, const gh_packet *p, const gh_addr *a)
+{
+    if (p->ip_ver == 4) {
+        uint32_t v = be32(a->b);
+        size_t lo = 0, hi = s->n_v4;
+        while (lo < hi) { /* first range with hi >= v */
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->v4[mid].hi < v)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo < s->n_v4 && s->v4[lo].lo <= v;
+    }
+    size_t lo = 0, hi = s->n_v6;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s->v6[mid].hi, a->b, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_v6 && memcmp(s->v6[lo].lo, a->b, 16) <= 0;
+}
+
+static bool port_in(const gh_port_set *s, uint16_t v)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->r[mid].hi < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->r[lo].lo <= v;
+}
+
+static inline unsigned port_group(const gh_dpi *d, unsigned cls, unsigned o, const gh_packet *p)
+{
+    const port_map *m = &d->pmap[cls][o];
+    if (m->n == 0)
+        return 0;
+    uint16_t key = o ? p->sport : p->dport;
+    size_t l = 0, h = m->n;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if (m->lo[mid] <= key)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    return m->grp[l - 1];
+}
+
+size_t gh_detect_all_groups(const gh_dpi *d, dpi_group **out)
+{
+    size_t n = 0;
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned g = 0; g < PG_MAX; g++) {
+            for (unsigned c = 0; c < CLS_N; c++)
+                out[n++] = (dpi_group *)&d->groups[c][o][g];
+            out[n++] = (dpi_group *)&d->sgroups[o][g];
+            out[n++] = (dpi_group *)&d->pgroups[o][g];
+        }
+    return n;
+}
+
+/* ---- scratch --------------------------------------------------------------- */
+
+gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
+{
+    gh_dpi_scratch *s = calloc(1, sizeof(*s));
+    if (!s)
+        goto oom;
+    s->d = d;
+    size_t n = d->n ? d->n : 1;
+    s->mark = calloc(n, sizeof(*s->mark));
+    s->cand = malloc(n * sizeof(*s->cand));
+    s->hits = malloc(n * sizeof(*s->hits));
+    s->pidx = malloc(n * sizeof(*s->pidx));
+    s->pmark = calloc(n, sizeof(*s->pmark));
+    s->pcand = malloc(n * sizeof(*s->pcand));
+    s->md = pcre2_match_data_create(1, NULL);
+    s->mctx = pcre2_match_context_create(NULL);
+    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->md || !s->mctx)
+        goto oom;
+    pcre2_set_match_limit(s->mctx, PCRE_MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mctx, PCRE_DEPTH_LIMIT);
+    dpi_group *g[N_GROUPS];
+    for (size_t i = 0, ng = gh_detect_all_groups(d, g); i < ng; i++)
+        if (g[i]->db && hs_alloc_scratch(g[i]->db, &s->hs) != HS_SUCCESS) {
+            gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
+            gh_dpi_scratch_free(s);
+            return NULL;
+        }
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t k = 0; k < d->sigs[i].nkw; k++)
+            if (d->sigs[i].kw[k].re_hs &&
+                hs_alloc_scratch(d->sigs[i].kw[k].re_hs, &s->hs) != HS_SUCCESS) {
+                gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
+                gh_dpi_scratch_free(s);
+                return NULL;
+            }
+    return s;
+oom:
+    gh_error_set(err, GH_E_NOMEM, "out of memory allocating DPI scratch");
+    gh_dpi_scratch_free(s);
+    return NULL;
+}
+
+size_t gh_dpi_scratch_size(const gh_dpi_scratch *s)
+{
+    size_t hs = 0;
+    if (s->hs)
+        hs_scratch_size(s->hs, &hs);
+    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 6 * sizeof(uint32_t);
+}
+
+void gh_dpi_scratch_free(gh_dpi_scratch *s)
+{
+    if (!s)
+        return;
+    hs_free_scratch(s->hs);
+    free(s->mark);
+    free(s->cand);
+    free(s->hits);
+    free(s->pidx);
+    free(s->pmark);
+    free(s->pcand);
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mctx);
+    free(s);
+}
+
+void gh_dpi_scratch_get_stats(const gh_dpi_scratch *s, gh_dpi_scratch_stats *st)
+{
+    *st = s->stats;
+}
+
+static unsigned pkt_kind(const gh_packet *p)
+{
+    if (p->layers & GH_LAYER_TCP)
+        return PK_TCP;
+    if (p->layers & GH_LAYER_UDP)
+        return PK_UDP;
+    if (p->layers & GH_LAYER_ICMPV4)
+        return PK_ICMP4;
+    if (p->layers & GH_LAYER_ICMPV6)
+        return PK_ICMP6;
+    return PK_OTHER;
+}
+
+static bool header_ok(const dpi_sig *sg, const gh_packet *p, unsigned kind)
+{
+    if (!(sg->kinds & kind) || !(sg->family & (p->ip_ver == 4 ? FAM_V4 : FAM_V6)))
+        return false;
+    if (!sg->any_ports && !(kind & (PK_TCP | PK_UDP)))
+        return false;
+    if (addr_in(&sg->src, p, &p->src) && addr_in(&sg->dst, p, &p->dst) &&
+        (sg->any_ports || (port_in(&sg->sp, p->sport) && port_in(&sg->dp, p->dport))))
+        return true;
+    return sg->bidir && addr_in(&sg->src, p, &p->dst) && addr_in(&sg->dst, p, &p->src) &&
+           (sg->any_ports || (port_in(&sg->sp, p->dport) && port_in(&sg->dp, p->sport)));
+}
+
+static inline void add_cand(gh_dpi_scratch *s, uint32_t id)
+{
+    if (s->mark[id] != s->gen) {
+        s->mark[id] = s->gen;
+        s->cand[s->ncand++] = id;
+    }
+}
+
+static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
+                       unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)to;
+    (void)flags;
+    add_cand(ctx, id);
+    return 0;
+}
+
+static bool hit_before(const gh_dpi *d, uint32_t a, uint32_t b)
+{
+    const gh_dpi_sig_info *x = &d->sigs[a].info, *y = &d->sigs[b].info;
+    unsigned ra = d->order.rank[gh_action_class_of(x->action)];
+    unsigned rb = d->order.rank[gh_action_class_of(y->action)];
+    if (ra != rb)
+        return ra < rb;
+    if (x->sid != y->sid)
+        return x->sid < y->sid;
+    return a < b;
+}
+
+void gh_dpi_match_sort(const gh_dpi *d, gh_dpi_match *m, size_t n)
+{
+    /* insertion sort: match lists are short */
+    for (size_t i = 1; i < n; i++) {
+        gh_dpi_match x = m[i];
+        size_t j = i;
+        while (j > 0 && hit_before(d, x.idx, m[j - 1].idx)) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+}
+
+enum { MODE_PACKET, MODE_NO_STREAM, MODE_STREAM };
+
+/* What a match_core / verify call considers. */
+typedef struct sel_ctx {
+    unsigned mode;          /* MODE_* */
+    bool skip_hdr_only;     /* MODE_STREAM: header-only signatures are evaluated elsewhere */
+    bool anchored_split;    /* packet-scope payload signatures go per packet, not on streams */
+    bool hdr_only;          /* MODE_NO_STREAM: also the header-only signatures (stream side) */
+    bool stream_hits;       /* TCP side: candidates from the stream calls' packet hits */
+    bool flow_end;          /* a flow-end pseudo packet: header-only, not type pkt */
+    int64_t base, new_from; /* MODE_STREAM: see vctx */
+} sel_ctx;
+
+static inline void next_gen(gh_dpi_scratch *s)
+{
+    if (GH_UNLIKELY(++s->gen == 0)) {
+        memset(s->mark, 0, s->d->n * sizeof(*s->mark));
+        s->gen = 1;
+    }
+    s->ncand = 0;
+}
+
+static unsigned pkt_class(unsigned kind)
+{
+    return kind == PK_TCP ? CLS_TCP : kind == PK_UDP ? CLS_UDP
+         : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
+}
+
+/* Verify the candidates in s->cand against @p buf; write the hits in
+ * precedence order to @p out. */
+static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                     const gh_pkt_state *st, const uint8_t *buf, size_t len, const sel_ctx *c,
+                     gh_dpi_match *out, size_t max)
+{
+    unsigned kind = pkt_kind(p);
+    gh_pkt_state none = {0};
+    const gh_pkt_state *ps = st ? st : &none;
+    size_t nh = 0;
+    for (size_t i = 0; i < s->ncand; i++) {
+        const dpi_sig *sg = &d->sigs[s->cand[i]];
+        const gh_hdr_match *hm = &sg->hm;
+        if (c->mode == MODE_NO_STREAM) {
+            if (sg->nkw == 0 && !sg->info.no_stream) {
+                if (!c->hdr_only)
+                    continue;
+                hm = &sg->hm_stream; /* the stream side's header-only signatures */
+            } else if (!sg->info.no_stream &&
+                       !(c->anchored_split && sg->info.packet_scope && sg->nkw)) {
+                continue;
+            }
+        } else if (c->mode == MODE_STREAM) {
+            if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
+                (c->anchored_split && !sg->info.stream_scope && sg->nkw))
+                continue;
+            hm = &sg->hm_stream;
+        }
+        /* IP-only: once per flow direction (every packet without a flow) */
+        if (sg->info.type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
+            continue;
+        if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
+            continue;
+        s->stats.candidates++;
+        if (!header_ok(sg, p, kind) || !gh_hdr_match_eval(hm, p, ps))
+            continue;
+        if (sg->nkw) {
+            vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf, .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
+                      .stream = c->mode == MODE_STREAM, .base = c->base,
+                      .new_from = c->new_from};
+            if (!gh_detect_inspect(0, 0, 0, &v)) {
+                s->stats.budget_exceeded += v.bail;
+                continue;
+            }
+        }
+        /* insertion into precedence order; hits are few */
+        uint32_t id = s->cand[i];
+        size_t j = nh++;
+        while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
+            s->hits[j] = s->hits[j - 1];
+            j--;
+        }
+        s->hits[j] = id;
+    }
+    s->stats.matches += nh;
+    size_t w = nh < max ? nh : max;
+    for (size_t i = 0; i < w; i++) {
+        const gh_dpi_sig_info *in = &d->sigs[s->hits[i]].info;
+        out[i].idx = s->hits[i];
+        out[i].action = in->action;
+        out[i].sid = in->sid;
+        out[i].gid = in->gid;
+        out[i].rev = in->rev;
+        /* only payload keywords read the stream; header-only ones judged the packet */
+        out[i].stream = c->mode == MODE_STREAM && in->payload;
+    }
+    return w;
+}
+
+static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                         const gh_pkt_state *st, const uint8_t *buf, size_t len, sel_ctx *c,
+                         gh_dpi_match *out, size_t max)
+{
+    s->stats.buffers++;
+    if (!p->ip_ver || !d->n)
+        return 0;
+    if (c->mode == MODE_NO_STREAM && !d->n_no_stream && !c->anchored_split && !c->hdr_only)
+        return 0;
+    if (!buf)
+        len = 0;
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;
+    if (c->new_from > (int64_t)len)
+        c->new_from = (int64_t)len;
+    next_gen(s);
+    unsigned kind = pkt_kind(p);
+    unsigned cls = pkt_class(kind);
+    /* on a window without new bytes no payload signature can be reported */
+    bool scan = len && !(c->mode == MODE_STREAM && c->new_from >= (int64_t)len);
+    /* the packet's orientation picks the databases; without flow state it
+     * may be either: both are scanned and verification decides */
+    unsigned os[2] = {0, 1}, no = 2;
+    if (st && st->has_flow) {
+        os[0] = st->to_server ? 0 : 1;
+        no = 1;
+    }
+    /* the packet side of a stream-inspected TCP packet has its own databases */
+    bool tcp_side = cls == CLS_TCP && c->mode == MODE_NO_STREAM && c->anchored_split &&
+                    c->hdr_only;
+    if (tcp_side && c->stream_hits) {
+        for (size_t i = 0; i < s->npcand; i++)
+            add_cand(s, s->pcand[i]);
+        scan = false; /* the stream calls scanned these bytes */
+    }
+    for (unsigned k = 0; k < no; k++) {
+        unsigned o = os[k], pg = port_group(d, cls, o, p);
+        const dpi_group *g = tcp_side ? &d->pgroups[o][pg] : &d->groups[cls][o][pg];
+        if (g->db && scan)
+            hs_scan(g->db, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
+        for (size_t i = 0; i < g->n_nofp; i++)
+            add_cand(s, g->nofp[i]);
+    }
+    return verify(d, s, p, st, buf, len, c, out, max);
+}
+
+size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                           const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                           gh_dpi_match *out, size_t max)
+{
+    sel_ctx c = {.mode = MODE_PACKET};
+    return match_core(d, s, p, st, buf, len, &c, out, max);
+}
+
+size_t gh_dpi_match_packet_ex(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                              const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                              unsigned flags, gh_dpi_match *out, size_t max)
+{
+    sel_ctx c = {.mode = MODE_PACKET};
+    if (flags & GH_DPI_PACKET_FLOW_END) {
+        c.flow_end = true;
+        buf = NULL;
+        len = 0;
+    } else if (flags & (GH_DPI_PACKET_ONLY_NO_STREAM | GH_DPI_PACKET_TCP_SIDE)) {
+        c.mode = MODE_NO_STREAM;
+        c.anchored_split = (flags & (GH_DPI_PACKET_ANCHORED | GH_DPI_PACKET_TCP_SIDE)) != 0;
+        c.hdr_only = (flags & GH_DPI_PACKET_TCP_SIDE) != 0;
+        c.stream_hits = (flags & GH_DPI_PACKET_TCP_SIDE) && (flags & GH_DPI_PACKET_STREAM_HITS) &&
+                        s->pfed;
+    }
+    return match_core(d, s, p, st, buf, len, &c, out, max);
+}
+
+size_t gh_dpi_match_stream(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                           const gh_pkt_state *st, const uint8_t *buf, size_t len,
+                           uint64_t buf_offset, size_t new_from, unsigned flags,
+                           gh_dpi_match *out, size_t max)
+{
+    /* offsets beyond 2^62 behave like 2^62: every offset/depth lies before the window */
+    int64_t base = buf_offset > (UINT64_C(1) << 62) ? INT64_C(1) << 62 : (int64_t)buf_offset;
+    int64_t nf = new_from > (size_t)UINT32_MAX ? (int64_t)UINT32_MAX : (int64_t)new_from;
+    sel_ctx c = {.mode = MODE_STREAM, .base = base, .new_from = nf,
+                 .skip_hdr_only = (flags & GH_DPI_STREAM_SKIP_HEADER_ONLY) != 0,
+                 .anchored_split = (flags & GH_DPI_STREAM_SKIP_ANCHORED) != 0};
+    return match_core(d, s, p, st, buf, len, &c, out, max);
+}
+
+/* ---- incremental stream matching -------------------------------------------- */
+
+void gh_dpi_stream_packet_begin(gh_dpi_scratch *s)
+{
+    if (GH_UNLIKELY(++s->pgen == 0)) {
+        memset(s->pmark, 0, (s->d->n ? s->d->n : 1) * sizeof(*s->pmark));
+        s->pgen = 1;
+    }
+    s->npcand = 0;
+    s->pfed = true;
+}
+
+gh_dpi_stream *gh_dpi_stream_new(void)
+{
+    gh_dpi_stream *ds = calloc(1, sizeof(*ds));
+    if (ds)
+        ds->o = ds->pg = -1;
+    return ds;
+}
+
+static void stream_close_all(gh_dpi_stream *ds)
+{
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned g = 0; g < PG_MAX; g++) {
+            hs_close_stream(ds->hs[o][g], NULL, NULL, NULL);
+            ds->hs[o][g] = NULL;
+        }
+    ds->o = ds->pg = -1;
+    ds->live = false;
+}
+
+void gh_dpi_stream_reset(gh_dpi_stream *ds)
+{
+    ds->live = false;
+    ds->n = 0;
+    ds->block_until = 0;
+}
+
+void gh_dpi_stream_free(gh_dpi_stream *ds)
+{
+    if (!ds)
+        return;
+    stream_close_all(ds);
+    free(ds);
+}
+
+size_t gh_dpi_stream_size(const gh_dpi_stream *ds)
+{
+    size_t total = sizeof(*ds);
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned g = 0; g < PG_MAX; g++) {
+            size_t sz = 0;
+            if (ds->hs[o][g] && ds->d->sgroups[o][g].db &&
+                hs_stream_size(ds->d->sgroups[o][g].db, &sz) == HS_SUCCESS)
+                total += sz;
+        }
+    return total;
+}
+
+typedef struct stream_cb {
+    gh_dpi_scratch *s;
+    gh_dpi_stream *ds;
+} stream_cb;
+
+/* A fast-pattern hit on a stream: remember the signature (once) with the end
+ * of its latest occurrence. */
+static int on_stream_match(unsigned id, unsigned long long from, unsigned long long to,
+                           unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)flags;
+    stream_cb *c = ctx;
+    gh_dpi_scratch *s = c->s;
+    if (id & PKT_HIT) { /* a packet-scope signature: a candidate for the packet */
+        id &= ~PKT_HIT;
+        if (s->pmark[id] != s->pgen) {
+            s->pmark[id] = s->pgen;
+            s->pcand[s->npcand++] = id;
+        }
+        return 0;
+    }
+    gh_dpi_stream *ds = c->ds;
+    uint64_t end = ds->base + to;
+    if (c->s->mark[id] == c->s->gen) {
+        ds->pend[c->s->pidx[id]].end = end;
+    } else if (ds->n < STREAM_PENDING) {
+        c->s->mark[id] = c->s->gen;
+        c->s->pidx[id] = ds->n;
+        ds->pend[ds->n].sig = id;
+        ds->pend[ds->n++].end = end;
+    } else if (end > ds->block_until) {
+        ds->block_until = end; /* windows that may hold it scan in block mode */
+    }
+    return 0;
+}
+
+/* Make ds->hs[o][pg] a fresh or continuing stream whose next byte is at
+ * stream offset @p off. Returns false when Hyperscan cannot open one. */
+static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int o, int pg, uint64_t off)
+{
+    if (ds->d != d)
+        stream_close_all(ds); /* opened on another ruleset */
+    ds->d = d;
+    if (ds->live && ds->o == o && ds->pg == pg && ds->next == off)
+        return true;
+    /* a new flow, another database, or a gap in the bytes fed: start over at
+     * @p off; the pending hits stay (their offsets are absolute) */
+    hs_stream_t **hs = &ds->hs[o][pg];
+    if (*hs) {
+        if (hs_reset_stream(*hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
+            return false;
+    } else if (hs_open_stream(d->sgroups[o][pg].db, 0, hs) != HS_SUCCESS) {
+        *hs = NULL;
+        return false;
+    }
+    ds->o = o;
+    ds->pg = pg;
+    ds->live = true;
+    ds->base = ds->next = off;
+    return true;
+}
+
+size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream *ds,
+                               const gh_packet *p, const gh_pkt_state *st, const uint8_t *buf,
+                               size_t len, uint64_t buf_offset, size_t new_from, unsigned flags,
+                               gh_dpi_match *out, size_t max)
+{
+    if (!buf || !d->n || !p->ip_ver || pkt_kind(p) != PK_TCP) {
+        s->pfed = false;
+        return 0;
+    }
+    if (len > UINT32_MAX || buf_offset > (UINT64_C(1) << 62)) {
+        s->pfed = false;
+        return gh_dpi_match_stream(d, s, p, st, buf, len, buf_offset, new_from,
+                                   GH_DPI_STREAM_SKIP_HEADER_ONLY | GH_DPI_STREAM_SKIP_ANCHORED,
+                                   out, max);
+    }
+    if (new_from >= len)
+        return 0; /* no new bytes: no payload signature can be reported */
+    int o = st && st->has_flow && !st->to_server ? 1 : 0;
+    int pg = (int)port_group(d, CLS_TCP, (unsigned)o, p);
+    const dpi_group *g = &d->sgroups[o][pg];
+    if (ds->n && ds->d != d) { /* pending hits of another ruleset (a reload) */
+        ds->n = 0;
+        ds->block_until = buf_offset + len; /* hits before the swap are unknown */
+    }
+    /* feed the new bytes; mark the pending signatures so a hit updates them */
+    next_gen(s);
+    for (uint32_t i = 0; i < ds->n; i++) {
+        s->mark[ds->pend[i].sig] = s->gen;
+        s->pidx[ds->pend[i].sig] = i;
+    }
+    if (g->db) {
+        if (stream_ready(d, ds, o, pg, buf_offset + new_from)) {
+            stream_cb cb = {.s = s, .ds = ds};
+            hs_scan_stream(ds->hs[o][pg], (const char *)buf + new_from, (unsigned)(len - new_from), 0,
+                           s->hs, on_stream_match, &cb);
+            ds->next = buf_offset + len;
+        } else {
+            ds->block_until = buf_offset + len; /* no stream: block scans cover these bytes */
+            s->pfed = false;
+        }
+    }
+    if (flags & GH_DPI_STREAM_FEED_ONLY)
+        return 0;
+    sel_ctx c = {.mode = MODE_STREAM, .base = (int64_t)buf_offset, .new_from = (int64_t)new_from,
+                 .skip_hdr_only = true, .anchored_split = true};
+    if (buf_offset < ds->block_until) {
+        /* some hit was not kept: find the candidates by scanning the window */
+        s->stats.block_fallbacks++;
+        return match_core(d, s, p, st, buf, len, &c, out, max);
+    }
+    s->stats.buffers++;
+    /* candidates: the pending signatures whose latest fast pattern lies in the
+     * window (the others slid out: forget them), and those without one */
+    next_gen(s);
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < ds->n; i++) {
+        const dpi_sig *sg = &d->sigs[ds->pend[i].sig];
+        if (ds->pend[i].end < buf_offset + sg->info.fast_pattern_len)
+            continue;
+        ds->pend[keep++] = ds->pend[i];
+        /* a signature whose extent is its fast pattern alone needs an
+         * occurrence ending in the new bytes: none, no verification */
+        if (sg->ext_is_fp && ds->pend[i].end <= buf_offset + new_from)
+            continue;
+        add_cand(s, ds->pend[i].sig);
+    }
+    ds->n = keep;
+    for (size_t i = 0; i < g->n_nofp; i++)
+        add_cand(s, g->nofp[i]);
+    return verify(d, s, p, st, buf, len, &c, out, max);
+}
+
