@@ -26,6 +26,8 @@
 #define _GNU_SOURCE /* memmem */
 #endif
 #include "detect/detect_int.h"
+#include "app/app.h"
+#include "rules_int.h"
 /* ---- small helpers --------------------------------------------------------- */
 
 static void tally(gh_dpi_load_report *rep, const char *kw)
@@ -173,9 +175,15 @@ typedef struct rule_ctx {
     size_t *nerrs;
     bool error;
     const char *unsupported; /* first unsupported feature found here */
-    char uns_buf[40];
+    char uns_buf[64];
     bool oom;
     bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
+    uint8_t cur_buf;         /* the sticky buffer payload keywords go to */
+    /* per buffer: transforms and length conditions, attached to its segment */
+    gh_xform xf[GH_BUF_N][SEG_XF_MAX];
+    uint8_t nxf[GH_BUF_N];
+    gh_uint_match len[GH_BUF_N][2];
+    uint8_t nlen[GH_BUF_N];
 } rule_ctx;
 
 static void rule_error(rule_ctx *c, gh_rule_loc loc, const char *fmt, ...)
@@ -284,14 +292,20 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         case 'R': k->relative = true; break;
         case 'B': break; /* rawbytes: we never inspect normalized data */
         case 'O': break; /* override the match limit: the default limits stay */
-        case 'U': case 'I': case 'P': case 'Q': case 'H': case 'D': case 'M':
-        case 'C': case 'K': case 'S': case 'Y': case 'V': case 'W': case 'Z': {
-            /* HTTP buffer modifiers: matching the packet instead would be wrong */
-            char tag[16];
-            snprintf(tag, sizeof(tag), "pcre/%c", *f);
-            rule_unsupported(c, tag);
-            return;
-        }
+        /* HTTP buffers (Suricata's detect-pcre.c) */
+        case 'U': k->buf = GH_BUF_HTTP_URI; break;
+        case 'I': k->buf = GH_BUF_HTTP_URI_RAW; break;
+        case 'P': k->buf = GH_BUF_HTTP_REQUEST_BODY; break;
+        case 'Q': k->buf = GH_BUF_FILE_DATA; break;
+        case 'H': k->buf = GH_BUF_HTTP_HEADER; break;
+        case 'D': k->buf = GH_BUF_HTTP_HEADER_RAW; break;
+        case 'M': k->buf = GH_BUF_HTTP_METHOD; break;
+        case 'C': k->buf = GH_BUF_HTTP_COOKIE; break;
+        case 'S': k->buf = GH_BUF_HTTP_STAT_CODE; break;
+        case 'Y': k->buf = GH_BUF_HTTP_STAT_MSG; break;
+        case 'V': k->buf = GH_BUF_HTTP_USER_AGENT; break;
+        case 'W': k->buf = GH_BUF_HTTP_HOST; break;
+        case 'Z': k->buf = GH_BUF_HTTP_HOST_RAW; break;
         default: {
             gh_rule_loc l = o->value.loc;
             l.col += (uint32_t)(f - v);
@@ -487,10 +501,98 @@ static void content_finish(rule_ctx *c, dpi_kw *k)
     }
 }
 
+/* A transform of the current sticky buffer (Suricata: transforms follow
+ * the sticky buffer keyword they apply to). */
+static void compile_transform(rule_ctx *c, const gh_rule_option *o, const char *nm)
+{
+    uint8_t b = c->cur_buf;
+    if (b == GH_BUF_PAYLOAD) {
+        rule_error(c, o->name.loc, "transform '%s' needs a sticky buffer before it", nm);
+        return;
+    }
+    if (c->nxf[b] == SEG_XF_MAX) {
+        rule_error(c, o->name.loc, "more than %d transforms on %s", SEG_XF_MAX,
+                   gh_buffer_get_info(b)->name);
+        return;
+    }
+    char msg[160];
+    gh_xform *x = &c->xf[b][c->nxf[b]];
+    if (gh_xform_parse(nm, o->value.text, x, msg, sizeof(msg)) != 0) {
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "%s: %s", nm, msg);
+        return;
+    }
+    c->nxf[b]++;
+}
+
+/* bsize (the current sticky buffer's length) and urilen (http.uri's, or
+ * http.uri.raw's with ",raw"). */
+static void compile_length(rule_ctx *c, const gh_rule_option *o, const char *nm)
+{
+    uint8_t b = c->cur_buf;
+    char v[96];
+    snprintf(v, sizeof(v), "%s", o->value.text ? o->value.text : "");
+    if (!strcasecmp(nm, "urilen")) {
+        b = GH_BUF_HTTP_URI;
+        char *comma = strchr(v, ',');
+        if (comma) {
+            const char *mode = skip_ws(comma + 1);
+            if (!strncasecmp(mode, "raw", 3))
+                b = GH_BUF_HTTP_URI_RAW;
+            else if (strncasecmp(mode, "norm", 4) != 0) {
+                rule_error(c, o->value.loc, "urilen: expected ,raw or ,norm after the length");
+                return;
+            }
+            *comma = '\0';
+        }
+    } else if (b == GH_BUF_PAYLOAD) {
+        rule_error(c, o->name.loc, "bsize needs a sticky buffer before it");
+        return;
+    }
+    if (c->nlen[b] == 2) {
+        rule_error(c, o->name.loc, "%s: at most two length conditions per buffer", nm);
+        return;
+    }
+    char msg[128];
+    if (gh_uint_match_parse(v, UINT64_MAX, &c->len[b][c->nlen[b]], msg, sizeof(msg)) != 0) {
+        rule_error(c, o->value.loc, "%s: %s", nm, msg);
+        return;
+    }
+    c->nlen[b]++;
+}
+
+/* app-layer-protocol:[!]NAME: only protocols the engine detects can be
+ * decided; a rule on another one is skipped, never guessed. */
+static void compile_alproto(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+{
+    const char *v = skip_ws(o->value.text ? o->value.text : "");
+    bool neg = *v == '!';
+    if (neg)
+        v = skip_ws(v + 1);
+    char name[32];
+    size_t n = 0;
+    while (v[n] && v[n] != ',' && !isspace((unsigned char)v[n]) && n + 1 < sizeof(name)) {
+        name[n] = (char)tolower((unsigned char)v[n]);
+        n++;
+    }
+    name[n] = '\0';
+    if (!strcmp(name, "http") || !strcmp(name, "http1")) {
+        sg->alproto_val = GH_ALPROTO_HTTP1;
+    } else if (!strcmp(name, "failed")) {
+        sg->alproto_val = GH_ALPROTO_FAILED;
+    } else {
+        char tag[56];
+        snprintf(tag, sizeof(tag), "app-layer-protocol:%s", name);
+        rule_unsupported(c, tag);
+        return;
+    }
+    sg->alproto_kw = true;
+    sg->alproto_neg = neg;
+}
+
 static bool is_meta(const char *nm)
 {
     static const char *const meta[] = {"msg", "sid", "gid", "rev", "classtype", "priority",
-                                       "reference", "metadata"};
+                                       "reference", "metadata", "target"};
     for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
         if (!strcasecmp(nm, meta[i]))
             return true;
@@ -509,12 +611,17 @@ static bool is_cmod(const char *nm)
 
 static void sig_clear(dpi_sig *sg)
 {
-    for (size_t i = 0; i < sg->nkw; i++) {
+    size_t nk = sg->nkw_all > sg->nkw ? sg->nkw_all : sg->nkw; /* before/after segments */
+    for (size_t i = 0; i < nk; i++) {
         free(sg->kw[i].pat);
         pcre2_code_free(sg->kw[i].re);
         hs_free_database(sg->kw[i].re_hs);
     }
     free(sg->kw);
+    for (size_t i = 0; i < sg->nseg; i++)
+        for (size_t x = 0; x < sg->segs[i].nxf; x++)
+            gh_xform_free(&sg->segs[i].xf[x]);
+    free(sg->segs);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -528,6 +635,111 @@ static void sig_clear(dpi_sig *sg)
     memset(sg, 0, sizeof(*sg));
 }
 
+/* Group the keywords by buffer (stable: rule order within a buffer, the
+ * payload's first) into segments, with each buffer's transforms and length
+ * conditions. A signature reading any application buffer is inspected on
+ * transactions. */
+static bool build_segments(rule_ctx *c, dpi_sig *sg)
+{
+    size_t n = sg->nkw;
+    for (size_t i = 1; i < n; i++) { /* insertion sort: few keywords, stable */
+        dpi_kw k = sg->kw[i];
+        size_t j = i;
+        while (j > 0 && sg->kw[j - 1].buf > k.buf) {
+            sg->kw[j] = sg->kw[j - 1];
+            j--;
+        }
+        sg->kw[j] = k;
+    }
+    sg->nkw_all = n;
+    bool used[GH_BUF_N] = {false};
+    size_t nseg = 0;
+    for (size_t i = 0; i < n; i++)
+        used[sg->kw[i].buf] = true;
+    for (unsigned b = 0; b < GH_BUF_N; b++) {
+        used[b] = used[b] || c->nxf[b] || c->nlen[b];
+        nseg += used[b];
+    }
+    if (!nseg)
+        return true;
+    if (!(sg->segs = calloc(nseg, sizeof(*sg->segs)))) {
+        c->oom = true;
+        return false;
+    }
+    size_t k = 0;
+    for (unsigned b = 0; b < GH_BUF_N; b++) {
+        if (!used[b])
+            continue;
+        dpi_seg *g = &sg->segs[sg->nseg++];
+        g->buf = (uint8_t)b;
+        g->first = (uint32_t)k;
+        while (k < n && sg->kw[k].buf == b)
+            k++;
+        g->n = (uint32_t)k - g->first;
+        memcpy(g->xf, c->xf[b], c->nxf[b] * sizeof(gh_xform));
+        g->nxf = c->nxf[b];
+        c->nxf[b] = 0; /* owned by the segment now */
+        memcpy(g->len, c->len[b], sizeof(g->len));
+        g->nlen = c->nlen[b];
+        for (uint32_t i = g->first; i < g->first + g->n; i++)
+            g->has_ext |= !sg->kw[i].negated;
+        if (b != GH_BUF_PAYLOAD)
+            sg->app = true;
+    }
+    sg->nkw = sg->segs[0].buf == GH_BUF_PAYLOAD ? sg->segs[0].n : 0;
+    return true;
+}
+
+/* The directions a transaction signature is inspected in (flow's, else
+ * those of its buffers: a response buffer makes it to_client), the stage
+ * of each at which all its buffers are complete, and whether its fast
+ * pattern can prefilter transactions (an untransformed app buffer). */
+static bool app_directions(rule_ctx *c, dpi_sig *sg)
+{
+    uint8_t need = GH_BUFDIR_TS | GH_BUFDIR_TC;
+    for (size_t i = 0; i < sg->nseg; i++) {
+        const gh_buffer_info *bi = gh_buffer_get_info(sg->segs[i].buf);
+        if (sg->segs[i].buf != GH_BUF_PAYLOAD && bi->dirs != (GH_BUFDIR_TS | GH_BUFDIR_TC))
+            need = bi->dirs == GH_BUFDIR_TC ? GH_BUFDIR_TC : need;
+    }
+    if (need == (GH_BUFDIR_TS | GH_BUFDIR_TC)) { /* request buffers only: to_server */
+        for (size_t i = 0; i < sg->nseg; i++)
+            if (gh_buffer_get_info(sg->segs[i].buf)->dirs == GH_BUFDIR_TS)
+                need = GH_BUFDIR_TS;
+    }
+    if (sg->dir == DIR_TO_SERVER || sg->dir == DIR_TO_CLIENT) {
+        uint8_t fd = sg->dir == DIR_TO_SERVER ? GH_BUFDIR_TS : GH_BUFDIR_TC;
+        if (need == GH_BUFDIR_TC && fd == GH_BUFDIR_TS) {
+            for (size_t i = 0; i < sg->nseg; i++)
+                if (gh_buffer_get_info(sg->segs[i].buf)->dirs == GH_BUFDIR_TC)
+                    rule_error(c, c->r->loc, "%s inspects responses but the rule is to_server",
+                               gh_buffer_get_info(sg->segs[i].buf)->name);
+            return false;
+        }
+        need = fd;
+    }
+    sg->app_dirs = need;
+    for (int d = 0; d < 2; d++) {
+        if (!(need & (1u << d)))
+            continue;
+        uint8_t r = GH_STAGE_LINE;
+        for (size_t i = 0; i < sg->nseg; i++) {
+            const gh_buffer_info *bi = gh_buffer_get_info(sg->segs[i].buf);
+            /* a buffer of the other direction is complete once this one starts */
+            if (sg->segs[i].buf != GH_BUF_PAYLOAD && (bi->dirs & (1u << d)) && bi->stage > r)
+                r = bi->stage;
+        }
+        sg->ready[d] = r;
+    }
+    if (sg->fp_kw >= 0) {
+        const dpi_kw *k = &sg->kw[sg->fp_kw];
+        for (size_t i = 0; i < sg->nseg; i++)
+            if (sg->segs[i].buf == k->buf && k->buf != GH_BUF_PAYLOAD && !sg->segs[i].nxf)
+                sg->tx_fp_buf = k->buf;
+    }
+    return true;
+}
+
 /* Compile rule @c->r into @sg. False when the rule is skipped (error,
  * unsupported feature or memory; see @c). */
 static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
@@ -539,7 +751,11 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         rule_error(c, r->action_tok.loc, "action 'accept' is only allowed in firewall rules");
         return false;
     }
-    if (!proto_kinds(r->proto.text, &sg->kinds, &sg->family)) {
+    if (gh_app_proto_supported(r->proto.text)) {
+        sg->kinds = PK_TCP;
+        sg->family = FAM_V4 | FAM_V6;
+        sg->alproto = GH_ALPROTO_HTTP1;
+    } else if (!proto_kinds(r->proto.text, &sg->kinds, &sg->family)) {
         char tag[40];
         snprintf(tag, sizeof(tag), "proto:%s", r->proto.text);
         for (char *p = tag; *p; p++)
@@ -583,12 +799,36 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         }
         if (rc > 0)
             continue;
-        if (!strcasecmp(nm, "content")) {
+        gh_buffer_id kb = GH_BUF_PAYLOAD;
+        gh_kw_role role = gh_kw_buffer_role(nm, &kb);
+        if (role == GH_KWR_STICKY) {
+            c->cur_buf = (uint8_t)kb;
+        } else if (role == GH_KWR_MODIFIER) {
+            /* the legacy form: the previous content moves to the buffer */
+            if (cur < 0) {
+                rule_error(c, o->name.loc, "'%s' needs a preceding content", nm);
+                break;
+            }
+            dpi_kw *k = &sg->kw[cur];
+            if (k->buf != GH_BUF_PAYLOAD && k->buf != kb) {
+                rule_error(c, o->name.loc, "'%s': the content is already in %s", nm,
+                           gh_buffer_get_info(k->buf)->name);
+                break;
+            }
+            k->buf = (uint8_t)kb;
+        } else if (role == GH_KWR_TRANSFORM) {
+            compile_transform(c, o, nm);
+        } else if (!strcasecmp(nm, "bsize") || !strcasecmp(nm, "urilen")) {
+            compile_length(c, o, nm);
+        } else if (!strcasecmp(nm, "app-layer-protocol")) {
+            compile_alproto(c, o, sg);
+        } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
             dpi_kw *k = new_kw(sg, &cap, KW_CONTENT, o->name.loc);
             if (!k) {
                 c->oom = true;
                 break;
             }
+            k->buf = role == GH_KWR_CONTENT ? (uint8_t)kb : c->cur_buf;
             if (!o->value.text || !decode_content(o->value.text, &k->negated, &k->pat, &k->len)) {
                 rule_error(c, o->value.text ? o->value.loc : o->name.loc, "bad content value");
                 break;
@@ -606,6 +846,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 c->oom = true;
                 break;
             }
+            k->buf = c->cur_buf;
             if (!o->value.text) {
                 rule_error(c, o->name.loc, "pcre needs a value");
                 break;
@@ -617,6 +858,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 c->oom = true;
                 break;
             }
+            k->buf = c->cur_buf;
             compile_isdataat(c, o, k);
         } else {
             /* not a keyword the matcher implements: skip, never ignore */
@@ -630,15 +872,17 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             content_finish(c, &sg->kw[i]);
     if (c->error)
         return false;
+    if (!build_segments(c, sg))
+        return false;
 
     /* A keyword must be retried at its next occurrence when a later keyword
-     * reads its match end: a relative keyword before (or at) the next
-     * keyword that sets a new match end. */
-    for (size_t i = 0; i < sg->nkw; i++) {
+     * of its buffer reads its match end: a relative keyword before (or at)
+     * the next keyword that sets a new match end. */
+    for (size_t i = 0; i < sg->nkw_all; i++) {
         dpi_kw *k = &sg->kw[i];
         if (k->type == KW_ISDATAAT || k->negated)
             continue;
-        for (size_t j = i + 1; j < sg->nkw; j++) {
+        for (size_t j = i + 1; j < sg->nkw_all && sg->kw[j].buf == k->buf; j++) {
             const dpi_kw *n = &sg->kw[j];
             if (n->relative) {
                 k->retry = true;
@@ -649,7 +893,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         }
     }
 
-    sg->info.payload = sg->nkw > 0;
+    sg->info.payload = sg->nkw_all > 0;
 
     /* Stream windows: a match is reported when its extent (the end of its
      * furthest positive content/pcre, or the byte a positive isdataat needs)
@@ -689,12 +933,12 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
     sg->hm_stream.flow &= (uint16_t)~GH_FLOWKW_ONLY_STREAM;
 
     /* fast pattern: the one marked, else the longest non-negated content */
-    for (size_t i = 0; i < sg->nkw; i++)
+    for (size_t i = 0; i < sg->nkw_all; i++)
         if (sg->kw[i].type == KW_CONTENT && sg->kw[i].fast_pattern && !sg->kw[i].negated)
             sg->fp_kw = (int32_t)i;
     if (sg->fp_kw < 0) {
         uint32_t best = 0;
-        for (size_t i = 0; i < sg->nkw; i++) {
+        for (size_t i = 0; i < sg->nkw_all; i++) {
             const dpi_kw *k = &sg->kw[i];
             if (k->type == KW_CONTENT && !k->negated && k->len > best) {
                 best = k->len;
@@ -708,7 +952,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         sg->info.fast_pattern_len = k->fp_chop ? k->fp_len : k->len;
         sg->info.fast_pattern_nocase = k->nocase;
         size_t npos = 0;
-        for (size_t i = 0; i < sg->nkw; i++)
+        for (size_t i = 0; i < sg->nkw_all; i++)
             npos += !sg->kw[i].negated;
         sg->ext_is_fp = npos == 1 && !k->fp_chop;
     }
@@ -721,6 +965,9 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         else if (sg->hm.flow & GH_FLOWKW_TO_CLIENT)
             sg->dir = DIR_TO_CLIENT;
     }
+
+    if (sg->app && !app_directions(c, sg))
+        return false;
 
     gh_rule_error e;
     int rc;
@@ -791,21 +1038,32 @@ typedef struct gsel {
     const uint8_t *gmask;  /* per signature: bit g when in port group g */
     unsigned g;
     unsigned sel;          /* SEL_* */
+    unsigned stage, buf;   /* SEL_TX: ready stage, fast pattern buffer (0: none) */
 } gsel;
 
+/* SEL_TX: a transaction signature of direction q->o, ready at q->stage */
 static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
 {
-    if (!sig_in_class(sg, q->cls))
+    if (q->sel == SEL_TX)
+        return sg->app && (sg->app_dirs >> q->o & 1) && sg->ready[q->o] == q->stage;
+    if (sg->app || !sig_in_class(sg, q->cls))
         return false;
     if (sg->dir != DIR_ANY && sg->dir != (q->o ? DIR_TO_CLIENT : DIR_TO_SERVER))
         return false;
     return (q->gmask[i] >> q->g) & 1;
 }
 
+static bool sig_has_fp(const dpi_sig *sg, const gsel *q)
+{
+    return q->sel == SEL_TX ? sg->tx_fp_buf != 0 : sg->fp_kw >= 0;
+}
+
 static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
 {
     if (!sig_in_set(sg, i, q))
         return false;
+    if (q->sel == SEL_TX)
+        return sg->tx_fp_buf == q->buf;
     return q->sel == SEL_ALL || (q->sel == SEL_PACKET ? sig_packet_side(sg)
                                                       : sig_stream_side(sg));
 }
@@ -815,7 +1073,7 @@ static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
  * a packet-side payload signature (a pkt_stream one has both). */
 static unsigned sig_db_entries(const dpi_sig *sg, size_t i, const gsel *q)
 {
-    if (sg->fp_kw < 0)
+    if (!sig_has_fp(sg, q))
         return 0;
     if (q->sel == SEL_STREAM) {
         if (!sig_in_set(sg, i, q) || !sg->nkw)
@@ -833,7 +1091,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
         np += sig_db_entries(sg, i, q);
-        nn += sg->fp_kw < 0 && sig_selected(sg, i, q);
+        nn += !sig_has_fp(sg, q) && sig_selected(sg, i, q);
     }
     if (nn && !(g->nofp = malloc(nn * sizeof(*g->nofp))))
         goto oom;
@@ -853,7 +1111,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
     bool ok = true;
     for (size_t i = 0; i < d->n && ok; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        if (sg->fp_kw < 0 && sig_selected(sg, i, q)) {
+        if (!sig_has_fp(sg, q) && sig_selected(sg, i, q)) {
             g->nofp[g->n_nofp++] = (uint32_t)i;
             continue;
         }
@@ -1133,6 +1391,13 @@ static int build_groups(gh_dpi *d, gh_error *err)
                     rc = build_group(d, &d->pgroups[o][g], &q, HS_MODE_BLOCK, err);
             }
         }
+    /* transactions: no port groups (ports are checked per candidate) */
+    for (unsigned o = 0; o < 2 && !rc; o++)
+        for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++)
+            for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
+                gsel q = {.o = o, .sel = SEL_TX, .stage = st, .buf = b};
+                rc = build_group(d, &d->txg[o][st][b], &q, HS_MODE_BLOCK, err);
+            }
     free(gmask);
     return rc;
 }
@@ -1223,7 +1488,11 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             }
             rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan};
             dpi_sig *sg = &d->sigs[d->n];
-            if (compile_rule(&c, vars, sg)) {
+            bool ok = compile_rule(&c, vars, sg);
+            for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
+                for (unsigned x = 0; x < c.nxf[b]; x++)
+                    gh_xform_free(&c.xf[b][x]);
+            if (ok) {
                 d->n++;
                 continue;
             }
@@ -1243,8 +1512,11 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             }
         }
     }
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         d->n_no_stream += d->sigs[i].info.no_stream;
+        d->n_app += d->sigs[i].app;
+        d->sigs[i].info.app = d->sigs[i].app;
+    }
     if (build_groups(d, err) != 0) {
         gh_dpi_free(d);
         return NULL;
@@ -1252,8 +1524,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     d->mem_bytes = sizeof(*d) + d->n * sizeof(dpi_sig) + d->db_bytes;
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
-        d->mem_bytes += sg->nkw * sizeof(dpi_kw);
-        for (size_t k = 0; k < sg->nkw; k++) {
+        d->mem_bytes += sg->nkw_all * sizeof(dpi_kw) + sg->nseg * sizeof(dpi_seg);
+        for (size_t k = 0; k < sg->nkw_all; k++) {
             d->mem_bytes += sg->kw[k].type == KW_CONTENT ? sg->kw[k].len : 0;
             if (sg->kw[k].re) {
                 size_t sz = 0;

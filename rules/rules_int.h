@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gatehouse/buffer.h"
 #include "gatehouse/rules.h"
 
 /* ---- arena: every node of a parse tree lives in one, freed at once ------ */
@@ -133,6 +134,20 @@ typedef enum gh_kw_list {
 } gh_kw_list;
 
 gh_kw_list gh_kw_list_of(const char *name);
+
+/* What a keyword does to the buffer later payload keywords inspect. */
+typedef enum gh_kw_role {
+    GH_KWR_NONE,
+    GH_KWR_STICKY,    /* sticky buffer (http.uri, file.data, pkt_data): *buf */
+    GH_KWR_MODIFIER,  /* legacy modifier: moves the previous content to *buf */
+    GH_KWR_CONTENT,   /* a content of its own buffer (uricontent): *buf */
+    GH_KWR_TRANSFORM, /* transforms the current sticky buffer */
+} gh_kw_role;
+
+gh_kw_role gh_kw_buffer_role(const char *name, gh_buffer_id *buf);
+
+/* Application-layer protocols the engine parses (rule protocol field). */
+bool gh_app_proto_supported(const char *name);
 
 /* A signature that requires both the packet (tcp-pkt, flow:no_stream, a
  * packet keyword such as dsize or ttl) and the stream (tcp-stream,

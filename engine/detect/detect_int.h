@@ -18,14 +18,19 @@
 #include <hs.h>
 #include <pcre2.h>
 
+#include "gatehouse/buffer.h"
 #include "gatehouse/dpi.h"
 #include "hdrmatch.h"
+#include "detect/transform.h"
 
 /* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
 #define PCRE_MATCH_LIMIT 3500u
 #define PCRE_DEPTH_LIMIT 1500u
 /* Inspection steps per signature and buffer (Suricata: recursion limit). */
 #define VERIFY_BUDGET 65536u
+/* Bytes a transformed buffer keeps (Suricata transforms whole buffers; ours
+ * are at most a body limit long). */
+#define XF_CAP (128u * 1024u)
 
 /* packet kinds, and the rule protocols as sets of them */
 enum { PK_TCP = 1, PK_UDP = 2, PK_ICMP4 = 4, PK_ICMP6 = 8, PK_OTHER = 16, PK_ALL = 31 };
@@ -48,6 +53,7 @@ typedef struct dpi_kw {
     bool fp_chop;
     bool last_ext;      /* no later keyword can extend a match's extent (stream mode) */
     bool anchored;      /* pcre: the A flag */
+    uint8_t buf;        /* gh_buffer_id it inspects */
     int32_t distance;
     uint32_t within;
     uint32_t offset, depth; /* depth is absolute: offset + depth as written */
@@ -59,6 +65,19 @@ typedef struct dpi_kw {
                              negatives), NULL when Hyperscan cannot take it */
     gh_rule_loc loc;    /* the keyword, for errors */
 } dpi_kw;
+
+/* The keywords of one buffer of a signature, with what Suricata applies to
+ * the buffer first: transforms, then bsize/urilen. */
+#define SEG_XF_MAX 8
+typedef struct dpi_seg {
+    uint8_t buf;        /* gh_buffer_id */
+    uint8_t nxf;
+    uint8_t nlen;
+    bool has_ext;
+    uint32_t first, n;  /* kw[first .. first + n) */
+    gh_xform xf[SEG_XF_MAX];
+    gh_uint_match len[2]; /* bsize, urilen: the buffer's length */
+} dpi_seg;
 
 typedef struct dpi_sig {
     /* hot: read for every candidate */
@@ -81,6 +100,17 @@ typedef struct dpi_sig {
     uint32_t ct_line, ct_col; /* the classtype option, for errors */
     char *category_owned;   /* info.category when it is a copy (a class description) */
     gh_dpi_sig_info info;
+    /* application layer */
+    uint8_t alproto;        /* GH_ALPROTO_* the flow must have (rule protocol), 0: any */
+    bool alproto_kw, alproto_neg; /* app-layer-protocol:[!]proto */
+    uint8_t alproto_val;
+    bool app;               /* inspected on transactions: some keyword reads an app buffer */
+    uint8_t app_dirs;       /* GH_BUFDIR_* the transactions are inspected in */
+    uint8_t ready[2];       /* per direction: stage at which its buffers are complete */
+    uint8_t tx_fp_buf;      /* buffer of a fast pattern usable on transactions, 0: none */
+    dpi_seg *segs;          /* every buffer's keywords, the payload's first (kw is sorted) */
+    size_t nseg;
+    size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
 } dpi_sig;
 
 typedef struct dpi_group {
@@ -100,6 +130,7 @@ enum {
                        candidates in the packet too */
     SEL_PACKET,     /* TCP packet scope, the complement: header-only,
                        flow:no_stream and packet-scope payload signatures */
+    SEL_TX,         /* application-layer transactions (gsel.stage, gsel.buf) */
 };
 
 /* Port groups: for a packet of orientation o (0: to_server, 1: to_client),
@@ -131,10 +162,14 @@ struct gh_dpi {
     /* TCP, block mode, SEL_PACKET: the once-per-packet part of a
      * stream-inspected TCP packet (GH_DPI_PACKET_TCP_SIDE) */
     dpi_group pgroups[2][PG_MAX];
+    /* transactions: per direction, stage a signature is ready at, and fast
+     * pattern buffer (block mode; index 0: the signatures without one) */
+    dpi_group txg[2][GH_STAGE_DONE + 1][GH_BUF_N];
     port_map pmap[CLS_N][2];
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
+    size_t n_app;       /* signatures inspected on transactions */
     gh_action_order order; /* precedence of the actions in a match list */
 };
 
@@ -152,6 +187,7 @@ struct gh_dpi_scratch {
     uint32_t *pcand;
     size_t npcand;
     bool pfed;          /* every stream call since then scanned its new bytes */
+    uint8_t *xa, *xb;   /* transform outputs (XF_CAP bytes each; with transaction signatures) */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     gh_dpi_scratch_stats stats;
@@ -182,7 +218,7 @@ struct gh_dpi_stream {
 /* Hyperscan ids of a streaming database: the signature index, with this bit
  * for packet-scope signatures (candidates for the packet, not the stream). */
 #define PKT_HIT 0x80000000u
-#define N_GROUPS (CLS_N * 2 * PG_MAX + 4 * PG_MAX)
+#define N_GROUPS (CLS_N * 2 * PG_MAX + 4 * PG_MAX + 2 * (GH_STAGE_DONE + 1) * GH_BUF_N)
 
 static inline int lc(int c)
 {

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* memmem */
 #endif
 #include "detect/detect_int.h"
+#include "detect/detect_tx.h"
 /* ---- address and port sets ------------------------------------------------ */
 
 static inline uint32_t be32(const uint8_t *b)
@@ -78,6 +79,10 @@ size_t gh_detect_all_groups(const gh_dpi *d, dpi_group **out)
             out[n++] = (dpi_group *)&d->sgroups[o][g];
             out[n++] = (dpi_group *)&d->pgroups[o][g];
         }
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
+            for (unsigned b = 0; b < GH_BUF_N; b++)
+                out[n++] = (dpi_group *)&d->txg[o][st][b];
     return n;
 }
 
@@ -96,7 +101,9 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
     s->pidx = malloc(n * sizeof(*s->pidx));
     s->pmark = calloc(n, sizeof(*s->pmark));
     s->pcand = malloc(n * sizeof(*s->pcand));
-    s->md = pcre2_match_data_create(1, NULL);
+    s->md = pcre2_match_data_create(4, NULL); /* pcrexform reads the first group */
+    if (d->n_app && (!(s->xa = malloc(XF_CAP)) || !(s->xb = malloc(XF_CAP))))
+        goto oom;
     s->mctx = pcre2_match_context_create(NULL);
     if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->md || !s->mctx)
         goto oom;
@@ -110,7 +117,7 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
             return NULL;
         }
     for (size_t i = 0; i < d->n; i++)
-        for (size_t k = 0; k < d->sigs[i].nkw; k++)
+        for (size_t k = 0; k < d->sigs[i].nkw_all; k++)
             if (d->sigs[i].kw[k].re_hs &&
                 hs_alloc_scratch(d->sigs[i].kw[k].re_hs, &s->hs) != HS_SUCCESS) {
                 gh_error_set(err, GH_E_NOMEM, "hyperscan: cannot allocate scratch");
@@ -143,6 +150,8 @@ void gh_dpi_scratch_free(gh_dpi_scratch *s)
     free(s->pidx);
     free(s->pmark);
     free(s->pcand);
+    free(s->xa);
+    free(s->xb);
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
     free(s);
@@ -177,6 +186,17 @@ static bool header_ok(const dpi_sig *sg, const gh_packet *p, unsigned kind)
         return true;
     return sg->bidir && addr_in(&sg->src, p, &p->dst) && addr_in(&sg->dst, p, &p->src) &&
            (sg->any_ports || (port_in(&sg->sp, p->dport) && port_in(&sg->dp, p->sport)));
+}
+
+/* The application protocol a signature needs: its rule protocol (alert
+ * http) and app-layer-protocol. An unknown protocol is not http. */
+static bool alproto_ok(const dpi_sig *sg, const gh_pkt_state *st)
+{
+    if (sg->alproto && st->alproto != sg->alproto)
+        return false;
+    if (sg->alproto_kw && (st->alproto == sg->alproto_val) == sg->alproto_neg)
+        return false;
+    return true;
 }
 
 static inline void add_cand(gh_dpi_scratch *s, uint32_t id)
@@ -285,10 +305,11 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
             continue;
         s->stats.candidates++;
-        if (!header_ok(sg, p, kind) || !gh_hdr_match_eval(hm, p, ps))
+        if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps))
             continue;
         if (sg->nkw) {
-            vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf, .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
+            vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
+                      .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
                       .stream = c->mode == MODE_STREAM, .base = c->base,
                       .new_from = c->new_from};
             if (!gh_detect_inspect(0, 0, 0, &v)) {
@@ -316,6 +337,7 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         out[i].rev = in->rev;
         /* only payload keywords read the stream; header-only ones judged the packet */
         out[i].stream = c->mode == MODE_STREAM && in->payload;
+        out[i].tx = -1;
     }
     return w;
 }
@@ -601,3 +623,140 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     return verify(d, s, p, st, buf, len, &c, out, max);
 }
 
+
+/* ---- application-layer transactions ---------------------------------------- */
+
+bool gh_dpi_has_tx_sigs(const gh_dpi *d)
+{
+    return d->n_app > 0;
+}
+
+static bool tx_alerted(const gh_app_tx *tx, uint32_t id)
+{
+    for (uint16_t i = 0; i < tx->n_alerted; i++)
+        if (tx->alerted[i] == id)
+            return true;
+    return false;
+}
+
+/* Remember that signature @p id alerted on @p tx; false when out of memory
+ * (the alert still stands, it may repeat on the transaction). */
+static bool tx_remember(gh_app_tx *tx, uint32_t id)
+{
+    if (tx->n_alerted == tx->cap_alerted) {
+        if (tx->cap_alerted >= UINT16_MAX / 2)
+            return false;
+        uint16_t nc = tx->cap_alerted ? (uint16_t)(tx->cap_alerted * 2) : 8;
+        uint32_t *na = realloc(tx->alerted, nc * sizeof(*na));
+        if (!na)
+            return false;
+        tx->alerted = na;
+        tx->cap_alerted = nc;
+    }
+    tx->alerted[tx->n_alerted++] = id;
+    return true;
+}
+
+/* Buffer @p b of the transaction as direction @p dir inspects it: buffers
+ * of one direction come from that direction. */
+static bool tx_buffer(const gh_dpi_tx_view *tv, unsigned b, int dir, const uint8_t **p,
+                      uint32_t *len)
+{
+    const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
+    int bd = bi->dirs == GH_BUFDIR_TS ? 0 : bi->dirs == GH_BUFDIR_TC ? 1 : dir;
+    return tv->ops->get_buffer(tv->state, tv->tx, (gh_buffer_id)b, bd, p, len);
+}
+
+/* Every segment of @p sg on the transaction: absent buffers never match. */
+static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
+                      const gh_dpi_tx_view *tv, int dir)
+{
+    for (size_t i = 0; i < sg->nseg; i++) {
+        const dpi_seg *g = &sg->segs[i];
+        const uint8_t *b;
+        uint32_t len;
+        if (g->buf == GH_BUF_PAYLOAD) { /* payload keywords: the packet's */
+            b = p->payload;
+            len = p->payload_len;
+        } else if (!tx_buffer(tv, g->buf, dir, &b, &len)) {
+            return false;
+        }
+        if (g->nxf)
+            len = (uint32_t)gh_xform_chain(g->xf, g->nxf, b, len, s->xa, s->xb, XF_CAP, s->md,
+                                           &b);
+        for (uint8_t l = 0; l < g->nlen; l++)
+            if (!gh_uint_match_eval(&g->len[l], len))
+                return false;
+        if (!g->n)
+            continue;
+        vctx v = {.kw = sg->kw + g->first, .nkw = g->n, .has_ext = g->has_ext, .buf = b,
+                  .len = len, .s = s, .budget = VERIFY_BUDGET};
+        if (!gh_detect_inspect(0, 0, 0, &v)) {
+            s->stats.budget_exceeded += v.bail;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Candidates of the signatures ready at stage @p r in direction @p dir: the
+ * fast-pattern scan of each buffer that has a database, and those without. */
+static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_dpi_tx_view *tv, int dir,
+                          unsigned r)
+{
+    const dpi_group *g = d->txg[dir][r];
+    for (size_t i = 0; i < g[0].n_nofp; i++)
+        add_cand(s, g[0].nofp[i]);
+    for (unsigned b = 1; b < GH_BUF_N; b++) {
+        const uint8_t *buf;
+        uint32_t len;
+        if (!g[b].db || !tx_buffer(tv, b, dir, &buf, &len))
+            continue;
+        s->stats.buffers++;
+        hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
+    }
+}
+
+size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                       const gh_pkt_state *st, const gh_dpi_tx_view *tv, int dir,
+                       gh_app_stage stage, gh_dpi_match *out, size_t max)
+{
+    gh_app_tx *tx = tv->tx;
+    unsigned from = tx->inspected[dir];
+    if (stage > from)
+        tx->inspected[dir] = (uint8_t)stage;
+    if (!d->n_app || !p->ip_ver)
+        return 0;
+    next_gen(s);
+    /* the stages reached since the last inspection, and the body stage again
+     * while the body grows and when the direction completes */
+    for (unsigned r = GH_STAGE_LINE; r <= GH_STAGE_DONE; r++)
+        if ((r > from && r <= stage) ||
+            (r == GH_STAGE_BODY && (stage == GH_STAGE_BODY || stage == GH_STAGE_DONE)))
+            tx_candidates(d, s, tv, dir, r);
+    unsigned kind = pkt_kind(p);
+    size_t nh = 0;
+    for (size_t i = 0; i < s->ncand; i++) {
+        uint32_t id = s->cand[i];
+        const dpi_sig *sg = &d->sigs[id];
+        s->stats.candidates++;
+        if (tx_alerted(tx, id) || !header_ok(sg, p, kind) || !alproto_ok(sg, st) ||
+            !gh_hdr_match_eval(&sg->hm_stream, p, st) || !tx_verify(sg, s, p, tv, dir))
+            continue;
+        tx_remember(tx, id);
+        size_t j = nh++;
+        while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
+            s->hits[j] = s->hits[j - 1];
+            j--;
+        }
+        s->hits[j] = id;
+    }
+    s->stats.matches += nh;
+    size_t w = nh < max ? nh : max;
+    for (size_t i = 0; i < w; i++) {
+        const gh_dpi_sig_info *in = &d->sigs[s->hits[i]].info;
+        out[i] = (gh_dpi_match){.idx = s->hits[i], .action = in->action, .sid = in->sid,
+                                .gid = in->gid, .rev = in->rev, .stream = true, .tx = 0};
+    }
+    return w;
+}

@@ -89,6 +89,7 @@ typedef struct gh_dpi_sig_info {
     size_t fast_pattern_len;
     bool fast_pattern_nocase;
     bool payload;              /**< has payload keywords (content, pcre, isdataat) */
+    bool app;                  /**< inspected on application-layer transactions */
     bool no_stream;            /**< flow:no_stream: packet-only, never in gh_dpi_match_stream */
     bool only_stream;          /**< flow:only_stream: only gh_dpi_match_stream can match it */
     gh_sig_type type;          /**< Suricata's signature type (gh_rule_sig_type); it
@@ -108,6 +109,8 @@ typedef struct gh_dpi_match {
     uint32_t sid, gid, rev;
     bool stream;               /**< matched payload keywords on a reassembled stream window
                                     (gh_dpi_match_stream), not on one packet */
+    int16_t tx;                /**< matched an application-layer transaction: the index of
+                                    its record for events (worker-defined), else -1 */
 } gh_dpi_match;
 
 /**
