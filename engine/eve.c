@@ -213,6 +213,92 @@ void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, g
     gh_eve_fmt_end(b);
 }
 
+/* A JSON string of @p n bytes that may hold anything (escaped as UTF-8
+ * would be; bytes >= 0x80 as \u00XX, as Suricata's JSON writer does for
+ * invalid sequences). */
+static void json_bytes(gh_jbuf *b, const char *p, size_t n)
+{
+    char tmp[4096];
+    size_t k = 0;
+    gh_jbuf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (k + 8 > sizeof(tmp)) {
+            gh_jbuf_append(b, tmp, k);
+            k = 0;
+        }
+        if (c == '"' || c == '\\') {
+            tmp[k++] = '\\';
+            tmp[k++] = (char)c;
+        } else if (c < 0x20 || c >= 0x7f) {
+            static const char hx[] = "0123456789abcdef";
+            if (c == '\n' || c == '\r' || c == '\t') {
+                tmp[k++] = '\\';
+                tmp[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+            } else {
+                memcpy(tmp + k, "\\u00", 4);
+                tmp[k + 4] = hx[c >> 4];
+                tmp[k + 5] = hx[c & 15];
+                k += 6;
+            }
+        } else {
+            tmp[k++] = (char)c;
+        }
+    }
+    gh_jbuf_append(b, tmp, k);
+    gh_jbuf_append(b, "\"", 1);
+}
+
+static void http_field(gh_jbuf *b, bool *first, const char *name, gh_eve_str v)
+{
+    if (!v.p)
+        return;
+    gh_jbuf_printf(b, "%s\"%s\":", *first ? "" : ",", name);
+    json_bytes(b, v.p, v.n);
+    *first = false;
+}
+
+void gh_eve_fmt_http(gh_jbuf *b, const gh_eve_http *h)
+{
+    bool first = true;
+    JLIT(b, ",\"http\":{");
+    http_field(b, &first, "hostname", h->hostname);
+    http_field(b, &first, "url", h->url);
+    http_field(b, &first, "http_user_agent", h->user_agent);
+    http_field(b, &first, "http_content_type", h->content_type);
+    http_field(b, &first, "http_refer", h->referer);
+    http_field(b, &first, "http_method", h->method);
+    http_field(b, &first, "protocol", h->protocol);
+    if (h->status) {
+        gh_jbuf_printf(b, "%s\"status\":%u", first ? "" : ",", h->status);
+        first = false;
+    }
+    http_field(b, &first, "redirect", h->redirect);
+    gh_jbuf_printf(b, "%s\"length\":%llu}", first ? "" : ",", (unsigned long long)h->length);
+}
+
+void gh_eve_fmt_http_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                           uint64_t flow_id, const gh_eve_http *h)
+{
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "http");
+    gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)h->tx_id);
+    gh_eve_fmt_http(b, h);
+    gh_eve_fmt_end(b);
+}
+
+void gh_eve_fmt_app_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                            uint64_t flow_id, const char *app_proto, uint64_t tx_id, bool has_tx,
+                            const char *name)
+{
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "anomaly");
+    if (has_tx)
+        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)tx_id);
+    gh_jbuf_printf(b, ",\"anomaly\":{\"app_proto\":\"%s\",\"type\":\"applayer\","
+                      "\"event\":\"%s\",\"layer\":\"proto_parser\"}",
+                   app_proto, name);
+    gh_eve_fmt_end(b);
+}
+
 void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
                      gh_drop_reason reason, bool reject, const gh_eve_rule *rule)
 {

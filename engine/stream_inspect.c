@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/detect_tx.h"
 #include "stream_inspect.h"
 
 typedef struct stream_slot {
@@ -18,12 +19,21 @@ typedef struct stream_slot {
     uint32_t wlen[2];
     uint32_t bar[2];   /* window index where the current contiguous run starts */
     uint32_t next_free; /* free-list link (index + 1), 0: end */
+    bool app_closed[2]; /* the application layer was told the direction ended */
     gh_flow *owner;
+    gh_app_flow app;    /* protocol detection and the parser's state */
 } stream_slot;
 
 /* IDS (acked) mode: acknowledged bytes wait until this many are pending, as
  * Suricata's stream.reassembly.to{server,client}-chunk-size (2560). */
 #define ACKED_CHUNK 2560u
+
+/* HTTP bodies are inspected as Suricata's libhtp defaults say: once this
+ * much of a body arrived, then each time a window more did, and when the
+ * body completes (request-body-minimal-inspect-size / inspect-window,
+ * response-body-...). */
+static const uint32_t body_min[2] = {32u * 1024u, 40u * 1024u};
+static const uint32_t body_window[2] = {4u * 1024u, 16u * 1024u};
 
 /* Matches of one window or packet call, before they merge into the packet's list. */
 #define TMP_MATCHES 32
@@ -40,6 +50,7 @@ struct gh_stream_inspect {
     uint32_t cap;     /* buffer bytes per direction: 2 * window, so the bytes move
                          a third as often; matching sees the last window bytes */
     gh_stream_inspect_stats st;
+    gh_app *app;      /* application layer: detection, parsers, records for events */
 };
 
 /* Reassembly compares retransmissions with the window: the last delivered
@@ -83,6 +94,8 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     rc.history_ctx = si;
     if (!(si->reasm = gh_reasm_new(&rc, err)))
         goto fail;
+    if (!(si->app = gh_app_new(max_flows, NULL, err)))
+        goto fail;
     si->slots = calloc(max_flows, sizeof(*si->slots));
     si->windows = malloc((size_t)max_flows * 2 * si->cap);
     si->ds = calloc((size_t)max_flows * 2, sizeof(*si->ds));
@@ -104,6 +117,7 @@ void gh_stream_inspect_free(gh_stream_inspect *si)
     if (!si)
         return;
     gh_reasm_free(si->reasm);
+    gh_app_free(si->app);
     for (size_t i = 0; si->ds && i < (size_t)si->nslots * 2; i++)
         gh_dpi_stream_free(si->ds[i]);
     free(si->ds);
@@ -137,6 +151,7 @@ void gh_stream_inspect_flow_release(gh_stream_inspect *si, gh_flow *f)
         return;
     gh_reasm_stream_close(si->reasm, &s->rs[0]);
     gh_reasm_stream_close(si->reasm, &s->rs[1]);
+    gh_app_flow_release(si->app, &s->app);
     s->owner = NULL;
     s->next_free = si->free_head;
     si->free_head = (uint32_t)(s - si->slots) + 1;
@@ -169,6 +184,7 @@ typedef struct deliver_ctx {
     bool defer; /* inspect when a chunk waits (IDS; flow end), not per piece */
     size_t fed;     /* bytes of the packet's own payload fed to the stream state */
     bool fed_all;   /* false: some window went without stream state */
+    gh_pkt_state lst; /* st with the flow's application protocol */
 } deliver_ctx;
 
 static uint8_t *window_of(gh_stream_inspect *si, const stream_slot *s, int dir)
@@ -240,6 +256,72 @@ static void inspect_upto(deliver_ctx *c, uint64_t upto)
     inspect_run(c, win + (vstart - s->woff[dir]), (size_t)(upto - vstart), vstart, from);
 }
 
+/* A packet of the other direction's flow: the headers of @p p mirrored, no
+ * payload (defined below). */
+static void pseudo_packet(gh_packet *out, const gh_packet *p, const gh_flow *f, int dir);
+
+/* The parser reports progress of a transaction: detection on it (once the
+ * session is inspected), and a record for events of what alerted on it and
+ * of each completed transaction. */
+static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
+{
+    deliver_ctx *c = ctx;
+    gh_stream_inspect *si = c->si;
+    stream_slot *s = c->slot;
+    const gh_app_ops *ops = gh_app_flow_ops(&s->app);
+    void *state = gh_app_flow_state(si->app, &s->app);
+    if (stage == GH_STAGE_BODY) { /* bodies: in Suricata's steps */
+        const uint8_t *b;
+        uint32_t len = 0;
+        ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, &b, &len);
+        if (len < body_min[dir] || len - tx->body_inspected[dir] < body_window[dir])
+            return;
+        tx->body_inspected[dir] = len;
+    }
+    if (c->scan && gh_dpi_has_tx_sigs(si->dpi)) {
+        gh_packet mirror;
+        const gh_packet *p = c->p;
+        gh_pkt_state st = *c->st;
+        if (dir != c->dir) { /* e.g. a response completed by the client's FIN */
+            pseudo_packet(&mirror, c->p, NULL, dir);
+            p = &mirror;
+            st.to_server = !st.to_server;
+        }
+        gh_dpi_tx_view tv = {.ops = ops, .state = state, .tx = tx};
+        size_t n = gh_dpi_match_tx(si->dpi, c->scratch, p, &st, &tv, dir, stage, si->tmp,
+                                   TMP_MATCHES);
+        if (n) {
+            int rec = gh_app_record(si->app, &s->app, tx, false);
+            for (size_t i = 0; i < n; i++)
+                si->tmp[i].tx = (int16_t)rec;
+            c->n = merge(c->out, c->n, c->max, si->tmp, n);
+        }
+    }
+    if (stage == GH_STAGE_DONE && dir == GH_FLOW_TOCLIENT)
+        gh_app_record(si->app, &s->app, tx, true);
+}
+
+static void app_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
+{
+    deliver_ctx *c = ctx;
+    gh_app_record_anomaly(c->si->app, tx, dir, name);
+}
+
+/* The application layer gets every in-order byte of the direction (and
+ * each hole) before inspection, so the flow's protocol is known to the
+ * signatures inspecting the same bytes. */
+static void feed_app(deliver_ctx *c, const uint8_t *data, size_t len, uint64_t off)
+{
+    stream_slot *s = c->slot;
+    int dir = c->dir;
+    gh_app_sink sink = {.ctx = c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+    uint64_t dend = s->woff[dir] + s->wlen[dir];
+    if (off > dend && s->wlen[dir])
+        gh_app_gap(c->si->app, &s->app, dir, off - dend, &sink);
+    gh_app_data(c->si->app, &s->app, dir, data, len, &sink);
+    c->lst.alproto = s->app.proto;
+}
+
 /* New in-order bytes: append them to the window in pieces of at most half
  * a window; a full window keeps its last half. On arrival (inline) each piece
  * is inspected at once, so every byte is scanned with at least half a window
@@ -261,6 +343,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     uint32_t wait = c->defer && ACKED_CHUNK < si->window ? ACKED_CHUNK : half;
     uint32_t pmax = si->window - wait < half ? si->window - wait : half;
     si->st.bytes += len;
+    feed_app(c, data, len, off);
     if (data >= c->p->payload && data < c->p->payload + c->p->payload_len)
         c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
     /* the window always ends with the last delivered byte */
@@ -357,8 +440,9 @@ static void take_ack(gh_stream_inspect *si, gh_dpi_scratch *scratch, stream_slot
         /* matches of those bytes (when they must be inspected now, to stay
          * in the window) join this packet's */
         deliver_ctx oc = {.si = si, .scratch = scratch, .slot = s, .dir = o, .p = &mirror,
-                          .st = &ms, .out = c->out, .n = c->n, .max = c->max, .scan = c->scan,
-                          .defer = true, .fed_all = true};
+                          .out = c->out, .n = c->n, .max = c->max, .scan = c->scan,
+                          .defer = true, .fed_all = true, .lst = ms};
+        oc.st = &oc.lst;
         gh_reasm_skip_gap(si->reasm, rs, (uint64_t)a, on_data, &oc);
         c->n = oc.n;
     }
@@ -368,8 +452,10 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                 int dir, const gh_packet *p, const gh_pkt_state *st,
                                 gh_dpi_match *out, size_t max)
 {
-    deliver_ctx c = {.si = si, .scratch = scratch, .dir = dir, .p = p, .st = st, .out = out,
-                     .max = max, .defer = si->acked, .fed_all = true};
+    deliver_ctx c = {.si = si, .scratch = scratch, .dir = dir, .p = p, .out = out,
+                     .max = max, .defer = si->acked, .fed_all = true, .lst = *st};
+    c.st = &c.lst;
+    gh_app_records_reset(si->app);
     stream_slot *s = slot_get(si, f);
     if (!s) {
         /* no stream state to spare: this flow is inspected packet by packet */

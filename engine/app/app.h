@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "gatehouse/buffer.h"
+#include "gatehouse/common.h"
+#include "gatehouse/eve.h"
 
 typedef enum gh_alproto {
     GH_ALPROTO_UNKNOWN = 0, /* not decided yet */
@@ -103,5 +105,77 @@ typedef struct gh_app_ops {
 } gh_app_ops;
 
 extern const gh_app_ops gh_app_http1_ops;
+
+/* ---- the stage: detection, per-flow states, records for events ---------- */
+
+/* Bytes of each direction kept for protocol detection until it decides. */
+#define GH_APP_PROBE_MAX 32
+
+/* A flow's application layer, inside the stream stage's per-flow slot. */
+typedef struct gh_app_flow {
+    uint8_t proto;             /* gh_alproto */
+    uint8_t said_no[2];        /* per direction: no parser takes its first bytes */
+    uint8_t nprobe[2];
+    uint8_t probe[2][GH_APP_PROBE_MAX];
+    bool dead[2];              /* direction closed or unparseable */
+    uint32_t state;            /* 1-based index of the parser state in the pool, 0: none */
+} gh_app_flow;
+
+typedef struct gh_app_stats {
+    uint64_t flows[GH_ALPROTO_N]; /* flows per decided protocol (FAILED: none took it) */
+    uint64_t no_state;         /* flows detected but not parsed: the state pool was full */
+    uint64_t anomalies;        /* parser anomalies */
+    uint64_t txs;              /* transactions logged */
+    uint64_t records_dropped;  /* transaction records not kept for events (per-packet cap) */
+} gh_app_stats;
+
+/* What events show of a transaction (copied: valid until gh_app_records_reset). */
+typedef struct gh_app_rec {
+    uint8_t proto;
+    bool log;                  /* complete: an http event is due */
+    gh_eve_http http;
+} gh_app_rec;
+
+typedef struct gh_app_anom {
+    const char *name;
+    uint64_t tx_id;
+    bool has_tx;
+    int dir;
+} gh_app_anom;
+
+typedef struct gh_app gh_app;
+
+/* Parser states for at most @p max_flows flows at once (allocated on first
+ * use, then reused). NULL and @p err on failure. */
+gh_app *gh_app_new(uint32_t max_flows, const gh_app_limits *lim, gh_error *err);
+void gh_app_free(gh_app *a);
+
+/* In-order bytes of direction @p dir of the flow: protocol detection until
+ * it decides, then the parser, which reports to @p sink. */
+void gh_app_data(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n,
+                 const gh_app_sink *sink);
+/* A hole of @p len bytes in direction @p dir. */
+void gh_app_gap(gh_app *a, gh_app_flow *af, int dir, uint64_t len, const gh_app_sink *sink);
+/* Direction @p dir ended (FIN, RST or flow end). */
+void gh_app_close(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink);
+/* The flow ends: its parser state goes back to the pool. */
+void gh_app_flow_release(gh_app *a, gh_app_flow *af);
+
+/* The parser of a detected flow and its state; NULL when none. */
+const gh_app_ops *gh_app_flow_ops(const gh_app_flow *af);
+void *gh_app_flow_state(gh_app *a, const gh_app_flow *af);
+const char *gh_alproto_name(uint8_t proto);
+
+/* Records of this packet's transactions, for events: gh_app_record copies
+ * what events show of @p tx (@p log: the transaction is complete); returns
+ * its index or -1 (cap reached). */
+int gh_app_record(gh_app *a, const gh_app_flow *af, gh_app_tx *tx, bool log);
+void gh_app_record_anomaly(gh_app *a, gh_app_tx *tx, int dir, const char *name);
+void gh_app_records_reset(gh_app *a);
+size_t gh_app_record_count(const gh_app *a);
+const gh_app_rec *gh_app_get_record(const gh_app *a, size_t i);
+size_t gh_app_anomaly_count(const gh_app *a);
+const gh_app_anom *gh_app_get_anomaly(const gh_app *a, size_t i);
+const gh_app_stats *gh_app_get_stats(const gh_app *a);
 
 #endif

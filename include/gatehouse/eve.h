@@ -100,6 +100,30 @@ GH_API void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet
                                 const char *category, uint32_t severity,
                                 const gh_eve_alert_data *x);
 
+/** A string of an application-layer record (not NUL-terminated). */
+typedef struct gh_eve_str {
+    const char *p;  /**< NULL: absent (not written) */
+    uint32_t n;
+} gh_eve_str;
+
+/** An HTTP transaction as events show it (Suricata's "http" object). */
+typedef struct gh_eve_http {
+    uint64_t tx_id;
+    gh_eve_str hostname, url, user_agent, content_type, referer, method, protocol, redirect;
+    uint32_t status;        /**< 0: no response yet */
+    uint64_t length;        /**< response body bytes */
+} gh_eve_http;
+
+/** Append ,"http":{...} for @p h (Suricata's field names). */
+GH_API void gh_eve_fmt_http(gh_jbuf *b, const gh_eve_http *h);
+/** An "http" event for transaction @p h of the flow @p pkt belongs to. */
+GH_API void gh_eve_fmt_http_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                                  uint64_t flow_id, const gh_eve_http *h);
+/** An application-layer "anomaly" event: parser event @p name of @p app_proto. */
+GH_API void gh_eve_fmt_app_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                                   uint64_t flow_id, const char *app_proto, uint64_t tx_id,
+                                   bool has_tx, const char *name);
+
 /** Append @p n bytes as a quoted base64 JSON string. */
 GH_API void gh_jbuf_base64(gh_jbuf *b, const uint8_t *p, size_t n);
 
