@@ -174,6 +174,20 @@ def get_simple():
                b"<html><body>hello from gatehouse test server</body></html>"))
 
 
+def get_transforms():
+    """A second simple GET: the transform and pcre signatures (Suricata
+    alerts at most 15 signatures per packet, so get_simple cannot carry
+    them all)."""
+    one_tx("get_transforms.pcap",
+           req("GET", "/transform.html", [
+               "User-Agent: Mozilla/5.0 (TransformTest)",
+               "Accept-Encoding: br",
+               "Accept-Language: de-DE,de;q=0.5",
+               "Cookie: tcookie=1; flavour=mint",
+               "Connection: close"], host="sub.example.net"),
+           resp("200 OK", ["Content-Type: text/plain"], b"transform ok"))
+
+
 def post_cl():
     body = b"user=admin&pass=secret123&note=LoginBody"
     one_tx("post_cl.pcap",
@@ -386,7 +400,7 @@ def file_download():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for fn in (get_simple, post_cl, chunked, gzip_cap, deflate_cap, chunked_gzip, gzip_1byte,
+    for fn in (get_simple, get_transforms, post_cl, chunked, gzip_cap, deflate_cap, chunked_gzip, gzip_1byte,
                req_1byte, ooo, pipeline, keepalive, head, status_204_304, continue100,
                body_close, folding, dup_headers, uri_encoding, host_upper, nonstd_ports,
                not_http80, file_download):
