@@ -11,7 +11,10 @@ counts compared.
     Suricata refuses (its --engine-analysis run, which also gives each
     signature's Suricata type) are dropped from that file too, and listed.
     The corpus pcaps get ET Open (CORPUS/rules/et-open-*.rules, not the SUBSET
-    files); the crafted captures of tests/data/diff get tests/data/diff/diff.rules.
+    files); the crafted captures of tests/data/diff get tests/data/diff/diff.rules,
+    the crafted HTTP captures of tests/data/http get tests/data/http/http.rules
+    (until gatehouse has HTTP keywords it loads few or none of them: the set
+    then compares nothing). --sets chooses among these three sets (default all);
     --rules FILE|DIR gives one set for every pcap instead.
   - Suricata: `suricata --runmode single -k none -c OUT/suricata-MODE.yaml
     -S RULES` with a generated minimal suricata.yaml: the variables of
@@ -52,6 +55,10 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRAFTED_DIR = os.path.join(REPO, "tests", "data", "diff")
+HTTP_DIR = os.path.join(REPO, "tests", "data", "http")
+# rule set name -> (pcap directory, rule file); the corpus set "et" is apart
+CRAFTED_SETS = {"crafted": (CRAFTED_DIR, os.path.join(CRAFTED_DIR, "diff.rules")),
+                "http": (HTTP_DIR, os.path.join(HTTP_DIR, "http.rules"))}
 SKIP = 77
 
 def log(msg):
@@ -624,9 +631,15 @@ def main():
                     "else /work/shared/corpus)")
     ap.add_argument("--rules", action="append",
                     help="rule file or directory for every pcap (repeatable; default ET Open "
-                    "for the corpus pcaps, tests/data/diff/diff.rules for the crafted ones)")
-    ap.add_argument("--pcaps", nargs="+", help="pcap files or directories (default CORPUS/pcaps/"
-                    "*.pcap and tests/data/diff/*.pcap)")
+                    "for the corpus pcaps, tests/data/diff/diff.rules for the crafted ones, "
+                    "tests/data/http/http.rules for the crafted HTTP ones)")
+    ap.add_argument("--pcaps", nargs="+", help="pcap files or directories (default the pcaps "
+                    "of --sets: CORPUS/pcaps/*.pcap, tests/data/diff/*.pcap, "
+                    "tests/data/http/*.pcap)")
+    ap.add_argument("--sets", default="et,crafted,http",
+                    help="comma-separated rule sets whose pcaps run when --pcaps is not given: "
+                    "et (the corpus pcaps with ET Open), crafted (tests/data/diff), http "
+                    "(tests/data/http); default all three")
     ap.add_argument("--mode", choices=("ids", "ips"), default="ids")
     ap.add_argument("--out", help="work directory (default: a temporary one, removed at exit)")
     ap.add_argument("--expect", help="known differences (default tests/diff_suricata_expected.tsv"
@@ -664,13 +677,22 @@ def main():
                                    % ("" if args.mode == "ids" else "-ips"))
 
     # pcaps, each with its rule set
+    chosen = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [s for s in chosen if s != "et" and s not in CRAFTED_SETS]
+    if unknown or not chosen:
+        log("--sets: unknown set %s (et, crafted, http)" % ", ".join(unknown or ["(none)"]))
+        return 2
     if args.pcaps:
         pcaps = []
         for p in args.pcaps:
             pcaps += sorted(glob.glob(os.path.join(p, "*.pcap"))) if os.path.isdir(p) else [p]
     else:
-        pcaps = sorted(glob.glob(os.path.join(args.corpus, "pcaps", "*.pcap"))) + \
-            sorted(glob.glob(os.path.join(CRAFTED_DIR, "*.pcap")))
+        pcaps = []
+        if "et" in chosen:
+            pcaps += sorted(glob.glob(os.path.join(args.corpus, "pcaps", "*.pcap")))
+        for name, (d, _) in sorted(CRAFTED_SETS.items()):
+            if name in chosen:
+                pcaps += sorted(glob.glob(os.path.join(d, "*.pcap")))
     pcaps = [os.path.abspath(p) for p in pcaps]
     names = [os.path.basename(p) for p in pcaps]
     if len(set(names)) != len(names):
@@ -689,11 +711,12 @@ def main():
     def set_of(p):
         if args.rules:
             return "rules"
-        return "crafted" if os.path.dirname(p) == CRAFTED_DIR else "et"
+        d = os.path.dirname(p)
+        return next((name for name, (sd, _) in CRAFTED_SETS.items() if sd == d), "et")
 
     sources = {"rules": [f for r in args.rules or [] for f in expand_rules(os.path.abspath(r))],
-               "et": et_files(args.corpus),
-               "crafted": [os.path.join(CRAFTED_DIR, "diff.rules")]}
+               "et": et_files(args.corpus)}
+    sources.update({name: [rf] for name, (_, rf) in CRAFTED_SETS.items()})
     yaml_path = os.path.join(out, "suricata-%s.yaml" % args.mode)
     suricata_yaml(args, args.mode, yaml_path)
     sets = {}

@@ -16,8 +16,15 @@ For every case directory (one holding a test.yaml) under --cases:
 
 A case is "claimed" (gatehouse says it supports it) when its signatures load
 with 0 skipped (gatehouse's `signatures: loaded N, skipped M (...)` line), no
-rule uses an application-layer protocol, every arg maps to a gatehouse option
-and its suricata.yaml (if any) sets nothing gatehouse does not emulate.
+rule uses an application-layer protocol other than HTTP, every arg maps to a
+gatehouse option and its suricata.yaml (if any) sets nothing gatehouse does not
+emulate. HTTP cases (a rule with protocol http/http1 or an HTTP keyword:
+http.*, http_*, uricontent, urilen, file_data, pcre with an HTTP modifier) are
+claimed on the same terms: gatehouse skips the signatures whose keywords it
+does not have yet, so such a case is claimed once it loads all of them; their
+alert/drop checks are evaluated as for the others (checks on http or fileinfo
+events are listed, not evaluated), and a suricata.yaml that configures the
+HTTP parser (app-layer.protocols.http other than `enabled`) is not claimed.
 Result: PASS (claimed, every alert/drop check equal), FAIL (claimed, some check
 differs or gatehouse failed), UNSUPPORTED (not claimed; the measured outcome is
 still shown).
@@ -50,6 +57,17 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # application-layer protocol, or a stream-only variant it does not have).
 L3L4_PROTOS = {"tcp-stream", "ip", "ipv4", "ip4", "ipv6", "ip6", "tcp", "udp", "icmp", "icmpv4",
                "icmpv6", "tcp-pkt", "sctp", "pkthdr"}
+
+# The application-layer protocols whose cases are claimed like the L3/L4 ones
+# (the signatures still have to load with 0 skipped).
+HTTP_PROTOS = {"http", "http1"}
+
+# Keywords that make a signature an HTTP one whatever its header protocol:
+# sticky buffers and modifiers named http.* / http_*, the old names, and pcre
+# with an HTTP buffer modifier (U I P Q H D M C S Y V W Z after the last /).
+HTTP_KEYWORD = re.compile(
+    r"(?:^|[(;]\s*)(?:http[._][a-z_.]+|uricontent|urilen|file_data|file\.data)\s*[;:]"
+    r"|(?:^|[(;]\s*)pcre\s*:\s*\"[^\"]*/[a-zA-Z]*[UIPQHDMCSYVWZ][a-zA-Z]*\"")
 
 # Suricata's default action order, also gatehouse's; another one becomes
 # gatehouse's --action-order.
@@ -245,7 +263,7 @@ def check_suricata_yaml(path):
         text = re.sub(r"^%YAML.*\n", "", text)
         conf = yaml.safe_load(text) or {}
     except Exception as e:  # noqa: BLE001
-        return opts, notes, ["suricata.yaml unreadable: %s" % e]
+        return opts, notes, ["suricata.yaml unreadable: %s" % e], {}
     for key, val in conf.items():
         if key == "outputs":
             eo = eve_alert_options(val)
@@ -267,7 +285,19 @@ def check_suricata_yaml(path):
             notes.append("suricata.yaml app-layer settings (no app-layer in gatehouse)")
             continue
         bad.append("suricata.yaml sets %s" % key)
-    return opts, notes, bad
+    return opts, notes, bad, conf
+
+
+def http_parser_settings(conf):
+    """The settings of a suricata.yaml for the HTTP parser (libhtp), other than
+    turning it on: [key...]."""
+    try:
+        http = conf["app-layer"]["protocols"]["http"]
+    except (KeyError, TypeError):
+        return []
+    if not isinstance(http, dict):
+        return []
+    return sorted(k for k in http if k != "enabled")
 
 
 def rule_protos(rule_files):
@@ -285,12 +315,30 @@ def rule_protos(rule_files):
     return protos
 
 
+def rule_uses_http(rule_files):
+    """True when a rule of the files has protocol http/http1 or an HTTP keyword."""
+    for rf in rule_files:
+        with open(rf, errors="replace") as f:
+            text = f.read().replace("\\\n", "")
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 2)
+            if len(parts) >= 2 and parts[1].lower() in HTTP_PROTOS:
+                return True
+            body = line.partition("(")[2]
+            if HTTP_KEYWORD.search(body):
+                return True
+    return False
+
+
 SIG_LINE = re.compile(r"signatures: loaded (\d+), skipped (\d+)(?: \(([^)]*)\))?")
 
 
 def run_case(name, case_dir, gatehouse, have_version, timeout, outdir):
     r = {"case": name, "claimed_reasons": [], "notes": [], "checks": [],
-         "other_checks": [], "error": None, "measured": None}
+         "other_checks": [], "error": None, "measured": None, "http": False}
     try:
         with open(os.path.join(case_dir, "test.yaml")) as f:
             test = yaml.safe_load(f) or {}
@@ -338,16 +386,23 @@ def run_case(name, case_dir, gatehouse, have_version, timeout, outdir):
     r["claimed_reasons"] += bad
     if "ips" in os.path.basename(case_dir):
         r["notes"].append("ips case: gatehouse always reports blocked/allowed")
+    r["http"] = rule_uses_http(rule_files)
     syaml = os.path.join(case_dir, "suricata.yaml")
     if os.path.exists(syaml):
-        o, n, b = check_suricata_yaml(syaml)
+        o, n, b, conf = check_suricata_yaml(syaml)
         opts += o
         r["notes"] += n
         r["claimed_reasons"] += b
+        hs = http_parser_settings(conf)
+        if r["http"] and hs:
+            r["claimed_reasons"].append("suricata.yaml HTTP parser settings: " + ",".join(hs))
 
-    app = sorted(p for p in rule_protos(rule_files) if p not in L3L4_PROTOS)
+    app = sorted(p for p in rule_protos(rule_files)
+                 if p not in L3L4_PROTOS and p not in HTTP_PROTOS)
     if app:
         r["claimed_reasons"].append("app-layer/stream protocol: " + ",".join(app))
+    if r["http"]:
+        r["notes"].append("HTTP case")
 
     eve = os.path.join(outdir, name.replace("/", "__") + ".eve.json")
     if os.path.exists(eve):
@@ -594,11 +649,17 @@ def main():
     # language (header, flow and payload keywords): every rule loads, no
     # app-layer protocol
     g12 = [r for r in results
-           if not any(x.startswith(("skipped:", "app-layer/stream protocol", "rules rejected"))
-                      for x in r["claimed_reasons"])]
+           if not r["http"] and
+           not any(x.startswith(("skipped:", "app-layer/stream protocol", "rules rejected"))
+                   for x in r["claimed_reasons"])]
     g12_pass = sum(1 for r in g12 if r["result"] == "PASS")
     summary += ("\nrules with header, flow and payload keywords only: %d cases, %d PASS (%.1f%%)"
                 % (len(g12), g12_pass, 100.0 * g12_pass / len(g12) if g12 else 0.0))
+    # the HTTP cases (claimed once gatehouse loads every signature)
+    hc = [r for r in results if r["http"]]
+    summary += ("\nHTTP cases: %d, %d claimed (every signature loads), %d PASS"
+                % (len(hc), sum(1 for r in hc if r["result"] != "UNSUPPORTED"),
+                   sum(1 for r in hc if r["result"] == "PASS")))
     print(summary)
     if args.write_md:
         write_markdown(args.write_md, results, summary, args)
