@@ -417,6 +417,10 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
     }
     if (x && (x->fields & (GH_EVE_ALERT_PAYLOAD | GH_EVE_ALERT_PAYLOAD_PRINTABLE)))
         gh_jbuf_printf(b, ",\"stream\":%d", x->stream ? 1 : 0);
+    if (x && x->http)
+        gh_eve_fmt_http(b, x->http);
+    if (x && x->app_proto)
+        gh_jbuf_printf(b, ",\"app_proto\":\"%s\"", x->app_proto);
     if (x && (x->fields & GH_EVE_ALERT_PACKET) && in && in->data) {
         JLIT(b, ",\"packet\":");
         gh_jbuf_base64(b, in->data, in->caplen);

@@ -4,6 +4,7 @@
  * inside "tcp". */
 #include <inttypes.h>
 
+#include "app/app.h"
 #include "gatehouse/flow.h"
 
 #define JLIT(b, s) gh_jbuf_append((b), (s), sizeof(s) - 1)
@@ -125,6 +126,8 @@ void gh_eve_fmt_flow(gh_jbuf *b, const gh_flow *f)
                            f->icmp_type[1], f->icmp_code[1]);
     }
 
+    if (f->app_proto)
+        gh_jbuf_printf(b, ",\"app_proto\":\"%s\"", gh_alproto_name(f->app_proto));
     gh_jbuf_printf(b,
                    ",\"flow\":{\"pkts_toserver\":%" PRIu32 ",\"pkts_toclient\":%" PRIu32
                    ",\"bytes_toserver\":%" PRIu64 ",\"bytes_toclient\":%" PRIu64,

@@ -320,6 +320,19 @@ static void feed_app(deliver_ctx *c, const uint8_t *data, size_t len, uint64_t o
         gh_app_gap(c->si->app, &s->app, dir, off - dend, &sink);
     gh_app_data(c->si->app, &s->app, dir, data, len, &sink);
     c->lst.alproto = s->app.proto;
+    s->owner->app_proto = s->app.proto;
+}
+
+/* Tell the application layer once direction @p dir ended: every byte up
+ * to its FIN delivered, or the stream closed (RST). */
+static void app_closed(deliver_ctx *c, int dir)
+{
+    stream_slot *s = c->slot;
+    if (s->app_closed[dir] || !gh_reasm_stream_done(&s->rs[dir]))
+        return;
+    s->app_closed[dir] = true;
+    gh_app_sink sink = {.ctx = c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+    gh_app_close(c->si->app, &s->app, dir, &sink);
 }
 
 /* New in-order bytes: append them to the window in pieces of at most half
@@ -463,6 +476,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
         return gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len, out, max);
     }
     c.slot = s;
+    c.lst.alproto = s->app.proto;
     si->st.packets++;
     /* Stream inspection starts once the session is established (handshake
      * seen, or picked up mid-stream); before that, and for streams that
@@ -472,6 +486,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     c.scan = est;
     gh_dpi_stream_packet_begin(scratch);
     int rc = gh_reasm_segment(si->reasm, &s->rs[dir], p, on_data, &c);
+    app_closed(&c, dir);
     if (si->acked) {
         /* IDS: this direction's bytes are inspected up to what the receiver
          * acknowledged, in chunks as Suricata's raw stream inspection does:
@@ -479,7 +494,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
          * once the session closes (the server sent FIN, or both did), else
          * at flow end; a signature alerts once per chunk. The packet itself
          * then goes through the packet side with its own scan. */
-        take_ack(si, scratch, s, dir, p, st, &c);
+        take_ack(si, scratch, s, dir, p, c.st, &c);
         uint64_t pend = s->acked[dir] > s->insp[dir] ? s->acked[dir] - s->insp[dir] : 0;
         bool closing = (p->tcp_flags & (GH_TCP_FIN | GH_TCP_RST)) ||
                        (s->rs[GH_FLOW_TOCLIENT].flags & (GH_REASM_FIN | GH_REASM_CLOSED)) ||
@@ -527,6 +542,17 @@ const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspe
     return &si->st;
 }
 
+gh_app *gh_stream_inspect_app(const gh_stream_inspect *si)
+{
+    return si->app;
+}
+
+uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f)
+{
+    const stream_slot *s = f && si ? f->ext : NULL;
+    return s ? s->app.proto : GH_ALPROTO_UNKNOWN;
+}
+
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si)
 {
     return si->reasm;
@@ -538,18 +564,32 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
                                   gh_dpi_match *out, size_t max)
 {
     stream_slot *s = f->ext;
-    if (!si || !s || !(s->rs[dir].flags & GH_REASM_STARTED))
+    if (!si || !s)
         return 0;
-    if (!s->rs[dir].held_bytes && s->insp[dir] >= s->woff[dir] + s->wlen[dir])
+    gh_app_records_reset(si->app);
+    bool started = s->rs[dir].flags & GH_REASM_STARTED;
+    bool waiting = started && (s->rs[dir].held_bytes ||
+                               s->insp[dir] < s->woff[dir] + s->wlen[dir]);
+    bool app = !s->app_closed[dir] && s->app.state;
+    if (!waiting && !app)
         return 0; /* nothing held, nothing waiting: the common case, kept cheap */
     pseudo_packet(pseudo, NULL, f, dir);
     *st = (gh_pkt_state){.has_flow = true, .established = true,
                          .to_server = dir == GH_FLOW_TOSERVER};
+    st->alproto = s->app.proto;
     deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
-                     .out = out, .max = max, .scan = true, .defer = true, .fed_all = true};
-    /* the bytes held past holes that never filled, then whatever waits */
-    gh_reasm_skip_gap(si->reasm, &s->rs[dir], UINT64_MAX, on_data, &c);
-    inspect_upto(&c, UINT64_MAX);
+                     .out = out, .max = max, .scan = true, .defer = true, .fed_all = true,
+                     .lst = *st};
+    if (waiting) {
+        /* the bytes held past holes that never filled, then whatever waits */
+        gh_reasm_skip_gap(si->reasm, &s->rs[dir], UINT64_MAX, on_data, &c);
+        inspect_upto(&c, UINT64_MAX);
+    }
+    if (app) { /* a body delimited by the close completes; unfinished transactions end */
+        s->app_closed[dir] = true;
+        gh_app_sink sink = {.ctx = &c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+        gh_app_close(si->app, &s->app, dir, &sink);
+    }
     gh_dpi_match_sort(si->dpi, out, c.n);
     return c.n;
 }

@@ -16,6 +16,7 @@
 #include "gatehouse/dpi.h"
 #include "gatehouse/flow.h"
 #include "gatehouse/reassembly.h"
+#include "app/app.h"
 #include "hdrmatch.h"
 
 typedef struct gh_stream_inspect gh_stream_inspect;
@@ -73,6 +74,11 @@ void gh_stream_inspect_flow_release(gh_stream_inspect *si, gh_flow *f);
  * @p buf; returns the length (0 when the flow has no stream state). */
 size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, int dir,
                                  uint8_t *buf, size_t cap);
+
+/* The application layer (its records of the last packet or flow end, for
+ * events) and the application protocol of flow @p f. */
+gh_app *gh_stream_inspect_app(const gh_stream_inspect *si);
+uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f);
 
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si);

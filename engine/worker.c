@@ -61,6 +61,7 @@ void gh_engine_config_init(gh_engine_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->verify_checksums = true;
     cfg->anomaly_events = true;
+    cfg->app_events = true;
     cfg->flow_events = true;
     cfg->drop_events = true;
     cfg->policy = GH_FW_ACCEPT;
@@ -70,6 +71,42 @@ void gh_engine_config_init(gh_engine_config *cfg)
     cfg->stream_window = 4096;
     cfg->stream_flows = 8192;
     gh_defrag_config_init(&cfg->defrag_cfg);
+}
+
+/* The application layer's events of the last packet (or flow end) of flow
+ * @p f: an "http" event per completed transaction, an "anomaly" per parser
+ * event. @p p gives the addresses (a packet of the flow). */
+static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, const gh_flow *f)
+{
+    const gh_app *app = w->si ? gh_stream_inspect_app(w->si) : NULL;
+    if (!app || !w->eve || !f)
+        return;
+    for (size_t i = 0, n = gh_app_record_count(app); i < n; i++) {
+        const gh_app_rec *r = gh_app_get_record(app, i);
+        if (r->log && w->cfg.app_events)
+            gh_eve_fmt_http_event(&w->events, in, p, f->flow_id, &r->http);
+    }
+    for (size_t i = 0, n = gh_app_anomaly_count(app); i < n; i++) {
+        const gh_app_anom *a = gh_app_get_anomaly(app, i);
+        if (w->cfg.anomaly_events)
+            gh_eve_fmt_app_anomaly(&w->events, in, p, f->flow_id, gh_alproto_name(f->app_proto),
+                                   a->tx_id, a->has_tx, a->name);
+    }
+}
+
+/* What an alert shows of the flow's application layer: its protocol, and
+ * the transaction it matched. */
+static void alert_app(gh_worker *w, const gh_flow *f, const gh_dpi_match *m,
+                      gh_eve_alert_data *x)
+{
+    if (!f || !f->app_proto || f->app_proto == GH_ALPROTO_FAILED)
+        return;
+    x->app_proto = gh_alproto_name(f->app_proto);
+    const gh_app_rec *r = m->tx >= 0 && w->si
+                              ? gh_app_get_record(gh_stream_inspect_app(w->si), (size_t)m->tx)
+                              : NULL;
+    if (r)
+        x->http = &r->http;
 }
 
 /* Alerts for the stream bytes inspected when flow @p f ends (Suricata's
@@ -113,8 +150,14 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
                 x.payload = w->paybuf;
                 x.payload_len = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
             }
+            alert_app(w, f, &w->end_matches[i], &x);
             gh_eve_fmt_alert_ex(&w->events, &in, &pp, f->flow_id, &er, false, si->category,
                                 si->severity, &x);
+        }
+        if (pp.ip_ver) {
+            gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
+                            .ts_nsec = (uint32_t)(f->last_ns % 1000000000u)};
+            app_events(w, &in, &pp, f);
         }
     }
 }
@@ -315,6 +358,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
                                    .fields = w->cfg.eve_alert_fields,
                                    .payload = p->payload, .payload_len = p->payload_len,
                                    .stream = w->matches[i].stream};
+            alert_app(w, f, &w->matches[i], &x);
             if (x.stream && x.fields && w->si) {
                 size_t pl = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
                 if (pl) {
@@ -356,7 +400,10 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     else
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
-    return apply_matches(w, in, p, f, dir, n);
+    gh_verdict v = apply_matches(w, in, p, f, dir, n);
+    if (w->si && f && (p->layers & GH_LAYER_TCP))
+        app_events(w, in, p, f);
+    return v;
 }
 
 /* Feed fragment i to the defragmenter. Held: the packet waits (accepted).

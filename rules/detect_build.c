@@ -690,33 +690,23 @@ static bool build_segments(rule_ctx *c, dpi_sig *sg)
     return true;
 }
 
-/* The directions a transaction signature is inspected in (flow's, else
- * those of its buffers: a response buffer makes it to_client), the stage
+/* The directions a transaction signature is inspected in (those its
+ * buffers and its flow keyword allow; both for two-way buffers), the stage
  * of each at which all its buffers are complete, and whether its fast
  * pattern can prefilter transactions (an untransformed app buffer). */
 static bool app_directions(rule_ctx *c, dpi_sig *sg)
 {
+    /* the directions every buffer allows (Suricata refuses a request buffer
+     * with a response buffer, and a buffer against the flow's direction) */
     uint8_t need = GH_BUFDIR_TS | GH_BUFDIR_TC;
-    for (size_t i = 0; i < sg->nseg; i++) {
-        const gh_buffer_info *bi = gh_buffer_get_info(sg->segs[i].buf);
-        if (sg->segs[i].buf != GH_BUF_PAYLOAD && bi->dirs != (GH_BUFDIR_TS | GH_BUFDIR_TC))
-            need = bi->dirs == GH_BUFDIR_TC ? GH_BUFDIR_TC : need;
-    }
-    if (need == (GH_BUFDIR_TS | GH_BUFDIR_TC)) { /* request buffers only: to_server */
-        for (size_t i = 0; i < sg->nseg; i++)
-            if (gh_buffer_get_info(sg->segs[i].buf)->dirs == GH_BUFDIR_TS)
-                need = GH_BUFDIR_TS;
-    }
-    if (sg->dir == DIR_TO_SERVER || sg->dir == DIR_TO_CLIENT) {
-        uint8_t fd = sg->dir == DIR_TO_SERVER ? GH_BUFDIR_TS : GH_BUFDIR_TC;
-        if (need == GH_BUFDIR_TC && fd == GH_BUFDIR_TS) {
-            for (size_t i = 0; i < sg->nseg; i++)
-                if (gh_buffer_get_info(sg->segs[i].buf)->dirs == GH_BUFDIR_TC)
-                    rule_error(c, c->r->loc, "%s inspects responses but the rule is to_server",
-                               gh_buffer_get_info(sg->segs[i].buf)->name);
-            return false;
-        }
-        need = fd;
+    for (size_t i = 0; i < sg->nseg; i++)
+        if (sg->segs[i].buf != GH_BUF_PAYLOAD)
+            need &= gh_buffer_get_info(sg->segs[i].buf)->dirs;
+    if (sg->dir == DIR_TO_SERVER || sg->dir == DIR_TO_CLIENT)
+        need &= sg->dir == DIR_TO_SERVER ? GH_BUFDIR_TS : GH_BUFDIR_TC;
+    if (!need) {
+        rule_error(c, c->r->loc, "signature mixes keywords with conflicting directions");
+        return false;
     }
     sg->app_dirs = need;
     for (int d = 0; d < 2; d++) {
@@ -725,8 +715,7 @@ static bool app_directions(rule_ctx *c, dpi_sig *sg)
         uint8_t r = GH_STAGE_LINE;
         for (size_t i = 0; i < sg->nseg; i++) {
             const gh_buffer_info *bi = gh_buffer_get_info(sg->segs[i].buf);
-            /* a buffer of the other direction is complete once this one starts */
-            if (sg->segs[i].buf != GH_BUF_PAYLOAD && (bi->dirs & (1u << d)) && bi->stage > r)
+            if (sg->segs[i].buf != GH_BUF_PAYLOAD && bi->stage > r)
                 r = bi->stage;
         }
         sg->ready[d] = r;

@@ -46,6 +46,7 @@ typedef struct gh_app_tx {
     uint64_t id;              /* 0, 1, ... per flow: set by the parser */
     uint8_t progress[2];      /* gh_app_stage per direction: set by the parser */
     uint8_t inspected[2];     /* detection: stage last inspected per direction */
+    uint32_t body_inspected[2]; /* detection: body bytes when last inspected */
     uint16_t n_alerted;       /* detection: signatures that alerted on this tx */
     uint16_t cap_alerted;
     uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */

@@ -631,6 +631,8 @@ bool gh_dpi_has_tx_sigs(const gh_dpi *d)
     return d->n_app > 0;
 }
 
+/* Alerted entries: the signature, bit 31 the direction (a signature on
+ * two-way buffers alerts once per direction, as Suricata). */
 static bool tx_alerted(const gh_app_tx *tx, uint32_t id)
 {
     for (uint16_t i = 0; i < tx->n_alerted; i++)
@@ -740,10 +742,10 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         uint32_t id = s->cand[i];
         const dpi_sig *sg = &d->sigs[id];
         s->stats.candidates++;
-        if (tx_alerted(tx, id) || !header_ok(sg, p, kind) || !alproto_ok(sg, st) ||
+        if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) || !alproto_ok(sg, st) ||
             !gh_hdr_match_eval(&sg->hm_stream, p, st) || !tx_verify(sg, s, p, tv, dir))
             continue;
-        tx_remember(tx, id);
+        tx_remember(tx, id | (uint32_t)dir << 31);
         size_t j = nh++;
         while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
             s->hits[j] = s->hits[j - 1];

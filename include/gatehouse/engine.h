@@ -23,6 +23,7 @@
 typedef struct gh_engine_config {
     bool verify_checksums;   /**< false with -k none */
     bool anomaly_events;     /**< write an EVE "anomaly" event per decode anomaly */
+    bool app_events;         /**< write an EVE "http" event per completed transaction */
     bool flow_events;        /**< write an EVE "flow" event when a flow ends */
     bool drop_events;        /**< write an EVE "drop" event per dropped packet */
     const gh_fw *fw;         /**< firewall table (not owned); NULL: no firewall */

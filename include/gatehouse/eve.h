@@ -87,6 +87,8 @@ typedef struct gh_eve_alert_data {
     const uint8_t *payload;  /**< the packet payload, or for a stream match the stream bytes */
     size_t payload_len;
     bool stream;             /**< matched on the reassembled stream ("stream": 1) */
+    const char *app_proto;   /**< the flow's application protocol, NULL: none */
+    const struct gh_eve_http *http; /**< the HTTP transaction it matched, NULL: none */
 } gh_eve_alert_data;
 
 /**
@@ -107,6 +109,7 @@ typedef struct gh_eve_str {
 } gh_eve_str;
 
 /** An HTTP transaction as events show it (Suricata's "http" object). */
+struct gh_eve_http;
 typedef struct gh_eve_http {
     uint64_t tx_id;
     gh_eve_str hostname, url, user_agent, content_type, referer, method, protocol, redirect;

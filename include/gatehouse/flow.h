@@ -150,7 +150,7 @@ typedef struct gh_flow_tcp_dir {
  * per-packet counters and TCP tracking; line 2 cold fields read at the end.
  *
  * Owned by the table. Other stages may write only action, rule_id,
- * stage_flags, ext and GH_FLOWF_ALERTED (gh_flow_set_alerted); everything
+ * stage_flags, ext, app_proto and GH_FLOWF_ALERTED (gh_flow_set_alerted); everything
  * else is read-only for them.
  */
 typedef struct gh_flow {
@@ -182,7 +182,8 @@ typedef struct gh_flow {
     uint16_t vlan[2];        /**< VLAN ids of the first packet (even untracked) */
     uint8_t vlan_count;
     uint8_t end_reason;      /**< gh_flow_end_reason, valid with GH_FLOWF_ENDED */
-    uint16_t pad;
+    uint8_t app_proto;       /**< application protocol the app stage detected (0: none) */
+    uint8_t pad;
     uint32_t next;           /**< table-internal free-list link */
     void *ext;               /**< later stages' per-flow state, owned by them;
                                   NULL at creation, release it in the end callback */
