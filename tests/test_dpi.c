@@ -712,7 +712,8 @@ static void test_et_subset(void **state)
         "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><OBJECT classid=\"clsid:"
         "66757BFC-DA0C-41E6-B3FE-B6D461223FF5\">SaveFormat</OBJECT>",
         "USER anonymous\r\nPASS guest\r\n"};
-    gh_pkt_state sts[2] = {{true, true, true, false}, {true, true, false, false}};
+    gh_pkt_state sts[2] = {{.has_flow = true, .established = true, .to_server = true},
+                           {.has_flow = true, .established = true}};
     size_t total = 0;
     for (size_t i = 0; i < 3; i++)
         for (int dir = 0; dir < 2; dir++) {
@@ -1215,7 +1216,7 @@ static void test_stream_incremental(void **state)
                 int nf = E[d];
                 E[d] = E[d] + dl > len[d] ? len[d] : E[d] + dl;
                 int S = E[d] > SW ? E[d] - SW : 0;
-                gh_pkt_state ps = {true, true, d == 0, false};
+                gh_pkt_state ps = {.has_flow = true, .established = true, .to_server = d == 0};
                 gh_packet p = d ? mkpkt(6, "10.0.0.2", 80, "10.0.0.1", 1234, st[d] + nf,
                                         (size_t)(E[d] - nf))
                                 : mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, st[d] + nf,
@@ -1335,7 +1336,7 @@ static void test_port_groups(void **state)
             int dl = 1 + rand() % 24, at = rand() % (SMAXLEN - dl);
             uint8_t proto = rand() % 4 == 0 ? 17 : 6;
             gh_packet p = mkpkt(proto, "10.0.0.1", sport, "10.0.0.2", dport, st + at, (size_t)dl);
-            gh_pkt_state ps = {true, true, rand() % 2 == 0, false};
+            gh_pkt_state ps = {.has_flow = true, .established = true, .to_server = rand() % 2 == 0};
             const gh_pkt_state *pst = rand() % 5 == 0 ? NULL : &ps;
             gh_dpi_match a[RULES], c[RULES];
             size_t na = gh_dpi_match_packet(d8, s8, &p, pst, p.payload, p.payload_len, a, RULES);
@@ -1357,7 +1358,7 @@ static void test_port_groups(void **state)
                 gh_dpi_stream_reset(ds1);
             }
             gh_packet q = mkpkt(6, "10.0.0.1", 40000, "10.0.0.2", 445, st + E, (size_t)dl);
-            gh_pkt_state qs = {true, true, true, false};
+            gh_pkt_state qs = {.has_flow = true, .established = true, .to_server = true};
             int S = E + dl > SW ? E + dl - SW : 0;
             na = gh_dpi_match_stream_inc(d8, s8, ds8, &q, &qs, (const uint8_t *)st + S,
                                          (size_t)(E + dl - S), (uint64_t)S, (size_t)(E - S), 0,
