@@ -708,6 +708,23 @@ static void store_body(h1_state *st, int dir, const uint8_t *b, size_t n)
         st->d[dir].body_pending = true;
 }
 
+static void flush_body(h1_state *st, int dir, const gh_app_sink *sink)
+{
+    h1_dir *d = &st->d[dir];
+    if (d->tx && d->body_pending) {
+        d->body_pending = false;
+        report(sink, d->tx, dir, GH_STAGE_BODY);
+    }
+}
+
+/* Anomalies inside a body follow the BODY report of the bytes before them,
+ * so their order does not depend on segmentation. */
+static void body_anomaly(h1_state *st, int dir, const gh_app_sink *sink, const char *name)
+{
+    flush_body(st, dir, sink);
+    anomaly(sink, st->d[dir].tx, dir, name);
+}
+
 static void inflate_feed(h1_state *st, int dir, const uint8_t *b, size_t n,
                          const gh_app_sink *sink)
 {
@@ -723,7 +740,7 @@ static void inflate_feed(h1_state *st, int dir, const uint8_t *b, size_t n,
         if (got > room) {
             store_body(st, dir, st->zbuf, (size_t)room);
             d->z_out += room;
-            anomaly(sink, d->tx, dir, "COMPRESSION_BOMB");
+            body_anomaly(st, dir, sink, "COMPRESSION_BOMB");
             d->z_mode = Z_STOP;
             return;
         }
@@ -733,7 +750,7 @@ static void inflate_feed(h1_state *st, int dir, const uint8_t *b, size_t n,
             d->z_mode = Z_STOP; /* trailing bytes after the stream are not body */
         } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && got)) {
             /* libhtp passes the rest through undecoded */
-            anomaly(sink, d->tx, dir, "GZIP_DECOMPRESSION_FAILED");
+            body_anomaly(st, dir, sink, "GZIP_DECOMPRESSION_FAILED");
             d->z_mode = Z_PASS;
             store_body(st, dir, d->z.next_in, d->z.avail_in);
             return;
@@ -793,15 +810,6 @@ static void body_start(h1_state *st, int dir)
         d->z_mode = Z_RUN;
     } else {
         d->z_mode = Z_SNIFF;
-    }
-}
-
-static void flush_body(h1_state *st, int dir, const gh_app_sink *sink)
-{
-    h1_dir *d = &st->d[dir];
-    if (d->tx && d->body_pending) {
-        d->body_pending = false;
-        report(sink, d->tx, dir, GH_STAGE_BODY);
     }
 }
 
