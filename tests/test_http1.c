@@ -723,6 +723,7 @@ int main(void)
     if (!rng_state)
         rng_state = 1;
     printf("test_http1: GH_TEST_SEED=%llu\n", (unsigned long long)rng_state);
+    fflush(stdout);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple_get),
         cmocka_unit_test(test_post_cl),

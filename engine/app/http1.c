@@ -855,7 +855,7 @@ static void dead(h1_state *st, int dir, const gh_app_sink *sink, const char *nam
 /* ---- start lines ------------------------------------------------------------ */
 
 /* Request line (htp_parse_request_line_generic) into tx->m[0] spans. */
-static void request_line(h1_state *st, h1_tx *tx, const gh_app_sink *sink, size_t len)
+static void request_line(h1_tx *tx, const gh_app_sink *sink, size_t len)
 {
     h1_msg *m = &tx->m[0];
     const uint8_t *p = m->raw.p;
@@ -919,7 +919,6 @@ static void request_line(h1_state *st, h1_tx *tx, const gh_app_sink *sink, size_
         return;
     s.len = m->fld.len - s.off;
     m->bufs[GH_BUF_HTTP_URI] = s;
-    (void)st;
 }
 
 /* Status line (htp_parse_response_line_generic). False when the line is
@@ -1302,7 +1301,7 @@ static void start_line(h1_state *st, int dir, const gh_app_sink *sink)
                      dir ? "RESPONSE_FIELD_TOO_LONG" : "REQUEST_FIELD_TOO_LONG");
     }
     if (dir == 0) {
-        request_line(st, tx, sink, len);
+        request_line(tx, sink, len);
         report(sink, tx, 0, GH_STAGE_LINE);
         if (tx->http09) {
             compose_header_buffers(m, 0, m->raw.len, (uint32_t)len);
@@ -1425,7 +1424,8 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
             if (blank)
                 break; /* libhtp skips empty lines before a chunk size */
             if (v < 0) {
-                dead(st, dir, sink, dir ? "INVALID_RESPONSE_CHUNK_LEN" : "INVALID_REQUEST_CHUNK_LEN");
+                dead(st, dir, sink,
+                     dir ? "INVALID_RESPONSE_CHUNK_LEN" : "INVALID_REQUEST_CHUNK_LEN");
                 break;
             }
             if (v == 0) {
