@@ -7,7 +7,15 @@
  * the stream gives the same transactions and buffers. Lines are collected
  * in a per-direction buffer (capped at header_limit); bodies are consumed
  * in place. Every buffer grows by doubling and keeps its capacity across
- * transactions and flows: steady state allocates nothing. */
+ * transactions and flows: steady state allocates nothing.
+ *
+ * Known differences from libhtp: best fit maps only U+FF01..FF5E (others
+ * become '?'); one Content-Encoding layer (a list is kept raw); trailers are
+ * parsed but not added to the header buffers; hostnames are not validated
+ * beyond the port; header_limit counts the whole head, not each field, and
+ * overflow stops storing instead of failing the stream; with no free tx
+ * slot (max_tx) the request direction stops with UNKNOWN_ERROR, as does a
+ * gap outside a body of known length. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
