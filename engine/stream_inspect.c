@@ -282,6 +282,7 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
         gh_packet mirror;
         const gh_packet *p = c->p;
         gh_pkt_state st = *c->st;
+        st.alproto = s->app.proto; /* detected while these bytes were parsed */
         if (dir != c->dir) { /* e.g. a response completed by the client's FIN */
             pseudo_packet(&mirror, c->p, NULL, dir);
             p = &mirror;
