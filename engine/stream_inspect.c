@@ -158,13 +158,14 @@ void gh_stream_inspect_flow_release(gh_stream_inspect *si, gh_flow *f)
     f->ext = NULL;
 }
 
-/* Merge @p n matches into the packet's list, one entry per signature. */
+/* Merge @p n matches into the packet's list, one entry per signature (and
+ * transaction: pipelined requests each alert). */
 static size_t merge(gh_dpi_match *out, size_t have, size_t max, const gh_dpi_match *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         bool dup = false;
         for (size_t k = 0; k < have && !dup; k++)
-            dup = out[k].idx == m[i].idx;
+            dup = out[k].idx == m[i].idx && out[k].tx == m[i].tx;
         if (!dup && have < max)
             out[have++] = m[i];
     }

@@ -126,7 +126,7 @@ static bool pcre_http_buffer(const char *value)
     if (!s || e == s)
         return false;
     for (e++; *e && *e != '"'; e++)
-        if (strchr("UIPQHDMCKSYVW", *e))
+        if (strchr("UIPQHDMCSYVWZ", *e))
             return true;
     return false;
 }

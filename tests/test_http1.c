@@ -529,13 +529,13 @@ static void test_uri_normalization(void **st)
     } v[] = {
         {"/a/%2e%2e/b", "/b"},
         {"/a/./b/../c", "/a/c"},
-        {"//x///y", "/x/y"},
+        {"//x///y", "//x///y"},
         {"/%41%42c", "/ABc"},
-        {"/p/../q?x=%41&y=/../z", "/q?x=%41&y=/../z"},
-        {"/a%2fb", "/a/b"},
+        {"/p/../q?x=%41&y=/../z", "/q?x=A&y=/../z"},
+        {"/a%2fb", "/a%2fb"},
         {"/a\\b\\..\\c", "/a/c"},
         {"/%u0041%u002e%u002e/x", "/A../x"},
-        {"/%uff0fx", "/x"},
+        {"/%uff0fx", "/%uff0fx"},
         {"/bad%zz%4", "/bad%zz%4"},
         {"/Case/Kept", "/Case/Kept"},
         {"/f#frag", "/f#frag"},
@@ -565,13 +565,13 @@ static void test_host(void **st)
     (void)st;
     tcase c = mk("GET / HTTP/1.1\r\nHost: Www.Example.COM:8080\r\n\r\n", NULL);
     char *t = run(&c);
-    expect(t, "buf 0 0 http.host=www.example.com\n");
+    expect(t, "buf 0 0 http.host=Www.Example.COM\n"); /* case kept, as Suricata 7 */
     expect(t, "buf 0 0 http.host.raw=Www.Example.COM:8080\n");
     free(t);
 
     c = mk("GET / HTTP/1.1\r\nHost: [2001:DB8::1]:80\r\n\r\n", NULL);
     t = run(&c);
-    expect(t, "buf 0 0 http.host=[2001:db8::1]\n");
+    expect(t, "buf 0 0 http.host=[2001:DB8::1]\n");
     free(t);
 
     c = mk("GET / HTTP/1.1\r\nHost: example.com.\r\n\r\n", NULL);
@@ -582,7 +582,7 @@ static void test_host(void **st)
     /* absolute URI: its authority wins; a different Host is ambiguous */
     c = mk("GET http://Uri.Example:81/x HTTP/1.1\r\nHost: other.example\r\n\r\n", NULL);
     t = run(&c);
-    expect(t, "buf 0 0 http.host=uri.example\n");
+    expect(t, "buf 0 0 http.host=Uri.Example\n");
     expect(t, "buf 0 0 http.host.raw=Uri.Example\n");
     expect(t, "an 0 0 HOST_HEADER_AMBIGUOUS\n");
     free(t);

@@ -365,13 +365,15 @@ static uint8_t bestfit(uint32_t cp)
     return '?';
 }
 
-/* Percent and %u decoding, backslash to slash, separator compression. */
+/* Percent and %u decoding and backslash to slash, as Suricata 7's libhtp
+ * does by default (checked against it): an encoded separator (%2f) stays
+ * encoded and "//" is kept. */
 static size_t decode_path(uint8_t *d, size_t len)
 {
     size_t r = 0, w = 0;
-    bool prev_sep = false;
     while (r < len) {
         int c = d[r];
+        size_t used = 1;
         if (c == '%' && r + 2 < len) {
             if ((d[r + 1] == 'u' || d[r + 1] == 'U')) {
                 if (r + 5 < len && hexval(d[r + 2]) >= 0 && hexval(d[r + 3]) >= 0 &&
@@ -379,28 +381,35 @@ static size_t decode_path(uint8_t *d, size_t len)
                     int c1 = hexval(d[r + 2]) * 16 + hexval(d[r + 3]);
                     int c2 = hexval(d[r + 4]) * 16 + hexval(d[r + 5]);
                     c = c1 == 0 ? c2 : bestfit((uint32_t)(c1 << 8 | c2));
-                    r += 6;
-                } else {
-                    r++; /* invalid: keep the percent */
+                    used = 6;
                 }
             } else if (hexval(d[r + 1]) >= 0 && hexval(d[r + 2]) >= 0) {
                 c = hexval(d[r + 1]) * 16 + hexval(d[r + 2]);
-                r += 3;
-            } else {
-                r++;
+                used = 3;
             }
-        } else {
-            r++;
         }
-        if (c == '\\')
-            c = '/';
-        if (c == '/') {
-            if (!prev_sep)
-                d[w++] = '/';
-            prev_sep = true;
+        if (used > 1 && (c == '/' || c == '\\')) { /* an encoded separator: as sent */
+            memmove(d + w, d + r, used);
+            w += used;
+            r += used;
+            continue;
+        }
+        r += used;
+        d[w++] = (uint8_t)(c == '\\' ? '/' : c);
+    }
+    return w;
+}
+
+/* The query: percent-decoded (%XX), nothing else. */
+static size_t decode_query(uint8_t *d, size_t len)
+{
+    size_t r = 0, w = 0;
+    while (r < len) {
+        if (d[r] == '%' && r + 2 < len && hexval(d[r + 1]) >= 0 && hexval(d[r + 2]) >= 0) {
+            d[w++] = (uint8_t)(hexval(d[r + 1]) * 16 + hexval(d[r + 2]));
+            r += 3;
         } else {
-            d[w++] = (uint8_t)c;
-            prev_sep = false;
+            d[w++] = d[r++];
         }
     }
     return w;
@@ -543,16 +552,14 @@ static span raw_span(size_t off, size_t len)
     return (span){(uint32_t)off, (uint32_t)len, 0, 1};
 }
 
-/* libhtp's htp_normalize_hostname: lowercase, trailing dots dropped. */
+/* The hostname: trailing dots dropped; the case is kept, as Suricata 7
+ * shows it in http.host (checked against it: an uppercase Host header
+ * needs to_lowercase to match a lowercase content). */
 static span host_norm(h1_msg *m, const uint8_t *p, size_t n)
 {
     while (n && p[n - 1] == '.')
         n--;
-    span s = fld_put(m, p, n);
-    if (s.set)
-        for (uint32_t i = 0; i < s.len; i++)
-            m->fld.p[s.off + i] = lower(m->fld.p[s.off + i]);
-    return s;
+    return fld_put(m, p, n);
 }
 
 /* Host header value to hostname (htp_parse_hostport); false if invalid. */
@@ -923,8 +930,10 @@ static void request_line(h1_tx *tx, const gh_app_sink *sink, size_t len)
     n = utf8_bestfit(d, n);
     n = remove_dots(d, n);
     m->fld.len = s.off + (uint32_t)n;
+    uint32_t q = m->fld.len;
     if (gbuf_put(&m->fld, m->raw.p + us + pend, ue - us - pend))
         return;
+    m->fld.len = q + (uint32_t)decode_query(m->fld.p + q, m->fld.len - q);
     s.len = m->fld.len - s.off;
     m->bufs[GH_BUF_HTTP_URI] = s;
 }
