@@ -17,7 +17,7 @@ SIGS=$DATA/sample-signatures.rules
 
 "$GH" pcap -r "$DATA/fw_mix.pcap" -S "$SIGS" --eve "$TMP/eve.json" 2>"$TMP/sum"
 expect "exit" $? 0
-grep -q "signatures: loaded 6, skipped 1 (proto:http 1)" "$TMP/sum" && ok || fail "load report: $(head -1 "$TMP/sum")"
+grep -q "signatures: loaded 7, skipped 0" "$TMP/sum" && ok || fail "load report: $(head -1 "$TMP/sum")"
 expect "events" "$(jq -c 'select(.event_type=="alert" or .event_type=="drop") | [.pcap_cnt, .event_type, .alert.action, (.alert.signature_id // .drop.reason)]' \
     "$TMP/eve.json" | tr -d '\n')" \
     '[4,"alert","allowed",2000001][5,"alert","blocked",2000002][5,"drop",null,"signature"][6,"drop",null,"flow drop"][11,"alert","allowed",2000005]'

@@ -630,10 +630,10 @@ static void test_check_tiers(void **state)
     assert_int_equal(gh_rules_check(f, NULL), GH_OK);
     assert_int_equal(f->n_errors, 0);
     assert_int_equal(f->n_unsupported, 2);
-    assert_int_equal(f->n_unsupported_kw, 3);
+    assert_int_equal(f->n_unsupported_kw, 1);
     assert_string_equal(f->unsupported_kw[0].keyword, "flowbits");
     assert_int_equal(f->unsupported_kw[0].rules, 2);
-    assert_string_equal(f->rules[0].unsupported, "proto:http");
+    assert_string_equal(f->rules[0].unsupported, "flowbits"); /* http and http.uri load */
     assert_null(f->rules[2].unsupported);
     gh_rule_file_free(f);
 
@@ -642,7 +642,9 @@ static void test_check_tiers(void **state)
     assert_true(payload);
     assert_int_equal(gh_rule_keyword_status("FLOW", &payload), GH_KW_SUPPORTED);
     assert_false(payload);
-    assert_int_equal(gh_rule_keyword_status("http.uri", &payload), GH_KW_UNSUPPORTED);
+    assert_int_equal(gh_rule_keyword_status("http.uri", &payload), GH_KW_SUPPORTED);
+    assert_true(payload);
+    assert_int_equal(gh_rule_keyword_status("dns.query", &payload), GH_KW_UNSUPPORTED);
     assert_true(payload);
     assert_int_equal(gh_rule_keyword_status("frobnicate", NULL), GH_KW_UNKNOWN);
 }
