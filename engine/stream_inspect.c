@@ -475,7 +475,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     if (!s) {
         /* no stream state to spare: this flow is inspected packet by packet */
         si->st.no_slot++;
-        return gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len, out, max);
+        return gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len, out, max);
     }
     c.slot = s;
     c.lst.alproto = s->app.proto;
@@ -507,7 +507,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     }
     if (!est || !(s->rs[dir].flags & GH_REASM_STARTED)) {
         si->st.not_synced++;
-        size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len,
+        size_t n = gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len,
                                        si->tmp, TMP_MATCHES);
         c.n = merge(out, c.n, max, si->tmp, n);
         gh_dpi_match_sort(si->dpi, out, c.n);
@@ -516,7 +516,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     if (rc == GH_E_LIMIT) {
         /* reassembly could not hold it: better inspected alone than not */
         si->st.reasm_refused++;
-        size_t n = gh_dpi_match_packet(si->dpi, scratch, p, st, p->payload, p->payload_len, si->tmp,
+        size_t n = gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len, si->tmp,
                                        TMP_MATCHES);
         c.n = merge(out, c.n, max, si->tmp, n);
     }
@@ -531,7 +531,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
         fl |= GH_DPI_PACKET_STREAM_HITS;
     else
         si->st.packet_rescans++;
-    size_t n = gh_dpi_match_packet_ex(si->dpi, scratch, p, st, p->payload, p->payload_len, fl,
+    size_t n = gh_dpi_match_packet_ex(si->dpi, scratch, p, c.st, p->payload, p->payload_len, fl,
                                       si->tmp,
                                       TMP_MATCHES);
     c.n = merge(out, c.n, max, si->tmp, n);

@@ -552,14 +552,19 @@ static span raw_span(size_t off, size_t len)
     return (span){(uint32_t)off, (uint32_t)len, 0, 1};
 }
 
-/* The hostname: trailing dots dropped; the case is kept, as Suricata 7
- * shows it in http.host (checked against it: an uppercase Host header
- * needs to_lowercase to match a lowercase content). */
-static span host_norm(h1_msg *m, const uint8_t *p, size_t n)
+/* The hostname: trailing dots dropped, lowercased (libhtp's
+ * htp_normalize_hostname) except a Host header with a port, whose case
+ * Suricata 7 keeps (both checked against it: "www.ExAmPlE.cOM" matches
+ * content "www.example.com", "WWW.Example.COM:8080" needs to_lowercase). */
+static span host_norm(h1_msg *m, const uint8_t *p, size_t n, bool lowercase)
 {
     while (n && p[n - 1] == '.')
         n--;
-    return fld_put(m, p, n);
+    span s = fld_put(m, p, n);
+    if (s.set && lowercase)
+        for (uint32_t i = 0; i < s.len; i++)
+            m->fld.p[s.off + i] = lower(m->fld.p[s.off + i]);
+    return s;
 }
 
 /* Host header value to hostname (htp_parse_hostport); false if invalid. */
@@ -598,6 +603,16 @@ static bool host_from_header(const uint8_t *p, size_t n, const uint8_t **h, size
     }
     int64_t v = parse_cl(port, port_len);
     return v > 0 && v < 65536;
+}
+
+/* Is the Host header's hostname (at @p off, @p n bytes in fld) all of its
+ * trimmed value, i.e. no port? */
+static bool hv_port_less(const h1_msg *m, const hdr *hh, size_t off, size_t n)
+{
+    const uint8_t *v = m->fld.p + hh->value.off;
+    size_t vl = hh->value.len;
+    trim(&v, &vl);
+    return (size_t)(v - m->fld.p) == off && vl == n;
 }
 
 static const hdr *find_hdr(const h1_msg *m, const char *name)
@@ -1145,10 +1160,10 @@ static void request_headers_done(h1_state *st, const gh_app_sink *sink, uint32_t
     }
     if (uri_host) {
         m->bufs[GH_BUF_HTTP_HOST_RAW] = raw_span(ur.off + hoff, hlen);
-        span a = host_norm(m, m->raw.p + ur.off + hoff, hlen);
+        span a = host_norm(m, m->raw.p + ur.off + hoff, hlen, true);
         m->bufs[GH_BUF_HTTP_HOST] = a;
         if (hh) {
-            span b = host_norm(m, m->fld.p + hv_off, hvl);
+            span b = host_norm(m, m->fld.p + hv_off, hvl, true);
             if (a.set && b.set &&
                 (a.len != b.len || memcmp(m->fld.p + a.off, m->fld.p + b.off, a.len)))
                 anomaly(sink, tx, 0, "HOST_HEADER_AMBIGUOUS");
@@ -1156,7 +1171,8 @@ static void request_headers_done(h1_state *st, const gh_app_sink *sink, uint32_t
     } else if (hh) {
         m->bufs[GH_BUF_HTTP_HOST_RAW] = hh->value;
         if (hvl)
-            m->bufs[GH_BUF_HTTP_HOST] = host_norm(m, m->fld.p + hv_off, hvl);
+            m->bufs[GH_BUF_HTTP_HOST] =
+                host_norm(m, m->fld.p + hv_off, hvl, hv_port_less(m, hh, hv_off, hvl));
     }
     span proto = m->bufs[GH_BUF_HTTP_PROTOCOL];
     if (!hh && proto.set && proto.len == 8 && !memcmp(m->raw.p + proto.off, "HTTP/1.1", 8))
