@@ -141,6 +141,7 @@ const char *gh_linktype_name(uint32_t lt)
     case GH_LINK_IPV4: return "ipv4";
     case GH_LINK_IPV6: return "ipv6";
     case GH_LINK_SLL2: return "sll2";
+    case GH_LINK_CHDLC: return "chdlc";
     default: return NULL;
     }
 }

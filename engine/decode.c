@@ -914,6 +914,14 @@ int gh_decode(gh_packet *pkt, uint32_t linktype, const uint8_t *data, uint32_t c
         pkt->layers |= GH_LAYER_SLL;
         decode_ethertype(&c, rd16(data), SLL2_HLEN, 0);
         break;
+    case GH_LINK_CHDLC:
+        /* catches: a frame shorter than the 4-byte HDLC header */
+        if (c.len < 4) {
+            ANOM(&c, CHDLC_PKT_TOO_SMALL);
+            break;
+        }
+        decode_ethertype(&c, rd16(data + 2), 4, 0);
+        break;
     case GH_LINK_NULL:
     case GH_LINK_LOOP: {
         /* catches: a frame shorter than the 4-byte family header */

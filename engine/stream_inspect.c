@@ -284,11 +284,11 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
         const gh_packet *p = c->p;
         gh_pkt_state st = *c->st;
         st.alproto = s->app.proto; /* detected while these bytes were parsed */
-        if (dir != c->dir) { /* e.g. a response completed by the client's FIN */
+        if ((dir ^ s->app.reversed) != c->dir) { /* e.g. a response ended by the client's FIN */
             pseudo_packet(&mirror, c->p, NULL, dir);
             p = &mirror;
-            st.to_server = !st.to_server;
         }
+        st.to_server = dir == GH_FLOW_TOSERVER; /* the parser's: requests go to the server */
         gh_dpi_tx_view tv = {.ops = ops, .state = state, .tx = tx};
         size_t n = gh_dpi_match_tx(si->dpi, c->scratch, p, &st, &tv, dir, stage, si->tmp,
                                    TMP_MATCHES);

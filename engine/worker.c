@@ -75,12 +75,22 @@ void gh_engine_config_init(gh_engine_config *cfg)
 
 /* The application layer's events of the last packet (or flow end) of flow
  * @p f: an "http" event per completed transaction, an "anomaly" per parser
- * event. @p p gives the addresses (a packet of the flow). */
-static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, const gh_flow *f)
+ * event. @p p gives the addresses (a packet of direction @p dir). */
+static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, const gh_flow *f,
+                       int dir)
 {
     const gh_app *app = w->si ? gh_stream_inspect_app(w->si) : NULL;
     if (!app || !w->eve || !f)
         return;
+    gh_packet mirror;
+    if (dir == GH_FLOW_TOCLIENT) { /* transactions are shown client to server */
+        mirror = *p;
+        mirror.src = p->dst;
+        mirror.dst = p->src;
+        mirror.sport = p->dport;
+        mirror.dport = p->sport;
+        p = &mirror;
+    }
     for (size_t i = 0, n = gh_app_record_count(app); i < n; i++) {
         const gh_app_rec *r = gh_app_get_record(app, i);
         if (r->log && w->cfg.app_events)
@@ -157,7 +167,7 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
         if (pp.ip_ver) {
             gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
                             .ts_nsec = (uint32_t)(f->last_ns % 1000000000u)};
-            app_events(w, &in, &pp, f);
+            app_events(w, &in, &pp, f, dir);
         }
     }
 }
@@ -402,7 +412,7 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
                                 w->matches, GH_MAX_MATCHES);
     gh_verdict v = apply_matches(w, in, p, f, dir, n);
     if (w->si && f && (p->layers & GH_LAYER_TCP))
-        app_events(w, in, p, f);
+        app_events(w, in, p, f, dir);
     return v;
 }
 

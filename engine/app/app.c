@@ -175,6 +175,13 @@ static void detect(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
     bool more = false;
     for (size_t i = 0; i < N_PARSERS; i++) {
         int r = parsers[i]->probe(dir, af->probe[dir], af->nprobe[dir]);
+        if (r == GH_PROBE_NO && parsers[i]->probe(!dir, af->probe[dir], af->nprobe[dir]) ==
+                                    GH_PROBE_YES) {
+            /* the other side's protocol: the session was picked up with the
+             * server taken for the client (Suricata reverses the flow) */
+            af->reversed = true;
+            r = GH_PROBE_YES;
+        }
         if (r == GH_PROBE_MORE && af->nprobe[dir] < GH_APP_PROBE_MAX) {
             more = true;
         } else if (r == GH_PROBE_YES) {
@@ -186,7 +193,7 @@ static void detect(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
             }
             void *s = a->states[af->state - 1];
             /* what waited for the decision, in order */
-            parsers[i]->parse(s, dir, af->probe[dir], af->nprobe[dir], sink);
+            parsers[i]->parse(s, dir ^ af->reversed, af->probe[dir], af->nprobe[dir], sink);
             return;
         }
     }
@@ -221,21 +228,22 @@ void gh_app_data(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n
         /* the other direction's bytes that waited */
         if (af->state && af->nprobe[!dir] && !af->said_no[!dir]) {
             const gh_app_ops *ops = gh_app_flow_ops(af);
-            ops->parse(a->states[af->state - 1], !dir, af->probe[!dir], af->nprobe[!dir], sink);
+            ops->parse(a->states[af->state - 1], !dir ^ af->reversed, af->probe[!dir],
+                       af->nprobe[!dir], sink);
         }
         if (!n)
             return;
     }
     void *s = gh_app_flow_state(a, af);
     if (s)
-        gh_app_flow_ops(af)->parse(s, dir, b, n, sink);
+        gh_app_flow_ops(af)->parse(s, dir ^ af->reversed, b, n, sink);
 }
 
 void gh_app_gap(gh_app *a, gh_app_flow *af, int dir, uint64_t len, const gh_app_sink *sink)
 {
     void *s = gh_app_flow_state(a, af);
     if (s)
-        gh_app_flow_ops(af)->gap(s, dir, len, sink);
+        gh_app_flow_ops(af)->gap(s, dir ^ af->reversed, len, sink);
     else if (af->proto == GH_ALPROTO_UNKNOWN)
         af->said_no[dir] = 1; /* detection needs the first bytes */
 }
@@ -247,7 +255,7 @@ void gh_app_close(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
     af->dead[dir] = true;
     void *s = gh_app_flow_state(a, af);
     if (s)
-        gh_app_flow_ops(af)->close(s, dir, sink);
+        gh_app_flow_ops(af)->close(s, dir ^ af->reversed, sink);
 }
 
 /* ---- records ---------------------------------------------------------------- */

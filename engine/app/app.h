@@ -119,6 +119,8 @@ typedef struct gh_app_flow {
     uint8_t nprobe[2];
     uint8_t probe[2][GH_APP_PROBE_MAX];
     bool dead[2];              /* direction closed or unparseable */
+    bool reversed;             /* the server spoke first in our to_server direction
+                                  (a session picked up mid-stream): parser directions swap */
     uint32_t state;            /* 1-based index of the parser state in the pool, 0: none */
 } gh_app_flow;
 

@@ -16,6 +16,7 @@
 #define GH_LINK_RAW 101     /* raw IPv4/IPv6 (LINKTYPE_RAW) */
 #define GH_LINK_RAW_DLT 12  /* DLT_RAW as some writers store it */
 #define GH_LINK_RAW_DLT14 14 /* DLT_RAW on OpenBSD */
+#define GH_LINK_CHDLC 104   /* Cisco HDLC: address, control, ethertype */
 #define GH_LINK_LOOP 108    /* OpenBSD loopback, AF in network byte order */
 #define GH_LINK_SLL 113     /* Linux cooked capture v1 */
 #define GH_LINK_IPV4 228
@@ -37,6 +38,7 @@
     X(MPLS_BAD_PAYLOAD, "mpls.unknown_payload_type")                         \
     X(SLL_PKT_TOO_SMALL, "sll.pkt_too_small")                                \
     X(SLL2_PKT_TOO_SMALL, "sll2.pkt_too_small")                              \
+    X(CHDLC_PKT_TOO_SMALL, "chdlc.pkt_too_small")                            \
     X(NULL_PKT_TOO_SMALL, "null.pkt_too_small")                              \
     X(RAW_BAD_VERSION, "raw.invalid_ip_version")                             \
     X(IPV4_PKT_TOO_SMALL, "ipv4.pkt_too_small")                              \
