@@ -911,6 +911,20 @@ static void request_line(h1_tx *tx, const gh_app_sink *sink, size_t len)
     while (pos < len && p[pos] != ' ' && p[pos] != '\t')
         pos++;
     size_t ue = pos;
+    /* a URI with spaces: the protocol is the last word when it is HTTP/
+     * (libhtp's allow_space_uri, as Suricata 8 parses "GET /a b HTTP/1.1") */
+    size_t last = len;
+    while (last > ue && !is_space(p[last - 1]))
+        last--;
+    if (last > ue && len - last >= 5 && !memcmp(p + last, "HTTP/", 5)) {
+        size_t e = last;
+        while (e > ue && is_space(p[e - 1]))
+            e--;
+        if (e > ue) {
+            ue = e;
+            pos = e;
+        }
+    }
     if (ue == us) {
         anomaly(sink, tx, 0, "REQUEST_LINE_INCOMPLETE");
     } else {
