@@ -26,8 +26,9 @@
 /* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
 #define PCRE_MATCH_LIMIT 3500u
 #define PCRE_DEPTH_LIMIT 1500u
-/* Inspection steps per signature and buffer (Suricata: recursion limit). */
-#define VERIFY_BUDGET 65536u
+/* Inspection steps per signature and buffer: Suricata's default
+ * detect.inspection-recursion-limit (3000). */
+#define VERIFY_BUDGET 3000u
 /* Bytes a transformed buffer keeps (Suricata transforms whole buffers; ours
  * are at most a body limit long). */
 #define XF_CAP (128u * 1024u)
