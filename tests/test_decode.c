@@ -584,6 +584,27 @@ static void test_sll2(void **state)
     check_ip6_tcp(&d6, 20, GH_LAYER_SLL);
 }
 
+/* Cisco HDLC: address 0x0f, control 0, then an ethertype (the 4 bytes
+ * written as OpenBSD's loopback header, network order). */
+static void test_chdlc(void **state)
+{
+    pb b;
+    dec d4, d6;
+
+    (void)state;
+    pb_init(&b);
+    pb_loop(&b, 0x0f000800u);
+    add_ip4_udp(&b);
+    run(&d4, &b, GH_LINK_CHDLC, true);
+    check_ip4_udp(&d4, 4, 0);
+
+    pb_init(&b);
+    pb_loop(&b, 0x0f0086ddu);
+    add_ip6_tcp(&b);
+    run(&d6, &b, GH_LINK_CHDLC, true);
+    check_ip6_tcp(&d6, 4, 0);
+}
+
 /* DLT_NULL: AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD, OpenBSD),
  * 28 (FreeBSD) or 30 (macOS), all found in captures. */
 static void test_null(void **state)
@@ -2097,6 +2118,8 @@ static const acase anomaly_cases[] = {
      false},
     {GH_ANOM_NULL_PKT_TOO_SMALL, "null, 3 bytes", GH_LINK_NULL, b_null_short, 0,
      ALL_LAYERS, 0, false},
+    {GH_ANOM_CHDLC_PKT_TOO_SMALL, "chdlc, 3 bytes", GH_LINK_CHDLC, b_null_short, 0,
+     ALL_LAYERS, 0, false},
     {GH_ANOM_NULL_PKT_TOO_SMALL, "loop, 3 bytes", GH_LINK_LOOP, b_null_short, 0,
      ALL_LAYERS, 0, false},
     {GH_ANOM_RAW_BAD_VERSION, "raw, version 5", GH_LINK_RAW, b_raw_bad_version, 0,
@@ -2379,6 +2402,7 @@ int main(void)
         T(test_mpls_pw_eth_vlan),
         T(test_sll),
         T(test_sll2),
+        T(test_chdlc),
         T(test_null),
         T(test_loop),
         T(test_raw),
