@@ -80,7 +80,10 @@ static void usage(void)
             "      the minimal NFQUEUE loop (accept everything) until SIGTERM; packets\n"
             "      and packets/s from the first to the last (root; see bench/nfq.sh)\n"
             "  udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]\n"
-            "      UDP datagrams to 127.0.0.1:P as fast as possible (bench/nfq.sh)\n");
+            "      UDP datagrams to 127.0.0.1:P as fast as possible (bench/nfq.sh)\n"
+            "  http [--runs N] FILE|DIR...\n"
+            "      the application layer alone (detection, HTTP/1.x parser) over the\n"
+            "      TCP payloads in capture order: ns per packet, allocations per packet\n");
 }
 
 static int bench_decode(int argc, char **argv)
@@ -174,6 +177,8 @@ int main(int argc, char **argv)
         return bench_sigsubset(argc - 2, argv + 2);
     if (strcmp(argv[1], "nfq-loop") == 0)
         return bench_nfq_loop(argc - 2, argv + 2);
+    if (strcmp(argv[1], "http") == 0)
+        return bench_http(argc, argv);
     if (strcmp(argv[1], "udp-flood") == 0)
         return bench_udp_flood(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
