@@ -105,7 +105,8 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
     if (d->n_app && (!(s->xa = malloc(XF_CAP)) || !(s->xb = malloc(XF_CAP))))
         goto oom;
     s->mctx = pcre2_match_context_create(NULL);
-    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->md || !s->mctx)
+    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->md ||
+        !s->mctx)
         goto oom;
     pcre2_set_match_limit(s->mctx, PCRE_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, PCRE_DEPTH_LIMIT);
@@ -742,8 +743,9 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         uint32_t id = s->cand[i];
         const dpi_sig *sg = &d->sigs[id];
         s->stats.candidates++;
-        if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) || !alproto_ok(sg, st) ||
-            !gh_hdr_match_eval(&sg->hm_stream, p, st) || !tx_verify(sg, s, p, tv, dir))
+        if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
+            !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm_stream, p, st) ||
+            !tx_verify(sg, s, p, tv, dir))
             continue;
         tx_remember(tx, id | (uint32_t)dir << 31);
         size_t j = nh++;
