@@ -257,6 +257,34 @@ typedef struct sel_ctx {
     int64_t base, new_from; /* MODE_STREAM: see vctx */
 } sel_ctx;
 
+/* Signature @p id matched: into s->hits in precedence order (hits are few). */
+static void hit_add(const gh_dpi *d, gh_dpi_scratch *s, size_t *nh, uint32_t id)
+{
+    size_t j = (*nh)++;
+    while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
+        s->hits[j] = s->hits[j - 1];
+        j--;
+    }
+    s->hits[j] = id;
+}
+
+/* The first @p max of the @p nh hits as matches. Only payload keywords read
+ * a stream (@p stream: the buffer was one; header-only signatures judged the
+ * packet); a transaction match (@p tx 0) always read its buffers. */
+static size_t hits_out(const gh_dpi *d, gh_dpi_scratch *s, size_t nh, bool stream, int16_t tx,
+                       gh_dpi_match *out, size_t max)
+{
+    s->stats.matches += nh;
+    size_t w = nh < max ? nh : max;
+    for (size_t i = 0; i < w; i++) {
+        const gh_dpi_sig_info *in = &d->sigs[s->hits[i]].info;
+        out[i] = (gh_dpi_match){.idx = s->hits[i], .action = in->action, .sid = in->sid,
+                                .gid = in->gid, .rev = in->rev,
+                                .stream = tx >= 0 || (stream && in->payload), .tx = tx};
+    }
+    return w;
+}
+
 static inline void next_gen(gh_dpi_scratch *s)
 {
     if (GH_UNLIKELY(++s->gen == 0)) {
@@ -318,29 +346,9 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                 continue;
             }
         }
-        /* insertion into precedence order; hits are few */
-        uint32_t id = s->cand[i];
-        size_t j = nh++;
-        while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
-            s->hits[j] = s->hits[j - 1];
-            j--;
-        }
-        s->hits[j] = id;
+        hit_add(d, s, &nh, s->cand[i]);
     }
-    s->stats.matches += nh;
-    size_t w = nh < max ? nh : max;
-    for (size_t i = 0; i < w; i++) {
-        const gh_dpi_sig_info *in = &d->sigs[s->hits[i]].info;
-        out[i].idx = s->hits[i];
-        out[i].action = in->action;
-        out[i].sid = in->sid;
-        out[i].gid = in->gid;
-        out[i].rev = in->rev;
-        /* only payload keywords read the stream; header-only ones judged the packet */
-        out[i].stream = c->mode == MODE_STREAM && in->payload;
-        out[i].tx = -1;
-    }
-    return w;
+    return hits_out(d, s, nh, c->mode == MODE_STREAM, -1, out, max);
 }
 
 static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
@@ -748,19 +756,7 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             !tx_verify(sg, s, p, tv, dir))
             continue;
         tx_remember(tx, id | (uint32_t)dir << 31);
-        size_t j = nh++;
-        while (j > 0 && hit_before(d, id, s->hits[j - 1])) {
-            s->hits[j] = s->hits[j - 1];
-            j--;
-        }
-        s->hits[j] = id;
+        hit_add(d, s, &nh, id);
     }
-    s->stats.matches += nh;
-    size_t w = nh < max ? nh : max;
-    for (size_t i = 0; i < w; i++) {
-        const gh_dpi_sig_info *in = &d->sigs[s->hits[i]].info;
-        out[i] = (gh_dpi_match){.idx = s->hits[i], .action = in->action, .sid = in->sid,
-                                .gid = in->gid, .rev = in->rev, .stream = true, .tx = 0};
-    }
-    return w;
+    return hits_out(d, s, nh, true, 0, out, max);
 }
