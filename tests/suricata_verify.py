@@ -300,36 +300,34 @@ def http_parser_settings(conf):
     return sorted(k for k in http if k != "enabled")
 
 
-def rule_protos(rule_files):
-    protos = set()
+def rule_lines(rule_files):
+    """Each rule of the files (continuation lines joined, comments and blank lines left out)."""
     for rf in rule_files:
         with open(rf, errors="replace") as f:
             text = f.read().replace("\\\n", "")
         for line in text.splitlines():
             line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split(None, 2)
-            if len(parts) >= 2:
-                protos.add(parts[1].lower())
+            if line and not line.startswith("#"):
+                yield line
+
+
+def rule_protos(rule_files):
+    protos = set()
+    for line in rule_lines(rule_files):
+        parts = line.split(None, 2)
+        if len(parts) >= 2:
+            protos.add(parts[1].lower())
     return protos
 
 
 def rule_uses_http(rule_files):
     """True when a rule of the files has protocol http/http1 or an HTTP keyword."""
-    for rf in rule_files:
-        with open(rf, errors="replace") as f:
-            text = f.read().replace("\\\n", "")
-        for line in text.splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split(None, 2)
-            if len(parts) >= 2 and parts[1].lower() in HTTP_PROTOS:
-                return True
-            body = line.partition("(")[2]
-            if HTTP_KEYWORD.search(body):
-                return True
+    for line in rule_lines(rule_files):
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[1].lower() in HTTP_PROTOS:
+            return True
+        if HTTP_KEYWORD.search(line.partition("(")[2]):
+            return True
     return False
 
 
