@@ -216,8 +216,9 @@ void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, g
 /* A JSON string of @p n bytes that may hold anything (escaped as UTF-8
  * would be; bytes >= 0x80 as \u00XX, as Suricata's JSON writer does for
  * invalid sequences). */
-static void json_bytes(gh_jbuf *b, const char *p, size_t n)
+void gh_jbuf_json_bytes(gh_jbuf *b, const void *v, size_t n)
 {
+    const unsigned char *p = v;
     char tmp[4096];
     size_t k = 0;
     gh_jbuf_append(b, "\"", 1);
@@ -254,7 +255,7 @@ static void http_field(gh_jbuf *b, bool *first, const char *name, gh_eve_str v)
     if (!v.p)
         return;
     gh_jbuf_printf(b, "%s\"%s\":", *first ? "" : ",", name);
-    json_bytes(b, v.p, v.n);
+    gh_jbuf_json_bytes(b, v.p, v.n);
     *first = false;
 }
 
@@ -277,12 +278,12 @@ void gh_eve_fmt_http(gh_jbuf *b, const gh_eve_http *h)
     gh_jbuf_printf(b, "%s\"length\":%llu}", first ? "" : ",", (unsigned long long)h->length);
 }
 
-void gh_eve_fmt_http_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
-                           uint64_t flow_id, const gh_eve_http *h)
+void gh_eve_fmt_app_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                          uint64_t flow_id, const char *event_type, const char *members,
+                          size_t len)
 {
-    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "http");
-    gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)h->tx_id);
-    gh_eve_fmt_http(b, h);
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, event_type);
+    gh_jbuf_append(b, members, len);
     gh_eve_fmt_end(b);
 }
 
@@ -417,8 +418,8 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
     }
     if (x && (x->fields & (GH_EVE_ALERT_PAYLOAD | GH_EVE_ALERT_PAYLOAD_PRINTABLE)))
         gh_jbuf_printf(b, ",\"stream\":%d", x->stream ? 1 : 0);
-    if (x && x->http)
-        gh_eve_fmt_http(b, x->http);
+    if (x && x->app_json)
+        gh_jbuf_append(b, x->app_json, x->app_json_len);
     if (x && x->app_proto)
         gh_jbuf_printf(b, ",\"app_proto\":\"%s\"", x->app_proto);
     if (x && (x->fields & GH_EVE_ALERT_PACKET) && in && in->data) {

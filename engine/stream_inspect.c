@@ -141,6 +141,11 @@ static stream_slot *slot_get(gh_stream_inspect *si, gh_flow *f)
             gh_dpi_stream_reset(si->ds[(size_t)i * 2 + d]);
     s->owner = f;
     f->ext = s;
+    bool client_lo = f->flags & GH_FLOWF_CLIENT_IS_LO;
+    s->app.pc = (gh_app_probe_ctx){
+        .transport = f->key.proto == 17 ? GH_APP_UDP : GH_APP_TCP,
+        .server_port = client_lo ? f->key.hi_port : f->key.lo_port,
+        .client_port = client_lo ? f->key.lo_port : f->key.hi_port};
     return s;
 }
 
@@ -274,7 +279,7 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
     if (stage == GH_STAGE_BODY) { /* bodies: in Suricata's steps */
         const uint8_t *b;
         uint32_t len = 0;
-        ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, &b, &len);
+        ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, 0, &b, &len);
         if (len < body_min[dir] || len - tx->body_inspected[dir] < body_window[dir])
             return;
         tx->body_inspected[dir] = len;
@@ -299,8 +304,9 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
             c->n = merge(c->out, c->n, c->max, si->tmp, n);
         }
     }
-    if (stage == GH_STAGE_DONE && dir == GH_FLOW_TOCLIENT)
-        gh_app_record(si->app, &s->app, tx, true);
+    if (stage == GH_STAGE_DONE && tx->progress[0] == GH_STAGE_DONE &&
+        tx->progress[1] == GH_STAGE_DONE)
+        gh_app_record(si->app, &s->app, tx, true); /* complete: its events */
 }
 
 static void app_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
@@ -539,6 +545,37 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     return c.n;
 }
 
+size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
+                                  int dir, const gh_packet *p, const gh_pkt_state *st,
+                                  gh_dpi_match *out, size_t max)
+{
+    deliver_ctx c = {.si = si, .scratch = scratch, .dir = dir, .p = p, .out = out,
+                     .max = max, .scan = true, .lst = *st};
+    c.st = &c.lst;
+    gh_app_records_reset(si->app);
+    stream_slot *s = f->ext;
+    if (!s && p->payload_len) {
+        bool client_lo = f->flags & GH_FLOWF_CLIENT_IS_LO;
+        gh_app_probe_ctx pc = {.transport = GH_APP_UDP,
+                               .server_port = client_lo ? f->key.hi_port : f->key.lo_port,
+                               .client_port = client_lo ? f->key.lo_port : f->key.hi_port};
+        if (gh_app_udp_candidate(&pc, dir, p->payload, p->payload_len) && !(s = slot_get(si, f)))
+            si->st.no_slot++;
+    }
+    if (s) {
+        c.slot = s;
+        gh_app_sink sink = {.ctx = &c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+        gh_app_datagram(si->app, &s->app, dir, p->payload, p->payload_len, &sink);
+        c.lst.alproto = s->app.proto;
+        f->app_proto = s->app.proto;
+    }
+    size_t n = gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len,
+                                   si->tmp, TMP_MATCHES);
+    c.n = merge(out, c.n, max, si->tmp, n);
+    gh_dpi_match_sort(si->dpi, out, c.n);
+    return c.n;
+}
+
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si)
 {
     return &si->st;
@@ -569,6 +606,8 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
     if (!si || !s)
         return 0;
     gh_app_records_reset(si->app);
+    if (s->app.pc.transport == GH_APP_UDP)
+        return 0; /* datagrams: nothing waits */
     bool started = s->rs[dir].flags & GH_REASM_STARTED;
     bool waiting = started && (s->rs[dir].held_bytes ||
                                s->insp[dir] < s->woff[dir] + s->wlen[dir]);

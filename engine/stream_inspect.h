@@ -60,6 +60,13 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
  * Writes up to @p max matches (precedence order); call for both directions,
  * then gh_stream_inspect_flow_release.
  */
+/* A UDP packet of flow @p f (direction @p dir): the application layer on
+ * its datagram (a flow slot is taken once some parser would take it), its
+ * transactions' signatures, then the packet's. */
+size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
+                                  int dir, const gh_packet *p, const gh_pkt_state *st,
+                                  gh_dpi_match *out, size_t max);
+
 size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
                                   int dir, gh_packet *pseudo, gh_pkt_state *st,
                                   gh_dpi_match *out, size_t max);

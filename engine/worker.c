@@ -79,27 +79,34 @@ void gh_engine_config_init(gh_engine_config *cfg)
 static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, const gh_flow *f,
                        int dir)
 {
-    const gh_app *app = w->si ? gh_stream_inspect_app(w->si) : NULL;
+    gh_app *app = w->si ? gh_stream_inspect_app(w->si) : NULL;
     if (!app || !w->eve || !f)
         return;
     gh_packet mirror;
-    if (dir == GH_FLOW_TOCLIENT) { /* transactions are shown client to server */
+    const gh_packet *cs = p; /* the packet's addresses, client to server */
+    if (dir == GH_FLOW_TOCLIENT) {
         mirror = *p;
         mirror.src = p->dst;
         mirror.dst = p->src;
         mirror.sport = p->dport;
         mirror.dport = p->sport;
-        p = &mirror;
+        cs = &mirror;
     }
-    for (size_t i = 0, n = gh_app_record_count(app); i < n; i++) {
+    for (size_t i = 0, n = gh_app_record_count(app); i < n && w->cfg.app_events; i++) {
         const gh_app_rec *r = gh_app_get_record(app, i);
-        if (r->log && w->cfg.app_events)
-            gh_eve_fmt_http_event(&w->events, in, p, f->flow_id, &r->http);
+        const char *e = r->events, *end = r->events ? r->events + r->events_len : NULL;
+        while (e && e < end) { /* one event per line of members */
+            const char *nl = memchr(e, '\n', (size_t)(end - e));
+            size_t len = nl ? (size_t)(nl - e) : (size_t)(end - e);
+            gh_eve_fmt_app_event(&w->events, in, r->packet_dir ? p : cs, f->flow_id,
+                                 gh_alproto_name(r->proto), e, len);
+            e += len + 1;
+        }
     }
     for (size_t i = 0, n = gh_app_anomaly_count(app); i < n; i++) {
         const gh_app_anom *a = gh_app_get_anomaly(app, i);
         if (w->cfg.anomaly_events)
-            gh_eve_fmt_app_anomaly(&w->events, in, p, f->flow_id, gh_alproto_name(f->app_proto),
+            gh_eve_fmt_app_anomaly(&w->events, in, cs, f->flow_id, gh_alproto_name(f->app_proto),
                                    a->tx_id, a->has_tx, a->name);
     }
 }
@@ -115,8 +122,10 @@ static void alert_app(gh_worker *w, const gh_flow *f, const gh_dpi_match *m,
     const gh_app_rec *r = m->tx >= 0 && w->si
                               ? gh_app_get_record(gh_stream_inspect_app(w->si), (size_t)m->tx)
                               : NULL;
-    if (r)
-        x->http = &r->http;
+    if (r && r->alert) {
+        x->app_json = r->alert;
+        x->app_json_len = r->alert_len;
+    }
 }
 
 /* Alerts for the stream bytes inspected when flow @p f ends (Suricata's
@@ -404,14 +413,18 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
         f->stage_flags |= iponly_bit;
     w->counters.dpi_inspected++;
     size_t n;
-    if (w->si && f && (p->layers & GH_LAYER_TCP))
+    bool app = w->si && f && (p->layers & (GH_LAYER_TCP | GH_LAYER_UDP));
+    if (app && (p->layers & GH_LAYER_TCP))
         n = gh_stream_inspect_packet(w->si, w->scratch, f, dir, p, &st, w->matches,
                                      GH_MAX_MATCHES);
+    else if (app)
+        n = gh_stream_inspect_datagram(w->si, w->scratch, f, dir, p, &st, w->matches,
+                                       GH_MAX_MATCHES);
     else
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
     gh_verdict v = apply_matches(w, in, p, f, dir, n);
-    if (w->si && f && (p->layers & GH_LAYER_TCP))
+    if (app)
         app_events(w, in, p, f, dir);
     return v;
 }

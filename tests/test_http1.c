@@ -74,7 +74,7 @@ static void dump_buffers(rec *r, gh_app_tx *tx, int dir)
             continue;
         const uint8_t *b;
         uint32_t n;
-        if (!r->ops->get_buffer(r->state, tx, (gh_buffer_id)id, dir, &b, &n))
+        if (!r->ops->get_buffer(r->state, tx, (gh_buffer_id)id, dir, 0, &b, &n))
             continue;
         if (info->body && n > r->max_body_seen)
             r->max_body_seen = n;
@@ -603,7 +603,8 @@ static void test_probe(void **st)
 {
     (void)st;
     const gh_app_ops *o = &gh_app_http1_ops;
-#define P(dir, s) o->probe(dir, (const uint8_t *)(s), sizeof(s) - 1)
+    const gh_app_probe_ctx pc = {.transport = GH_APP_TCP, .server_port = 80, .client_port = 40000};
+#define P(dir, s) o->probe(dir, (const uint8_t *)(s), sizeof(s) - 1, &pc)
     assert_int_equal(P(0, "GET / HTTP/1.1\r\n"), GH_PROBE_YES);
     assert_int_equal(P(0, "\r\nPOST /x HTTP/1.0\r\n"), GH_PROBE_YES);
     assert_int_equal(P(0, "PROPFIND\t/"), GH_PROBE_YES);

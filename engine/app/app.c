@@ -10,11 +10,10 @@
 static const gh_app_ops *const parsers[] = {&gh_app_http1_ops};
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
-/* Records per packet, and the bytes their strings may take. */
+/* Records per packet, and the bytes their events may take. */
 #define REC_MAX 32
 #define ANOM_MAX 32
-#define ARENA_BYTES (64u * 1024u)
-#define FIELD_MAX 8192u /* longest field copied into a record */
+#define LOG_BYTES (1024u * 1024u)
 
 struct gh_app {
     gh_app_limits lim;
@@ -28,8 +27,8 @@ struct gh_app {
     size_t nrecs;
     gh_app_anom anoms[ANOM_MAX];
     size_t nanoms;
-    char *arena;
-    size_t arena_used;
+    gh_jbuf log;           /* the records' members (pointers resolved per packet) */
+    uint32_t alert_off[REC_MAX], ev_off[REC_MAX];
 };
 
 void gh_app_limits_init(gh_app_limits *l)
@@ -61,6 +60,10 @@ const char *gh_alproto_name(uint8_t proto)
 {
     switch (proto) {
     case GH_ALPROTO_HTTP1: return "http";
+    case GH_ALPROTO_DNS: return "dns";
+    case GH_ALPROTO_TLS: return "tls";
+    case GH_ALPROTO_SMTP: return "smtp";
+    case GH_ALPROTO_FTP: return "ftp";
     case GH_ALPROTO_FAILED: return "failed";
     default: return "unknown";
     }
@@ -79,8 +82,8 @@ gh_app *gh_app_new(uint32_t max_flows, const gh_app_limits *lim, gh_error *err)
     a->states = calloc(max_flows ? max_flows : 1, sizeof(*a->states));
     a->state_ops = calloc(max_flows ? max_flows : 1, sizeof(*a->state_ops));
     a->free_list = malloc((max_flows ? max_flows : 1) * sizeof(*a->free_list));
-    a->arena = malloc(ARENA_BYTES);
-    if (!a->states || !a->state_ops || !a->free_list || !a->arena)
+    gh_jbuf_init(&a->log);
+    if (!a->states || !a->state_ops || !a->free_list)
         goto oom;
     return a;
 oom:
@@ -102,7 +105,7 @@ void gh_app_free(gh_app *a)
     free(a->states);
     free(a->state_ops);
     free(a->free_list);
-    free(a->arena);
+    gh_jbuf_free(&a->log);
     free(a);
 }
 
@@ -166,36 +169,49 @@ void *gh_app_flow_state(gh_app *a, const gh_app_flow *af)
     return af->state && a->states[af->state - 1] ? a->states[af->state - 1] : NULL;
 }
 
+/* Take parser @p ops for the flow: its state from the pool. False when the
+ * pool is full (the flow keeps its protocol, unparsed). */
+static bool take(gh_app *a, gh_app_flow *af, const gh_app_ops *ops)
+{
+    af->proto = (uint8_t)ops->proto;
+    a->st.flows[af->proto]++;
+    if (!(af->state = state_get(a, ops))) {
+        a->st.no_state++;
+        return false;
+    }
+    return true;
+}
+
 /* Direction @p dir's first bytes: which parser takes them (Suricata's
- * probing: by content, on any port). The flow is decided by the first
- * YES of either direction; it fails when the client's first bytes are no
- * protocol's, or both directions said no. */
+ * probing: by content, on the ports each parser asks for). The flow is
+ * decided by the first YES of either direction; when no parser takes the
+ * bytes but one would take them from the other side, the session was
+ * picked up with the server taken for the client (Suricata reverses the
+ * flow). It fails when the client's first bytes are no protocol's, or both
+ * directions said no. */
 static void detect(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
 {
     bool more = false;
-    for (size_t i = 0; i < N_PARSERS; i++) {
-        int r = parsers[i]->probe(dir, af->probe[dir], af->nprobe[dir]);
-        if (r == GH_PROBE_NO && parsers[i]->probe(!dir, af->probe[dir], af->nprobe[dir]) ==
-                                    GH_PROBE_YES) {
-            /* the other side's protocol: the session was picked up with the
-             * server taken for the client (Suricata reverses the flow) */
+    const gh_app_ops *found = NULL;
+    for (int pass = 0; pass < 2 && !found && !more; pass++) {
+        for (size_t i = 0; i < N_PARSERS && !found; i++) {
+            if (!(parsers[i]->transports & af->pc.transport))
+                continue;
+            int r = parsers[i]->probe(dir ^ pass, af->probe[dir], af->nprobe[dir], &af->pc);
+            if (r == GH_PROBE_MORE && af->nprobe[dir] < GH_APP_PROBE_MAX && !pass)
+                more = true;
+            else if (r == GH_PROBE_YES)
+                found = parsers[i];
+        }
+        if (found && pass)
             af->reversed = true;
-            r = GH_PROBE_YES;
-        }
-        if (r == GH_PROBE_MORE && af->nprobe[dir] < GH_APP_PROBE_MAX) {
-            more = true;
-        } else if (r == GH_PROBE_YES) {
-            af->proto = (uint8_t)parsers[i]->proto;
-            a->st.flows[af->proto]++;
-            if (!(af->state = state_get(a, parsers[i]))) {
-                a->st.no_state++;
-                return;
-            }
-            void *s = a->states[af->state - 1];
-            /* what waited for the decision, in order */
-            parsers[i]->parse(s, dir ^ af->reversed, af->probe[dir], af->nprobe[dir], sink);
-            return;
-        }
+    }
+    if (found) {
+        /* what waited for the decision, in order */
+        if (take(a, af, found))
+            found->parse(a->states[af->state - 1], dir ^ af->reversed, af->probe[dir],
+                         af->nprobe[dir], sink);
+        return;
     }
     if (more)
         return;
@@ -204,6 +220,48 @@ static void detect(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
         af->proto = GH_ALPROTO_FAILED;
         a->st.flows[GH_ALPROTO_FAILED]++;
     }
+}
+
+/* The UDP parser that takes datagram @p b of direction @p dir, NULL: none. */
+static const gh_app_ops *udp_probe(const gh_app_probe_ctx *pc, int dir, const uint8_t *b,
+                                   size_t n)
+{
+    for (size_t i = 0; i < N_PARSERS; i++)
+        if ((parsers[i]->transports & GH_APP_UDP) && parsers[i]->datagram &&
+            parsers[i]->probe(dir, b, n, pc) == GH_PROBE_YES)
+            return parsers[i];
+    return NULL;
+}
+
+bool gh_app_udp_candidate(const gh_app_probe_ctx *pc, int dir, const uint8_t *b, size_t n)
+{
+    return udp_probe(pc, dir, b, n) != NULL;
+}
+
+void gh_app_datagram(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n,
+                     const gh_app_sink *sink)
+{
+    if (!n || af->proto == GH_ALPROTO_FAILED)
+        return;
+    if (af->proto == GH_ALPROTO_UNKNOWN) {
+        if (af->said_no[dir])
+            return;
+        const gh_app_ops *ops = udp_probe(&af->pc, dir, b, n);
+        if (!ops) {
+            af->said_no[dir] = 1;
+            if (dir == 0 || af->said_no[0]) {
+                af->proto = GH_ALPROTO_FAILED;
+                a->st.flows[GH_ALPROTO_FAILED]++;
+            }
+            return;
+        }
+        if (!take(a, af, ops))
+            return;
+    }
+    void *s = gh_app_flow_state(a, af);
+    const gh_app_ops *ops = gh_app_flow_ops(af);
+    if (s && ops->datagram)
+        ops->datagram(s, dir, b, n, sink);
 }
 
 void gh_app_data(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n,
@@ -260,62 +318,57 @@ void gh_app_close(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
 
 /* ---- records ---------------------------------------------------------------- */
 
-static gh_eve_str copy_field(gh_app *a, const gh_app_ops *ops, void *s, gh_app_tx *tx,
-                             gh_buffer_id id, int dir)
+/* Append the members @p ops writes for @p tx (an alert's, or every event's
+ * with a '\n' after each); false when the log is full. */
+static bool write_members(gh_app *a, const gh_app_ops *ops, void *s, gh_app_tx *tx, bool alert)
 {
-    const uint8_t *p;
-    uint32_t n;
-    if (!ops->get_buffer(s, tx, id, dir, &p, &n))
-        return (gh_eve_str){NULL, 0};
-    if (n > FIELD_MAX)
-        n = FIELD_MAX;
-    if (a->arena_used + n > ARENA_BYTES)
-        n = (uint32_t)(ARENA_BYTES - a->arena_used);
-    char *d = a->arena + a->arena_used;
-    memcpy(d, p, n);
-    a->arena_used += n;
-    return (gh_eve_str){d, n};
+    for (uint32_t i = 0;; i++) {
+        size_t before = a->log.len;
+        if (!ops->log(s, tx, alert, i, &a->log))
+            return true;
+        if (a->log.oom || a->log.len > LOG_BYTES) {
+            a->log.len = before;
+            a->log.oom = false;
+            return false;
+        }
+        if (alert)
+            return true;
+        gh_jbuf_append(&a->log, "\n", 1);
+    }
 }
 
 int gh_app_record(gh_app *a, const gh_app_flow *af, gh_app_tx *tx, bool log)
 {
-    for (size_t i = 0; i < a->nrecs; i++) /* one record per transaction and packet */
-        if (a->recs[i].http.tx_id == tx->id && a->recs[i].proto == af->proto) {
-            a->recs[i].log |= log;
-            return (int)i;
-        }
-    if (a->nrecs == REC_MAX) {
-        a->st.records_dropped++;
-        return -1;
-    }
     const gh_app_ops *ops = gh_app_flow_ops(af);
     void *s = gh_app_flow_state(a, af);
     if (!ops || !s)
         return -1;
-    gh_app_rec *r = &a->recs[a->nrecs];
-    memset(r, 0, sizeof(*r));
-    r->proto = af->proto;
-    r->log = log;
-    gh_eve_http *h = &r->http;
-    h->tx_id = tx->id;
-    h->hostname = copy_field(a, ops, s, tx, GH_BUF_HTTP_HOST, 0);
-    h->url = copy_field(a, ops, s, tx, GH_BUF_HTTP_URI_RAW, 0);
-    h->user_agent = copy_field(a, ops, s, tx, GH_BUF_HTTP_USER_AGENT, 0);
-    h->content_type = copy_field(a, ops, s, tx, GH_BUF_HTTP_CONTENT_TYPE, 1);
-    h->referer = copy_field(a, ops, s, tx, GH_BUF_HTTP_REFERER, 0);
-    h->method = copy_field(a, ops, s, tx, GH_BUF_HTTP_METHOD, 0);
-    h->protocol = copy_field(a, ops, s, tx, GH_BUF_HTTP_PROTOCOL, 0);
-    h->redirect = copy_field(a, ops, s, tx, GH_BUF_HTTP_LOCATION, 1);
-    const uint8_t *p;
-    uint32_t n;
-    if (ops->get_buffer(s, tx, GH_BUF_HTTP_STAT_CODE, 1, &p, &n)) {
-        for (uint32_t i = 0; i < n && i < 4 && p[i] >= '0' && p[i] <= '9'; i++)
-            h->status = h->status * 10 + (uint32_t)(p[i] - '0');
+    size_t i = 0;
+    while (i < a->nrecs && !(a->recs[i].tx_id == tx->id && a->recs[i].proto == af->proto))
+        i++; /* one record per transaction and packet */
+    if (i == a->nrecs) {
+        if (a->nrecs == REC_MAX) {
+            a->st.records_dropped++;
+            return -1;
+        }
+        gh_app_rec *r = &a->recs[a->nrecs++];
+        *r = (gh_app_rec){.proto = af->proto, .tx_id = tx->id, .packet_dir = ops->log_packet_dir};
+        a->alert_off[i] = (uint32_t)a->log.len;
+        if (write_members(a, ops, s, tx, true))
+            r->alert_len = (uint32_t)(a->log.len - a->alert_off[i]);
     }
-    h->length = ops->body_length(s, tx, 1);
-    if (log)
-        a->st.txs++;
-    return (int)a->nrecs++;
+    gh_app_rec *r = &a->recs[i];
+    if (log && !r->log) {
+        a->ev_off[i] = (uint32_t)a->log.len;
+        if (write_members(a, ops, s, tx, false)) {
+            r->log = true;
+            r->events_len = (uint32_t)(a->log.len - a->ev_off[i]);
+            a->st.txs++;
+        } else {
+            a->st.records_dropped++;
+        }
+    }
+    return (int)i;
 }
 
 void gh_app_record_anomaly(gh_app *a, gh_app_tx *tx, int dir, const char *name)
@@ -331,7 +384,7 @@ void gh_app_records_reset(gh_app *a)
 {
     a->nrecs = 0;
     a->nanoms = 0;
-    a->arena_used = 0;
+    a->log.len = 0;
 }
 
 size_t gh_app_record_count(const gh_app *a)
@@ -339,9 +392,15 @@ size_t gh_app_record_count(const gh_app *a)
     return a->nrecs;
 }
 
-const gh_app_rec *gh_app_get_record(const gh_app *a, size_t i)
+const gh_app_rec *gh_app_get_record(gh_app *a, size_t i)
 {
-    return i < a->nrecs ? &a->recs[i] : NULL;
+    if (i >= a->nrecs)
+        return NULL;
+    /* the log may have moved while it grew: pointers are made on the way out */
+    gh_app_rec *r = &a->recs[i];
+    r->alert = r->alert_len ? a->log.p + a->alert_off[i] : NULL;
+    r->events = r->log ? a->log.p + a->ev_off[i] : NULL;
+    return r;
 }
 
 size_t gh_app_anomaly_count(const gh_app *a)

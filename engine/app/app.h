@@ -16,15 +16,18 @@
 #include "gatehouse/common.h"
 #include "gatehouse/eve.h"
 
-typedef enum gh_alproto {
-    GH_ALPROTO_UNKNOWN = 0, /* not decided yet */
-    GH_ALPROTO_HTTP1,
-    GH_ALPROTO_FAILED,      /* decided: no parser takes it */
-    GH_ALPROTO_N
-} gh_alproto;
-
 /* Probe results. */
 enum { GH_PROBE_NO = 0, GH_PROBE_YES = 1, GH_PROBE_MORE = 2 };
+
+/* Transports a parser takes (gh_app_ops.transports). */
+enum { GH_APP_TCP = 1, GH_APP_UDP = 2 };
+
+/* What a probe knows besides the bytes: the transport and the ports of
+ * the flow (server: the port of the side the flow's first packet went to). */
+typedef struct gh_app_probe_ctx {
+    uint8_t transport;       /* GH_APP_TCP or GH_APP_UDP */
+    uint16_t server_port, client_port;
+} gh_app_probe_ctx;
 
 /* Limits of one parser instance (defaults: gh_app_limits_init). */
 typedef struct gh_app_limits {
@@ -41,7 +44,9 @@ void gh_app_limits_init(gh_app_limits *l);
  * the parser embeds it first in its tx struct, calls gh_app_tx_start when a
  * tx starts, sets id and progress, and never reads the rest. A tx slot may
  * be reused once both directions reported GH_STAGE_DONE and the callback
- * returned. Detection keeps its per-transaction state here. */
+ * returned; the transaction is logged (an event) then. A transaction that
+ * has only one direction (a DNS message) reports GH_STAGE_DONE for both.
+ * Detection keeps its per-transaction state here. */
 typedef struct gh_app_tx {
     uint64_t id;              /* 0, 1, ... per flow: set by the parser */
     uint8_t progress[2];      /* gh_app_stage per direction: set by the parser */
@@ -73,9 +78,11 @@ typedef struct gh_app_sink {
 typedef struct gh_app_ops {
     const char *name;   /* "http" as in alert app_proto */
     gh_alproto proto;
+    uint8_t transports;  /* GH_APP_TCP | GH_APP_UDP */
     /* Do the first @p n bytes of direction @p dir (0 to_server, 1 to_client)
-     * look like this protocol? GH_PROBE_YES / NO / MORE (need more bytes). */
-    int (*probe)(int dir, const uint8_t *b, size_t n);
+     * look like this protocol? GH_PROBE_YES / NO / MORE (need more bytes).
+     * On UDP, @p b is the flow's first datagram of that direction. */
+    int (*probe)(int dir, const uint8_t *b, size_t n, const gh_app_probe_ctx *pc);
     size_t state_size;
     /* Set up a zeroed state of state_size bytes; may allocate (once per state,
      * capacity kept across flows). 0 or a negative GH_E_*. */
@@ -83,8 +90,10 @@ typedef struct gh_app_ops {
     /* Start a new flow on a state that served another: forget everything,
      * keep allocations. */
     void (*reset)(void *state);
-    /* In-order bytes of direction @p dir. */
+    /* In-order bytes of direction @p dir (TCP). */
     void (*parse)(void *state, int dir, const uint8_t *b, size_t n, const gh_app_sink *sink);
+    /* One whole datagram of direction @p dir (UDP; NULL for TCP-only parsers). */
+    void (*datagram)(void *state, int dir, const uint8_t *b, size_t n, const gh_app_sink *sink);
     /* @p len bytes of direction @p dir will never be seen (a hole). */
     void (*gap)(void *state, int dir, uint64_t len, const gh_app_sink *sink);
     /* Direction @p dir ended (FIN/RST or flow end): a body delimited by the
@@ -92,13 +101,29 @@ typedef struct gh_app_ops {
      * GH_STAGE_DONE. */
     void (*close)(void *state, int dir, const gh_app_sink *sink);
     /* Buffer @p id of @p tx as seen in direction @p dir (for buffers that
-     * exist in both: the request's or the response's). False when the tx has
-     * no such buffer (yet). *@p b stays valid until the next parse/close/reset. */
-    bool (*get_buffer)(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, const uint8_t **b,
-                       uint32_t *len);
+     * exist in both: the request's or the response's); instance @p idx of a
+     * multi-buffer (gh_buffer_info.multi: 0, 1, ... until false), 0 for the
+     * others. False when the tx has no such buffer (yet). *@p b stays valid
+     * until the next parse/datagram/close/reset. */
+    bool (*get_buffer)(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uint32_t idx,
+                       const uint8_t **b, uint32_t *len);
     /* Message body bytes of @p tx in direction @p dir as transferred
-     * (dechunked, before decompression): EVE's http "length". */
+     * (dechunked, before decompression); NULL for protocols without bodies. */
     uint64_t (*body_length)(void *state, gh_app_tx *tx, int dir);
+    /* Integer field @p id of @p tx in direction @p dir, instance @p idx of a
+     * multi-valued one (gh_field_info.multi); false when absent. NULL when the
+     * parser has no fields. */
+    bool (*get_field)(void *state, gh_app_tx *tx, gh_field_id id, int dir, uint32_t idx,
+                      uint64_t *v);
+    /* Events: append to @p b the members that follow an event's common
+     * header (starting with ','): with @p alert, what an alert on @p tx
+     * shows (i 0 only); else event @p i of the completed transaction (a
+     * protocol may log several, e.g. one DNS "query" event per question).
+     * False when there is no such event. */
+    bool (*log)(void *state, gh_app_tx *tx, bool alert, uint32_t i, gh_jbuf *b);
+    /* Events show addresses as the packet that completed the transaction
+     * carried them (true), or client to server (false, e.g. HTTP). */
+    bool log_packet_dir;
     /* Live transactions, oldest first (for flow end and logging). */
     size_t (*tx_count)(void *state);
     gh_app_tx *(*tx_get)(void *state, size_t i);
@@ -106,6 +131,10 @@ typedef struct gh_app_ops {
 } gh_app_ops;
 
 extern const gh_app_ops gh_app_http1_ops;
+extern const gh_app_ops gh_app_dns_ops;
+extern const gh_app_ops gh_app_tls_ops;
+extern const gh_app_ops gh_app_smtp_ops;
+extern const gh_app_ops gh_app_ftp_ops;
 
 /* ---- the stage: detection, per-flow states, records for events ---------- */
 
@@ -121,6 +150,7 @@ typedef struct gh_app_flow {
     bool dead[2];              /* direction closed or unparseable */
     bool reversed;             /* the server spoke first in our to_server direction
                                   (a session picked up mid-stream): parser directions swap */
+    gh_app_probe_ctx pc;       /* transport and ports: set by the caller at the flow's start */
     uint32_t state;            /* 1-based index of the parser state in the pool, 0: none */
 } gh_app_flow;
 
@@ -132,11 +162,18 @@ typedef struct gh_app_stats {
     uint64_t records_dropped;  /* transaction records not kept for events (per-packet cap) */
 } gh_app_stats;
 
-/* What events show of a transaction (copied: valid until gh_app_records_reset). */
+/* What events show of a transaction (copied: valid until gh_app_records_reset):
+ * the members gh_app_ops.log wrote, for an alert and, once the transaction
+ * completed, for its events (each event's members end with a '\n'). */
 typedef struct gh_app_rec {
     uint8_t proto;
-    bool log;                  /* complete: an http event is due */
-    gh_eve_http http;
+    bool log;                  /* complete: its events are due */
+    bool packet_dir;           /* events in the packet's direction (gh_app_ops.log_packet_dir) */
+    uint64_t tx_id;
+    const char *alert;         /* an alert's members, NULL: none */
+    uint32_t alert_len;
+    const char *events;        /* with log: the events' members, '\n' after each */
+    uint32_t events_len;
 } gh_app_rec;
 
 typedef struct gh_app_anom {
@@ -157,6 +194,13 @@ void gh_app_free(gh_app *a);
  * it decides, then the parser, which reports to @p sink. */
 void gh_app_data(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n,
                  const gh_app_sink *sink);
+/* One datagram of direction @p dir of a UDP flow: detection on the first
+ * datagram of each direction, then the parser. */
+void gh_app_datagram(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n,
+                     const gh_app_sink *sink);
+/* Could a UDP flow's datagram of direction @p dir be some parser's (before
+ * spending flow state on it)? */
+bool gh_app_udp_candidate(const gh_app_probe_ctx *pc, int dir, const uint8_t *b, size_t n);
 /* A hole of @p len bytes in direction @p dir. */
 void gh_app_gap(gh_app *a, gh_app_flow *af, int dir, uint64_t len, const gh_app_sink *sink);
 /* Direction @p dir ended (FIN, RST or flow end). */
@@ -169,14 +213,14 @@ const gh_app_ops *gh_app_flow_ops(const gh_app_flow *af);
 void *gh_app_flow_state(gh_app *a, const gh_app_flow *af);
 const char *gh_alproto_name(uint8_t proto);
 
-/* Records of this packet's transactions, for events: gh_app_record copies
- * what events show of @p tx (@p log: the transaction is complete); returns
- * its index or -1 (cap reached). */
+/* Records of this packet's transactions, for events: gh_app_record writes
+ * what an alert on @p tx shows and, with @p log (the transaction is
+ * complete), its events; returns its index or -1 (cap reached). */
 int gh_app_record(gh_app *a, const gh_app_flow *af, gh_app_tx *tx, bool log);
 void gh_app_record_anomaly(gh_app *a, gh_app_tx *tx, int dir, const char *name);
 void gh_app_records_reset(gh_app *a);
 size_t gh_app_record_count(const gh_app *a);
-const gh_app_rec *gh_app_get_record(const gh_app *a, size_t i);
+const gh_app_rec *gh_app_get_record(gh_app *a, size_t i);
 size_t gh_app_anomaly_count(const gh_app *a);
 const gh_app_anom *gh_app_get_anomaly(const gh_app *a, size_t i);
 const gh_app_stats *gh_app_get_stats(const gh_app *a);

@@ -311,8 +311,9 @@ static const char *const methods[] = {
     "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE", "MKACTIVITY",
     "MERGE", "INVALID", "VERSION-CONTROL", "BASELINE-CONTROL", "SEARCH", NULL};
 
-static int probe(int dir, const uint8_t *b, size_t n)
+static int probe(int dir, const uint8_t *b, size_t n, const gh_app_probe_ctx *pc)
 {
+    (void)pc;
     if (dir) {
         static const char v[] = "HTTP/";
         size_t k = n < 5 ? n : 5;
@@ -1566,13 +1567,13 @@ static void close_dir(void *state, int dir, const gh_app_sink *sink)
 
 /* ---- buffers ------------------------------------------------------------------ */
 
-static bool get_buffer(void *state, gh_app_tx *gtx, gh_buffer_id id, int dir, const uint8_t **b,
-                       uint32_t *len)
+static bool get_buffer(void *state, gh_app_tx *gtx, gh_buffer_id id, int dir, uint32_t idx,
+                       const uint8_t **b, uint32_t *len)
 {
     (void)state;
     h1_tx *tx = (h1_tx *)gtx;
     const gh_buffer_info *info = gh_buffer_get_info(id);
-    if (!info || id == GH_BUF_PAYLOAD)
+    if (idx || id == GH_BUF_PAYLOAD || (info->proto && info->proto != GH_ALPROTO_HTTP1))
         return false;
     int md = info->dirs == GH_BUFDIR_TS ? 0 : info->dirs == GH_BUFDIR_TC ? 1 : dir;
     const h1_msg *m = &tx->m[md];
@@ -1596,6 +1597,42 @@ static uint64_t body_length(void *state, gh_app_tx *gtx, int dir)
 {
     (void)state;
     return ((h1_tx *)gtx)->m[dir ? 1 : 0].body_len;
+}
+
+/* A field of the event: the buffer as it is (absent: not written). */
+static gh_eve_str field(h1_tx *tx, gh_buffer_id id, int dir)
+{
+    const uint8_t *p;
+    uint32_t n;
+    if (!get_buffer(NULL, &tx->base, id, dir, 0, &p, &n))
+        return (gh_eve_str){NULL, 0};
+    return (gh_eve_str){(const char *)p, n};
+}
+
+/* Suricata's "http" object: the same for an alert and the event (with the
+ * transaction id before it). */
+static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf *b)
+{
+    if (i)
+        return false;
+    h1_tx *tx = (h1_tx *)gtx;
+    gh_eve_http h = {.tx_id = gtx->id};
+    h.hostname = field(tx, GH_BUF_HTTP_HOST, 0);
+    h.url = field(tx, GH_BUF_HTTP_URI_RAW, 0);
+    h.user_agent = field(tx, GH_BUF_HTTP_USER_AGENT, 0);
+    h.content_type = field(tx, GH_BUF_HTTP_CONTENT_TYPE, 1);
+    h.referer = field(tx, GH_BUF_HTTP_REFERER, 0);
+    h.method = field(tx, GH_BUF_HTTP_METHOD, 0);
+    h.protocol = field(tx, GH_BUF_HTTP_PROTOCOL, 0);
+    h.redirect = field(tx, GH_BUF_HTTP_LOCATION, 1);
+    gh_eve_str sc = field(tx, GH_BUF_HTTP_STAT_CODE, 1);
+    for (uint32_t k = 0; k < sc.n && k < 4 && sc.p[k] >= '0' && sc.p[k] <= '9'; k++)
+        h.status = h.status * 10 + (uint32_t)(sc.p[k] - '0');
+    h.length = body_length(state, gtx, 1);
+    if (!alert)
+        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)gtx->id);
+    gh_eve_fmt_http(b, &h);
+    return true;
 }
 
 static size_t tx_count(void *state)
@@ -1689,6 +1726,7 @@ static int init(void *state, const gh_app_limits *lim)
 const gh_app_ops gh_app_http1_ops = {
     .name = "http",
     .proto = GH_ALPROTO_HTTP1,
+    .transports = GH_APP_TCP,
     .probe = probe,
     .state_size = sizeof(h1_state),
     .init = init,
@@ -1698,6 +1736,7 @@ const gh_app_ops gh_app_http1_ops = {
     .close = close_dir,
     .get_buffer = get_buffer,
     .body_length = body_length,
+    .log = log_tx,
     .tx_count = tx_count,
     .tx_get = tx_get,
     .free = state_free,

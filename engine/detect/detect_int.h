@@ -80,6 +80,34 @@ typedef struct dpi_seg {
     gh_uint_match len[2]; /* bsize, urilen: the buffer's length */
 } dpi_seg;
 
+/* A condition on an integer field of a transaction (gh_field_id). */
+enum {
+    FC_UINT,     /* um on the value (dns.opcode, dns.rrtype) */
+    FC_TLSVER,   /* tls.version: value == ver, TLS 1.3 drafts as 1.3 unless raw */
+    FC_SSLSTATE, /* ssl_state: ((flags & value) ^ mask) != 0, as Suricata */
+};
+typedef struct dpi_fcond {
+    uint8_t field;
+    uint8_t kind;       /* FC_* */
+    bool raw;           /* FC_TLSVER: compare the version as sent */
+    gh_uint_match um;   /* FC_UINT */
+    uint32_t ver;       /* FC_TLSVER */
+    uint32_t flags, mask; /* FC_SSLSTATE */
+} dpi_fcond;
+
+static inline bool gh_field_cond_eval(const dpi_fcond *fc, uint64_t v)
+{
+    switch (fc->kind) {
+    case FC_UINT: return gh_uint_match_eval(&fc->um, v);
+    case FC_TLSVER:
+        if (!fc->raw && ((v >> 8) & 0xff) == 0x7f)
+            v = 0x0304; /* a TLS 1.3 draft */
+        return v == fc->ver;
+    case FC_SSLSTATE: return ((fc->flags & v) ^ fc->mask) != 0;
+    default: return false;
+    }
+}
+
 typedef struct dpi_sig {
     /* hot: read for every candidate */
     uint8_t kinds;      /* PK_* the protocol allows */
@@ -112,6 +140,8 @@ typedef struct dpi_sig {
     dpi_seg *segs;          /* every buffer's keywords, the payload's first (kw is sorted) */
     size_t nseg;
     size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
+    dpi_fcond *fconds;      /* conditions on transaction fields */
+    size_t nfcond;
 } dpi_sig;
 
 typedef struct dpi_group {

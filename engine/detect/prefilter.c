@@ -668,50 +668,89 @@ static bool tx_remember(gh_app_tx *tx, uint32_t id)
     return true;
 }
 
-/* Buffer @p b of the transaction as direction @p dir inspects it: buffers
- * of one direction come from that direction. */
-static bool tx_buffer(const gh_dpi_tx_view *tv, unsigned b, int dir, const uint8_t **p,
-                      uint32_t *len)
+/* Instances of a multi-buffer inspected per transaction at most. */
+#define MULTI_MAX 1024u
+
+/* Buffer @p b of the transaction as direction @p dir inspects it (instance
+ * @p idx of a multi-buffer): buffers of one direction come from that
+ * direction. */
+static bool tx_buffer(const gh_dpi_tx_view *tv, unsigned b, int dir, uint32_t idx,
+                      const uint8_t **p, uint32_t *len)
 {
     const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
     int bd = bi->dirs == GH_BUFDIR_TS ? 0 : bi->dirs == GH_BUFDIR_TC ? 1 : dir;
-    return tv->ops->get_buffer(tv->state, tv->tx, (gh_buffer_id)b, bd, p, len);
+    return idx < MULTI_MAX &&
+           tv->ops->get_buffer(tv->state, tv->tx, (gh_buffer_id)b, bd, idx, p, len);
 }
 
-/* Every segment of @p sg on the transaction: absent buffers never match. */
+/* Segment @p g's keywords on one buffer instance. */
+static bool seg_match(const dpi_sig *sg, const dpi_seg *g, gh_dpi_scratch *s, const uint8_t *b,
+                      uint32_t len)
+{
+    if (g->nxf)
+        len = (uint32_t)gh_xform_chain(g->xf, g->nxf, b, len, s->xa, s->xb, XF_CAP, s->md, &b);
+    for (uint8_t l = 0; l < g->nlen; l++)
+        if (!gh_uint_match_eval(&g->len[l], len))
+            return false;
+    if (!g->n)
+        return true;
+    vctx v = {.kw = sg->kw + g->first, .nkw = g->n, .has_ext = g->has_ext, .buf = b, .len = len,
+              .s = s, .budget = VERIFY_BUDGET};
+    if (gh_detect_inspect(0, 0, 0, &v))
+        return true;
+    s->stats.budget_exceeded += v.bail;
+    return false;
+}
+
+/* Field condition @p fc on the transaction: a multi-valued field matches
+ * when one of its values does; an absent field never matches. */
+static bool fcond_match(const dpi_fcond *fc, const gh_dpi_tx_view *tv, int dir)
+{
+    if (!tv->ops->get_field)
+        return false;
+    const gh_field_info *fi = gh_field_get_info((gh_field_id)fc->field);
+    int fd = fi->dirs == GH_BUFDIR_TS ? 0 : fi->dirs == GH_BUFDIR_TC ? 1 : dir;
+    uint64_t v;
+    for (uint32_t i = 0; i < MULTI_MAX && tv->ops->get_field(tv->state, tv->tx,
+                                                             (gh_field_id)fc->field, fd, i, &v);
+         i++) {
+        if (gh_field_cond_eval(fc, v))
+            return true;
+        if (!fi->multi)
+            break;
+    }
+    return false;
+}
+
+/* Every segment and field condition of @p sg on the transaction: absent
+ * buffers never match; a multi-buffer's segment matches on one instance. */
 static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
                       const gh_dpi_tx_view *tv, int dir)
 {
+    for (size_t i = 0; i < sg->nfcond; i++)
+        if (!fcond_match(&sg->fconds[i], tv, dir))
+            return false;
     for (size_t i = 0; i < sg->nseg; i++) {
         const dpi_seg *g = &sg->segs[i];
         const uint8_t *b;
         uint32_t len;
         if (g->buf == GH_BUF_PAYLOAD) { /* payload keywords: the packet's */
-            b = p->payload;
-            len = p->payload_len;
-        } else if (!tx_buffer(tv, g->buf, dir, &b, &len)) {
-            return false;
-        }
-        if (g->nxf)
-            len = (uint32_t)gh_xform_chain(g->xf, g->nxf, b, len, s->xa, s->xb, XF_CAP, s->md,
-                                           &b);
-        for (uint8_t l = 0; l < g->nlen; l++)
-            if (!gh_uint_match_eval(&g->len[l], len))
+            if (!seg_match(sg, g, s, p->payload, p->payload_len))
                 return false;
-        if (!g->n)
             continue;
-        vctx v = {.kw = sg->kw + g->first, .nkw = g->n, .has_ext = g->has_ext, .buf = b,
-                  .len = len, .s = s, .budget = VERIFY_BUDGET};
-        if (!gh_detect_inspect(0, 0, 0, &v)) {
-            s->stats.budget_exceeded += v.bail;
-            return false;
         }
+        bool ok = false;
+        for (uint32_t idx = 0; !ok && tx_buffer(tv, g->buf, dir, idx, &b, &len); idx++)
+            ok = seg_match(sg, g, s, b, len);
+        if (!ok)
+            return false;
     }
     return true;
 }
 
 /* Candidates of the signatures ready at stage @p r in direction @p dir: the
- * fast-pattern scan of each buffer that has a database, and those without. */
+ * fast-pattern scan of each buffer (every instance) that has a database,
+ * and those without. */
 static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_dpi_tx_view *tv, int dir,
                           unsigned r)
 {
@@ -721,10 +760,12 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_dpi_tx_vi
     for (unsigned b = 1; b < GH_BUF_N; b++) {
         const uint8_t *buf;
         uint32_t len;
-        if (!g[b].db || !tx_buffer(tv, b, dir, &buf, &len))
+        if (!g[b].db)
             continue;
-        s->stats.buffers++;
-        hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
+        for (uint32_t idx = 0; tx_buffer(tv, b, dir, idx, &buf, &len); idx++) {
+            s->stats.buffers++;
+            hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
+        }
     }
 }
 

@@ -13,6 +13,18 @@
 
 #include <stdint.h>
 
+/** Application protocols (a flow's, a rule's, a buffer's). */
+typedef enum gh_alproto {
+    GH_ALPROTO_UNKNOWN = 0, /* not decided yet */
+    GH_ALPROTO_HTTP1,
+    GH_ALPROTO_DNS,
+    GH_ALPROTO_TLS,
+    GH_ALPROTO_SMTP,
+    GH_ALPROTO_FTP,
+    GH_ALPROTO_FAILED,      /* decided: no parser takes it */
+    GH_ALPROTO_N
+} gh_alproto;
+
 typedef enum gh_buffer_id {
     GH_BUF_PAYLOAD = 0,       /**< packet payload or stream (signature type decides) */
     /* HTTP/1.x request line and request-only headers */
@@ -45,7 +57,20 @@ typedef enum gh_buffer_id {
     GH_BUF_HTTP_CONTENT_LEN,
     GH_BUF_HTTP_CONNECTION,
     GH_BUF_HTTP_START,        /**< start line + raw headers + "\r\n" */
-    GH_BUF_FILE_DATA,         /**< body of the direction: request or response body */
+    GH_BUF_FILE_DATA,         /**< HTTP: the direction's body; SMTP: each MIME part, decoded */
+    /* DNS (both transports) */
+    GH_BUF_DNS_QUERY,         /**< multi: each question's name, dotted (dns.query) */
+    /* TLS */
+    GH_BUF_TLS_SNI,           /**< ClientHello server_name */
+    GH_BUF_TLS_CERT_SUBJECT,  /**< the server's first certificate, as Suricata prints it */
+    GH_BUF_TLS_CERT_ISSUER,
+    GH_BUF_TLS_CERT_SERIAL,   /**< "00:1A:..." */
+    GH_BUF_TLS_CERT_FINGERPRINT, /**< SHA-1 of the DER, "aa:bb:..." */
+    GH_BUF_TLS_CERTS,         /**< multi: each certificate of the chain, DER */
+    GH_BUF_JA3_HASH,          /**< MD5 of ja3.string, 32 lowercase hex digits */
+    GH_BUF_JA3_STRING,
+    GH_BUF_JA3S_HASH,
+    GH_BUF_JA3S_STRING,
     GH_BUF_N
 } gh_buffer_id;
 
@@ -68,9 +93,50 @@ typedef struct gh_buffer_info {
     uint8_t dirs;       /**< GH_BUFDIR_* */
     uint8_t stage;      /**< gh_app_stage at which it is complete */
     uint8_t body;       /**< grows with GH_STAGE_BODY events */
+    uint8_t multi;      /**< several instances per transaction: a keyword list
+                             matches when it matches one of them */
+    uint8_t proto;      /**< gh_alproto it belongs to, 0: several (file.data) */
 } gh_buffer_info;
 
 /** Static facts about buffer @p id (< GH_BUF_N). */
 const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id);
+
+/**
+ * Integer fields of a transaction that keywords compare (dns.opcode,
+ * tls.version, ...): a parser hands them out by id as it does buffers.
+ * Stages: DNS reports a message complete at once (GH_STAGE_DONE, buffers
+ * ready at GH_STAGE_LINE); TLS reports GH_STAGE_LINE at the Client/Server
+ * Hello, GH_STAGE_HEADERS at the server's Certificate message, GH_STAGE_DONE
+ * when the handshake is over (or the direction closed).
+ */
+typedef enum gh_field_id {
+    GH_FIELD_DNS_OPCODE,   /**< the message's opcode (0-15) */
+    GH_FIELD_DNS_RRTYPE,   /**< multi: each question's type */
+    GH_FIELD_TLS_VERSION,  /**< the version tls.version compares (Suricata's choice) */
+    GH_FIELD_SSL_VERSION,  /**< the version ssl_version compares (Suricata's choice) */
+    GH_FIELD_SSL_STATE,    /**< GH_SSL_STATE_* seen so far, both directions */
+    GH_FIELD_TLS_NOTBEFORE, /**< server certificate validity, Unix seconds */
+    GH_FIELD_TLS_NOTAFTER,
+    GH_FIELD_N
+} gh_field_id;
+
+/** ssl_state flags (GH_FIELD_SSL_STATE). */
+enum {
+    GH_SSL_STATE_CLIENT_HELLO = 1,
+    GH_SSL_STATE_SERVER_HELLO = 2,
+    GH_SSL_STATE_CLIENT_KEYX = 4,
+    GH_SSL_STATE_SERVER_KEYX = 8,
+    GH_SSL_STATE_UNKNOWN = 16,
+};
+
+typedef struct gh_field_info {
+    const char *name;   /**< the keyword ("dns.opcode") */
+    uint8_t dirs;       /**< GH_BUFDIR_* */
+    uint8_t stage;      /**< gh_app_stage at which it is known */
+    uint8_t multi;
+    uint8_t proto;      /**< gh_alproto */
+} gh_field_info;
+
+const gh_field_info *gh_field_get_info(gh_field_id id);
 
 #endif

@@ -26,6 +26,9 @@ GH_API void gh_jbuf_append(gh_jbuf *b, const char *s, size_t n);
 GH_API void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Append @p s as a quoted JSON string with escapes. */
 GH_API void gh_jbuf_json_str(gh_jbuf *b, const char *s);
+/** Append @p n bytes that may hold anything as a quoted JSON string (bytes
+ *  outside printable ASCII as \u00XX, as Suricata's writer does). */
+GH_API void gh_jbuf_json_bytes(gh_jbuf *b, const void *p, size_t n);
 
 /** Suricata's timestamp: "2026-11-27T17:36:37.123456+0000" (UTC). */
 GH_API void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec);
@@ -88,7 +91,9 @@ typedef struct gh_eve_alert_data {
     size_t payload_len;
     bool stream;             /**< matched on the reassembled stream ("stream": 1) */
     const char *app_proto;   /**< the flow's application protocol, NULL: none */
-    const struct gh_eve_http *http; /**< the HTTP transaction it matched, NULL: none */
+    const char *app_json;    /**< the transaction it matched: members written as they
+                                  are (',"http":{...}'), NULL: none */
+    size_t app_json_len;
 } gh_eve_alert_data;
 
 /**
@@ -119,9 +124,12 @@ typedef struct gh_eve_http {
 
 /** Append ,"http":{...} for @p h (Suricata's field names). */
 GH_API void gh_eve_fmt_http(gh_jbuf *b, const gh_eve_http *h);
-/** An "http" event for transaction @p h of the flow @p pkt belongs to. */
-GH_API void gh_eve_fmt_http_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
-                                  uint64_t flow_id, const gh_eve_http *h);
+/** An application-layer event of type @p event_type ("http", "dns", ...) of
+ *  the flow @p pkt belongs to: the common header, then @p members as they
+ *  are (',"tx_id":0,"http":{...}'). */
+GH_API void gh_eve_fmt_app_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                                 uint64_t flow_id, const char *event_type, const char *members,
+                                 size_t len);
 /** An application-layer "anomaly" event: parser event @p name of @p app_proto. */
 GH_API void gh_eve_fmt_app_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
                                    uint64_t flow_id, const char *app_proto, uint64_t tx_id,
