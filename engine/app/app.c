@@ -283,11 +283,13 @@ void gh_app_data(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size_t n
             return;
         b += k;
         n -= k;
-        /* the other direction's bytes that waited */
-        if (af->state && af->nprobe[!dir] && !af->said_no[!dir]) {
-            const gh_app_ops *ops = gh_app_flow_ops(af);
-            ops->parse(a->states[af->state - 1], !dir ^ af->reversed, af->probe[!dir],
-                       af->nprobe[!dir], sink);
+        /* the other direction's bytes that waited (a server's greeting,
+         * which no probe takes, for protocols where the server speaks first) */
+        const gh_app_ops *dops = gh_app_flow_ops(af);
+        if (af->state && af->nprobe[!dir] &&
+            (!af->said_no[!dir] || (dops->server_first && dir == 0 && !af->reversed))) {
+            dops->parse(a->states[af->state - 1], !dir ^ af->reversed, af->probe[!dir],
+                        af->nprobe[!dir], sink);
         }
         if (!n)
             return;

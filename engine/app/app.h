@@ -79,6 +79,10 @@ typedef struct gh_app_ops {
     const char *name;   /* "http" as in alert app_proto */
     gh_alproto proto;
     uint8_t transports;  /* GH_APP_TCP | GH_APP_UDP */
+    /* The server speaks first (SMTP, FTP): its greeting, which no probe
+     * takes, waits for the client's bytes to decide and is then parsed
+     * (the first GH_APP_PROBE_MAX bytes of it). */
+    bool server_first;
     /* Do the first @p n bytes of direction @p dir (0 to_server, 1 to_client)
      * look like this protocol? GH_PROBE_YES / NO / MORE (need more bytes).
      * On UDP, @p b is the flow's first datagram of that direction. */
@@ -138,8 +142,9 @@ extern const gh_app_ops gh_app_ftp_ops;
 
 /* ---- the stage: detection, per-flow states, records for events ---------- */
 
-/* Bytes of each direction kept for protocol detection until it decides. */
-#define GH_APP_PROBE_MAX 32
+/* Bytes of each direction kept for protocol detection until it decides
+ * (a server's greeting beyond this is lost when the client's bytes decide). */
+#define GH_APP_PROBE_MAX 128
 
 /* A flow's application layer, inside the stream stage's per-flow slot. */
 typedef struct gh_app_flow {
