@@ -40,11 +40,11 @@ static const gh_buffer_info infos[GH_BUF_N] = {
     [GH_BUF_FILE_DATA] = {"file.data", TS | TC, GH_STAGE_BODY, 1, 0, 0},
     [GH_BUF_DNS_QUERY] = {"dns.query", TS, GH_STAGE_LINE, 0, 1, GH_ALPROTO_DNS},
     [GH_BUF_TLS_SNI] = {"tls.sni", TS, GH_STAGE_LINE, 0, 0, T},
-    [GH_BUF_TLS_CERT_SUBJECT] = {"tls.cert_subject", TC, GH_STAGE_HEADERS, 0, 0, T},
-    [GH_BUF_TLS_CERT_ISSUER] = {"tls.cert_issuer", TC, GH_STAGE_HEADERS, 0, 0, T},
-    [GH_BUF_TLS_CERT_SERIAL] = {"tls.cert_serial", TC, GH_STAGE_HEADERS, 0, 0, T},
-    [GH_BUF_TLS_CERT_FINGERPRINT] = {"tls.cert_fingerprint", TC, GH_STAGE_HEADERS, 0, 0, T},
-    [GH_BUF_TLS_CERTS] = {"tls.certs", TC, GH_STAGE_HEADERS, 0, 1, T},
+    [GH_BUF_TLS_CERT_SUBJECT] = {"tls.cert_subject", TS | TC, GH_STAGE_HEADERS, 0, 0, T},
+    [GH_BUF_TLS_CERT_ISSUER] = {"tls.cert_issuer", TS | TC, GH_STAGE_HEADERS, 0, 0, T},
+    [GH_BUF_TLS_CERT_SERIAL] = {"tls.cert_serial", TS | TC, GH_STAGE_HEADERS, 0, 0, T},
+    [GH_BUF_TLS_CERT_FINGERPRINT] = {"tls.cert_fingerprint", TS | TC, GH_STAGE_HEADERS, 0, 0, T},
+    [GH_BUF_TLS_CERTS] = {"tls.certs", TS | TC, GH_STAGE_HEADERS, 0, 1, T},
     [GH_BUF_JA3_HASH] = {"ja3.hash", TS, GH_STAGE_LINE, 0, 0, T},
     [GH_BUF_JA3_STRING] = {"ja3.string", TS, GH_STAGE_LINE, 0, 0, T},
     [GH_BUF_JA3S_HASH] = {"ja3s.hash", TC, GH_STAGE_LINE, 0, 0, T},
@@ -53,12 +53,9 @@ static const gh_buffer_info infos[GH_BUF_N] = {
 
 static const gh_field_info fields[GH_FIELD_N] = {
     [GH_FIELD_DNS_OPCODE] = {"dns.opcode", TS | TC, GH_STAGE_LINE, 0, GH_ALPROTO_DNS},
-    [GH_FIELD_DNS_RRTYPE] = {"dns.rrtype", TS | TC, GH_STAGE_LINE, 1, GH_ALPROTO_DNS},
     [GH_FIELD_TLS_VERSION] = {"tls.version", TS | TC, GH_STAGE_LINE, 0, T},
     [GH_FIELD_SSL_VERSION] = {"ssl_version", TS | TC, GH_STAGE_LINE, 0, T},
     [GH_FIELD_SSL_STATE] = {"ssl_state", TS | TC, GH_STAGE_LINE, 0, T},
-    [GH_FIELD_TLS_NOTBEFORE] = {"tls.cert_notbefore", TC, GH_STAGE_HEADERS, 0, T},
-    [GH_FIELD_TLS_NOTAFTER] = {"tls.cert_notafter", TC, GH_STAGE_HEADERS, 0, T},
 };
 
 const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id)
@@ -69,4 +66,17 @@ const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id)
 const gh_field_info *gh_field_get_info(gh_field_id id)
 {
     return (unsigned)id < GH_FIELD_N ? &fields[id] : &fields[0];
+}
+
+const char *gh_alproto_name(uint8_t proto)
+{
+    switch (proto) {
+    case GH_ALPROTO_HTTP1: return "http";
+    case GH_ALPROTO_DNS: return "dns";
+    case GH_ALPROTO_TLS: return "tls";
+    case GH_ALPROTO_SMTP: return "smtp";
+    case GH_ALPROTO_FTP: return "ftp";
+    case GH_ALPROTO_FAILED: return "failed";
+    default: return "unknown";
+    }
 }

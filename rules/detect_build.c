@@ -575,8 +575,8 @@ static void compile_alproto(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
         n++;
     }
     name[n] = '\0';
-    if (!strcmp(name, "http") || !strcmp(name, "http1")) {
-        sg->alproto_val = GH_ALPROTO_HTTP1;
+    if (gh_app_proto_of(name)) {
+        sg->alproto_val = gh_app_proto_of(name);
     } else if (!strcmp(name, "failed")) {
         sg->alproto_val = GH_ALPROTO_FAILED;
     } else {
@@ -587,6 +587,164 @@ static void compile_alproto(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
     }
     sg->alproto_kw = true;
     sg->alproto_neg = neg;
+}
+
+/* ssl_version's names, in Suricata's order (the bit of each in cond.flags). */
+static const struct {
+    const char *name;
+    uint16_t ver;
+} ssl_versions[] = {{"sslv2", 0x0002},  {"sslv3", 0x0300},  {"tls1.0", 0x0301},
+                    {"tls1.1", 0x0302}, {"tls1.2", 0x0303}, {"tls1.3", 0x0304}};
+
+/* ssl_version:[!]v1,[!]v2...: Suricata matches a version listed without
+ * '!' only (a negated entry never matches: its detect-ssl-version.c XORs
+ * the entry's own flag), and refuses mixed forms. */
+static bool parse_ssl_version(const char *v, dpi_fcond *fc, char *msg, size_t cap)
+{
+    int forms = 0;
+    fc->kind = FC_SSLVER;
+    while (*(v = skip_ws(v))) {
+        bool neg = *v == '!';
+        v += neg;
+        size_t n = 0;
+        while (v[n] && !isspace((unsigned char)v[n]) && v[n] != ',')
+            n++;
+        size_t i = 0;
+        while (i < sizeof(ssl_versions) / sizeof(ssl_versions[0]) &&
+               (strlen(ssl_versions[i].name) != n || strncasecmp(ssl_versions[i].name, v, n)))
+            i++;
+        if (i == sizeof(ssl_versions) / sizeof(ssl_versions[0])) {
+            snprintf(msg, cap, "unknown version '%.*s'", (int)n, v);
+            return false;
+        }
+        if (fc->mask & (1u << i)) {
+            snprintf(msg, cap, "version '%.*s' given twice", (int)n, v);
+            return false;
+        }
+        fc->mask |= 1u << i;
+        if (!neg)
+            fc->flags |= 1u << i;
+        forms |= 1 << neg;
+        v += n;
+        while (*v == ',' || isspace((unsigned char)*v))
+            v++;
+    }
+    if (!forms || forms == 3) {
+        snprintf(msg, cap, forms ? "negated and plain versions mixed" : "no version");
+        return false;
+    }
+    return true;
+}
+
+/* ssl_state:[!]state[|,][!]state...: Suricata's flags and negation mask. */
+static bool parse_ssl_state(const char *v, dpi_fcond *fc, char *msg, size_t cap)
+{
+    static const char *const names[] = {"client_hello", "server_hello", "client_keyx",
+                                        "server_keyx", "unknown"};
+    fc->kind = FC_SSLSTATE;
+    for (bool first = true; *(v = skip_ws(v)); first = false) {
+        if (!first) {
+            if (*v != '|' && *v != ',') {
+                snprintf(msg, cap, "expected '|' or ',' before '%s'", v);
+                return false;
+            }
+            v = skip_ws(v + 1);
+        }
+        bool neg = *v == '!';
+        v += neg;
+        size_t n = 0;
+        while (isalnum((unsigned char)v[n]) || v[n] == '_')
+            n++;
+        size_t i = 0;
+        while (i < 5 && (strlen(names[i]) != n || strncmp(names[i], v, n)))
+            i++;
+        if (i == 5) {
+            snprintf(msg, cap, "unknown state '%.*s'", (int)(n ? n : 1), v);
+            return false;
+        }
+        /* GH_SSL_STATE_* are Suricata's bits in the same order */
+        fc->flags |= 1u << i;
+        if (neg)
+            fc->mask |= 1u << i;
+        v += n;
+    }
+    if (!fc->flags) {
+        snprintf(msg, cap, "no state");
+        return false;
+    }
+    return true;
+}
+
+/* tls.version:1.0|1.1|1.2|1.3|0xNNNN (the hex form compares the version as
+ * sent, TLS 1.3 drafts included). */
+static bool parse_tls_version(const char *v, dpi_fcond *fc, char *msg, size_t cap)
+{
+    static const char *const names[] = {"1.0", "1.1", "1.2", "1.3"};
+    char t[32];
+    snprintf(t, sizeof(t), "%s", skip_ws(v));
+    size_t n = strlen(t);
+    while (n && isspace((unsigned char)t[n - 1]))
+        t[--n] = '\0';
+    if (n >= 2 && t[0] == '"' && t[n - 1] == '"') {
+        memmove(t, t + 1, n - 2);
+        t[n - 2] = '\0';
+    }
+    fc->kind = FC_TLSVER;
+    for (unsigned i = 0; i < 4; i++)
+        if (!strncmp(t, names[i], 3)) {
+            fc->ver = 0x0301 + i;
+            return true;
+        }
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(t, &end, 16);
+    if (!strncasecmp(t, "0x", 2) && strlen(t) == 6 && !*end && !errno && x <= 0xffff) {
+        fc->ver = (uint32_t)x;
+        fc->raw = true;
+        return true;
+    }
+    snprintf(msg, cap, "expected 1.0, 1.1, 1.2, 1.3 or 0xNNNN, got '%s'", t);
+    return false;
+}
+
+/* A keyword comparing transaction field @p f: its condition. */
+static void compile_field(rule_ctx *c, const gh_rule_option *o, const char *nm, gh_field_id f,
+                          dpi_sig *sg)
+{
+    dpi_fcond fc = {.field = (uint8_t)f};
+    const char *v = o->value.text ? o->value.text : "";
+    char msg[160] = "";
+    bool ok;
+    if (f == GH_FIELD_SSL_VERSION) {
+        ok = parse_ssl_version(v, &fc, msg, sizeof(msg));
+    } else if (f == GH_FIELD_SSL_STATE) {
+        ok = parse_ssl_state(v, &fc, msg, sizeof(msg));
+    } else if (f == GH_FIELD_TLS_VERSION) {
+        ok = parse_tls_version(v, &fc, msg, sizeof(msg));
+    } else { /* dns.opcode:[!]N, 0..255 as Suricata's u8 */
+        char t[64];
+        const char *p = skip_ws(v);
+        bool neg = *p == '!';
+        snprintf(t, sizeof(t), "%s", skip_ws(p + neg));
+        fc.kind = FC_UINT;
+        ok = gh_uint_match_parse(t, 255, &fc.um, msg, sizeof(msg)) == 0 &&
+             fc.um.mode == GH_UINT_EQ;
+        if (ok && neg)
+            fc.um.mode = GH_UINT_NE;
+        else if (!ok && !msg[0])
+            snprintf(msg, sizeof(msg), "expected [!]N");
+    }
+    if (!ok) {
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "%s: %s", nm, msg);
+        return;
+    }
+    dpi_fcond *n = realloc(sg->fconds, (sg->nfcond + 1) * sizeof(*n));
+    if (!n) {
+        c->oom = true;
+        return;
+    }
+    sg->fconds = n;
+    sg->fconds[sg->nfcond++] = fc;
 }
 
 static bool is_meta(const char *nm)
@@ -622,6 +780,7 @@ static void sig_clear(dpi_sig *sg)
         for (size_t x = 0; x < sg->segs[i].nxf; x++)
             gh_xform_free(&sg->segs[i].xf[x]);
     free(sg->segs);
+    free(sg->fconds);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -696,12 +855,34 @@ static bool build_segments(rule_ctx *c, dpi_sig *sg)
  * pattern can prefilter transactions (an untransformed app buffer). */
 static bool app_directions(rule_ctx *c, dpi_sig *sg)
 {
-    /* the directions every buffer allows (Suricata refuses a request buffer
-     * with a response buffer, and a buffer against the flow's direction) */
+    /* the directions every buffer and field allows (Suricata refuses a
+     * request buffer with a response buffer, and a buffer against the
+     * flow's direction), and the protocol they belong to */
     uint8_t need = GH_BUFDIR_TS | GH_BUFDIR_TC;
-    for (size_t i = 0; i < sg->nseg; i++)
-        if (sg->segs[i].buf != GH_BUF_PAYLOAD)
-            need &= gh_buffer_get_info(sg->segs[i].buf)->dirs;
+    uint8_t stage = GH_STAGE_LINE;
+    for (size_t i = 0; i < sg->nseg + sg->nfcond; i++) {
+        uint8_t dirs, st, proto;
+        const char *name;
+        if (i < sg->nseg) {
+            if (sg->segs[i].buf == GH_BUF_PAYLOAD)
+                continue;
+            const gh_buffer_info *bi = gh_buffer_get_info(sg->segs[i].buf);
+            dirs = bi->dirs, st = bi->stage, proto = bi->proto, name = bi->name;
+        } else {
+            const gh_field_info *fi = gh_field_get_info(sg->fconds[i - sg->nseg].field);
+            dirs = fi->dirs, st = fi->stage, proto = fi->proto, name = fi->name;
+        }
+        need &= dirs;
+        if (st > stage)
+            stage = st;
+        if (proto && sg->alproto && proto != sg->alproto) {
+            rule_error(c, c->r->loc, "'%s' is a keyword of %s, the signature's protocol is %s",
+                       name, gh_alproto_name(proto), gh_alproto_name(sg->alproto));
+            return false;
+        }
+        if (proto)
+            sg->alproto = proto;
+    }
     if (sg->dir == DIR_TO_SERVER || sg->dir == DIR_TO_CLIENT)
         need &= sg->dir == DIR_TO_SERVER ? GH_BUFDIR_TS : GH_BUFDIR_TC;
     if (!need) {
@@ -709,17 +890,9 @@ static bool app_directions(rule_ctx *c, dpi_sig *sg)
         return false;
     }
     sg->app_dirs = need;
-    for (int d = 0; d < 2; d++) {
-        if (!(need & (1u << d)))
-            continue;
-        uint8_t r = GH_STAGE_LINE;
-        for (size_t i = 0; i < sg->nseg; i++) {
-            const gh_buffer_info *bi = gh_buffer_get_info(sg->segs[i].buf);
-            if (sg->segs[i].buf != GH_BUF_PAYLOAD && bi->stage > r)
-                r = bi->stage;
-        }
-        sg->ready[d] = r;
-    }
+    for (int d = 0; d < 2; d++)
+        if (need & (1u << d))
+            sg->ready[d] = stage;
     if (sg->fp_kw >= 0) {
         const dpi_kw *k = &sg->kw[sg->fp_kw];
         for (size_t i = 0; i < sg->nseg; i++)
@@ -740,10 +913,10 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         rule_error(c, r->action_tok.loc, "action 'accept' is only allowed in firewall rules");
         return false;
     }
-    if (gh_app_proto_supported(r->proto.text)) {
-        sg->kinds = PK_TCP;
+    if ((sg->alproto = gh_app_proto_of(r->proto.text))) {
+        /* DNS is parsed over both transports; the others over TCP */
+        sg->kinds = sg->alproto == GH_ALPROTO_DNS ? PK_TCP | PK_UDP : PK_TCP;
         sg->family = FAM_V4 | FAM_V6;
-        sg->alproto = GH_ALPROTO_HTTP1;
     } else if (!proto_kinds(r->proto.text, &sg->kinds, &sg->family)) {
         char tag[40];
         snprintf(tag, sizeof(tag), "proto:%s", r->proto.text);
@@ -789,8 +962,11 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         if (rc > 0)
             continue;
         gh_buffer_id kb = GH_BUF_PAYLOAD;
+        gh_field_id fid;
         gh_kw_role role = gh_kw_buffer_role(nm, &kb);
-        if (role == GH_KWR_STICKY) {
+        if (gh_kw_field(nm, &fid)) {
+            compile_field(c, o, nm, fid, sg);
+        } else if (role == GH_KWR_STICKY) {
             c->cur_buf = (uint8_t)kb;
         } else if (role == GH_KWR_MODIFIER) {
             /* the legacy form: the previous content moves to the buffer */
@@ -955,6 +1131,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             sg->dir = DIR_TO_CLIENT;
     }
 
+    sg->app |= sg->nfcond > 0;
     if (sg->app && !app_directions(c, sg))
         return false;
 

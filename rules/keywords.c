@@ -23,6 +23,7 @@ enum {
     KW_ONCE = 1 << 6,      /* at most once per rule */
     KW_STICKY = 1 << 7,    /* sticky buffer: later payload keywords inspect kw.buf */
     KW_XFORM = 1 << 8,     /* transform of the current sticky buffer */
+    KW_FIELD = 1 << 9,     /* compares the transaction field of its name (gh_field_info) */
 };
 
 typedef struct kw {
@@ -40,6 +41,7 @@ typedef struct kw {
 #define STK (KW_SUPPORTED | KW_PAYLOAD | KW_STICKY | KW_NOV) /* supported sticky buffer */
 #define MOD (KW_SUPPORTED | KW_PAYLOAD | KW_CMOD | KW_NOV)   /* supported buffer modifier */
 #define XF (KW_SUPPORTED | KW_PAYLOAD | KW_XFORM)             /* supported transform */
+#define FLD (KW_SUPPORTED | KW_PAYLOAD | KW_NEEDV | KW_FIELD) /* supported field comparison */
 
 static const kw keywords[] = {
     /* group 1: header, flow and metadata */
@@ -183,31 +185,40 @@ static const kw keywords[] = {
     {"http2.size_update", PAY, KL_APP, 0},
     {"http2.settings", PAY, KL_APP, 0}, {"http2.header_name", PAY, KL_APP, 0},
     {"http2.header", PAY, KL_APP, 0},
-    {"dns_query", PAY, KL_APP, 0}, {"dns.query", PAY, KL_APP, 0}, {"dns.opcode", PAY, KL_APP, 0},
+    /* DNS */
+    {"dns.query", STK, KL_APP, GH_BUF_DNS_QUERY}, {"dns_query", STK, KL_APP, GH_BUF_DNS_QUERY},
+    {"dns.opcode", FLD, KL_APP, 0},
     {"dns.rrtype", PAY, KL_APP, 0},
     {"dns.rcode", PAY, KL_APP, 0}, {"dns.answer.name", PAY, KL_APP, 0},
     {"dns.query.name", PAY, KL_APP, 0},
-    {"tls.version", PAY, KL_APP, 0}, {"ssl_version", PAY, KL_APP, 0}, {"ssl_state", PAY, KL_APP, 0},
-    {"tls.subject", PAY, KL_APP, 0},
-    {"tls_cert_subject", PAY, KL_APP, 0}, {"tls.cert_subject", PAY, KL_APP, 0},
-    {"tls.issuerdn", PAY, KL_APP, 0},
-    {"tls_cert_issuer", PAY, KL_APP, 0}, {"tls.cert_issuer", PAY, KL_APP, 0},
-    {"tls.cert_serial", PAY, KL_APP, 0},
-    {"tls_cert_serial", PAY, KL_APP, 0}, {"tls.cert_fingerprint", PAY, KL_APP, 0},
-    {"tls_cert_fingerprint", PAY, KL_APP, 0},
-    {"tls.sni", PAY, KL_APP, 0}, {"tls_sni", PAY, KL_APP, 0},
+    /* TLS */
+    {"tls.sni", STK, KL_APP, GH_BUF_TLS_SNI}, {"tls_sni", STK, KL_APP, GH_BUF_TLS_SNI},
+    {"tls.cert_subject", STK, KL_APP, GH_BUF_TLS_CERT_SUBJECT},
+    {"tls_cert_subject", STK, KL_APP, GH_BUF_TLS_CERT_SUBJECT},
+    {"tls.cert_issuer", STK, KL_APP, GH_BUF_TLS_CERT_ISSUER},
+    {"tls_cert_issuer", STK, KL_APP, GH_BUF_TLS_CERT_ISSUER},
+    {"tls.cert_serial", STK, KL_APP, GH_BUF_TLS_CERT_SERIAL},
+    {"tls_cert_serial", STK, KL_APP, GH_BUF_TLS_CERT_SERIAL},
+    {"tls.cert_fingerprint", STK, KL_APP, GH_BUF_TLS_CERT_FINGERPRINT},
+    {"tls_cert_fingerprint", STK, KL_APP, GH_BUF_TLS_CERT_FINGERPRINT},
+    {"tls.certs", STK, KL_APP, GH_BUF_TLS_CERTS},
+    {"ja3.hash", STK, KL_APP, GH_BUF_JA3_HASH}, {"ja3_hash", STK, KL_APP, GH_BUF_JA3_HASH},
+    {"ja3.string", STK, KL_APP, GH_BUF_JA3_STRING}, {"ja3_string", STK, KL_APP, GH_BUF_JA3_STRING},
+    {"ja3s.hash", STK, KL_APP, GH_BUF_JA3S_HASH}, {"ja3s.string", STK, KL_APP, GH_BUF_JA3S_STRING},
+    {"tls.version", FLD, KL_APP, 0},
+    {"ssl_version", FLD, KL_APP, 0},
+    {"ssl_state", FLD, KL_APP, 0},
+    {"tls.subject", PAY, KL_APP, 0}, {"tls.issuerdn", PAY, KL_APP, 0},
     {"tls_cert_notbefore", PAY, KL_APP, 0},
     {"tls_cert_notafter", PAY, KL_APP, 0}, {"tls_cert_expired", PAY, KL_APP, 0},
     {"tls_cert_valid", PAY, KL_APP, 0},
-    {"tls.certs", PAY, KL_APP, 0}, {"tls.cert_chain_len", PAY, KL_APP, 0},
+    {"tls.cert_chain_len", PAY, KL_APP, 0},
     {"tls.store", PAY, KL_APP, 0},
     {"tls.fingerprint", PAY, KL_APP, 0}, {"tls.random", PAY, KL_APP, 0},
     {"tls.random_time", PAY, KL_APP, 0},
     {"tls.random_bytes", PAY, KL_APP, 0}, {"tls.alpn", PAY, KL_APP, 0},
     {"tls.subjectaltname", PAY, KL_APP, 0},
-    {"ja3.hash", PAY, KL_APP, 0}, {"ja3_hash", PAY, KL_APP, 0}, {"ja3.string", PAY, KL_APP, 0},
-    {"ja3_string", PAY, KL_APP, 0},
-    {"ja3s.hash", PAY, KL_APP, 0}, {"ja3s.string", PAY, KL_APP, 0}, {"ja4.hash", PAY, KL_APP, 0},
+    {"ja4.hash", PAY, KL_APP, 0},
     {"ssh.proto", PAY, KL_APP, 0},
     {"ssh_proto", PAY, KL_APP, 0}, {"ssh.software", PAY, KL_APP, 0},
     {"ssh_software", PAY, KL_APP, 0},
@@ -341,10 +352,31 @@ gh_kw_role gh_kw_buffer_role(const char *name, gh_buffer_id *buf)
     return GH_KWR_NONE;
 }
 
-bool gh_app_proto_supported(const char *name)
+bool gh_kw_field(const char *name, gh_field_id *field)
 {
-    static const char *const names[] = {"http", "http1"};
-    return GH_NAME_IN(name, names);
+    const kw *k = kw_find(name);
+    if (!k || !(k->flags & KW_SUPPORTED) || !(k->flags & KW_FIELD))
+        return false;
+    for (unsigned f = 0; f < GH_FIELD_N; f++)
+        if (!strcmp(gh_field_get_info((gh_field_id)f)->name, k->name)) {
+            *field = (gh_field_id)f;
+            return true;
+        }
+    return false;
+}
+
+uint8_t gh_app_proto_of(const char *name)
+{
+    static const struct {
+        const char *name;
+        uint8_t proto;
+    } protos[] = {{"http", GH_ALPROTO_HTTP1}, {"http1", GH_ALPROTO_HTTP1},
+                  {"dns", GH_ALPROTO_DNS},    {"tls", GH_ALPROTO_TLS},
+                  {"smtp", GH_ALPROTO_SMTP},  {"ftp", GH_ALPROTO_FTP}};
+    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+        if (!strcasecmp(name, protos[i].name))
+            return protos[i].proto;
+    return GH_ALPROTO_UNKNOWN;
 }
 
 gh_rule_kw_status gh_rule_keyword_status(const char *name, bool *is_payload)
@@ -917,7 +949,7 @@ static void check_rule(checker *C, gh_rule *r)
     gh_proto_class_t pc = gh_proto_class(r->proto.text);
     if (fw && pc != GH_PROTO_NET)
         cerr(C, r->proto.loc, "protocol '%s' is not allowed in a firewall rule", r->proto.text);
-    if (!fw && pc != GH_PROTO_NET && !gh_app_proto_supported(r->proto.text)) {
+    if (!fw && pc != GH_PROTO_NET && !gh_app_proto_of(r->proto.text)) {
         const char *tag = proto_tag(C, r->proto.text);
         if (tag)
             unsupported[n_uns++] = tag;

@@ -145,9 +145,12 @@ typedef enum gh_kw_role {
 } gh_kw_role;
 
 gh_kw_role gh_kw_buffer_role(const char *name, gh_buffer_id *buf);
+/* Does keyword @p name compare a transaction field (dns.opcode, ssl_state)? */
+bool gh_kw_field(const char *name, gh_field_id *field);
 
-/* Application-layer protocols the engine parses (rule protocol field). */
-bool gh_app_proto_supported(const char *name);
+/* The application-layer protocol (gh_alproto) a rule protocol name or an
+ * app-layer-protocol value names among those the engine parses, 0: none. */
+uint8_t gh_app_proto_of(const char *name);
 
 /* A signature that requires both the packet (tcp-pkt, flow:no_stream, a
  * packet keyword such as dsize or ttl) and the stream (tcp-stream,

@@ -56,19 +56,6 @@ void gh_app_tx_release(gh_app_tx *tx)
     tx->n_alerted = 0;
 }
 
-const char *gh_alproto_name(uint8_t proto)
-{
-    switch (proto) {
-    case GH_ALPROTO_HTTP1: return "http";
-    case GH_ALPROTO_DNS: return "dns";
-    case GH_ALPROTO_TLS: return "tls";
-    case GH_ALPROTO_SMTP: return "smtp";
-    case GH_ALPROTO_FTP: return "ftp";
-    case GH_ALPROTO_FAILED: return "failed";
-    default: return "unknown";
-    }
-}
-
 gh_app *gh_app_new(uint32_t max_flows, const gh_app_limits *lim, gh_error *err)
 {
     gh_app *a = calloc(1, sizeof(*a));

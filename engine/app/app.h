@@ -216,7 +216,6 @@ void gh_app_flow_release(gh_app *a, gh_app_flow *af);
 /* The parser of a detected flow and its state; NULL when none. */
 const gh_app_ops *gh_app_flow_ops(const gh_app_flow *af);
 void *gh_app_flow_state(gh_app *a, const gh_app_flow *af);
-const char *gh_alproto_name(uint8_t proto);
 
 /* Records of this packet's transactions, for events: gh_app_record writes
  * what an alert on @p tx shows and, with @p log (the transaction is

@@ -82,8 +82,9 @@ typedef struct dpi_seg {
 
 /* A condition on an integer field of a transaction (gh_field_id). */
 enum {
-    FC_UINT,     /* um on the value (dns.opcode, dns.rrtype) */
+    FC_UINT,     /* um on the value (dns.opcode) */
     FC_TLSVER,   /* tls.version: value == ver, TLS 1.3 drafts as 1.3 unless raw */
+    FC_SSLVER,   /* ssl_version: the version's bit (ssl_versions order) in flags */
     FC_SSLSTATE, /* ssl_state: ((flags & value) ^ mask) != 0, as Suricata */
 };
 typedef struct dpi_fcond {
@@ -92,7 +93,7 @@ typedef struct dpi_fcond {
     bool raw;           /* FC_TLSVER: compare the version as sent */
     gh_uint_match um;   /* FC_UINT */
     uint32_t ver;       /* FC_TLSVER */
-    uint32_t flags, mask; /* FC_SSLSTATE */
+    uint32_t flags, mask; /* FC_SSLSTATE; FC_SSLVER: versions listed (mask), not negated */
 } dpi_fcond;
 
 static inline bool gh_field_cond_eval(const dpi_fcond *fc, uint64_t v)
@@ -103,6 +104,15 @@ static inline bool gh_field_cond_eval(const dpi_fcond *fc, uint64_t v)
         if (!fc->raw && ((v >> 8) & 0xff) == 0x7f)
             v = 0x0304; /* a TLS 1.3 draft */
         return v == fc->ver;
+    case FC_SSLVER: {
+        static const uint16_t vers[] = {0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304};
+        if (((v >> 8) & 0xff) == 0x7f)
+            v = 0x0304;
+        for (unsigned i = 0; i < 6; i++)
+            if (v == vers[i])
+                return (fc->flags >> i) & 1;
+        return false;
+    }
     case FC_SSLSTATE: return ((fc->flags & v) ^ fc->mask) != 0;
     default: return false;
     }

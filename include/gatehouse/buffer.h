@@ -25,6 +25,9 @@ typedef enum gh_alproto {
     GH_ALPROTO_N
 } gh_alproto;
 
+/** Protocol name as rules and events say it ("http", "dns", "failed"). */
+const char *gh_alproto_name(uint8_t proto);
+
 typedef enum gh_buffer_id {
     GH_BUF_PAYLOAD = 0,       /**< packet payload or stream (signature type decides) */
     /* HTTP/1.x request line and request-only headers */
@@ -62,11 +65,12 @@ typedef enum gh_buffer_id {
     GH_BUF_DNS_QUERY,         /**< multi: each question's name, dotted (dns.query) */
     /* TLS */
     GH_BUF_TLS_SNI,           /**< ClientHello server_name */
-    GH_BUF_TLS_CERT_SUBJECT,  /**< the server's first certificate, as Suricata prints it */
+    GH_BUF_TLS_CERT_SUBJECT,  /**< the first certificate the direction's side sent (to_server:
+                                   the client's), as Suricata prints its subject */
     GH_BUF_TLS_CERT_ISSUER,
     GH_BUF_TLS_CERT_SERIAL,   /**< "00:1A:..." */
     GH_BUF_TLS_CERT_FINGERPRINT, /**< SHA-1 of the DER, "aa:bb:..." */
-    GH_BUF_TLS_CERTS,         /**< multi: each certificate of the chain, DER */
+    GH_BUF_TLS_CERTS,         /**< multi: each certificate of the direction's chain, DER */
     GH_BUF_JA3_HASH,          /**< MD5 of ja3.string, 32 lowercase hex digits */
     GH_BUF_JA3_STRING,
     GH_BUF_JA3S_HASH,
@@ -106,17 +110,14 @@ const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id);
  * tls.version, ...): a parser hands them out by id as it does buffers.
  * Stages: DNS reports a message complete at once (GH_STAGE_DONE, buffers
  * ready at GH_STAGE_LINE); TLS reports GH_STAGE_LINE at the Client/Server
- * Hello, GH_STAGE_HEADERS at the server's Certificate message, GH_STAGE_DONE
+ * Hello, GH_STAGE_HEADERS at the direction's Certificate message, GH_STAGE_DONE
  * when the handshake is over (or the direction closed).
  */
 typedef enum gh_field_id {
     GH_FIELD_DNS_OPCODE,   /**< the message's opcode (0-15) */
-    GH_FIELD_DNS_RRTYPE,   /**< multi: each question's type */
     GH_FIELD_TLS_VERSION,  /**< the version tls.version compares (Suricata's choice) */
     GH_FIELD_SSL_VERSION,  /**< the version ssl_version compares (Suricata's choice) */
     GH_FIELD_SSL_STATE,    /**< GH_SSL_STATE_* seen so far, both directions */
-    GH_FIELD_TLS_NOTBEFORE, /**< server certificate validity, Unix seconds */
-    GH_FIELD_TLS_NOTAFTER,
     GH_FIELD_N
 } gh_field_id;
 
