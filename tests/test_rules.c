@@ -644,7 +644,9 @@ static void test_check_tiers(void **state)
     assert_false(payload);
     assert_int_equal(gh_rule_keyword_status("http.uri", &payload), GH_KW_SUPPORTED);
     assert_true(payload);
-    assert_int_equal(gh_rule_keyword_status("dns.query", &payload), GH_KW_UNSUPPORTED);
+    assert_int_equal(gh_rule_keyword_status("dns.query", &payload), GH_KW_SUPPORTED);
+    assert_true(payload);
+    assert_int_equal(gh_rule_keyword_status("tls.random", &payload), GH_KW_UNSUPPORTED);
     assert_true(payload);
     assert_int_equal(gh_rule_keyword_status("frobnicate", NULL), GH_KW_UNKNOWN);
 }
