@@ -17,107 +17,21 @@ packets and their checksums, the pcap files are written here.
 """
 
 import os
-import struct
 import sys
 
-from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.l2 import Ether
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pcapgen import MAC_C, MAC_S, Capture as _Capture, Tcp, udp  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 T0 = 1278472580
-MAC_C, MAC_S = "02:00:00:00:00:0c", "02:00:00:00:00:05"
 
 
-class Capture:
-    """Packets with timestamps 10 ms apart, written as a microsecond pcap."""
+def Capture(name, start):
+    return _Capture(name, start, OUT)
 
-    def __init__(self, name, start):
-        self.name = name
-        self.t = start * 1000000  # microseconds
-        self.frames = []
-
-    def add(self, pkt):
-        self.frames.append((self.t, bytes(pkt)))
-        self.t += 10000
-
-    def write(self):
-        with open(os.path.join(OUT, self.name), "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-            for t, data in self.frames:
-                f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(data), len(data)))
-                f.write(data)
-
-
-class Tcp:
-    """One TCP connection: handshake, data each way (ACKed), FIN close."""
-
-    def __init__(self, cap, cli, srv, sport, dport, cisn=1000, sisn=5000, ttl=64):
-        self.cap, self.cli, self.srv, self.sport, self.dport = cap, cli, srv, sport, dport
-        self.cseq, self.sseq = cisn, sisn  # next sequence number of each side
-        self.ttl = ttl
-        self.ipid = 1
-
-    def _pkt(self, from_client, flags, seq, ack, data=b""):
-        self.ipid += 1
-        if from_client:
-            e = Ether(src=MAC_C, dst=MAC_S)
-            ip = IP(src=self.cli, dst=self.srv, id=self.ipid, ttl=self.ttl)
-            tcp = TCP(sport=self.sport, dport=self.dport, flags=flags, seq=seq, ack=ack,
-                      window=65535)
-        else:
-            e = Ether(src=MAC_S, dst=MAC_C)
-            ip = IP(src=self.srv, dst=self.cli, id=self.ipid, ttl=self.ttl)
-            tcp = TCP(sport=self.dport, dport=self.sport, flags=flags, seq=seq, ack=ack,
-                      window=65535)
-        self.cap.add(e / ip / tcp / data if data else e / ip / tcp)
-
-    def handshake(self):
-        self._pkt(True, "S", self.cseq, 0)
-        self.cseq += 1
-        self._pkt(False, "SA", self.sseq, self.cseq)
-        self.sseq += 1
-        self._pkt(True, "A", self.cseq, self.sseq)
-        return self
-
-    def send(self, from_client, data, ack=True):
-        """One data segment in order, then the receiver's ACK."""
-        return self.send_segments(from_client, [data], order=[0], ack=ack)
-
-    def send_segments(self, from_client, parts, order, ack=True):
-        """Consecutive segments parts[0], parts[1]... sent in the given order;
-        the receiver ACKs all of them once the last one is sent."""
-        base = self.cseq if from_client else self.sseq
-        offs = []
-        o = 0
-        for p in parts:
-            offs.append(o)
-            o += len(p)
-        for i in order:
-            if from_client:
-                self._pkt(True, "PA", base + offs[i], self.sseq, parts[i])
-            else:
-                self._pkt(False, "PA", base + offs[i], self.cseq, parts[i])
-        if from_client:
-            self.cseq += o
-            if ack:
-                self._pkt(False, "A", self.sseq, self.cseq)
-        else:
-            self.sseq += o
-            if ack:
-                self._pkt(True, "A", self.cseq, self.sseq)
-        return self
-
-    def close(self):
-        self._pkt(True, "FA", self.cseq, self.sseq)
-        self.cseq += 1
-        self._pkt(False, "FA", self.sseq, self.cseq)
-        self.sseq += 1
-        self._pkt(True, "A", self.cseq, self.sseq)
-
-
-def udp(cap, src, dst, sport, dport, data, ttl=64):
-    cap.add(Ether(src=MAC_C, dst=MAC_S) / IP(src=src, dst=dst, id=7, ttl=ttl) /
-            UDP(sport=sport, dport=dport) / data)
 
 
 def split_ooo():

@@ -17,114 +17,26 @@ FIN/ACK, ACK unless the case says otherwise.
 
 import gzip
 import os
-import struct
 import sys
 import zlib
 
-from scapy.layers.inet import IP, TCP
-from scapy.layers.l2 import Ether
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pcapgen import Capture as _Capture, Tcp as _Tcp  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 T0 = 1600000000
-MAC_C, MAC_S = "02:00:00:00:00:0c", "02:00:00:00:00:05"
 CAPTURES = []
 
 
-class Capture:
-    """Packets with timestamps 10 ms apart, written as a microsecond pcap."""
-
-    def __init__(self, name):
-        self.name = name
-        self.t = (T0 + 1000 * len(CAPTURES)) * 1000000
-        self.frames = []
-        CAPTURES.append(self)
-
-    def add(self, pkt):
-        self.frames.append((self.t, bytes(pkt)))
-        self.t += 10000
-
-    def write(self):
-        with open(os.path.join(OUT, self.name), "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-            for t, data in self.frames:
-                f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(data), len(data)))
-                f.write(data)
+def Capture(name):
+    """Capture k of this script starts at T0 + 1000 k seconds."""
+    c = _Capture(name, T0 + 1000 * len(CAPTURES), OUT)
+    CAPTURES.append(c)
+    return c
 
 
-class Tcp:
-    """One TCP connection: handshake, data each way (ACKed), FIN close."""
-
-    def __init__(self, cap, sport, dport=80, cli="10.0.0.1", srv="192.168.1.1",
-                 cisn=1000000, sisn=5000000):
-        self.cap, self.cli, self.srv, self.sport, self.dport = cap, cli, srv, sport, dport
-        self.cseq, self.sseq = cisn, sisn  # next sequence number of each side
-        self.ipid = 1
-
-    def _pkt(self, from_client, flags, seq, ack, data=b""):
-        self.ipid += 1
-        if from_client:
-            pkt = Ether(src=MAC_C, dst=MAC_S) / IP(src=self.cli, dst=self.srv, id=self.ipid) / \
-                TCP(sport=self.sport, dport=self.dport, flags=flags, seq=seq, ack=ack,
-                    window=65535)
-        else:
-            pkt = Ether(src=MAC_S, dst=MAC_C) / IP(src=self.srv, dst=self.cli, id=self.ipid) / \
-                TCP(sport=self.dport, dport=self.sport, flags=flags, seq=seq, ack=ack,
-                    window=65535)
-        self.cap.add(pkt / data if data else pkt)
-
-    def handshake(self):
-        self._pkt(True, "S", self.cseq, 0)
-        self.cseq += 1
-        self._pkt(False, "SA", self.sseq, self.cseq)
-        self.sseq += 1
-        self._pkt(True, "A", self.cseq, self.sseq)
-        return self
-
-    def send(self, from_client, data):
-        """One data segment, then the receiver's ACK."""
-        return self.send_segments(from_client, [data])
-
-    def send_segments(self, from_client, parts, order=None, ack_every=0):
-        """Consecutive segments parts[0], parts[1]... sent in the given order
-        (default in sequence); the receiver ACKs after every @ack_every
-        segments (0: once all are sent) and after the last."""
-        order = list(range(len(parts))) if order is None else order
-        base = self.cseq if from_client else self.sseq
-        offs, o = [], 0
-        for p in parts:
-            offs.append(o)
-            o += len(p)
-        hi = 0
-        for n, i in enumerate(order, 1):
-            if from_client:
-                self._pkt(True, "PA", base + offs[i], self.sseq, parts[i])
-            else:
-                self._pkt(False, "PA", base + offs[i], self.cseq, parts[i])
-            hi = max(hi, offs[i] + len(parts[i]))
-            if ack_every and n % ack_every == 0 and n != len(order) and order[:n] == sorted(order[:n]):
-                self._pkt(not from_client, "A", self.sseq if from_client else self.cseq, base + hi)
-        if from_client:
-            self.cseq += o
-            self._pkt(False, "A", self.sseq, self.cseq)
-        else:
-            self.sseq += o
-            self._pkt(True, "A", self.cseq, self.sseq)
-        return self
-
-    def close(self, from_client=True):
-        """FIN from one side, FIN/ACK from the other, last ACK."""
-        if from_client:
-            self._pkt(True, "FA", self.cseq, self.sseq)
-            self.cseq += 1
-            self._pkt(False, "FA", self.sseq, self.cseq)
-            self.sseq += 1
-            self._pkt(True, "A", self.cseq, self.sseq)
-        else:
-            self._pkt(False, "FA", self.sseq, self.cseq)
-            self.sseq += 1
-            self._pkt(True, "FA", self.cseq, self.sseq)
-            self.cseq += 1
-            self._pkt(False, "A", self.sseq, self.cseq)
+def Tcp(cap, sport, dport=80, cli="10.0.0.1", srv="192.168.1.1", cisn=1000000, sisn=5000000):
+    return _Tcp(cap, cli, srv, sport, dport, cisn, sisn)
 
 
 def crlf(*lines):
