@@ -81,7 +81,7 @@ static void usage(void)
             "      and packets/s from the first to the last (root; see bench/nfq.sh)\n"
             "  udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]\n"
             "      UDP datagrams to 127.0.0.1:P as fast as possible (bench/nfq.sh)\n"
-            "  http [--runs N] FILE|DIR...\n"
+            "  app [--runs N] FILE|DIR...\n"
             "      the application layer alone (detection, HTTP/1.x parser) over the\n"
             "      TCP payloads in capture order: ns per packet, allocations per packet\n");
 }
@@ -177,8 +177,8 @@ int main(int argc, char **argv)
         return bench_sigsubset(argc - 2, argv + 2);
     if (strcmp(argv[1], "nfq-loop") == 0)
         return bench_nfq_loop(argc - 2, argv + 2);
-    if (strcmp(argv[1], "http") == 0)
-        return bench_http(argc, argv);
+    if (strcmp(argv[1], "app") == 0)
+        return bench_app(argc, argv);
     if (strcmp(argv[1], "udp-flood") == 0)
         return bench_udp_flood(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

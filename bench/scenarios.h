@@ -54,7 +54,7 @@ int bench_nfq_loop(int argc, char **argv);
 /** `udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]`: traffic to
  *  127.0.0.1 for bench/nfq.sh. */
 int bench_udp_flood(int argc, char **argv);
-/* The application layer alone over captures (bench/http_parse.c). */
-int bench_http(int argc, char **argv);
+/* The application layer alone over captures (bench/app_parse.c). */
+int bench_app(int argc, char **argv);
 
 #endif
