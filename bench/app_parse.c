@@ -167,26 +167,34 @@ int bench_app(int argc, char **argv)
             allocs += bench_allocs() - a0;
     }
     qsort(ns_run, runs, sizeof(double), bench_cmp_double);
-    printf("{\"bench\":\"app\",\"packets\":%zu,\"payload_packets\":%zu,\"flows\":%zu,"
+    size_t bytes = 0;
+    for (size_t i = 0; i < t.n; i++)
+        bytes += t.pkts[i].caplen;
+    printf("{\"bench\":\"app\",\"packets\":%zu,\"bytes\":%zu,\"payload_packets\":%zu,"
+           "\"flows\":%zu,"
            "\"progress_events\":%" PRIu64 ",\"runs\":%u,\"ns_per_packet\":%.1f,"
            "\"ns_per_payload_packet\":%.1f,\"allocations_per_packet\":%.6f,\"protocols\":{",
-           t.n, ns, nflows, events, runs, ns_run[runs / 2] / (double)t.n,
+           t.n, bytes, ns, nflows, events, runs, ns_run[runs / 2] / (double)t.n,
            ns ? ns_run[runs / 2] / (double)ns : 0.0,
            (double)allocs / (double)(t.n * (runs - 1)));
     bool first = true;
     for (uint8_t p = GH_ALPROTO_UNKNOWN + 1; p < GH_ALPROTO_FAILED; p++) {
-        size_t pf = 0, pp = 0;
+        size_t pf = 0, pp = 0, pb = 0;
         for (size_t f = 0; f < nflows; f++)
             pf += proto[f] == p;
         for (size_t i = 0; i < ns; i++)
-            pp += proto[segs[i].flow] == p;
+            if (proto[segs[i].flow] == p) {
+                pp++;
+                pb += segs[i].len;
+            }
         if (!pf)
             continue;
         for (unsigned r = 0; r < runs; r++)
             ns_run[r] = run_once(&c, proto, p, NULL);
         qsort(ns_run, runs, sizeof(double), bench_cmp_double);
-        printf("%s\"%s\":{\"flows\":%zu,\"payload_packets\":%zu,\"ns_per_payload_packet\":%.1f}",
-               first ? "" : ",", gh_alproto_name(p), pf, pp, ns_run[runs / 2] / (double)pp);
+        printf("%s\"%s\":{\"flows\":%zu,\"payload_packets\":%zu,\"payload_bytes\":%zu,"
+               "\"ns_per_payload_packet\":%.1f}",
+               first ? "" : ",", gh_alproto_name(p), pf, pp, pb, ns_run[runs / 2] / (double)pp);
         first = false;
     }
     printf("}}\n");

@@ -82,8 +82,9 @@ static void usage(void)
             "  udp-flood --port P [--seconds S | --count N] [--flows N] [--size B]\n"
             "      UDP datagrams to 127.0.0.1:P as fast as possible (bench/nfq.sh)\n"
             "  app [--runs N] FILE|DIR...\n"
-            "      the application layer alone (detection, HTTP/1.x parser) over the\n"
-            "      TCP payloads in capture order: ns per packet, allocations per packet\n");
+            "      the application layer alone (detection, every parser) over the TCP\n"
+            "      and UDP payloads in capture order: ns per packet, allocations per\n"
+            "      packet, and the cost of each detected protocol's packets\n");
 }
 
 static int bench_decode(int argc, char **argv)
