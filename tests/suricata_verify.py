@@ -16,15 +16,17 @@ For every case directory (one holding a test.yaml) under --cases:
 
 A case is "claimed" (gatehouse says it supports it) when its signatures load
 with 0 skipped (gatehouse's `signatures: loaded N, skipped M (...)` line), no
-rule uses an application-layer protocol other than HTTP, every arg maps to a
-gatehouse option and its suricata.yaml (if any) sets nothing gatehouse does not
-emulate. HTTP cases (a rule with protocol http/http1 or an HTTP keyword:
-http.*, http_*, uricontent, urilen, file_data, pcre with an HTTP modifier) are
-claimed on the same terms: gatehouse skips the signatures whose keywords it
-does not have yet, so such a case is claimed once it loads all of them; their
-alert/drop checks are evaluated as for the others (checks on http or fileinfo
-events are listed, not evaluated), and a suricata.yaml that configures the
-HTTP parser (app-layer.protocols.http other than `enabled`) is not claimed.
+rule uses an application-layer protocol gatehouse does not parse, every arg
+maps to a gatehouse option and its suricata.yaml (if any) sets nothing
+gatehouse does not emulate. Cases of the parsed protocols (HTTP, DNS, TLS,
+SMTP, FTP: a rule with that protocol or one of its keywords, e.g. http.*,
+uricontent, pcre with an HTTP modifier, dns.*, tls.*, ja3*, ssl_*) are claimed
+on the same terms: gatehouse skips the signatures whose keywords it does not
+have yet, so such a case is claimed once it loads all of them; their
+alert/drop checks are evaluated as for the others (checks on http, dns, tls
+or fileinfo events are listed, not evaluated), and a suricata.yaml that
+configures the protocol's parser (app-layer.protocols.PROTO other than
+`enabled`) is not claimed.
 Result: PASS (claimed, every alert/drop check equal), FAIL (claimed, some check
 differs or gatehouse failed), UNSUPPORTED (not claimed; the measured outcome is
 still shown).
@@ -58,16 +60,23 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 L3L4_PROTOS = {"tcp-stream", "ip", "ipv4", "ip4", "ipv6", "ip6", "tcp", "udp", "icmp", "icmpv4",
                "icmpv6", "tcp-pkt", "sctp", "pkthdr"}
 
-# The application-layer protocols whose cases are claimed like the L3/L4 ones
-# (the signatures still have to load with 0 skipped).
-HTTP_PROTOS = {"http", "http1"}
+# The application-layer protocols gatehouse parses, whose cases are claimed
+# like the L3/L4 ones (the signatures still have to load with 0 skipped), by
+# the name suricata.yaml's app-layer.protocols uses.
+APP_PROTOS = {"http": "http", "http1": "http", "dns": "dns", "tls": "tls", "smtp": "smtp",
+              "ftp": "ftp"}
 
-# Keywords that make a signature an HTTP one whatever its header protocol:
-# sticky buffers and modifiers named http.* / http_*, the old names, and pcre
-# with an HTTP buffer modifier (U I P Q H D M C S Y V W Z after the last /).
-HTTP_KEYWORD = re.compile(
-    r"(?:^|[(;]\s*)(?:http[._][a-z_.]+|uricontent|urilen|file_data|file\.data)\s*[;:]"
-    r"|(?:^|[(;]\s*)pcre\s*:\s*\"[^\"]*/[a-zA-Z]*[UIPQHDMCSYVWZ][a-zA-Z]*\"")
+# Keywords that make a signature one of those protocols whatever its header
+# protocol: sticky buffers and modifiers named http.* / http_*, the old
+# names, pcre with an HTTP buffer modifier (U I P Q H D M C S Y V W Z after
+# the last /); dns.* / dns_*; tls.* / tls_*, ja3*, ssl_*.
+APP_KEYWORDS = {
+    "http": re.compile(
+        r"(?:^|[(;]\s*)(?:http[._][a-z_.]+|uricontent|urilen|file_data|file\.data)\s*[;:]"
+        r"|(?:^|[(;]\s*)pcre\s*:\s*\"[^\"]*/[a-zA-Z]*[UIPQHDMCSYVWZ][a-zA-Z]*\""),
+    "dns": re.compile(r"(?:^|[(;]\s*)dns[._][a-z_.]+\s*[;:]"),
+    "tls": re.compile(r"(?:^|[(;]\s*)(?:tls[._][a-z_.]+|ja3s?[._][a-z]+|ssl_[a-z]+)\s*[;:]"),
+}
 
 # Suricata's default action order, also gatehouse's; another one becomes
 # gatehouse's --action-order.
@@ -288,16 +297,16 @@ def check_suricata_yaml(path):
     return opts, notes, bad, conf
 
 
-def http_parser_settings(conf):
-    """The settings of a suricata.yaml for the HTTP parser (libhtp), other than
+def parser_settings(conf, proto):
+    """The settings of a suricata.yaml for the parser of @proto, other than
     turning it on: [key...]."""
     try:
-        http = conf["app-layer"]["protocols"]["http"]
+        pc = conf["app-layer"]["protocols"][proto]
     except (KeyError, TypeError):
         return []
-    if not isinstance(http, dict):
+    if not isinstance(pc, dict):
         return []
-    return sorted(k for k in http if k != "enabled")
+    return sorted(k for k in pc if k != "enabled")
 
 
 def rule_lines(rule_files):
@@ -320,15 +329,16 @@ def rule_protos(rule_files):
     return protos
 
 
-def rule_uses_http(rule_files):
-    """True when a rule of the files has protocol http/http1 or an HTTP keyword."""
+def rule_app_protos(rule_files):
+    """The parsed protocols the rules use (header protocol or keywords)."""
+    used = set()
     for line in rule_lines(rule_files):
         parts = line.split(None, 2)
-        if len(parts) >= 2 and parts[1].lower() in HTTP_PROTOS:
-            return True
-        if HTTP_KEYWORD.search(line.partition("(")[2]):
-            return True
-    return False
+        if len(parts) >= 2 and parts[1].lower() in APP_PROTOS:
+            used.add(APP_PROTOS[parts[1].lower()])
+        body = line.partition("(")[2]
+        used |= {p for p, rx in APP_KEYWORDS.items() if rx.search(body)}
+    return sorted(used)
 
 
 SIG_LINE = re.compile(r"signatures: loaded (\d+), skipped (\d+)(?: \(([^)]*)\))?")
@@ -336,7 +346,7 @@ SIG_LINE = re.compile(r"signatures: loaded (\d+), skipped (\d+)(?: \(([^)]*)\))?
 
 def run_case(name, case_dir, gatehouse, have_version, timeout, outdir):
     r = {"case": name, "claimed_reasons": [], "notes": [], "checks": [],
-         "other_checks": [], "error": None, "measured": None, "http": False}
+         "other_checks": [], "error": None, "measured": None, "app": []}
     try:
         with open(os.path.join(case_dir, "test.yaml")) as f:
             test = yaml.safe_load(f) or {}
@@ -384,23 +394,25 @@ def run_case(name, case_dir, gatehouse, have_version, timeout, outdir):
     r["claimed_reasons"] += bad
     if "ips" in os.path.basename(case_dir):
         r["notes"].append("ips case: gatehouse always reports blocked/allowed")
-    r["http"] = rule_uses_http(rule_files)
+    r["app"] = rule_app_protos(rule_files)
     syaml = os.path.join(case_dir, "suricata.yaml")
     if os.path.exists(syaml):
         o, n, b, conf = check_suricata_yaml(syaml)
         opts += o
         r["notes"] += n
         r["claimed_reasons"] += b
-        hs = http_parser_settings(conf)
-        if r["http"] and hs:
-            r["claimed_reasons"].append("suricata.yaml HTTP parser settings: " + ",".join(hs))
+        for proto in r["app"]:
+            ps = parser_settings(conf, proto)
+            if ps:
+                r["claimed_reasons"].append("suricata.yaml %s parser settings: %s"
+                                            % (proto, ",".join(ps)))
 
     app = sorted(p for p in rule_protos(rule_files)
-                 if p not in L3L4_PROTOS and p not in HTTP_PROTOS)
+                 if p not in L3L4_PROTOS and p not in APP_PROTOS)
     if app:
         r["claimed_reasons"].append("app-layer/stream protocol: " + ",".join(app))
-    if r["http"]:
-        r["notes"].append("HTTP case")
+    if r["app"]:
+        r["notes"].append("%s case" % "/".join(p.upper() for p in r["app"]))
 
     eve = os.path.join(outdir, name.replace("/", "__") + ".eve.json")
     if os.path.exists(eve):
@@ -647,17 +659,20 @@ def main():
     # language (header, flow and payload keywords): every rule loads, no
     # app-layer protocol
     g12 = [r for r in results
-           if not r["http"] and
+           if not r["app"] and
            not any(x.startswith(("skipped:", "app-layer/stream protocol", "rules rejected"))
                    for x in r["claimed_reasons"])]
     g12_pass = sum(1 for r in g12 if r["result"] == "PASS")
     summary += ("\nrules with header, flow and payload keywords only: %d cases, %d PASS (%.1f%%)"
                 % (len(g12), g12_pass, 100.0 * g12_pass / len(g12) if g12 else 0.0))
-    # the HTTP cases (claimed once gatehouse loads every signature)
-    hc = [r for r in results if r["http"]]
-    summary += ("\nHTTP cases: %d, %d claimed (every signature loads), %d PASS"
-                % (len(hc), sum(1 for r in hc if r["result"] != "UNSUPPORTED"),
-                   sum(1 for r in hc if r["result"] == "PASS")))
+    # the cases of each parsed protocol (claimed once gatehouse loads every signature)
+    for proto in sorted(set(APP_PROTOS.values())):
+        hc = [r for r in results if proto in r["app"]]
+        if hc:
+            summary += ("\n%s cases: %d, %d claimed (every signature loads), %d PASS"
+                        % (proto.upper(), len(hc),
+                           sum(1 for r in hc if r["result"] != "UNSUPPORTED"),
+                           sum(1 for r in hc if r["result"] == "PASS")))
     print(summary)
     if args.write_md:
         write_markdown(args.write_md, results, summary, args)
