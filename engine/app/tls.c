@@ -1538,7 +1538,9 @@ static void put_cert(gh_jbuf *b, const tls_conn *c, bool server)
 
 /* Suricata's "tls" object in its default extended form (JsonTlsLogJSONExtended),
  * for the event and for alerts; the event only once there is something to
- * show (a certificate, a resumed session, or TLS 1.3). */
+ * show (a certificate, a resumed session, or TLS 1.3). The flow's state is
+ * its one transaction: @p tx is not read, so an alert outside a transaction
+ * (Suricata adds the object to every alert on a TLS flow) may pass NULL. */
 static bool log_tx(void *state, gh_app_tx *tx, bool alert, uint32_t i, gh_jbuf *b)
 {
     (void)tx;
