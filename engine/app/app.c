@@ -7,7 +7,7 @@
 #include "app/app.h"
 
 /* Parsers, tried in order by detection. */
-static const gh_app_ops *const parsers[] = {&gh_app_http1_ops};
+static const gh_app_ops *const parsers[] = {&gh_app_http1_ops, &gh_app_tls_ops};
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
 /* Records per packet, and the bytes their events may take. */
@@ -39,6 +39,7 @@ void gh_app_limits_init(gh_app_limits *l)
     l->response_body_limit = 100 * 1024;
     l->decompress_limit = 1024 * 1024;
     l->max_tx = 16;
+    l->tls_ja3 = false;
 }
 
 void gh_app_tx_start(gh_app_tx *tx, uint64_t id)

@@ -36,6 +36,8 @@ typedef struct gh_app_limits {
     uint32_t response_body_limit; /* response body bytes kept for inspection per tx */
     uint32_t decompress_limit;    /* decompressed bytes produced per body (bomb cap) */
     uint32_t max_tx;              /* live transactions per flow (pipelining) */
+    bool tls_ja3;                 /* ja3/ja3s in tls events: Suricata turns JA3 on
+                                     when a rule uses a ja3 keyword (off by default) */
 } gh_app_limits;
 
 void gh_app_limits_init(gh_app_limits *l);
