@@ -1437,14 +1437,6 @@ static bool get_field(void *state, gh_app_tx *tx, gh_field_id id, int dir, uint3
              ((f & F_SERVER_KEYX) ? GH_SSL_STATE_SERVER_KEYX : 0);
         return true;
     }
-    case GH_FIELD_TLS_NOTBEFORE:
-    case GH_FIELD_TLS_NOTAFTER: {
-        int64_t t = id == GH_FIELD_TLS_NOTBEFORE ? c->not_before : c->not_after;
-        if (!c->cert0 || !t) /* Suricata: 0 is no date */
-            return false;
-        *v = (uint64_t)t;
-        return true;
-    }
     default:
         return false;
     }

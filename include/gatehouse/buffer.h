@@ -117,7 +117,8 @@ typedef enum gh_field_id {
     GH_FIELD_DNS_OPCODE,   /**< the message's opcode (0-15) */
     GH_FIELD_TLS_VERSION,  /**< the version tls.version compares (Suricata's choice) */
     GH_FIELD_SSL_VERSION,  /**< the version ssl_version compares (Suricata's choice) */
-    GH_FIELD_SSL_STATE,    /**< GH_SSL_STATE_* seen so far, both directions */
+    GH_FIELD_SSL_STATE,    /**< GH_SSL_STATE_* of the last handshake message (Suricata's
+                                current_flags: reset when a parse call starts a record) */
     GH_FIELD_N
 } gh_field_id;
 
