@@ -398,6 +398,8 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
         JLIT(b, ",\"pkt_src\":");
         gh_jbuf_json_str(b, x->pkt_src);
     }
+    if (x && x->app_json)
+        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)x->tx_id);
     gh_jbuf_printf(b, ",\"alert\":{\"action\":\"%s\",\"gid\":%u,\"signature_id\":%u,\"rev\":%u,"
                       "\"signature\":",
                    blocked ? "blocked" : "allowed", rule->gid, rule->sid, rule->rev);

@@ -94,7 +94,12 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     rc.history_ctx = si;
     if (!(si->reasm = gh_reasm_new(&rc, err)))
         goto fail;
-    if (!(si->app = gh_app_new(max_flows, NULL, err)))
+    /* Suricata computes JA3/JA3S (and logs them) only when a rule reads them */
+    gh_app_limits lim;
+    gh_app_limits_init(&lim);
+    for (gh_buffer_id b = GH_BUF_JA3_HASH; b <= GH_BUF_JA3S_STRING; b++)
+        lim.tls_ja3 |= gh_dpi_reads_buffer(dpi, b);
+    if (!(si->app = gh_app_new(max_flows, &lim, err)))
         goto fail;
     si->slots = calloc(max_flows, sizeof(*si->slots));
     si->windows = malloc((size_t)max_flows * 2 * si->cap);
@@ -574,6 +579,21 @@ size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch
     c.n = merge(out, c.n, max, si->tmp, n);
     gh_dpi_match_sort(si->dpi, out, c.n);
     return c.n;
+}
+
+int gh_stream_inspect_record_current(gh_stream_inspect *si, const gh_flow *f, int dir)
+{
+    stream_slot *s = f->ext;
+    const gh_app_ops *ops = s ? gh_app_flow_ops(&s->app) : NULL;
+    void *state = s ? gh_app_flow_state(si->app, &s->app) : NULL;
+    if (!ops || !state)
+        return -1;
+    int pd = dir ^ s->app.reversed;
+    gh_app_tx *cur = NULL;
+    for (size_t i = 0, n = ops->tx_count(state); i < n && (!cur || cur->progress[pd] ==
+                                                                        GH_STAGE_DONE); i++)
+        cur = ops->tx_get(state, i);
+    return cur ? gh_app_record(si->app, &s->app, cur, false) : -1;
 }
 
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si)

@@ -85,6 +85,10 @@ size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, 
 /* The application layer (its records of the last packet or flow end, for
  * events) and the application protocol of flow @p f. */
 gh_app *gh_stream_inspect_app(const gh_stream_inspect *si);
+/* The record of the transaction flow @p f's direction @p dir is at (the
+ * oldest one that direction has not completed, else the newest): what
+ * Suricata shows on an alert of a stream match or of a UDP flow. -1: none. */
+int gh_stream_inspect_record_current(gh_stream_inspect *si, const gh_flow *f, int dir);
 uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f);
 
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);

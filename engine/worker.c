@@ -112,19 +112,23 @@ static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
 }
 
 /* What an alert shows of the flow's application layer: its protocol, and
- * the transaction it matched. */
-static void alert_app(gh_worker *w, const gh_flow *f, const gh_dpi_match *m,
+ * the transaction it matched; for a stream match or on a UDP flow, the
+ * transaction the direction is at (Suricata's guess for such alerts). */
+static void alert_app(gh_worker *w, const gh_flow *f, int dir, const gh_dpi_match *m,
                       gh_eve_alert_data *x)
 {
-    if (!f || !f->app_proto || f->app_proto == GH_ALPROTO_FAILED)
+    if (!f || !f->app_proto || f->app_proto == GH_ALPROTO_FAILED || !w->si)
         return;
     x->app_proto = gh_alproto_name(f->app_proto);
-    const gh_app_rec *r = m->tx >= 0 && w->si
-                              ? gh_app_get_record(gh_stream_inspect_app(w->si), (size_t)m->tx)
-                              : NULL;
+    int rec = m->tx;
+    if (rec < 0 && (m->stream || f->key.proto == 17))
+        rec = gh_stream_inspect_record_current(w->si, f, dir);
+    const gh_app_rec *r = rec >= 0 ? gh_app_get_record(gh_stream_inspect_app(w->si), (size_t)rec)
+                                   : NULL;
     if (r && r->alert) {
         x->app_json = r->alert;
         x->app_json_len = r->alert_len;
+        x->tx_id = r->tx_id;
     }
 }
 
@@ -169,7 +173,7 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
                 x.payload = w->paybuf;
                 x.payload_len = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
             }
-            alert_app(w, f, &w->end_matches[i], &x);
+            alert_app(w, f, dir, &w->end_matches[i], &x);
             gh_eve_fmt_alert_ex(&w->events, &in, &pp, f->flow_id, &er, false, si->category,
                                 si->severity, &x);
         }
@@ -377,7 +381,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
                                    .fields = w->cfg.eve_alert_fields,
                                    .payload = p->payload, .payload_len = p->payload_len,
                                    .stream = w->matches[i].stream};
-            alert_app(w, f, &w->matches[i], &x);
+            alert_app(w, f, dir, &w->matches[i], &x);
             if (x.stream && x.fields && w->si) {
                 size_t pl = gh_stream_inspect_payload(w->si, f, dir, w->paybuf, w->paycap);
                 if (pl) {

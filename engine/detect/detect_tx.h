@@ -17,6 +17,8 @@ typedef struct gh_dpi_tx_view {
 
 /* Does @p d have signatures inspected on transactions? */
 bool gh_dpi_has_tx_sigs(const gh_dpi *d);
+/* Does some signature of @p d read buffer @p b? */
+bool gh_dpi_reads_buffer(const gh_dpi *d, gh_buffer_id b);
 
 /*
  * Transaction @p tv advanced to @p stage in direction @p dir (0 to_server),

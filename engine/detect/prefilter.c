@@ -640,6 +640,15 @@ bool gh_dpi_has_tx_sigs(const gh_dpi *d)
     return d->n_app > 0;
 }
 
+bool gh_dpi_reads_buffer(const gh_dpi *d, gh_buffer_id b)
+{
+    for (size_t i = 0; d && i < d->n; i++)
+        for (size_t k = 0; k < d->sigs[i].nseg; k++)
+            if (d->sigs[i].segs[k].buf == b)
+                return true;
+    return false;
+}
+
 /* Alerted entries: the signature, bit 31 the direction (a signature on
  * two-way buffers alerts once per direction, as Suricata). */
 static bool tx_alerted(const gh_app_tx *tx, uint32_t id)

@@ -94,6 +94,7 @@ typedef struct gh_eve_alert_data {
     const char *app_json;    /**< the transaction it matched: members written as they
                                   are (',"http":{...}'), NULL: none */
     size_t app_json_len;
+    uint64_t tx_id;          /**< that transaction's id ("tx_id", with app_json) */
 } gh_eve_alert_data;
 
 /**
