@@ -38,7 +38,7 @@ enum { NF_LOOP = 1, NF_TRUNC = 2, NF_LABELS = 4 };
 enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_NULL = 10, T_PTR = 12, T_MX = 15,
        T_TXT = 16, T_AAAA = 28, T_SRV = 33, T_SSHFP = 44 };
 
-/* ---- growable bytes ------------------------------------------------------------ */
+/* ---- growable bytes -------------------------------------------------------------- */
 
 typedef struct gbuf {
     uint8_t *p;
@@ -116,7 +116,7 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* ---- names ------------------------------------------------------------------------- */
+/* ---- names ----------------------------------------------------------------------- */
 
 /* parse_name results: nom's Ok, Error and Incomplete */
 enum { PN_OK = 0, PN_ERR = -1, PN_INC = -2 };
@@ -192,7 +192,7 @@ static int parse_name(const uint8_t *m, uint32_t mlen, uint32_t pos, uint32_t en
     return PN_OK;
 }
 
-/* ---- records ------------------------------------------------------------------------ */
+/* ---- records --------------------------------------------------------------------- */
 
 /* The next item of a record's data, at *@p off before @p end, into @p r
  * (item @p k: TXT has one per character-string, the other types one);
@@ -290,7 +290,7 @@ static bool rr_parse(const uint8_t *m, uint32_t mlen, uint32_t *pos, rr *r, uint
     return true;
 }
 
-/* ---- messages ------------------------------------------------------------------------ */
+/* ---- messages -------------------------------------------------------------------- */
 
 /* Suricata's header sanity: every record announced takes at least 2 bytes. */
 static bool header_valid(const uint8_t *b, uint32_t n)
@@ -327,7 +327,8 @@ static bool walk(dns_state *st, const uint8_t *m, uint32_t mlen, bool records, d
             }
             if (gbuf_reserve(&tx->names, (size_t)tx->names.len + nlen))
                 return false;
-            memcpy(tx->names.p + tx->names.len, st->name, nlen);
+            if (nlen) /* the root: names may not be allocated yet */
+                memcpy(tx->names.p + tx->names.len, st->name, nlen);
             tx->qs[tx->nq++] = (dns_q){.off = tx->names.len, .len = (uint16_t)nlen,
                                        .type = be16(m + next), .flags = nf};
             tx->names.len += nlen;
@@ -428,7 +429,7 @@ static bool message(dns_state *st, int dir, const uint8_t *b, uint32_t n, bool t
     return true;
 }
 
-/* ---- probing -------------------------------------------------------------------------- */
+/* ---- probing --------------------------------------------------------------------- */
 
 /* Suricata's probe(): does a message of @p dlen bytes, of which the first
  * @p n are here, look like DNS? Sets @p is_request from the QR bit. */
@@ -486,7 +487,7 @@ static bool resync(const uint8_t *b, size_t n)
     return probe_msg(b + 2, n - 2, dlen, &req);
 }
 
-/* ---- parsing ---------------------------------------------------------------------------- */
+/* ---- parsing --------------------------------------------------------------------- */
 
 static void datagram(void *state, int dir, const uint8_t *b, size_t n, const gh_app_sink *sink)
 {
@@ -549,7 +550,7 @@ static void close_dir(void *state, int dir, const gh_app_sink *sink)
     st->d[dir].have = 0; /* every message made a complete transaction already */
 }
 
-/* ---- buffers and fields --------------------------------------------------------------------- */
+/* ---- buffers and fields ---------------------------------------------------------- */
 
 /* dns.query: the request's question names, to_server only (Suricata's
  * rs_dns_tx_get_query_name): a root name ("") ends the list. */
@@ -587,7 +588,7 @@ static bool get_field(void *state, gh_app_tx *gtx, gh_field_id id, int dir, uint
     return false;
 }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ---------------------------------------------------------------------- */
 
 /* Suricata's rrtype names (rust/src/dns/log.rs dns_rrtype_string, its
  * misspellings included); NULL: printed as a number. The named types are
@@ -1009,7 +1010,7 @@ static gh_app_tx *tx_get(void *state, size_t i)
     return i < st->n ? &st->txs[(st->head + (uint32_t)i) % st->cap_tx].base : NULL;
 }
 
-/* ---- lifecycle --------------------------------------------------------------------------------- */
+/* ---- lifecycle ------------------------------------------------------------------- */
 
 static void reset(void *state)
 {
