@@ -53,6 +53,7 @@ static const gh_buffer_info infos[GH_BUF_N] = {
 
 static const gh_field_info fields[GH_FIELD_N] = {
     [GH_FIELD_DNS_OPCODE] = {"dns.opcode", TS | TC, GH_STAGE_LINE, 0, GH_ALPROTO_DNS},
+    [GH_FIELD_DNS_RRTYPE] = {"dns.rrtype", TS | TC, GH_STAGE_LINE, 1, GH_ALPROTO_DNS},
     [GH_FIELD_TLS_VERSION] = {"tls.version", TS | TC, GH_STAGE_LINE, 0, T},
     [GH_FIELD_SSL_VERSION] = {"ssl_version", TS | TC, GH_STAGE_LINE, 0, T},
     [GH_FIELD_SSL_STATE] = {"ssl_state", TS | TC, GH_STAGE_LINE, 0, T},

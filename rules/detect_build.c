@@ -721,7 +721,7 @@ static void compile_field(rule_ctx *c, const gh_rule_option *o, const char *nm, 
         ok = parse_ssl_state(v, &fc, msg, sizeof(msg));
     } else if (f == GH_FIELD_TLS_VERSION) {
         ok = parse_tls_version(v, &fc, msg, sizeof(msg));
-    } else { /* dns.opcode:[!]N, 0..255 as Suricata's u8 */
+    } else if (f == GH_FIELD_DNS_OPCODE) { /* [!]N, 0..255 as Suricata 7's u8 */
         char t[64];
         const char *p = skip_ws(v);
         bool neg = *p == '!';
@@ -733,6 +733,9 @@ static void compile_field(rule_ctx *c, const gh_rule_option *o, const char *nm, 
             fc.um.mode = GH_UINT_NE;
         else if (!ok && !msg[0])
             snprintf(msg, sizeof(msg), "expected [!]N");
+    } else { /* dns.rrtype: Suricata 8's u16 comparison (N, >N, N-M, ...) */
+        fc.kind = FC_UINT;
+        ok = gh_uint_match_parse(v, 65535, &fc.um, msg, sizeof(msg)) == 0;
     }
     if (!ok) {
         rule_error(c, o->value.text ? o->value.loc : o->name.loc, "%s: %s", nm, msg);

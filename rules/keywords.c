@@ -188,7 +188,7 @@ static const kw keywords[] = {
     /* DNS */
     {"dns.query", STK, KL_APP, GH_BUF_DNS_QUERY}, {"dns_query", STK, KL_APP, GH_BUF_DNS_QUERY},
     {"dns.opcode", FLD, KL_APP, 0},
-    {"dns.rrtype", PAY, KL_APP, 0},
+    {"dns.rrtype", FLD, KL_APP, 0},
     {"dns.rcode", PAY, KL_APP, 0}, {"dns.answer.name", PAY, KL_APP, 0},
     {"dns.query.name", PAY, KL_APP, 0},
     /* TLS */

@@ -115,6 +115,7 @@ const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id);
  */
 typedef enum gh_field_id {
     GH_FIELD_DNS_OPCODE,   /**< the message's opcode (0-15) */
+    GH_FIELD_DNS_RRTYPE,   /**< multi: each question's type (Suricata 8's dns.rrtype) */
     GH_FIELD_TLS_VERSION,  /**< the version tls.version compares (Suricata's choice) */
     GH_FIELD_SSL_VERSION,  /**< the version ssl_version compares (Suricata's choice) */
     GH_FIELD_SSL_STATE,    /**< GH_SSL_STATE_* of the last handshake message (Suricata's
