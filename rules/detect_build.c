@@ -852,6 +852,68 @@ static bool build_segments(rule_ctx *c, dpi_sig *sg)
     return true;
 }
 
+/* What Suricata checks and rewrites in the contents of some untransformed
+ * buffers when a rule loads (their setup and validate callbacks): hashes
+ * and fingerprints are matched lowercase (serials uppercase) whatever the
+ * rule wrote; a content that can never match is an error. As Suricata,
+ * ja3(s).hash and tls.cert_serial judge the buffer's first content only. */
+static bool check_buffer_contents(rule_ctx *c, dpi_sig *sg)
+{
+    for (size_t i = 0; i < sg->nseg; i++) {
+        const dpi_seg *g = &sg->segs[i];
+        bool first = true;
+        for (uint32_t k = g->first; k < g->first + g->n && !g->nxf; k++) {
+            dpi_kw *kw = &sg->kw[k];
+            if (kw->type != KW_CONTENT)
+                continue;
+            const char *err = NULL;
+            uint32_t n = kw->len;
+            const uint8_t *p = kw->pat;
+            switch (g->buf) {
+            case GH_BUF_HTTP_HOST:
+                if (kw->nocase)
+                    err = "http.host is lowercase: 'nocase' is redundant";
+                for (uint32_t u = 0; u < n && !err; u++)
+                    if (isupper(p[u]))
+                        err = "http.host is lowercase: a pattern with uppercase never matches";
+                break;
+            case GH_BUF_HTTP_METHOD:
+                if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+                    err = "http.method pattern with a leading or trailing space or tab";
+                break;
+            case GH_BUF_JA3_HASH:
+            case GH_BUF_JA3S_HASH:
+                for (uint32_t u = 0; u < n; u++)
+                    kw->pat[u] = (uint8_t)tolower(kw->pat[u]);
+                if (first && n != 32)
+                    err = "a JA3 hash is 32 characters long: the pattern never matches";
+                break;
+            case GH_BUF_TLS_CERT_FINGERPRINT:
+                for (uint32_t u = 0; u < n; u++)
+                    kw->pat[u] = (uint8_t)tolower(kw->pat[u]);
+                if (n != 59 || !memchr(p, ':', n))
+                    err = "a certificate fingerprint is 59 characters with ':' delimiters: "
+                          "the pattern never matches";
+                break;
+            case GH_BUF_TLS_CERT_SERIAL:
+                for (uint32_t u = 0; u < n; u++)
+                    kw->pat[u] = (uint8_t)toupper(kw->pat[u]);
+                if (first && n > 2 && !memchr(p, ':', n))
+                    err = "a certificate serial has ':' delimiters: the pattern never matches";
+                break;
+            default:
+                break;
+            }
+            first = false;
+            if (err) {
+                rule_error(c, kw->loc, "%s", err);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* The directions a transaction signature is inspected in (those its
  * buffers and its flow keyword allow; both for two-way buffers), the stage
  * of each at which all its buffers are complete, and whether its fast
@@ -1040,7 +1102,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             content_finish(c, &sg->kw[i]);
     if (c->error)
         return false;
-    if (!build_segments(c, sg))
+    if (!build_segments(c, sg) || !check_buffer_contents(c, sg))
         return false;
 
     /* A keyword must be retried at its next occurrence when a later keyword
