@@ -484,6 +484,15 @@ static void close_dir(void *state, int dir, const gh_app_sink *sink)
         flush_done(st, sink, true);
 }
 
+/* Suricata 7 has no FTP buffers (ftp.command and friends came with 8):
+ * content rules on FTP flows inspect the packets and the stream. */
+static bool get_buffer(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uint32_t idx,
+                       const uint8_t **b, uint32_t *len)
+{
+    (void)state, (void)tx, (void)id, (void)dir, (void)idx, (void)b, (void)len;
+    return false;
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 /* Suricata's EveFTPLogCommand. */
@@ -626,6 +635,7 @@ const gh_app_ops gh_app_ftp_ops = {
     .parse = parse,
     .gap = gap,
     .close = close_dir,
+    .get_buffer = get_buffer,
     .log = log_tx,
     .tx_count = tx_count,
     .tx_get = tx_get,
