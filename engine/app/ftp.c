@@ -452,7 +452,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
         uint8_t *p = d->line.p;
         uint32_t len = d->line.len;
         if (len >= LINE_MAX_LEN) { /* cut: keep 4096 bytes, drop the rest of the line */
-            d->discard = !lf || take > room;
+            d->discard = !lf; /* the rest up to the LF, when not taken yet */
             d->line.len = 0;
             line_done(st, dir, &last, p, LINE_MAX_LEN, true, sink);
             continue;

@@ -1149,7 +1149,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
                     pos -= take - room;
                 }
             } else {
-                d->discard = !lf || take > room;
+                d->discard = !lf; /* the rest up to the LF, when not taken yet */
                 line(st, dir, p, LINE_LIMIT, 0, first, sink);
                 if (st->cur)
                     event(st, sink, "TRUNCATED_LINE");
