@@ -250,6 +250,86 @@ void gh_jbuf_json_bytes(gh_jbuf *b, const void *v, size_t n)
     gh_jbuf_append(b, "\"", 1);
 }
 
+/* Is @p p a valid UTF-8 sequence (Rust's std::str::from_utf8)? */
+static bool utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i <= k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + j] & 0x3f);
+        }
+        /* overlong forms, surrogates and code points past U+10FFFF */
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+void gh_jbuf_json_jb(gh_jbuf *b, const void *v, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    const unsigned char *p = v;
+    bool valid = utf8_valid(p, n);
+    char tmp[4096];
+    size_t k = 0;
+    gh_jbuf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (k + 8 > sizeof(tmp)) {
+            gh_jbuf_append(b, tmp, k);
+            k = 0;
+        }
+        if (c >= 0x80 && !valid) { /* the text \xHH, its backslash escaped */
+            memcpy(tmp + k, "\\\\x", 3);
+            tmp[k + 3] = hx[c >> 4];
+            tmp[k + 4] = hx[c & 15];
+            k += 5;
+        } else if (c == '"' || c == '\\') {
+            tmp[k++] = '\\';
+            tmp[k++] = (char)c;
+        } else if (c < 0x20) {
+            static const char esc[] = "btnvfr"; /* 8..13, v (11) has none */
+            if (c >= 8 && c <= 13 && c != 11) {
+                tmp[k++] = '\\';
+                tmp[k++] = esc[c - 8];
+            } else {
+                memcpy(tmp + k, "\\u00", 4);
+                tmp[k + 4] = hx[c >> 4];
+                tmp[k + 5] = hx[c & 15];
+                k += 6;
+            }
+        } else {
+            tmp[k++] = (char)c;
+        }
+    }
+    gh_jbuf_append(b, tmp, k);
+    gh_jbuf_append(b, "\"", 1);
+}
+
 static void http_field(gh_jbuf *b, bool *first, const char *name, gh_eve_str v)
 {
     if (!v.p)

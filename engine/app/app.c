@@ -8,7 +8,8 @@
 
 /* Parsers, tried in order by detection. */
 static const gh_app_ops *const parsers[] = {&gh_app_http1_ops, &gh_app_tls_ops,
-                                            &gh_app_dns_ops};
+                                            &gh_app_dns_ops, &gh_app_smtp_ops,
+                                            &gh_app_ftp_ops};
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
 /* Records per packet, and the bytes their events may take. */
@@ -196,10 +197,16 @@ static void detect(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
             af->reversed = true;
     }
     if (found) {
-        /* what waited for the decision, in order */
-        if (take(a, af, found))
-            found->parse(a->states[af->state - 1], dir ^ af->reversed, af->probe[dir],
-                         af->nprobe[dir], sink);
+        /* what waited for the decision, in order: a server's greeting came
+         * before the client's first bytes */
+        if (take(a, af, found)) {
+            void *s = a->states[af->state - 1];
+            if (found->server_first && dir == 0 && !af->reversed && af->nprobe[1]) {
+                found->parse(s, 1, af->probe[1], af->nprobe[1], sink);
+                af->nprobe[1] = 0;
+            }
+            found->parse(s, dir ^ af->reversed, af->probe[dir], af->nprobe[dir], sink);
+        }
         return;
     }
     if (more)

@@ -145,8 +145,9 @@ extern const gh_app_ops gh_app_ftp_ops;
 /* ---- the stage: detection, per-flow states, records for events ---------- */
 
 /* Bytes of each direction kept for protocol detection until it decides
- * (a server's greeting beyond this is lost when the client's bytes decide). */
-#define GH_APP_PROBE_MAX 128
+ * (a server's greeting beyond this is lost when the client's bytes decide):
+ * the most nprobe holds, as multi-line SMTP greetings run long. */
+#define GH_APP_PROBE_MAX 255
 
 /* A flow's application layer, inside the stream stage's per-flow slot. */
 typedef struct gh_app_flow {

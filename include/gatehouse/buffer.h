@@ -60,7 +60,7 @@ typedef enum gh_buffer_id {
     GH_BUF_HTTP_CONTENT_LEN,
     GH_BUF_HTTP_CONNECTION,
     GH_BUF_HTTP_START,        /**< start line + raw headers + "\r\n" */
-    GH_BUF_FILE_DATA,         /**< HTTP: the direction's body; SMTP: each MIME part, decoded */
+    GH_BUF_FILE_DATA,         /**< multi: HTTP: the direction's body; SMTP: each attachment, decoded */
     /* DNS (both transports) */
     GH_BUF_DNS_QUERY,         /**< multi: each question's name, dotted (dns.query) */
     /* TLS */

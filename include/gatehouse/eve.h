@@ -29,6 +29,11 @@ GH_API void gh_jbuf_json_str(gh_jbuf *b, const char *s);
 /** Append @p n bytes that may hold anything as a quoted JSON string (bytes
  *  outside printable ASCII as \u00XX, as Suricata's writer does). */
 GH_API void gh_jbuf_json_bytes(gh_jbuf *b, const void *p, size_t n);
+/** Append @p n bytes as a quoted JSON string the way Suricata's Rust
+ *  JsonBuilder writes one from bytes (SMTP, FTP events): valid UTF-8 kept,
+ *  control characters escaped; otherwise each byte above 0x7f becomes the
+ *  text \xHH (so "\\xHH" in the JSON). */
+GH_API void gh_jbuf_json_jb(gh_jbuf *b, const void *p, size_t n);
 
 /** Suricata's timestamp: "2026-11-27T17:36:37.123456+0000" (UTC). */
 GH_API void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec);
