@@ -288,7 +288,8 @@ def dns_malformed():
 # ------------------------------------------------------------------ TLS
 
 HANDSHAKE, CCS, ALERT, APPDATA = 22, 20, 21, 23
-GREASE_CIPHER, GREASE_EXT, GREASE_GROUP, GREASE_EXT2, GREASE_VER = 0x0A0A, 0x1A1A, 0x2A2A, 0x3A3A, 0x4A4A
+GREASE_CIPHER, GREASE_EXT, GREASE_GROUP = 0x0A0A, 0x1A1A, 0x2A2A
+GREASE_EXT2, GREASE_VER = 0x3A3A, 0x4A4A
 CIPHERS = [GREASE_CIPHER, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014,
            0x009C, 0x009D, 0x002F, 0x0035]
 SIG_ALGS = [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601]
@@ -438,10 +439,11 @@ def tls_1byte():
     1-byte segments; the rest of the server's flight in one segment."""
     c = Capture("tls_1byte.pcap")
     f = Tcp(c, 40131, 443).handshake()
-    ch = record(HANDSHAKE, client_hello("onebyte.example.com", ciphers=[0xC02F, 0xC030, 0x009C, 0x002F],
-                                        exts=[ext_sni("onebyte.example.com"),
-                                              ext_groups([29, 23]), ext_ecpf()],
-                                        session=False, tag=b"1"), version=0x0301)
+    hello = client_hello("onebyte.example.com", ciphers=[0xC02F, 0xC030, 0x009C, 0x002F],
+                         exts=[ext_sni("onebyte.example.com"), ext_groups([29, 23]),
+                               ext_ecpf()],
+                         session=False, tag=b"1")
+    ch = record(HANDSHAKE, hello, version=0x0301)
     f.send_segments(True, [ch[i:i + 1] for i in range(len(ch))], ack_every=16)
     sh = record(HANDSHAKE, server_hello(exts=[ext_ecpf()], tag=b"2"))
     f.send_segments(False, [sh[i:i + 1] for i in range(len(sh))], ack_every=16)
