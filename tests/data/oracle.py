@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Suricata 7's alerts on the crafted HTTP captures, against the rules' intent.
+"""Suricata 7's alerts on a set of crafted captures, against the rules' intent.
 
-    /usr/bin/python3 tests/data/http/oracle.py [--write] [--corpus DIR] [--out DIR]
+    /usr/bin/python3 tests/data/oracle.py SETDIR [--write] [--corpus DIR] [--out DIR]
 
-Runs Suricata (tests/diff_suricata.py's suricata.yaml and unix-socket runs:
-`--runmode single -k none`, each pcap its own run) over every pcap of this
-directory with http.rules (every rule, no gatehouse filtering) and counts the
-alerts per (pcap, sid).
+SETDIR is a crafted set's directory (tests/data/http, tests/data/app): its
+captures SETDIR/*.pcap, its rules SETDIR/<name of SETDIR>.rules, its expected
+counts SETDIR/expected-suricata.tsv. Runs Suricata (tests/diff_suricata.py's
+suricata.yaml and unix-socket runs: `--runmode single -k none`, each pcap its
+own run) over every pcap of the set with its rules (every rule, no gatehouse
+filtering) and counts the alerts per (pcap, sid).
 
 The intent is in each rule's msg: a trailing "(capture[ xN], capture...)"
 names the captures (file stem) the signature must fire on, N times (default
@@ -26,7 +28,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import diff_suricata as ds  # noqa: E402
 
@@ -59,13 +61,21 @@ def intent(rules_path, stems):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("setdir", help="the crafted set's directory (e.g. tests/data/http)")
     ap.add_argument("--corpus", help="corpus directory (for ET's classification.config)")
     ap.add_argument("--suricata", default=shutil.which("suricata") or "/usr/bin/suricata")
-    ap.add_argument("--rules", default=os.path.join(HERE, "http.rules"))
+    ap.add_argument("--rules", help="rule file (default SETDIR/<name of SETDIR>.rules)")
     ap.add_argument("--out", help="work directory (default: a temporary one)")
     ap.add_argument("--write", action="store_true", help="rewrite expected-suricata.tsv")
     ap.add_argument("--timeout", type=int, default=300)
     args = ap.parse_args()
+    setdir = os.path.abspath(args.setdir)
+    name = os.path.basename(setdir.rstrip(os.sep))
+    if not args.rules:
+        args.rules = os.path.join(setdir, name + ".rules")
+    if not os.path.isfile(args.rules):
+        print("no rule file %s" % args.rules)
+        return 2
     if not os.access(args.suricata, os.X_OK):
         print("SKIP: no suricata")
         return 77
@@ -78,7 +88,7 @@ def main():
     args.vars_any = False
     args.suricata_set = None
 
-    pcaps = sorted(glob.glob(os.path.join(HERE, "*.pcap")))
+    pcaps = sorted(glob.glob(os.path.join(setdir, "*.pcap")))
     stems = {os.path.basename(p)[:-5]: p for p in pcaps}
     want = intent(args.rules, stems)
 
@@ -87,11 +97,11 @@ def main():
         out = os.path.abspath(args.out)
         os.makedirs(out, exist_ok=True)
     else:
-        tmp = tempfile.TemporaryDirectory(prefix="http_oracle.")
+        tmp = tempfile.TemporaryDirectory(prefix="%s_oracle." % name)
         out = tmp.name
     yaml_path = os.path.join(out, "suricata.yaml")
     ds.suricata_yaml(args, "ids", yaml_path)
-    rs = ds.RuleSet("http", [args.rules])
+    rs = ds.RuleSet(name, [args.rules])
     rs.path = args.rules
     items = [(os.path.basename(p), p, os.path.join(out, "eve", os.path.basename(p)))
              for p in pcaps]
@@ -117,9 +127,11 @@ def main():
         print("UNKNOWN sid %d alerted" % sid)
         bad += 1
     if args.write:
-        with open(os.path.join(HERE, "expected-suricata.tsv"), "w") as f:
-            f.write("# Suricata 7.0 alerts on tests/data/http/*.pcap with http.rules (oracle.py "
-                    "--write):\n# the non-zero counts; every other (pcap, sid) is 0.\n")
+        rel = os.path.relpath(setdir, REPO)
+        with open(os.path.join(setdir, "expected-suricata.tsv"), "w") as f:
+            f.write("# Suricata 7.0 alerts on %s/*.pcap with %s (oracle.py %s "
+                    "--write):\n# the non-zero counts; every other (pcap, sid) is 0.\n"
+                    % (rel, os.path.basename(args.rules), rel))
             f.write("# pcap\tsid\tcount\n")
             for stem in sorted(stems):
                 for sid in sorted(got[stem]):
