@@ -23,12 +23,17 @@ counts compared.
     gatehouse's rules/vars.conf, ET's classification.config, EVE alert and
     drop events, deterministic stream chunks (randomize-chunk-size off),
     exception-policy ignore, stream.inline no (ids) or yes with
-    --simulate-ips (ips), midstream off, app-layer defaults. By default one
-    Suricata per rule set in unix-socket mode reads every pcap as a separate
-    run (the rules load once; flows, streams and defragmentation are reset
-    between files; each pcap's eve.json in its own directory); with
-    --suricata-runs per-pcap, one `suricata ... -r PCAP -l DIR` per pcap
-    (same counts, slower). Directory mode (-r DIR) is not used: its
+    --simulate-ips (ips), midstream off, app-layer defaults. A rule set of
+    fewer than SOCKET_MIN_RULES signatures (the crafted sets) runs one
+    `suricata ... -r PCAP -l DIR` per pcap; a larger one (ET Open) runs one
+    Suricata per rule set in unix-socket mode that reads every pcap as a
+    separate run (the rules load once; flows, streams and defragmentation are
+    reset between files; each pcap's eve.json in its own directory).
+    --suricata-runs socket|per-pcap forces one way. Unix-socket runs are not
+    reliable under CPU load: Suricata's offline clock there comes from every
+    packet thread seen in the last wall-clock second, and flows of the
+    current file were seen timed out mid-capture (their alerts then come from
+    the flow-end pseudo packet and later transactions are lost). Directory mode (-r DIR) is not used: its
     pcap_filename names the file being read when an event is written, so
     flow-end alerts land on the wrong pcap, and flows run on across files.
   - gatehouse: `gatehouse pcap -r PCAP -S RULES -k none --classification ...
@@ -64,6 +69,8 @@ CRAFTED_SETS = {"crafted": (CRAFTED_DIR, os.path.join(CRAFTED_DIR, "diff.rules")
                 "http": (HTTP_DIR, os.path.join(HTTP_DIR, "http.rules")),
                 "app": (APP_DIR, os.path.join(APP_DIR, "app.rules"))}
 SKIP = 77
+# Rule sets this large load once in unix-socket mode (see the docstring).
+SOCKET_MIN_RULES = 1000
 
 def log(msg):
     sys.stderr.write("diff_suricata: %s\n" % msg)
@@ -656,10 +663,11 @@ def main():
     ap.add_argument("--suricata-set", action="append", metavar="KEY=VALUE",
                     help="extra --set option for Suricata (debugging; repeatable)")
     ap.add_argument("--vars-conf", help="variables (default the repo's rules/vars.conf)")
-    ap.add_argument("--suricata-runs", choices=("socket", "per-pcap"), default="socket",
-                    help="socket (default): one Suricata per rule set in unix-socket mode, each "
-                    "pcap a separate run; per-pcap: one `suricata -r PCAP` per pcap (slower, "
-                    "the same counts)")
+    ap.add_argument("--suricata-runs", choices=("auto", "socket", "per-pcap"), default="auto",
+                    help="auto (default): per-pcap for rule sets under %d signatures, socket "
+                    "otherwise; socket: one Suricata per rule set in unix-socket mode, each "
+                    "pcap a separate run; per-pcap: one `suricata -r PCAP` per pcap"
+                    % SOCKET_MIN_RULES)
     ap.add_argument("-j", "--jobs", type=int, default=min(os.cpu_count() or 2, 4))
     ap.add_argument("--timeout", type=int, default=300, help="seconds per engine run")
     ap.add_argument("--show", type=int, default=400, help="at most this many table rows")
@@ -744,9 +752,15 @@ def main():
     # both engines, every pcap
     jobs = {}
     results = {}
+
+    def socket_runs(rs):
+        if args.suricata_runs == "auto":
+            return len(rs.rules) >= SOCKET_MIN_RULES
+        return args.suricata_runs == "socket"
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
-        if args.suricata_runs == "socket":
-            for name, rs in sorted(sets.items()):
+        for name, rs in sorted(sets.items()):
+            if socket_runs(rs):
                 items = [(n, p, os.path.join(out, args.mode, n, "suricata"))
                          for p, n in zip(pcaps, names) if set_of(p) == name]
                 jobs[ex.submit(run_suricata_socket, args, args.mode, yaml_path, rs.path, items,
@@ -756,7 +770,7 @@ def main():
             rs = sets[set_of(p)]
             d = os.path.join(out, args.mode, n)
             os.makedirs(d, exist_ok=True)
-            if args.suricata_runs == "per-pcap":
+            if not socket_runs(rs):
                 jobs[ex.submit(run_suricata, args, args.mode, yaml_path, rs.path, p,
                                os.path.join(d, "suricata"))] = (n, "suricata")
             jobs[ex.submit(run_gatehouse, args, args.mode, rs.path, p,
