@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "detect/detect_tx.h"
+#include "detect/flowbits.h"
 #include "stream_inspect.h"
 
 typedef struct stream_slot {
@@ -20,8 +21,10 @@ typedef struct stream_slot {
     uint32_t bar[2];   /* window index where the current contiguous run starts */
     uint32_t next_free; /* free-list link (index + 1), 0: end */
     bool app_closed[2]; /* the application layer was told the direction ended */
+    bool app_udp;       /* UDP: a datagram was a parser's candidate, the layer sees them all */
     gh_flow *owner;
     gh_app_flow app;    /* protocol detection and the parser's state */
+    gh_flowbits fb;     /* the flow's flowbits */
 } stream_slot;
 
 /* IDS (acked) mode: acknowledged bytes wait until this many are pending, as
@@ -490,6 +493,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     }
     c.slot = s;
     c.lst.alproto = s->app.proto;
+    c.lst.fb = &s->fb;
     si->st.packets++;
     /* Stream inspection starts once the session is established (handshake
      * seen, or picked up mid-stream); before that, and for streams that
@@ -559,19 +563,26 @@ size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch
     c.st = &c.lst;
     gh_app_records_reset(si->app);
     stream_slot *s = f->ext;
-    if (!s && p->payload_len) {
-        bool client_lo = f->flags & GH_FLOWF_CLIENT_IS_LO;
-        gh_app_probe_ctx pc = {.transport = GH_APP_UDP,
-                               .server_port = client_lo ? f->key.hi_port : f->key.lo_port,
-                               .client_port = client_lo ? f->key.lo_port : f->key.hi_port};
-        if (gh_app_udp_candidate(&pc, dir, p->payload, p->payload_len) && !(s = slot_get(si, f)))
-            si->st.no_slot++;
-    }
+    /* a flow takes state when its datagram may be a parser's (probing
+     * decides), or for its flowbits */
+    bool client_lo = f->flags & GH_FLOWF_CLIENT_IS_LO;
+    gh_app_probe_ctx pc = {.transport = GH_APP_UDP,
+                           .server_port = client_lo ? f->key.hi_port : f->key.lo_port,
+                           .client_port = client_lo ? f->key.lo_port : f->key.hi_port};
+    bool probe = p->payload_len && !(s && s->app_udp) &&
+                 gh_app_udp_candidate(&pc, dir, p->payload, p->payload_len);
+    if (!s && (probe || gh_dpi_has_flowbits(si->dpi)) && !(s = slot_get(si, f)))
+        si->st.no_slot++;
     if (s) {
         c.slot = s;
-        gh_app_sink sink = {.ctx = &c, .on_progress = app_progress, .on_anomaly = app_anomaly};
-        gh_app_datagram(si->app, &s->app, dir, p->payload, p->payload_len, &sink);
+        s->app_udp |= probe;
+        if (s->app_udp) {
+            gh_app_sink sink = {.ctx = &c, .on_progress = app_progress,
+                                .on_anomaly = app_anomaly};
+            gh_app_datagram(si->app, &s->app, dir, p->payload, p->payload_len, &sink);
+        }
         c.lst.alproto = s->app.proto;
+        c.lst.fb = &s->fb;
         f->app_proto = s->app.proto;
     }
     size_t n = gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len,
@@ -606,6 +617,16 @@ gh_app *gh_stream_inspect_app(const gh_stream_inspect *si)
     return si->app;
 }
 
+gh_flowbits *gh_stream_inspect_flowbits(gh_stream_inspect *si, gh_flow *f)
+{
+    if (!gh_dpi_has_flowbits(si->dpi))
+        return NULL;
+    stream_slot *s = slot_get(si, f);
+    if (!s)
+        si->st.no_slot++;
+    return s ? &s->fb : NULL;
+}
+
 uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f)
 {
     const stream_slot *s = f && si ? f->ext : NULL;
@@ -638,6 +659,7 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
     *st = (gh_pkt_state){.has_flow = true, .established = true,
                          .to_server = dir == GH_FLOW_TOSERVER};
     st->alproto = s->app.proto;
+    st->fb = &s->fb;
     deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
                      .out = out, .max = max, .scan = true, .defer = true, .fed_all = true,
                      .lst = *st};

@@ -90,6 +90,10 @@ gh_app *gh_stream_inspect_app(const gh_stream_inspect *si);
  * Suricata shows on an alert of a stream match or of a UDP flow. -1: none. */
 int gh_stream_inspect_record_current(gh_stream_inspect *si, const gh_flow *f, int dir);
 uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f);
+/* The flowbits of flow @p f, which the stream stage does not see (not TCP or
+ * UDP): its per-flow state taken for them when the ruleset uses flowbits.
+ * NULL when it does not, or when no state is left (counted in no_slot). */
+struct gh_flowbits *gh_stream_inspect_flowbits(gh_stream_inspect *si, gh_flow *f);
 
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si);

@@ -157,6 +157,8 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
             w->sig_hits[w->end_matches[i].idx]++;
             if (gh_action_class_of(si->action) == GH_ACTCLASS_PASS)
                 break;
+            if (si->noalert)
+                continue;
             w->counters.alerts++;
             f->flags |= GH_FLOWF_ALERTED;
             if (!w->eve)
@@ -369,6 +371,8 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
     bool blocked = drop_at < n;
     for (size_t i = 0; i < cut; i++) {
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
+        if (si->noalert)
+            continue;
         w->counters.alerts++;
         if (f)
             f->flags |= GH_FLOWF_ALERTED;
@@ -424,9 +428,12 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     else if (app)
         n = gh_stream_inspect_datagram(w->si, w->scratch, f, dir, p, &st, w->matches,
                                        GH_MAX_MATCHES);
-    else
+    else {
+        if (w->si && f)
+            st.fb = gh_stream_inspect_flowbits(w->si, f);
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
+    }
     gh_verdict v = apply_matches(w, in, p, f, dir, n);
     if (app)
         app_events(w, in, p, f, dir);
@@ -596,6 +603,11 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
         w->counters.stream_alone = ss->not_synced + ss->no_slot + ss->reasm_refused;
         w->counters.stream_conflicts = rs->retrans_conflicts + rs->overlap_conflicts;
         w->counters.stream_gaps = rs->gaps;
+    }
+    if (w->scratch) {
+        gh_dpi_scratch_stats ds;
+        gh_dpi_scratch_get_stats(w->scratch, &ds);
+        w->counters.flowbits_refused = ds.flowbits_refused;
     }
     int rc = GH_OK;
     if (w->events.len && w->eve)

@@ -178,6 +178,7 @@ typedef struct rule_ctx {
     char uns_buf[64];
     bool oom;
     bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
+    gh_fb_names *fbn;        /* the ruleset's flowbit names */
     uint8_t cur_buf;         /* the sticky buffer payload keywords go to */
     /* per buffer: transforms and length conditions, attached to its segment */
     gh_xform xf[GH_BUF_N][SEG_XF_MAX];
@@ -784,6 +785,9 @@ static void sig_clear(dpi_sig *sg)
             gh_xform_free(&sg->segs[i].xf[x]);
     free(sg->segs);
     free(sg->fconds);
+    for (size_t i = 0; i < sg->nfb; i++)
+        free(sg->fb[i].ids);
+    free(sg->fb);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -967,6 +971,37 @@ static bool app_directions(rule_ctx *c, dpi_sig *sg)
     return true;
 }
 
+/* flowbits:...: a condition or command (ids from the ruleset's names), or
+ * noalert. */
+static void compile_flowbits(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+{
+    dpi_fb fb;
+    char m[160];
+    int rc = gh_flowbits_compile(o->value.text, c->fbn, &fb, m, sizeof(m));
+    if (rc < 0) {
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "flowbits: %s", m);
+        return;
+    }
+    if (rc == 0) {
+        sg->info.noalert = true;
+        return;
+    }
+    dpi_fb *nf = realloc(sg->fb, (sg->nfb + 1u) * sizeof(*nf));
+    if (!nf) {
+        free(fb.ids);
+        c->oom = true;
+        return;
+    }
+    sg->fb = nf;
+    sg->fb[sg->nfb++] = fb;
+    bool test = fb.cmd == FB_ISSET || fb.cmd == FB_ISNOTSET;
+    bool set = sg->fb_use == FB_USE_SET || sg->fb_use == FB_USE_SET_READ;
+    bool read = sg->fb_use == FB_USE_READ || sg->fb_use == FB_USE_SET_READ;
+    set |= !test;
+    read |= test;
+    sg->fb_use = set && read ? FB_USE_SET_READ : set ? FB_USE_SET : FB_USE_READ;
+}
+
 /* Compile rule @c->r into @sg. False when the rule is skipped (error,
  * unsupported feature or memory; see @c). */
 static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
@@ -1052,6 +1087,10 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             compile_length(c, o, nm);
         } else if (!strcasecmp(nm, "app-layer-protocol")) {
             compile_alproto(c, o, sg);
+        } else if (!strcasecmp(nm, "flowbits")) {
+            compile_flowbits(c, o, sg);
+        } else if (!strcasecmp(nm, "noalert")) {
+            sg->info.noalert = true;
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
             dpi_kw *k = new_kw(sg, &cap, KW_CONTENT, o->name.loc);
             if (!k) {
@@ -1668,6 +1707,54 @@ void gh_dpi_options_init(gh_dpi_options *o)
     o->pcre_hyperscan = true;
 }
 
+typedef struct rank_key {
+    unsigned action;  /* the action's place in the action order */
+    unsigned fb_use;  /* FB_USE_*: the larger first */
+    uint32_t prio;    /* the severity: the smaller first */
+    uint32_t sid;
+    uint32_t idx;
+} rank_key;
+
+static int rank_cmp(const void *a, const void *b)
+{
+    const rank_key *x = a, *y = b;
+    if (x->action != y->action)
+        return x->action < y->action ? -1 : 1;
+    if (x->fb_use != y->fb_use)
+        return x->fb_use > y->fb_use ? -1 : 1;
+    if (x->prio != y->prio)
+        return x->prio < y->prio ? -1 : 1;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Each signature's rank in Suricata's signature order
+ * (detect-engine-sigorder.c: action, flowbits use, priority, then sid),
+ * which decides which of the signatures with flowbits a packet runs first.
+ * It depends on the action order and the priorities: computed again when
+ * either changes. 0, or -1 when out of memory. */
+static int dpi_rank(gh_dpi *d)
+{
+    if (!d->n_fb)
+        return 0;
+    rank_key *k = malloc(d->n * sizeof(*k));
+    if (!k)
+        return -1;
+    for (size_t i = 0; i < d->n; i++) {
+        const dpi_sig *sg = &d->sigs[i];
+        k[i] = (rank_key){.action = d->order.rank[gh_action_class_of(sg->info.action)],
+                          .fb_use = sg->fb_use ? sg->fb_use : FB_USE_NONE,
+                          .prio = sg->info.severity, .sid = sg->info.sid,
+                          .idx = (uint32_t)i};
+    }
+    qsort(k, d->n, sizeof(*k), rank_cmp);
+    for (size_t i = 0; i < d->n; i++)
+        d->sigs[k[i].idx].rank = (uint32_t)i;
+    free(k);
+    return 0;
+}
+
 gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
                        gh_rule_error **errs, size_t *nerrs, gh_dpi_load_report *rep,
                        gh_error *err)
@@ -1701,6 +1788,12 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     }
     d->max_pg = opt->port_groups;
     gh_action_order_default(&d->order);
+    gh_fb_names *fbn = gh_fb_names_new();
+    if (!fbn) {
+        gh_dpi_free(d);
+        gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
+        return NULL;
+    }
     for (size_t f = 0; f < n; f++) {
         for (size_t i = 0; i < files[f]->n_rules; i++) {
             const gh_rule *r = &files[f]->rules[i];
@@ -1717,7 +1810,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 tally(rep, r->unsupported);
                 continue;
             }
-            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan};
+            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan,
+                          .fbn = fbn};
             dpi_sig *sg = &d->sigs[d->n];
             bool ok = compile_rule(&c, vars, sg);
             for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
@@ -1730,6 +1824,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             sig_clear(sg);
             if (c.oom) {
                 gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
+                gh_fb_names_free(fbn);
                 gh_dpi_free(d);
                 return NULL;
             }
@@ -1743,10 +1838,17 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             }
         }
     }
+    gh_fb_names_free(fbn);
     for (size_t i = 0; i < d->n; i++) {
         d->n_no_stream += d->sigs[i].info.no_stream;
         d->n_app += d->sigs[i].app;
+        d->n_fb += d->sigs[i].nfb > 0;
         d->sigs[i].info.app = d->sigs[i].app;
+    }
+    if (dpi_rank(d) != 0) {
+        gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
+        gh_dpi_free(d);
+        return NULL;
     }
     if (build_groups(d, err) != 0) {
         gh_dpi_free(d);
@@ -1846,12 +1948,13 @@ int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c, gh_rule_err
         in->category = cat;
         in->severity = in->priority ? in->priority : e->priority;
     }
-    return bad;
+    return dpi_rank(d) != 0 ? GH_E_NOMEM : bad;
 }
 
 void gh_dpi_set_action_order(gh_dpi *d, const gh_action_order *o)
 {
     d->order = *o;
+    (void)dpi_rank(d); /* out of memory: the ranks keep the previous action order */
 }
 
 const gh_action_order *gh_dpi_action_order(const gh_dpi *d)

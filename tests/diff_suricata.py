@@ -61,13 +61,24 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CRAFTED_DIR = os.path.join(REPO, "tests", "data", "diff")
-HTTP_DIR = os.path.join(REPO, "tests", "data", "http")
-APP_DIR = os.path.join(REPO, "tests", "data", "app")
-# rule set name -> (pcap directory, rule file); the corpus set "et" is apart
-CRAFTED_SETS = {"crafted": (CRAFTED_DIR, os.path.join(CRAFTED_DIR, "diff.rules")),
-                "http": (HTTP_DIR, os.path.join(HTTP_DIR, "http.rules")),
-                "app": (APP_DIR, os.path.join(APP_DIR, "app.rules"))}
+DATA_DIR = os.path.join(REPO, "tests", "data")
+CRAFTED_DIR = os.path.join(DATA_DIR, "diff")
+
+
+def crafted_sets():
+    """Rule set name -> (pcap directory, rule file): "crafted" is
+    tests/data/diff with diff.rules; every other tests/data/NAME holding
+    NAME.rules is the set NAME (http, app, ...). The corpus set "et" is apart."""
+    sets = {"crafted": (CRAFTED_DIR, os.path.join(CRAFTED_DIR, "diff.rules"))}
+    for d in sorted(glob.glob(os.path.join(DATA_DIR, "*", ""))):
+        d = d.rstrip(os.sep)
+        name = os.path.basename(d)
+        if os.path.isfile(os.path.join(d, name + ".rules")):
+            sets[name] = (d, os.path.join(d, name + ".rules"))
+    return sets
+
+
+CRAFTED_SETS = crafted_sets()
 SKIP = 77
 # Rule sets this large load once in unix-socket mode (see the docstring).
 SOCKET_MIN_RULES = 1000
@@ -646,12 +657,13 @@ def main():
                     "tests/data/http/http.rules for the crafted HTTP ones, "
                     "tests/data/app/app.rules for the crafted DNS/TLS/SMTP/FTP ones)")
     ap.add_argument("--pcaps", nargs="+", help="pcap files or directories (default the pcaps "
-                    "of --sets: CORPUS/pcaps/*.pcap, tests/data/diff/*.pcap, "
-                    "tests/data/http/*.pcap, tests/data/app/*.pcap)")
-    ap.add_argument("--sets", default="et,crafted,http,app",
+                    "of --sets: CORPUS/pcaps/*.pcap, tests/data/diff/*.pcap and each crafted "
+                    "set's tests/data/NAME/*.pcap)")
+    ap.add_argument("--sets", default="all",
                     help="comma-separated rule sets whose pcaps run when --pcaps is not given: "
-                    "et (the corpus pcaps with ET Open), crafted (tests/data/diff), http "
-                    "(tests/data/http), app (tests/data/app); default all four")
+                    "et (the corpus pcaps with ET Open), crafted (tests/data/diff), or a "
+                    "crafted set's name (%s); local: every crafted set; all (default): et "
+                    "and every crafted set" % ", ".join(sorted(set(CRAFTED_SETS) - {"crafted"})))
     ap.add_argument("--mode", choices=("ids", "ips"), default="ids")
     ap.add_argument("--out", help="work directory (default: a temporary one, removed at exit)")
     ap.add_argument("--expect", help="known differences (default tests/diff_suricata_expected.tsv"
@@ -690,10 +702,16 @@ def main():
                                    % ("" if args.mode == "ids" else "-ips"))
 
     # pcaps, each with its rule set
-    chosen = [s.strip() for s in args.sets.split(",") if s.strip()]
+    chosen = []
+    for s in (s.strip() for s in args.sets.split(",")):
+        if s in ("all", "local"):
+            chosen += (["et"] if s == "all" else []) + sorted(CRAFTED_SETS)
+        elif s:
+            chosen.append(s)
     unknown = [s for s in chosen if s != "et" and s not in CRAFTED_SETS]
     if unknown or not chosen:
-        log("--sets: unknown set %s (et, crafted, http, app)" % ", ".join(unknown or ["(none)"]))
+        log("--sets: unknown set %s (et, local, all, %s)" % (", ".join(unknown or ["(none)"]),
+                                                            ", ".join(sorted(CRAFTED_SETS))))
         return 2
     if args.pcaps:
         pcaps = []

@@ -14,6 +14,7 @@
 
 #include "gatehouse/dpi.h"
 #include "gatehouse/rules.h"
+#include "detect/flowbits.h"
 #include "hdrmatch.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -449,12 +450,142 @@ static void test_action_precedence(void **state)
     unload(&L);
 }
 
+/* ---- flowbits ------------------------------------------------------------------ */
+
+/* The sids that matched, in the output's order, as "1 2 3". */
+static const char *sids(const gh_dpi_match *m, size_t n)
+{
+    static char buf[256];
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && o < sizeof(buf); i++)
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u", i ? " " : "", m[i].sid);
+    return buf;
+}
+
+static size_t run_fb(loaded *L, gh_flowbits *bits, const char *pl, gh_dpi_match *m)
+{
+    gh_packet p = mkpkt(6, "1.1.1.1", 1000, "2.2.2.2", 80, pl, strlen(pl));
+    gh_pkt_state st = {.has_flow = true, .established = true, .to_server = true, .fb = bits};
+    return run(L, &p, &st, m, 16);
+}
+
+static void test_flowbits_commands(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"SET\"; flowbits:set,a; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"CLEAR\"; flowbits:unset,a; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"TOG\"; flowbits:toggle,b; sid:3;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a; sid:10;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowbits:isnotset,a; sid:11;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a|b; sid:12;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowbits:isnotset, a | b ; sid:13;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a; flowbits:isset,b;"
+             " sid:14;)\n");
+    assert_int_equal(L.nerrs, 0);
+    assert_int_equal(L.rep.loaded, 8);
+    gh_flowbits bits = {0};
+    gh_dpi_match m[16];
+    size_t n = run_fb(&L, &bits, "Q", m);
+    assert_string_equal(sids(m, n), "11 13");
+    n = run_fb(&L, &bits, "SET", m);
+    assert_string_equal(sids(m, n), "1");
+    n = run_fb(&L, &bits, "Q", m);
+    assert_string_equal(sids(m, n), "10 12 13");
+    n = run_fb(&L, &bits, "TOG", m);
+    n = run_fb(&L, &bits, "Q", m);
+    assert_string_equal(sids(m, n), "10 12 14");
+    n = run_fb(&L, &bits, "CLEAR TOG", m);
+    assert_string_equal(sids(m, n), "2 3");
+    n = run_fb(&L, &bits, "Q", m);
+    assert_string_equal(sids(m, n), "11 13");
+    assert_int_equal(bits.n, 0);
+    /* no flow: neither isset nor isnotset holds, and a set changes nothing */
+    gh_packet p = mkpkt(6, "1.1.1.1", 1000, "2.2.2.2", 80, "SET Q", 5);
+    n = run(&L, &p, NULL, m, 16);
+    assert_string_equal(sids(m, n), "1");
+    unload(&L);
+}
+
+static void test_flowbits_order(void **state)
+{
+    (void)state;
+    loaded L;
+    /* Suricata's signature order: action first, then those that set before
+     * those that set and test, before those that only test; then priority */
+    load(&L, "alert tcp any any -> any any (content:\"A\"; flowbits:isset,x; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"A\"; flowbits:isset,x; flowbits:set,y;"
+             " sid:2;)\n"
+             "alert tcp any any -> any any (content:\"A\"; flowbits:isset,y; sid:3;)\n"
+             "alert tcp any any -> any any (content:\"A\"; flowbits:set,x; flowbits:noalert;"
+             " sid:9;)\n"
+             "drop tcp any any -> any any (content:\"B\"; flowbits:isset,z; sid:4;)\n"
+             "alert tcp any any -> any any (content:\"B\"; flowbits:set,z; sid:5;)\n");
+    assert_int_equal(L.nerrs, 0);
+    gh_flowbits bits = {0};
+    gh_dpi_match m[16];
+    size_t n = run_fb(&L, &bits, "A", m);
+    assert_string_equal(sids(m, n), "1 2 3 9");
+    assert_true(gh_dpi_sig(L.d, m[3].idx)->noalert);
+    assert_false(gh_dpi_sig(L.d, m[0].idx)->noalert);
+    /* the drop tests before the alert sets: it sees the bit one packet later */
+    n = run_fb(&L, &bits, "B", m);
+    assert_string_equal(sids(m, n), "5");
+    n = run_fb(&L, &bits, "B", m);
+    assert_string_equal(sids(m, n), "4 5");
+    unload(&L);
+}
+
+static void test_flowbits_full(void **state)
+{
+    (void)state;
+    char rules[8192];
+    size_t o = 0;
+    for (int i = 0; i <= GH_FLOWBITS_MAX; i++)
+        o += (size_t)snprintf(rules + o, sizeof(rules) - o,
+                              "alert tcp any any -> any any (content:\"S\"; flowbits:set,b%d;"
+                              " sid:%d;)\n", i, i + 1);
+    loaded L;
+    load(&L, rules);
+    assert_int_equal(L.rep.loaded, GH_FLOWBITS_MAX + 1);
+    gh_flowbits bits = {0};
+    gh_dpi_match m[16];
+    run_fb(&L, &bits, "S", m);
+    assert_int_equal(bits.n, GH_FLOWBITS_MAX);
+    gh_dpi_scratch_stats st;
+    gh_dpi_scratch_get_stats(L.s, &st);
+    assert_int_equal(st.flowbits_refused, 1);
+    unload(&L);
+}
+
+static void test_flowbits_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "flowbits:isset;", "flowbits:Set,a;", "flowbits:noalert,a;", "flowbits:set,a b;",
+        "flowbits:bogus,a;", "flowbits:isset,a|b c;", "flowbits:isset, | ;", "flowbits:set ,a;",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char rule[256];
+        snprintf(rule, sizeof(rule), "alert tcp any any -> any any (content:\"x\"; %s sid:1;)\n",
+                 bad[i]);
+        loaded L;
+        load(&L, rule);
+        if (L.nerrs != 1)
+            printf("not refused: %s\n", bad[i]);
+        assert_int_equal(L.nerrs, 1);
+        assert_int_equal(L.rep.loaded, 0);
+        unload(&L);
+    }
+}
+
 static void test_unsupported_skipped(void **state)
 {
     (void)state;
     loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"x\"; flowbits:set,foo; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"x\"; flowbits:isset,foo; sid:2;)\n"
+    load(&L, "alert tcp any any -> any any (content:\"x\"; xbits:set,foo,track ip_src; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"x\"; xbits:isset,foo,track ip_src; sid:2;)\n"
              "alert http any any -> any any (content:\"x\"; sid:3;)\n"
              "alert tcp any any -> any any (content:\"x\"; http_uri; sid:4;)\n"
              "alert tcp any any -> any any (content:\"x\"; sid:5;)\n"
@@ -468,7 +599,7 @@ static void test_unsupported_skipped(void **state)
     assert_int_equal(L.rep.loaded, 3);
     assert_int_equal(L.rep.skipped, 3);
     assert_int_equal(L.rep.skipped_unsupported, 3);
-    assert_string_equal(L.rep.kw[0].keyword, "flowbits");
+    assert_string_equal(L.rep.kw[0].keyword, "xbits");
     assert_int_equal(L.rep.kw[0].rules, 2);
     assert_int_equal(L.rep.n_kw, 2);
     /* on a TCP packet of no HTTP flow: alert http needs the flow detected
@@ -1492,6 +1623,10 @@ int main(void)
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_action_precedence),
+        cmocka_unit_test(test_flowbits_commands),
+        cmocka_unit_test(test_flowbits_order),
+        cmocka_unit_test(test_flowbits_full),
+        cmocka_unit_test(test_flowbits_errors),
         cmocka_unit_test(test_unsupported_skipped),
         cmocka_unit_test(test_rule_errors),
         cmocka_unit_test(test_differential),

@@ -88,7 +88,8 @@ static void print_fw_hits(const gh_fw *fw, const uint64_t *hits, uint64_t policy
             (unsigned long long)policy_hits);
 }
 
-/* Signatures that matched, in load order. */
+/* Signatures that matched, in load order; "noalert" marks those whose
+ * matches raise no alert (they set flowbits, or only act). */
 static void print_sig_hits(const gh_dpi *dpi, const uint64_t *hits)
 {
     bool any = false;
@@ -99,8 +100,8 @@ static void print_sig_hits(const gh_dpi *dpi, const uint64_t *hits)
             fprintf(stderr, "signatures (packets matched):\n");
         any = true;
         const gh_dpi_sig_info *si = gh_dpi_sig(dpi, i);
-        fprintf(stderr, "  %-7s sid %-10u %-10llu %s\n", gh_rule_action_name(si->action), si->sid,
-                (unsigned long long)hits[i], si->msg);
+        fprintf(stderr, "  %-7s sid %-10u %-10llu %s%s\n", gh_rule_action_name(si->action),
+                si->sid, (unsigned long long)hits[i], si->noalert ? "(noalert) " : "", si->msg);
     }
     if (!any)
         fprintf(stderr, "signatures: none matched\n");

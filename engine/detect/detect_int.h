@@ -21,6 +21,7 @@
 #include "gatehouse/buffer.h"
 #include "gatehouse/dpi.h"
 #include "hdrmatch.h"
+#include "detect/flowbits.h"
 #include "detect/transform.h"
 
 /* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
@@ -152,6 +153,12 @@ typedef struct dpi_sig {
     size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
     dpi_fcond *fconds;      /* conditions on transaction fields */
     size_t nfcond;
+    /* flowbits: conditions checked with the other keywords, commands applied
+     * when the signature matches; such signatures are verified in rank order */
+    dpi_fb *fb;
+    uint16_t nfb;
+    uint8_t fb_use;         /* FB_USE_* */
+    uint32_t rank;          /* position in Suricata's signature order (gh_dpi_rank) */
 } dpi_sig;
 
 typedef struct dpi_group {
@@ -211,6 +218,7 @@ struct gh_dpi {
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
     size_t n_app;       /* signatures inspected on transactions */
+    size_t n_fb;        /* signatures with flowbits */
     gh_action_order order; /* precedence of the actions in a match list */
 };
 
@@ -222,6 +230,8 @@ struct gh_dpi_scratch {
     uint32_t *cand;
     size_t ncand;
     uint32_t *hits;
+    uint32_t *fbc;      /* candidates with flowbits, verified last in rank order */
+    size_t nfbc;
     uint32_t *pidx;     /* stream calls: pending index of a marked signature */
     /* packet-scope hits of the stream calls since gh_dpi_stream_packet_begin */
     uint32_t *pmark, pgen;

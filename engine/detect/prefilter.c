@@ -101,12 +101,13 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
     s->pidx = malloc(n * sizeof(*s->pidx));
     s->pmark = calloc(n, sizeof(*s->pmark));
     s->pcand = malloc(n * sizeof(*s->pcand));
+    s->fbc = malloc(n * sizeof(*s->fbc));
     s->md = pcre2_match_data_create(4, NULL); /* pcrexform reads the first group */
     if (d->n_app && (!(s->xa = malloc(XF_CAP)) || !(s->xb = malloc(XF_CAP))))
         goto oom;
     s->mctx = pcre2_match_context_create(NULL);
-    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->md ||
-        !s->mctx)
+    if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->fbc ||
+        !s->md || !s->mctx)
         goto oom;
     pcre2_set_match_limit(s->mctx, PCRE_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, PCRE_DEPTH_LIMIT);
@@ -137,7 +138,7 @@ size_t gh_dpi_scratch_size(const gh_dpi_scratch *s)
     size_t hs = 0;
     if (s->hs)
         hs_scratch_size(s->hs, &hs);
-    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 6 * sizeof(uint32_t);
+    return sizeof(*s) + hs + (s->d->n ? s->d->n : 1) * 7 * sizeof(uint32_t);
 }
 
 void gh_dpi_scratch_free(gh_dpi_scratch *s)
@@ -151,6 +152,7 @@ void gh_dpi_scratch_free(gh_dpi_scratch *s)
     free(s->pidx);
     free(s->pmark);
     free(s->pcand);
+    free(s->fbc);
     free(s->xa);
     free(s->xb);
     pcre2_match_data_free(s->md);
@@ -300,6 +302,71 @@ static unsigned pkt_class(unsigned kind)
          : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
 }
 
+/* Candidate @p id against @p buf: does it match? */
+static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                       const gh_pkt_state *ps, unsigned kind, const uint8_t *buf, size_t len,
+                       const sel_ctx *c, uint32_t id)
+{
+    const dpi_sig *sg = &d->sigs[id];
+    const gh_hdr_match *hm = &sg->hm;
+    if (c->mode == MODE_NO_STREAM) {
+        if (sg->nkw == 0 && !sg->info.no_stream) {
+            if (!c->hdr_only)
+                return false;
+            hm = &sg->hm_stream; /* the stream side's header-only signatures */
+        } else if (!sg->info.no_stream &&
+                   !(c->anchored_split && sg->info.packet_scope && sg->nkw)) {
+            return false;
+        }
+    } else if (c->mode == MODE_STREAM) {
+        if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
+            (c->anchored_split && !sg->info.stream_scope && sg->nkw))
+            return false;
+        hm = &sg->hm_stream;
+    }
+    /* IP-only: once per flow direction (every packet without a flow) */
+    if (sg->info.type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
+        return false;
+    if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
+        return false;
+    s->stats.candidates++;
+    if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps) ||
+        !gh_flowbits_test(sg->fb, sg->nfb, ps->fb))
+        return false;
+    if (sg->nkw) {
+        vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
+                  .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
+                  .stream = c->mode == MODE_STREAM, .base = c->base, .new_from = c->new_from};
+        if (!gh_detect_inspect(0, 0, 0, &v)) {
+            s->stats.budget_exceeded += v.bail;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Signature @p id matched: its flowbits commands change the flow's bits. */
+static void fb_matched(const gh_dpi *d, gh_dpi_scratch *s, const gh_pkt_state *ps, uint32_t id)
+{
+    const dpi_sig *sg = &d->sigs[id];
+    if (sg->nfb)
+        s->stats.flowbits_refused += gh_flowbits_apply(sg->fb, sg->nfb, ps->fb);
+}
+
+/* Candidates with flowbits were set aside (s->fbc): into Suricata's
+ * signature order, so that within a call those that set a bit run before
+ * those that test it (insertion sort: they are few per call). */
+static void fb_order(const gh_dpi *d, gh_dpi_scratch *s)
+{
+    for (size_t i = 1; i < s->nfbc; i++) {
+        uint32_t x = s->fbc[i];
+        size_t j = i;
+        for (; j > 0 && d->sigs[s->fbc[j - 1]].rank > d->sigs[x].rank; j--)
+            s->fbc[j] = s->fbc[j - 1];
+        s->fbc[j] = x;
+    }
+}
+
 /* Verify the candidates in s->cand against @p buf; write the hits in
  * precedence order to @p out. */
 static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
@@ -310,44 +377,20 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     gh_pkt_state none = {0};
     const gh_pkt_state *ps = st ? st : &none;
     size_t nh = 0;
+    s->nfbc = 0;
     for (size_t i = 0; i < s->ncand; i++) {
-        const dpi_sig *sg = &d->sigs[s->cand[i]];
-        const gh_hdr_match *hm = &sg->hm;
-        if (c->mode == MODE_NO_STREAM) {
-            if (sg->nkw == 0 && !sg->info.no_stream) {
-                if (!c->hdr_only)
-                    continue;
-                hm = &sg->hm_stream; /* the stream side's header-only signatures */
-            } else if (!sg->info.no_stream &&
-                       !(c->anchored_split && sg->info.packet_scope && sg->nkw)) {
-                continue;
-            }
-        } else if (c->mode == MODE_STREAM) {
-            if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
-                (c->anchored_split && !sg->info.stream_scope && sg->nkw))
-                continue;
-            hm = &sg->hm_stream;
-        }
-        /* IP-only: once per flow direction (every packet without a flow) */
-        if (sg->info.type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
-            continue;
-        if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
-            continue;
-        s->stats.candidates++;
-        if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps))
-            continue;
-        if (sg->nkw) {
-            vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
-                      .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
-                      .stream = c->mode == MODE_STREAM, .base = c->base,
-                      .new_from = c->new_from};
-            if (!gh_detect_inspect(0, 0, 0, &v)) {
-                s->stats.budget_exceeded += v.bail;
-                continue;
-            }
-        }
-        hit_add(d, s, &nh, s->cand[i]);
+        uint32_t id = s->cand[i];
+        if (d->sigs[id].nfb)
+            s->fbc[s->nfbc++] = id;
+        else if (verify_one(d, s, p, ps, kind, buf, len, c, id))
+            hit_add(d, s, &nh, id);
     }
+    fb_order(d, s);
+    for (size_t i = 0; i < s->nfbc; i++)
+        if (verify_one(d, s, p, ps, kind, buf, len, c, s->fbc[i])) {
+            fb_matched(d, s, ps, s->fbc[i]);
+            hit_add(d, s, &nh, s->fbc[i]);
+        }
     return hits_out(d, s, nh, c->mode == MODE_STREAM, -1, out, max);
 }
 
@@ -635,6 +678,11 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
 
 /* ---- application-layer transactions ---------------------------------------- */
 
+bool gh_dpi_has_flowbits(const gh_dpi *d)
+{
+    return d->n_fb > 0;
+}
+
 bool gh_dpi_has_tx_sigs(const gh_dpi *d)
 {
     return d->n_app > 0;
@@ -797,15 +845,23 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             tx_candidates(d, s, tv, dir, r);
     unsigned kind = pkt_kind(p);
     size_t nh = 0;
-    for (size_t i = 0; i < s->ncand; i++) {
-        uint32_t id = s->cand[i];
+    s->nfbc = 0;
+    for (size_t i = 0, n = s->ncand; i < n + s->nfbc; i++) {
+        if (i == n) /* those with flowbits last, in signature order */
+            fb_order(d, s);
+        uint32_t id = i < n ? s->cand[i] : s->fbc[i - n];
         const dpi_sig *sg = &d->sigs[id];
+        if (i < n && sg->nfb) {
+            s->fbc[s->nfbc++] = id;
+            continue;
+        }
         s->stats.candidates++;
         if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
             !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm_stream, p, st) ||
-            !tx_verify(sg, s, p, tv, dir))
+            !gh_flowbits_test(sg->fb, sg->nfb, st->fb) || !tx_verify(sg, s, p, tv, dir))
             continue;
         tx_remember(tx, id | (uint32_t)dir << 31);
+        fb_matched(d, s, st, id);
         hit_add(d, s, &nh, id);
     }
     return hits_out(d, s, nh, true, 0, out, max);

@@ -89,6 +89,8 @@ typedef struct gh_dpi_sig_info {
     size_t fast_pattern_len;
     bool fast_pattern_nocase;
     bool payload;              /**< has payload keywords (content, pcre, isdataat) */
+    bool noalert;              /**< its matches raise no alert (noalert, flowbits:noalert);
+                                    its action still applies */
     bool app;                  /**< inspected on application-layer transactions */
     bool no_stream;            /**< flow:no_stream: packet-only, never in gh_dpi_match_stream */
     bool only_stream;          /**< flow:only_stream: only gh_dpi_match_stream can match it */
@@ -374,6 +376,7 @@ typedef struct gh_dpi_scratch_stats {
     uint64_t pcre_hs_rejects;  /**< pcre subjects the Hyperscan prefilter ruled out */
     uint64_t block_fallbacks;  /**< incremental stream windows matched by a block scan
                                     (more live hits than a stream keeps) */
+    uint64_t flowbits_refused; /**< flowbits sets refused: the flow held the most it keeps */
 } gh_dpi_scratch_stats;
 GH_API void gh_dpi_scratch_get_stats(const gh_dpi_scratch *s, gh_dpi_scratch_stats *st);
 
