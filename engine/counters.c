@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "gatehouse/counters.h"
-#include "detect/flowbits.h"
+#include "detect/state.h"
 
 static void count_linktype(gh_counters *c, uint32_t lt)
 {
@@ -92,7 +92,8 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->stream_alone += src->stream_alone;
     dst->stream_conflicts += src->stream_conflicts;
     dst->stream_gaps += src->stream_gaps;
-    dst->flowbits_refused += src->flowbits_refused;
+    dst->vars_refused += src->vars_refused;
+    dst->xbits_evicted += src->xbits_evicted;
     for (int r = 0; r < 4; r++)
         dst->flows_ended[r] += src->flows_ended[r];
     dst->accepted += src->accepted;
@@ -221,9 +222,10 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
                      " TCP packets inspected alone, %" PRIu64 " conflicting retransmissions or "
                      "overlaps, %" PRIu64 " gaps\n",
                 c->stream_bytes, c->stream_alone, c->stream_conflicts, c->stream_gaps);
-    if (c->flowbits_refused)
-        fprintf(out, "flowbits: %" PRIu64 " sets refused (a flow keeps at most %d bits)\n",
-                c->flowbits_refused, GH_FLOWBITS_MAX);
+    if (c->vars_refused || c->xbits_evicted)
+        fprintf(out, "variables: %" PRIu64 " flowbits/flowint/xbits sets refused (a flow keeps "
+                     "%d bits and %d integers), %" PRIu64 " xbits hosts or pairs evicted\n",
+                c->vars_refused, GH_FLOWBITS_MAX, GH_FLOWINTS_MAX, c->xbits_evicted);
     if (c->flow_pool_full)
         fprintf(out, "flow table full: %" PRIu64 " packets classified without state\n",
                 c->flow_pool_full);

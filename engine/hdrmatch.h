@@ -95,7 +95,11 @@ typedef struct gh_pkt_state {
     bool iponly_done; /* IP-only signatures were evaluated on an earlier packet of this
                          flow direction (Suricata matches them once per direction) */
     uint8_t alproto;  /* the flow's application protocol (GH_ALPROTO_*, 0: not known) */
-    struct gh_flowbits *fb; /* the flow's flowbits (detect/flowbits.h), NULL: none kept */
+    /* stateful keywords (detect/state.h): the flow's variables and the
+     * worker's xbits table (NULL: none kept), the packet's time in seconds */
+    struct gh_flowvars *fv;
+    struct gh_xbits *xb;
+    uint32_t now_s;
 } gh_pkt_state;
 
 /* Parse an integer keyword value with at most @p max. 0, or -1 with @p err. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "detect/detect_tx.h"
-#include "detect/flowbits.h"
+#include "detect/state.h"
 #include "stream_inspect.h"
 
 typedef struct stream_slot {
@@ -24,7 +24,7 @@ typedef struct stream_slot {
     bool app_udp;       /* UDP: a datagram was a parser's candidate, the layer sees them all */
     gh_flow *owner;
     gh_app_flow app;    /* protocol detection and the parser's state */
-    gh_flowbits fb;     /* the flow's flowbits */
+    gh_flowvars fv;     /* the flow's flowbits and flowints */
 } stream_slot;
 
 /* IDS (acked) mode: acknowledged bytes wait until this many are pending, as
@@ -493,7 +493,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     }
     c.slot = s;
     c.lst.alproto = s->app.proto;
-    c.lst.fb = &s->fb;
+    c.lst.fv = &s->fv;
     si->st.packets++;
     /* Stream inspection starts once the session is established (handshake
      * seen, or picked up mid-stream); before that, and for streams that
@@ -564,14 +564,14 @@ size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch
     gh_app_records_reset(si->app);
     stream_slot *s = f->ext;
     /* a flow takes state when its datagram may be a parser's (probing
-     * decides), or for its flowbits */
+     * decides), or for its flowbits and flowints */
     bool client_lo = f->flags & GH_FLOWF_CLIENT_IS_LO;
     gh_app_probe_ctx pc = {.transport = GH_APP_UDP,
                            .server_port = client_lo ? f->key.hi_port : f->key.lo_port,
                            .client_port = client_lo ? f->key.lo_port : f->key.hi_port};
     bool probe = p->payload_len && !(s && s->app_udp) &&
                  gh_app_udp_candidate(&pc, dir, p->payload, p->payload_len);
-    if (!s && (probe || gh_dpi_has_flowbits(si->dpi)) && !(s = slot_get(si, f)))
+    if (!s && (probe || gh_dpi_has_flowvars(si->dpi)) && !(s = slot_get(si, f)))
         si->st.no_slot++;
     if (s) {
         c.slot = s;
@@ -582,7 +582,7 @@ size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch
             gh_app_datagram(si->app, &s->app, dir, p->payload, p->payload_len, &sink);
         }
         c.lst.alproto = s->app.proto;
-        c.lst.fb = &s->fb;
+        c.lst.fv = &s->fv;
         f->app_proto = s->app.proto;
     }
     size_t n = gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len,
@@ -617,14 +617,14 @@ gh_app *gh_stream_inspect_app(const gh_stream_inspect *si)
     return si->app;
 }
 
-gh_flowbits *gh_stream_inspect_flowbits(gh_stream_inspect *si, gh_flow *f)
+gh_flowvars *gh_stream_inspect_flowvars(gh_stream_inspect *si, gh_flow *f)
 {
-    if (!gh_dpi_has_flowbits(si->dpi))
+    if (!gh_dpi_has_flowvars(si->dpi))
         return NULL;
     stream_slot *s = slot_get(si, f);
     if (!s)
         si->st.no_slot++;
-    return s ? &s->fb : NULL;
+    return s ? &s->fv : NULL;
 }
 
 uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f)
@@ -657,9 +657,10 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
         return 0; /* nothing held, nothing waiting: the common case, kept cheap */
     pseudo_packet(pseudo, NULL, f, dir);
     *st = (gh_pkt_state){.has_flow = true, .established = true,
-                         .to_server = dir == GH_FLOW_TOSERVER};
+                         .to_server = dir == GH_FLOW_TOSERVER, .xb = st->xb,
+                         .now_s = st->now_s};
     st->alproto = s->app.proto;
-    st->fb = &s->fb;
+    st->fv = &s->fv;
     deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
                      .out = out, .max = max, .scan = true, .defer = true, .fed_all = true,
                      .lst = *st};

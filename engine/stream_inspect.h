@@ -56,8 +56,8 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
  * Flow @p f ends: in direction @p dir, give up on the holes that never
  * filled and inspect every byte not inspected yet (IDS: not acknowledged;
  * any mode: held past a hole), against @p pseudo, a packet of that direction
- * built from the flow (no payload), in state @p st (both filled here).
- * Writes up to @p max matches (precedence order); call for both directions,
+ * built from the flow (no payload), in state @p st (filled here, keeping the
+ * caller's xb and now_s). Writes up to @p max matches (precedence order); call for both directions,
  * then gh_stream_inspect_flow_release.
  */
 /* A UDP packet of flow @p f (direction @p dir): the application layer on
@@ -90,10 +90,11 @@ gh_app *gh_stream_inspect_app(const gh_stream_inspect *si);
  * Suricata shows on an alert of a stream match or of a UDP flow. -1: none. */
 int gh_stream_inspect_record_current(gh_stream_inspect *si, const gh_flow *f, int dir);
 uint8_t gh_stream_inspect_alproto(const gh_stream_inspect *si, const gh_flow *f);
-/* The flowbits of flow @p f, which the stream stage does not see (not TCP or
- * UDP): its per-flow state taken for them when the ruleset uses flowbits.
- * NULL when it does not, or when no state is left (counted in no_slot). */
-struct gh_flowbits *gh_stream_inspect_flowbits(gh_stream_inspect *si, gh_flow *f);
+/* The flowbits and flowints of flow @p f, which the stream stage does not
+ * see (not TCP or UDP): its per-flow state taken for them when the ruleset
+ * uses them. NULL when it does not, or when no state is left (counted in
+ * no_slot). */
+struct gh_flowvars *gh_stream_inspect_flowvars(gh_stream_inspect *si, gh_flow *f);
 
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si);
 const gh_reasm *gh_stream_inspect_reasm(const gh_stream_inspect *si);

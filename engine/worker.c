@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gatehouse/engine.h"
+#include "detect/state.h"
 #include "hdrmatch.h"
 #include "stream_inspect.h"
 
@@ -19,6 +20,10 @@ enum {
     STAGE_IPONLY_TS = 1u << 0, /* IP-only signatures evaluated to_server */
     STAGE_IPONLY_TC = 1u << 1, /* ... and to_client */
 };
+
+/* Hosts and host pairs whose xbits a worker keeps (the table's size: 84
+ * bytes each); a full table evicts the entry that expires first. */
+#define XBITS_MAX 16384u
 
 struct gh_worker {
     gh_engine_config cfg;
@@ -37,6 +42,7 @@ struct gh_worker {
     uint8_t *paybuf;          /* a stream alert's payload (window and hole marker) */
     size_t paycap;
     gh_stream_inspect *si;    /* TCP stream inspection (with signatures) */
+    gh_xbits *xbits;          /* hosts' and host pairs' xbits (signatures use them) */
     gh_defrag *defrag;
     uint8_t *dfbuf;           /* GH_MAX_BATCH slots of GH_DFSLOT bytes: reassembled datagrams */
     bool held[GH_MAX_BATCH];  /* fragment held by the defragmenter */
@@ -139,7 +145,7 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
 {
     for (int dir = 0; dir < 2; dir++) {
         gh_packet pp;
-        gh_pkt_state st;
+        gh_pkt_state st = {.xb = w->xbits, .now_s = (uint32_t)(f->last_ns / 1000000000u)};
         pp.ip_ver = 0;
         size_t n = gh_stream_inspect_flow_end(w->si, w->scratch, f, dir, &pp, &st,
                                               w->end_matches, GH_MAX_MATCHES);
@@ -243,6 +249,10 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
                                                            cfg->flow.midstream,
                                                            cfg->stream_acked, err)))
             goto fail;
+        if (gh_dpi_has_xbits(w->dpi) && !(w->xbits = gh_xbits_new(XBITS_MAX))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
         w->paycap = (size_t)cfg->stream_window + 64;
         if (w->si && !(w->paybuf = malloc(w->paycap))) {
             gh_error_set(err, GH_E_NOMEM, "out of memory");
@@ -416,7 +426,8 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     gh_pkt_state st = {.has_flow = f != NULL,
                        .established = f && est,
                        .to_server = dir == GH_FLOW_TOSERVER,
-                       .iponly_done = f && (f->stage_flags & iponly_bit)};
+                       .iponly_done = f && (f->stage_flags & iponly_bit),
+                       .xb = w->xbits, .now_s = (uint32_t)in->ts_sec};
     if (f)
         f->stage_flags |= iponly_bit;
     w->counters.dpi_inspected++;
@@ -430,7 +441,7 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
                                        GH_MAX_MATCHES);
     else {
         if (w->si && f)
-            st.fb = gh_stream_inspect_flowbits(w->si, f);
+            st.fv = gh_stream_inspect_flowvars(w->si, f);
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
     }
@@ -607,7 +618,8 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
     if (w->scratch) {
         gh_dpi_scratch_stats ds;
         gh_dpi_scratch_get_stats(w->scratch, &ds);
-        w->counters.flowbits_refused = ds.flowbits_refused;
+        w->counters.vars_refused = ds.vars_refused;
+        w->counters.xbits_evicted = ds.xbits_evicted;
     }
     int rc = GH_OK;
     if (w->events.len && w->eve)
@@ -661,6 +673,7 @@ void gh_worker_free(gh_worker *w)
         return;
     gh_flow_table_free(w->flows);
     gh_stream_inspect_free(w->si);
+    gh_xbits_free(w->xbits);
     free(w->paybuf);
     gh_defrag_free(w->defrag);
     free(w->dfbuf);

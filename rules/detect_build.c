@@ -178,7 +178,7 @@ typedef struct rule_ctx {
     char uns_buf[64];
     bool oom;
     bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
-    gh_fb_names *fbn;        /* the ruleset's flowbit names */
+    gh_var_names *names;     /* the ruleset's flowbits, flowint and xbits names */
     uint8_t cur_buf;         /* the sticky buffer payload keywords go to */
     /* per buffer: transforms and length conditions, attached to its segment */
     gh_xform xf[GH_BUF_N][SEG_XF_MAX];
@@ -785,9 +785,9 @@ static void sig_clear(dpi_sig *sg)
             gh_xform_free(&sg->segs[i].xf[x]);
     free(sg->segs);
     free(sg->fconds);
-    for (size_t i = 0; i < sg->nfb; i++)
-        free(sg->fb[i].ids);
-    free(sg->fb);
+    for (size_t i = 0; i < sg->nvars; i++)
+        free(sg->vars[i].ids);
+    free(sg->vars);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -971,35 +971,34 @@ static bool app_directions(rule_ctx *c, dpi_sig *sg)
     return true;
 }
 
-/* flowbits:...: a condition or command (ids from the ruleset's names), or
- * noalert. */
-static void compile_flowbits(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+/* flowbits, flowint, xbits: a test or a change (ids from the ruleset's
+ * names), or noalert. */
+static void compile_var(rule_ctx *c, const gh_rule_option *o, const char *kw, dpi_sig *sg)
 {
-    dpi_fb fb;
+    dpi_var v;
     char m[160];
-    int rc = gh_flowbits_compile(o->value.text, c->fbn, &fb, m, sizeof(m));
+    int rc = gh_var_compile(kw, o->value.text, c->names, &v, m, sizeof(m));
     if (rc < 0) {
-        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "flowbits: %s", m);
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "%s: %s", kw, m);
         return;
     }
     if (rc == 0) {
         sg->info.noalert = true;
         return;
     }
-    dpi_fb *nf = realloc(sg->fb, (sg->nfb + 1u) * sizeof(*nf));
-    if (!nf) {
-        free(fb.ids);
+    dpi_var *nv = realloc(sg->vars, (sg->nvars + 1u) * sizeof(*nv));
+    if (!nv) {
+        free(v.ids);
         c->oom = true;
         return;
     }
-    sg->fb = nf;
-    sg->fb[sg->nfb++] = fb;
-    bool test = fb.cmd == FB_ISSET || fb.cmd == FB_ISNOTSET;
-    bool set = sg->fb_use == FB_USE_SET || sg->fb_use == FB_USE_SET_READ;
-    bool read = sg->fb_use == FB_USE_READ || sg->fb_use == FB_USE_SET_READ;
-    set |= !test;
-    read |= test;
-    sg->fb_use = set && read ? FB_USE_SET_READ : set ? FB_USE_SET : FB_USE_READ;
+    sg->vars = nv;
+    sg->vars[sg->nvars++] = v;
+    uint8_t *u = &sg->use[v.kind];
+    bool test = gh_var_is_test(&v);
+    bool set = *u == VAR_USE_SET || *u == VAR_USE_SET_READ || !test;
+    bool read = *u == VAR_USE_READ || *u == VAR_USE_SET_READ || test;
+    *u = set && read ? VAR_USE_SET_READ : set ? VAR_USE_SET : VAR_USE_READ;
 }
 
 /* Compile rule @c->r into @sg. False when the rule is skipped (error,
@@ -1087,8 +1086,9 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             compile_length(c, o, nm);
         } else if (!strcasecmp(nm, "app-layer-protocol")) {
             compile_alproto(c, o, sg);
-        } else if (!strcasecmp(nm, "flowbits")) {
-            compile_flowbits(c, o, sg);
+        } else if (!strcasecmp(nm, "flowbits") || !strcasecmp(nm, "flowint") ||
+                   !strcasecmp(nm, "xbits")) {
+            compile_var(c, o, nm, sg);
         } else if (!strcasecmp(nm, "noalert")) {
             sg->info.noalert = true;
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
@@ -1709,7 +1709,7 @@ void gh_dpi_options_init(gh_dpi_options *o)
 
 typedef struct rank_key {
     unsigned action;  /* the action's place in the action order */
-    unsigned fb_use;  /* FB_USE_*: the larger first */
+    uint8_t use[SV_N]; /* VAR_USE_* per kind: the larger first */
     uint32_t prio;    /* the severity: the smaller first */
     uint32_t sid;
     uint32_t idx;
@@ -1720,8 +1720,9 @@ static int rank_cmp(const void *a, const void *b)
     const rank_key *x = a, *y = b;
     if (x->action != y->action)
         return x->action < y->action ? -1 : 1;
-    if (x->fb_use != y->fb_use)
-        return x->fb_use > y->fb_use ? -1 : 1;
+    for (int k = 0; k < SV_N; k++)
+        if (x->use[k] != y->use[k])
+            return x->use[k] > y->use[k] ? -1 : 1;
     if (x->prio != y->prio)
         return x->prio < y->prio ? -1 : 1;
     if (x->sid != y->sid)
@@ -1730,13 +1731,14 @@ static int rank_cmp(const void *a, const void *b)
 }
 
 /* Each signature's rank in Suricata's signature order
- * (detect-engine-sigorder.c: action, flowbits use, priority, then sid),
- * which decides which of the signatures with flowbits a packet runs first.
+ * (detect-engine-sigorder.c: action, the use of flowbits, flowint,
+ * hostbits, ippairbits, then priority and sid), which decides which of the
+ * signatures with variables a packet runs first.
  * It depends on the action order and the priorities: computed again when
  * either changes. 0, or -1 when out of memory. */
 static int dpi_rank(gh_dpi *d)
 {
-    if (!d->n_fb)
+    if (!d->n_vars)
         return 0;
     rank_key *k = malloc(d->n * sizeof(*k));
     if (!k)
@@ -1744,9 +1746,10 @@ static int dpi_rank(gh_dpi *d)
     for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
         k[i] = (rank_key){.action = d->order.rank[gh_action_class_of(sg->info.action)],
-                          .fb_use = sg->fb_use ? sg->fb_use : FB_USE_NONE,
                           .prio = sg->info.severity, .sid = sg->info.sid,
                           .idx = (uint32_t)i};
+        for (int v = 0; v < SV_N; v++)
+            k[i].use[v] = sg->use[v] ? sg->use[v] : VAR_USE_NONE;
     }
     qsort(k, d->n, sizeof(*k), rank_cmp);
     for (size_t i = 0; i < d->n; i++)
@@ -1788,8 +1791,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     }
     d->max_pg = opt->port_groups;
     gh_action_order_default(&d->order);
-    gh_fb_names *fbn = gh_fb_names_new();
-    if (!fbn) {
+    gh_var_names *names = gh_var_names_new();
+    if (!names) {
         gh_dpi_free(d);
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
         return NULL;
@@ -1811,7 +1814,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 continue;
             }
             rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan,
-                          .fbn = fbn};
+                          .names = names};
             dpi_sig *sg = &d->sigs[d->n];
             bool ok = compile_rule(&c, vars, sg);
             for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
@@ -1824,7 +1827,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             sig_clear(sg);
             if (c.oom) {
                 gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
-                gh_fb_names_free(fbn);
+                gh_var_names_free(names);
                 gh_dpi_free(d);
                 return NULL;
             }
@@ -1838,11 +1841,14 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             }
         }
     }
-    gh_fb_names_free(fbn);
+    gh_var_names_free(names);
     for (size_t i = 0; i < d->n; i++) {
         d->n_no_stream += d->sigs[i].info.no_stream;
         d->n_app += d->sigs[i].app;
-        d->n_fb += d->sigs[i].nfb > 0;
+        const dpi_sig *sg = &d->sigs[i];
+        d->n_vars += sg->nvars > 0;
+        d->flowvars |= sg->use[SV_FLOWBITS] || sg->use[SV_FLOWINT];
+        d->xbits |= sg->use[SV_HOSTBITS] || sg->use[SV_PAIRBITS];
         d->sigs[i].info.app = d->sigs[i].app;
     }
     if (dpi_rank(d) != 0) {

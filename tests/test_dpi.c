@@ -14,7 +14,7 @@
 
 #include "gatehouse/dpi.h"
 #include "gatehouse/rules.h"
-#include "detect/flowbits.h"
+#include "detect/state.h"
 #include "hdrmatch.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -463,10 +463,10 @@ static const char *sids(const gh_dpi_match *m, size_t n)
     return buf;
 }
 
-static size_t run_fb(loaded *L, gh_flowbits *bits, const char *pl, gh_dpi_match *m)
+static size_t run_fb(loaded *L, gh_flowvars *fv, const char *pl, gh_dpi_match *m)
 {
     gh_packet p = mkpkt(6, "1.1.1.1", 1000, "2.2.2.2", 80, pl, strlen(pl));
-    gh_pkt_state st = {.has_flow = true, .established = true, .to_server = true, .fb = bits};
+    gh_pkt_state st = {.has_flow = true, .established = true, .to_server = true, .fv = fv};
     return run(L, &p, &st, m, 16);
 }
 
@@ -485,7 +485,7 @@ static void test_flowbits_commands(void **state)
              " sid:14;)\n");
     assert_int_equal(L.nerrs, 0);
     assert_int_equal(L.rep.loaded, 8);
-    gh_flowbits bits = {0};
+    gh_flowvars bits = {0};
     gh_dpi_match m[16];
     size_t n = run_fb(&L, &bits, "Q", m);
     assert_string_equal(sids(m, n), "11 13");
@@ -500,7 +500,7 @@ static void test_flowbits_commands(void **state)
     assert_string_equal(sids(m, n), "2 3");
     n = run_fb(&L, &bits, "Q", m);
     assert_string_equal(sids(m, n), "11 13");
-    assert_int_equal(bits.n, 0);
+    assert_int_equal(bits.nbits, 0);
     /* no flow: neither isset nor isnotset holds, and a set changes nothing */
     gh_packet p = mkpkt(6, "1.1.1.1", 1000, "2.2.2.2", 80, "SET Q", 5);
     n = run(&L, &p, NULL, m, 16);
@@ -523,7 +523,7 @@ static void test_flowbits_order(void **state)
              "drop tcp any any -> any any (content:\"B\"; flowbits:isset,z; sid:4;)\n"
              "alert tcp any any -> any any (content:\"B\"; flowbits:set,z; sid:5;)\n");
     assert_int_equal(L.nerrs, 0);
-    gh_flowbits bits = {0};
+    gh_flowvars bits = {0};
     gh_dpi_match m[16];
     size_t n = run_fb(&L, &bits, "A", m);
     assert_string_equal(sids(m, n), "1 2 3 9");
@@ -549,13 +549,90 @@ static void test_flowbits_full(void **state)
     loaded L;
     load(&L, rules);
     assert_int_equal(L.rep.loaded, GH_FLOWBITS_MAX + 1);
-    gh_flowbits bits = {0};
+    gh_flowvars bits = {0};
     gh_dpi_match m[16];
     run_fb(&L, &bits, "S", m);
-    assert_int_equal(bits.n, GH_FLOWBITS_MAX);
+    assert_int_equal(bits.nbits, GH_FLOWBITS_MAX);
     gh_dpi_scratch_stats st;
     gh_dpi_scratch_get_stats(L.s, &st);
-    assert_int_equal(st.flowbits_refused, 1);
+    assert_int_equal(st.vars_refused, 1);
+    unload(&L);
+}
+
+static void test_flowint(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"INC\"; flowint:cnt,+,1; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"SUB\"; flowint:cnt,-,5; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"LIM\"; flowint:lim,=,2; sid:3;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,isset; sid:10;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,notset; sid:11;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,>=,lim; sid:12;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowint: cnt, ==, 1; sid:13;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,>,4294967290; sid:14;)\n");
+    assert_int_equal(L.nerrs, 0);
+    assert_int_equal(L.rep.loaded, 8);
+    gh_flowvars fv = {0};
+    gh_dpi_match m[16];
+    size_t n = run_fb(&L, &fv, "SUB Q", m); /* subtracting from nothing sets nothing */
+    assert_string_equal(sids(m, n), "2 11");
+    n = run_fb(&L, &fv, "INC", m);
+    n = run_fb(&L, &fv, "Q", m);
+    assert_string_equal(sids(m, n), "10 12 13"); /* lim is not set: compared with 0 */
+    n = run_fb(&L, &fv, "LIM INC", m);
+    n = run_fb(&L, &fv, "Q", m);
+    assert_string_equal(sids(m, n), "10 12");
+    n = run_fb(&L, &fv, "SUB", m); /* 2 - 5 wraps around in 32 bits */
+    n = run_fb(&L, &fv, "Q", m);
+    assert_string_equal(sids(m, n), "10 12 14");
+    unload(&L);
+}
+
+static void test_xbits(void **state)
+{
+    (void)state;
+    loaded L;
+    load(&L, "alert tcp any any -> any any (content:\"S\"; xbits:set,h,track ip_src,expire 10;"
+             " sid:1;)\n"
+             "alert tcp any any -> any any (content:\"P\"; xbits:set,pr,track ip_pair; sid:2;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; xbits:isset,h,track ip_src; sid:10;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; xbits:isset,h,track ip_dst; sid:11;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; xbits:isset,pr,track ip_pair;"
+             " sid:12;)\n"
+             "alert tcp any any -> any any (content:\"Q\"; xbits:isnotset,h,track ip_src;"
+             " sid:13;)\n");
+    assert_int_equal(L.nerrs, 0);
+    assert_int_equal(L.rep.loaded, 6);
+    gh_xbits *xb = gh_xbits_new(64);
+    assert_non_null(xb);
+    gh_dpi_match m[16];
+    /* host bits belong to an address, whatever the flow; the pair is both ways */
+    gh_packet a = mkpkt(6, "10.0.0.1", 1000, "10.0.0.2", 80, "S P", 3);
+    gh_pkt_state st = {.has_flow = true, .xb = xb, .now_s = 100};
+    size_t n = run(&L, &a, &st, m, 16);
+    assert_string_equal(sids(m, n), "1 2");
+    gh_packet q = mkpkt(6, "10.0.0.1", 2000, "10.0.0.9", 25, "Q", 1);
+    n = run(&L, &q, &st, m, 16);
+    assert_string_equal(sids(m, n), "10");
+    gh_packet r = mkpkt(6, "10.0.0.2", 80, "10.0.0.1", 1000, "Q", 1);
+    n = run(&L, &r, &st, m, 16);
+    assert_string_equal(sids(m, n), "11 12 13");
+    /* expired 10 s after the set: gone */
+    st.now_s = 111;
+    n = run(&L, &q, &st, m, 16);
+    assert_string_equal(sids(m, n), "13");
+    /* a full table evicts, and counts it */
+    for (int i = 0; i < 200; i++) {
+        char src[32];
+        snprintf(src, sizeof(src), "10.1.%d.%d", i / 200, i % 200);
+        gh_packet s = mkpkt(6, src, 1000, "10.0.0.2", 80, "S", 1);
+        run(&L, &s, &st, m, 16);
+    }
+    gh_dpi_scratch_stats ss;
+    gh_dpi_scratch_get_stats(L.s, &ss);
+    assert_true(ss.xbits_evicted > 0);
+    gh_xbits_free(xb);
     unload(&L);
 }
 
@@ -565,6 +642,10 @@ static void test_flowbits_errors(void **state)
     static const char *const bad[] = {
         "flowbits:isset;", "flowbits:Set,a;", "flowbits:noalert,a;", "flowbits:set,a b;",
         "flowbits:bogus,a;", "flowbits:isset,a|b c;", "flowbits:isset, | ;", "flowbits:set ,a;",
+        "flowint:x,+,1;", "flowint:cnt,+;", "flowint:cnt,~,1;", "flowint:cnt,=,99999999999;",
+        "flowint:cnt,=,a;", "xbits:set,a;", "xbits:set,a,track ip_any;",
+        "xbits:set,a,track ip_src,expire 0;", "xbits:set,a,track ip_src,expire x;",
+        "xbits:Set,a,track ip_src;",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char rule[256];
@@ -584,8 +665,8 @@ static void test_unsupported_skipped(void **state)
 {
     (void)state;
     loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"x\"; xbits:set,foo,track ip_src; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"x\"; xbits:isset,foo,track ip_src; sid:2;)\n"
+    load(&L, "alert tcp any any -> any any (content:\"x\"; flowvar:fa,\"b\"; sid:1;)\n"
+             "alert tcp any any -> any any (content:\"x\"; flowvar:fb,\"c\"; sid:2;)\n"
              "alert http any any -> any any (content:\"x\"; sid:3;)\n"
              "alert tcp any any -> any any (content:\"x\"; http_uri; sid:4;)\n"
              "alert tcp any any -> any any (content:\"x\"; sid:5;)\n"
@@ -599,7 +680,7 @@ static void test_unsupported_skipped(void **state)
     assert_int_equal(L.rep.loaded, 3);
     assert_int_equal(L.rep.skipped, 3);
     assert_int_equal(L.rep.skipped_unsupported, 3);
-    assert_string_equal(L.rep.kw[0].keyword, "xbits");
+    assert_string_equal(L.rep.kw[0].keyword, "flowvar");
     assert_int_equal(L.rep.kw[0].rules, 2);
     assert_int_equal(L.rep.n_kw, 2);
     /* on a TCP packet of no HTTP flow: alert http needs the flow detected
@@ -1626,6 +1707,8 @@ int main(void)
         cmocka_unit_test(test_flowbits_commands),
         cmocka_unit_test(test_flowbits_order),
         cmocka_unit_test(test_flowbits_full),
+        cmocka_unit_test(test_flowint),
+        cmocka_unit_test(test_xbits),
         cmocka_unit_test(test_flowbits_errors),
         cmocka_unit_test(test_unsupported_skipped),
         cmocka_unit_test(test_rule_errors),

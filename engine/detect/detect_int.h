@@ -21,7 +21,7 @@
 #include "gatehouse/buffer.h"
 #include "gatehouse/dpi.h"
 #include "hdrmatch.h"
-#include "detect/flowbits.h"
+#include "detect/state.h"
 #include "detect/transform.h"
 
 /* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
@@ -153,12 +153,13 @@ typedef struct dpi_sig {
     size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
     dpi_fcond *fconds;      /* conditions on transaction fields */
     size_t nfcond;
-    /* flowbits: conditions checked with the other keywords, commands applied
-     * when the signature matches; such signatures are verified in rank order */
-    dpi_fb *fb;
-    uint16_t nfb;
-    uint8_t fb_use;         /* FB_USE_* */
-    uint32_t rank;          /* position in Suricata's signature order (gh_dpi_rank) */
+    /* flowbits, flowint, xbits: tests checked with the other keywords,
+     * changes applied when the signature matches; such signatures are
+     * verified in rank order */
+    dpi_var *vars;
+    uint16_t nvars;
+    uint8_t use[SV_N];      /* VAR_USE_* per kind of variable, 0: none */
+    uint32_t rank;          /* position in Suricata's signature order (dpi_rank) */
 } dpi_sig;
 
 typedef struct dpi_group {
@@ -218,7 +219,9 @@ struct gh_dpi {
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
     size_t n_app;       /* signatures inspected on transactions */
-    size_t n_fb;        /* signatures with flowbits */
+    size_t n_vars;      /* signatures with flowbits, flowint or xbits */
+    bool flowvars;      /* some use flowbits or flowint (flows need a place for them) */
+    bool xbits;         /* some use xbits */
     gh_action_order order; /* precedence of the actions in a match list */
 };
 
@@ -230,8 +233,9 @@ struct gh_dpi_scratch {
     uint32_t *cand;
     size_t ncand;
     uint32_t *hits;
-    uint32_t *fbc;      /* candidates with flowbits, verified last in rank order */
+    uint32_t *fbc;      /* candidates with variables, verified last in rank order */
     size_t nfbc;
+    gh_state_stats state; /* what the variables could not keep */
     uint32_t *pidx;     /* stream calls: pending index of a marked signature */
     /* packet-scope hits of the stream calls since gh_dpi_stream_packet_begin */
     uint32_t *pmark, pgen;

@@ -163,6 +163,8 @@ void gh_dpi_scratch_free(gh_dpi_scratch *s)
 void gh_dpi_scratch_get_stats(const gh_dpi_scratch *s, gh_dpi_scratch_stats *st)
 {
     *st = s->stats;
+    st->vars_refused = s->state.refused;
+    st->xbits_evicted = s->state.xbits_evicted;
 }
 
 static unsigned pkt_kind(const gh_packet *p)
@@ -302,6 +304,16 @@ static unsigned pkt_class(unsigned kind)
          : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
 }
 
+/* The tests of @p sg's variables. */
+static bool vars_test(gh_dpi_scratch *s, const dpi_sig *sg, const gh_packet *p,
+                      const gh_pkt_state *ps)
+{
+    if (!sg->nvars)
+        return true;
+    gh_var_ctx vc = {.fv = ps->fv, .xb = ps->xb, .p = p, .now_s = ps->now_s, .st = &s->state};
+    return gh_vars_test(sg->vars, sg->nvars, &vc);
+}
+
 /* Candidate @p id against @p buf: does it match? */
 static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                        const gh_pkt_state *ps, unsigned kind, const uint8_t *buf, size_t len,
@@ -331,7 +343,7 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         return false;
     s->stats.candidates++;
     if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps) ||
-        !gh_flowbits_test(sg->fb, sg->nfb, ps->fb))
+        !vars_test(s, sg, p, ps))
         return false;
     if (sg->nkw) {
         vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
@@ -345,17 +357,19 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     return true;
 }
 
-/* Signature @p id matched: its flowbits commands change the flow's bits. */
-static void fb_matched(const gh_dpi *d, gh_dpi_scratch *s, const gh_pkt_state *ps, uint32_t id)
+/* Signature @p id matched: its changes of variables apply. */
+static void vars_matched(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                         const gh_pkt_state *ps, uint32_t id)
 {
     const dpi_sig *sg = &d->sigs[id];
-    if (sg->nfb)
-        s->stats.flowbits_refused += gh_flowbits_apply(sg->fb, sg->nfb, ps->fb);
+    gh_var_ctx vc = {.fv = ps->fv, .xb = ps->xb, .p = p, .now_s = ps->now_s, .st = &s->state};
+    if (sg->nvars)
+        gh_vars_apply(sg->vars, sg->nvars, &vc);
 }
 
-/* Candidates with flowbits were set aside (s->fbc): into Suricata's
- * signature order, so that within a call those that set a bit run before
- * those that test it (insertion sort: they are few per call). */
+/* Candidates with variables were set aside (s->fbc): into Suricata's
+ * signature order, so that within a call those that set a variable run
+ * before those that test it (insertion sort: they are few per call). */
 static void fb_order(const gh_dpi *d, gh_dpi_scratch *s)
 {
     for (size_t i = 1; i < s->nfbc; i++) {
@@ -380,7 +394,7 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     s->nfbc = 0;
     for (size_t i = 0; i < s->ncand; i++) {
         uint32_t id = s->cand[i];
-        if (d->sigs[id].nfb)
+        if (d->sigs[id].nvars)
             s->fbc[s->nfbc++] = id;
         else if (verify_one(d, s, p, ps, kind, buf, len, c, id))
             hit_add(d, s, &nh, id);
@@ -388,7 +402,7 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     fb_order(d, s);
     for (size_t i = 0; i < s->nfbc; i++)
         if (verify_one(d, s, p, ps, kind, buf, len, c, s->fbc[i])) {
-            fb_matched(d, s, ps, s->fbc[i]);
+            vars_matched(d, s, p, ps, s->fbc[i]);
             hit_add(d, s, &nh, s->fbc[i]);
         }
     return hits_out(d, s, nh, c->mode == MODE_STREAM, -1, out, max);
@@ -678,9 +692,14 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
 
 /* ---- application-layer transactions ---------------------------------------- */
 
-bool gh_dpi_has_flowbits(const gh_dpi *d)
+bool gh_dpi_has_flowvars(const gh_dpi *d)
 {
-    return d->n_fb > 0;
+    return d->flowvars;
+}
+
+bool gh_dpi_has_xbits(const gh_dpi *d)
+{
+    return d->xbits;
 }
 
 bool gh_dpi_has_tx_sigs(const gh_dpi *d)
@@ -851,17 +870,17 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             fb_order(d, s);
         uint32_t id = i < n ? s->cand[i] : s->fbc[i - n];
         const dpi_sig *sg = &d->sigs[id];
-        if (i < n && sg->nfb) {
+        if (i < n && sg->nvars) {
             s->fbc[s->nfbc++] = id;
             continue;
         }
         s->stats.candidates++;
         if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
             !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm_stream, p, st) ||
-            !gh_flowbits_test(sg->fb, sg->nfb, st->fb) || !tx_verify(sg, s, p, tv, dir))
+            !vars_test(s, sg, p, st) || !tx_verify(sg, s, p, tv, dir))
             continue;
         tx_remember(tx, id | (uint32_t)dir << 31);
-        fb_matched(d, s, st, id);
+        vars_matched(d, s, p, st, id);
         hit_add(d, s, &nh, id);
     }
     return hits_out(d, s, nh, true, 0, out, max);

@@ -83,7 +83,8 @@ typedef struct gh_counters {
                                   stream state to spare, or left out by reassembly limits) */
     uint64_t stream_conflicts; /* retransmitted or overlapping bytes that differed */
     uint64_t stream_gaps;      /* streams closed with bytes missing */
-    uint64_t flowbits_refused; /* flowbits sets refused: the flow held the most it keeps */
+    uint64_t vars_refused;     /* flowbits, flowint and xbits sets refused: no room left */
+    uint64_t xbits_evicted;    /* hosts or host pairs evicted from the full xbits table */
     uint64_t flows_ended[4]; /* per gh_flow_end_reason (timeout, forced, shutdown, tcp_reuse) */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];

@@ -376,7 +376,9 @@ typedef struct gh_dpi_scratch_stats {
     uint64_t pcre_hs_rejects;  /**< pcre subjects the Hyperscan prefilter ruled out */
     uint64_t block_fallbacks;  /**< incremental stream windows matched by a block scan
                                     (more live hits than a stream keeps) */
-    uint64_t flowbits_refused; /**< flowbits sets refused: the flow held the most it keeps */
+    uint64_t vars_refused;     /**< flowbits, flowint and xbits sets refused: their flow,
+                                    host or host pair had no room left */
+    uint64_t xbits_evicted;    /**< hosts or host pairs evicted from the full xbits table */
 } gh_dpi_scratch_stats;
 GH_API void gh_dpi_scratch_get_stats(const gh_dpi_scratch *s, gh_dpi_scratch_stats *st);
 

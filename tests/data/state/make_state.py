@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Generate the crafted flow-state captures (tests/data/state/*.pcap):
-flowbits chains over TCP streams, HTTP transactions and UDP.
+flowbits chains over TCP streams, HTTP transactions and UDP; xbits of hosts
+and host pairs across flows, with expiry; flowint counters.
 
     /usr/bin/python3 tests/data/state/make_state.py [OUTDIR]
 
@@ -117,6 +118,28 @@ c.close()
 c = Tcp(cap, 41009, 9005)
 c.send(True, pad(b"PROBE two\n"))
 c.close()
+
+# xbits: a host's bit set on one flow is seen on another flow of that host
+# (track ip_src), not of the other end (ip_dst); a pair's bit both ways.
+cap = Capture("xb_hosts.pcap")
+_udp(cap, CLI, SRV, 41100, 9100, b"XSET host and pair", ipid=21)
+_udp(cap, CLI, SRV, 41101, 9101, b"XCHK from the client", ipid=22)
+_udp(cap, SRV, CLI, 9102, 41102, b"XCHK from the server", ipid=23, from_client=False)
+_udp(cap, CLI, "192.168.1.2", 41103, 9103, b"XCHK to another server", ipid=24)
+
+# xbits expire: set with expire 2, checked 1 s and 5 s later.
+cap = Capture("xb_expire.pcap")
+_udp(cap, CLI, SRV, 41110, 9110, b"XSHORT", ipid=31)
+cap.t += 1000000
+_udp(cap, CLI, SRV, 41111, 9111, b"XLATE one", ipid=32)
+cap.t += 4000000
+_udp(cap, CLI, SRV, 41112, 9112, b"XLATE two", ipid=33)
+
+# flowint: a counter per flow, compared after each add in the same packet.
+cap = Capture("fi_count.pcap")
+for i in range(4):
+    _udp(cap, CLI, SRV, 41120, 9120, b"HIT %d" % i, ipid=41 + i)
+_udp(cap, CLI, SRV, 41121, 9120, b"HIT other flow", ipid=50)
 
 for cap in CAPTURES:
     cap.write()
