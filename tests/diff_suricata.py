@@ -14,9 +14,10 @@ counts compared.
     files); the crafted captures of tests/data/diff get tests/data/diff/diff.rules,
     the crafted HTTP captures of tests/data/http get tests/data/http/http.rules,
     the crafted DNS/TLS/SMTP/FTP captures of tests/data/app get
-    tests/data/app/app.rules (of a crafted set, only the signatures gatehouse
-    loads take part: until it has a protocol's keywords the set compares few
-    or none). --sets chooses among these four sets (default all);
+    tests/data/app/app.rules, the crafted byte_* captures of tests/data/bytes
+    get tests/data/bytes/bytes.rules (of a crafted set, only the signatures
+    gatehouse loads take part: until it has a protocol's keywords the set
+    compares few or none). --sets chooses among these five sets (default all);
     --rules FILE|DIR gives one set for every pcap instead.
   - Suricata: `suricata --runmode single -k none -c OUT/suricata-MODE.yaml
     -S RULES` with a generated minimal suricata.yaml: the variables of
@@ -64,10 +65,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRAFTED_DIR = os.path.join(REPO, "tests", "data", "diff")
 HTTP_DIR = os.path.join(REPO, "tests", "data", "http")
 APP_DIR = os.path.join(REPO, "tests", "data", "app")
+BYTES_DIR = os.path.join(REPO, "tests", "data", "bytes")
 # rule set name -> (pcap directory, rule file); the corpus set "et" is apart
 CRAFTED_SETS = {"crafted": (CRAFTED_DIR, os.path.join(CRAFTED_DIR, "diff.rules")),
                 "http": (HTTP_DIR, os.path.join(HTTP_DIR, "http.rules")),
-                "app": (APP_DIR, os.path.join(APP_DIR, "app.rules"))}
+                "app": (APP_DIR, os.path.join(APP_DIR, "app.rules")),
+                "bytes": (BYTES_DIR, os.path.join(BYTES_DIR, "bytes.rules"))}
 SKIP = 77
 # Rule sets this large load once in unix-socket mode (see the docstring).
 SOCKET_MIN_RULES = 1000
@@ -644,14 +647,16 @@ def main():
                     help="rule file or directory for every pcap (repeatable; default ET Open "
                     "for the corpus pcaps, tests/data/diff/diff.rules for the crafted ones, "
                     "tests/data/http/http.rules for the crafted HTTP ones, "
-                    "tests/data/app/app.rules for the crafted DNS/TLS/SMTP/FTP ones)")
+                    "tests/data/app/app.rules for the crafted DNS/TLS/SMTP/FTP ones, "
+                    "tests/data/bytes/bytes.rules for the crafted byte_* ones)")
     ap.add_argument("--pcaps", nargs="+", help="pcap files or directories (default the pcaps "
                     "of --sets: CORPUS/pcaps/*.pcap, tests/data/diff/*.pcap, "
-                    "tests/data/http/*.pcap, tests/data/app/*.pcap)")
-    ap.add_argument("--sets", default="et,crafted,http,app",
+                    "tests/data/http/*.pcap, tests/data/app/*.pcap, tests/data/bytes/*.pcap)")
+    ap.add_argument("--sets", default="et,crafted,http,app,bytes",
                     help="comma-separated rule sets whose pcaps run when --pcaps is not given: "
                     "et (the corpus pcaps with ET Open), crafted (tests/data/diff), http "
-                    "(tests/data/http), app (tests/data/app); default all four")
+                    "(tests/data/http), app (tests/data/app), bytes (tests/data/bytes); "
+                    "default all five")
     ap.add_argument("--mode", choices=("ids", "ips"), default="ids")
     ap.add_argument("--out", help="work directory (default: a temporary one, removed at exit)")
     ap.add_argument("--expect", help="known differences (default tests/diff_suricata_expected.tsv"
@@ -693,7 +698,7 @@ def main():
     chosen = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in chosen if s != "et" and s not in CRAFTED_SETS]
     if unknown or not chosen:
-        log("--sets: unknown set %s (et, crafted, http, app)" % ", ".join(unknown or ["(none)"]))
+        log("--sets: unknown set %s (et, crafted, http, app, bytes)" % ", ".join(unknown or ["(none)"]))
         return 2
     if args.pcaps:
         pcaps = []
