@@ -28,6 +28,7 @@
 #include "detect/detect_int.h"
 #include "app/app.h"
 #include "rules_int.h"
+#include "byte_build.h"
 /* ---- small helpers --------------------------------------------------------- */
 
 static void tally(gh_dpi_load_report *rep, const char *kw)
@@ -180,6 +181,7 @@ typedef struct rule_ctx {
     bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
     gh_var_names *names;     /* the ruleset's flowbits, flowint and xbits names */
     uint8_t cur_buf;         /* the sticky buffer payload keywords go to */
+    dpi_sig *sg;             /* the signature being built (variable lookups) */
     /* per buffer: transforms and length conditions, attached to its segment */
     gh_xform xf[GH_BUF_N][SEG_XF_MAX];
     uint8_t nxf[GH_BUF_N];
@@ -356,20 +358,55 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
     }
 }
 
-/* Numeric content modifier; a byte_extract variable name is unsupported. */
-static bool modifier_num(rule_ctx *c, const gh_rule_option *o, long long lo, long long hi,
-                         long long *out)
+/* The slot of byte_extract/byte_math variable @p name for a keyword of
+ * buffer @p buf, as Suricata's DetectByteRetrieveSMVar (byte_extract names
+ * first, then byte_math results). False after an error or when the
+ * variable lives in another buffer (unsupported: Suricata reads whatever
+ * its slot last held there). */
+static bool var_slot(rule_ctx *c, gh_rule_loc loc, const char *kw, const char *name,
+                     uint8_t buf, uint32_t *slot)
+{
+    const dpi_sig *sg = c->sg;
+    const dpi_kw *def = NULL;
+    for (int pass = 0; pass < 2 && !def; pass++) {
+        uint8_t t = pass ? KW_BYTE_MATH : KW_BYTE_EXTRACT;
+        for (size_t i = 0; i < sg->nkw && !def; i++)
+            if (sg->kw[i].type == t && sg->kw[i].bk->name && !strcmp(sg->kw[i].bk->name, name))
+                def = &sg->kw[i];
+    }
+    if (!def) {
+        rule_error(c, loc, "%s: unknown byte_extract/byte_math variable '%s'", kw, name);
+        return false;
+    }
+    if (def->buf != buf) {
+        rule_unsupported(c, "byte_extract variable/other buffer");
+        return false;
+    }
+    *slot = def->bk->slot;
+    return true;
+}
+
+/* Numeric content modifier, or a byte_extract/byte_math variable name:
+ * 1 a number, 2 a variable (its slot in @p out), 0 an error. */
+static int modifier_num(rule_ctx *c, const gh_rule_option *o, uint8_t buf, long long lo,
+                        long long hi, long long *out)
 {
     const char *v = o->value.text ? o->value.text : "";
     if (parse_int(v, lo, hi, out))
-        return true;
+        return 1;
     const char *s = skip_ws(v);
-    if (isalpha((unsigned char)*s) || *s == '_')
-        rule_unsupported(c, "byte_extract variable");
-    else
-        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "bad %s value '%s'",
-                   o->name.text, v);
-    return false;
+    uint32_t slot;
+    if (isalpha((unsigned char)*s)) {
+        char name[BYTE_NAME_MAX];
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(s, " \t"), s);
+        if (!var_slot(c, o->value.loc, o->name.text, name, buf, &slot))
+            return 0;
+        *out = slot;
+        return 2;
+    }
+    rule_error(c, o->value.text ? o->value.loc : o->name.loc, "bad %s value '%s'",
+               o->name.text, v);
+    return 0;
 }
 
 /* isdataat:[!]N[,relative][,rawbytes] */
@@ -388,11 +425,16 @@ static void compile_isdataat(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         t = (char *)skip_ws(t + 1);
     }
     long long n;
-    if (!parse_int(t, 0, 0xffffffffll, &n)) {
-        if (isalpha((unsigned char)*t) || *t == '_')
-            rule_unsupported(c, "byte_extract variable");
-        else
-            rule_error(c, o->value.loc, "bad isdataat value '%s'", o->value.text);
+    uint32_t slot;
+    if (isalpha((unsigned char)*t)) {
+        size_t l = strcspn(t, " \t");
+        t[l] = '\0';
+        if (!var_slot(c, o->value.loc, "isdataat", t, k->buf, &slot))
+            return;
+        k->vars |= KV_LEN;
+        n = slot;
+    } else if (!parse_int(t, 0, 0xffffffffll, &n)) {
+        rule_error(c, o->value.loc, "bad isdataat value '%s'", o->value.text);
         return;
     }
     k->len = (uint32_t)n;
@@ -412,6 +454,7 @@ static void compile_isdataat(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
 static void content_modifier(rule_ctx *c, const gh_rule_option *o, const char *nm, dpi_kw *k)
 {
     long long v;
+    int r;
     if (!strcasecmp(nm, "nocase")) {
         k->nocase = true;
         for (uint32_t i = 0; i < k->len; i++)
@@ -419,24 +462,28 @@ static void content_modifier(rule_ctx *c, const gh_rule_option *o, const char *n
     } else if (!strcasecmp(nm, "rawbytes")) {
         /* we never inspect normalized data: a no-op */
     } else if (!strcasecmp(nm, "offset")) {
-        if (modifier_num(c, o, 0, 0xffffffffll, &v)) {
+        if ((r = modifier_num(c, o, k->buf, 0, 0xffffffffll, &v))) {
             k->has_offset = true;
             k->offset = (uint32_t)v;
+            k->vars |= r == 2 ? KV_OFFSET : 0;
         }
     } else if (!strcasecmp(nm, "depth")) {
-        if (modifier_num(c, o, 1, 0xffffffffll, &v)) {
+        if ((r = modifier_num(c, o, k->buf, 1, 0xffffffffll, &v))) {
             k->has_depth = true;
             k->depth = (uint32_t)v;
+            k->vars |= r == 2 ? KV_DEPTH : 0;
         }
     } else if (!strcasecmp(nm, "distance")) {
-        if (modifier_num(c, o, -0x7fffffffll, 0x7fffffffll, &v)) {
+        if ((r = modifier_num(c, o, k->buf, -0x7fffffffll, 0x7fffffffll, &v))) {
             k->has_distance = true;
             k->distance = (int32_t)v;
+            k->vars |= r == 2 ? KV_DISTANCE : 0;
         }
     } else if (!strcasecmp(nm, "within")) {
-        if (modifier_num(c, o, 1, 0x7fffffffll, &v)) {
+        if ((r = modifier_num(c, o, k->buf, 1, 0x7fffffffll, &v))) {
             k->has_within = true;
             k->within = (uint32_t)v;
+            k->vars |= r == 2 ? KV_WITHIN : 0;
         }
     } else if (!strcasecmp(nm, "startswith")) {
         k->startswith = true;
@@ -488,7 +535,7 @@ static void content_finish(rule_ctx *c, dpi_kw *k)
         k->has_depth = true;
         k->depth = k->len;
     }
-    if (k->has_depth) {
+    if (k->has_depth && !(k->vars & (KV_DEPTH | KV_OFFSET))) { /* variables: at run time */
         if (k->depth < k->len && !k->startswith) {
             rule_error(c, k->loc, "content: depth %u is smaller than the content length %u",
                        k->depth, k->len);
@@ -496,7 +543,7 @@ static void content_finish(rule_ctx *c, dpi_kw *k)
         }
         k->depth += k->offset; /* depth counts from offset */
     }
-    if (k->has_within && k->within < k->len) {
+    if (k->has_within && !(k->vars & KV_WITHIN) && k->within < k->len) {
         rule_error(c, k->loc, "content: within %u is smaller than the content length %u",
                    k->within, k->len);
     }
@@ -778,6 +825,9 @@ static void sig_clear(dpi_sig *sg)
         free(sg->kw[i].pat);
         pcre2_code_free(sg->kw[i].re);
         hs_free_database(sg->kw[i].re_hs);
+        if (sg->kw[i].bk)
+            free(sg->kw[i].bk->name);
+        free(sg->kw[i].bk);
     }
     free(sg->kw);
     for (size_t i = 0; i < sg->nseg; i++)
@@ -1001,6 +1051,70 @@ static void compile_var(rule_ctx *c, const gh_rule_option *o, const char *kw, dp
     *u = set && read ? VAR_USE_SET_READ : set ? VAR_USE_SET : VAR_USE_READ;
 }
 
+/* byte_test, byte_jump, byte_extract, byte_math: Suricata's Setup
+ * functions. The buffer is the sticky one; without one, a relative keyword
+ * joins the buffer of the keyword before it (DetectGetLastSMFromLists).
+ * Variables it reads resolve to slots; the one it writes takes the next
+ * slot of its kind in its buffer (Suricata's local_id). */
+static void compile_byte(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg, dpi_kw *k)
+{
+    const char *nm = o->name.text;
+    if (!(k->bk = calloc(1, sizeof(*k->bk)))) {
+        c->oom = true;
+        return;
+    }
+    byte_parse p;
+    gh_byte_parse(k->type, o->value.text, k->bk, &p);
+    if (p.status < 0) {
+        gh_rule_loc l = o->value.text ? o->value.loc : o->name.loc;
+        l.col += (uint32_t)p.at;
+        rule_error(c, l, "%s", p.msg);
+        return;
+    }
+    if (p.status > 0) {
+        rule_unsupported(c, p.tag);
+        return;
+    }
+    k->relative = p.relative;
+    bool prior_pm = false; /* a content or pcre before it */
+    for (size_t i = 0; i + 1 < sg->nkw; i++)
+        prior_pm |= sg->kw[i].type == KW_CONTENT || sg->kw[i].type == KW_PCRE;
+    if (c->cur_buf != GH_BUF_PAYLOAD) {
+        k->buf = c->cur_buf;
+        if (k->type == KW_BYTE_MATH && k->relative && !prior_pm) {
+            rule_error(c, o->name.loc, "byte_math: relative without a previous content or pcre");
+            return;
+        }
+    } else if (k->relative && sg->nkw > 1) {
+        k->buf = sg->kw[sg->nkw - 2].buf;
+    }
+    static const unsigned flag[3] = {KV_NBYTES, KV_OFFSET, KV_VALUE};
+    for (int f = 0; f < 3; f++) {
+        uint32_t slot;
+        if (!p.var[f][0])
+            continue;
+        if (!var_slot(c, o->value.loc, nm, p.var[f], k->buf, &slot))
+            return;
+        k->bk->vars |= (uint8_t)flag[f];
+        if (f == BV_NBYTES)
+            k->bk->nbytes = (int32_t)slot;
+        else if (f == BV_OFFSET)
+            k->bk->offset = (int32_t)slot;
+        else
+            k->bk->value = slot;
+    }
+    if (k->type == KW_BYTE_EXTRACT || k->type == KW_BYTE_MATH) {
+        uint32_t n = 0;
+        for (size_t i = 0; i + 1 < sg->nkw; i++)
+            n += sg->kw[i].type == k->type && sg->kw[i].buf == k->buf;
+        if (n >= DPI_VARS_MAX) {
+            rule_unsupported(c, "byte_extract/more than 256 variables");
+            return;
+        }
+        k->bk->slot = (uint8_t)n;
+    }
+}
+
 /* Compile rule @c->r into @sg. False when the rule is skipped (error,
  * unsupported feature or memory; see @c). */
 static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
@@ -1008,6 +1122,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
     const gh_rule *r = c->r;
     memset(sg, 0, sizeof(*sg));
     sg->fp_kw = -1;
+    c->sg = sg;
     if (r->action == GH_ACTION_ACCEPT) {
         rule_error(c, r->action_tok.loc, "action 'accept' is only allowed in firewall rules");
         return false;
@@ -1129,6 +1244,18 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             }
             k->buf = c->cur_buf;
             compile_isdataat(c, o, k);
+        } else if (!strcasecmp(nm, "byte_test") || !strcasecmp(nm, "byte_jump") ||
+                   !strcasecmp(nm, "byte_extract") || !strcasecmp(nm, "byte_math")) {
+            uint8_t t = !strcasecmp(nm, "byte_test")      ? KW_BYTE_TEST
+                        : !strcasecmp(nm, "byte_jump")    ? KW_BYTE_JUMP
+                        : !strcasecmp(nm, "byte_extract") ? KW_BYTE_EXTRACT
+                                                          : KW_BYTE_MATH;
+            dpi_kw *k = new_kw(sg, &cap, t, o->name.loc);
+            if (!k) {
+                c->oom = true;
+                break;
+            }
+            compile_byte(c, o, sg, k);
         } else {
             /* not a keyword the matcher implements: skip, never ignore */
             rule_unsupported(c, nm);
@@ -1149,7 +1276,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
      * the next keyword that sets a new match end. */
     for (size_t i = 0; i < sg->nkw_all; i++) {
         dpi_kw *k = &sg->kw[i];
-        if (k->type == KW_ISDATAAT || k->negated)
+        if ((k->type != KW_CONTENT && k->type != KW_PCRE) || k->negated)
             continue;
         for (size_t j = i + 1; j < sg->nkw_all && sg->kw[j].buf == k->buf; j++) {
             const dpi_kw *n = &sg->kw[j];
@@ -1157,7 +1284,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 k->retry = true;
                 break;
             }
-            if (n->type != KW_ISDATAAT && !n->negated)
+            /* byte_test and isdataat leave the match end where it was */
+            if (n->type != KW_ISDATAAT && n->type != KW_BYTE_TEST && !n->negated)
                 break;
         }
     }

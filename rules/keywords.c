@@ -104,9 +104,9 @@ static const kw keywords[] = {
     {"vlan.layers", HDR, KL_MATCH_PKT, 0},
     {"nfq_set_mark", HDR, KL_MATCH, 0},
     /* known payload and app-layer keywords, not implemented yet */
-    {"byte_test", PAY, KL_PMATCH, 0}, {"byte_jump", PAY, KL_PMATCH, 0},
-    {"byte_extract", PAY, KL_PMATCH, 0},
-    {"byte_math", PAY, KL_PMATCH, 0},
+    {"byte_test", G2 | KW_NEEDV, KL_PMATCH, 0}, {"byte_jump", G2 | KW_NEEDV, KL_PMATCH, 0},
+    {"byte_extract", G2 | KW_NEEDV, KL_PMATCH, 0},
+    {"byte_math", G2 | KW_NEEDV, KL_PMATCH, 0},
     {"bsize", G2 | KW_NEEDV, KL_PMATCH, 0}, {"base64_decode", PAY, KL_PMATCH, 0},
     {"base64_data", PAY, KL_DERIVED, 0},
     {"pkt_data", G2 | KW_NOV | KW_STICKY, KL_PAYLOAD, GH_BUF_PAYLOAD},

@@ -14,9 +14,10 @@ counts compared.
     files); the crafted captures of tests/data/diff get tests/data/diff/diff.rules,
     the crafted HTTP captures of tests/data/http get tests/data/http/http.rules,
     the crafted DNS/TLS/SMTP/FTP captures of tests/data/app get
-    tests/data/app/app.rules (of a crafted set, only the signatures gatehouse
-    loads take part: until it has a protocol's keywords the set compares few
-    or none). --sets chooses among these four sets (default all);
+    tests/data/app/app.rules, the crafted byte_* captures of tests/data/bytes
+    get tests/data/bytes/bytes.rules (of a crafted set, only the signatures
+    gatehouse loads take part: until it has a protocol's keywords the set
+    compares few or none). --sets chooses among these five sets (default all);
     --rules FILE|DIR gives one set for every pcap instead.
   - Suricata: `suricata --runmode single -k none -c OUT/suricata-MODE.yaml
     -S RULES` with a generated minimal suricata.yaml: the variables of
@@ -656,7 +657,8 @@ def main():
                     help="rule file or directory for every pcap (repeatable; default ET Open "
                     "for the corpus pcaps, tests/data/diff/diff.rules for the crafted ones, "
                     "tests/data/http/http.rules for the crafted HTTP ones, "
-                    "tests/data/app/app.rules for the crafted DNS/TLS/SMTP/FTP ones)")
+                    "tests/data/app/app.rules for the crafted DNS/TLS/SMTP/FTP ones, "
+                    "tests/data/bytes/bytes.rules for the crafted byte_* ones)")
     ap.add_argument("--pcaps", nargs="+", help="pcap files or directories (default the pcaps "
                     "of --sets: CORPUS/pcaps/*.pcap, tests/data/diff/*.pcap and each crafted "
                     "set's tests/data/NAME/*.pcap)")

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void pb_fail(const char *what)
 {
@@ -602,4 +603,22 @@ void pb_truncate(pb *b, uint32_t len)
     if (len > b->len)
         pb_fail("truncate beyond end");
     b->len = len;
+}
+
+uint64_t pb_rng_seed(const char *env)
+{
+    const char *v = getenv(env);
+    uint64_t seed = v && *v ? strtoull(v, NULL, 10) : (uint64_t)time(NULL);
+    printf("%s=%llu\n", env, (unsigned long long)seed);
+    return seed ? seed : 1;
+}
+
+uint64_t pb_rng(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * UINT64_C(2685821657736338717);
 }

@@ -149,4 +149,10 @@ void pb_put16(pb *b, uint32_t off, uint16_t v); /* network order */
 void pb_put32(pb *b, uint32_t off, uint32_t v); /* network order */
 uint16_t pb_get16(const pb *b, uint32_t off);
 
+/* Randomized tests: a seed from environment variable @p env (decimal), else
+ * from the clock; printed so a failure can be replayed. */
+uint64_t pb_rng_seed(const char *env);
+/* xorshift64*: the next value of @p state (nonzero) */
+uint64_t pb_rng(uint64_t *state);
+
 #endif

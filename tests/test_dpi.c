@@ -670,7 +670,7 @@ static void test_unsupported_skipped(void **state)
              "alert http any any -> any any (content:\"x\"; sid:3;)\n"
              "alert tcp any any -> any any (content:\"x\"; http_uri; sid:4;)\n"
              "alert tcp any any -> any any (content:\"x\"; sid:5;)\n"
-             "alert tcp any any -> any any (content:\"x\"; byte_test:1,>,2,0; sid:6;)\n");
+             "alert tcp any any -> any any (content:\"x\"; byte_test:1,>,2,0,dce; sid:6;)\n");
     assert_int_equal(L.nerrs, 0);
     printf("report: loaded %zu, skipped %zu:", L.rep.loaded, L.rep.skipped);
     for (size_t i = 0; i < L.rep.n_kw; i++)

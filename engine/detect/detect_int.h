@@ -39,7 +39,46 @@ enum { PK_TCP = 1, PK_UDP = 2, PK_ICMP4 = 4, PK_ICMP6 = 8, PK_OTHER = 16, PK_ALL
 enum { FAM_V4 = 1, FAM_V6 = 2 };
 enum { CLS_TCP, CLS_UDP, CLS_ICMP, CLS_OTHER, CLS_N };
 enum { DIR_TO_SERVER, DIR_TO_CLIENT, DIR_ANY, DIR_N };
-enum { KW_CONTENT, KW_PCRE, KW_ISDATAAT };
+enum { KW_CONTENT, KW_PCRE, KW_ISDATAAT, KW_BYTE_TEST, KW_BYTE_JUMP, KW_BYTE_EXTRACT,
+       KW_BYTE_MATH };
+
+/* byte_extract/byte_math variables: Suricata numbers them per buffer and
+ * keyword (a uint8_t local_id), so a buffer has at most this many slots. */
+#define DPI_VARS_MAX 256u
+/* dpi_kw.vars and dpi_byte.vars: the field holds a variable slot */
+enum {
+    KV_OFFSET = 1,   /* content offset, byte_* offset */
+    KV_DEPTH = 2,
+    KV_DISTANCE = 4,
+    KV_WITHIN = 8,
+    KV_LEN = 16,     /* isdataat N */
+    KV_NBYTES = 32,  /* byte_* nbytes */
+    KV_VALUE = 64,   /* byte_test value, byte_math rvalue */
+};
+/* byte_test operators (Suricata's DETECT_BYTETEST_OP_*) and byte_math ones */
+enum { BT_LT = 1, BT_GT, BT_EQ, BT_AND, BT_OR, BT_GE, BT_LE };
+enum { BM_ADD = 1, BM_SUB, BM_DIV, BM_MUL, BM_SHL, BM_SHR };
+
+/* A byte_test, byte_jump, byte_extract or byte_math keyword, as Suricata's
+ * Detect{Bytetest,Bytejump,ByteExtract,ByteMath}Data. */
+typedef struct dpi_byte {
+    int32_t offset;     /* or a slot (KV_OFFSET) */
+    int32_t nbytes;     /* or a slot (KV_NBYTES) */
+    uint64_t value;     /* byte_test value, byte_math rvalue, or a slot (KV_VALUE) */
+    uint32_t bitmask;
+    uint8_t shift;      /* trailing zero bits of the bitmask */
+    bool has_mask;
+    uint8_t vars;       /* KV_* */
+    uint8_t op;         /* BT_* or BM_* */
+    uint8_t base;       /* string: strtoull's base (0: automatic) */
+    bool string, little, neg_op;
+    bool from_begin, from_end;
+    uint8_t align;      /* byte_jump: 4 when align; byte_extract: 2 or 4; 0: none */
+    uint16_t multiplier; /* byte_jump, byte_extract (1 when absent) */
+    int32_t post_offset; /* byte_jump */
+    uint8_t slot;       /* byte_extract, byte_math: the variable written */
+    char *name;         /* byte_extract name, byte_math result (for errors and lookups) */
+} dpi_byte;
 
 static const unsigned cls_kinds[CLS_N] = {PK_TCP, PK_UDP, PK_ICMP4 | PK_ICMP6, PK_OTHER};
 
@@ -55,6 +94,7 @@ typedef struct dpi_kw {
     bool fp_chop;
     bool last_ext;      /* no later keyword can extend a match's extent (stream mode) */
     bool anchored;      /* pcre: the A flag */
+    uint8_t vars;       /* KV_*: offset/depth/distance/within/len hold a variable slot */
     uint8_t buf;        /* gh_buffer_id it inspects */
     int32_t distance;
     uint32_t within;
@@ -63,6 +103,7 @@ typedef struct dpi_kw {
     uint16_t fp_off, fp_len;
     uint8_t *pat;       /* content bytes, lower-cased when nocase */
     pcre2_code *re;
+    dpi_byte *bk;       /* byte_* keywords */
     hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
                              negatives), NULL when Hyperscan cannot take it */
     gh_rule_loc loc;    /* the keyword, for errors */
@@ -245,6 +286,7 @@ struct gh_dpi_scratch {
     uint8_t *xa, *xb;   /* transform outputs (XF_CAP bytes each; with transaction signatures) */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
+    uint64_t vars[DPI_VARS_MAX]; /* byte_extract/byte_math values of the chain verified */
     gh_dpi_scratch_stats stats;
 };
 

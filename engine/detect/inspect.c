@@ -56,11 +56,67 @@ static inline bool stream_retry(const vctx *v, int64_t ext, int64_t end)
     return v->stream && ext <= v->new_from && end <= v->new_from;
 }
 
+/* The search window of a content with a byte_extract/byte_math variable
+ * in offset, depth, distance or within, computed as Suricata's
+ * DetectEngineContentInspection does with its *_VAR flags (integer
+ * widths, and depth then counting from the offset, included). False when
+ * no position can match. Absolute positions count from the stream start. */
+static bool var_window(const dpi_kw *k, uint32_t prev_end, const vctx *v, int64_t *lo,
+                       int64_t *hi)
+{
+    const uint64_t *val = v->s->vars;
+    uint32_t off, depth = v->len;
+    int distance = k->has_distance ? k->distance : 0;
+    if (k->relative) {
+        off = prev_end;
+        if (k->has_distance) {
+            if (k->vars & KV_DISTANCE)
+                distance = (int)val[k->distance];
+            if (distance < 0 && (uint32_t)(-(int64_t)distance) > off)
+                off = 0;
+            else
+                off += (uint32_t)distance;
+        }
+        if (k->has_within) {
+            uint64_t w = k->vars & KV_WITHIN ? val[k->within] : k->within;
+            uint64_t lim = prev_end + w + (uint64_t)(int64_t)distance;
+            if ((int32_t)depth > (int32_t)lim)
+                depth = (uint32_t)lim;
+        }
+        if (k->vars & KV_DISTANCE)
+            depth += off; /* Suricata's: as for a variable offset */
+    } else {
+        if (k->has_depth)
+            depth = k->vars & KV_DEPTH ? (uint32_t)val[k->depth] : k->depth;
+        off = !k->has_offset ? 0 : k->vars & KV_OFFSET ? (uint32_t)val[k->offset] : k->offset;
+        depth += off; /* a variable depth, or any depth with a variable offset */
+        if (v->base) { /* absolute positions count from the stream start */
+            int64_t o = (int64_t)off - v->base, d = (int64_t)depth - v->base;
+            off = o < 0 ? 0 : (uint32_t)o;
+            if (k->has_depth) {
+                if (d <= 0)
+                    return false;
+                depth = (uint32_t)d;
+            }
+        }
+    }
+    if (depth > v->len)
+        depth = v->len;
+    if (off > depth || depth == 0)
+        return false;
+    *lo = off;
+    *hi = depth;
+    return true;
+}
+
 static bool inspect_content(size_t i, const dpi_kw *k, uint32_t prev_end,
                             int64_t ext, vctx *v)
 {
     int64_t len = v->len, lo, hi; /* the match must lie in [lo, hi) */
-    if (k->relative) {
+    if (k->vars & (KV_OFFSET | KV_DEPTH | KV_DISTANCE | KV_WITHIN)) {
+        if (!var_window(k, prev_end, v, &lo, &hi))
+            return k->negated && inspect(i + 1, prev_end, ext, v);
+    } else if (k->relative) {
         int64_t base = (int64_t)prev_end + (k->has_distance ? k->distance : 0);
         lo = base < 0 ? 0 : base;
         hi = k->has_within ? base + k->within : len;
@@ -176,6 +232,178 @@ static bool inspect_pcre(size_t i, const dpi_kw *k, uint32_t prev_end,
     }
 }
 
+/* strtoull over @p n bytes, as Suricata's ByteExtractString: strtoull's
+ * leading blanks, sign and 0x prefix apply; -1 when no digit was read or
+ * the value overflows, else the bytes used. */
+static int extract_string(const uint8_t *p, int32_t n, int base, uint64_t *out)
+{
+    char b[24];
+    if (n <= 0 || n > 23) /* Suricata reads an unterminated buffer for 0 bytes */
+        return -1;
+    memcpy(b, p, (size_t)n);
+    b[n] = '\0';
+    char *end;
+    errno = 0;
+    *out = strtoull(b, &end, base);
+    if (errno == ERANGE || end == b)
+        return -1;
+    return (int)(end - b);
+}
+
+static uint64_t extract_bin(const uint8_t *p, int32_t n, bool little)
+{
+    uint64_t x = 0;
+    for (int32_t j = 0; j < n; j++)
+        x |= (uint64_t)p[little ? j : n - 1 - j] << (8 * j);
+    return x;
+}
+
+/* What a byte_* keyword read: its value, where the bytes start, how many
+ * the value used, and the end of the bytes it required (the extent). */
+typedef struct byte_read {
+    uint64_t val;
+    int64_t pos;
+    int ext_bytes;
+    int64_t end;
+} byte_read;
+
+/* Locate and extract the bytes of @p b at @p off (relative to @p prev_end
+ * when @p rel, else to the stream start), as the Detect*DoMatch functions:
+ * a relative keyword needs bytes after its base (byte_jump only when it
+ * reads some), every keyword needs all @p nb bytes inside the buffer. */
+static bool byte_get(const dpi_byte *b, bool rel, bool jump, int64_t off, int32_t nb,
+                     uint32_t prev_end, int64_t len, const vctx *v, byte_read *r)
+{
+    if (len == 0)
+        return false;
+    r->pos = rel ? (int64_t)prev_end + off : off - v->base;
+    int64_t left = len - r->pos;
+    if (rel && left <= 0 && (!jump || nb))
+        return false;
+    if (r->pos < 0 || nb > left)
+        return false;
+    const uint8_t *p = v->buf + r->pos;
+    if (b->string) {
+        r->ext_bytes = extract_string(p, nb, b->base, &r->val);
+        if (r->ext_bytes <= 0)
+            return false;
+    } else {
+        if (nb < 0 || nb > 8) /* ByteExtractUint64 refuses them */
+            return false;
+        r->val = extract_bin(p, nb, b->little);
+        r->ext_bytes = nb;
+    }
+    r->end = r->pos + nb;
+    return true;
+}
+
+static inline int64_t var_or(const vctx *v, const dpi_byte *b, unsigned flag, int64_t c)
+{
+    return b->vars & flag ? (int64_t)v->s->vars[c] : c;
+}
+
+/* A byte_* keyword: its check, the match end it leaves for relative
+ * keywords (@p prev_end, moved by byte_jump, byte_extract and byte_math),
+ * the value it stores, and its extent on a stream window. */
+static bool inspect_byte(size_t i, const dpi_kw *k, uint32_t prev_end, int64_t ext, vctx *v)
+{
+    const dpi_byte *b = k->bk;
+    int64_t off = (int32_t)var_or(v, b, KV_OFFSET, b->offset);
+    int32_t nb = (int32_t)var_or(v, b, KV_NBYTES, b->nbytes);
+    byte_read r;
+    uint64_t val;
+    int64_t end;
+    switch (k->type) {
+    case KW_BYTE_TEST: {
+        if (!(b->string && nb <= 23) && nb > 8)
+            return false;
+        if (!byte_get(b, k->relative, false, off, nb, prev_end, v->len, v, &r))
+            return false;
+        val = r.val;
+        if (b->has_mask) {
+            val &= b->bitmask;
+            if (val && b->shift)
+                val >>= b->shift;
+        }
+        uint64_t x = (uint64_t)var_or(v, b, KV_VALUE, (int64_t)b->value);
+        bool m;
+        switch (b->op) {
+        case BT_LT: m = val < x; break;
+        case BT_GT: m = val > x; break;
+        case BT_EQ: m = val == x; break;
+        case BT_AND: m = (val & x) != 0; break;
+        case BT_OR: m = (val ^ x) != 0; break;
+        case BT_GE: m = val >= x; break;
+        default: m = val <= x; break;
+        }
+        if (m == b->neg_op)
+            return false;
+        end = prev_end;
+        break;
+    }
+    case KW_BYTE_JUMP: {
+        if (!(b->string && nb <= 23) && nb > 8)
+            return false;
+        if (!byte_get(b, k->relative, true, off, nb, prev_end, v->len, v, &r))
+            return false;
+        val = r.val * b->multiplier;
+        if (b->align && val % 4)
+            val += 4 - val % 4;
+        val += (uint64_t)(int64_t)b->post_offset;
+        int64_t from = b->from_begin ? -v->base : b->from_end ? (int64_t)v->len
+                                                               : r.pos + r.ext_bytes;
+        int64_t to;
+        if (__builtin_add_overflow(from, (int64_t)val, &to))
+            to = (int64_t)val < 0 ? -1 : INT64_MAX;
+        if (to > (int64_t)v->len)
+            return false;
+        end = to < 0 ? 0 : to; /* before the buffer: its start, as Suricata */
+        if (r.end < end)
+            r.end = end;
+        break;
+    }
+    case KW_BYTE_EXTRACT:
+        if (!byte_get(b, k->relative, false, off, nb, prev_end, v->len, v, &r))
+            return false;
+        val = r.val * b->multiplier;
+        if (b->align && val % b->align)
+            val += b->align - val % b->align;
+        v->s->vars[b->slot] = val;
+        end = r.pos + r.ext_bytes;
+        break;
+    default: { /* byte_math; Suricata passes it the buffer length as a uint16_t */
+        nb = (uint8_t)nb;
+        if (nb < 1 || nb > (b->string ? 10 : 4))
+            return false;
+        if (!byte_get(b, k->relative, false, off, nb, prev_end, v->len & 0xffff, v, &r))
+            return false;
+        uint64_t x = (uint64_t)var_or(v, b, KV_VALUE, (int64_t)b->value);
+        val = r.val;
+        switch (b->op) {
+        case BM_ADD: val += x; break;
+        case BM_SUB: val -= x; break;
+        case BM_DIV:
+            if (!x)
+                return false;
+            val /= x;
+            break;
+        case BM_MUL: val *= x; break;
+        case BM_SHL: val = x < 64 ? val << x : 0; break;
+        default: val >>= x & 63; break; /* x86's shift count, as Suricata runs */
+        }
+        if (b->has_mask) {
+            val &= b->bitmask;
+            if (val && b->shift)
+                val >>= b->shift;
+        }
+        v->s->vars[b->slot] = val;
+        end = r.pos + r.ext_bytes;
+        break;
+    }
+    }
+    return inspect(i + 1, (uint32_t)end, r.end > ext ? r.end : ext, v);
+}
+
 static bool inspect(size_t i, uint32_t prev_end, int64_t ext, vctx *v)
 {
     if (i == v->nkw)
@@ -191,10 +419,16 @@ static bool inspect(size_t i, uint32_t prev_end, int64_t ext, vctx *v)
         return inspect_content(i, k, prev_end, ext, v);
     case KW_PCRE:
         return inspect_pcre(i, k, prev_end, ext, v);
-    default: { /* isdataat, with Suricata's bounds: relative N needs N bytes
-                  after the match, absolute N needs a byte at (stream) offset N */
-        int64_t need = k->relative ? (int64_t)prev_end + k->len
-                                   : (int64_t)k->len + 1 - v->base; /* exclusive end */
+    case KW_ISDATAAT: { /* with Suricata's bounds: relative N needs N bytes after
+                           the match, absolute N needs a byte at (stream) offset N */
+        int64_t n = k->len;
+        if (k->vars & KV_LEN) {
+            n = (int64_t)v->s->vars[k->len];
+            if (n >= 100000000) /* Suricata's bound on a variable */
+                return k->negated && inspect(i + 1, prev_end, ext, v);
+        }
+        int64_t need = k->relative ? (int64_t)prev_end + n
+                                   : n + 1 - v->base; /* exclusive end */
         bool ok = need <= (int64_t)v->len;
         if (k->negated)
             ok = !ok;
@@ -202,6 +436,8 @@ static bool inspect(size_t i, uint32_t prev_end, int64_t ext, vctx *v)
             ext = need;
         return ok && inspect(i + 1, prev_end, ext, v);
     }
+    default:
+        return inspect_byte(i, k, prev_end, ext, v);
     }
 }
 

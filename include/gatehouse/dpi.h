@@ -278,10 +278,12 @@ enum {
  * - A signature with payload keywords (info.payload) is reported only when a
  *   complete match of its keyword chain has its extent past @p new_from: it
  *   needs a byte that just arrived. The extent of a match is the end of its
- *   furthest positive content or pcre match, or the last byte a positive
+ *   furthest positive content or pcre match, the last byte a positive
  *   isdataat requires (relative: N bytes after the previous match; absolute:
- *   the byte at stream offset N); a chain of only negated keywords has the
- *   whole window as extent (reported on every call that delivers bytes).
+ *   the byte at stream offset N), or the last byte a byte_test, byte_extract
+ *   or byte_math read (all its nbytes) or a byte_jump read or jumped to; a
+ *   chain of only negated keywords has the whole window as extent (reported
+ *   on every call that delivers bytes).
  *   The verifier searches the whole match space (all occurrences,
  *   backtracking) for such a match, so an occurrence is reported once, by
  *   the call that delivers its last byte, though its bytes stay in later
@@ -291,7 +293,11 @@ enum {
  * - Absolute positions count from stream offset 0, not from @p buf: content
  *   offset/depth and startswith (depth:3 can only match when
  *   @p buf_offset < 3 and stream bytes 0..2 are in @p buf), isdataat without
- *   relative. endswith: the end of the window is the end of the data seen so
+ *   relative, byte_* without relative (their offset; byte_jump from_beginning
+ *   jumps from stream offset 0, a target before the window is its start;
+ *   from_end jumps from the window's end). Suricata reads these from the
+ *   start of the chunk it inspects; the two agree on windows that start the
+ *   stream. endswith: the end of the window is the end of the data seen so
  *   far. Relative keywords (distance/within, isdataat relative, pcre R) work
  *   inside the window; a relative first keyword counts from the window start.
  * - pcre without R: the subject is the window. When @p buf_offset > 0, ^
