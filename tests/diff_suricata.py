@@ -75,7 +75,7 @@ def crafted_sets():
     for d in sorted(glob.glob(os.path.join(DATA_DIR, "*", ""))):
         d = d.rstrip(os.sep)
         name = os.path.basename(d)
-        if os.path.isfile(os.path.join(d, name + ".rules")):
+        if d != CRAFTED_DIR and os.path.isfile(os.path.join(d, name + ".rules")):
             sets[name] = (d, os.path.join(d, name + ".rules"))
     return sets
 
