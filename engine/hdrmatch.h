@@ -96,6 +96,8 @@ typedef struct gh_pkt_state {
                          flow direction (Suricata matches them once per direction) */
     uint8_t alproto;  /* the flow's application protocol (GH_ALPROTO_*, 0: not known) */
     struct gh_flowbits *fb; /* the flow's flowbits (detect/flowbits.h), NULL: none kept */
+    bool tcp_ssn;       /* a TCP session is tracked (SYN seen): ssize is valid */
+    uint32_t ssize[2];  /* stream_size per side (client, server): next seq - ISN */
 } gh_pkt_state;
 
 /* Parse an integer keyword value with at most @p max. 0, or -1 with @p err. */

@@ -477,6 +477,39 @@ static void take_ack(gh_stream_inspect *si, gh_dpi_scratch *scratch, stream_slot
     }
 }
 
+/* stream_size's inputs, as Suricata's TcpSession has them when the packet
+ * is inspected (stream-tcp.c runs first): per side, the highest sequence
+ * number sent (the flow's tracking, this packet included) minus the ISN,
+ * which is the stream's base - 1 (SYN, or a mid-stream pick-up's first
+ * byte - 1). A side that sent no SYN yet counts 0 (Suricata's zeroed server
+ * before the SYN/ACK). The client's FIN is not counted until acknowledged:
+ * Suricata's FIN handling sets the client's next_seq to seq + len, the
+ * server's to seq + len + 1, and the peer's ACK moves it past the FIN. */
+static void stream_sizes(const stream_slot *s, const gh_flow *f, const gh_packet *p, int dir,
+                         gh_pkt_state *st)
+{
+    st->tcp_ssn = false;
+    for (int d = 0; d < 2; d++) {
+        const gh_reasm_stream *rs = &s->rs[d];
+        const gh_flow_tcp_dir *td = &f->tcp[d];
+        uint32_t isn;
+        if (rs->flags & GH_REASM_STARTED)
+            isn = rs->base_seq - 1;
+        else if (p && d == dir && (p->tcp_flags & GH_TCP_SYN))
+            isn = p->tcp_seq; /* its SYN, which reassembly takes after this */
+        else {
+            st->ssize[d] = 0;
+            continue;
+        }
+        st->tcp_ssn = true;
+        uint32_t next = td->high_seq;
+        if (d == GH_FLOW_TOSERVER && (td->flags & GH_FLOWD_FIN) &&
+            !(td->flags & GH_FLOWD_FIN_ACKED))
+            next--;
+        st->ssize[d] = next - isn;
+    }
+}
+
 size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
                                 int dir, const gh_packet *p, const gh_pkt_state *st,
                                 gh_dpi_match *out, size_t max)
@@ -494,6 +527,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     c.slot = s;
     c.lst.alproto = s->app.proto;
     c.lst.fb = &s->fb;
+    stream_sizes(s, f, p, dir, &c.lst);
     si->st.packets++;
     /* Stream inspection starts once the session is established (handshake
      * seen, or picked up mid-stream); before that, and for streams that
@@ -660,6 +694,7 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
                          .to_server = dir == GH_FLOW_TOSERVER};
     st->alproto = s->app.proto;
     st->fb = &s->fb;
+    stream_sizes(s, f, NULL, dir, st);
     deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
                      .out = out, .max = max, .scan = true, .defer = true, .fed_all = true,
                      .lst = *st};

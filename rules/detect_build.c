@@ -788,6 +788,7 @@ static void sig_clear(dpi_sig *sg)
     for (size_t i = 0; i < sg->nfb; i++)
         free(sg->fb[i].ids);
     free(sg->fb);
+    free(sg->ssize);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -1002,6 +1003,25 @@ static void compile_flowbits(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
     sg->fb_use = set && read ? FB_USE_SET_READ : set ? FB_USE_SET : FB_USE_READ;
 }
 
+/* stream_size:<side>,<op>,<n> (repeatable: all must hold). */
+static void compile_stream_size(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+{
+    dpi_ssize ss;
+    char m[160];
+    if (gh_stream_size_parse(o->value.text, &ss, m, sizeof(m)) < 0) {
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "stream_size: %s", m);
+        return;
+    }
+    dpi_ssize *n = sg->nssize < UINT8_MAX ? realloc(sg->ssize, (sg->nssize + 1u) * sizeof(*n))
+                                          : NULL;
+    if (!n) {
+        c->oom = true;
+        return;
+    }
+    sg->ssize = n;
+    sg->ssize[sg->nssize++] = ss;
+}
+
 /* Compile rule @c->r into @sg. False when the rule is skipped (error,
  * unsupported feature or memory; see @c). */
 static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
@@ -1089,6 +1109,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             compile_alproto(c, o, sg);
         } else if (!strcasecmp(nm, "flowbits")) {
             compile_flowbits(c, o, sg);
+        } else if (!strcasecmp(nm, "stream_size")) {
+            compile_stream_size(c, o, sg);
         } else if (!strcasecmp(nm, "noalert")) {
             sg->info.noalert = true;
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {

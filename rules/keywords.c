@@ -83,7 +83,7 @@ static const kw keywords[] = {
     {"tcp.mss", HDR, KL_MATCH_PKT, 0}, {"tcp.flags", HDR, KL_MATCH_PKT, 0},
     {"icmp_id", HDR, KL_MATCH_PKT, 0}, {"icmp_seq", HDR, KL_MATCH_PKT, 0},
     {"icmpv6.mtu", HDR, KL_MATCH_PKT, 0},
-    {"stream_size", HDR, KL_MATCH, 0},
+    {"stream_size", G1, KL_MATCH, 0},
     {"flowbits", G1, KL_FLOWBITS, 0}, {"flowint", HDR, KL_MATCH, 0}, {"flowvar", HDR, KL_MATCH, 0},
     {"pktvar", HDR, KL_MATCH, 0}, {"xbits", HDR, KL_IPONLY, 0},
     {"hostbits", HDR, KL_IPONLY, 0}, {"noalert", KW_SUPPORTED | KW_NOV, KL_NONE, 0}, {"threshold", HDR, KL_IPONLY, 0},

@@ -22,6 +22,7 @@
 #include "gatehouse/dpi.h"
 #include "hdrmatch.h"
 #include "detect/flowbits.h"
+#include "detect/stream_size.h"
 #include "detect/transform.h"
 
 /* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
@@ -159,6 +160,8 @@ typedef struct dpi_sig {
     uint16_t nfb;
     uint8_t fb_use;         /* FB_USE_* */
     uint32_t rank;          /* position in Suricata's signature order (gh_dpi_rank) */
+    dpi_ssize *ssize;       /* stream_size options, all of which must hold */
+    uint8_t nssize;
 } dpi_sig;
 
 typedef struct dpi_group {

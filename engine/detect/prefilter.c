@@ -331,7 +331,8 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         return false;
     s->stats.candidates++;
     if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps) ||
-        !gh_flowbits_test(sg->fb, sg->nfb, ps->fb))
+        !gh_flowbits_test(sg->fb, sg->nfb, ps->fb) ||
+        !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
         return false;
     if (sg->nkw) {
         vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
@@ -858,7 +859,8 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         s->stats.candidates++;
         if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
             !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm_stream, p, st) ||
-            !gh_flowbits_test(sg->fb, sg->nfb, st->fb) || !tx_verify(sg, s, p, tv, dir))
+            !gh_flowbits_test(sg->fb, sg->nfb, st->fb) ||
+            !gh_stream_size_eval(sg->ssize, sg->nssize, st) || !tx_verify(sg, s, p, tv, dir))
             continue;
         tx_remember(tx, id | (uint32_t)dir << 31);
         fb_matched(d, s, st, id);
