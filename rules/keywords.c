@@ -90,7 +90,7 @@ static const kw keywords[] = {
     {"detection_filter", HDR, KL_IPONLY, 0},
     {"target", G1, KL_NONE, 0}, {"tag", HDR, KL_IPONLY, 0}, {"bypass", HDR, KL_MATCH, 0},
     {"config", HDR, KL_MATCH, 0},
-    {"app-layer-protocol", G1, KL_PD, 0}, {"app-layer-event", HDR, KL_APP, 0},
+    {"app-layer-protocol", G1, KL_PD, 0}, {"app-layer-event", G1, KL_APP, 0},
     {"app-layer-state", HDR, KL_APP, 0},
     {"decode-event", HDR, KL_DE, 0}, {"stream-event", HDR, KL_MATCH, 0},
     {"engine-event", HDR, KL_MATCH, 0},
@@ -232,7 +232,7 @@ static const kw keywords[] = {
     {"filesha256", PAY, KL_APP, 0},
     {"filesize", PAY, KL_APP, 0}, {"file.name", PAY, KL_APP, 0}, {"file.magic", PAY, KL_APP, 0},
     /* other application protocols */
-    {"ftpbounce", PAY, KL_APP, 0}, {"ftpdata_command", PAY, KL_APP, 0},
+    {"ftpbounce", KW_SUPPORTED | KW_PAYLOAD | KW_NOV | KW_FIELD, KL_APP, 0}, {"ftpdata_command", PAY, KL_APP, 0},
     {"ftp.command", PAY, KL_APP, 0},
     {"ftp.command_data", PAY, KL_APP, 0}, {"ftp.reply", PAY, KL_APP, 0},
     {"ftp.completion_code", PAY, KL_APP, 0},
