@@ -232,7 +232,8 @@ static const kw keywords[] = {
     {"filesha256", PAY, KL_APP, 0},
     {"filesize", PAY, KL_APP, 0}, {"file.name", PAY, KL_APP, 0}, {"file.magic", PAY, KL_APP, 0},
     /* other application protocols */
-    {"ftpbounce", KW_SUPPORTED | KW_PAYLOAD | KW_NOV | KW_FIELD, KL_APP, 0}, {"ftpdata_command", PAY, KL_APP, 0},
+    {"ftpbounce", KW_SUPPORTED | KW_PAYLOAD | KW_NOV | KW_FIELD, KL_APP, 0},
+    {"ftpdata_command", PAY, KL_APP, 0},
     {"ftp.command", PAY, KL_APP, 0},
     {"ftp.command_data", PAY, KL_APP, 0}, {"ftp.reply", PAY, KL_APP, 0},
     {"ftp.completion_code", PAY, KL_APP, 0},
