@@ -100,6 +100,8 @@ typedef struct gh_pkt_state {
     struct gh_flowvars *fv;
     struct gh_xbits *xb;
     uint32_t now_s;
+    bool tcp_ssn;       /* a TCP session is tracked (SYN seen): ssize is valid */
+    uint32_t ssize[2];  /* stream_size per side (client, server): next seq - ISN */
 } gh_pkt_state;
 
 /* Parse an integer keyword value with at most @p max. 0, or -1 with @p err. */

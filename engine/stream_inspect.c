@@ -25,6 +25,8 @@ typedef struct stream_slot {
     gh_flow *owner;
     gh_app_flow app;    /* protocol detection and the parser's state */
     gh_flowvars fv;     /* the flow's flowbits and flowints */
+    uint32_t ss_isn[2], ss_next[2]; /* stream_size: each side's ISN and next seq */
+    bool ss_on[2], ss_fin[2];       /* ... it sent a SYN; a FIN */
 } stream_slot;
 
 /* IDS (acked) mode: acknowledged bytes wait until this many are pending, as
@@ -321,6 +323,9 @@ static void app_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
 {
     deliver_ctx *c = ctx;
     gh_app_record_anomaly(c->si->app, tx, dir, name);
+    int id = tx && c->slot ? gh_app_event_id(c->slot->app.proto, name, NULL) : -1;
+    if (id >= 0)
+        tx->events |= 1ull << id;
 }
 
 /* The application layer gets every in-order byte of the direction (and
@@ -477,6 +482,37 @@ static void take_ack(gh_stream_inspect *si, gh_dpi_scratch *scratch, stream_slot
     }
 }
 
+/* stream_size's inputs, as Suricata's TcpSession has them when the packet
+ * is inspected (stream-tcp.c runs first): per side, its next sequence
+ * number minus its ISN. Tracked here packet by packet (the flow table
+ * updates a whole batch before this stage): the SYN sets the ISN and counts
+ * 1, each segment moves next to seq + len when that is further; a side
+ * that sent no SYN counts 0 (Suricata's zeroed server before the SYN/ACK).
+ * A FIN counts 1 for the server and nothing for the client until the
+ * server acknowledges it, as Suricata's StreamTcpHandleFin and the ACK
+ * updates of the closing states do. */
+static void stream_sizes(stream_slot *s, const gh_packet *p, int dir, gh_pkt_state *st)
+{
+    if (p && (p->tcp_flags & GH_TCP_SYN) && !s->ss_on[dir]) {
+        s->ss_on[dir] = true;
+        s->ss_isn[dir] = p->tcp_seq;
+        s->ss_next[dir] = p->tcp_seq + 1 + p->payload_len;
+    } else if (p && s->ss_on[dir] && !(p->tcp_flags & GH_TCP_SYN)) {
+        bool fin = p->tcp_flags & GH_TCP_FIN;
+        uint32_t end = p->tcp_seq + p->payload_len + (fin && dir == GH_FLOW_TOCLIENT);
+        if ((int32_t)(end - s->ss_next[dir]) > 0)
+            s->ss_next[dir] = end;
+        s->ss_fin[dir] |= fin;
+        int o = dir ^ 1;
+        if ((p->tcp_flags & GH_TCP_ACK) && s->ss_fin[o] && s->ss_on[o] &&
+            (int32_t)(p->tcp_ack - s->ss_next[o]) > 0)
+            s->ss_next[o] = p->tcp_ack;
+    }
+    st->tcp_ssn = s->ss_on[0] || s->ss_on[1];
+    for (int d = 0; d < 2; d++)
+        st->ssize[d] = s->ss_on[d] ? s->ss_next[d] - s->ss_isn[d] : 0;
+}
+
 size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, gh_flow *f,
                                 int dir, const gh_packet *p, const gh_pkt_state *st,
                                 gh_dpi_match *out, size_t max)
@@ -494,6 +530,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     c.slot = s;
     c.lst.alproto = s->app.proto;
     c.lst.fv = &s->fv;
+    stream_sizes(s, p, dir, &c.lst);
     si->st.packets++;
     /* Stream inspection starts once the session is established (handshake
      * seen, or picked up mid-stream); before that, and for streams that
@@ -661,6 +698,7 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
                          .now_s = st->now_s};
     st->alproto = s->app.proto;
     st->fv = &s->fv;
+    stream_sizes(s, NULL, dir, st);
     deliver_ctx c = {.si = si, .scratch = scratch, .slot = s, .dir = dir, .p = pseudo, .st = st,
                      .out = out, .max = max, .scan = true, .defer = true, .fed_all = true,
                      .lst = *st};

@@ -57,6 +57,7 @@ static const gh_field_info fields[GH_FIELD_N] = {
     [GH_FIELD_TLS_VERSION] = {"tls.version", TS | TC, GH_STAGE_LINE, 0, T},
     [GH_FIELD_SSL_VERSION] = {"ssl_version", TS | TC, GH_STAGE_LINE, 0, T},
     [GH_FIELD_SSL_STATE] = {"ssl_state", TS | TC, GH_STAGE_LINE, 0, T},
+    [GH_FIELD_FTP_PORT_IP] = {"ftpbounce", TS, GH_STAGE_LINE, 0, GH_ALPROTO_FTP},
 };
 
 const gh_buffer_info *gh_buffer_get_info(gh_buffer_id id)

@@ -763,7 +763,10 @@ static void compile_field(rule_ctx *c, const gh_rule_option *o, const char *nm, 
     const char *v = o->value.text ? o->value.text : "";
     char msg[160] = "";
     bool ok;
-    if (f == GH_FIELD_SSL_VERSION) {
+    if (f == GH_FIELD_FTP_PORT_IP) { /* ftpbounce: no value (the keyword table) */
+        fc.kind = FC_BOUNCE;
+        ok = true;
+    } else if (f == GH_FIELD_SSL_VERSION) {
         ok = parse_ssl_version(v, &fc, msg, sizeof(msg));
     } else if (f == GH_FIELD_SSL_STATE) {
         ok = parse_ssl_state(v, &fc, msg, sizeof(msg));
@@ -838,6 +841,7 @@ static void sig_clear(dpi_sig *sg)
     for (size_t i = 0; i < sg->nvars; i++)
         free(sg->vars[i].ids);
     free(sg->vars);
+    free(sg->ssize);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -1002,6 +1006,19 @@ static bool app_directions(rule_ctx *c, dpi_sig *sg)
         if (proto)
             sg->alproto = proto;
     }
+    if (sg->ev_proto) {
+        /* events are inspected in both directions, and are known once the
+         * parser passed what raises them: checked again as the body grows
+         * and when the direction completes */
+        if (sg->alproto && sg->ev_proto != sg->alproto) {
+            rule_error(c, c->r->loc, "'app-layer-event' names %s, the signature's protocol is %s",
+                       gh_alproto_name(sg->ev_proto), gh_alproto_name(sg->alproto));
+            return false;
+        }
+        sg->alproto = sg->ev_proto;
+        if (stage < GH_STAGE_BODY)
+            stage = GH_STAGE_BODY;
+    }
     if (sg->dir == DIR_TO_SERVER || sg->dir == DIR_TO_CLIENT)
         need &= sg->dir == DIR_TO_SERVER ? GH_BUFDIR_TS : GH_BUFDIR_TC;
     if (!need) {
@@ -1115,6 +1132,105 @@ static void compile_byte(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg, dpi_
     }
 }
 
+/* stream_size:<side>,<op>,<n> (repeatable: all must hold). */
+static void compile_stream_size(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+{
+    dpi_ssize ss;
+    char m[160];
+    if (gh_stream_size_parse(o->value.text, &ss, m, sizeof(m)) < 0) {
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc, "stream_size: %s", m);
+        return;
+    }
+    dpi_ssize *n = sg->nssize < UINT8_MAX ? realloc(sg->ssize, (sg->nssize + 1u) * sizeof(*n))
+                                          : NULL;
+    if (!n) {
+        c->oom = true;
+        return;
+    }
+    sg->ssize = n;
+    sg->ssize[sg->nssize++] = ss;
+}
+
+/* app-layer-event:<proto>.<event>, as Suricata 7's
+ * DetectAppLayerEventSetup: the protocol must be known and have the event
+ * (else the rule is refused); the signature then belongs to that protocol
+ * and is inspected on its transactions. Events Suricata has that our
+ * parsers never raise, other protocols' events and the packet events
+ * (no '.') skip the rule: they cannot be checked here. */
+static void compile_app_event(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+{
+    /* Suricata 7's protocol names (AppLayerGetProtoByName) */
+    static const char *const known[] = {
+        "http2", "ftp-data", "ssh", "imap", "jabber", "smb", "dcerpc", "irc", "modbus",
+        "enip", "dnp3", "nfs", "ntp", "tftp", "ike", "krb5", "quic", "dhcp", "snmp", "sip",
+        "rfb", "mqtt", "pgsql", "telnet", "rdp", "bittorrent-dht", "pop3", "template"};
+    /* app-layer-events.c app_layer_event_pkt_table */
+    static const char *const pkt_events[] = {
+        "applayer_mismatch_protocol_both_directions", "applayer_wrong_direction_first_data",
+        "applayer_detect_protocol_only_one_direction", "applayer_proto_detection_skipped",
+        "applayer_no_tls_after_starttls", "applayer_unexpected_protocol"};
+    gh_rule_loc loc = o->value.text ? o->value.loc : o->name.loc;
+    const char *v = skip_ws(o->value.text ? o->value.text : "");
+    char tag[64];
+    snprintf(tag, sizeof(tag), "app-layer-event:%s", v);
+    const char *dot = strchr(v, '.');
+    if (!*v) {
+        rule_error(c, loc, "app-layer-event needs <proto>.<event>");
+        return;
+    }
+    if (!dot) {
+        for (size_t i = 0; i < sizeof(pkt_events) / sizeof(pkt_events[0]); i++)
+            if (!strcasecmp(v, pkt_events[i])) {
+                rule_unsupported(c, tag);
+                return;
+            }
+        rule_error(c, loc, "app-layer-event: '%s' is not a packet event", v);
+        return;
+    }
+    if (strlen(v) > 50) {
+        rule_error(c, loc, "app-layer-event: '%s' is too long (at most 50 characters)", v);
+        return;
+    }
+    char proto[51];
+    snprintf(proto, sizeof(proto), "%.*s", (int)(dot - v), v);
+    const char *event = dot + 1;
+    uint8_t ap = gh_app_proto_of(proto);
+    if (!ap) {
+        bool other = !strcmp(proto, "file");
+        for (size_t i = 0; !other && i < sizeof(known) / sizeof(known[0]); i++)
+            other = !strcmp(proto, known[i]);
+        if (other)
+            rule_unsupported(c, tag);
+        else
+            rule_error(c, loc, "app-layer-event: unknown protocol '%s'", proto);
+        return;
+    }
+    /* Suricata looks the event up for TCP when the rule's protocol has TCP,
+     * else for UDP, where only DNS has a parser */
+    bool tcp = sg->kinds & PK_TCP;
+    if (!tcp && !(sg->kinds & PK_UDP)) {
+        rule_error(c, loc, "app-layer-event: protocol %s needs a tcp or udp rule", proto);
+        return;
+    }
+    bool raised = false;
+    int id = tcp || ap == GH_ALPROTO_DNS ? gh_app_event_id(ap, event, &raised) : -1;
+    if (id < 0) {
+        rule_error(c, loc, "app-layer-event: protocol '%s' has no event '%s'", proto, event);
+        return;
+    }
+    if (!raised) {
+        rule_unsupported(c, tag);
+        return;
+    }
+    if (sg->ev_proto && sg->ev_proto != ap) {
+        rule_error(c, loc, "app-layer-event: events of two protocols");
+        return;
+    }
+    sg->ev_proto = ap;
+    sg->ev_mask |= 1ull << id;
+    sg->app = true;
+}
+
 /* Compile rule @c->r into @sg. False when the rule is skipped (error,
  * unsupported feature or memory; see @c). */
 static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
@@ -1204,6 +1320,10 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         } else if (!strcasecmp(nm, "flowbits") || !strcasecmp(nm, "flowint") ||
                    !strcasecmp(nm, "xbits")) {
             compile_var(c, o, nm, sg);
+        } else if (!strcasecmp(nm, "app-layer-event")) {
+            compile_app_event(c, o, sg);
+        } else if (!strcasecmp(nm, "stream_size")) {
+            compile_stream_size(c, o, sg);
         } else if (!strcasecmp(nm, "noalert")) {
             sg->info.noalert = true;
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {

@@ -58,7 +58,16 @@ typedef struct gh_app_tx {
     uint16_t cap_alerted;
     uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */
     bool logged;              /* events: transaction record written */
+    uint64_t events;          /* detection: the app-layer events raised on it (bits:
+                                 gh_app_event_id), for app-layer-event */
 } gh_app_tx;
+
+/* Event @p name of protocol @p proto in Suricata 7's tables (its bit in
+ * gh_app_tx.events), -1 when Suricata has no such event; *@p raised (may be
+ * NULL) tells whether one of our parsers raises it. Names compare as
+ * Suricata's lookups do: HTTP, TLS and SMTP ignoring case, DNS and FTP
+ * exactly. */
+int gh_app_event_id(gh_alproto proto, const char *name, bool *raised);
 
 /* Parsers call these when a transaction starts (its slot may have served
  * an earlier one: detection's array is kept) and when the state is freed. */

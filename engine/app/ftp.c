@@ -343,11 +343,13 @@ static void request_line(ftp_state *st, const uint8_t *b, uint32_t n, bool trunc
     tx->req_trunc = trunc;
     if (trunc)
         anomaly(sink, tx, 0, "request_command_too_long");
-    report(sink, tx, 0, GH_STAGE_LINE);
+    /* kept before detection sees the line: ftpbounce reads it */
     if (c == C_PORT || c == C_EPRT) {
         st->port_line.len = 0;
         gbuf_put(&st->port_line, b, n);
-    } else if (c == C_RETR || c == C_STOR) {
+    }
+    report(sink, tx, 0, GH_STAGE_LINE);
+    if (c == C_RETR || c == C_STOR) {
         /* without a negotiated data port Suricata's parser fails the flow */
         if (st->dyn_port == 0 || n < 6) {
             stop(st);
@@ -493,6 +495,57 @@ static bool get_buffer(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uin
     return false;
 }
 
+/* The address of a PORT line as Suricata 7's DetectFtpbounceMatchArgs reads
+ * it: from the first digit, numbers of at most 3 digits (a fourth ends the
+ * scan) each up to 256, separated by commas with optional spaces before
+ * them, folded into 32 bits (first number highest). False before the fourth
+ * comma, or on anything else. */
+static bool port_line_ip(const uint8_t *c, uint32_t n, uint32_t *out)
+{
+    if (n <= 7) /* Suricata: offset + 7 >= length, its argument offset always 0 */
+        return false;
+    uint32_t i = 0, ip = 0, octet = 0, digits = 0, noctet = 0;
+    while (i < n && !isdigit(c[i]))
+        i++;
+    for (; i < n && digits < 4; i++) {
+        if (isdigit(c[i])) {
+            octet = octet * 10 + (uint32_t)(c[i] - '0');
+            digits++;
+            continue;
+        }
+        if (octet > 256)
+            return false;
+        while (i < n && isspace(c[i]))
+            i++;
+        if (i >= n || c[i] != ',')
+            return false;
+        noctet++;
+        digits = 0;
+        ip = (ip << 8) + octet;
+        octet = 0;
+        if (noctet == 4) {
+            *out = ip;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ftpbounce reads the flow's state, not the transaction: the last command
+ * and the last PORT line (Suricata's DetectFtpbounceALMatch). */
+static bool get_field(void *state, gh_app_tx *tx, gh_field_id id, int dir, uint32_t idx,
+                      uint64_t *v)
+{
+    (void)tx;
+    const ftp_state *st = state;
+    uint32_t ip;
+    if (id != GH_FIELD_FTP_PORT_IP || dir != 0 || idx || st->command != C_PORT ||
+        !port_line_ip(st->port_line.p, (uint32_t)st->port_line.len, &ip))
+        return false;
+    *v = ip;
+    return true;
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 /* Suricata's EveFTPLogCommand. */
@@ -636,6 +689,7 @@ const gh_app_ops gh_app_ftp_ops = {
     .gap = gap,
     .close = close_dir,
     .get_buffer = get_buffer,
+    .get_field = get_field,
     .log = log_tx,
     .tx_count = tx_count,
     .tx_get = tx_get,

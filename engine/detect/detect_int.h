@@ -22,6 +22,7 @@
 #include "gatehouse/dpi.h"
 #include "hdrmatch.h"
 #include "detect/state.h"
+#include "detect/stream_size.h"
 #include "detect/transform.h"
 
 /* Suricata's default pcre limits (suricata.yaml pcre.match-limit*). */
@@ -128,6 +129,7 @@ enum {
     FC_TLSVER,   /* tls.version: value == ver, TLS 1.3 drafts as 1.3 unless raw */
     FC_SSLVER,   /* ssl_version: the version's bit (ssl_versions order) in flags */
     FC_SSLSTATE, /* ssl_state: ((flags & value) ^ mask) != 0, as Suricata */
+    FC_BOUNCE,   /* ftpbounce: the PORT address is not the client's (first 32 bits) */
 };
 typedef struct dpi_fcond {
     uint8_t field;
@@ -201,6 +203,10 @@ typedef struct dpi_sig {
     uint16_t nvars;
     uint8_t use[SV_N];      /* VAR_USE_* per kind of variable, 0: none */
     uint32_t rank;          /* position in Suricata's signature order (dpi_rank) */
+    dpi_ssize *ssize;       /* stream_size options, all of which must hold */
+    uint8_t nssize;
+    uint8_t ev_proto;       /* app-layer-event: the events' protocol (GH_ALPROTO_*) */
+    uint64_t ev_mask;       /* ... the events (gh_app_tx.events bits), all must be set */
 } dpi_sig;
 
 typedef struct dpi_group {

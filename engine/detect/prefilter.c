@@ -343,7 +343,7 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         return false;
     s->stats.candidates++;
     if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps) ||
-        !vars_test(s, sg, p, ps))
+        !vars_test(s, sg, p, ps) || !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
         return false;
     if (sg->nkw) {
         vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
@@ -780,10 +780,17 @@ static bool seg_match(const dpi_sig *sg, const dpi_seg *g, gh_dpi_scratch *s, co
 
 /* Field condition @p fc on the transaction: a multi-valued field matches
  * when one of its values does; an absent field never matches. */
-static bool fcond_match(const dpi_fcond *fc, const gh_dpi_tx_view *tv, int dir)
+static bool fcond_match(const dpi_fcond *fc, const gh_dpi_tx_view *tv, const gh_packet *p,
+                        int dir)
 {
     if (!tv->ops->get_field)
         return false;
+    if (fc->kind == FC_BOUNCE) { /* the flow's source: the sender of a request */
+        const uint8_t *a = (dir == 0 ? &p->src : &p->dst)->b;
+        uint64_t v, cli = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | a[2] << 8 | a[3];
+        return tv->ops->get_field(tv->state, tv->tx, (gh_field_id)fc->field, dir, 0, &v) &&
+               v != cli;
+    }
     const gh_field_info *fi = gh_field_get_info((gh_field_id)fc->field);
     int fd = fi->dirs == GH_BUFDIR_TS ? 0 : fi->dirs == GH_BUFDIR_TC ? 1 : dir;
     uint64_t v;
@@ -803,8 +810,10 @@ static bool fcond_match(const dpi_fcond *fc, const gh_dpi_tx_view *tv, int dir)
 static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
                       const gh_dpi_tx_view *tv, int dir)
 {
+    if ((tv->tx->events & sg->ev_mask) != sg->ev_mask)
+        return false;
     for (size_t i = 0; i < sg->nfcond; i++)
-        if (!fcond_match(&sg->fconds[i], tv, dir))
+        if (!fcond_match(&sg->fconds[i], tv, p, dir))
             return false;
     for (size_t i = 0; i < sg->nseg; i++) {
         const dpi_seg *g = &sg->segs[i];
@@ -877,7 +886,8 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         s->stats.candidates++;
         if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
             !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm_stream, p, st) ||
-            !vars_test(s, sg, p, st) || !tx_verify(sg, s, p, tv, dir))
+            !vars_test(s, sg, p, st) || !gh_stream_size_eval(sg->ssize, sg->nssize, st) ||
+            !tx_verify(sg, s, p, tv, dir))
             continue;
         tx_remember(tx, id | (uint32_t)dir << 31);
         vars_matched(d, s, p, st, id);

@@ -120,6 +120,9 @@ typedef enum gh_field_id {
     GH_FIELD_SSL_VERSION,  /**< the version ssl_version compares (Suricata's choice) */
     GH_FIELD_SSL_STATE,    /**< GH_SSL_STATE_* of the last handshake message (Suricata's
                                 current_flags: reset when a parse call starts a record) */
+    GH_FIELD_FTP_PORT_IP,  /**< the address the flow's last PORT line names, its first
+                                four numbers as Suricata's ftpbounce reads them; absent
+                                unless the last command was PORT */
     GH_FIELD_N
 } gh_field_id;
 
