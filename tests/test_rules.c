@@ -622,8 +622,8 @@ static void test_check_tiers(void **state)
     gh_rule_file_free(f);
 
     static const char sig[] =
-        "alert http any any -> any any (http.uri; content:\"x\"; flowbits:set,a; sid:1;)\n"
-        "alert tcp any any -> any any (content:\"x\"; flowbits:isset,a; sid:2;)\n"
+        "alert http any any -> any any (http.uri; content:\"x\"; flowvar:a,\"b\"; sid:1;)\n"
+        "alert tcp any any -> any any (content:\"x\"; flowvar:a,\"c\"; sid:2;)\n"
         "alert tcp any any -> any any (content:\"x\"; sid:3;)\n";
     f = gh_rules_parse_buffer("sig", sig, strlen(sig), GH_RULE_TIER_SIGNATURE, NULL);
     assert_non_null(f);
@@ -631,9 +631,9 @@ static void test_check_tiers(void **state)
     assert_int_equal(f->n_errors, 0);
     assert_int_equal(f->n_unsupported, 2);
     assert_int_equal(f->n_unsupported_kw, 1);
-    assert_string_equal(f->unsupported_kw[0].keyword, "flowbits");
+    assert_string_equal(f->unsupported_kw[0].keyword, "flowvar");
     assert_int_equal(f->unsupported_kw[0].rules, 2);
-    assert_string_equal(f->rules[0].unsupported, "flowbits"); /* http and http.uri load */
+    assert_string_equal(f->rules[0].unsupported, "flowvar"); /* http and http.uri load */
     assert_null(f->rules[2].unsupported);
     gh_rule_file_free(f);
 
