@@ -784,6 +784,7 @@ static void sig_clear(dpi_sig *sg)
             gh_xform_free(&sg->segs[i].xf[x]);
     free(sg->segs);
     free(sg->fconds);
+    free(sg->sup_idx);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -1052,6 +1053,12 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             compile_length(c, o, nm);
         } else if (!strcasecmp(nm, "app-layer-protocol")) {
             compile_alproto(c, o, sg);
+        } else if (!strcasecmp(nm, "threshold") || !strcasecmp(nm, "detection_filter")) {
+            /* gh_rules_check validated it and allows one per rule */
+            if (!gh_threshold_parse_keyword(nm, o->value.text, &sg->th, emsg, sizeof(emsg))) {
+                rule_error(c, o->value.loc, "%s", emsg);
+                break;
+            }
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
             dpi_kw *k = new_kw(sg, &cap, KW_CONTENT, o->name.loc);
             if (!k) {
@@ -1650,6 +1657,9 @@ void gh_dpi_free(gh_dpi *d)
             free(d->pmap[c][o].lo);
             free(d->pmap[c][o].grp);
         }
+    for (size_t i = 0; i < d->nsups; i++)
+        gh_addr_set_free(&d->sups[i].addrs);
+    free(d->sups);
     free(d);
 }
 
@@ -1747,6 +1757,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         d->n_no_stream += d->sigs[i].info.no_stream;
         d->n_app += d->sigs[i].app;
         d->sigs[i].info.app = d->sigs[i].app;
+        d->has_thresholds |= d->sigs[i].th.present;
     }
     if (build_groups(d, err) != 0) {
         gh_dpi_free(d);
