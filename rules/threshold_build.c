@@ -219,6 +219,7 @@ static uint8_t track_of(const char *t)
 
 typedef struct conf_ctx {
     gh_threshold_conf *c;
+    const char *name;      /* the caller's: errors outlive c when parsing fails */
     const gh_rule_vars *vars;
     gh_rule_error **errs;
     size_t *nerrs;
@@ -236,7 +237,7 @@ static void conf_error(conf_ctx *x, uint32_t line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(m, sizeof(m), fmt, ap);
     va_end(ap);
-    gh_rule_loc loc = {.file = x->c->name, .line = line, .col = 1};
+    gh_rule_loc loc = {.file = x->name, .line = line, .col = 1};
     gh_rule_error_append(x->errs, x->nerrs, loc, "%s", m);
     x->bad++;
 }
@@ -253,7 +254,9 @@ static bool suppress_addrs(conf_ctx *x, uint32_t line, const char *ip, gh_addr_s
         ip++;
         n--;
     }
-    snprintf(t, sizeof(t), "%.*s", (int)n, ip);
+    /* Suricata's DetectAddressParse also takes a list without brackets */
+    bool wrap = *ip != '[' && memchr(ip, ',', n);
+    snprintf(t, sizeof(t), "%s%.*s%s", wrap ? "[" : "", (int)n, ip, wrap ? "]" : "");
     gh_rule_error e;
     gh_rule_expr *ex = gh_rule_expr_parse(t, GH_EXPR_CTX_ADDR, &e);
     int rc = ex ? gh_rule_eval_addr(ex, x->vars, out, &e) : GH_E_FORMAT;
@@ -398,7 +401,7 @@ gh_threshold_conf *gh_threshold_conf_parse(const char *name, const char *text,
 {
     gh_threshold_conf *c = calloc(1, sizeof(*c));
     char *buf = malloc(strlen(text) + 1);
-    conf_ctx x = {.c = c, .vars = vars, .errs = errs, .nerrs = nerrs};
+    conf_ctx x = {.c = c, .name = name, .vars = vars, .errs = errs, .nerrs = nerrs};
     if (!c || !buf || !(c->name = strdup(name))) {
         x.oom = true;
         goto out;
