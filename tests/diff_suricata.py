@@ -64,10 +64,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRAFTED_DIR = os.path.join(REPO, "tests", "data", "diff")
 HTTP_DIR = os.path.join(REPO, "tests", "data", "http")
 APP_DIR = os.path.join(REPO, "tests", "data", "app")
+THRESH_DIR = os.path.join(REPO, "tests", "data", "thresh")
 # rule set name -> (pcap directory, rule file); the corpus set "et" is apart
 CRAFTED_SETS = {"crafted": (CRAFTED_DIR, os.path.join(CRAFTED_DIR, "diff.rules")),
                 "http": (HTTP_DIR, os.path.join(HTTP_DIR, "http.rules")),
-                "app": (APP_DIR, os.path.join(APP_DIR, "app.rules"))}
+                "app": (APP_DIR, os.path.join(APP_DIR, "app.rules")),
+                "thresh": (THRESH_DIR, os.path.join(THRESH_DIR, "thresh.rules"))}
 SKIP = 77
 # Rule sets this large load once in unix-socket mode (see the docstring).
 SOCKET_MIN_RULES = 1000
@@ -348,10 +350,19 @@ def suricata_yaml(args, mode, path):
         f.write("\n".join(y))
 
 
+def set_threshold_file(pcap):
+    """A crafted set's threshold.config (next to its pcaps), else None: both
+    engines read it for that set's captures."""
+    t = os.path.join(os.path.dirname(pcap), "threshold.config") if pcap else ""
+    return t if os.path.isfile(t) else None
+
+
 def suricata_cmd(args, mode, yaml_path, rules, pcap, outdir):
     cmd = [args.suricata, "--runmode", "single", "-k", "none", "-c", yaml_path, "-S", rules]
     if pcap:
         cmd += ["-r", pcap]
+    if set_threshold_file(pcap):
+        cmd += ["--set", "threshold-file=%s" % set_threshold_file(pcap)]
     cmd += ["-l", outdir]
     if mode == "ips":
         cmd.insert(1, "--simulate-ips")
@@ -553,6 +564,8 @@ def run_gatehouse(args, mode, rules, pcap, eve):
            "--no-flow-events", "--no-anomaly-events", "--eve-payload-printable", "--eve", eve]
     if args.vars_any:
         cmd += ["--var", "HOME_NET=any", "--var", "EXTERNAL_NET=any"]
+    if set_threshold_file(pcap):
+        cmd += ["--threshold-file", set_threshold_file(pcap)]
     t = time.time()
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=args.timeout)
@@ -693,7 +706,7 @@ def main():
     chosen = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in chosen if s != "et" and s not in CRAFTED_SETS]
     if unknown or not chosen:
-        log("--sets: unknown set %s (et, crafted, http, app)" % ", ".join(unknown or ["(none)"]))
+        log("--sets: unknown set %s (et, crafted, http, app, thresh)" % ", ".join(unknown or ["(none)"]))
         return 2
     if args.pcaps:
         pcaps = []

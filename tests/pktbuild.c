@@ -603,3 +603,21 @@ void pb_truncate(pb *b, uint32_t len)
         pb_fail("truncate beyond end");
     b->len = len;
 }
+
+uint32_t pb_udp_packet(pb *b, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+                       const void *data, size_t n)
+{
+    pb_init(b);
+    pb_eth(b);
+    if (strchr(src, ':')) {
+        pb_ip6 h = {.src = src, .dst = dst};
+        pb_ipv6(b, &h);
+    } else {
+        pb_ip4 h = {.src = src, .dst = dst};
+        pb_ipv4(b, &h);
+    }
+    pb_udp(b, sport, dport);
+    pb_data(b, data, n);
+    pb_finalize(b);
+    return b->len;
+}
