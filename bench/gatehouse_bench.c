@@ -74,7 +74,7 @@ static void usage(void)
             "  memory [-F FILE]... [-S FILE|DIR]...\n"
             "      flow entry, classifier, Hyperscan database, scratch and stream-state\n"
             "      bytes, compile times\n"
-            "  sigsubset -S FILE|DIR... --first N\n"
+            "  sigsubset -S FILE|DIR... --first N   (the first N with a fast pattern)\n"
             "      print the first N signatures that load (for rule-count sweeps)\n"
             "  nfq-loop --queue N [--no-batch] [--queue-maxlen N] [--rcvbuf BYTES]\n"
             "      the minimal NFQUEUE loop (accept everything) until SIGTERM; packets\n"

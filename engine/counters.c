@@ -84,6 +84,8 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->dpi_passed += src->dpi_passed;
     dst->dpi_truncated += src->dpi_truncated;
     dst->alerts += src->alerts;
+    dst->threshold_expired += src->threshold_expired;
+    dst->threshold_evicted += src->threshold_evicted;
     dst->frag_held += src->frag_held;
     dst->frag_reassembled += src->frag_reassembled;
     dst->frag_conflicts += src->frag_conflicts;
@@ -213,6 +215,10 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
                      " packets passed by a pass signature, %" PRIu64
                      " truncated packets not inspected\n",
                 c->dpi_inspected, c->alerts, c->dpi_passed, c->dpi_truncated);
+    if (c->threshold_expired || c->threshold_evicted)
+        fprintf(out, "thresholds: %" PRIu64 " expired entries reused, %" PRIu64
+                     " live entries evicted (table full)\n",
+                c->threshold_expired, c->threshold_evicted);
     if (c->frag_held || c->frag_reassembled || c->frag_errors)
         fprintf(out, "defrag: %" PRIu64 " fragments held, %" PRIu64 " datagrams reassembled (%"
                      PRIu64 " with conflicting overlaps), %" PRIu64 " fragments refused\n",

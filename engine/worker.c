@@ -6,6 +6,7 @@
 
 #include "gatehouse/engine.h"
 #include "detect/state.h"
+#include "detect/threshold.h"
 #include "hdrmatch.h"
 #include "stream_inspect.h"
 
@@ -36,7 +37,8 @@ struct gh_worker {
     uint64_t *fw_hits;        /* per firewall rule */
     const gh_dpi *dpi;
     gh_dpi_scratch *scratch;
-    uint64_t *sig_hits;       /* per signature */
+    uint64_t *sig_hits;       /* per signature: alerts (and passes) that took effect */
+    gh_thresh_table *thresh;  /* threshold state, when the signatures have thresholds */
     gh_dpi_match matches[GH_MAX_MATCHES];
     gh_dpi_match end_matches[GH_MAX_MATCHES]; /* flow end (may come mid-batch) */
     uint8_t *paybuf;          /* a stream alert's payload (window and hole marker) */
@@ -76,6 +78,7 @@ void gh_engine_config_init(gh_engine_config *cfg)
     cfg->stream = true;
     cfg->stream_window = 4096;
     cfg->stream_flows = 8192;
+    cfg->threshold_entries = 16384;
     gh_defrag_config_init(&cfg->defrag_cfg);
 }
 
@@ -138,6 +141,17 @@ static void alert_app(gh_worker *w, const gh_flow *f, int dir, const gh_dpi_matc
     }
 }
 
+/* What becomes of signature @p idx's match on packet @p p at @p ns: its
+ * thresholds and suppressions (engine/detect/threshold.c); @p act is its
+ * action, which a rate_filter may change. */
+static gh_th_result threshold_handle(gh_worker *w, uint32_t idx, const gh_packet *p, uint64_t ns,
+                                     gh_rule_action *act)
+{
+    if (!w->thresh)
+        return GH_TH_ALERT;
+    return gh_thresh_handle(w->thresh, w->dpi, idx, p, ns, act);
+}
+
 /* Alerts for the stream bytes inspected when flow @p f ends (Suricata's
  * "stream (flow timeout)" pseudo packets): no packet to drop, so every
  * alert is "allowed"; a pass ends each direction's list. */
@@ -160,8 +174,14 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
         }
         for (size_t i = 0; i < n; i++) {
             const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->end_matches[i].idx);
+            gh_rule_action act = si->action;
+            gh_th_result res = threshold_handle(w, w->end_matches[i].idx, &pp, f->last_ns, &act);
+            if (res == GH_TH_DISCARD)
+                continue;
+            if (res == GH_TH_SILENT) /* nothing to drop: only the alert would have shown */
+                continue;
             w->sig_hits[w->end_matches[i].idx]++;
-            if (gh_action_class_of(si->action) == GH_ACTCLASS_PASS)
+            if (gh_action_class_of(act) == GH_ACTCLASS_PASS)
                 break;
             if (si->noalert)
                 continue;
@@ -169,7 +189,7 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
             f->flags |= GH_FLOWF_ALERTED;
             if (!w->eve)
                 continue;
-            gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
+            gh_eve_rule er = {.action = gh_rule_action_name(act), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                               .line = si->line};
             gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
@@ -241,6 +261,11 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
         if (!(w->scratch = gh_dpi_scratch_new(w->dpi, err)))
             goto fail;
         if (!(w->sig_hits = calloc(gh_dpi_sig_count(w->dpi) + 1, sizeof(uint64_t)))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        if (gh_thresh_needed(w->dpi) &&
+            !(w->thresh = gh_thresh_table_new(cfg->threshold_entries))) {
             gh_error_set(err, GH_E_NOMEM, "out of memory");
             goto fail;
         }
@@ -345,28 +370,41 @@ static void flow_decide(gh_flow *f, uint8_t a)
 
 /* The signature stage's decision over the n matches in w->matches, which are
  * in the action order (gh_dpi_match_sort): each applies in turn, as
- * Suricata's alert finalisation does. A pass ends the list: it and the
- * matches after it raise no alert. A drop or reject drops the packet; the
- * alerts of a dropped packet say "blocked". A pass, drop or reject decides
- * the whole flow when the signature's type says so (ip_only, like_ip_only,
- * app-layer types) or it matched on the reassembled stream; any other match
- * decides that packet only (Suricata's PACKET_ALERT_FLAG_APPLY_ACTION_TO_FLOW). */
+ * Suricata's alert finalisation (PacketAlertFinalize) does. Thresholds and
+ * suppressions come first: a discarded match neither alerts nor acts; a
+ * silenced one acts without an alert (a dropping signature past its limit
+ * still drops). A pass that alerts ends the list: it and the matches after
+ * it raise no alert. A drop or reject drops the packet; the alerts of a
+ * dropped packet say "blocked". A pass, drop or reject decides the whole
+ * flow when the signature's type says so (ip_only, like_ip_only, app-layer
+ * types) or it matched on the reassembled stream; any other match decides
+ * that packet only (Suricata's PACKET_ALERT_FLAG_APPLY_ACTION_TO_FLOW). */
 static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
                                 int dir, size_t n)
 {
     if (!n)
         return GH_VERDICT_ACCEPT;
     size_t cut = n, drop_at = n;
+    gh_th_result res[GH_MAX_MATCHES];
+    gh_rule_action act[GH_MAX_MATCHES];
+    uint64_t ns = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
     for (size_t i = 0; i < n; i++) {
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
-        gh_action_class c = gh_action_class_of(si->action);
+        act[i] = si->action;
+        res[i] = threshold_handle(w, w->matches[i].idx, p, ns, &act[i]);
+        if (res[i] == GH_TH_DISCARD)
+            continue;
+        gh_action_class c = gh_action_class_of(act[i]);
         bool flow_scope = gh_sig_type_flow_action(si->type) || w->matches[i].stream;
-        w->sig_hits[w->matches[i].idx]++;
+        if (res[i] == GH_TH_ALERT)
+            w->sig_hits[w->matches[i].idx]++;
         if (c == GH_ACTCLASS_PASS) {
-            if (drop_at == n)
-                w->counters.dpi_passed++;
             if (flow_scope)
                 flow_decide(f, GH_FLOW_ACTION_PASS);
+            if (res[i] == GH_TH_SILENT) /* Suricata goes on with the list */
+                continue;
+            if (drop_at == n)
+                w->counters.dpi_passed++;
             cut = i;
             break;
         }
@@ -380,6 +418,8 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
     }
     bool blocked = drop_at < n;
     for (size_t i = 0; i < cut; i++) {
+        if (res[i] != GH_TH_ALERT)
+            continue;
         const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[i].idx);
         if (si->noalert)
             continue;
@@ -387,7 +427,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
         if (f)
             f->flags |= GH_FLOWF_ALERTED;
         if (w->eve) {
-            gh_eve_rule er = {.action = gh_rule_action_name(si->action), .sid = si->sid,
+            gh_eve_rule er = {.action = gh_rule_action_name(act[i]), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                               .line = si->line};
             /* a stream match shows the stream bytes it was found in */
@@ -410,7 +450,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
     if (!blocked)
         return GH_VERDICT_ACCEPT;
     const gh_dpi_sig_info *si = gh_dpi_sig(w->dpi, w->matches[drop_at].idx);
-    bool reject = gh_action_class_of(si->action) == GH_ACTCLASS_REJECT;
+    bool reject = gh_action_class_of(act[drop_at]) == GH_ACTCLASS_REJECT;
     gh_fw_rule_info ri = {.action = reject ? GH_FW_REJECT : GH_FW_DROP, .sid = si->sid,
                           .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                           .line = si->line};
@@ -449,6 +489,16 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     if (app)
         app_events(w, in, p, f, dir);
     return v;
+}
+
+/* The threshold table's counters into the worker's. */
+static void thresh_counters(gh_worker *w)
+{
+    if (w->thresh) {
+        const gh_thresh_stats *ts = gh_thresh_table_stats(w->thresh);
+        w->counters.threshold_expired = ts->expired;
+        w->counters.threshold_evicted = ts->evicted;
+    }
 }
 
 /* Feed fragment i to the defragmenter. Held: the packet waits (accepted).
@@ -585,6 +635,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         w->passed[i] = v == GH_VERDICT_ACCEPT && f && f->action == GH_FLOW_ACTION_PASS;
         verdicts[i] = v;
     }
+    thresh_counters(w);
     if (n) {
         w->last_ns = w->pkt_ns[n - 1];
         /* flow pointers of this batch are done with: recycle and expire */
@@ -621,6 +672,7 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
         w->counters.vars_refused = ds.vars_refused;
         w->counters.xbits_evicted = ds.xbits_evicted;
     }
+    thresh_counters(w); /* flow-end alerts went through the table too */
     int rc = GH_OK;
     if (w->events.len && w->eve)
         rc = gh_eve_write(w->eve, w->events.p, w->events.len);
@@ -679,6 +731,7 @@ void gh_worker_free(gh_worker *w)
     free(w->dfbuf);
     gh_dpi_scratch_free(w->scratch);
     free(w->sig_hits);
+    gh_thresh_table_free(w->thresh);
     free(w->fw_hits);
     gh_jbuf_free(&w->events);
     free(w);

@@ -842,6 +842,7 @@ static void sig_clear(dpi_sig *sg)
         free(sg->vars[i].ids);
     free(sg->vars);
     free(sg->ssize);
+    free(sg->sup_idx);
     gh_addr_set_free(&sg->src);
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
@@ -1326,6 +1327,12 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             compile_stream_size(c, o, sg);
         } else if (!strcasecmp(nm, "noalert")) {
             sg->info.noalert = true;
+        } else if (!strcasecmp(nm, "threshold") || !strcasecmp(nm, "detection_filter")) {
+            /* gh_rules_check validated it and allows one per rule */
+            if (!gh_threshold_parse_keyword(nm, o->value.text, &sg->th, emsg, sizeof(emsg))) {
+                rule_error(c, o->value.loc, "%s", emsg);
+                break;
+            }
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
             dpi_kw *k = new_kw(sg, &cap, KW_CONTENT, o->name.loc);
             if (!k) {
@@ -1937,6 +1944,9 @@ void gh_dpi_free(gh_dpi *d)
             free(d->pmap[c][o].lo);
             free(d->pmap[c][o].grp);
         }
+    for (size_t i = 0; i < d->nsups; i++)
+        gh_addr_set_free(&d->sups[i].addrs);
+    free(d->sups);
     free(d);
 }
 
@@ -2098,6 +2108,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         d->flowvars |= sg->use[SV_FLOWBITS] || sg->use[SV_FLOWINT];
         d->xbits |= sg->use[SV_HOSTBITS] || sg->use[SV_PAIRBITS];
         d->sigs[i].info.app = d->sigs[i].app;
+        d->has_thresholds |= d->sigs[i].th.present;
     }
     if (dpi_rank(d) != 0) {
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");

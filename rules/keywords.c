@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gatehouse/threshold.h"
 #include "rules_int.h"
 
 /* ---- the keyword table ------------------------------------------------------ */
@@ -86,8 +87,8 @@ static const kw keywords[] = {
     {"stream_size", G1, KL_MATCH, 0},
     {"flowbits", G1, KL_FLOWBITS, 0}, {"flowint", G1, KL_MATCH, 0}, {"flowvar", HDR, KL_MATCH, 0},
     {"pktvar", HDR, KL_MATCH, 0}, {"xbits", G1, KL_IPONLY, 0},
-    {"hostbits", HDR, KL_IPONLY, 0}, {"noalert", KW_SUPPORTED | KW_NOV, KL_NONE, 0}, {"threshold", HDR, KL_IPONLY, 0},
-    {"detection_filter", HDR, KL_IPONLY, 0},
+    {"hostbits", HDR, KL_IPONLY, 0}, {"noalert", KW_SUPPORTED | KW_NOV, KL_NONE, 0},
+    {"threshold", G1, KL_IPONLY, 0}, {"detection_filter", G1, KL_IPONLY, 0},
     {"target", G1, KL_NONE, 0}, {"tag", HDR, KL_IPONLY, 0}, {"bypass", HDR, KL_MATCH, 0},
     {"config", HDR, KL_MATCH, 0},
     {"app-layer-protocol", G1, KL_PD, 0}, {"app-layer-event", G1, KL_APP, 0},
@@ -809,6 +810,9 @@ static bool kw_validate(const char *name, const char *value, char *msg, size_t m
             snprintf(msg, msz, "bad fast_pattern value '%s' (expected only or N,M)", shown);
             return false;
         }
+    } else if (strcmp(name, "threshold") == 0 || strcmp(name, "detection_filter") == 0) {
+        gh_threshold_spec th;
+        return gh_threshold_parse_keyword(name, value, &th, msg, msz);
     } else if (strcmp(name, "isdataat") == 0) {
         char s[64];
         squeeze(s, sizeof(s), value);
@@ -959,6 +963,7 @@ static void check_rule(checker *C, gh_rule *r)
     check_addr_port(C, r);
 
     bool seen_content = false, has_sid = false;
+    const char *th_seen = NULL; /* threshold or detection_filter: one per rule */
     const char *once_seen[16];
     size_t n_once = 0;
     for (size_t i = 0; i < r->n_options; i++) {
@@ -994,6 +999,21 @@ static void check_rule(checker *C, gh_rule *r)
         if ((k->flags & KW_NOV) && o->value.text) {
             cerr(C, o->value.loc, "option '%s' takes no value", nm);
             continue;
+        }
+        if (strcmp(k->name, "threshold") == 0 || strcmp(k->name, "detection_filter") == 0) {
+            /* Suricata's DetectThresholdSetup / DetectDetectionFilterSetup */
+            if (th_seen) {
+                if (th_seen != k->name)
+                    cerr(C, o->name.loc, "\"detection_filter\" and \"threshold\" are not "
+                                         "allowed in the same rule");
+                else if (k->name[0] == 't')
+                    cerr(C, o->name.loc, "multiple \"threshold\" options are not allowed in "
+                                         "the same rule");
+                else
+                    cerr(C, o->name.loc, "at most one \"detection_filter\" is allowed per rule");
+                continue;
+            }
+            th_seen = k->name;
         }
         if (strcmp(k->name, "content") == 0 || strcmp(k->name, "uricontent") == 0)
             seen_content = true;

@@ -361,10 +361,19 @@ def suricata_yaml(args, mode, path):
         f.write("\n".join(y))
 
 
+def set_threshold_file(pcap):
+    """A crafted set's threshold.config (next to its pcaps), else None: both
+    engines read it for that set's captures."""
+    t = os.path.join(os.path.dirname(pcap), "threshold.config") if pcap else ""
+    return t if os.path.isfile(t) else None
+
+
 def suricata_cmd(args, mode, yaml_path, rules, pcap, outdir):
     cmd = [args.suricata, "--runmode", "single", "-k", "none", "-c", yaml_path, "-S", rules]
     if pcap:
         cmd += ["-r", pcap]
+    if set_threshold_file(pcap):
+        cmd += ["--set", "threshold-file=%s" % set_threshold_file(pcap)]
     cmd += ["-l", outdir]
     if mode == "ips":
         cmd.insert(1, "--simulate-ips")
@@ -566,6 +575,8 @@ def run_gatehouse(args, mode, rules, pcap, eve):
            "--no-flow-events", "--no-anomaly-events", "--eve-payload-printable", "--eve", eve]
     if args.vars_any:
         cmd += ["--var", "HOME_NET=any", "--var", "EXTERNAL_NET=any"]
+    if set_threshold_file(pcap):
+        cmd += ["--threshold-file", set_threshold_file(pcap)]
     t = time.time()
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=args.timeout)

@@ -622,3 +622,21 @@ uint64_t pb_rng(uint64_t *state)
     *state = x;
     return x * UINT64_C(2685821657736338717);
 }
+
+uint32_t pb_udp_packet(pb *b, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+                       const void *data, size_t n)
+{
+    pb_init(b);
+    pb_eth(b);
+    if (strchr(src, ':')) {
+        pb_ip6 h = {.src = src, .dst = dst};
+        pb_ipv6(b, &h);
+    } else {
+        pb_ip4 h = {.src = src, .dst = dst};
+        pb_ipv4(b, &h);
+    }
+    pb_udp(b, sport, dport);
+    pb_data(b, data, n);
+    pb_finalize(b);
+    return b->len;
+}

@@ -109,6 +109,10 @@ uint32_t pb_v6_frag(pb *b, uint16_t off_bytes, bool mf, uint32_t id);
 /* Transport layers. */
 uint32_t pb_tcp(pb *b, const pb_tcph *h);
 uint32_t pb_udp(pb *b, uint16_t sport, uint16_t dport);
+/* A whole Ethernet + IPv4 (IPv6 when @p src has a ':') + UDP datagram with
+ * payload @p data, finalized; returns its length. */
+uint32_t pb_udp_packet(pb *b, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+                       const void *data, size_t n);
 /* ICMP header: type, code, checksum, then @p rest (id/seq, unused, mtu...). */
 uint32_t pb_icmp(pb *b, uint8_t type, uint8_t code, uint32_t rest);
 uint32_t pb_icmp6(pb *b, uint8_t type, uint8_t code, uint32_t rest);

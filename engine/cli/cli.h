@@ -13,6 +13,7 @@
 #include "gatehouse/dpi.h"
 #include "gatehouse/firewall.h"
 #include "gatehouse/rules.h"
+#include "gatehouse/threshold.h"
 
 int gh_cmd_pcap(int argc, char **argv);
 int gh_cmd_check(int argc, char **argv);
@@ -53,6 +54,13 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
  * rules/); *out stays NULL with a warning when there is no default. Returns
  * an exit code; a bad file prints its path:line error. */
 int gh_cli_classification_load(const char *prog, const char *path, gh_classification **out);
+
+/* Read threshold file @p path (Suricata's threshold.config format) and
+ * apply it to @p dpi (NULL: only check the file). Errors are printed as
+ * file:line and fail (GH_EXIT_RUNTIME); lines naming no loaded signature are
+ * warnings, printed when @p verbose. Returns an exit code. */
+int gh_cli_thresholds_apply(const char *prog, const char *path, const gh_rule_vars *vars,
+                            gh_dpi *dpi, bool verbose);
 
 /* Options pcap and nfq share. Each parses @p arg into @p out, or prints
  * "PROG: ..." naming the bad value and returns false (a usage error). */

@@ -30,6 +30,8 @@ static void check_usage(FILE *out)
             "                         --var 'HOME_NET=[10.0.0.0/8]'; repeatable\n"
             "      --classification FILE  classtype table (Suricata's classification.config\n"
             "                         format); a classtype it does not define is an error\n"
+            "      --threshold-file FILE  check a threshold.config (and apply it to the\n"
+            "                         signatures: lines naming none are warnings)\n"
             "      --dump             print each rule that parsed in canonical form (stdout)\n"
             "      --explain-types[=all]  print each loaded signature's type (Suricata's:\n"
             "                         ip_only, pkt, stream, pkt_stream, ...) and why, on stdout:\n"
@@ -187,7 +189,7 @@ static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool
 
 int gh_cmd_check(int argc, char **argv)
 {
-    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION, OPT_EXPLAIN };
+    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION, OPT_EXPLAIN, OPT_THRESHOLD };
     static const struct option opts[] = {
         {"firewall", required_argument, NULL, 'F'},
         {"rules", required_argument, NULL, 'S'},
@@ -196,6 +198,7 @@ int gh_cmd_check(int argc, char **argv)
         {"dump", no_argument, NULL, OPT_DUMP},
         {"explain-types", optional_argument, NULL, OPT_EXPLAIN},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
+        {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -214,7 +217,8 @@ int gh_cmd_check(int argc, char **argv)
     bool dump = false, quiet = false, explain = false;
     int rc = GH_EXIT_OK;
     gh_rule_vars *vars = NULL;
-    const char *class_path = NULL;
+    const char *class_path = NULL, *thresh_path = NULL;
+    bool thresh_done = false;
     gh_classification *cls = NULL;
     totals t = {0};
 
@@ -252,6 +256,9 @@ int gh_cmd_check(int argc, char **argv)
             break;
         case OPT_CLASSIFICATION:
             class_path = optarg;
+            break;
+        case OPT_THRESHOLD:
+            thresh_path = optarg;
             break;
         case 'q':
             quiet = true;
@@ -320,6 +327,12 @@ int gh_cmd_check(int argc, char **argv)
                                           &drc);
             if (!dpi)
                 t.failed = true;
+            if (dpi && thresh_path) {
+                thresh_done = true;
+                if (gh_cli_thresholds_apply("gatehouse check", thresh_path, vars, dpi, !quiet) !=
+                    GH_EXIT_OK)
+                    t.failed = true;
+            }
             for (uint32_t k = 0; explain && !t.explain_all && k < gh_dpi_sig_count(dpi); k++) {
                 const gh_dpi_sig_info *si = gh_dpi_sig(dpi, k);
                 printf("%s:%u\t%u\t%s\t%s\n", si->file, si->line, si->sid,
@@ -329,6 +342,10 @@ int gh_cmd_check(int argc, char **argv)
         }
         free(fw_paths);
     }
+    /* without signatures to apply it to, the file's syntax is still checked */
+    if (thresh_path && !thresh_done &&
+        gh_cli_thresholds_apply("gatehouse check", thresh_path, vars, NULL, !quiet) != GH_EXIT_OK)
+        t.failed = true;
     if (!quiet && t.files > 1) {
         fprintf(stderr, "total: %zu rules, %zu disabled, %zu errors in %zu files", t.rules,
                 t.disabled, t.errors, t.files);

@@ -40,6 +40,7 @@ typedef struct rule_spec {
     const char **fw, **sig, **vars_files, **var_defs;
     size_t n_fw, n_sig, n_vars_files, n_var_defs;
     const char *class_path;  /* NULL: the default classification.config */
+    const char *thresh_path; /* --threshold-file, read again on every reload; NULL: none */
     gh_action_order order;
     bool verbose;
 } rule_spec;
@@ -95,6 +96,7 @@ static void nfq_usage(FILE *out)
             "      --var NAME=VALUE     define or override a rule variable\n"
             "      --vars FILE          variables file instead of the default vars.conf\n"
             "      --classification FILE  classtype table (default rules/classification.config)\n"
+            "      --threshold-file FILE  Suricata threshold.config lines (read again on SIGHUP)\n"
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           EVE JSON events ('-' = stdout); 'stats' events per\n"
@@ -166,6 +168,9 @@ static nfq_rules *rules_load(const rule_spec *sp, unsigned gen)
                                        sp->verbose, &exit_code)))
             goto fail;
         gh_dpi_set_action_order(r->dpi, &sp->order);
+        if (sp->thresh_path && gh_cli_thresholds_apply("gatehouse nfq", sp->thresh_path, r->vars,
+                                                       r->dpi, sp->verbose) != GH_EXIT_OK)
+            goto fail;
     }
     return r;
 fail:
@@ -385,7 +390,7 @@ int gh_cmd_nfq(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_POLICY, OPT_VAR, OPT_VARS, OPT_FAILOPEN, OPT_MARK, OPT_MAXLEN,
            OPT_NOBATCH, OPT_NOGSO, OPT_MIDSTREAM, OPT_NOANOM, OPT_NOFLOW, OPT_STATS, OPT_RCVBUF,
-           OPT_CLASSIFICATION, OPT_ACTION_ORDER };
+           OPT_CLASSIFICATION, OPT_ACTION_ORDER, OPT_THRESHOLD };
     static const struct option opts[] = {
         {"queue", required_argument, NULL, 'Q'},
         {"firewall", required_argument, NULL, 'F'},
@@ -394,6 +399,7 @@ int gh_cmd_nfq(int argc, char **argv)
         {"var", required_argument, NULL, OPT_VAR},
         {"vars", required_argument, NULL, OPT_VARS},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
+        {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
         {"eve", required_argument, NULL, OPT_EVE},
         {"stats-interval", required_argument, NULL, OPT_STATS},
@@ -454,6 +460,9 @@ int gh_cmd_nfq(int argc, char **argv)
             break;
         case OPT_VARS:
             sp.vars_files[sp.n_vars_files++] = optarg;
+            break;
+        case OPT_THRESHOLD:
+            sp.thresh_path = optarg;
             break;
         case OPT_CLASSIFICATION:
             sp.class_path = optarg;

@@ -37,6 +37,8 @@ static void pcap_usage(FILE *out)
             "      --classification FILE  classtype table (Suricata's classification.config\n"
             "                           format; default <dir of gatehouse>/rules/\n"
             "                           classification.config): alert category and severity\n"
+            "      --threshold-file FILE  suppress, event_filter, threshold and rate_filter\n"
+            "                           lines (Suricata's threshold.config format)\n"
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
@@ -117,7 +119,7 @@ static double now_s(void)
 int gh_cmd_pcap(int argc, char **argv)
 {
     const char *input = NULL, *eve_path = NULL, *acc_path = NULL, *drop_path = NULL;
-    const char *class_path = NULL;
+    const char *class_path = NULL, *thresh_path = NULL;
     gh_classification *cls = NULL;
     bool quiet = false;
     gh_engine_config cfg;
@@ -127,7 +129,7 @@ int gh_cmd_pcap(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
-           OPT_EVE_PACKET, OPT_CLASSIFICATION };
+           OPT_EVE_PACKET, OPT_CLASSIFICATION, OPT_THRESHOLD };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -138,6 +140,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"midstream", no_argument, NULL, OPT_MIDSTREAM},
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
+        {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
         {"async-oneside", no_argument, NULL, OPT_ASYNC},
         {"stream-inspect", required_argument, NULL, OPT_STREAM_INSPECT},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
@@ -212,6 +215,9 @@ int gh_cmd_pcap(int argc, char **argv)
                 exit_code = GH_EXIT_USAGE;
                 goto early;
             }
+            break;
+        case OPT_THRESHOLD:
+            thresh_path = optarg;
             break;
         case OPT_CLASSIFICATION:
             class_path = optarg;
@@ -294,6 +300,9 @@ int gh_cmd_pcap(int argc, char **argv)
                                     &exit_code)))
             goto early;
         gh_dpi_set_action_order(dpi, &order);
+        if (thresh_path && (exit_code = gh_cli_thresholds_apply("gatehouse pcap", thresh_path,
+                                                                vars, dpi, !quiet)) != GH_EXIT_OK)
+            goto early;
         cfg.dpi = dpi;
     }
 

@@ -378,6 +378,43 @@ out:
     return dpi;
 }
 
+int gh_cli_thresholds_apply(const char *prog, const char *path, const gh_rule_vars *vars,
+                            gh_dpi *dpi, bool verbose)
+{
+    gh_error err = {0};
+    gh_rule_error *errs = NULL;
+    size_t nerrs = 0;
+    gh_threshold_conf *c = gh_threshold_conf_load(path, vars, &errs, &nerrs, &err);
+    print_errors(errs, nerrs);
+    free(errs);
+    if (!c) {
+        if (nerrs)
+            fprintf(stderr, "%s: %zu error%s in the threshold file\n", prog, nerrs,
+                    nerrs == 1 ? "" : "s");
+        else
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return GH_EXIT_RUNTIME;
+    }
+    int rc = GH_EXIT_OK;
+    if (dpi) {
+        gh_rule_error *warns = NULL;
+        size_t nwarns = 0;
+        if (gh_dpi_set_thresholds(dpi, c, &warns, &nwarns) != GH_OK) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            rc = GH_EXIT_RUNTIME;
+        }
+        for (size_t i = 0; verbose && i < nwarns; i++)
+            fprintf(stderr, "%s:%u: warning: %s\n", warns[i].loc.file, warns[i].loc.line,
+                    warns[i].message);
+        free(warns);
+    }
+    if (verbose && rc == GH_EXIT_OK)
+        fprintf(stderr, "thresholds: %zu line%s from %s\n", gh_threshold_conf_count(c),
+                gh_threshold_conf_count(c) == 1 ? "" : "s", path);
+    gh_threshold_conf_free(c);
+    return rc;
+}
+
 bool gh_cli_policy(const char *prog, const char *arg, gh_fw_action *out)
 {
     if (strcmp(arg, "accept") == 0)

@@ -20,6 +20,7 @@
 
 #include "gatehouse/buffer.h"
 #include "gatehouse/dpi.h"
+#include "gatehouse/threshold.h"
 #include "hdrmatch.h"
 #include "detect/state.h"
 #include "detect/stream_size.h"
@@ -207,7 +208,18 @@ typedef struct dpi_sig {
     uint8_t nssize;
     uint8_t ev_proto;       /* app-layer-event: the events' protocol (GH_ALPROTO_*) */
     uint64_t ev_mask;       /* ... the events (gh_app_tx.events bits), all must be set */
+    /* thresholds (rules/threshold_build.c; run: engine/detect/threshold.c) */
+    gh_threshold_spec th;
+    uint32_t *sup_idx;      /* its suppressions with addresses, in gh_dpi.sups */
+    size_t nsup;
+    bool noalert;           /* a suppress without track: no alert, the action stays */
 } dpi_sig;
+
+/* A threshold file's suppress line with addresses. */
+typedef struct dpi_suppress {
+    uint8_t track;          /* GH_TRACK_SRC, _DST or _EITHER */
+    gh_addr_set addrs;
+} dpi_suppress;
 
 typedef struct dpi_group {
     hs_database_t *db;  /* block or stream mode, see gh_dpi */
@@ -270,6 +282,9 @@ struct gh_dpi {
     bool flowvars;      /* some use flowbits or flowint (flows need a place for them) */
     bool xbits;         /* some use xbits */
     gh_action_order order; /* precedence of the actions in a match list */
+    dpi_suppress *sups;     /* shared by the signatures a suppress line names */
+    size_t nsups;
+    bool has_thresholds;    /* some signature has a threshold or suppression */
 };
 
 struct gh_dpi_scratch {
@@ -322,6 +337,33 @@ struct gh_dpi_stream {
  * for packet-scope signatures (candidates for the packet, not the stream). */
 #define PKT_HIT 0x80000000u
 #define N_GROUPS (CLS_N * 2 * PG_MAX + 4 * PG_MAX + 2 * (GH_STAGE_DONE + 1) * GH_BUF_N)
+
+/* Whether address @p a of a packet of IP version @p ver is in @p s. */
+static inline bool gh_detect_addr_in(const gh_addr_set *s, uint8_t ver, const gh_addr *a)
+{
+    if (ver == 4) {
+        uint32_t v = ((uint32_t)a->b[0] << 24) | ((uint32_t)a->b[1] << 16) |
+                     ((uint32_t)a->b[2] << 8) | a->b[3];
+        size_t lo = 0, hi = s->n_v4;
+        while (lo < hi) { /* first range with hi >= v */
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->v4[mid].hi < v)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo < s->n_v4 && s->v4[lo].lo <= v;
+    }
+    size_t lo = 0, hi = s->n_v6;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s->v6[mid].hi, a->b, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_v6 && memcmp(s->v6[lo].lo, a->b, 16) <= 0;
+}
 
 static inline int lc(int c)
 {

@@ -9,34 +9,9 @@
 #include "detect/detect_tx.h"
 /* ---- address and port sets ------------------------------------------------ */
 
-static inline uint32_t be32(const uint8_t *b)
-{
-    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-}
-
 static bool addr_in(const gh_addr_set *s, const gh_packet *p, const gh_addr *a)
 {
-    if (p->ip_ver == 4) {
-        uint32_t v = be32(a->b);
-        size_t lo = 0, hi = s->n_v4;
-        while (lo < hi) { /* first range with hi >= v */
-            size_t mid = lo + (hi - lo) / 2;
-            if (s->v4[mid].hi < v)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo < s->n_v4 && s->v4[lo].lo <= v;
-    }
-    size_t lo = 0, hi = s->n_v6;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(s->v6[mid].hi, a->b, 16) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->n_v6 && memcmp(s->v6[lo].lo, a->b, 16) <= 0;
+    return gh_detect_addr_in(s, p->ip_ver, a);
 }
 
 static bool port_in(const gh_port_set *s, uint16_t v)

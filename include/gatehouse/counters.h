@@ -71,7 +71,10 @@ typedef struct gh_counters {
     uint64_t dpi_passed;     /* packets a pass signature let through */
     uint64_t dpi_truncated;  /* packets not inspected: IP length beyond the captured bytes
                                 (Suricata's decoder makes them invalid, no detection) */
-    uint64_t alerts;         /* alert events (every matching alert/drop/reject signature) */
+    uint64_t alerts;         /* alert events (matching alert/drop/reject signatures whose
+                                thresholds and suppressions let them alert) */
+    uint64_t threshold_expired; /* threshold entries whose window had ended, reused */
+    uint64_t threshold_evicted; /* live threshold entries evicted: the table was full */
     uint64_t frag_held;      /* fragments held for reassembly (accepted: the datagram's
                                 verdict falls on the fragment that completes it) */
     uint64_t frag_reassembled; /* datagrams reassembled and inspected whole */

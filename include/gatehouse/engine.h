@@ -39,6 +39,8 @@ typedef struct gh_engine_config {
                                   at flow end (Suricata's IDS mode); default false:
                                   on arrival, as inline (IPS) */
     gh_defrag_config defrag_cfg;
+    uint32_t threshold_entries; /**< threshold table entries per worker (default 16384;
+                                     allocated only for signatures with thresholds) */
     unsigned eve_alert_fields; /**< GH_EVE_ALERT_* written in alert events (default none) */
 } gh_engine_config;
 
