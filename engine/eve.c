@@ -462,6 +462,18 @@ static void jbuf_printable(gh_jbuf *b, const uint8_t *p, size_t n)
     JLIT(b, "\"");
 }
 
+/* Suricata's alert "source" or "target" object: one end of the packet, its
+ * port for TCP and UDP. */
+static void jbuf_endpoint(gh_jbuf *b, const char *name, const gh_packet *pkt, bool src)
+{
+    char a[64];
+    gh_addr_str(src ? &pkt->src : &pkt->dst, pkt->ip_ver, a, sizeof(a));
+    gh_jbuf_printf(b, ",\"%s\":{\"ip\":\"%s\"", name, a);
+    if (pkt->layers & (GH_LAYER_TCP | GH_LAYER_UDP))
+        gh_jbuf_printf(b, ",\"port\":%u", src ? pkt->sport : pkt->dport);
+    JLIT(b, "}");
+}
+
 void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
                       const gh_eve_rule *rule, bool blocked, const char *category,
                       uint32_t severity)
@@ -486,7 +498,12 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
     gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
     JLIT(b, ",\"category\":");
     gh_jbuf_json_str(b, category ? category : "");
-    gh_jbuf_printf(b, ",\"severity\":%u,\"rule_action\":\"%s\",\"file\":", severity,
+    gh_jbuf_printf(b, ",\"severity\":%u", severity);
+    if (rule->target && pkt && pkt->ip_ver) {
+        jbuf_endpoint(b, "source", pkt, rule->target == GH_TARGET_DEST);
+        jbuf_endpoint(b, "target", pkt, rule->target == GH_TARGET_SRC);
+    }
+    gh_jbuf_printf(b, ",\"rule_action\":\"%s\",\"file\":",
                    rule->action ? rule->action : "alert");
     gh_jbuf_json_str(b, rule->file ? rule->file : "");
     gh_jbuf_printf(b, ",\"line\":%u}", rule->line);

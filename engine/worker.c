@@ -191,7 +191,7 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
                 continue;
             gh_eve_rule er = {.action = gh_rule_action_name(act), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
-                              .line = si->line};
+                              .line = si->line, .target = si->target};
             gh_pkt_in in = {.ts_sec = (int64_t)(f->last_ns / 1000000000u),
                             .ts_nsec = (uint32_t)(f->last_ns % 1000000000u)};
             gh_eve_alert_data x = {.pkt_src = "stream (flow timeout)",
@@ -429,7 +429,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
         if (w->eve) {
             gh_eve_rule er = {.action = gh_rule_action_name(act[i]), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
-                              .line = si->line};
+                              .line = si->line, .target = si->target};
             /* a stream match shows the stream bytes it was found in */
             gh_eve_alert_data x = {.pkt_src = w->dgram[in - w->batch_in] ? "defrag" : "wire/pcap",
                                    .fields = w->cfg.eve_alert_fields,

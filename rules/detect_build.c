@@ -801,6 +801,28 @@ static void compile_field(rule_ctx *c, const gh_rule_option *o, const char *nm, 
     sg->fconds[sg->nfcond++] = fc;
 }
 
+/* target:src_ip|dest_ip (Suricata's "^\\s*(src_ip|dest_ip)\\s*$"): which end
+ * of the packet the alert names as the target (EVE "source" and "target"). */
+static void compile_target(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
+{
+    const char *v = o->value.text ? o->value.text : "";
+    while (isspace((unsigned char)*v))
+        v++;
+    size_t n = strlen(v);
+    while (n && isspace((unsigned char)v[n - 1]))
+        n--;
+    gh_target t = n == 6 && !strncmp(v, "src_ip", 6)    ? GH_TARGET_SRC
+                  : n == 7 && !strncmp(v, "dest_ip", 7) ? GH_TARGET_DEST
+                                                        : GH_TARGET_NONE;
+    if (t == GH_TARGET_NONE)
+        rule_error(c, o->value.text ? o->value.loc : o->name.loc,
+                   "target: only 'src_ip' and 'dest_ip' are supported");
+    else if (sg->info.target && sg->info.target != t)
+        rule_error(c, o->value.loc, "target: conflicting values");
+    else
+        sg->info.target = t;
+}
+
 static bool is_meta(const char *nm)
 {
     static const char *const meta[] = {"msg", "sid", "gid", "rev", "classtype", "priority",
@@ -1281,6 +1303,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 long long v;
                 if (parse_int(o->value.text, 1, 255, &v))
                     sg->info.priority = (uint32_t)v;
+            } else if (!strcasecmp(nm, "target")) {
+                compile_target(c, o, sg);
             }
             continue;
         }

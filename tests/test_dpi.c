@@ -636,7 +636,7 @@ static void test_xbits(void **state)
     unload(&L);
 }
 
-static void test_flowbits_errors(void **state)
+static void test_state_errors(void **state)
 {
     (void)state;
     static const char *const bad[] = {
@@ -645,7 +645,7 @@ static void test_flowbits_errors(void **state)
         "flowint:x,+,1;", "flowint:cnt,+;", "flowint:cnt,~,1;", "flowint:cnt,=,99999999999;",
         "flowint:cnt,=,a;", "xbits:set,a;", "xbits:set,a,track ip_any;",
         "xbits:set,a,track ip_src,expire 0;", "xbits:set,a,track ip_src,expire x;",
-        "xbits:Set,a,track ip_src;",
+        "xbits:Set,a,track ip_src;", "target:foo;", "target:src_ip; target:dest_ip;",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char rule[256];
@@ -1709,7 +1709,7 @@ int main(void)
         cmocka_unit_test(test_flowbits_full),
         cmocka_unit_test(test_flowint),
         cmocka_unit_test(test_xbits),
-        cmocka_unit_test(test_flowbits_errors),
+        cmocka_unit_test(test_state_errors),
         cmocka_unit_test(test_unsupported_skipped),
         cmocka_unit_test(test_rule_errors),
         cmocka_unit_test(test_differential),

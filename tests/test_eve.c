@@ -611,6 +611,24 @@ static void test_alert_payload_fields(void **state)
     expect_str(b.p, "pkt_src", "wire/pcap");
     expect_absent(b.p, "payload");
     expect_absent(b.p, "stream");
+    expect_absent(b.p, "alert.source");
+
+    /* the target keyword: Suricata's "source" and "target", ends of the packet */
+    char a[64], t[64];
+    for (gh_target tg = GH_TARGET_SRC; tg <= GH_TARGET_DEST; tg++) {
+        er.target = tg;
+        b.len = 0;
+        gh_eve_fmt_alert_ex(&b, &in, &p, 99, &er, false, "", 3, &x);
+        gh_jbuf_append(&b, "", 1);
+        json_get(b.p, tg == GH_TARGET_DEST ? "dest_ip" : "src_ip", a, sizeof(a));
+        json_get(b.p, "alert.target.ip", t, sizeof(t));
+        assert_string_equal(a, t);
+        json_get(b.p, tg == GH_TARGET_DEST ? "src_ip" : "dest_ip", a, sizeof(a));
+        json_get(b.p, "alert.source.ip", t, sizeof(t));
+        assert_string_equal(a, t);
+        expect_u64(b.p, "alert.target.port", tg == GH_TARGET_DEST ? p.dport : p.sport);
+        expect_u64(b.p, "alert.source.port", tg == GH_TARGET_DEST ? p.sport : p.dport);
+    }
     gh_jbuf_free(&b);
 }
 

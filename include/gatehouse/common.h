@@ -29,6 +29,14 @@ enum {
     GH_E_LIMIT = -7,   /**< a configured limit was reached */
 };
 
+/** Which end of a packet an alert names as the attack's target (the
+ *  signature's target keyword; EVE alert "source" and "target"). */
+typedef enum gh_target {
+    GH_TARGET_NONE = 0,
+    GH_TARGET_SRC,  /**< target:src_ip */
+    GH_TARGET_DEST, /**< target:dest_ip */
+} gh_target;
+
 /** A human-readable error: the message names the file and position. */
 typedef struct gh_error {
     int code;

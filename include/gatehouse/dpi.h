@@ -91,6 +91,7 @@ typedef struct gh_dpi_sig_info {
     bool payload;              /**< has payload keywords (content, pcre, isdataat) */
     bool noalert;              /**< its matches raise no alert (noalert, flowbits:noalert);
                                     its action still applies */
+    gh_target target;          /**< target keyword: which end of the packet is the target */
     bool app;                  /**< inspected on application-layer transactions */
     bool no_stream;            /**< flow:no_stream: packet-only, never in gh_dpi_match_stream */
     bool only_stream;          /**< flow:only_stream: only gh_dpi_match_stream can match it */

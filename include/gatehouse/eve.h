@@ -59,6 +59,7 @@ typedef struct gh_eve_rule {
     const char *msg;
     const char *file;
     uint32_t line;
+    gh_target target;     /* alerts: "source" and "target" (the target keyword) */
 } gh_eve_rule;
 
 /**
