@@ -22,8 +22,11 @@ struct gh_app {
     uint32_t max_flows;
     void **states;         /* max_flows slots, each allocated on first use */
     const gh_app_ops **state_ops;
-    uint32_t *free_list;   /* free slot indexes (1-based), LIFO */
-    uint32_t nfree, nused; /* nused: slots ever allocated */
+    /* free slots (1-based), a LIFO list per parser (the last: empty slots),
+     * linked through free_next */
+    uint32_t *free_next;
+    uint32_t free_head[N_PARSERS + 1];
+    uint32_t nused;        /* slots ever allocated */
     gh_app_stats st;
     gh_app_rec recs[REC_MAX];
     size_t nrecs;
@@ -71,9 +74,9 @@ gh_app *gh_app_new(uint32_t max_flows, const gh_app_limits *lim, gh_error *err)
     a->max_flows = max_flows;
     a->states = calloc(max_flows ? max_flows : 1, sizeof(*a->states));
     a->state_ops = calloc(max_flows ? max_flows : 1, sizeof(*a->state_ops));
-    a->free_list = malloc((max_flows ? max_flows : 1) * sizeof(*a->free_list));
+    a->free_next = calloc(max_flows ? max_flows : 1, sizeof(*a->free_next));
     gh_jbuf_init(&a->log);
-    if (!a->states || !a->state_ops || !a->free_list)
+    if (!a->states || !a->state_ops || !a->free_next)
         goto oom;
     return a;
 oom:
@@ -94,55 +97,88 @@ void gh_app_free(gh_app *a)
     }
     free(a->states);
     free(a->state_ops);
-    free(a->free_list);
+    free(a->free_next);
     gh_jbuf_free(&a->log);
     free(a);
 }
 
-/* A parser state for @p ops: a free slot's (reset), else a new one while
- * the pool has room; 0 when full. */
+/* The free list of slot @p i's parser (its state's ops; none: empty). */
+static uint32_t *free_list_of(gh_app *a, const gh_app_ops *ops)
+{
+    size_t p = 0;
+    while (p < N_PARSERS && parsers[p] != ops)
+        p++;
+    return &a->free_head[p];
+}
+
+static void free_push(gh_app *a, uint32_t i)
+{
+    uint32_t *head = free_list_of(a, a->state_ops[i - 1]);
+    a->free_next[i - 1] = *head;
+    *head = i;
+}
+
+static uint32_t free_pop(uint32_t *head, gh_app *a)
+{
+    uint32_t i = *head;
+    *head = a->free_next[i - 1];
+    return i;
+}
+
+/* A parser state for @p ops: a free slot of that parser (reset: its buffers
+ * keep their capacity, so a steady mix of flows allocates nothing), else a
+ * new one while the pool has room, else another parser's free slot made
+ * over; 0 when full. */
 static uint32_t state_get(gh_app *a, const gh_app_ops *ops)
 {
-    while (a->nfree) {
-        uint32_t i = a->free_list[--a->nfree];
-        if (a->state_ops[i - 1] == ops) {
-            ops->reset(a->states[i - 1]);
-            return i;
+    uint32_t *own = free_list_of(a, ops);
+    if (*own) {
+        uint32_t i = free_pop(own, a);
+        ops->reset(a->states[i - 1]);
+        return i;
+    }
+    if (a->nused < a->max_flows) {
+        void *s = calloc(1, ops->state_size);
+        if (!s)
+            return 0;
+        if (ops->init(s, &a->lim) != 0) {
+            ops->free(s);
+            free(s);
+            return 0;
         }
-        /* another protocol's state: give it back to the heap */
-        a->state_ops[i - 1]->free(a->states[i - 1]);
+        a->states[a->nused] = s;
+        a->state_ops[a->nused] = ops;
+        return ++a->nused;
+    }
+    for (size_t p = 0; p <= N_PARSERS; p++) {
+        if (!a->free_head[p])
+            continue;
+        uint32_t i = free_pop(&a->free_head[p], a);
+        /* another protocol's state (or an empty slot): give it back to the heap */
+        if (a->state_ops[i - 1])
+            a->state_ops[i - 1]->free(a->states[i - 1]);
         free(a->states[i - 1]);
         a->states[i - 1] = NULL;
+        a->state_ops[i - 1] = NULL;
         void *s = calloc(1, ops->state_size);
         if (!s || ops->init(s, &a->lim) != 0) {
+            if (s)
+                ops->free(s);
             free(s);
-            a->free_list[a->nfree++] = i; /* an empty slot for later */
-            a->state_ops[i - 1] = NULL;
+            free_push(a, i); /* an empty slot for later */
             return 0;
         }
         a->states[i - 1] = s;
         a->state_ops[i - 1] = ops;
         return i;
     }
-    if (a->nused == a->max_flows)
-        return 0;
-    void *s = calloc(1, ops->state_size);
-    if (!s)
-        return 0;
-    if (ops->init(s, &a->lim) != 0) {
-        ops->free(s);
-        free(s);
-        return 0;
-    }
-    a->states[a->nused] = s;
-    a->state_ops[a->nused] = ops;
-    return ++a->nused;
+    return 0;
 }
 
 void gh_app_flow_release(gh_app *a, gh_app_flow *af)
 {
     if (a && af->state)
-        a->free_list[a->nfree++] = af->state;
+        free_push(a, af->state);
     memset(af, 0, sizeof(*af));
 }
 
