@@ -163,6 +163,11 @@ static void test_session_packets(void **state)
     rig R;
     rig_up(&R, "alert udp any any -> any any (msg:\"t\"; content:\"GO\"; "
                "tag:session,3,packets; sid:1;)\n");
+    size_t n;
+    const gh_tag_spec *t = gh_dpi_sig_tags(R.d, 0, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(t->type, GH_TAG_SESSION);
+    assert_int_equal(t->count, 3);
     assert_false(feed(&R, A, B, 1000, 0, "GO"));
     assert_false(feed(&R, A, B, 1001, 0.1, "other flow"));
     assert_true(feed_ports(&R, B, A, 5000, 1000, 0.2, "reply"));
