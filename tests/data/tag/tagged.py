@@ -110,7 +110,8 @@ def main():
     if args.write:
         with open(tsv, "w") as f:
             f.write("# Suricata 7.0 tagged packets (\"packet\" events with tagged-packets: yes)"
-                    " per pcap and mode\n# (tagged.py --write): their pcap_cnt\n# pcap\tmode\tpackets\n")
+                    " per pcap and mode\n# (tagged.py --write): their pcap_cnt\n"
+                    "# pcap\tmode\tpackets\n")
             for (p, mode), n in sorted(ref.items()):
                 f.write("%s\t%s\t%s\n" % (p, mode, n))
     print("%d pcaps: %s" % (len(pcaps), "%d differences" % bad if bad else "PASS"))
