@@ -86,6 +86,9 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->alerts += src->alerts;
     dst->threshold_expired += src->threshold_expired;
     dst->threshold_evicted += src->threshold_evicted;
+    dst->tagged += src->tagged;
+    dst->tag_refused += src->tag_refused;
+    dst->tag_evicted += src->tag_evicted;
     dst->frag_held += src->frag_held;
     dst->frag_reassembled += src->frag_reassembled;
     dst->frag_conflicts += src->frag_conflicts;
@@ -219,6 +222,10 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
         fprintf(out, "thresholds: %" PRIu64 " expired entries reused, %" PRIu64
                      " live entries evicted (table full)\n",
                 c->threshold_expired, c->threshold_evicted);
+    if (c->tagged || c->tag_refused || c->tag_evicted)
+        fprintf(out, "tags: %" PRIu64 " packets tagged, %" PRIu64 " tags refused (flow or host "
+                     "full), %" PRIu64 " flows or hosts evicted (table full)\n",
+                c->tagged, c->tag_refused, c->tag_evicted);
     if (c->frag_held || c->frag_reassembled || c->frag_errors)
         fprintf(out, "defrag: %" PRIu64 " fragments held, %" PRIu64 " datagrams reassembled (%"
                      PRIu64 " with conflicting overlaps), %" PRIu64 " fragments refused\n",

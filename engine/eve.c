@@ -529,6 +529,15 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
     gh_eve_fmt_end(b);
 }
 
+void gh_eve_fmt_packet(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id)
+{
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "packet");
+    JLIT(b, ",\"packet\":");
+    gh_jbuf_base64(b, in->data, in->caplen);
+    gh_jbuf_printf(b, ",\"packet_info\":{\"linktype\":%u}", in->linktype);
+    gh_eve_fmt_end(b);
+}
+
 void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
                       double uptime_s)
 {
@@ -606,7 +615,8 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
                    ",\"shutdown\":%" PRIu64 ",\"tcp_reuse\":%" PRIu64 "}},\"detect\":{"
                    "\"inspected\":%" PRIu64 ",\"alerts\":%" PRIu64 ",\"passed\":%" PRIu64
                    ",\"truncated\":%" PRIu64 ",\"threshold_expired\":%" PRIu64
-                   ",\"threshold_evicted\":%" PRIu64 "},"
+                   ",\"threshold_evicted\":%" PRIu64 ",\"tagged\":%" PRIu64
+                   ",\"tag_refused\":%" PRIu64 ",\"tag_evicted\":%" PRIu64 "},"
                    "\"defrag\":{\"held\":%" PRIu64 ",\"reassembled\":%" PRIu64
                    ",\"conflicts\":%" PRIu64 ",\"refused\":%" PRIu64 "},\"stream\":{"
                    "\"bytes\":%" PRIu64 ",\"inspected_alone\":%" PRIu64 ",\"conflicts\":%" PRIu64
@@ -614,7 +624,8 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
                    c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
                    c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3],
                    c->dpi_inspected, c->alerts, c->dpi_passed, c->dpi_truncated,
-                   c->threshold_expired, c->threshold_evicted, c->frag_held,
+                   c->threshold_expired, c->threshold_evicted, c->tagged, c->tag_refused,
+                   c->tag_evicted, c->frag_held,
                    c->frag_reassembled, c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
                    c->stream_conflicts, c->stream_gaps);
     if (extra) {

@@ -6,6 +6,7 @@
 
 #include "gatehouse/engine.h"
 #include "detect/state.h"
+#include "detect/tag.h"
 #include "detect/threshold.h"
 #include "hdrmatch.h"
 #include "stream_inspect.h"
@@ -39,6 +40,7 @@ struct gh_worker {
     gh_dpi_scratch *scratch;
     uint64_t *sig_hits;       /* per signature: alerts (and passes) that took effect */
     gh_thresh_table *thresh;  /* threshold state, when the signatures have thresholds */
+    gh_tag_table *tags;       /* flows' and hosts' tags, when the signatures tag */
     gh_dpi_match matches[GH_MAX_MATCHES];
     gh_dpi_match end_matches[GH_MAX_MATCHES]; /* flow end (may come mid-batch) */
     uint8_t *paybuf;          /* a stream alert's payload (window and hole marker) */
@@ -79,6 +81,7 @@ void gh_engine_config_init(gh_engine_config *cfg)
     cfg->stream_window = 4096;
     cfg->stream_flows = 8192;
     cfg->threshold_entries = 16384;
+    cfg->tag_entries = 4096;
     gh_defrag_config_init(&cfg->defrag_cfg);
 }
 
@@ -178,6 +181,9 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
             gh_th_result res = threshold_handle(w, w->end_matches[i].idx, &pp, f->last_ns, &act);
             if (res == GH_TH_DISCARD)
                 continue;
+            if (w->tags) /* the tags of an alert at flow end (its session's go with it) */
+                gh_tag_match(w->tags, w->dpi, w->end_matches[i].idx, &pp, f->flow_id,
+                             f->last_ns);
             if (res == GH_TH_SILENT) /* nothing to drop: only the alert would have shown */
                 continue;
             w->sig_hits[w->end_matches[i].idx]++;
@@ -220,6 +226,8 @@ static void on_flow_end(void *ctx, gh_flow *f)
         flow_end_alerts(w, f);
         gh_stream_inspect_flow_release(w->si, f);
     }
+    if (w->tags)
+        gh_tag_flow_end(w->tags, f->flow_id);
     if (f->end_reason < 4)
         w->counters.flows_ended[f->end_reason]++;
     if (w->eve && w->cfg.flow_events)
@@ -266,6 +274,10 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
         }
         if (gh_thresh_needed(w->dpi) &&
             !(w->thresh = gh_thresh_table_new(cfg->threshold_entries))) {
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        if (gh_tag_needed(w->dpi) && !(w->tags = gh_tag_table_new(cfg->tag_entries))) {
             gh_error_set(err, GH_E_NOMEM, "out of memory");
             goto fail;
         }
@@ -394,6 +406,10 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
         res[i] = threshold_handle(w, w->matches[i].idx, p, ns, &act[i]);
         if (res[i] == GH_TH_DISCARD)
             continue;
+        /* Suricata runs a signature's tag keywords for each alert its
+         * thresholds keep (also a silenced one), before a pass ends the list */
+        if (w->tags)
+            gh_tag_match(w->tags, w->dpi, w->matches[i].idx, p, f ? f->flow_id : 0, ns);
         gh_action_class c = gh_action_class_of(act[i]);
         bool flow_scope = gh_sig_type_flow_action(si->type) || w->matches[i].stream;
         if (res[i] == GH_TH_ALERT)
@@ -457,6 +473,20 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
     return drop(w, in, p, f, ri.action, GH_DROP_SIGNATURE, &ri);
 }
 
+/* Suricata's TagHandlePacket, after the packet's alerts: whether it is a
+ * tagged packet, then a "packet" event for it when asked. */
+static void tag_packet(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, const gh_flow *f)
+{
+    uint64_t ns = (uint64_t)in->ts_sec * 1000000000u + in->ts_nsec;
+    /* GET_PKT_LEN: the bytes captured (a reassembled datagram: its IP length) */
+    uint32_t len = w->dgram[in - w->batch_in] ? p->l3_len : in->caplen;
+    if (!gh_tag_packet(w->tags, p, f ? f->flow_id : 0, ns, len))
+        return;
+    w->counters.tagged++;
+    if (w->eve && (w->cfg.eve_alert_fields & GH_EVE_ALERT_TAGGED_PACKETS))
+        gh_eve_fmt_packet(&w->events, in, p, f ? f->flow_id : 0);
+}
+
 /* The signature stage for one packet's payload. */
 static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
                              int dir, bool est)
@@ -486,6 +516,8 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
                                 w->matches, GH_MAX_MATCHES);
     }
     gh_verdict v = apply_matches(w, in, p, f, dir, n);
+    if (w->tags)
+        tag_packet(w, in, p, f);
     if (app)
         app_events(w, in, p, f, dir);
     return v;
@@ -498,6 +530,11 @@ static void thresh_counters(gh_worker *w)
         const gh_thresh_stats *ts = gh_thresh_table_stats(w->thresh);
         w->counters.threshold_expired = ts->expired;
         w->counters.threshold_evicted = ts->evicted;
+    }
+    if (w->tags) {
+        const gh_tag_stats *gs = gh_tag_table_stats(w->tags);
+        w->counters.tag_refused = gs->refused;
+        w->counters.tag_evicted = gs->evicted;
     }
 }
 
@@ -732,6 +769,7 @@ void gh_worker_free(gh_worker *w)
     gh_dpi_scratch_free(w->scratch);
     free(w->sig_hits);
     gh_thresh_table_free(w->thresh);
+    gh_tag_table_free(w->tags);
     free(w->fw_hits);
     gh_jbuf_free(&w->events);
     free(w);

@@ -1357,6 +1357,17 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 rule_error(c, o->value.loc, "%s", emsg);
                 break;
             }
+        } else if (!strcasecmp(nm, "tag")) {
+            /* Suricata keeps every tag keyword; GH_TAG_PER_SIG is ours */
+            if (sg->ntags == GH_TAG_PER_SIG) {
+                rule_error(c, o->name.loc, "at most %d tag options per rule", GH_TAG_PER_SIG);
+                break;
+            }
+            if (!gh_tag_parse_keyword(o->value.text, &sg->tags[sg->ntags], emsg, sizeof(emsg))) {
+                rule_error(c, o->value.loc, "%s", emsg);
+                break;
+            }
+            sg->ntags++;
         } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
             dpi_kw *k = new_kw(sg, &cap, KW_CONTENT, o->name.loc);
             if (!k) {
@@ -2133,6 +2144,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         d->xbits |= sg->use[SV_HOSTBITS] || sg->use[SV_PAIRBITS];
         d->sigs[i].info.app = d->sigs[i].app;
         d->has_thresholds |= d->sigs[i].th.present;
+        d->has_tags |= d->sigs[i].ntags > 0;
     }
     if (dpi_rank(d) != 0) {
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");

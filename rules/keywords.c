@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gatehouse/tag.h"
 #include "gatehouse/threshold.h"
 #include "rules_int.h"
 
@@ -89,7 +90,7 @@ static const kw keywords[] = {
     {"pktvar", HDR, KL_MATCH, 0}, {"xbits", G1, KL_IPONLY, 0},
     {"hostbits", HDR, KL_IPONLY, 0}, {"noalert", KW_SUPPORTED | KW_NOV, KL_NONE, 0},
     {"threshold", G1, KL_IPONLY, 0}, {"detection_filter", G1, KL_IPONLY, 0},
-    {"target", G1, KL_NONE, 0}, {"tag", HDR, KL_IPONLY, 0}, {"bypass", HDR, KL_MATCH, 0},
+    {"target", G1, KL_NONE, 0}, {"tag", G1, KL_IPONLY, 0}, {"bypass", HDR, KL_MATCH, 0},
     {"config", HDR, KL_MATCH, 0},
     {"app-layer-protocol", G1, KL_PD, 0}, {"app-layer-event", G1, KL_APP, 0},
     {"app-layer-state", HDR, KL_APP, 0},
@@ -813,6 +814,9 @@ static bool kw_validate(const char *name, const char *value, char *msg, size_t m
     } else if (strcmp(name, "threshold") == 0 || strcmp(name, "detection_filter") == 0) {
         gh_threshold_spec th;
         return gh_threshold_parse_keyword(name, value, &th, msg, msz);
+    } else if (strcmp(name, "tag") == 0) {
+        gh_tag_spec t;
+        return gh_tag_parse_keyword(value, &t, msg, msz);
     } else if (strcmp(name, "isdataat") == 0) {
         char s[64];
         squeeze(s, sizeof(s), value);

@@ -22,7 +22,7 @@ expect "events" "$(jq -c 'select(.event_type=="alert" or .event_type=="drop") | 
     "$TMP/eve.json" | tr -d '\n')" \
     '[4,"alert","allowed",2000001][5,"alert","blocked",2000002][5,"drop",null,"signature"][6,"drop",null,"flow drop"][11,"alert","allowed",2000005]'
 expect "detect stats" "$(jq -c 'select(.event_type=="stats") | .stats.detect' "$TMP/eve.json")" \
-    '{"inspected":13,"alerts":3,"passed":1,"truncated":0,"threshold_expired":0,"threshold_evicted":0}'
+    '{"inspected":13,"alerts":3,"passed":1,"truncated":0,"threshold_expired":0,"threshold_evicted":0,"tagged":0,"tag_refused":0,"tag_evicted":0}'
 expect "alert fields" "$(jq -c 'select(.event_type=="alert" and .pcap_cnt==4) | [.src_ip, .dest_port, .alert.signature, .alert.rev, .alert.severity]' \
     "$TMP/eve.json")" '["192.168.1.10",80,"HTTP GET request",1,3]'
 

@@ -47,6 +47,8 @@ static void pcap_usage(FILE *out)
             "      --eve-payload-printable  alerts carry 'payload_printable' (non-printable\n"
             "                           bytes as '.') and 'stream'\n"
             "      --eve-packet         alerts carry 'packet' (base64 of the captured frame)\n"
+            "      --eve-tagged-packets  a 'packet' event per packet a tag keyword tagged\n"
+            "                           (Suricata's alert option tagged-packets)\n"
             "  -k, --checksum MODE      'all' (default) verifies IPv4/TCP/UDP/ICMP checksums,\n"
             "                           'none' skips them (captures from offloading hosts)\n"
             "      --write-accepted F   write accepted packets to pcap file F\n"
@@ -129,7 +131,7 @@ int gh_cmd_pcap(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
-           OPT_EVE_PACKET, OPT_CLASSIFICATION, OPT_THRESHOLD };
+           OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -148,6 +150,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"eve-payload", no_argument, NULL, OPT_EVE_PAYLOAD},
         {"eve-payload-printable", no_argument, NULL, OPT_EVE_PRINTABLE},
         {"eve-packet", no_argument, NULL, OPT_EVE_PACKET},
+        {"eve-tagged-packets", no_argument, NULL, OPT_EVE_TAGGED},
         {"checksum", required_argument, NULL, 'k'},
         {"write-accepted", required_argument, NULL, OPT_WACC},
         {"write-dropped", required_argument, NULL, OPT_WDROP},
@@ -242,6 +245,9 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case OPT_EVE_PACKET:
             cfg.eve_alert_fields |= GH_EVE_ALERT_PACKET;
+            break;
+        case OPT_EVE_TAGGED:
+            cfg.eve_alert_fields |= GH_EVE_ALERT_TAGGED_PACKETS;
             break;
         case 'k':
             if (!gh_cli_checksums("gatehouse pcap", optarg, &cfg.verify_checksums)) {

@@ -20,6 +20,7 @@
 
 #include "gatehouse/buffer.h"
 #include "gatehouse/dpi.h"
+#include "gatehouse/tag.h"
 #include "gatehouse/threshold.h"
 #include "hdrmatch.h"
 #include "detect/state.h"
@@ -213,6 +214,9 @@ typedef struct dpi_sig {
     uint32_t *sup_idx;      /* its suppressions with addresses, in gh_dpi.sups */
     size_t nsup;
     bool noalert;           /* a suppress without track: no alert, the action stays */
+    /* tag keywords (rules/tag_build.c; run: engine/detect/tag.c) */
+    gh_tag_spec tags[GH_TAG_PER_SIG];
+    uint8_t ntags;
 } dpi_sig;
 
 /* A threshold file's suppress line with addresses. */
@@ -285,6 +289,7 @@ struct gh_dpi {
     dpi_suppress *sups;     /* shared by the signatures a suppress line names */
     size_t nsups;
     bool has_thresholds;    /* some signature has a threshold or suppression */
+    bool has_tags;          /* some signature has a tag keyword */
 };
 
 struct gh_dpi_scratch {

@@ -75,6 +75,9 @@ typedef struct gh_counters {
                                 thresholds and suppressions let them alert) */
     uint64_t threshold_expired; /* threshold entries whose window had ended, reused */
     uint64_t threshold_evicted; /* live threshold entries evicted: the table was full */
+    uint64_t tagged;         /* packets a tag keyword's tag marked (Suricata's PKT_HAS_TAG) */
+    uint64_t tag_refused;    /* tags not kept: their flow or host had the most it keeps */
+    uint64_t tag_evicted;    /* flows' or hosts' live tags evicted: the table was full */
     uint64_t frag_held;      /* fragments held for reassembly (accepted: the datagram's
                                 verdict falls on the fragment that completes it) */
     uint64_t frag_reassembled; /* datagrams reassembled and inspected whole */

@@ -41,6 +41,8 @@ typedef struct gh_engine_config {
     gh_defrag_config defrag_cfg;
     uint32_t threshold_entries; /**< threshold table entries per worker (default 16384;
                                      allocated only for signatures with thresholds) */
+    uint32_t tag_entries;    /**< flows and hosts with tags per worker (default 4096;
+                                  allocated only for signatures with tag keywords) */
     unsigned eve_alert_fields; /**< GH_EVE_ALERT_* written in alert events (default none) */
 } gh_engine_config;
 

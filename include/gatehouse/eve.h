@@ -87,7 +87,17 @@ enum {
                                                    others as '.' */
     GH_EVE_ALERT_PACKET = 1u << 2,            /**< "packet": base64 of the captured frame,
                                                    and "packet_info" {"linktype"} */
+    GH_EVE_ALERT_TAGGED_PACKETS = 1u << 3,    /**< a "packet" event (gh_eve_fmt_packet) per
+                                                   packet a tag keyword tagged (Suricata's
+                                                   alert option tagged-packets) */
 };
+
+/**
+ * A "packet" event, as Suricata writes a tagged packet: the header fields,
+ * "packet" (base64 of the captured frame of @p in) and "packet_info" {"linktype"}.
+ */
+GH_API void gh_eve_fmt_packet(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                              uint64_t flow_id);
 
 /** What an alert says about the data that matched. */
 typedef struct gh_eve_alert_data {
