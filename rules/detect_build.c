@@ -29,6 +29,7 @@
 #include "app/app.h"
 #include "rules_int.h"
 #include "byte_build.h"
+#include "base64_build.h"
 /* ---- small helpers --------------------------------------------------------- */
 
 static void tally(gh_dpi_load_report *rep, const char *kw)
@@ -180,7 +181,8 @@ typedef struct rule_ctx {
     bool oom;
     bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
     gh_var_names *names;     /* the ruleset's flowbits, flowint and xbits names */
-    uint8_t cur_buf;         /* the sticky buffer payload keywords go to */
+    uint8_t cur_buf;         /* the sticky buffer payload keywords go to (DPI_BUF_B64 after
+                                base64_data) */
     dpi_sig *sg;             /* the signature being built (variable lookups) */
     /* per buffer: transforms and length conditions, attached to its segment */
     gh_xform xf[GH_BUF_N][SEG_XF_MAX];
@@ -843,18 +845,25 @@ static bool is_cmod(const char *nm)
     return false;
 }
 
+static void kw_free(dpi_kw *k)
+{
+    free(k->pat);
+    pcre2_code_free(k->re);
+    hs_free_database(k->re_hs);
+    if (k->bk)
+        free(k->bk->name);
+    free(k->bk);
+}
+
 static void sig_clear(dpi_sig *sg)
 {
     size_t nk = sg->nkw_all > sg->nkw ? sg->nkw_all : sg->nkw; /* before/after segments */
-    for (size_t i = 0; i < nk; i++) {
-        free(sg->kw[i].pat);
-        pcre2_code_free(sg->kw[i].re);
-        hs_free_database(sg->kw[i].re_hs);
-        if (sg->kw[i].bk)
-            free(sg->kw[i].bk->name);
-        free(sg->kw[i].bk);
-    }
+    for (size_t i = 0; i < nk; i++)
+        kw_free(&sg->kw[i]);
     free(sg->kw);
+    for (size_t i = 0; i < sg->nb64; i++)
+        kw_free(&sg->b64kw[i]);
+    free(sg->b64kw);
     for (size_t i = 0; i < sg->nseg; i++)
         for (size_t x = 0; x < sg->segs[i].nxf; x++)
             gh_xform_free(&sg->segs[i].xf[x]);
@@ -1155,6 +1164,110 @@ static void compile_byte(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg, dpi_
     }
 }
 
+/* base64_decode: Suricata files it in the current sticky buffer, else in
+ * the buffer of the last content, pcre, byte_* or isdataat, else the
+ * payload (DetectBase64DecodeSetup). */
+static void compile_base64(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg, dpi_kw *k)
+{
+    char msg[128];
+    size_t at;
+    if (!gh_b64_parse(o->value.text, &k->len, &k->offset, &k->relative, &at, msg,
+                      sizeof(msg))) {
+        gh_rule_loc l = o->value.text ? o->value.loc : o->name.loc;
+        l.col += (uint32_t)at;
+        rule_error(c, l, "%s", msg);
+        return;
+    }
+    k->buf = c->cur_buf;
+    if (k->buf == GH_BUF_PAYLOAD)
+        for (size_t j = sg->nkw - 1; j-- > 0;)
+            if (sg->kw[j].type != KW_BASE64) {
+                k->buf = sg->kw[j].buf;
+                break;
+            }
+}
+
+/* What may follow base64_data, whose list holds the payload keywords after
+ * it (Suricata's DETECT_SM_LIST_BASE64_DATA): pkt_data goes back to the
+ * payload; another buffer is an error, as a content modifier; transforms,
+ * length conditions, uricontent and a second base64_decode are not
+ * implemented there. False when the rule cannot go on. */
+static bool b64_follow(rule_ctx *c, const gh_rule_option *o, gh_kw_role role, gh_buffer_id kb)
+{
+    const char *nm = o->name.text;
+    if (role == GH_KWR_STICKY && kb != GH_BUF_PAYLOAD) {
+        rule_error(c, o->name.loc, "Rule buffer cannot be reset after base64_data.");
+        return false;
+    }
+    if (role == GH_KWR_MODIFIER) {
+        rule_error(c, o->name.loc,
+                   "\"%s\" keyword seen with a sticky buffer still set.  Reset sticky buffer "
+                   "with pkt_data before using the modifier.", nm);
+        return false;
+    }
+    if (role == GH_KWR_CONTENT || role == GH_KWR_TRANSFORM || !strcasecmp(nm, "bsize") ||
+        !strcasecmp(nm, "urilen") || !strcasecmp(nm, "base64_decode")) {
+        char tag[64];
+        snprintf(tag, sizeof(tag), "base64_data/%s", nm);
+        rule_unsupported(c, tag);
+        return false;
+    }
+    return true;
+}
+
+/* Move the base64_data keywords out of the buffers' chains: every
+ * base64_decode of the signature inspects them on the data it decoded. */
+static bool split_base64(rule_ctx *c, dpi_sig *sg)
+{
+    size_t n = 0, m = 0;
+    for (size_t i = 0; i < sg->nkw; i++)
+        n += sg->kw[i].buf == DPI_BUF_B64;
+    if (!n)
+        return true;
+    if (!(sg->b64kw = malloc(n * sizeof(*sg->b64kw)))) {
+        c->oom = true;
+        return false;
+    }
+    for (size_t i = 0; i < sg->nkw; i++) {
+        if (sg->kw[i].buf == DPI_BUF_B64)
+            sg->b64kw[sg->nb64++] = sg->kw[i];
+        else
+            sg->kw[m++] = sg->kw[i];
+    }
+    sg->nkw = m;
+    for (size_t i = 0; i < m; i++)
+        if (sg->kw[i].type == KW_BASE64) {
+            sg->kw[i].sub = sg->b64kw;
+            sg->kw[i].nsub = (uint32_t)sg->nb64;
+        }
+    return true;
+}
+
+/* A keyword must be retried at its next occurrence when a later keyword of
+ * its buffer reads its match end: a relative keyword before (or at) the
+ * next keyword that sets a new match end. base64_decode reads it but, as
+ * in Suricata, does not make the content before it retry. */
+static void mark_retries(dpi_kw *kw, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dpi_kw *k = &kw[i];
+        if ((k->type != KW_CONTENT && k->type != KW_PCRE) || k->negated)
+            continue;
+        for (size_t j = i + 1; j < n && kw[j].buf == k->buf; j++) {
+            const dpi_kw *nx = &kw[j];
+            if (nx->type == KW_BASE64)
+                break;
+            if (nx->relative) {
+                k->retry = true;
+                break;
+            }
+            /* byte_test and isdataat leave the match end where it was */
+            if (nx->type != KW_ISDATAAT && nx->type != KW_BYTE_TEST && !nx->negated)
+                break;
+        }
+    }
+}
+
 /* stream_size:<side>,<op>,<n> (repeatable: all must hold). */
 static void compile_stream_size(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
 {
@@ -1319,6 +1432,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         gh_buffer_id kb = GH_BUF_PAYLOAD;
         gh_field_id fid;
         gh_kw_role role = gh_kw_buffer_role(nm, &kb);
+        if (c->cur_buf == DPI_BUF_B64 && !b64_follow(c, o, role, kb))
+            break;
         if (gh_kw_field(nm, &fid)) {
             compile_field(c, o, nm, fid, sg);
         } else if (role == GH_KWR_STICKY) {
@@ -1398,6 +1513,25 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 break;
             }
             compile_pcre(c, o, k);
+            if (c->cur_buf == DPI_BUF_B64 && k->buf != DPI_BUF_B64)
+                rule_unsupported(c, "base64_data/pcre buffer flag");
+        } else if (!strcasecmp(nm, "base64_decode")) {
+            dpi_kw *k = new_kw(sg, &cap, KW_BASE64, o->name.loc);
+            if (!k) {
+                c->oom = true;
+                break;
+            }
+            compile_base64(c, o, sg, k);
+        } else if (!strcasecmp(nm, "base64_data")) {
+            bool dec = false;
+            for (size_t j = 0; j < sg->nkw; j++)
+                dec |= sg->kw[j].type == KW_BASE64;
+            if (!dec) {
+                rule_error(c, o->name.loc,
+                           "\"base64_data\" keyword seen without preceding base64_decode.");
+                break;
+            }
+            c->cur_buf = DPI_BUF_B64;
         } else if (!strcasecmp(nm, "isdataat")) {
             dpi_kw *k = new_kw(sg, &cap, KW_ISDATAAT, o->name.loc);
             if (!k) {
@@ -1428,29 +1562,12 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
     for (size_t i = 0; i < sg->nkw; i++)
         if (sg->kw[i].type == KW_CONTENT)
             content_finish(c, &sg->kw[i]);
-    if (c->error)
+    if (c->error || !split_base64(c, sg))
         return false;
     if (!build_segments(c, sg) || !check_buffer_contents(c, sg))
         return false;
-
-    /* A keyword must be retried at its next occurrence when a later keyword
-     * of its buffer reads its match end: a relative keyword before (or at)
-     * the next keyword that sets a new match end. */
-    for (size_t i = 0; i < sg->nkw_all; i++) {
-        dpi_kw *k = &sg->kw[i];
-        if ((k->type != KW_CONTENT && k->type != KW_PCRE) || k->negated)
-            continue;
-        for (size_t j = i + 1; j < sg->nkw_all && sg->kw[j].buf == k->buf; j++) {
-            const dpi_kw *n = &sg->kw[j];
-            if (n->relative) {
-                k->retry = true;
-                break;
-            }
-            /* byte_test and isdataat leave the match end where it was */
-            if (n->type != KW_ISDATAAT && n->type != KW_BYTE_TEST && !n->negated)
-                break;
-        }
-    }
+    mark_retries(sg->kw, sg->nkw_all);
+    mark_retries(sg->b64kw, sg->nb64);
 
     sg->info.payload = sg->nkw_all > 0;
 
@@ -2139,6 +2256,9 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         d->n_no_stream += d->sigs[i].info.no_stream;
         d->n_app += d->sigs[i].app;
         const dpi_sig *sg = &d->sigs[i];
+        for (size_t j = 0; j < sg->nkw_all; j++)
+            if (sg->kw[j].type == KW_BASE64 && sg->kw[j].len > d->b64_max)
+                d->b64_max = sg->kw[j].len;
         d->n_vars += sg->nvars > 0;
         d->flowvars |= sg->use[SV_FLOWBITS] || sg->use[SV_FLOWINT];
         d->xbits |= sg->use[SV_HOSTBITS] || sg->use[SV_PAIRBITS];

@@ -43,7 +43,10 @@ enum { FAM_V4 = 1, FAM_V6 = 2 };
 enum { CLS_TCP, CLS_UDP, CLS_ICMP, CLS_OTHER, CLS_N };
 enum { DIR_TO_SERVER, DIR_TO_CLIENT, DIR_ANY, DIR_N };
 enum { KW_CONTENT, KW_PCRE, KW_ISDATAAT, KW_BYTE_TEST, KW_BYTE_JUMP, KW_BYTE_EXTRACT,
-       KW_BYTE_MATH };
+       KW_BYTE_MATH, KW_BASE64 };
+/* dpi_kw.buf of the keywords after base64_data while a rule is built; they
+ * then move to dpi_sig.b64kw (Suricata's DETECT_SM_LIST_BASE64_DATA). */
+#define DPI_BUF_B64 0xffu
 
 /* byte_extract/byte_math variables: Suricata numbers them per buffer and
  * keyword (a uint8_t local_id), so a buffer has at most this many slots. */
@@ -88,7 +91,8 @@ static const unsigned cls_kinds[CLS_N] = {PK_TCP, PK_UDP, PK_ICMP4 | PK_ICMP6, P
 typedef struct dpi_kw {
     uint8_t type;       /* KW_* */
     bool negated;
-    bool relative;      /* content: distance/within; pcre: R; isdataat: relative */
+    bool relative;      /* content: distance/within; pcre: R; isdataat, base64_decode:
+                           relative */
     bool nocase;
     bool startswith, endswith;
     bool has_offset, has_depth, has_distance, has_within;
@@ -101,14 +105,17 @@ typedef struct dpi_kw {
     uint8_t buf;        /* gh_buffer_id it inspects */
     int32_t distance;
     uint32_t within;
-    uint32_t offset, depth; /* depth is absolute: offset + depth as written */
-    uint32_t len;       /* content length, or isdataat's N */
+    uint32_t offset, depth; /* depth is absolute: offset + depth as written; base64_decode:
+                               offset */
+    uint32_t len;       /* content length, isdataat's N, base64_decode's bytes */
     uint16_t fp_off, fp_len;
     uint8_t *pat;       /* content bytes, lower-cased when nocase */
     pcre2_code *re;
     dpi_byte *bk;       /* byte_* keywords */
     hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
                              negatives), NULL when Hyperscan cannot take it */
+    const struct dpi_kw *sub; /* base64_decode: the keywords of base64_data (dpi_sig.b64kw) */
+    uint32_t nsub;
     gh_rule_loc loc;    /* the keyword, for errors */
 } dpi_kw;
 
@@ -196,6 +203,9 @@ typedef struct dpi_sig {
     dpi_seg *segs;          /* every buffer's keywords, the payload's first (kw is sorted) */
     size_t nseg;
     size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
+    dpi_kw *b64kw;          /* the keywords after base64_data, inspected on the data
+                               a base64_decode decoded (its dpi_kw.sub) */
+    size_t nb64;
     dpi_fcond *fconds;      /* conditions on transaction fields */
     size_t nfcond;
     /* flowbits, flowint, xbits: tests checked with the other keywords,
@@ -290,6 +300,9 @@ struct gh_dpi {
     size_t nsups;
     bool has_thresholds;    /* some signature has a threshold or suppression */
     bool has_tags;          /* some signature has a tag keyword */
+    uint32_t b64_max;       /* the largest base64_decode bytes of the ruleset, 0: none; the
+                               size of the decode buffer, as Suricata's
+                               base64_decode_max_len */
 };
 
 struct gh_dpi_scratch {
@@ -310,6 +323,7 @@ struct gh_dpi_scratch {
     size_t npcand;
     bool pfed;          /* every stream call since then scanned its new bytes */
     uint8_t *xa, *xb;   /* transform outputs (XF_CAP bytes each; with transaction signatures) */
+    uint8_t *b64;       /* base64_decode's output (gh_dpi.b64_max bytes) */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     uint64_t vars[DPI_VARS_MAX]; /* byte_extract/byte_math values of the chain verified */
@@ -385,6 +399,8 @@ typedef struct vctx {
     gh_dpi_scratch *s;
     uint32_t budget;
     bool bail;
+    bool stop;          /* Suricata's discontinue_matching after a failed base64_decode:
+                           no keyword retries another occurrence */
     /* stream windows (false/0 for a packet buffer) */
     bool stream;
     int64_t base;       /* stream offset of buf[0] */

@@ -149,7 +149,7 @@ static bool inspect_content(size_t i, const dpi_kw *k, uint32_t prev_end,
         int64_t end = found + k->len;
         if (inspect(i + 1, (uint32_t)end, end > ext ? end : ext, v))
             return true;
-        if (v->bail)
+        if (v->bail || v->stop)
             return false;
         if (k->retry) {
             from = found + 1;
@@ -224,7 +224,7 @@ static bool inspect_pcre(size_t i, const dpi_kw *k, uint32_t prev_end,
         int64_t end = (int64_t)base + (int64_t)ov[1];
         if (inspect(i + 1, (uint32_t)end, end > ext ? end : ext, v))
             return true;
-        if (v->bail || (!k->retry && !stream_retry(v, ext, end)))
+        if (v->bail || v->stop || (!k->retry && !stream_retry(v, ext, end)))
             return false;
         start = ov[0] + 1;
         if (start > slen)
@@ -404,6 +404,110 @@ static bool inspect_byte(size_t i, const dpi_kw *k, uint32_t prev_end, int64_t e
     return inspect(i + 1, (uint32_t)end, r.end > ext ? r.end : ext, v);
 }
 
+/* Base64 alphabet values (RFC 4648), -1 for other bytes. */
+static int b64_value(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+static void b64_block(uint8_t *o, const uint8_t b[4])
+{
+    o[0] = (uint8_t)((b[0] << 2) | (b[1] >> 4));
+    o[1] = (uint8_t)((b[1] << 4) | (b[2] >> 2));
+    o[2] = (uint8_t)((b[2] << 6) | b[3]);
+}
+
+/* Suricata's DecodeBase64 (util-base64.c) in BASE64_MODE_RFC4648, which
+ * base64_decode uses, quirks included: '=' anywhere counts as padding of
+ * its block and decoding goes on after it; the first other byte outside
+ * the alphabet ends the input, its partial block then still yielding 1 or
+ * 2 bytes; a partial block at the end of the input yields its length - 1
+ * bytes; each block needs 3 bytes of room in @p dest (@p cap bytes, the
+ * ruleset's largest "bytes") or decoding stops. Returns the bytes decoded;
+ * *@p read: the input bytes the result depends on. */
+static uint32_t b64_decode(uint8_t *dest, uint32_t cap, const uint8_t *src, uint32_t len,
+                           uint32_t *read)
+{
+    uint32_t pad = 0, bi = 0, n = 0, i;
+    uint8_t b[4] = {0, 0, 0, 0};
+    bool valid = true;
+    for (i = 0; i < len; i++) {
+        int val = b64_value(src[i]);
+        if (val < 0) {
+            if (src[i] != '=') {
+                valid = false;
+                break;
+            }
+            pad++;
+        }
+        b[bi++] = val > 0 ? (uint8_t)val : 0;
+        if (bi == 4) {
+            uint32_t blk = 3 - (pad < 4 ? pad : 3);
+            if (cap < n + blk || cap - n < 3) {
+                *read = i + 1;
+                return n;
+            }
+            b64_block(dest + n, b);
+            n += blk;
+            bi = pad = 0;
+            memset(b, 0, sizeof(b));
+        }
+    }
+    *read = valid ? len : i + 1;
+    if (bi == 0 || cap - n < 3)
+        return n;
+    if (valid) {
+        b64_block(dest + n, b);
+        return n + bi - 1;
+    }
+    b64_block(dest + n, b);
+    return n + (bi == 3 ? 2 : 1); /* Suricata counts 1 or 2 characters as 1 byte */
+}
+
+/* base64_decode, as Suricata's DetectBase64DecodeDoMatch and its case in
+ * DetectEngineContentInspection: decode at most "bytes" bytes from the
+ * previous match end (relative) or the buffer start (stream windows: the
+ * stream start), plus offset; then the base64_data keywords inspect the
+ * decoded data. Their first relative keyword counts from the previous match
+ * end of this buffer, as Suricata does not reset it. Base64 is a terminal
+ * list: when they match, the signature's keywords after base64_decode in
+ * this buffer are not inspected; without base64_data it never matches.
+ * On a stream window its extent is the end of the input it decoded. */
+static bool inspect_base64(size_t i, const dpi_kw *k, uint32_t prev_end, int64_t ext, vctx *v)
+{
+    int64_t start = k->relative ? (int64_t)prev_end : -v->base;
+    int64_t left = (int64_t)v->len - start;
+    bool m = false;
+    if (k->offset) {
+        start += k->offset;
+        left -= k->offset;
+    }
+    if (start >= 0 && left > 0 && k->nsub) {
+        uint32_t read, dlen = left < (int64_t)k->len ? (uint32_t)left : k->len;
+        uint32_t n = b64_decode(v->s->b64, v->s->d->b64_max, v->buf + start, dlen, &read);
+        if (n) {
+            vctx in = {.kw = k->sub, .nkw = k->nsub, .buf = v->s->b64, .len = n, .s = v->s,
+                       .budget = v->budget};
+            m = inspect(0, prev_end, 0, &in);
+            v->budget = in.budget;
+            v->bail = in.bail;
+            if (m) {
+                int64_t end = start + read;
+                return !v->stream || (end > ext ? end : ext) > v->new_from;
+            }
+        }
+    }
+    /* the content before it, which no relative keyword follows, gives up */
+    v->stop = i > 0 && v->kw[i - 1].type == KW_CONTENT && !v->kw[i - 1].negated;
+    return false;
+}
+
 static bool inspect(size_t i, uint32_t prev_end, int64_t ext, vctx *v)
 {
     if (i == v->nkw)
@@ -419,6 +523,8 @@ static bool inspect(size_t i, uint32_t prev_end, int64_t ext, vctx *v)
         return inspect_content(i, k, prev_end, ext, v);
     case KW_PCRE:
         return inspect_pcre(i, k, prev_end, ext, v);
+    case KW_BASE64:
+        return inspect_base64(i, k, prev_end, ext, v);
     case KW_ISDATAAT: { /* with Suricata's bounds: relative N needs N bytes after
                            the match, absolute N needs a byte at (stream) offset N */
         int64_t n = k->len;

@@ -80,6 +80,8 @@ gh_dpi_scratch *gh_dpi_scratch_new(const gh_dpi *d, gh_error *err)
     s->md = pcre2_match_data_create(4, NULL); /* pcrexform reads the first group */
     if (d->n_app && (!(s->xa = malloc(XF_CAP)) || !(s->xb = malloc(XF_CAP))))
         goto oom;
+    if (d->b64_max && !(s->b64 = malloc(d->b64_max)))
+        goto oom;
     s->mctx = pcre2_match_context_create(NULL);
     if (!s->mark || !s->cand || !s->hits || !s->pidx || !s->pmark || !s->pcand || !s->fbc ||
         !s->md || !s->mctx)
@@ -130,6 +132,7 @@ void gh_dpi_scratch_free(gh_dpi_scratch *s)
     free(s->fbc);
     free(s->xa);
     free(s->xb);
+    free(s->b64);
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
     free(s);

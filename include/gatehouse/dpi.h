@@ -282,9 +282,12 @@ enum {
  *   furthest positive content or pcre match, the last byte a positive
  *   isdataat requires (relative: N bytes after the previous match; absolute:
  *   the byte at stream offset N), or the last byte a byte_test, byte_extract
- *   or byte_math read (all its nbytes) or a byte_jump read or jumped to; a
- *   chain of only negated keywords has the whole window as extent (reported
- *   on every call that delivers bytes).
+ *   or byte_math read (all its nbytes) or a byte_jump read or jumped to, or
+ *   the end of the input a base64_decode decoded (its bytes limit, the
+ *   window end, or the byte outside the alphabet that stopped it: the
+ *   base64_data keywords inspect decoded data, which has no stream offsets);
+ *   a chain of only negated keywords has the whole window as extent
+ *   (reported on every call that delivers bytes).
  *   The verifier searches the whole match space (all occurrences,
  *   backtracking) for such a match, so an occurrence is reported once, by
  *   the call that delivers its last byte, though its bytes stay in later
@@ -296,7 +299,8 @@ enum {
  *   @p buf_offset < 3 and stream bytes 0..2 are in @p buf), isdataat without
  *   relative, byte_* without relative (their offset; byte_jump from_beginning
  *   jumps from stream offset 0, a target before the window is its start;
- *   from_end jumps from the window's end). Suricata reads these from the
+ *   from_end jumps from the window's end), base64_decode without relative
+ *   (its offset; a window starting after it decodes nothing). Suricata reads these from the
  *   start of the chunk it inspects; the two agree on windows that start the
  *   stream. endswith: the end of the window is the end of the data seen so
  *   far. Relative keywords (distance/within, isdataat relative, pcre R) work
