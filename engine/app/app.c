@@ -36,6 +36,45 @@ struct gh_app {
     uint32_t alert_off[REC_MAX], ev_off[REC_MAX];
 };
 
+int gh_buf_reserve(gh_buf *b, size_t need)
+{
+    if (need <= b->cap)
+        return 0;
+    if (need > UINT32_MAX / 2)
+        return GH_E_LIMIT;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return GH_E_NOMEM;
+    b->p = p;
+    b->cap = (uint32_t)cap;
+    return 0;
+}
+
+int gh_buf_put(gh_buf *b, const void *d, size_t n)
+{
+    const uint8_t *src = d;
+    bool self = b->p && src >= b->p && src < b->p + b->cap;
+    size_t off = self ? (size_t)(src - b->p) : 0;
+    int rc = gh_buf_reserve(b, (size_t)b->len + n);
+    if (rc)
+        return rc;
+    if (self) /* the bytes moved with the buffer */
+        src = b->p + off;
+    if (n)
+        memcpy(b->p + b->len, src, n);
+    b->len += (uint32_t)n;
+    return 0;
+}
+
+void gh_buf_free(gh_buf *b)
+{
+    free(b->p);
+    *b = (gh_buf){0};
+}
+
 void gh_app_limits_init(gh_app_limits *l)
 {
     /* libhtp's field limit and Suricata 7's default body limits */

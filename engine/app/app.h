@@ -42,6 +42,21 @@ typedef struct gh_app_limits {
 
 void gh_app_limits_init(gh_app_limits *l);
 
+/* A parser's growable byte buffer (lines, transaction fields, bodies): it
+ * grows by doubling and keeps its capacity when emptied (len = 0), so a
+ * reused parser state stops allocating. */
+typedef struct gh_buf {
+    uint8_t *p;
+    uint32_t len, cap;
+} gh_buf;
+
+/* Room for @p need bytes in all: 0, GH_E_NOMEM, or GH_E_LIMIT past 2 GiB. */
+int gh_buf_reserve(gh_buf *b, size_t need);
+/* Append @p n bytes (@p d may point into @p b itself): 0 or as gh_buf_reserve. */
+int gh_buf_put(gh_buf *b, const void *d, size_t n);
+/* Release the bytes; the buffer is empty and may be used again. */
+void gh_buf_free(gh_buf *b);
+
 /* The part of every transaction that belongs to the engine, not the parser:
  * the parser embeds it first in its tx struct, calls gh_app_tx_start when a
  * tx starts, sets id and progress, and never reads the rest. A tx slot may

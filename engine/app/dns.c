@@ -38,28 +38,6 @@ enum { NF_LOOP = 1, NF_TRUNC = 2, NF_LABELS = 4 };
 enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_NULL = 10, T_PTR = 12, T_MX = 15,
        T_TXT = 16, T_AAAA = 28, T_SRV = 33, T_SSHFP = 44 };
 
-/* ---- growable bytes -------------------------------------------------------------- */
-
-typedef struct gbuf {
-    uint8_t *p;
-    uint32_t len, cap;
-} gbuf;
-
-static int gbuf_reserve(gbuf *g, size_t need)
-{
-    if (need <= g->cap)
-        return 0;
-    size_t cap = g->cap ? g->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *p = realloc(g->p, cap);
-    if (!p)
-        return GH_E_NOMEM;
-    g->p = p;
-    g->cap = (uint32_t)cap;
-    return 0;
-}
-
 /* ---- transactions and state ------------------------------------------------------ */
 
 typedef struct dns_q {
@@ -73,14 +51,14 @@ typedef struct dns_tx {
     gh_app_tx base; /* first: the engine's part */
     uint8_t dir;    /* 0: parsed as a request, 1: as a response */
     uint16_t id, flags, an, ns;
-    gbuf msg;       /* the message as received (records are walked from it) */
-    gbuf names;     /* question names, decoded */
+    gh_buf msg;       /* the message as received (records are walked from it) */
+    gh_buf names;     /* question names, decoded */
     dns_q *qs;
     uint32_t nq, cap_q;
 } dns_tx;
 
 typedef struct dns_dir {
-    gbuf buf;       /* TCP: length prefix and message being gathered */
+    gh_buf buf;       /* TCP: length prefix and message being gathered */
     uint32_t have;
     bool dead;      /* TCP: a message failed to parse */
 } dns_dir;
@@ -325,7 +303,7 @@ static bool walk(dns_state *st, const uint8_t *m, uint32_t mlen, bool records, d
                 tx->qs = q;
                 tx->cap_q = cap;
             }
-            if (gbuf_reserve(&tx->names, (size_t)tx->names.len + nlen))
+            if (gh_buf_reserve(&tx->names, (size_t)tx->names.len + nlen))
                 return false;
             if (nlen) /* the root: names may not be allocated yet */
                 memcpy(tx->names.p + tx->names.len, st->name, nlen);
@@ -402,7 +380,7 @@ static bool message(dns_state *st, int dir, const uint8_t *b, uint32_t n, bool t
     if (dir == 1 && !qr)
         anomaly(sink, tx_last(st), dir, "not_response");
     dns_tx *tx = tx_new(st, dir);
-    if (gbuf_reserve(&tx->msg, n) || !walk(st, b, n, false, tx, &pf)) {
+    if (gh_buf_reserve(&tx->msg, n) || !walk(st, b, n, false, tx, &pf)) {
         tx->nq = 0; /* out of memory: the message without its questions */
     } else {
         memcpy(tx->msg.p, b, n);
@@ -513,7 +491,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
             d->have = 0; /* an empty message: Suricata skips its prefix */
             continue;
         }
-        if (gbuf_reserve(&d->buf, need)) {
+        if (gh_buf_reserve(&d->buf, need)) {
             d->dead = true;
             return;
         }
@@ -1038,7 +1016,7 @@ static void state_free(void *state)
     st->txs = NULL;
     for (int i = 0; i < 2; i++) {
         free(st->d[i].buf.p);
-        st->d[i].buf = (gbuf){0};
+        st->d[i].buf = (gh_buf){0};
     }
 }
 

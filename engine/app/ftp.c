@@ -43,31 +43,6 @@ static const char *const cmd_names[C_N] = {
     "RNTO", "SITE", "SIZE", "SMNT", "STAT", "STOU", "STRU", "SYST", "TYPE", "UMASK",
     "USER"};
 
-typedef struct gbuf {
-    uint8_t *p;
-    uint32_t len, cap;
-} gbuf;
-
-static int gbuf_put(gbuf *g, const void *d, size_t n)
-{
-    if ((size_t)g->len + n > g->cap) {
-        size_t cap = g->cap ? g->cap : 128;
-        while (cap < (size_t)g->len + n)
-            cap *= 2;
-        if (cap > UINT32_MAX / 2)
-            return GH_E_LIMIT;
-        uint8_t *p = realloc(g->p, cap);
-        if (!p)
-            return GH_E_NOMEM;
-        g->p = p;
-        g->cap = (uint32_t)cap;
-    }
-    if (n)
-        memcpy(g->p + g->len, d, n);
-    g->len += (uint32_t)n;
-    return 0;
-}
-
 typedef struct ftp_tx {
     gh_app_tx base; /* first: the engine's part */
     int8_t cmd;     /* C_*, C_UNKNOWN: none (a reply alone) */
@@ -75,12 +50,12 @@ typedef struct ftp_tx {
     bool req_trunc, reply_trunc, active;
     uint16_t dyn_port;
     uint32_t req_len; /* command line without trailing white space */
-    gbuf req;
-    gbuf replies;     /* reply lines, trailing white space cut, each: u16 length, bytes */
+    gh_buf req;
+    gh_buf replies;     /* reply lines, trailing white space cut, each: u16 length, bytes */
 } ftp_tx;
 
 typedef struct ftp_dir {
-    gbuf line;
+    gh_buf line;
     bool discard;   /* a line was cut: drop bytes up to its LF */
     bool dead;      /* not parsed any more */
     bool closed;
@@ -93,7 +68,7 @@ typedef struct ftp_state {
     int command;    /* last command line seen (Suricata's state->command) */
     bool active;
     uint16_t dyn_port;
-    gbuf port_line; /* the last PORT/EPRT line */
+    gh_buf port_line; /* the last PORT/EPRT line */
     ftp_dir d[2];
 } ftp_state;
 
@@ -339,14 +314,14 @@ static void request_line(ftp_state *st, const uint8_t *b, uint32_t n, bool trunc
     }
     tx->cmd = (int8_t)c;
     tx->req_len = rtrim(b, n);
-    gbuf_put(&tx->req, b, tx->req_len);
+    gh_buf_put(&tx->req, b, tx->req_len);
     tx->req_trunc = trunc;
     if (trunc)
         anomaly(sink, tx, 0, "request_command_too_long");
     /* kept before detection sees the line: ftpbounce reads it */
     if (c == C_PORT || c == C_EPRT) {
         st->port_line.len = 0;
-        gbuf_put(&st->port_line, b, n);
+        gh_buf_put(&st->port_line, b, n);
     }
     report(sink, tx, 0, GH_STAGE_LINE);
     if (c == C_RETR || c == C_STOR) {
@@ -412,8 +387,8 @@ static void reply_line(ftp_state *st, uint32_t *last, const uint8_t *b, uint32_t
     }
     if (n) {
         uint16_t k = (uint16_t)rtrim(b, n);
-        gbuf_put(&tx->replies, &k, sizeof(k));
-        gbuf_put(&tx->replies, b, k);
+        gh_buf_put(&tx->replies, &k, sizeof(k));
+        gh_buf_put(&tx->replies, b, k);
         if (trunc) {
             tx->reply_trunc = true;
             anomaly(sink, tx, 1, "response_command_too_long");
@@ -449,7 +424,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
             continue;
         }
         size_t room = LINE_MAX_LEN - d->line.len;
-        gbuf_put(&d->line, b + pos, take < room ? take : room);
+        gh_buf_put(&d->line, b + pos, take < room ? take : room);
         pos += take;
         uint8_t *p = d->line.p;
         uint32_t len = d->line.len;
@@ -656,10 +631,10 @@ static void state_free(void *state)
     free(st->txs);
     st->txs = NULL;
     free(st->port_line.p);
-    st->port_line = (gbuf){0};
+    st->port_line = (gh_buf){0};
     for (int i = 0; i < 2; i++) {
         free(st->d[i].line.p);
-        st->d[i].line = (gbuf){0};
+        st->d[i].line = (gh_buf){0};
     }
 }
 

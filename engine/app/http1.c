@@ -23,54 +23,7 @@
 #include "app/app.h"
 #include "gatehouse/common.h"
 
-/* ---- growable byte buffers and spans ------------------------------------- */
-
-typedef struct gbuf {
-    uint8_t *p;
-    uint32_t len, cap;
-} gbuf;
-
-/* Room for @p add more bytes; grows by doubling. */
-static int gbuf_reserve(gbuf *g, size_t add)
-{
-    size_t need = (size_t)g->len + add;
-    if (need <= g->cap)
-        return 0;
-    if (need > UINT32_MAX / 2)
-        return GH_E_LIMIT;
-    size_t cap = g->cap ? g->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *p = realloc(g->p, cap);
-    if (!p)
-        return GH_E_NOMEM;
-    g->p = p;
-    g->cap = (uint32_t)cap;
-    return 0;
-}
-
-/* @p d may point into @p g itself (copying one field to the end). */
-static int gbuf_put(gbuf *g, const void *d, size_t n)
-{
-    const uint8_t *src = d;
-    bool self = g->p && src >= g->p && src < g->p + g->cap;
-    size_t off = self ? (size_t)(src - g->p) : 0;
-    int rc = gbuf_reserve(g, n);
-    if (rc)
-        return rc;
-    if (self)
-        src = g->p + off;
-    if (n)
-        memcpy(g->p + g->len, src, n);
-    g->len += (uint32_t)n;
-    return 0;
-}
-
-static void gbuf_free(gbuf *g)
-{
-    free(g->p);
-    *g = (gbuf){0};
-}
+/* ---- spans ------------------------------------------------------------------ */
 
 /* A piece of a message's raw or field buffer; absent when !set. */
 typedef struct span {
@@ -89,12 +42,12 @@ typedef struct hdr {
 
 /* One direction of a transaction. */
 typedef struct h1_msg {
-    gbuf raw;  /* start line + raw header block as received */
-    gbuf fld;  /* header names/values, merged values, composed buffers */
+    gh_buf raw;  /* start line + raw header block as received */
+    gh_buf fld;  /* header names/values, merged values, composed buffers */
     hdr *hdrs;
     uint32_t n_hdrs, cap_hdrs;
     span bufs[GH_BUF_N];
-    gbuf body; /* dechunked, decompressed, up to the body limit */
+    gh_buf body; /* dechunked, decompressed, up to the body limit */
     uint64_t body_len; /* as transferred: dechunked, before decompression */
     uint32_t events;   /* once-per-message anomalies already raised */
 } h1_msg;
@@ -134,9 +87,9 @@ enum { Z_IDLE, Z_SNIFF, Z_RUN, Z_PASS, Z_STOP };
 typedef struct h1_dir {
     int st;
     h1_tx *tx;           /* message being parsed, NULL between messages */
-    gbuf line;           /* current line, capped at header_limit */
+    gh_buf line;           /* current line, capped at header_limit */
     bool line_cut;
-    gbuf fold;           /* pending logical header line (folding) */
+    gh_buf fold;           /* pending logical header line (folding) */
     bool fold_pending;
     uint32_t hdr_bytes;  /* start line + header bytes of this message */
     bool too_long;
@@ -543,7 +496,7 @@ static bool uri_split(const uint8_t *u, size_t n, size_t *host_off, size_t *host
 static span fld_put(h1_msg *m, const void *d, size_t n)
 {
     span s = {m->fld.len, (uint32_t)n, 1, 1};
-    if (gbuf_put(&m->fld, d, n))
+    if (gh_buf_put(&m->fld, d, n))
         s.set = 0;
     return s;
 }
@@ -637,10 +590,10 @@ static void merge_headers(h1_msg *m)
         if (eq_nocase(span_ptr(m, h->name), h->name.len, "content-length"))
             continue;
         uint32_t start = m->fld.len;
-        bool ok = !gbuf_put(&m->fld, m->fld.p + h->value.off, h->value.len);
+        bool ok = !gh_buf_put(&m->fld, m->fld.p + h->value.off, h->value.len);
         for (uint32_t j = h->next_dup; ok && j; j = m->hdrs[j - 1].next_dup) {
             span v = m->hdrs[j - 1].value;
-            ok = !gbuf_put(&m->fld, ", ", 2) && !gbuf_put(&m->fld, m->fld.p + v.off, v.len);
+            ok = !gh_buf_put(&m->fld, ", ", 2) && !gh_buf_put(&m->fld, m->fld.p + v.off, v.len);
         }
         if (ok)
             h->value = (span){start, m->fld.len - start, 1, 1};
@@ -649,10 +602,10 @@ static void merge_headers(h1_msg *m)
 
 static bool put_hdr_line(h1_msg *m, const hdr *h)
 {
-    return !gbuf_put(&m->fld, span_ptr(m, h->name), h->name.len) &&
-           !gbuf_put(&m->fld, ": ", 2) &&
-           !gbuf_put(&m->fld, m->fld.p + h->value.off, h->value.len) &&
-           !gbuf_put(&m->fld, "\r\n", 2);
+    return !gh_buf_put(&m->fld, span_ptr(m, h->name), h->name.len) &&
+           !gh_buf_put(&m->fld, ": ", 2) &&
+           !gh_buf_put(&m->fld, m->fld.p + h->value.off, h->value.len) &&
+           !gh_buf_put(&m->fld, "\r\n", 2);
 }
 
 /* Buffers complete with the header section (Suricata's detect-http-*.c). */
@@ -693,18 +646,18 @@ static void compose_header_buffers(h1_msg *m, int dir, uint32_t hdr_off, uint32_
         m->bufs[GH_BUF_HTTP_HEADER] = (span){start, m->fld.len - start, 1, 1};
 
     start = m->fld.len;
-    ok = !gbuf_put(&m->fld, "\r\n", 2);
+    ok = !gh_buf_put(&m->fld, "\r\n", 2);
     for (uint32_t i = 0; ok && i < m->n_hdrs; i++) {
         const hdr *h = &m->hdrs[i];
         if (!h->dup)
-            ok = !gbuf_put(&m->fld, span_ptr(m, h->name), h->name.len) &&
-                 !gbuf_put(&m->fld, "\r\n", 2);
+            ok = !gh_buf_put(&m->fld, span_ptr(m, h->name), h->name.len) &&
+                 !gh_buf_put(&m->fld, "\r\n", 2);
     }
-    if (ok && !gbuf_put(&m->fld, "\r\n", 2))
+    if (ok && !gh_buf_put(&m->fld, "\r\n", 2))
         m->bufs[GH_BUF_HTTP_HEADER_NAMES] = (span){start, m->fld.len - start, 1, 1};
 
     start = m->fld.len;
-    ok = !gbuf_put(&m->fld, m->raw.p, line_len) && !gbuf_put(&m->fld, "\r\n", 2);
+    ok = !gh_buf_put(&m->fld, m->raw.p, line_len) && !gh_buf_put(&m->fld, "\r\n", 2);
     bool any = false;
     for (uint32_t i = 0; ok && i < m->n_hdrs; i++) {
         if (!m->hdrs[i].dup) {
@@ -713,7 +666,7 @@ static void compose_header_buffers(h1_msg *m, int dir, uint32_t hdr_off, uint32_
         }
     }
     if (ok && any)
-        ok = !gbuf_put(&m->fld, "\r\n", 2);
+        ok = !gh_buf_put(&m->fld, "\r\n", 2);
     if (ok)
         m->bufs[GH_BUF_HTTP_START] = (span){start, m->fld.len - start, 1, 1};
 
@@ -735,7 +688,7 @@ static void store_body(h1_state *st, int dir, const uint8_t *b, size_t n)
     if (m->body.len >= lim || !n)
         return;
     size_t k = n < lim - m->body.len ? n : lim - m->body.len;
-    if (!gbuf_put(&m->body, b, k))
+    if (!gh_buf_put(&m->body, b, k))
         st->d[dir].body_pending = true;
 }
 
@@ -961,7 +914,7 @@ static void request_line(h1_tx *tx, const gh_app_sink *sink, size_t len)
     n = remove_dots(d, n);
     m->fld.len = s.off + (uint32_t)n;
     uint32_t q = m->fld.len;
-    if (gbuf_put(&m->fld, m->raw.p + us + pend, ue - us - pend))
+    if (gh_buf_put(&m->fld, m->raw.p + us + pend, ue - us - pend))
         return;
     m->fld.len = q + (uint32_t)decode_query(m->fld.p + q, m->fld.len - q);
     s.len = m->fld.len - s.off;
@@ -1115,7 +1068,7 @@ static size_t chomp(const uint8_t *p, size_t n)
     return n;
 }
 
-static bool line_empty(const gbuf *l)
+static bool line_empty(const gh_buf *l)
 {
     return (l->len == 1 && l->p[0] == '\n') || (l->len == 2 && l->p[0] == '\r' && l->p[1] == '\n');
 }
@@ -1125,7 +1078,7 @@ static bool line_empty(const gbuf *l)
 static bool header_section_line(h1_state *st, int dir, const gh_app_sink *sink, bool trailer)
 {
     h1_dir *d = &st->d[dir];
-    gbuf *l = &d->line;
+    gh_buf *l = &d->line;
     if (line_empty(l)) {
         finish_fold(st, dir, sink, trailer);
         return true;
@@ -1140,12 +1093,12 @@ static bool header_section_line(h1_state *st, int dir, const gh_app_sink *sink, 
         }
         /* libhtp appends the continuation, leading whitespace included */
         if (d->fold.len + n <= st->lim.header_limit)
-            gbuf_put(&d->fold, l->p, n);
+            gh_buf_put(&d->fold, l->p, n);
         return false;
     }
     finish_fold(st, dir, sink, trailer);
     d->fold.len = 0;
-    gbuf_put(&d->fold, l->p, n);
+    gh_buf_put(&d->fold, l->p, n);
     d->fold_pending = true;
     return false;
 }
@@ -1282,9 +1235,9 @@ static bool read_line(h1_state *st, int dir, const uint8_t *b, size_t n, size_t 
         if (lf && k)
             k--;
     }
-    gbuf_put(&d->line, b + *pos, k);
+    gh_buf_put(&d->line, b + *pos, k);
     if (k < take && lf)
-        gbuf_put(&d->line, "\n", 1);
+        gh_buf_put(&d->line, "\n", 1);
     *pos += take;
     if (counts && d->tx) {
         d->hdr_bytes += (uint32_t)(take > UINT32_MAX - d->hdr_bytes ? 0 : take);
@@ -1342,7 +1295,7 @@ static void start_line(h1_state *st, int dir, const gh_app_sink *sink)
     d->hdr_bytes = d->line.len;
     h1_msg *m = &tx->m[dir];
     size_t len = chomp(d->line.p, d->line.len);
-    gbuf_put(&m->raw, d->line.p, d->line.len);
+    gh_buf_put(&m->raw, d->line.p, d->line.len);
     if (d->hdr_bytes > st->lim.header_limit || d->line_cut) {
         d->too_long = true;
         anomaly_once(sink, tx, dir, EV_TOO_LONG,
@@ -1431,7 +1384,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
             bool trailer = d->st == S_TRAILERS;
             h1_msg *m = &d->tx->m[dir];
             if (!trailer && !d->too_long)
-                gbuf_put(&m->raw, d->line.p, d->line.len);
+                gh_buf_put(&m->raw, d->line.p, d->line.len);
             bool end = header_section_line(st, dir, sink, trailer);
             d->line.len = 0;
             d->line_cut = false;
@@ -1676,9 +1629,9 @@ static void state_free(void *state)
             h1_tx *tx = &st->txs[i];
             gh_app_tx_release(&tx->base);
             for (int k = 0; k < 2; k++) {
-                gbuf_free(&tx->m[k].raw);
-                gbuf_free(&tx->m[k].fld);
-                gbuf_free(&tx->m[k].body);
+                gh_buf_free(&tx->m[k].raw);
+                gh_buf_free(&tx->m[k].fld);
+                gh_buf_free(&tx->m[k].body);
                 free(tx->m[k].hdrs);
             }
         }
@@ -1687,8 +1640,8 @@ static void state_free(void *state)
     st->txs = NULL;
     for (int i = 0; i < 2; i++) {
         h1_dir *d = &st->d[i];
-        gbuf_free(&d->line);
-        gbuf_free(&d->fold);
+        gh_buf_free(&d->line);
+        gh_buf_free(&d->fold);
         if (d->z_init)
             inflateEnd(&d->z);
         d->z_init = false;

@@ -45,37 +45,6 @@
 #define ENT_MAX 64
 #define FILES_MAX 16
 
-typedef struct gbuf {
-    uint8_t *p;
-    uint32_t len, cap;
-} gbuf;
-
-static int gbuf_put(gbuf *g, const void *d, size_t n)
-{
-    if ((size_t)g->len + n > g->cap) {
-        size_t cap = g->cap ? g->cap : 128;
-        while (cap < (size_t)g->len + n)
-            cap *= 2;
-        if (cap > UINT32_MAX / 2)
-            return GH_E_LIMIT;
-        uint8_t *p = realloc(g->p, cap);
-        if (!p)
-            return GH_E_NOMEM;
-        g->p = p;
-        g->cap = (uint32_t)cap;
-    }
-    if (n)
-        memcpy(g->p + g->len, d, n);
-    g->len += (uint32_t)n;
-    return 0;
-}
-
-static void gbuf_free(gbuf *g)
-{
-    free(g->p);
-    *g = (gbuf){0};
-}
-
 /* ---- MIME decoder state (util-decode-mime.c) ------------------------------- */
 
 enum { M_NONE, M_HEADER_READY, M_HEADER_STARTED, M_HEADER_DONE, M_BODY_STARTED, M_BODY_DONE,
@@ -116,9 +85,9 @@ typedef struct mime {
     uint16_t anom;         /* AN_* of the message */
     mime_node stack[STACK_MAX];
     mime_ent ents[ENT_MAX];
-    gbuf hname, hval;      /* the header being read (its value may fold) */
+    gh_buf hname, hval;      /* the header being read (its value may fold) */
     bool in_header;        /* hname holds a header */
-    gbuf fields;           /* the current entity's headers: u16 name len, lowercase name,
+    gh_buf fields;           /* the current entity's headers: u16 name len, lowercase name,
                               u32 value len, value */
     uint8_t b64[4];        /* base64 characters of an unfinished quantum */
     uint8_t nb64;
@@ -138,11 +107,11 @@ typedef struct smtp_file {
 typedef struct smtp_tx {
     gh_app_tx base;        /* first: the engine's part */
     bool done, is_data, has_mime, mail_from_set;
-    gbuf mail_from;
-    gbuf rcpt;             /* u16 length, bytes per RCPT TO */
-    gbuf root;             /* the message's From, To, Cc: u8 which, u32 len, value */
-    gbuf names;            /* attachment file names */
-    gbuf fdata;            /* kept file contents */
+    gh_buf mail_from;
+    gh_buf rcpt;             /* u16 length, bytes per RCPT TO */
+    gh_buf root;             /* the message's From, To, Cc: u8 which, u32 len, value */
+    gh_buf names;            /* attachment file names */
+    gh_buf fdata;            /* kept file contents */
     smtp_file files[FILES_MAX];
     uint32_t nfiles;
     bool body_pending;     /* file content grew since the last BODY report */
@@ -154,7 +123,7 @@ enum { CMD_OTHER, CMD_DATA, CMD_STARTTLS, CMD_BDAT, CMD_RSET, CMD_DATA_MODE };
 enum { PS_FIRST_REPLY = 1, PS_MULTILINE = 2, PS_PIPELINING = 4, PS_DATA_MODE = 8 };
 
 typedef struct smtp_dir {
-    gbuf line;
+    gh_buf line;
     bool discard;          /* a long line was cut: drop up to its LF */
     bool closed;
 } smtp_dir;
@@ -165,7 +134,7 @@ typedef struct smtp_state {
     uint32_t cap_tx, head, n;
     uint64_t next_id;
     smtp_tx *cur;          /* Suricata's curr_tx, NULL once freed */
-    gbuf helo;
+    gh_buf helo;
     bool helo_set;
     bool dead;             /* parser error, STARTTLS: nothing more is parsed */
     uint8_t ps;            /* PS_* */
@@ -293,7 +262,7 @@ static void data_chunk(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
         if (tx->fdata.len + (uint64_t)room > fdata_cap(st))
             room = tx->fdata.len < fdata_cap(st) ? (size_t)(fdata_cap(st) - tx->fdata.len) : 0;
         size_t k = n < room ? n : room;
-        if (k && gbuf_put(&tx->fdata, b, k) == 0) {
+        if (k && gh_buf_put(&tx->fdata, b, k) == 0) {
             f->len += (uint32_t)k;
             tx->body_pending = true;
         }
@@ -610,10 +579,10 @@ static void store_header(smtp_tx *tx)
         m->hname.p[i] = (uint8_t)tolower(m->hname.p[i]);
     uint16_t k = (uint16_t)m->hname.len;
     uint32_t len = m->hval.len;
-    gbuf_put(&m->fields, &k, 2);
-    gbuf_put(&m->fields, m->hname.p, k);
-    gbuf_put(&m->fields, &len, 4);
-    gbuf_put(&m->fields, m->hval.p, len);
+    gh_buf_put(&m->fields, &k, 2);
+    gh_buf_put(&m->fields, m->hname.p, k);
+    gh_buf_put(&m->fields, &len, 4);
+    gh_buf_put(&m->fields, m->hval.p, len);
     static const char *const keep[] = {"from", "to", "cc"};
     if (m->stack[m->top].ent != 0)
         return;
@@ -627,9 +596,9 @@ static void store_header(smtp_tx *tx)
                 return;
             o += 5 + l;
         }
-        gbuf_put(&tx->root, &w, 1);
-        gbuf_put(&tx->root, &len, 4);
-        gbuf_put(&tx->root, m->hval.p, len);
+        gh_buf_put(&tx->root, &w, 1);
+        gh_buf_put(&tx->root, &len, 4);
+        gh_buf_put(&tx->root, m->hval.p, len);
     }
 }
 
@@ -640,7 +609,7 @@ static void hval_add(mime *m, const uint8_t *b, size_t n)
         n = room;
         m->anom |= AN_HVALUE;
     }
-    gbuf_put(&m->hval, b, n);
+    gh_buf_put(&m->hval, b, n);
 }
 
 /* Headers of an entity are complete: encoding, attachment, boundary, type. */
@@ -670,7 +639,7 @@ static int headers_done(smtp_tx *tx)
         }
         e->fname_off = tx->names.len;
         e->fname_len = (uint32_t)tl;
-        gbuf_put(&tx->names, tok, tl);
+        gh_buf_put(&tx->names, tok, tl);
     }
     if (field_get(m, "content-type", &v, &vn)) {
         if (header_token(v, vn, "boundary", tok, &tl)) {
@@ -690,7 +659,7 @@ static int headers_done(smtp_tx *tx)
             }
             e->fname_off = tx->names.len;
             e->fname_len = (uint32_t)tl;
-            gbuf_put(&tx->names, tok, tl);
+            gh_buf_put(&tx->names, tok, tl);
         }
         /* the short type: up to ' ', CR, LF or ';' */
         size_t tn = 0;
@@ -742,7 +711,7 @@ static int header_line(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
         m->flag = M_HEADER_STARTED;
         m->hname.len = 0;
         m->hval.len = 0;
-        gbuf_put(&m->hname, b + i - valid, valid);
+        gh_buf_put(&m->hname, b + i - valid, valid);
         m->in_header = true;
         if (has_val)
             hval_add(m, b + hv, n - hv);
@@ -1005,7 +974,7 @@ static void request(smtp_state *st, const uint8_t *b, size_t n, uint8_t delim,
             event(st, sink, "DUPLICATE_FIELDS");
         } else {
             param(b, n, 4, &p, &pl);
-            gbuf_put(&st->helo, p, pl);
+            gh_buf_put(&st->helo, p, pl);
             st->helo_set = true;
         }
         st->cur_cmd = CMD_OTHER;
@@ -1014,15 +983,15 @@ static void request(smtp_state *st, const uint8_t *b, size_t n, uint8_t delim,
             event(st, sink, "DUPLICATE_FIELDS");
         } else {
             param(b, n, 9, &p, &pl);
-            gbuf_put(&tx->mail_from, p, pl);
+            gh_buf_put(&tx->mail_from, p, pl);
             tx->mail_from_set = true;
         }
         st->cur_cmd = CMD_OTHER;
     } else if (lower_eq(b, n, "rcpt to")) {
         param(b, n, 7, &p, &pl);
         uint16_t k = (uint16_t)(pl > UINT16_MAX ? UINT16_MAX : pl);
-        gbuf_put(&tx->rcpt, &k, 2);
-        gbuf_put(&tx->rcpt, p, k);
+        gh_buf_put(&tx->rcpt, &k, 2);
+        gh_buf_put(&tx->rcpt, p, k);
         st->cur_cmd = CMD_OTHER;
     } else if (lower_eq(b, n, "rset")) {
         st->bdat_idx = 0;
@@ -1134,7 +1103,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
             continue;
         }
         size_t room = LINE_LIMIT - d->line.len;
-        gbuf_put(&d->line, b + pos, take < room ? take : room);
+        gh_buf_put(&d->line, b + pos, take < room ? take : room);
         pos += take;
         uint8_t *p = d->line.p;
         uint32_t len = d->line.len;
@@ -1395,20 +1364,20 @@ static void state_free(void *state)
     for (uint32_t i = 0; st->txs && i < st->cap_tx; i++) {
         smtp_tx *tx = &st->txs[i];
         gh_app_tx_release(&tx->base);
-        gbuf_free(&tx->mail_from);
-        gbuf_free(&tx->rcpt);
-        gbuf_free(&tx->root);
-        gbuf_free(&tx->names);
-        gbuf_free(&tx->fdata);
-        gbuf_free(&tx->m.hname);
-        gbuf_free(&tx->m.hval);
-        gbuf_free(&tx->m.fields);
+        gh_buf_free(&tx->mail_from);
+        gh_buf_free(&tx->rcpt);
+        gh_buf_free(&tx->root);
+        gh_buf_free(&tx->names);
+        gh_buf_free(&tx->fdata);
+        gh_buf_free(&tx->m.hname);
+        gh_buf_free(&tx->m.hval);
+        gh_buf_free(&tx->m.fields);
     }
     free(st->txs);
     st->txs = NULL;
-    gbuf_free(&st->helo);
+    gh_buf_free(&st->helo);
     for (int i = 0; i < 2; i++)
-        gbuf_free(&st->d[i].line);
+        gh_buf_free(&st->d[i].line);
 }
 
 static int init(void *state, const gh_app_limits *lim)

@@ -102,50 +102,6 @@ enum {
     V_TLS13_PRE_DRAFT16 = 0x7f01,
 };
 
-/* ---- growable buffers ------------------------------------------------------ */
-
-typedef struct gbuf {
-    uint8_t *p;
-    uint32_t len, cap;
-} gbuf;
-
-/* Room for @p need bytes in all; grows by doubling. False when out of memory. */
-static bool gbuf_reserve(gbuf *g, size_t need)
-{
-    if (need <= g->cap)
-        return true;
-    size_t cap = g->cap ? g->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *p = realloc(g->p, cap);
-    if (!p)
-        return false;
-    g->p = p;
-    g->cap = (uint32_t)cap;
-    return true;
-}
-
-static bool gbuf_put(gbuf *g, const void *d, size_t n)
-{
-    if (!gbuf_reserve(g, (size_t)g->len + n))
-        return false;
-    if (n)
-        memcpy(g->p + g->len, d, n);
-    g->len += (uint32_t)n;
-    return true;
-}
-
-static bool gbuf_puts(gbuf *g, const char *s)
-{
-    return gbuf_put(g, s, strlen(s));
-}
-
-static void gbuf_free(gbuf *g)
-{
-    free(g->p);
-    *g = (gbuf){0};
-}
-
 /* ---- state ------------------------------------------------------------------- */
 
 typedef struct cert_span {
@@ -161,9 +117,9 @@ typedef struct tls_conn {
     bool v2;                /* the current record is SSLv2 */
     uint8_t type;           /* content type (SSLv2: message type) */
     uint32_t rec_len, got;  /* body length and bytes of it seen */
-    gbuf rec;               /* body of a buffered record */
+    gh_buf rec;               /* body of a buffered record */
     /* a handshake message spanning records */
-    gbuf hs;
+    gh_buf hs;
     uint32_t hs_size;
     uint8_t hs_type;
     bool hs_on;
@@ -177,16 +133,16 @@ typedef struct tls_conn {
     uint8_t sid_len;
     bool has_sid;
     /* certificates: the chain as received, the certificates kept */
-    gbuf chain;
+    gh_buf chain;
     bool has_chain;
     cert_span *certs;
     uint32_t n_certs, cap_certs;
     bool cert0;             /* subject..fingerprint below are set */
-    gbuf subject, issuer, serial; /* NUL-terminated */
+    gh_buf subject, issuer, serial; /* NUL-terminated */
     char fingerprint[60];
     int64_t not_before, not_after;
     /* JA3 (client) / JA3S (server) */
-    gbuf ja3;
+    gh_buf ja3;
     bool ja3_started, ja3_hashed;
     char ja3_hash[33];
 } tls_conn;
@@ -201,7 +157,7 @@ typedef struct tls_state {
     bool fatal_now;         /* ... during this parse call */
     bool done;              /* DONE reported for both directions */
     tls_conn c[2];
-    gbuf ext, curves, pf;   /* JA3 fields being built */
+    gh_buf ext, curves, pf;   /* JA3 fields being built */
 } tls_state;
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -292,7 +248,12 @@ static bool utf8_valid(const uint8_t *s, size_t n)
     return true;
 }
 
-static bool put_utf8(gbuf *g, uint32_t cp)
+static bool buf_puts(gh_buf *g, const char *s)
+{
+    return gh_buf_put(g, s, strlen(s)) == 0;
+}
+
+static bool put_utf8(gh_buf *g, uint32_t cp)
 {
     uint8_t u[4];
     size_t n;
@@ -308,7 +269,7 @@ static bool put_utf8(gbuf *g, uint32_t cp)
         u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (uint8_t)(0x80 | (cp & 0x3f));
         n = 4;
     }
-    return gbuf_put(g, u, n);
+    return gh_buf_put(g, u, n) == 0;
 }
 
 /* ---- X.509: the first certificate as Suricata's x509-parser shows it ----------- */
@@ -346,7 +307,7 @@ static const struct {
 
 /* One attribute value: string types as their text (which must be UTF-8),
  * BMPString decoded, anything else as upper-case hex of its content. */
-static bool attr_value(gbuf *g, const ASN1_STRING *s)
+static bool attr_value(gh_buf *g, const ASN1_STRING *s)
 {
     const uint8_t *d = ASN1_STRING_get0_data(s);
     size_t n = (size_t)ASN1_STRING_length(s);
@@ -355,7 +316,7 @@ static bool attr_value(gbuf *g, const ASN1_STRING *s)
     case V_ASN1_GENERALSTRING: case V_ASN1_OBJECT_DESCRIPTOR: case V_ASN1_GRAPHICSTRING:
     case V_ASN1_T61STRING: case V_ASN1_VIDEOTEXSTRING: case V_ASN1_UTF8STRING:
     case V_ASN1_IA5STRING:
-        return utf8_valid(d, n) && gbuf_put(g, d, n);
+        return utf8_valid(d, n) && gh_buf_put(g, d, n) == 0;
     case V_ASN1_BMPSTRING:
         if (n % 2)
             return false;
@@ -380,7 +341,7 @@ static bool attr_value(gbuf *g, const ASN1_STRING *s)
         static const char hx[] = "0123456789ABCDEF";
         for (size_t i = 0; i < n; i++) {
             char h[2] = {hx[d[i] >> 4], hx[d[i] & 15]};
-            if (!gbuf_put(g, h, 2))
+            if (gh_buf_put(g, h, 2) != 0)
                 return false;
         }
         return true;
@@ -391,7 +352,7 @@ static bool attr_value(gbuf *g, const ASN1_STRING *s)
 /* x509-parser's Display of a name: "C=US, O=X + OU=Y" (RDNs joined by ", ",
  * attributes of one RDN by " + "); a value it cannot show spoils the whole
  * name. NUL-terminated in @p g. */
-static bool format_name(gbuf *g, const X509_NAME *nm)
+static bool format_name(gh_buf *g, const X509_NAME *nm)
 {
     static const char bad[] = "<X509Error: Invalid X.509 name>";
     g->len = 0;
@@ -401,7 +362,7 @@ static bool format_name(gbuf *g, const X509_NAME *nm)
         const X509_NAME_ENTRY *e = X509_NAME_get_entry(nm, i);
         int set = X509_NAME_ENTRY_set(e);
         if (i)
-            ok = gbuf_puts(g, set == prev_set ? " + " : ", ");
+            ok = buf_puts(g, set == prev_set ? " + " : ", ");
         prev_set = set;
         char oid[128];
         if (OBJ_obj2txt(oid, sizeof(oid), X509_NAME_ENTRY_get_object(e), 1) <= 0)
@@ -411,18 +372,18 @@ static bool format_name(gbuf *g, const X509_NAME *nm)
             if (!strcmp(attr_names[k].oid, oid))
                 name = attr_names[k].name;
         if (name) {
-            ok = ok && gbuf_puts(g, name);
+            ok = ok && buf_puts(g, name);
         } else { /* Rust's Debug of an Oid */
-            ok = ok && gbuf_puts(g, "OID(") && gbuf_puts(g, oid) && gbuf_puts(g, ")");
+            ok = ok && buf_puts(g, "OID(") && buf_puts(g, oid) && buf_puts(g, ")");
         }
-        ok = ok && gbuf_puts(g, "=") && attr_value(g, X509_NAME_ENTRY_get_data(e));
+        ok = ok && buf_puts(g, "=") && attr_value(g, X509_NAME_ENTRY_get_data(e));
     }
     if (!ok) {
         g->len = 0;
-        if (!gbuf_puts(g, bad))
+        if (!buf_puts(g, bad))
             return false;
     }
-    return gbuf_put(g, "", 1);
+    return gh_buf_put(g, "", 1) == 0;
 }
 
 /* A DER header at @p p (at most @p n bytes): tag, content offset and length.
@@ -546,7 +507,7 @@ static const char *cert0_decode(tls_conn *c, const uint8_t *der, uint32_t len, b
                                                             : "CERTIFICATE_INVALID_ISSUER";
     }
     c->serial.len = 0;
-    ok = ok && gbuf_reserve(&c->serial, sl * 3 + 1);
+    ok = ok && gh_buf_reserve(&c->serial, sl * 3 + 1) == 0;
     if (ok) {
         hex_sep((char *)c->serial.p, s, sl, "0123456789ABCDEF");
         c->serial.len = (uint32_t)strlen((char *)c->serial.p) + 1;
@@ -596,7 +557,7 @@ static void certificates(tls_state *st, int dir, const uint8_t *p, uint32_t n,
         return;
     c->has_chain = true;
     c->chain.len = 0;
-    if (!gbuf_put(&c->chain, p + 3, chain))
+    if (gh_buf_put(&c->chain, p + 3, chain) != 0)
         return;
     uint32_t off = 0;
     while (off < chain) {
@@ -625,18 +586,18 @@ static void certificates(tls_state *st, int dir, const uint8_t *p, uint32_t n,
 /* ---- hellos and JA3 ------------------------------------------------------------- */
 
 /* Append @p v to a JA3 field ("a-b-c"). */
-static void ja3_value(gbuf *g, uint32_t v)
+static void ja3_value(gh_buf *g, uint32_t v)
 {
     char s[12];
     int k = snprintf(s, sizeof(s), g->len ? "-%u" : "%u", v);
-    gbuf_put(g, s, (size_t)k);
+    gh_buf_put(g, s, (size_t)k);
 }
 
 /* Append field @p f to the JA3 string: Suricata's Ja3BufferAppendBuffer. */
-static void ja3_field(tls_conn *c, const gbuf *f)
+static void ja3_field(tls_conn *c, const gh_buf *f)
 {
-    gbuf_put(&c->ja3, ",", 1);
-    gbuf_put(&c->ja3, f->p, f->len);
+    gh_buf_put(&c->ja3, ",", 1);
+    gh_buf_put(&c->ja3, f->p, f->len);
 }
 
 static void ja3_hash(tls_conn *c)
@@ -691,7 +652,7 @@ invalid:
 }
 
 /* supported_groups (JA3's curves) when @p out, else skipped */
-static int ext_curves(const uint8_t *p, uint32_t n, gbuf *out)
+static int ext_curves(const uint8_t *p, uint32_t n, gh_buf *out)
 {
     if (!n)
         return 0;
@@ -711,7 +672,7 @@ static int ext_curves(const uint8_t *p, uint32_t n, gbuf *out)
     return (int)i;
 }
 
-static int ext_point_formats(const uint8_t *p, uint32_t n, gbuf *out)
+static int ext_point_formats(const uint8_t *p, uint32_t n, gh_buf *out)
 {
     if (!n)
         return 0;
@@ -1004,7 +965,7 @@ static bool hs_record(tls_state *st, int dir, const uint8_t *p, uint32_t n,
             uint32_t add = c->hs_size - c->hs.len;
             if (add > n)
                 add = n;
-            if (!gbuf_put(&c->hs, p, add)) {
+            if (gh_buf_put(&c->hs, p, add) != 0) {
                 c->dead = true;
                 return true;
             }
@@ -1041,7 +1002,7 @@ static bool hs_record(tls_state *st, int dir, const uint8_t *p, uint32_t n,
             c->hs_type = type;
             c->hs_size = ml;
             c->hs.len = 0;
-            if (!gbuf_put(&c->hs, p, n))
+            if (gh_buf_put(&c->hs, p, n) != 0)
                 c->dead = true;
             return true;
         }
@@ -1289,7 +1250,7 @@ static size_t step(tls_state *st, int dir, const uint8_t *b, size_t n, bool *ski
         k = n;
     if (!c->v2 && c->type == CT_APP) {
         app_data(st); /* never buffered: encrypted */
-    } else if (!gbuf_put(&c->rec, b, k)) {
+    } else if (gh_buf_put(&c->rec, b, k) != 0) {
         c->dead = true;
         return n;
     }
@@ -1374,7 +1335,7 @@ static bool get_buffer(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uin
     case GH_BUF_TLS_CERT_SERIAL: {
         if (!c->cert0)
             return false;
-        const gbuf *g = id == GH_BUF_TLS_CERT_SUBJECT  ? &c->subject
+        const gh_buf *g = id == GH_BUF_TLS_CERT_SUBJECT  ? &c->subject
                         : id == GH_BUF_TLS_CERT_ISSUER ? &c->issuer
                                                        : &c->serial;
         *b = g->p;
@@ -1500,7 +1461,7 @@ static void put_ja3(gh_jbuf *b, const char *key, tls_conn *c)
     if (c->ja3_hashed)
         gh_jbuf_printf(b, "\"hash\":\"%s\"", c->ja3_hash);
     if (c->ja3_started) {
-        gbuf_put(&c->ja3, "", 1);
+        gh_buf_put(&c->ja3, "", 1);
         c->ja3.len--; /* NUL-terminated for printing, not in the buffer */
         gh_jbuf_printf(b, "%s\"string\":", c->ja3_hashed ? "," : "");
         gh_jbuf_json_str(b, (const char *)c->ja3.p);
@@ -1603,8 +1564,8 @@ static gh_app_tx *tx_get(void *state, size_t i)
 
 static void conn_reset(tls_conn *c)
 {
-    gbuf rec = c->rec, hs = c->hs, chain = c->chain, subject = c->subject, issuer = c->issuer;
-    gbuf serial = c->serial, ja3 = c->ja3;
+    gh_buf rec = c->rec, hs = c->hs, chain = c->chain, subject = c->subject, issuer = c->issuer;
+    gh_buf serial = c->serial, ja3 = c->ja3;
     cert_span *certs = c->certs;
     uint32_t cap_certs = c->cap_certs;
     *c = (tls_conn){0};
@@ -1632,20 +1593,20 @@ static void state_free(void *state)
     gh_app_tx_release(&st->tx);
     for (int d = 0; d < 2; d++) {
         tls_conn *c = &st->c[d];
-        gbuf_free(&c->rec);
-        gbuf_free(&c->hs);
-        gbuf_free(&c->chain);
-        gbuf_free(&c->subject);
-        gbuf_free(&c->issuer);
-        gbuf_free(&c->serial);
-        gbuf_free(&c->ja3);
+        gh_buf_free(&c->rec);
+        gh_buf_free(&c->hs);
+        gh_buf_free(&c->chain);
+        gh_buf_free(&c->subject);
+        gh_buf_free(&c->issuer);
+        gh_buf_free(&c->serial);
+        gh_buf_free(&c->ja3);
         free(c->certs);
         c->certs = NULL;
         c->cap_certs = 0;
     }
-    gbuf_free(&st->ext);
-    gbuf_free(&st->curves);
-    gbuf_free(&st->pf);
+    gh_buf_free(&st->ext);
+    gh_buf_free(&st->curves);
+    gh_buf_free(&st->pf);
 }
 
 static int init(void *state, const gh_app_limits *lim)
