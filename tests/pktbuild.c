@@ -640,3 +640,32 @@ uint32_t pb_udp_packet(pb *b, const char *src, const char *dst, uint16_t sport, 
     pb_finalize(b);
     return b->len;
 }
+
+void pb_rules_load(pb_rules *L, const char *text, const gh_rule_vars *vars)
+{
+    memset(L, 0, sizeof(*L));
+    gh_error err = {0};
+    gh_rule_file *f =
+        gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
+    if (!f)
+        pb_fail(err.msg);
+    if (gh_rules_check(f, vars) != GH_OK)
+        pb_fail("gh_rules_check failed");
+    for (size_t i = 0; i < f->n_errors; i++)
+        printf("check: %u:%u: %s\n", f->errors[i].loc.line, f->errors[i].loc.col,
+               f->errors[i].message);
+    L->check_errors = f->n_errors;
+    L->d = gh_dpi_compile(&f, 1, vars, &L->errs, &L->nerrs, &L->rep, &err);
+    gh_rule_file_free(f);
+    if (!L->d)
+        pb_fail(err.msg);
+    if (!(L->s = gh_dpi_scratch_new(L->d, &err)))
+        pb_fail(err.msg);
+}
+
+void pb_rules_free(pb_rules *L)
+{
+    gh_dpi_scratch_free(L->s);
+    gh_dpi_free(L->d);
+    free(L->errs);
+}

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gatehouse/dpi.h"
+
 #define PB_BUF_SIZE 2048
 #define PB_MAX_LAYERS 48
 
@@ -152,6 +154,22 @@ void pb_put8(pb *b, uint32_t off, uint8_t v);
 void pb_put16(pb *b, uint32_t off, uint16_t v); /* network order */
 void pb_put32(pb *b, uint32_t off, uint32_t v); /* network order */
 uint16_t pb_get16(const pb *b, uint32_t off);
+
+/* Signature rules from text, checked and compiled as the engine does: a
+ * rule with an error is skipped (check errors counted, compile errors kept). */
+typedef struct pb_rules {
+    gh_dpi *d;
+    gh_dpi_scratch *s;
+    gh_rule_error *errs; /* compile errors */
+    size_t nerrs;
+    gh_dpi_load_report rep;
+    size_t check_errors; /* errors gh_rules_check found (printed) */
+} pb_rules;
+
+/* Load @p text (file name "t.rules") with variables @p vars (NULL: none);
+ * aborts when parsing, checking or compiling fails as a whole. */
+void pb_rules_load(pb_rules *L, const char *text, const gh_rule_vars *vars);
+void pb_rules_free(pb_rules *L);
 
 /* Randomized tests: a seed from environment variable @p env (decimal), else
  * from the clock; printed so a failure can be replayed. */

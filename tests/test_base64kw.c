@@ -15,46 +15,15 @@
 
 #include "gatehouse/dpi.h"
 #include "gatehouse/rules.h"
-
-typedef struct loaded {
-    gh_dpi *d;
-    gh_dpi_scratch *s;
-    gh_rule_error *errs;
-    size_t nerrs;
-    gh_dpi_load_report rep;
-    size_t check_errors;
-} loaded;
-
-static void load(loaded *L, const char *text)
-{
-    memset(L, 0, sizeof(*L));
-    gh_error err = {0};
-    gh_rule_file *f =
-        gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
-    assert_non_null(f);
-    (void)gh_rules_check(f, NULL);
-    L->check_errors = f->n_errors;
-    L->d = gh_dpi_compile(&f, 1, NULL, &L->errs, &L->nerrs, &L->rep, &err);
-    assert_non_null(L->d);
-    gh_rule_file_free(f);
-    L->s = gh_dpi_scratch_new(L->d, &err);
-    assert_non_null(L->s);
-}
-
-static void unload(loaded *L)
-{
-    gh_dpi_scratch_free(L->s);
-    gh_dpi_free(L->d);
-    free(L->errs);
-}
+#include "pktbuild.h"
 
 /* 1: fires on a UDP packet with payload @p pl, 0: does not, -1: not loaded */
 static int verdict(const char *opts, const char *pl)
 {
     char rule[2048];
     snprintf(rule, sizeof(rule), "alert udp any any -> any any (%s sid:1;)\n", opts);
-    loaded L;
-    load(&L, rule);
+    pb_rules L;
+    pb_rules_load(&L, rule, NULL);
     int r = -1;
     if (L.rep.loaded == 1) {
         gh_packet p;
@@ -71,7 +40,7 @@ static int verdict(const char *opts, const char *pl)
         gh_dpi_match m[2];
         r = gh_dpi_match_packet(L.d, L.s, &p, NULL, p.payload, p.payload_len, m, 2) == 1;
     }
-    unload(&L);
+    pb_rules_free(&L);
     return r;
 }
 
@@ -199,20 +168,21 @@ static void test_errors(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char rule[512];
         snprintf(rule, sizeof(rule), "alert tcp any any -> any any (%s sid:1;)\n", bad[i]);
-        loaded L;
-        load(&L, rule);
+        pb_rules L;
+        pb_rules_load(&L, rule, NULL);
         if (L.nerrs + L.check_errors == 0)
             printf("accepted: %s\n", bad[i]);
         assert_true(L.nerrs + L.check_errors > 0);
         assert_int_equal(L.rep.loaded, 0);
-        unload(&L);
+        pb_rules_free(&L);
     }
     /* the error points at the token */
-    loaded L;
-    load(&L, "alert tcp any any -> any any (base64_decode:bytes 1, offset 2, relatve; sid:1;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (base64_decode:bytes 1, offset 2, relatve; "
+                      "sid:1;)\n", NULL);
     assert_int_equal(L.nerrs, 1);
     assert_int_equal(L.errs[0].loc.col, 30 + 15 + 19); /* "relatve" */
-    unload(&L);
+    pb_rules_free(&L);
     static const char *const good[] = {
         "base64_decode;", "base64_decode:bytes 1;", "base64_decode:offset 9;",
         "base64_decode:relative;", "base64_decode:bytes 1, offset 2;",
@@ -225,12 +195,12 @@ static void test_errors(void **state)
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         char rule[512];
         snprintf(rule, sizeof(rule), "alert tcp any any -> any any (%s sid:1;)\n", good[i]);
-        load(&L, rule);
+        pb_rules_load(&L, rule, NULL);
         for (size_t e = 0; e < L.nerrs; e++)
             printf("%s: %s\n", good[i], L.errs[e].message);
         assert_int_equal(L.nerrs + L.check_errors, 0);
         assert_int_equal(L.rep.loaded, 1);
-        unload(&L);
+        pb_rules_free(&L);
     }
 }
 

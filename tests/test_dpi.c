@@ -14,50 +14,11 @@
 
 #include "gatehouse/dpi.h"
 #include "gatehouse/rules.h"
+#include "pktbuild.h"
 #include "detect/state.h"
 #include "hdrmatch.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-typedef struct loaded {
-    gh_dpi *d;
-    gh_dpi_scratch *s;
-    gh_rule_error *errs;
-    size_t nerrs;
-    gh_dpi_load_report rep;
-} loaded;
-
-static void load_vars(loaded *L, const char *text, const gh_rule_vars *vars)
-{
-    memset(L, 0, sizeof(*L));
-    gh_error err = {0};
-    gh_rule_file *f =
-        gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
-    assert_non_null(f);
-    assert_int_equal(gh_rules_check(f, vars), 0);
-    for (size_t i = 0; i < f->n_errors; i++)
-        printf("check: %u:%u: %s\n", f->errors[i].loc.line, f->errors[i].loc.col,
-               f->errors[i].message);
-    L->d = gh_dpi_compile(&f, 1, vars, &L->errs, &L->nerrs, &L->rep, &err);
-    if (!L->d)
-        printf("compile: %s\n", err.msg);
-    assert_non_null(L->d);
-    gh_rule_file_free(f);
-    L->s = gh_dpi_scratch_new(L->d, &err);
-    assert_non_null(L->s);
-}
-
-static void load(loaded *L, const char *text)
-{
-    load_vars(L, text, NULL);
-}
-
-static void unload(loaded *L)
-{
-    gh_dpi_scratch_free(L->s);
-    gh_dpi_free(L->d);
-    free(L->errs);
-}
 
 static void set_ip4(gh_addr *a, const char *dotted)
 {
@@ -92,7 +53,7 @@ static gh_packet mkpkt(uint8_t proto, const char *src, uint16_t sport, const cha
     return p;
 }
 
-static size_t run(loaded *L, const gh_packet *p, const gh_pkt_state *st, gh_dpi_match *out,
+static size_t run(pb_rules *L, const gh_packet *p, const gh_pkt_state *st, gh_dpi_match *out,
                   size_t max)
 {
     return gh_dpi_match_packet(L->d, L->s, p, st, p->payload, p->payload_len, out, max);
@@ -104,8 +65,8 @@ static bool fires_n(const char *opts, const void *pl, size_t len)
 {
     char rule[2048];
     snprintf(rule, sizeof(rule), "alert tcp any any -> any any (%s sid:1;)\n", opts);
-    loaded L;
-    load(&L, rule);
+    pb_rules L;
+    pb_rules_load(&L, rule, NULL);
     for (size_t i = 0; i < L.nerrs; i++)
         printf("error: %u:%u: %s\n", L.errs[i].loc.line, L.errs[i].loc.col, L.errs[i].message);
     assert_int_equal(L.nerrs, 0);
@@ -113,7 +74,7 @@ static bool fires_n(const char *opts, const void *pl, size_t len)
     gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, pl, len);
     gh_dpi_match m[4];
     size_t n = run(&L, &p, NULL, m, 4);
-    unload(&L);
+    pb_rules_free(&L);
     return n == 1 && m[0].sid == 1;
 }
 
@@ -250,10 +211,10 @@ static void test_pcre(void **state)
 static void test_pcre_errors(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"x\"; pcre:\"/a(b/\"; sid:7;)\n"
-             "alert tcp any any -> any any (content:\"x\"; sid:8;)\n"
-             "alert tcp any any -> any any (pcre:\"/abc/Q\"; sid:9;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"x\"; pcre:\"/a(b/\"; sid:7;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; sid:8;)\n"
+                      "alert tcp any any -> any any (pcre:\"/abc/Q\"; sid:9;)\n", NULL);
     assert_int_equal(L.nerrs, 1);
     assert_int_equal(L.errs[0].loc.line, 1);
     assert_true(L.errs[0].loc.col > 50); /* inside the pcre value */
@@ -267,18 +228,20 @@ static void test_pcre_errors(void **state)
     assert_int_equal(q->sid, 9);
     assert_true(q->app);
     assert_false(gh_dpi_sig(L.d, 0)->app);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_fast_pattern(void **state)
 {
     (void)state;
     /* the longest content by default; the marked one when marked; a chop */
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"ab\"; content:\"longer\"; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"longer\"; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"abcdef\"; fast_pattern:2,3; sid:3;)\n"
-             "alert tcp any any -> any any (content:!\"zz\"; sid:4;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"ab\"; content:\"longer\"; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"ab\"; fast_pattern; "
+                      "content:\"longer\"; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"abcdef\"; fast_pattern:2,3; "
+                      "sid:3;)\n"
+                      "alert tcp any any -> any any (content:!\"zz\"; sid:4;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     const gh_dpi_sig_info *a = gh_dpi_sig(L.d, 0), *b = gh_dpi_sig(L.d, 1),
                           *c = gh_dpi_sig(L.d, 2), *e = gh_dpi_sig(L.d, 3);
@@ -290,7 +253,7 @@ static void test_fast_pattern(void **state)
     assert_memory_equal(c->fast_pattern, "cde", 3);
     assert_null(e->fast_pattern);
     assert_int_equal(L.rep.no_fast_pattern, 1);
-    unload(&L);
+    pb_rules_free(&L);
 
     /* the choice never changes results */
     const char *payloads[] = {"GET /a HTTP", "GET /b HTTP", "GET /a", "xx GET /a HTTP/1.1",
@@ -318,8 +281,8 @@ static void test_headers(void **state)
     assert_non_null(vars);
     assert_int_equal(gh_rule_vars_set(vars, "HOME_NET", "[192.168.0.0/16,10.0.0.0/8]", NULL, &err), 0);
     assert_int_equal(gh_rule_vars_set(vars, "EXTERNAL_NET", "!$HOME_NET", NULL, &err), 0);
-    loaded L;
-    load_vars(&L,
+    pb_rules L;
+    pb_rules_load(&L,
               "alert tcp any any -> any 80 (content:\"x\"; sid:1;)\n"
               "alert tcp $EXTERNAL_NET any -> $HOME_NET [8000:8080,443] (content:\"x\"; sid:2;)\n"
               "alert udp any any -> any any (content:\"x\"; sid:3;)\n"
@@ -383,17 +346,18 @@ static void test_headers(void **state)
     SIDS(p, NULL);
     assert_string_equal(got, "");
 #undef SIDS
-    unload(&L);
+    pb_rules_free(&L);
     gh_rule_vars_free(vars);
 }
 
 static void test_ipv6(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert ip any any -> [2001:db8::/32,!2001:db8::1] any (content:\"x\"; sid:1;)\n"
-             "alert ipv4 any any -> any any (content:\"x\"; sid:2;)\n"
-             "alert tcp any any -> 2001:db8::1 443 (content:\"x\"; sid:3;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert ip any any -> [2001:db8::/32,!2001:db8::1] any (content:\"x\"; "
+                      "sid:1;)\n"
+                      "alert ipv4 any any -> any any (content:\"x\"; sid:2;)\n"
+                      "alert tcp any any -> 2001:db8::1 443 (content:\"x\"; sid:3;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 443, "x", 1);
     p.ip_ver = 6;
@@ -417,20 +381,20 @@ static void test_ipv6(void **state)
     /* a reassembled chunk instead of the packet payload */
     n = gh_dpi_match_packet(L.d, L.s, &p, NULL, (const uint8_t *)"nope", 4, m, 4);
     assert_int_equal(n, 0);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_action_precedence(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"x\"; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"x\"; sid:1;)\n"
-             "drop tcp any any -> any any (content:\"x\"; sid:50;)\n"
-             "reject tcp any any -> any any (content:\"x\"; sid:30;)\n"
-             "pass tcp any any -> any any (content:\"x\"; sid:90;)\n"
-             "drop tcp any any -> any any (content:\"x\"; sid:40;)\n"
-             "rejectsrc tcp any any -> any any (content:\"x\"; sid:20;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"x\"; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; sid:1;)\n"
+                      "drop tcp any any -> any any (content:\"x\"; sid:50;)\n"
+                      "reject tcp any any -> any any (content:\"x\"; sid:30;)\n"
+                      "pass tcp any any -> any any (content:\"x\"; sid:90;)\n"
+                      "drop tcp any any -> any any (content:\"x\"; sid:40;)\n"
+                      "rejectsrc tcp any any -> any any (content:\"x\"; sid:20;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 2, "x", 1);
     gh_dpi_match m[8];
@@ -447,7 +411,7 @@ static void test_action_precedence(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(m[0].sid, 90);
     assert_int_equal(m[1].sid, 40);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 /* ---- flowbits ------------------------------------------------------------------ */
@@ -463,7 +427,7 @@ static const char *sids(const gh_dpi_match *m, size_t n)
     return buf;
 }
 
-static size_t run_fb(loaded *L, gh_flowvars *fv, const char *pl, gh_dpi_match *m)
+static size_t run_fb(pb_rules *L, gh_flowvars *fv, const char *pl, gh_dpi_match *m)
 {
     gh_packet p = mkpkt(6, "1.1.1.1", 1000, "2.2.2.2", 80, pl, strlen(pl));
     gh_pkt_state st = {.has_flow = true, .established = true, .to_server = true, .fv = fv};
@@ -473,16 +437,18 @@ static size_t run_fb(loaded *L, gh_flowvars *fv, const char *pl, gh_dpi_match *m
 static void test_flowbits_commands(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"SET\"; flowbits:set,a; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"CLEAR\"; flowbits:unset,a; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"TOG\"; flowbits:toggle,b; sid:3;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a; sid:10;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowbits:isnotset,a; sid:11;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a|b; sid:12;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowbits:isnotset, a | b ; sid:13;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a; flowbits:isset,b;"
-             " sid:14;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"SET\"; flowbits:set,a; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"CLEAR\"; flowbits:unset,a; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"TOG\"; flowbits:toggle,b; sid:3;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a; sid:10;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowbits:isnotset,a; sid:11;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a|b; sid:12;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowbits:isnotset, a | b ; "
+                      "sid:13;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowbits:isset,a; "
+                      "flowbits:isset,b;"
+                      " sid:14;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     assert_int_equal(L.rep.loaded, 8);
     gh_flowvars bits = {0};
@@ -505,23 +471,26 @@ static void test_flowbits_commands(void **state)
     gh_packet p = mkpkt(6, "1.1.1.1", 1000, "2.2.2.2", 80, "SET Q", 5);
     n = run(&L, &p, NULL, m, 16);
     assert_string_equal(sids(m, n), "1");
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_flowbits_order(void **state)
 {
     (void)state;
-    loaded L;
+    pb_rules L;
     /* Suricata's signature order: action first, then those that set before
      * those that set and test, before those that only test; then priority */
-    load(&L, "alert tcp any any -> any any (content:\"A\"; flowbits:isset,x; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"A\"; flowbits:isset,x; flowbits:set,y;"
-             " sid:2;)\n"
-             "alert tcp any any -> any any (content:\"A\"; flowbits:isset,y; sid:3;)\n"
-             "alert tcp any any -> any any (content:\"A\"; flowbits:set,x; flowbits:noalert;"
-             " sid:9;)\n"
-             "drop tcp any any -> any any (content:\"B\"; flowbits:isset,z; sid:4;)\n"
-             "alert tcp any any -> any any (content:\"B\"; flowbits:set,z; sid:5;)\n");
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"A\"; flowbits:isset,x; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"A\"; flowbits:isset,x; "
+                      "flowbits:set,y;"
+                      " sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"A\"; flowbits:isset,y; sid:3;)\n"
+                      "alert tcp any any -> any any (content:\"A\"; flowbits:set,x; "
+                      "flowbits:noalert;"
+                      " sid:9;)\n"
+                      "drop tcp any any -> any any (content:\"B\"; flowbits:isset,z; sid:4;)\n"
+                      "alert tcp any any -> any any (content:\"B\"; flowbits:set,z; sid:5;)\n",
+                      NULL);
     assert_int_equal(L.nerrs, 0);
     gh_flowvars bits = {0};
     gh_dpi_match m[16];
@@ -534,7 +503,7 @@ static void test_flowbits_order(void **state)
     assert_string_equal(sids(m, n), "5");
     n = run_fb(&L, &bits, "B", m);
     assert_string_equal(sids(m, n), "4 5");
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_flowbits_full(void **state)
@@ -546,8 +515,8 @@ static void test_flowbits_full(void **state)
         o += (size_t)snprintf(rules + o, sizeof(rules) - o,
                               "alert tcp any any -> any any (content:\"S\"; flowbits:set,b%d;"
                               " sid:%d;)\n", i, i + 1);
-    loaded L;
-    load(&L, rules);
+    pb_rules L;
+    pb_rules_load(&L, rules, NULL);
     assert_int_equal(L.rep.loaded, GH_FLOWBITS_MAX + 1);
     gh_flowvars bits = {0};
     gh_dpi_match m[16];
@@ -556,21 +525,22 @@ static void test_flowbits_full(void **state)
     gh_dpi_scratch_stats st;
     gh_dpi_scratch_get_stats(L.s, &st);
     assert_int_equal(st.vars_refused, 1);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_flowint(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"INC\"; flowint:cnt,+,1; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"SUB\"; flowint:cnt,-,5; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"LIM\"; flowint:lim,=,2; sid:3;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,isset; sid:10;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,notset; sid:11;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,>=,lim; sid:12;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowint: cnt, ==, 1; sid:13;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,>,4294967290; sid:14;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"INC\"; flowint:cnt,+,1; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"SUB\"; flowint:cnt,-,5; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"LIM\"; flowint:lim,=,2; sid:3;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,isset; sid:10;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,notset; sid:11;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,>=,lim; sid:12;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowint: cnt, ==, 1; sid:13;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; flowint:cnt,>,4294967290; "
+                      "sid:14;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     assert_int_equal(L.rep.loaded, 8);
     gh_flowvars fv = {0};
@@ -586,22 +556,26 @@ static void test_flowint(void **state)
     n = run_fb(&L, &fv, "SUB", m); /* 2 - 5 wraps around in 32 bits */
     n = run_fb(&L, &fv, "Q", m);
     assert_string_equal(sids(m, n), "10 12 14");
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_xbits(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"S\"; xbits:set,h,track ip_src,expire 10;"
-             " sid:1;)\n"
-             "alert tcp any any -> any any (content:\"P\"; xbits:set,pr,track ip_pair; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; xbits:isset,h,track ip_src; sid:10;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; xbits:isset,h,track ip_dst; sid:11;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; xbits:isset,pr,track ip_pair;"
-             " sid:12;)\n"
-             "alert tcp any any -> any any (content:\"Q\"; xbits:isnotset,h,track ip_src;"
-             " sid:13;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"S\"; xbits:set,h,track "
+                      "ip_src,expire 10;"
+                      " sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"P\"; xbits:set,pr,track ip_pair; "
+                      "sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; xbits:isset,h,track ip_src; "
+                      "sid:10;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; xbits:isset,h,track ip_dst; "
+                      "sid:11;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; xbits:isset,pr,track ip_pair;"
+                      " sid:12;)\n"
+                      "alert tcp any any -> any any (content:\"Q\"; xbits:isnotset,h,track ip_src;"
+                      " sid:13;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     assert_int_equal(L.rep.loaded, 6);
     gh_xbits *xb = gh_xbits_new(64);
@@ -633,7 +607,7 @@ static void test_xbits(void **state)
     gh_dpi_scratch_get_stats(L.s, &ss);
     assert_true(ss.xbits_evicted > 0);
     gh_xbits_free(xb);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_state_errors(void **state)
@@ -651,26 +625,27 @@ static void test_state_errors(void **state)
         char rule[256];
         snprintf(rule, sizeof(rule), "alert tcp any any -> any any (content:\"x\"; %s sid:1;)\n",
                  bad[i]);
-        loaded L;
-        load(&L, rule);
+        pb_rules L;
+        pb_rules_load(&L, rule, NULL);
         if (L.nerrs != 1)
             printf("not refused: %s\n", bad[i]);
         assert_int_equal(L.nerrs, 1);
         assert_int_equal(L.rep.loaded, 0);
-        unload(&L);
+        pb_rules_free(&L);
     }
 }
 
 static void test_unsupported_skipped(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"x\"; flowvar:fa,\"b\"; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"x\"; flowvar:fb,\"c\"; sid:2;)\n"
-             "alert http any any -> any any (content:\"x\"; sid:3;)\n"
-             "alert tcp any any -> any any (content:\"x\"; http_uri; sid:4;)\n"
-             "alert tcp any any -> any any (content:\"x\"; sid:5;)\n"
-             "alert tcp any any -> any any (content:\"x\"; byte_test:1,>,2,0,dce; sid:6;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"x\"; flowvar:fa,\"b\"; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; flowvar:fb,\"c\"; sid:2;)\n"
+                      "alert http any any -> any any (content:\"x\"; sid:3;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; http_uri; sid:4;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; sid:5;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; byte_test:1,>,2,0,dce; "
+                      "sid:6;)\n", NULL);
     assert_int_equal(L.nerrs, 0);
     printf("report: loaded %zu, skipped %zu:", L.rep.loaded, L.rep.skipped);
     for (size_t i = 0; i < L.rep.n_kw; i++)
@@ -690,22 +665,22 @@ static void test_unsupported_skipped(void **state)
     size_t n = run(&L, &p, NULL, m, 8);
     assert_int_equal(n, 1);
     assert_int_equal(m[0].sid, 5);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_rule_errors(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"x\"; offset:1; distance:2; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"abc\"; within:2; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"abc\"; sid:3;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"x\"; offset:1; distance:2; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"abc\"; within:2; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"abc\"; sid:3;)\n", NULL);
     assert_int_equal(L.nerrs, 2);
     assert_int_equal(L.errs[0].loc.line, 1);
     assert_int_equal(L.errs[1].loc.line, 2);
     assert_int_equal(L.rep.loaded, 1);
     assert_int_equal(L.rep.skipped_error, 2);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 /* ---- differential test against a naive matcher ------------------------------ */
@@ -846,8 +821,8 @@ static void test_differential(void **state)
             gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1));
             w += (size_t)snprintf(text + w, sizeof(text) - w, "%s", one);
         }
-        loaded L;
-        load(&L, text);
+        pb_rules L;
+        pb_rules_load(&L, text, NULL);
         for (size_t i = 0; i < L.nerrs; i++)
             printf("error: %u:%u: %s\n", L.errs[i].loc.line, L.errs[i].loc.col, L.errs[i].message);
         assert_int_equal(L.nerrs, 0);
@@ -877,7 +852,7 @@ static void test_differential(void **state)
                 fired += want;
             }
         }
-        unload(&L);
+        pb_rules_free(&L);
     }
     printf("differential: %zu checks, %zu matches\n", checks, fired);
     assert_true(fired > 1000); /* the generator exercises matching, not just misses */
@@ -961,7 +936,7 @@ static void test_et_subset(void **state)
 
 /* gh_dpi_match_stream on the window stream[S, E) whose bytes from @nf
  * (stream offset) on are new; the packet carries the new bytes. */
-static size_t srun(loaded *L, const char *stream, size_t S, size_t E, size_t nf, unsigned flags,
+static size_t srun(pb_rules *L, const char *stream, size_t S, size_t E, size_t nf, unsigned flags,
                    gh_dpi_match *out, size_t max)
 {
     gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, stream + nf, E - nf);
@@ -970,7 +945,7 @@ static size_t srun(loaded *L, const char *stream, size_t S, size_t E, size_t nf,
 }
 
 /* Did sid @sid fire on that window? */
-static bool sfires(loaded *L, uint32_t sid, const char *stream, size_t S, size_t E, size_t nf)
+static bool sfires(pb_rules *L, uint32_t sid, const char *stream, size_t S, size_t E, size_t nf)
 {
     gh_dpi_match m[16];
     size_t n = srun(L, stream, S, E, nf, 0, m, 16);
@@ -984,8 +959,8 @@ static bool sfires(loaded *L, uint32_t sid, const char *stream, size_t S, size_t
 static void test_stream_split(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"EVIL\"; sid:1;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"EVIL\"; sid:1;)\n", NULL);
     const char *st = "xxEVILyyEVILzz";
     assert_false(sfires(&L, 1, st, 0, 4, 0));  /* "xxEV" */
     assert_true(sfires(&L, 1, st, 0, 6, 4));   /* "IL" arrives: once */
@@ -1001,29 +976,29 @@ static void test_stream_split(void **state)
     gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, "", 0);
     assert_int_equal(gh_dpi_match_stream(L.d, L.s, &p, NULL, (const uint8_t *)"EVIL", 4, 0, 9,
                                          0, m, 2), 0);
-    unload(&L);
+    pb_rules_free(&L);
 
     /* nocase and a fast pattern that is not the last keyword */
-    load(&L, "alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"cd\"; "
-             "nocase; sid:2;)\n");
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"cd\"; "
+                      "nocase; sid:2;)\n", NULL);
     assert_false(sfires(&L, 2, "abxxCD", 0, 3, 0));
     assert_true(sfires(&L, 2, "abxxCD", 0, 6, 3));
     assert_false(sfires(&L, 2, "abxxCDzz", 0, 8, 6));
     assert_true(sfires(&L, 2, "abxxCDzzab", 0, 10, 8)); /* the new "ab" completes a match */
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_stream_absolute(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"GET\"; depth:3; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"abc\"; offset:10; depth:3; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"GET\"; startswith; sid:3;)\n"
-             "alert tcp any any -> any any (content:\"x\"; isdataat:20; sid:4;)\n"
-             "alert tcp any any -> any any (pcre:\"/^GET/\"; sid:5;)\n"
-             "alert tcp any any -> any any (content:\"END\"; endswith; sid:6;)\n"
-             "alert tcp any any -> any any (pcre:\"/GET/A\"; sid:7;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"GET\"; depth:3; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"abc\"; offset:10; depth:3; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"GET\"; startswith; sid:3;)\n"
+                      "alert tcp any any -> any any (content:\"x\"; isdataat:20; sid:4;)\n"
+                      "alert tcp any any -> any any (pcre:\"/^GET/\"; sid:5;)\n"
+                      "alert tcp any any -> any any (content:\"END\"; endswith; sid:6;)\n"
+                      "alert tcp any any -> any any (pcre:\"/GET/A\"; sid:7;)\n", NULL);
     const char *g = "GET / GET /";
     for (uint32_t sid = 1; sid <= 7; sid++) {
         if (sid == 2 || sid == 4 || sid == 6)
@@ -1046,9 +1021,9 @@ static void test_stream_absolute(void **state)
     assert_false(sfires(&L, 4, x, 0, 20, 0));
     assert_true(sfires(&L, 4, x, 0, 21, 20));
     assert_false(sfires(&L, 4, x, 15, 21, 20)); /* the x is no longer in the window */
-    unload(&L);
-    load(&L, "alert tcp any any -> any any (content:\"x\"; isdataat:20; sid:4;)\n"
-             "alert tcp any any -> any any (content:\"END\"; endswith; sid:6;)\n");
+    pb_rules_free(&L);
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"x\"; isdataat:20; sid:4;)\n"
+                      "alert tcp any any -> any any (content:\"END\"; endswith; sid:6;)\n", NULL);
     assert_true(sfires(&L, 4, "...x................!", 0, 21, 20));
     assert_false(sfires(&L, 4, ".....................", 0, 21, 20));
     assert_false(sfires(&L, 4, "...x................!.", 0, 22, 21)); /* byte 20 was there */
@@ -1057,17 +1032,19 @@ static void test_stream_absolute(void **state)
     assert_true(sfires(&L, 6, "aaEND", 0, 5, 4));
     assert_false(sfires(&L, 6, "aaENDb", 0, 6, 5));
     assert_true(sfires(&L, 6, "aaENDbEND", 3, 9, 6));
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_stream_relative(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"AB\"; content:\"CD\"; distance:2; within:4; "
-             "sid:1;)\n"
-             "alert tcp any any -> any any (content:\"AB\"; isdataat:3,relative; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"AB\"; pcre:\"/^..CD/R\"; sid:3;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"AB\"; content:\"CD\"; distance:2; "
+                      "within:4; "
+                      "sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"AB\"; isdataat:3,relative; sid:2;)\n"
+                      "alert tcp any any -> any any (content:\"AB\"; pcre:\"/^..CD/R\"; sid:3;)\n",
+                      NULL);
     /* AB in one delivery, CD in the next */
     const char *a = "xAByyCDzzzzzzCD";
     assert_false(sfires(&L, 1, a, 0, 4, 0));
@@ -1088,24 +1065,24 @@ static void test_stream_relative(void **state)
     assert_false(sfires(&L, 2, c, 0, 5, 3));
     assert_true(sfires(&L, 2, c, 0, 6, 5));
     assert_false(sfires(&L, 2, c, 0, 7, 6));
-    unload(&L);
+    pb_rules_free(&L);
 
     /* negative distance across the boundary */
-    load(&L, "alert tcp any any -> any any (content:\"CD\"; content:\"AB\"; distance:-4; "
-             "within:4; sid:1;)\n");
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"CD\"; content:\"AB\"; distance:-4; "
+                      "within:4; sid:1;)\n", NULL);
     assert_false(sfires(&L, 1, "ABCD", 0, 2, 0));
     assert_true(sfires(&L, 1, "ABCD", 0, 4, 2));
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_stream_negated(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any any (content:\"AB\"; content:!\"ZZ\"; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"AB\"; content:!\"CD\"; distance:0; "
-             "within:4; sid:2;)\n"
-             "alert tcp any any -> any any (content:!\"QQ\"; sid:3;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any any (content:\"AB\"; content:!\"ZZ\"; sid:1;)\n"
+                      "alert tcp any any -> any any (content:\"AB\"; content:!\"CD\"; distance:0; "
+                      "within:4; sid:2;)\n"
+                      "alert tcp any any -> any any (content:!\"QQ\"; sid:3;)\n", NULL);
     const char *s1 = "ZZxxxAB";
     assert_false(sfires(&L, 1, s1, 0, 7, 5)); /* ZZ in the window */
     assert_true(sfires(&L, 1, s1, 2, 7, 5));  /* ZZ slid out of the window */
@@ -1121,20 +1098,20 @@ static void test_stream_negated(void **state)
     assert_true(sfires(&L, 3, "abc", 0, 3, 2));
     assert_false(sfires(&L, 3, "abc", 0, 3, 3));
     assert_false(sfires(&L, 3, "aQQbc", 0, 5, 4));
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 static void test_stream_header_only(void **state)
 {
     (void)state;
-    loaded L;
-    load(&L, "alert tcp any any -> any 80 (flags:PA; sid:1;)\n"
-             "alert tcp any any -> any any (dsize:2; content:\"EVIL\"; sid:2;)\n"
-             "alert tcp any any -> any any (dsize:4; content:\"EVIL\"; sid:3;)\n"
-             "alert tcp any any -> any any (flow:no_stream; content:\"EVIL\"; sid:4;)\n"
-             "alert tcp any any -> any any (flow:only_stream; content:\"EVIL\"; sid:5;)\n"
-             "alert tcp any any -> any any (flow:no_stream; sid:6;)\n"
-             "alert tcp any any -> any 81 (flags:PA; sid:7;)\n");
+    pb_rules L;
+    pb_rules_load(&L, "alert tcp any any -> any 80 (flags:PA; sid:1;)\n"
+                      "alert tcp any any -> any any (dsize:2; content:\"EVIL\"; sid:2;)\n"
+                      "alert tcp any any -> any any (dsize:4; content:\"EVIL\"; sid:3;)\n"
+                      "alert tcp any any -> any any (flow:no_stream; content:\"EVIL\"; sid:4;)\n"
+                      "alert tcp any any -> any any (flow:only_stream; content:\"EVIL\"; sid:5;)\n"
+                      "alert tcp any any -> any any (flow:no_stream; sid:6;)\n"
+                      "alert tcp any any -> any 81 (flags:PA; sid:7;)\n", NULL);
     assert_int_equal(L.rep.loaded, 7);
     assert_true(gh_dpi_sig(L.d, 3)->no_stream);
     assert_false(gh_dpi_sig(L.d, 3)->only_stream);
@@ -1179,7 +1156,7 @@ static void test_stream_header_only(void **state)
     /* max bounds the output */
     assert_int_equal(srun(&L, "EVIL", 0, 4, 2, 0, m, 1), 1);
     assert_int_equal(m[0].sid, 1);
-    unload(&L);
+    pb_rules_free(&L);
 }
 
 /* Naive reference for a window: positions are stream offsets, the window is
@@ -1274,8 +1251,8 @@ static void test_stream_differential(void **state)
             gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1));
             tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "%s", one);
         }
-        loaded L;
-        load(&L, text);
+        pb_rules L;
+        pb_rules_load(&L, text, NULL);
         assert_int_equal(L.nerrs, 0);
         assert_int_equal(L.rep.loaded, RULES);
         for (int t = 0; t < STREAMS; t++) {
@@ -1338,7 +1315,7 @@ static void test_stream_differential(void **state)
                 }
             }
         }
-        unload(&L);
+        pb_rules_free(&L);
     }
     printf("stream differential: %zu calls, %zu reports, %zu whole-stream matches, %zu bounded "
            "checks\n", calls, reports, wholes, bounded_checks);
@@ -1410,8 +1387,8 @@ static void test_stream_incremental(void **state)
             const char *body = strchr(one, '(') + 1;
             tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "%s%s", hdr, body);
         }
-        loaded L;
-        load(&L, text);
+        pb_rules L;
+        pb_rules_load(&L, text, NULL);
         assert_int_equal(L.nerrs, 0);
         assert_int_equal(L.rep.loaded, (size_t)nrules);
         gh_dpi_stream *ds[2] = {gh_dpi_stream_new(), gh_dpi_stream_new()};
@@ -1479,7 +1456,7 @@ static void test_stream_incremental(void **state)
         assert_true(gh_dpi_stream_size(ds[0]) > sizeof(void *));
         gh_dpi_stream_free(ds[0]);
         gh_dpi_stream_free(ds[1]);
-        unload(&L);
+        pb_rules_free(&L);
     }
     printf("incremental streams: %zu windows, %zu reports, %zu packet-side reports, "
            "%llu block fallbacks\n", windows, reports, side_reports,
@@ -1670,8 +1647,8 @@ static void test_pcre_prefilter(void **state)
             subj[j] = "abcxABC\n"[rand() % 8];
         gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, subj, (size_t)len);
         gh_dpi_match a[3 * NRE], b[3 * NRE];
-        size_t na = run(&(loaded){.d = dh, .s = sh}, &p, NULL, a, 3 * NRE);
-        size_t nb = run(&(loaded){.d = dp, .s = sp}, &p, NULL, b, 3 * NRE);
+        size_t na = run(&(pb_rules){.d = dh, .s = sh}, &p, NULL, a, 3 * NRE);
+        size_t nb = run(&(pb_rules){.d = dp, .s = sp}, &p, NULL, b, 3 * NRE);
         expect_same(a, na, b, nb, "pcre with and without the prefilter");
         total += na;
     }
