@@ -3,6 +3,7 @@
 #include "pktbuild.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -668,4 +669,23 @@ void pb_rules_free(pb_rules *L)
     gh_dpi_scratch_free(L->s);
     gh_dpi_free(L->d);
     free(L->errs);
+}
+
+void pb_tput(pb_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            pb_fail("tput: bad format");
+        if (t->p && (size_t)k < t->cap - t->len) {
+            t->len += (size_t)k;
+            return;
+        }
+        t->cap = (t->cap + (size_t)k + 1) * 2;
+        if (!(t->p = realloc(t->p, t->cap)))
+            pb_fail("tput: out of memory");
+    }
 }

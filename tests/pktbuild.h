@@ -171,6 +171,15 @@ typedef struct pb_rules {
 void pb_rules_load(pb_rules *L, const char *text, const gh_rule_vars *vars);
 void pb_rules_free(pb_rules *L);
 
+/* A growing text (transcripts of what a parser reported). */
+typedef struct pb_text {
+    char *p;
+    size_t len, cap;
+} pb_text;
+
+/* Append printf-style; aborts when out of memory. Free t->p when done. */
+void pb_tput(pb_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Randomized tests: a seed from environment variable @p env (decimal), else
  * from the clock; printed so a failure can be replayed. */
 uint64_t pb_rng_seed(const char *env);

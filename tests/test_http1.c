@@ -15,49 +15,28 @@
 #include <zlib.h>
 
 #include "app/app.h"
+#include "pktbuild.h"
 
 /* ---- transcript ------------------------------------------------------------ */
 
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void tput(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (t->p && (size_t)k < t->cap - t->len) {
-            t->len += (size_t)k;
-            return;
-        }
-        t->cap = (t->cap + (size_t)k + 1) * 2;
-        t->p = realloc(t->p, t->cap);
-        assert_non_null(t->p);
-    }
-}
-
-static void tput_esc(text *t, const uint8_t *b, uint32_t n)
+static void tput_esc(pb_text *t, const uint8_t *b, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (b[i] == '\r')
-            tput(t, "\\r");
+            pb_tput(t, "\\r");
         else if (b[i] == '\n')
-            tput(t, "\\n");
+            pb_tput(t, "\\n");
         else if (b[i] < 0x20 || b[i] >= 0x7f || b[i] == '\\')
-            tput(t, "\\x%02x", b[i]);
+            pb_tput(t, "\\x%02x", b[i]);
         else
-            tput(t, "%c", b[i]);
+            pb_tput(t, "%c", b[i]);
     }
 }
 
 typedef struct rec {
     const gh_app_ops *ops;
     void *state;
-    text t;
+    pb_text t;
     /* last progress event, to collapse repeated BODY */
     uint64_t last_id;
     int last_dir, last_stage;
@@ -78,16 +57,16 @@ static void dump_buffers(rec *r, gh_app_tx *tx, int dir)
             continue;
         if (info->body && n > r->max_body_seen)
             r->max_body_seen = n;
-        tput(&r->t, "buf %llu %d %s=", (unsigned long long)tx->id, dir, info->name);
+        pb_tput(&r->t, "buf %llu %d %s=", (unsigned long long)tx->id, dir, info->name);
         if (n > 256) {
             /* long bodies: length and a checksum */
-            tput(&r->t, "<%u bytes crc %08lx>", n, crc32(0, b, n));
+            pb_tput(&r->t, "<%u bytes crc %08lx>", n, crc32(0, b, n));
         } else {
             tput_esc(&r->t, b, n);
         }
-        tput(&r->t, "\n");
+        pb_tput(&r->t, "\n");
     }
-    tput(&r->t, "len %llu %d %llu\n", (unsigned long long)tx->id, dir,
+    pb_tput(&r->t, "len %llu %d %llu\n", (unsigned long long)tx->id, dir,
          (unsigned long long)r->ops->body_length(r->state, tx, dir));
 }
 
@@ -101,7 +80,7 @@ static void on_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
     r->last_dir = dir;
     r->last_stage = stage;
     if (!repeat)
-        tput(&r->t, "ev %llu %d %s\n", (unsigned long long)tx->id, dir, stage_names[stage]);
+        pb_tput(&r->t, "ev %llu %d %s\n", (unsigned long long)tx->id, dir, stage_names[stage]);
     if (stage == GH_STAGE_DONE)
         dump_buffers(r, tx, dir);
 }
@@ -110,9 +89,9 @@ static void on_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
 {
     rec *r = ctx;
     if (tx)
-        tput(&r->t, "an %llu %d %s\n", (unsigned long long)tx->id, dir, name);
+        pb_tput(&r->t, "an %llu %d %s\n", (unsigned long long)tx->id, dir, name);
     else
-        tput(&r->t, "an - %d %s\n", dir, name);
+        pb_tput(&r->t, "an - %d %s\n", dir, name);
 }
 
 /* ---- feeding ------------------------------------------------------------------ */
@@ -174,7 +153,7 @@ static char *run_mode(const tcase *c, int mode)
     run_into(&r, c, mode);
     r.ops->free(r.state);
     free(r.state);
-    tput(&r.t, "");
+    pb_tput(&r.t, "%s", ""); /* NUL-terminated, allocated */
     return r.t.p;
 }
 
@@ -547,12 +526,12 @@ static void test_uri_normalization(void **st)
         snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", v[i].raw);
         tcase c = mk(req, NULL);
         char *t = run(&c);
-        text w = {0};
-        tput(&w, "buf 0 0 http.uri=");
+        pb_text w = {0};
+        pb_tput(&w, "buf 0 0 http.uri=");
         tput_esc(&w, (const uint8_t *)v[i].norm, (uint32_t)strlen(v[i].norm));
-        tput(&w, "\nbuf 0 0 http.uri.raw=");
+        pb_tput(&w, "\nbuf 0 0 http.uri.raw=");
         tput_esc(&w, (const uint8_t *)v[i].raw, (uint32_t)strlen(v[i].raw));
-        tput(&w, "\n");
+        pb_tput(&w, "\n");
         snprintf(want, sizeof(want), "%s", w.p);
         free(w.p);
         expect(t, want);
@@ -693,7 +672,7 @@ static void test_gap_and_reset(void **st)
     r.ops->parse(r.state, 0, (const uint8_t *)a, strlen(a), &sink);
     r.ops->gap(r.state, 0, 5, &sink);
     r.ops->parse(r.state, 0, (const uint8_t *)"xyzGET /n HTTP/1.1\r\n\r\n", 22, &sink);
-    tput(&r.t, "");
+    pb_tput(&r.t, "%s", ""); /* NUL-terminated, allocated */
     expect(r.t.p, "buf 0 0 http.request_body=abxyz\n");
     expect(r.t.p, "len 0 0 10\n");
     expect(r.t.p, "buf 1 0 http.uri=/n\n");
@@ -707,7 +686,7 @@ static void test_gap_and_reset(void **st)
     r.t.len = 0;
     tcase c = mk("GET /again HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
     run_into(&r, &c, FEED_RANDOM);
-    tput(&r.t, "");
+    pb_tput(&r.t, "%s", ""); /* NUL-terminated, allocated */
     char *fresh = run_mode(&c, FEED_WHOLE);
     assert_string_equal(r.t.p, fresh);
     assert_int_equal(r.ops->tx_count(r.state), 0);

@@ -15,36 +15,15 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "pktbuild.h"
 #include "gatehouse/decode.h"
 #include "gatehouse/source.h"
 
 /* ---- transcript ---------------------------------------------------------------- */
 
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void tput(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (t->p && (size_t)k < t->cap - t->len) {
-            t->len += (size_t)k;
-            return;
-        }
-        t->cap = (t->cap + (size_t)k + 1) * 2;
-        t->p = realloc(t->p, t->cap);
-        assert_non_null(t->p);
-    }
-}
-
 typedef struct rec {
     void *state;
-    text t;
+    pb_text t;
 } rec;
 
 static const gh_app_ops *const ops = &gh_app_tls_ops;
@@ -62,9 +41,9 @@ static void dump(rec *r, gh_app_tx *tx, int dir)
         for (uint32_t i = 0; ops->get_buffer(r->state, tx, (gh_buffer_id)id, dir, i, &b, &n);
              i++) {
             if (id == GH_BUF_TLS_CERTS)
-                tput(&r->t, "buf %d %s[%u]=<%u bytes>\n", dir, info->name, i, n);
+                pb_tput(&r->t, "buf %d %s[%u]=<%u bytes>\n", dir, info->name, i, n);
             else
-                tput(&r->t, "buf %d %s=%.*s\n", dir, info->name, (int)n, (const char *)b);
+                pb_tput(&r->t, "buf %d %s=%.*s\n", dir, info->name, (int)n, (const char *)b);
         }
     }
     for (int id = GH_FIELD_TLS_VERSION; id <= GH_FIELD_SSL_STATE; id++) {
@@ -72,7 +51,7 @@ static void dump(rec *r, gh_app_tx *tx, int dir)
         if (id == GH_FIELD_SSL_STATE) /* the last message's: depends on segmentation */
             continue;
         if (ops->get_field(r->state, tx, (gh_field_id)id, dir, 0, &v))
-            tput(&r->t, "field %d %s=%llu\n", dir, gh_field_get_info((gh_field_id)id)->name,
+            pb_tput(&r->t, "field %d %s=%llu\n", dir, gh_field_get_info((gh_field_id)id)->name,
                  (unsigned long long)v);
     }
 }
@@ -81,11 +60,11 @@ static void on_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
 {
     rec *r = ctx;
     assert_int_equal(tx->progress[dir], stage);
-    tput(&r->t, "ev %d %s\n", dir, stage_names[stage]);
+    pb_tput(&r->t, "ev %d %s\n", dir, stage_names[stage]);
     uint64_t v;
     if (stage == GH_STAGE_LINE &&
         ops->get_field(r->state, tx, GH_FIELD_SSL_STATE, dir, 0, &v))
-        tput(&r->t, "ssl_state %llu\n", (unsigned long long)v);
+        pb_tput(&r->t, "ssl_state %llu\n", (unsigned long long)v);
     if (stage == GH_STAGE_DONE)
         dump(r, tx, dir);
 }
@@ -93,7 +72,7 @@ static void on_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
 static void on_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
 {
     (void)tx;
-    tput(&((rec *)ctx)->t, "an %d %s\n", dir, name);
+    pb_tput(&((rec *)ctx)->t, "an %d %s\n", dir, name);
 }
 
 /* ---- feeding --------------------------------------------------------------------- */
@@ -178,15 +157,15 @@ static char *run_mode(const conv *c, int mode, bool ja3)
     gh_jbuf_init(&b);
     gh_app_tx dummy = {0};
     if (ops->log(r.state, &dummy, false, 0, &b))
-        tput(&r.t, "log %.*s\n", (int)b.len, b.p);
+        pb_tput(&r.t, "log %.*s\n", (int)b.len, b.p);
     b.len = 0;
     assert_true(ops->log(r.state, &dummy, true, 0, &b));
-    tput(&r.t, "alert %.*s\n", (int)b.len, b.p);
+    pb_tput(&r.t, "alert %.*s\n", (int)b.len, b.p);
     assert_false(ops->log(r.state, &dummy, false, 1, &b));
     gh_jbuf_free(&b);
     ops->free(r.state);
     free(r.state);
-    tput(&r.t, "");
+    pb_tput(&r.t, "%s", ""); /* NUL-terminated, allocated */
     return r.t.p;
 }
 
