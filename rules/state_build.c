@@ -133,9 +133,14 @@ static int one_id(gh_var_names *t, int kind, const char *s, size_t len, dpi_var 
     return 1;
 }
 
+/* The commands of flowbits and xbits; noalert last (no FB_* code). */
+static const char *const bit_cmds[] = {"isset", "isnotset", "set", "unset", "toggle", "noalert"};
+static const uint8_t bit_codes[] = {FB_ISSET, FB_ISNOTSET, FB_SET, FB_UNSET, FB_TOGGLE};
+#define CMD_NOALERT 5
+
 /* The lower-case command at the start of @p v (Suricata's "^([a-z]+)"):
- * its index in @p cmds, -1 when none is there, -2 when it is not one of them. */
-static int command(const char *v, size_t *len, const char *const *cmds, size_t ncmds)
+ * its index in bit_cmds, -1 when none is there, -2 when it is not one of them. */
+static int command(const char *v, size_t *len)
 {
     size_t cl = 0;
     while (v[cl] >= 'a' && v[cl] <= 'z')
@@ -143,21 +148,43 @@ static int command(const char *v, size_t *len, const char *const *cmds, size_t n
     *len = cl;
     if (!cl)
         return -1;
-    for (size_t i = 0; i < ncmds; i++)
-        if (strlen(cmds[i]) == cl && !memcmp(cmds[i], v, cl))
+    for (size_t i = 0; i < sizeof(bit_cmds) / sizeof(bit_cmds[0]); i++)
+        if (strlen(bit_cmds[i]) == cl && !memcmp(bit_cmds[i], v, cl))
             return (int)i;
     return -2;
+}
+
+/* Command @p c (command's answer for the @p cl bytes at @p v) of keyword
+ * @p kw with a name of @p nl bytes: 1 with *@p code set, 0 for noalert
+ * (which takes no name), -1 on an error. */
+static int bit_command(const char *kw, const char *v, int c, size_t cl, size_t nl,
+                       uint8_t *code, char *err, size_t errlen)
+{
+    if (c == CMD_NOALERT) {
+        if (nl) {
+            snprintf(err, errlen, "%s:noalert takes no name", kw);
+            return -1;
+        }
+        return 0;
+    }
+    if (c < 0) {
+        snprintf(err, errlen, "%s action '%.*s' is not supported", kw, (int)cl, v);
+        return -1;
+    }
+    if (!nl) {
+        snprintf(err, errlen, "%s:%.*s needs a name", kw, (int)cl, v);
+        return -1;
+    }
+    *code = bit_codes[c];
+    return 1;
 }
 
 /* flowbits:<cmd>[,<name>[|<name>...]] */
 static int flowbits_compile(const char *v, gh_var_names *names, dpi_var *out, char *err,
                             size_t errlen)
 {
-    static const char *const cmds[] = {"isset", "isnotset", "set", "unset", "toggle",
-                                       "noalert"};
-    static const uint8_t codes[] = {FB_ISSET, FB_ISNOTSET, FB_SET, FB_UNSET, FB_TOGGLE};
     size_t cl;
-    int c = command(v, &cl, cmds, 6);
+    int c = command(v, &cl);
     if (c == -1) {
         snprintf(err, errlen, "'%s' is not a valid setting for flowbits", v);
         return -1;
@@ -182,23 +209,10 @@ static int flowbits_compile(const char *v, gh_var_names *names, dpi_var *out, ch
             return -1;
         }
     }
-    if (c == 5) {
-        if (nl) {
-            snprintf(err, errlen, "flowbits:noalert takes no name");
-            return -1;
-        }
-        return 0;
-    }
-    if (c < 0) {
-        snprintf(err, errlen, "flowbits action '%.*s' is not supported", (int)cl, v);
-        return -1;
-    }
-    if (!nl) {
-        snprintf(err, errlen, "flowbits:%.*s needs a flowbit name", (int)cl, v);
-        return -1;
-    }
+    int rc = bit_command("flowbits", v, c, cl, nl, &out->cmd, err, errlen);
+    if (rc <= 0)
+        return rc;
     out->kind = SV_FLOWBITS;
-    out->cmd = codes[c];
     bool list = memchr(nm, '|', nl) != NULL;
     if (!list && (memchr(nm, ' ', nl) || memchr(nm, '\t', nl))) {
         snprintf(err, errlen, "spaces are not allowed in flowbit names");
@@ -335,11 +349,8 @@ static int flowint_compile(const char *v, gh_var_names *names, dpi_var *out, cha
 static int xbits_compile(const char *v, gh_var_names *names, dpi_var *out, char *err,
                          size_t errlen)
 {
-    static const char *const cmds[] = {"isset", "isnotset", "set", "unset", "toggle",
-                                       "noalert"};
-    static const uint8_t codes[] = {FB_ISSET, FB_ISNOTSET, FB_SET, FB_UNSET, FB_TOGGLE};
     size_t cl;
-    int c = command(v, &cl, cmds, 6);
+    int c = command(v, &cl);
     /* the fields after the command, split at commas */
     const char *f[4] = {0};
     size_t fl[4] = {0}, nf = 0;
@@ -398,23 +409,10 @@ static int xbits_compile(const char *v, gh_var_names *names, dpi_var *out, char 
         expire = (uint32_t)x;
     }
     size_t nl = ti ? fl[0] : 0;
-    if (c == 5) {
-        if (nl) {
-            snprintf(err, errlen, "xbits:noalert takes no name");
-            return -1;
-        }
-        return 0;
-    }
-    if (c < 0) {
-        snprintf(err, errlen, "xbits action '%.*s' is not supported", (int)cl, v);
-        return -1;
-    }
-    if (!nl) {
-        snprintf(err, errlen, "xbits:%.*s needs a name", (int)cl, v);
-        return -1;
-    }
+    int rc = bit_command("xbits", v, c, cl, nl, &out->cmd, err, errlen);
+    if (rc <= 0)
+        return rc;
     out->kind = t == XB_PAIR ? SV_PAIRBITS : SV_HOSTBITS;
-    out->cmd = codes[c];
     out->track = (uint8_t)t;
     out->value = expire;
     return one_id(names, out->kind, f[0], nl, out, err, errlen);
