@@ -30,6 +30,7 @@
 #include "rules_int.h"
 #include "byte_build.h"
 #include "base64_build.h"
+#include "nofp_build.h"
 /* ---- small helpers --------------------------------------------------------- */
 
 static void tally(gh_dpi_load_report *rep, const char *kw)
@@ -1770,8 +1771,10 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
         np += sig_db_entries(sg, i, q);
         nn += !sig_has_fp(sg, q) && sig_selected(sg, i, q);
     }
-    if (nn && !(g->nofp = malloc(nn * sizeof(*g->nofp))))
+    uint32_t *nofp = nn ? malloc(nn * sizeof(*nofp)) : NULL;
+    if (nn && !nofp)
         goto oom;
+    nn = 0;
     char **ex = np ? calloc(np, sizeof(*ex)) : NULL;
     unsigned *flags = np ? malloc(np * sizeof(*flags)) : NULL;
     unsigned *ids = np ? malloc(np * sizeof(*ids)) : NULL;
@@ -1779,6 +1782,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
         free(ex);
         free(flags);
         free(ids);
+        free(nofp);
         goto oom;
     }
     /* a block scan needs each signature once; a stream keeps reporting a
@@ -1789,7 +1793,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
     for (size_t i = 0; i < d->n && ok; i++) {
         const dpi_sig *sg = &d->sigs[i];
         if (!sig_has_fp(sg, q) && sig_selected(sg, i, q)) {
-            g->nofp[g->n_nofp++] = (uint32_t)i;
+            nofp[nn++] = (uint32_t)i;
             continue;
         }
         unsigned ne = sig_db_entries(sg, i, q);
@@ -1805,6 +1809,9 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
         }
     }
     int rc = 0;
+    if (ok && gh_nofp_build(d, g->nofp, nofp, nn) != GH_OK)
+        ok = false;
+    free(nofp);
     if (!ok) {
         rc = GH_E_NOMEM;
         gh_error_set(err, rc, "out of memory building the signature databases");
@@ -2089,7 +2096,7 @@ void gh_dpi_free(gh_dpi *d)
     dpi_group *g[N_GROUPS];
     for (size_t i = 0, n = gh_detect_all_groups(d, g); i < n; i++) {
         hs_free_database(g[i]->db);
-        free(g[i]->nofp);
+        gh_nofp_free(g[i]->nofp);
     }
     for (unsigned c = 0; c < CLS_N; c++)
         for (unsigned o = 0; o < 2; o++) {

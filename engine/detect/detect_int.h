@@ -235,10 +235,36 @@ typedef struct dpi_suppress {
     gh_addr_set addrs;
 } dpi_suppress;
 
+/* An address as a 128-bit key in host order (IPv4: the top 32 bits). */
+typedef struct dpi_akey {
+    uint64_t hi, lo;
+} dpi_akey;
+
+/* Signatures indexed by one address of the packet: the elementary intervals
+ * the endpoints of their address sets cut (interval i starts at pt[i]; pt[0]
+ * is 0), each with the signatures whose set covers it, ids[off[i]] up to
+ * ids[off[i + 1]]. Built by rules/nofp_build.c. */
+typedef struct dpi_aidx {
+    dpi_akey *pt;
+    uint32_t *off;
+    uint32_t *ids;
+    uint32_t n;
+} dpi_aidx;
+
+/* The signatures of a group without a fast pattern, for one IP family: a
+ * list checked on every buffer, and those that one of their address sets
+ * makes selective, found by the packet's source (by[0]) or destination
+ * (by[1]) address, so that a reputation list costs a lookup, not a check of
+ * each of its signatures on every packet. */
+typedef struct dpi_nofp {
+    uint32_t *all;
+    uint32_t n_all;
+    dpi_aidx by[2];
+} dpi_nofp;
+
 typedef struct dpi_group {
     hs_database_t *db;  /* block or stream mode, see gh_dpi */
-    uint32_t *nofp;     /* signatures with no fast pattern, checked on every buffer */
-    size_t n_nofp;
+    dpi_nofp nofp[2];   /* without a fast pattern: IPv4 [0], IPv6 [1] */
     size_t n_patterns;
 } dpi_group;
 

@@ -190,6 +190,40 @@ static inline void add_cand(gh_dpi_scratch *s, uint32_t id)
     }
 }
 
+static inline uint64_t be64(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof(v));
+    return __builtin_bswap64(v);
+}
+
+/* The signatures without a fast pattern that packet @p p's addresses can
+ * match (rules/nofp_build.c): candidates. */
+static void add_nofp(gh_dpi_scratch *s, const dpi_group *g, const gh_packet *p)
+{
+    const dpi_nofp *nf = &g->nofp[p->ip_ver == 6];
+    for (uint32_t i = 0; i < nf->n_all; i++)
+        add_cand(s, nf->all[i]);
+    for (unsigned side = 0; side < 2; side++) {
+        const dpi_aidx *x = &nf->by[side];
+        if (!x->n)
+            continue;
+        const uint8_t *a = side ? p->dst.b : p->src.b;
+        dpi_akey k = p->ip_ver == 6 ? (dpi_akey){be64(a), be64(a + 8)}
+                                    : (dpi_akey){.hi = be64(a) & ~UINT64_C(0xffffffff)};
+        uint32_t l = 1, h = x->n; /* the last interval starting at or before k */
+        while (l < h) {
+            uint32_t mid = l + (h - l) / 2;
+            if (x->pt[mid].hi < k.hi || (x->pt[mid].hi == k.hi && x->pt[mid].lo <= k.lo))
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        for (uint32_t j = x->off[l - 1]; j < x->off[l]; j++)
+            add_cand(s, x->ids[j]);
+    }
+}
+
 static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
                        unsigned flags, void *ctx)
 {
@@ -426,8 +460,7 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         const dpi_group *g = tcp_side ? &d->pgroups[o][pg] : &d->groups[cls][o][pg];
         if (g->db && scan)
             hs_scan(g->db, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
-        for (size_t i = 0; i < g->n_nofp; i++)
-            add_cand(s, g->nofp[i]);
+        add_nofp(s, g, p);
     }
     return verify(d, s, p, st, buf, len, c, out, max);
 }
@@ -662,8 +695,7 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
         add_cand(s, ds->pend[i].sig);
     }
     ds->n = keep;
-    for (size_t i = 0; i < g->n_nofp; i++)
-        add_cand(s, g->nofp[i]);
+    add_nofp(s, g, p);
     return verify(d, s, p, st, buf, len, &c, out, max);
 }
 
@@ -814,12 +846,11 @@ static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
 /* Candidates of the signatures ready at stage @p r in direction @p dir: the
  * fast-pattern scan of each buffer (every instance) that has a database,
  * and those without. */
-static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_dpi_tx_view *tv, int dir,
-                          unsigned r)
+static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                          const gh_dpi_tx_view *tv, int dir, unsigned r)
 {
     const dpi_group *g = d->txg[dir][r];
-    for (size_t i = 0; i < g[0].n_nofp; i++)
-        add_cand(s, g[0].nofp[i]);
+    add_nofp(s, &g[0], p);
     for (unsigned b = 1; b < GH_BUF_N; b++) {
         const uint8_t *buf;
         uint32_t len;
@@ -848,7 +879,7 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     for (unsigned r = GH_STAGE_LINE; r <= GH_STAGE_DONE; r++)
         if ((r > from && r <= stage) ||
             (r == GH_STAGE_BODY && (stage == GH_STAGE_BODY || stage == GH_STAGE_DONE)))
-            tx_candidates(d, s, tv, dir, r);
+            tx_candidates(d, s, p, tv, dir, r);
     unsigned kind = pkt_kind(p);
     size_t nh = 0;
     s->nfbc = 0;

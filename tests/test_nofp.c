@@ -1,0 +1,194 @@
+/* Signatures without a fast pattern are found through address indexes
+ * (rules/nofp_build.c, add_nofp in engine/detect/prefilter.c): random
+ * address lists, negations, "any" and bidirectional rules over IPv4 and
+ * IPv6, against a direct evaluation of each rule's addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pktbuild.h"
+
+#define NATOM 40
+#define NRULE 300
+#define NPKT 20000
+
+typedef struct atom {
+    int v6;
+    uint8_t b[16];
+    int plen;
+} atom;
+
+typedef struct rule {
+    int neg[2], any[2], n[2];
+    int at[2][12];
+    int bidir;
+} rule;
+
+static atom atoms[NATOM];
+static rule rules[NRULE];
+static uint64_t rng;
+
+static void atom_text(const atom *a, char *out, size_t cap)
+{
+    if (!a->v6) {
+        snprintf(out, cap, "%u.%u.%u.%u/%d", a->b[0], a->b[1], a->b[2], a->b[3], a->plen);
+        return;
+    }
+    int o = 0;
+    for (int i = 0; i < 16; i += 2)
+        o += snprintf(out + o, cap - (size_t)o, "%s%x", i ? ":" : "", a->b[i] << 8 | a->b[i + 1]);
+    snprintf(out + o, cap - (size_t)o, "/%d", a->plen);
+}
+
+static int atom_has(const atom *a, int v6, const uint8_t *b)
+{
+    if (a->v6 != v6)
+        return 0;
+    for (int i = 0; i < a->plen; i++) {
+        int m = 0x80 >> (i % 8);
+        if ((a->b[i / 8] & m) != (b[i / 8] & m))
+            return 0;
+    }
+    return 1;
+}
+
+static int side_has(const rule *r, int s, int v6, const uint8_t *b)
+{
+    if (r->any[s])
+        return 1;
+    int in = 0;
+    for (int i = 0; i < r->n[s] && !in; i++)
+        in = atom_has(&atoms[r->at[s][i]], v6, b);
+    return in != r->neg[s];
+}
+
+static int rule_matches(const rule *r, int v6, const uint8_t *src, const uint8_t *dst)
+{
+    if (side_has(r, 0, v6, src) && side_has(r, 1, v6, dst))
+        return 1;
+    return r->bidir && side_has(r, 0, v6, dst) && side_has(r, 1, v6, src);
+}
+
+static void side_text(const rule *r, int s, char *out, size_t cap)
+{
+    if (r->any[s]) {
+        snprintf(out, cap, "any");
+        return;
+    }
+    int o = snprintf(out, cap, "%s[", r->neg[s] ? "!" : "");
+    for (int i = 0; i < r->n[s]; i++) {
+        char t[64];
+        atom_text(&atoms[r->at[s][i]], t, sizeof(t));
+        o += snprintf(out + o, cap - (size_t)o, "%s%s", i ? "," : "", t);
+    }
+    snprintf(out + o, cap - (size_t)o, "]");
+}
+
+/* An address: inside a random atom (of its family) or anywhere. */
+static void pick_addr(int v6, uint8_t *b)
+{
+    memset(b, 0, 16);
+    for (int i = 0; i < (v6 ? 16 : 4); i++)
+        b[i] = (uint8_t)pb_rng(&rng);
+    if (pb_rng(&rng) % 4 == 0)
+        return;
+    for (int tries = 0; tries < 50; tries++) {
+        const atom *a = &atoms[pb_rng(&rng) % NATOM];
+        if (a->v6 != v6)
+            continue;
+        for (int i = 0; i < a->plen; i++) {
+            int m = 0x80 >> (i % 8);
+            b[i / 8] = (uint8_t)((b[i / 8] & ~m) | (a->b[i / 8] & m));
+        }
+        return;
+    }
+}
+
+static void random_set(void)
+{
+    static const int plens4[] = {32, 32, 24, 16, 8, 28};
+    static const int plens6[] = {128, 64, 48, 32, 120};
+    for (int i = 0; i < NATOM; i++) {
+        atom *a = &atoms[i];
+        a->v6 = pb_rng(&rng) % 3 == 0;
+        a->plen = a->v6 ? plens6[pb_rng(&rng) % 5] : plens4[pb_rng(&rng) % 6];
+        memset(a->b, 0, sizeof(a->b));
+        for (int k = 0; k < a->plen; k++)
+            if (pb_rng(&rng) & 1)
+                a->b[k / 8] |= (uint8_t)(0x80 >> (k % 8));
+    }
+    for (int i = 0; i < NRULE; i++) {
+        rule *r = &rules[i];
+        memset(r, 0, sizeof(*r));
+        r->bidir = pb_rng(&rng) % 5 == 0;
+        for (int s = 0; s < 2; s++) {
+            unsigned k = pb_rng(&rng) % 8;
+            r->any[s] = k < 3;
+            r->neg[s] = k == 3;
+            r->n[s] = 1 + (int)(pb_rng(&rng) % 12);
+            for (int j = 0; j < r->n[s]; j++)
+                r->at[s][j] = (int)(pb_rng(&rng) % NATOM);
+        }
+    }
+}
+
+static void index_matches_direct(void **state)
+{
+    (void)state;
+    rng = pb_rng_seed("GH_TEST_SEED");
+    for (int round = 0; round < 4; round++) {
+        random_set();
+        size_t cap = (size_t)NRULE * 1024, o = 0;
+        char *text = malloc(cap);
+        assert_non_null(text);
+        for (int i = 0; i < NRULE; i++) {
+            char a[1024], b[1024];
+            side_text(&rules[i], 0, a, sizeof(a));
+            side_text(&rules[i], 1, b, sizeof(b));
+            o += (size_t)snprintf(text + o, cap - o, "alert ip %s any %s %s any (sid:%d;)\n", a,
+                                  rules[i].bidir ? "<>" : "->", b, i + 1);
+        }
+        pb_rules L;
+        pb_rules_load(&L, text, NULL);
+        free(text);
+        assert_int_equal(L.rep.loaded, NRULE);
+        static gh_dpi_match m[NRULE];
+        for (int n = 0; n < NPKT; n++) {
+            gh_packet p;
+            memset(&p, 0, sizeof(p));
+            int v6 = pb_rng(&rng) % 3 == 0;
+            p.ip_ver = v6 ? 6 : 4;
+            p.ip_proto = 17;
+            p.layers = (v6 ? GH_LAYER_IPV6 : GH_LAYER_IPV4) | GH_LAYER_UDP;
+            pick_addr(v6, p.src.b);
+            pick_addr(v6, p.dst.b);
+            p.sport = 1024;
+            p.dport = 53;
+            size_t got = gh_dpi_match_packet(L.d, L.s, &p, NULL, NULL, 0, m, NRULE);
+            static uint8_t hit[NRULE + 1];
+            memset(hit, 0, sizeof(hit));
+            for (size_t k = 0; k < got; k++)
+                hit[m[k].sid] = 1;
+            for (int i = 0; i < NRULE; i++) {
+                int want = rule_matches(&rules[i], v6, p.src.b, p.dst.b);
+                if (want != hit[i + 1])
+                    fail_msg("round %d packet %d: sid %d matched %d, its addresses say %d",
+                             round, n, i + 1, hit[i + 1], want);
+            }
+        }
+        pb_rules_free(&L);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(index_matches_direct),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
