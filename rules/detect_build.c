@@ -1717,6 +1717,7 @@ typedef struct gsel {
     unsigned g;
     unsigned sel;          /* SEL_* */
     unsigned stage, buf;   /* SEL_TX: ready stage, fast pattern buffer (0: none) */
+    unsigned x;            /* SEL_TX: or transformed buffer (gh_dpi.xbufs, 0: none) */
 } gsel;
 
 /* SEL_TX: a transaction signature of direction q->o, ready at q->stage */
@@ -1733,7 +1734,7 @@ static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
 
 static bool sig_has_fp(const dpi_sig *sg, const gsel *q)
 {
-    return q->sel == SEL_TX ? sg->tx_fp_buf != 0 : sg->fp_kw >= 0;
+    return q->sel == SEL_TX ? sg->tx_fp_buf != 0 || sg->tx_fp_x != 0 : sg->fp_kw >= 0;
 }
 
 static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
@@ -1741,7 +1742,7 @@ static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
     if (!sig_in_set(sg, i, q))
         return false;
     if (q->sel == SEL_TX)
-        return sg->tx_fp_buf == q->buf;
+        return sg->tx_fp_x == q->x && sg->tx_fp_buf == q->buf;
     return q->sel == SEL_ALL || (q->sel == SEL_PACKET ? sig_packet_side(sg)
                                                       : sig_stream_side(sg));
 }
@@ -1841,6 +1842,51 @@ oom:
     return GH_E_NOMEM;
 }
 
+
+/* The transformed buffer of a transaction signature whose fast pattern
+ * reads one through a chain without parameters: sg->tx_fp_x, the pairs
+ * interned in d->xbufs (those beyond XBUF_MAX stay without a fast pattern,
+ * checked on every transaction as before). */
+static void tx_fp_transformed(gh_dpi *d)
+{
+    d->nxbufs = 1;
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        if (!sg->app || sg->tx_fp_buf || sg->fp_kw < 0)
+            continue;
+        const dpi_seg *g = NULL;
+        for (size_t k = 0; k < sg->nseg && !g; k++)
+            if ((uint32_t)sg->fp_kw >= sg->segs[k].first &&
+                (uint32_t)sg->fp_kw < sg->segs[k].first + sg->segs[k].n)
+                g = &sg->segs[k];
+        if (!g || !g->nxf || g->buf == GH_BUF_PAYLOAD)
+            continue;
+        bool plain = true;
+        for (uint8_t k = 0; k < g->nxf; k++)
+            plain &= g->xf[k].kind != GH_XF_PCREXFORM && g->xf[k].kind != GH_XF_XOR;
+        if (!plain)
+            continue;
+        unsigned x = 1;
+        for (; x < d->nxbufs; x++) {
+            const dpi_xbuf *xb = &d->xbufs[x];
+            bool same = xb->buf == g->buf && xb->nxf == g->nxf;
+            for (uint8_t k = 0; same && k < g->nxf; k++)
+                same = xb->xf[k].kind == g->xf[k].kind;
+            if (same)
+                break;
+        }
+        if (x == XBUF_MAX)
+            continue;
+        if (x == d->nxbufs) {
+            dpi_xbuf *xb = &d->xbufs[d->nxbufs++];
+            xb->buf = g->buf;
+            xb->nxf = g->nxf;
+            for (uint8_t k = 0; k < g->nxf; k++)
+                xb->xf[k] = (gh_xform){.kind = g->xf[k].kind};
+        }
+        sg->tx_fp_x = (uint8_t)x;
+    }
+}
 
 /* ---- port groups ------------------------------------------------------------ */
 
@@ -2076,12 +2122,18 @@ static int build_groups(gh_dpi *d, gh_error *err)
             }
         }
     /* transactions: no port groups (ports are checked per candidate) */
+    tx_fp_transformed(d);
     for (unsigned o = 0; o < 2 && !rc; o++)
-        for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++)
+        for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++) {
             for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
                 gsel q = {.o = o, .sel = SEL_TX, .stage = st, .buf = b};
                 rc = build_group(d, &d->txg[o][st][b], &q, HS_MODE_BLOCK, err);
             }
+            for (unsigned x = 1; x < d->nxbufs && !rc; x++) {
+                gsel q = {.o = o, .sel = SEL_TX, .stage = st, .x = x};
+                rc = build_group(d, &d->txx[o][st][x], &q, HS_MODE_BLOCK, err);
+            }
+        }
     free(gmask);
     return rc;
 }

@@ -122,6 +122,16 @@ typedef struct dpi_kw {
 /* The keywords of one buffer of a signature, with what Suricata applies to
  * the buffer first: transforms, then bsize/urilen. */
 #define SEG_XF_MAX 8
+/* A transformed transaction buffer a prefilter database scans: the buffer
+ * and a chain of transforms without parameters (dotprefix, to_lowercase,
+ * ...), which two signatures share when the kinds are equal. */
+#define XBUF_MAX 16
+typedef struct dpi_xbuf {
+    uint8_t buf;
+    uint8_t nxf;
+    gh_xform xf[SEG_XF_MAX]; /* kinds only: nothing to free */
+} dpi_xbuf;
+
 typedef struct dpi_seg {
     uint8_t buf;        /* gh_buffer_id */
     uint8_t nxf;
@@ -200,6 +210,7 @@ typedef struct dpi_sig {
     uint8_t app_dirs;       /* GH_BUFDIR_* the transactions are inspected in */
     uint8_t ready[2];       /* per direction: stage at which its buffers are complete */
     uint8_t tx_fp_buf;      /* buffer of a fast pattern usable on transactions, 0: none */
+    uint8_t tx_fp_x;        /* or its transformed buffer: index in gh_dpi.xbufs, 0: none */
     dpi_seg *segs;          /* every buffer's keywords, the payload's first (kw is sorted) */
     size_t nseg;
     size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
@@ -313,6 +324,12 @@ struct gh_dpi {
     /* transactions: per direction, stage a signature is ready at, and fast
      * pattern buffer (block mode; index 0: the signatures without one) */
     dpi_group txg[2][GH_STAGE_DONE + 1][GH_BUF_N];
+    /* transactions, fast patterns in a transformed buffer (Suricata's
+     * transformed buffers with their own prefilter): the distinct buffer and
+     * chain pairs, and their groups as txg's (index 0 unused) */
+    dpi_xbuf xbufs[XBUF_MAX];
+    unsigned nxbufs;
+    dpi_group txx[2][GH_STAGE_DONE + 1][XBUF_MAX];
     port_map pmap[CLS_N][2];
     size_t db_bytes;
     size_t mem_bytes;
@@ -381,7 +398,8 @@ struct gh_dpi_stream {
 /* Hyperscan ids of a streaming database: the signature index, with this bit
  * for packet-scope signatures (candidates for the packet, not the stream). */
 #define PKT_HIT 0x80000000u
-#define N_GROUPS (CLS_N * 2 * PG_MAX + 4 * PG_MAX + 2 * (GH_STAGE_DONE + 1) * GH_BUF_N)
+#define N_GROUPS                                                                             \
+    (CLS_N * 2 * PG_MAX + 4 * PG_MAX + 2 * (GH_STAGE_DONE + 1) * (GH_BUF_N + XBUF_MAX))
 
 /* Whether address @p a of a packet of IP version @p ver is in @p s. */
 static inline bool gh_detect_addr_in(const gh_addr_set *s, uint8_t ver, const gh_addr *a)

@@ -58,6 +58,10 @@ size_t gh_detect_all_groups(const gh_dpi *d, dpi_group **out)
         for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
             for (unsigned b = 0; b < GH_BUF_N; b++)
                 out[n++] = (dpi_group *)&d->txg[o][st][b];
+    for (unsigned o = 0; o < 2; o++)
+        for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
+            for (unsigned x = 0; x < XBUF_MAX; x++)
+                out[n++] = (dpi_group *)&d->txx[o][st][x];
     return n;
 }
 
@@ -859,6 +863,21 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
         for (uint32_t idx = 0; tx_buffer(tv, b, dir, idx, &buf, &len); idx++) {
             s->stats.buffers++;
             hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
+        }
+    }
+    /* transformed buffers: transformed as seg_match does, then scanned */
+    for (unsigned x = 1; x < d->nxbufs; x++) {
+        const dpi_group *gx = &d->txx[dir][r][x];
+        const dpi_xbuf *xb = &d->xbufs[x];
+        const uint8_t *buf;
+        uint32_t len;
+        if (!gx->db)
+            continue;
+        for (uint32_t idx = 0; tx_buffer(tv, xb->buf, dir, idx, &buf, &len); idx++) {
+            size_t n = gh_xform_chain(xb->xf, xb->nxf, buf, len, s->xa, s->xb, XF_CAP, s->md,
+                                      &buf);
+            s->stats.buffers++;
+            hs_scan(gx->db, (const char *)buf, (unsigned)n, 0, s->hs, on_hs_match, s);
         }
     }
 }
