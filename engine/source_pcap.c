@@ -26,6 +26,7 @@ typedef struct pcap_source {
     char *cur_name;
     uint64_t file_pkts;    /* packets read from the current file */
     long rec_off;          /* byte offset of the next record in the current file */
+    uint32_t rec_hdr;      /* its record header size in a pcap file, 0 in pcapng */
     uint64_t pkt_count;    /* packets handed out over all files */
     gh_source_stats st;
     gh_error pending;      /* error to report on the next read */
@@ -117,27 +118,34 @@ oom:
     return GH_E_NOMEM;
 }
 
-static bool has_capture_magic(const char *path)
+/* What the capture at @p path is by its magic: the size of its record
+ * headers (16, or 24 in Kuznetzov's modified pcap), 0 for pcapng (blocks of
+ * any size), -1 for no capture; 0 when it cannot be read (libpcap will say
+ * why). */
+static int capture_kind(const char *path)
 {
     uint8_t m[4];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return true; /* let libpcap report why it cannot be read */
+        return 0;
     size_t n = fread(m, 1, 4, f);
     fclose(f);
     if (n != 4)
-        return false;
+        return -1;
     uint32_t be = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
-    static const uint32_t magics[] = {
-        0xa1b2c3d4, 0xd4c3b2a1, /* pcap, microseconds */
-        0xa1b23c4d, 0x4d3cb2a1, /* pcap, nanoseconds */
-        0xa1b2cd34, 0x34cdb2a1, /* Kuznetzov's modified pcap */
-        0x0a0d0d0a,             /* pcapng section header */
+    static const struct {
+        uint32_t magic;
+        int rec_hdr;
+    } kinds[] = {
+        {0xa1b2c3d4, 16}, {0xd4c3b2a1, 16}, /* pcap, microseconds */
+        {0xa1b23c4d, 16}, {0x4d3cb2a1, 16}, /* pcap, nanoseconds */
+        {0xa1b2cd34, 24}, {0x34cdb2a1, 24}, /* Kuznetzov's modified pcap */
+        {0x0a0d0d0a, 0},                    /* pcapng section header */
     };
-    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-        if (be == magics[i])
-            return true;
-    return false;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (be == kinds[i].magic)
+            return kinds[i].rec_hdr;
+    return -1;
 }
 
 static int open_next(pcap_source *ps, gh_error *err)
@@ -153,7 +161,8 @@ static int open_next(pcap_source *ps, gh_error *err)
     /* in a directory, files that are not captures at all (a README, a
      * checksum list) are skipped with a warning; a capture that fails to
      * open is still an error */
-    if (ps->is_dir && !has_capture_magic(ps->cur_name)) {
+    int kind = capture_kind(ps->cur_name);
+    if (ps->is_dir && kind < 0) {
         fprintf(stderr, "gatehouse: warning: skipping %s: not a pcap or pcapng file\n",
                 ps->cur_name);
         ps->st.skipped_files++;
@@ -169,6 +178,7 @@ static int open_next(pcap_source *ps, gh_error *err)
     ps->file_pkts = 0;
     FILE *f = pcap_file(ps->pc);
     ps->rec_off = f ? ftell(f) : -1;
+    ps->rec_hdr = kind > 0 ? (uint32_t)kind : 0;
     ps->st.files++;
     return GH_OK;
 }
@@ -228,8 +238,14 @@ static int pcap_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *n,
         used += h->caplen;
         ps->file_pkts++;
         ps->pkt_count++;
-        FILE *f = pcap_file(ps->pc);
-        ps->rec_off = f ? ftell(f) : -1;
+        /* the next record's offset: counted in a pcap file (ftell costs a
+         * system call per packet), asked in pcapng */
+        if (ps->rec_hdr && ps->rec_off >= 0) {
+            ps->rec_off += (long)(ps->rec_hdr + h->caplen);
+        } else {
+            FILE *f = pcap_file(ps->pc);
+            ps->rec_off = f ? ftell(f) : -1;
+        }
         gh_pkt_in *p = &pkts[k++];
         p->data = dst;
         p->caplen = h->caplen;
