@@ -33,10 +33,11 @@ typedef struct stream_slot {
  * Suricata's stream.reassembly.to{server,client}-chunk-size (2560). */
 #define ACKED_CHUNK 2560u
 
-/* HTTP bodies are inspected as Suricata's libhtp defaults say: once this
- * much of a body arrived, then each time a window more did, and when the
- * body completes (request-body-minimal-inspect-size / inspect-window,
- * response-body-...). */
+/* HTTP bodies are inspected as Suricata 7 with libhtp's defaults does
+ * (request-body-minimal-inspect-size / inspect-window, response-body-...):
+ * once this much of a body arrived (or the body limit, or its end), then
+ * each time more arrived, over a window reaching back before the new bytes
+ * (body_view). */
 static const uint32_t body_min[2] = {32u * 1024u, 40u * 1024u};
 static const uint32_t body_window[2] = {4u * 1024u, 16u * 1024u};
 
@@ -56,6 +57,7 @@ struct gh_stream_inspect {
                          a third as often; matching sees the last window bytes */
     gh_stream_inspect_stats st;
     gh_app *app;      /* application layer: detection, parsers, records for events */
+    uint32_t body_limit[2]; /* HTTP body bytes kept per direction (gh_app_limits) */
 };
 
 /* Reassembly compares retransmissions with the window: the last delivered
@@ -106,6 +108,8 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
         lim.tls_ja3 |= gh_dpi_reads_buffer(dpi, b);
     if (!(si->app = gh_app_new(max_flows, &lim, err)))
         goto fail;
+    si->body_limit[0] = lim.request_body_limit;
+    si->body_limit[1] = lim.response_body_limit;
     si->slots = calloc(max_flows, sizeof(*si->slots));
     si->windows = malloc((size_t)max_flows * 2 * si->cap);
     si->ds = calloc((size_t)max_flows * 2, sizeof(*si->ds));
@@ -279,6 +283,40 @@ static void pseudo_packet(gh_packet *out, const gh_packet *p, const gh_flow *f, 
 /* The parser reports progress of a transaction: detection on it (once the
  * session is inspected), and a record for events of what alerted on it and
  * of each completed transaction. */
+/* The offset detection reads a body from after @p seen bytes were
+ * inspected and @p len arrived: a window before the new bytes. */
+static uint32_t body_from(uint32_t seen, uint32_t len, int dir)
+{
+    uint32_t fresh = len - seen, win = body_window[dir];
+    if (fresh < win)
+        return seen < win - fresh ? 0 : seen - (win - fresh);
+    return seen < win / 4 ? 0 : seen - win / 4;
+}
+
+/* Which part of direction @p dir's HTTP body detection sees on a report of
+ * @p stage, into @p tv; false: not now (Suricata 7's file_data and
+ * http.request_body callbacks: wait for the minimal size unless the body
+ * hit its limit or ended; afterwards every report with new bytes, from a
+ * window before them; file_data's window applies from the second
+ * inspection on, http.request_body's once more than the minimal size was
+ * inspected). */
+static bool body_view(const gh_stream_inspect *si, gh_app_tx *tx, int dir, uint32_t len,
+                      gh_app_stage stage, gh_dpi_tx_view *tv)
+{
+    uint32_t seen = tx->body_inspected[dir];
+    tv->windowed = true;
+    if (len <= seen) {
+        tv->body_none = true;
+        return stage == GH_STAGE_DONE; /* the other buffers of a completed direction */
+    }
+    if (stage == GH_STAGE_BODY && len < body_min[dir] && len < si->body_limit[dir])
+        return false;
+    tv->file_from = seen ? body_from(seen, len, dir) : 0;
+    tv->reqbody_from = seen > body_min[dir] ? body_from(seen, len, dir) : 0;
+    tx->body_inspected[dir] = len;
+    return true;
+}
+
 static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
 {
     deliver_ctx *c = ctx;
@@ -286,13 +324,23 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
     stream_slot *s = c->slot;
     const gh_app_ops *ops = gh_app_flow_ops(&s->app);
     void *state = gh_app_flow_state(si->app, &s->app);
-    if (stage == GH_STAGE_BODY) { /* bodies: in Suricata's steps */
+    gh_dpi_tx_view tv = {.ops = ops, .state = state, .tx = tx};
+    if (stage == GH_STAGE_BODY && s->app.proto != GH_ALPROTO_HTTP1) {
+        /* other bodies (SMTP attachments): once the minimal size arrived,
+         * then each window more, whole */
         const uint8_t *b;
         uint32_t len = 0;
         ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, 0, &b, &len);
         if (len < body_min[dir] || len - tx->body_inspected[dir] < body_window[dir])
             return;
         tx->body_inspected[dir] = len;
+    } else if ((stage == GH_STAGE_BODY || stage == GH_STAGE_DONE) &&
+               s->app.proto == GH_ALPROTO_HTTP1) {
+        const uint8_t *b;
+        uint32_t len = 0;
+        ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, 0, &b, &len);
+        if (!body_view(si, tx, dir, len, stage, &tv))
+            return;
     }
     if (c->scan && gh_dpi_has_tx_sigs(si->dpi)) {
         gh_packet mirror;
@@ -304,7 +352,6 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
             p = &mirror;
         }
         st.to_server = dir == GH_FLOW_TOSERVER; /* the parser's: requests go to the server */
-        gh_dpi_tx_view tv = {.ops = ops, .state = state, .tx = tx};
         size_t n = gh_dpi_match_tx(si->dpi, c->scratch, p, &st, &tv, dir, stage, si->tmp,
                                    TMP_MATCHES);
         if (n) {

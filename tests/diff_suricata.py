@@ -353,6 +353,21 @@ def suricata_yaml(args, mode, path):
         # gatehouse has no exception policies; "auto" would drop midstream flows
         # and flows with app-layer errors in IPS mode
         "exception-policy: ignore",
+        # HTTP bodies: the limits and inspection sizes of Suricata's shipped
+        # suricata.yaml, which gatehouse uses (without this section Suricata
+        # keeps 4 KiB of a body), not randomized from run to run
+        "app-layer:",
+        "  protocols:",
+        "    http:",
+        "      libhtp:",
+        "        default-config:",
+        "          request-body-limit: 100kb",
+        "          response-body-limit: 100kb",
+        "          request-body-minimal-inspect-size: 32kb",
+        "          request-body-inspect-window: 4kb",
+        "          response-body-minimal-inspect-size: 40kb",
+        "          response-body-inspect-window: 16kb",
+        "          randomize-inspection-sizes: no",
         "unix-command:",
         "  enabled: no",
         "",

@@ -320,6 +320,25 @@ static int body_b64(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
     if (n > MAX_ENC_LINE_LEN)
         m->anom |= AN_ENC_LINE;
     for (size_t i = 0; i < n; i++) {
+        /* whole quanta of four alphabet characters: decoded at once */
+        while (m->nb64 == 0 && n - i >= 4 && k + 3 <= sizeof(out)) {
+            int v0 = b64val(b[i]), v1 = b64val(b[i + 1]), v2 = b64val(b[i + 2]),
+                v3 = b64val(b[i + 3]);
+            if ((v0 | v1 | v2 | v3) < 0)
+                break;
+            uint32_t v = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 |
+                         (uint32_t)v3;
+            out[k++] = (uint8_t)(v >> 16);
+            out[k++] = (uint8_t)(v >> 8);
+            out[k++] = (uint8_t)v;
+            i += 4;
+        }
+        if (k + 3 > sizeof(out)) {
+            chunk_out(st, tx, out, k);
+            k = 0;
+        }
+        if (i == n)
+            break;
         uint8_t c = b[i];
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
             continue;

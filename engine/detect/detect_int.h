@@ -448,6 +448,8 @@ typedef struct vctx {
     /* stream windows (false/0 for a packet buffer) */
     bool stream;
     int64_t base;       /* stream offset of buf[0] */
+    int64_t dbase;      /* absolute depths count from here: base on a stream; the start
+                           of an HTTP body window, where Suricata rebases only depth */
     int64_t new_from;   /* a reported match's extent must exceed this index */
     /* pcre keywords (index < 64) without R: the subject is the whole buffer,
      * so the Hyperscan prefilter's answer holds for the whole verification */

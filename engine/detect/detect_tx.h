@@ -13,6 +13,13 @@ typedef struct gh_dpi_tx_view {
     const gh_app_ops *ops;
     void *state;
     gh_app_tx *tx;
+    /* HTTP bodies of the call's direction (Suricata 7's inspection windows):
+     * detection reads file_data and http.response_body from file_from and
+     * http.request_body from reqbody_from, offsets and depths counting from
+     * the body's start; body_none: no new body bytes, those buffers are
+     * absent. Unused (0, false) unless windowed. */
+    bool windowed, body_none;
+    uint32_t file_from, reqbody_from;
 } gh_dpi_tx_view;
 
 /* Does @p d have signatures inspected on transactions? */

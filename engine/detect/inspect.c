@@ -90,8 +90,8 @@ static bool var_window(const dpi_kw *k, uint32_t prev_end, const vctx *v, int64_
             depth = k->vars & KV_DEPTH ? (uint32_t)val[k->depth] : k->depth;
         off = !k->has_offset ? 0 : k->vars & KV_OFFSET ? (uint32_t)val[k->offset] : k->offset;
         depth += off; /* a variable depth, or any depth with a variable offset */
-        if (v->base) { /* absolute positions count from the stream start */
-            int64_t o = (int64_t)off - v->base, d = (int64_t)depth - v->base;
+        if (v->base || v->dbase) { /* absolute positions count from the stream start */
+            int64_t o = (int64_t)off - v->base, d = (int64_t)depth - v->dbase;
             off = o < 0 ? 0 : (uint32_t)o;
             if (k->has_depth) {
                 if (d <= 0)
@@ -122,7 +122,7 @@ static bool inspect_content(size_t i, const dpi_kw *k, uint32_t prev_end,
         hi = k->has_within ? base + k->within : len;
     } else { /* absolute positions count from the stream start (0 on a packet) */
         lo = k->has_offset ? (int64_t)k->offset - v->base : 0;
-        hi = k->has_depth ? (int64_t)k->depth - v->base : len;
+        hi = k->has_depth ? (int64_t)k->depth - v->dbase : len;
     }
     if (hi > len)
         hi = len;

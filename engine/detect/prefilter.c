@@ -364,7 +364,8 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     if (sg->nkw) {
         vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
                   .len = (uint32_t)len, .s = s, .budget = VERIFY_BUDGET,
-                  .stream = c->mode == MODE_STREAM, .base = c->base, .new_from = c->new_from};
+                  .stream = c->mode == MODE_STREAM, .base = c->base, .dbase = c->base,
+                  .new_from = c->new_from};
         if (!gh_detect_inspect(0, 0, 0, &v)) {
             s->stats.budget_exceeded += v.bail;
             return false;
@@ -765,17 +766,30 @@ static bool tx_remember(gh_app_tx *tx, uint32_t id)
  * @p idx of a multi-buffer): buffers of one direction come from that
  * direction. */
 static bool tx_buffer(const gh_dpi_tx_view *tv, unsigned b, int dir, uint32_t idx,
-                      const uint8_t **p, uint32_t *len)
+                      const uint8_t **p, uint32_t *len, uint32_t *base)
 {
     const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
     int bd = bi->dirs == GH_BUFDIR_TS ? 0 : bi->dirs == GH_BUFDIR_TC ? 1 : dir;
-    return idx < MULTI_MAX &&
-           tv->ops->get_buffer(tv->state, tv->tx, (gh_buffer_id)b, bd, idx, p, len);
+    *base = 0;
+    if (idx >= MULTI_MAX ||
+        !tv->ops->get_buffer(tv->state, tv->tx, (gh_buffer_id)b, bd, idx, p, len))
+        return false;
+    if (tv->windowed && bd == dir &&
+        (b == GH_BUF_FILE_DATA || b == GH_BUF_HTTP_RESPONSE_BODY ||
+         b == GH_BUF_HTTP_REQUEST_BODY)) {
+        uint32_t from = b == GH_BUF_HTTP_REQUEST_BODY ? tv->reqbody_from : tv->file_from;
+        if (tv->body_none || from > *len)
+            return false;
+        *p += from;
+        *len -= from;
+        *base = from;
+    }
+    return true;
 }
 
 /* Segment @p g's keywords on one buffer instance. */
 static bool seg_match(const dpi_sig *sg, const dpi_seg *g, gh_dpi_scratch *s, const uint8_t *b,
-                      uint32_t len)
+                      uint32_t len, uint32_t base)
 {
     if (g->nxf)
         len = (uint32_t)gh_xform_chain(g->xf, g->nxf, b, len, s->xa, s->xb, XF_CAP, s->md, &b);
@@ -784,8 +798,10 @@ static bool seg_match(const dpi_sig *sg, const dpi_seg *g, gh_dpi_scratch *s, co
             return false;
     if (!g->n)
         return true;
+    /* a body window that does not start the body: positions count from its
+     * start, except absolute depths (Suricata's stream_start_offset) */
     vctx v = {.kw = sg->kw + g->first, .nkw = g->n, .has_ext = g->has_ext, .buf = b, .len = len,
-              .s = s, .budget = VERIFY_BUDGET};
+              .s = s, .budget = VERIFY_BUDGET, .dbase = base};
     if (gh_detect_inspect(0, 0, 0, &v))
         return true;
     s->stats.budget_exceeded += v.bail;
@@ -834,13 +850,14 @@ static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
         const uint8_t *b;
         uint32_t len;
         if (g->buf == GH_BUF_PAYLOAD) { /* payload keywords: the packet's */
-            if (!seg_match(sg, g, s, p->payload, p->payload_len))
+            if (!seg_match(sg, g, s, p->payload, p->payload_len, 0))
                 return false;
             continue;
         }
         bool ok = false;
-        for (uint32_t idx = 0; !ok && tx_buffer(tv, g->buf, dir, idx, &b, &len); idx++)
-            ok = seg_match(sg, g, s, b, len);
+        uint32_t base;
+        for (uint32_t idx = 0; !ok && tx_buffer(tv, g->buf, dir, idx, &b, &len, &base); idx++)
+            ok = seg_match(sg, g, s, b, len, base);
         if (!ok)
             return false;
     }
@@ -860,7 +877,7 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
         uint32_t len;
         if (!g[b].db)
             continue;
-        for (uint32_t idx = 0; tx_buffer(tv, b, dir, idx, &buf, &len); idx++) {
+        for (uint32_t idx = 0, base; tx_buffer(tv, b, dir, idx, &buf, &len, &base); idx++) {
             s->stats.buffers++;
             hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
         }
@@ -873,7 +890,8 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
         uint32_t len;
         if (!gx->db)
             continue;
-        for (uint32_t idx = 0; tx_buffer(tv, xb->buf, dir, idx, &buf, &len); idx++) {
+        for (uint32_t idx = 0, base; tx_buffer(tv, xb->buf, dir, idx, &buf, &len, &base);
+             idx++) {
             size_t n = gh_xform_chain(xb->xf, xb->nxf, buf, len, s->xa, s->xb, XF_CAP, s->md,
                                       &buf);
             s->stats.buffers++;

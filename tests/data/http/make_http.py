@@ -310,12 +310,41 @@ def file_download():
                            "Content-Disposition: attachment; filename=\"report.pdf\""], body))
 
 
+def body_windows():
+    """A 60 KB request body and a 90 KB response body in 1400-byte segments,
+    ACKed every second one: detection sees them in Suricata's inspection
+    windows, not whole each time."""
+    def filler(n, seed):
+        return bytes(97 + (i * 7 + seed) % 26 for i in range(n))
+
+    def with_marks(size, marks, seed):
+        b = bytearray(filler(size, seed))
+        for off, m in marks:
+            b[off:off + len(m)] = m
+        return bytes(b)
+
+    def parts(data, n=1400):
+        return [data[i:i + n] for i in range(0, len(data), n)]
+
+    reqbody = with_marks(60000, [(0, b"REQSTART"), (50000, b"REQLATE")], 3)
+    respbody = with_marks(90000, [(0, b"RESPSTART"), (45000, b"RESPMID"),
+                                  (80000, b"RESPLATE")], 5)
+    c = Capture("body_windows.pcap")
+    f = Tcp(c, 40000).handshake()
+    f.send_segments(True, parts(req("POST", "/upload", ["Content-Type: application/octet-stream",
+                                                       "Content-Length: %d" % len(reqbody)],
+                                    reqbody)), ack_every=2)
+    f.send_segments(False, parts(resp("200 OK", ["Content-Type: application/octet-stream"],
+                                      respbody)), ack_every=2)
+    f.close()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for fn in (get_simple, get_transforms, post_cl, chunked, gzip_cap, deflate_cap, chunked_gzip, gzip_1byte,
                req_1byte, ooo, pipeline, keepalive, head, status_204_304, continue100,
                body_close, folding, dup_headers, uri_encoding, host_upper, nonstd_ports,
-               not_http80, file_download):
+               not_http80, file_download, body_windows):
         fn()
     for c in CAPTURES:
         c.write()
