@@ -15,6 +15,7 @@ for key in ("machine", "data", "scenarios", "plots"):
     assert key in res, "results.json lacks " + key
 assert res["failed"] == 0, "failed scenarios"
 assert res["data"]["stages"] and res["data"]["packet_size"], "no stage rows"
+assert res["data"]["e2e"]["rows"], "no end-to-end rows (gatehouse pcap as a process)"
 assert os.path.getsize(os.path.join(out, "results.md")) > 0
 assert len(res["plots"]) >= 2, "too few plots"
 for p in res["plots"]:
