@@ -78,6 +78,7 @@ const char *gh_alproto_name(uint8_t proto)
     case GH_ALPROTO_TLS: return "tls";
     case GH_ALPROTO_SMTP: return "smtp";
     case GH_ALPROTO_FTP: return "ftp";
+    case GH_ALPROTO_SMB: return "smb";
     case GH_ALPROTO_FAILED: return "failed";
     default: return "unknown";
     }

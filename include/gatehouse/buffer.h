@@ -21,6 +21,7 @@ typedef enum gh_alproto {
     GH_ALPROTO_TLS,
     GH_ALPROTO_SMTP,
     GH_ALPROTO_FTP,
+    GH_ALPROTO_SMB,
     GH_ALPROTO_FAILED,      /* decided: no parser takes it */
     GH_ALPROTO_N
 } gh_alproto;
