@@ -1297,7 +1297,7 @@ static void compile_app_event(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
 {
     /* Suricata 7's protocol names (AppLayerGetProtoByName) */
     static const char *const known[] = {
-        "http2", "ftp-data", "ssh", "imap", "jabber", "dcerpc", "irc", "modbus",
+        "http2", "ftp-data", "imap", "jabber", "dcerpc", "irc", "modbus",
         "enip", "dnp3", "nfs", "ntp", "tftp", "ike", "krb5", "quic", "dhcp", "snmp", "sip",
         "rfb", "mqtt", "pgsql", "telnet", "rdp", "bittorrent-dht", "pop3", "template"};
     /* app-layer-events.c app_layer_event_pkt_table */

@@ -9,7 +9,8 @@
 /* Parsers, tried in order by detection. */
 static const gh_app_ops *const parsers[] = {&gh_app_http1_ops, &gh_app_tls_ops,
                                             &gh_app_dns_ops, &gh_app_smtp_ops,
-                                            &gh_app_ftp_ops, &gh_app_smb_ops};
+                                            &gh_app_ftp_ops, &gh_app_smb_ops,
+                                            &gh_app_ssh_ops};
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
 /* Records per packet, and the bytes their events may take. */

@@ -1,9 +1,9 @@
 /* Suricata 7's application-layer event names per protocol (the tables
  * app-layer-event accepts: app-layer-htp.c http_decoder_event_table,
  * app-layer-ssl.c tls_decoder_event_table, app-layer-smtp.c
- * smtp_decoder_event_table, rust dns DNSEvent, ftp FtpEvent and smb
- * SMBEvent), and which of them our parsers raise. An event's index in its
- * table is its bit in gh_app_tx.events. */
+ * smtp_decoder_event_table, rust dns DNSEvent, ftp FtpEvent, smb SMBEvent
+ * and ssh SSHEvent), and which of them our parsers raise. An event's index
+ * in its table is its bit in gh_app_tx.events. */
 #include <string.h>
 #include <strings.h>
 
@@ -103,6 +103,14 @@ static const ev smb_events[] = {
     {"too_many_transactions", false},
 };
 
+/* rust ssh SSHEvent: none raised (the banner's events are not emulated) */
+static const ev ssh_events[] = {
+    {"invalid_banner", false},
+    {"long_banner", false},
+    {"invalid_record", false},
+    {"long_kex_record", false},
+};
+
 typedef struct ev_table {
     const ev *e;
     unsigned n;
@@ -119,6 +127,7 @@ static ev_table table_of(gh_alproto proto)
     case GH_ALPROTO_DNS: return T(dns_events, false);
     case GH_ALPROTO_FTP: return T(ftp_events, false);
     case GH_ALPROTO_SMB: return T(smb_events, false);
+    case GH_ALPROTO_SSH: return T(ssh_events, false);
     default: return (ev_table){NULL, 0, false};
     }
 #undef T

@@ -122,5 +122,30 @@ c.send(True, b"\x42\x00\x00\x44" + NEG2)
 c.send(False, b"\x42\x00\x00\x44" + NEG2_R)
 c.close()
 
+# SSH: the server's banner first on 22, the client's first on 2222; a
+# binary packet after each banner (a KEXINIT-like record, not parsed)
+KEX = struct.pack(">IBB", 28, 4, 20) + b"resume@appgate.com" + b"\0" * 8
+cap = Capture("ssh.pcap")
+c = Tcp(cap, 43101, 22)
+c.send(False, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3\r\n")
+c.send(True, b"SSH-2.0-PuTTY_Release_0.78\r\n")
+c.send(False, KEX)
+c.send(True, KEX)
+c.close()
+c = Tcp(cap, 43102, 2222)
+c.send(True, b"SSH-2.0-libssh_0.9.6\r\n")
+c.send(False, b"SSH-2.0-OpenSSH_8.9p1\r\n")
+c.close()
+# the pattern ignores case, the banner parser does not: SSH without versions
+c = Tcp(cap, 43103, 22)
+c.send(True, b"ssh-2.0-lowercase\r\n")
+c.send(False, b"SSH-1.99-OpenSSH_3.9\r\n")
+c.close()
+# not SSH: another protocol's greeting on 22
+c = Tcp(cap, 43104, 22)
+c.send(True, b"SSH!2.0-no-dash\r\n")
+c.send(False, b"nope\r\n")
+c.close()
+
 for cap in CAPTURES:
     cap.write()
