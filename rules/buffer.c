@@ -82,6 +82,7 @@ const char *gh_alproto_name(uint8_t proto)
     case GH_ALPROTO_FTP: return "ftp";
     case GH_ALPROTO_SMB: return "smb";
     case GH_ALPROTO_SSH: return "ssh";
+    case GH_ALPROTO_DCERPC: return "dcerpc";
     case GH_ALPROTO_FAILED: return "failed";
     default: return "unknown";
     }

@@ -376,7 +376,8 @@ uint8_t gh_app_proto_of(const char *name)
     } protos[] = {{"http", GH_ALPROTO_HTTP1}, {"http1", GH_ALPROTO_HTTP1},
                   {"dns", GH_ALPROTO_DNS},    {"tls", GH_ALPROTO_TLS},
                   {"smtp", GH_ALPROTO_SMTP},  {"ftp", GH_ALPROTO_FTP},
-                  {"smb", GH_ALPROTO_SMB},    {"ssh", GH_ALPROTO_SSH}};
+                  {"smb", GH_ALPROTO_SMB},    {"ssh", GH_ALPROTO_SSH},
+                  {"dcerpc", GH_ALPROTO_DCERPC}};
     for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
         if (!strcasecmp(name, protos[i].name))
             return protos[i].proto;

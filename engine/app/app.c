@@ -10,7 +10,7 @@
 static const gh_app_ops *const parsers[] = {&gh_app_http1_ops, &gh_app_tls_ops,
                                             &gh_app_dns_ops, &gh_app_smtp_ops,
                                             &gh_app_ftp_ops, &gh_app_smb_ops,
-                                            &gh_app_ssh_ops};
+                                            &gh_app_ssh_ops, &gh_app_dcerpc_ops};
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
 /* Records per packet, and the bytes their events may take. */
@@ -302,7 +302,8 @@ static const gh_app_ops *udp_probe(const gh_app_probe_ctx *pc, int dir, const ui
                                    size_t n)
 {
     for (size_t i = 0; i < N_PARSERS; i++)
-        if ((parsers[i]->transports & GH_APP_UDP) && parsers[i]->datagram &&
+        if ((parsers[i]->transports & GH_APP_UDP) &&
+            (parsers[i]->datagram || !parsers[i]->state_size) &&
             parsers[i]->probe(dir, b, n, pc) == GH_PROBE_YES)
             return parsers[i];
     return NULL;

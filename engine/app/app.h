@@ -169,6 +169,7 @@ extern const gh_app_ops gh_app_smtp_ops;
 extern const gh_app_ops gh_app_ftp_ops;
 extern const gh_app_ops gh_app_smb_ops;
 extern const gh_app_ops gh_app_ssh_ops;
+extern const gh_app_ops gh_app_dcerpc_ops;
 
 /* ---- the stage: detection, per-flow states, records for events ---------- */
 

@@ -23,6 +23,7 @@ typedef enum gh_alproto {
     GH_ALPROTO_FTP,
     GH_ALPROTO_SMB,
     GH_ALPROTO_SSH,
+    GH_ALPROTO_DCERPC,
     GH_ALPROTO_FAILED,      /* decided: no parser takes it */
     GH_ALPROTO_N
 } gh_alproto;

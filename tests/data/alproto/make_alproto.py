@@ -18,7 +18,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pcapgen import Capture as _Capture, Tcp as _Tcp  # noqa: E402
+from pcapgen import Capture as _Capture, Tcp as _Tcp, udp as _udp  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 T0 = 1640000000
@@ -145,6 +145,35 @@ c.close()
 c = Tcp(cap, 43104, 22)
 c.send(True, b"SSH!2.0-no-dash\r\n")
 c.send(False, b"nope\r\n")
+c.close()
+
+
+
+def dce(ptype, body, drep=b"\x10\x00\x00\x00"):
+    """A connection-oriented DCERPC PDU: version 5.0, little endian."""
+    return struct.pack("<BBBB4sHHI", 5, 0, ptype, 3, drep, 16 + len(body), 0, 1) + body
+
+
+def dce_udp(body):
+    """A connectionless DCERPC request: version 4, type 0, 80-byte header."""
+    return struct.pack("<BBBB3sB16s16s16sIIIHHHHHBB", 4, 0, 0x08, 0, b"\x10\x00\x00", 0,
+                       b"\0" * 16, b"\x11" * 16, b"\x22" * 16, 0, 1, 1, 3, 0xffff, 0xffff,
+                       len(body), 0, 0, 0) + body
+
+
+# DCERPC: a bind, its ack and a request on 135; a request datagram; a PDU
+# with an unknown data representation
+cap = Capture("dcerpc.pcap")
+c = Tcp(cap, 43201, 135)
+c.send(True, dce(11, b"\xb8\x10\xb8\x10\0\0\0\0\x01\0\0\0" + b"\0" * 44))
+c.send(False, dce(12, b"\xb8\x10\xb8\x10\x01\x02\x03\x04" + b"\0" * 32))
+c.send(True, dce(0, b"\x20\0\0\0\0\0\x03\0" + b"gatehouse-dce over tcp"))
+c.send(False, dce(2, b"\x08\0\0\0\0\0\0\0" + b"\0" * 8))
+c.close()
+_udp(cap, CLI, SRV, 43202, 135, dce_udp(b"gatehouse-dce over udp"), ipid=41)
+c = Tcp(cap, 43203, 135)
+c.send(True, dce(0, b"\x20\0\0\0\0\0\x03\0" + b"bad-drep request", b"\x20\x00\x00\x00"))
+c.send(False, b"\0" * 20)
 c.close()
 
 for cap in CAPTURES:
