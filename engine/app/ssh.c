@@ -154,11 +154,13 @@ static bool get_buffer(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uin
 }
 
 /* Suricata's "ssh" object, the same for an alert and the event: each side
- * that sent a banner, with its versions. */
+ * that sent a banner, with its versions. The event only once both did
+ * (its log condition), not for a flow that ended before. */
 static bool log_tx(void *state, gh_app_tx *tx, bool alert, uint32_t i, gh_jbuf *b)
 {
     const ssh_state *st = state;
-    if (i || !(st->d[0].valid || st->d[1].valid))
+    if (i || !(st->d[0].valid || st->d[1].valid) ||
+        (!alert && !(st->d[0].valid && st->d[1].valid)))
         return false;
     if (!alert)
         gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)tx->id);
