@@ -49,6 +49,8 @@ static const gh_buffer_info infos[GH_BUF_N] = {
     [GH_BUF_JA3_STRING] = {"ja3.string", TS, GH_STAGE_LINE, 0, 0, T},
     [GH_BUF_JA3S_HASH] = {"ja3s.hash", TC, GH_STAGE_LINE, 0, 0, T},
     [GH_BUF_JA3S_STRING] = {"ja3s.string", TC, GH_STAGE_LINE, 0, 0, T},
+    [GH_BUF_SSH_PROTO] = {"ssh.proto", TS | TC, GH_STAGE_LINE, 0, 0, GH_ALPROTO_SSH},
+    [GH_BUF_SSH_SOFTWARE] = {"ssh.software", TS | TC, GH_STAGE_LINE, 0, 0, GH_ALPROTO_SSH},
 };
 
 static const gh_field_info fields[GH_FIELD_N] = {
@@ -78,6 +80,9 @@ const char *gh_alproto_name(uint8_t proto)
     case GH_ALPROTO_TLS: return "tls";
     case GH_ALPROTO_SMTP: return "smtp";
     case GH_ALPROTO_FTP: return "ftp";
+    case GH_ALPROTO_SMB: return "smb";
+    case GH_ALPROTO_SSH: return "ssh";
+    case GH_ALPROTO_DCERPC: return "dcerpc";
     case GH_ALPROTO_FAILED: return "failed";
     default: return "unknown";
     }

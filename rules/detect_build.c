@@ -1298,7 +1298,7 @@ static void compile_app_event(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
 {
     /* Suricata 7's protocol names (AppLayerGetProtoByName) */
     static const char *const known[] = {
-        "http2", "ftp-data", "ssh", "imap", "jabber", "smb", "dcerpc", "irc", "modbus",
+        "http2", "ftp-data", "imap", "jabber", "irc", "modbus",
         "enip", "dnp3", "nfs", "ntp", "tftp", "ike", "krb5", "quic", "dhcp", "snmp", "sip",
         "rfb", "mqtt", "pgsql", "telnet", "rdp", "bittorrent-dht", "pop3", "template"};
     /* app-layer-events.c app_layer_event_pkt_table */
@@ -1381,8 +1381,9 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         return false;
     }
     if ((sg->alproto = gh_app_proto_of(r->proto.text))) {
-        /* DNS is parsed over both transports; the others over TCP */
-        sg->kinds = sg->alproto == GH_ALPROTO_DNS ? PK_TCP | PK_UDP : PK_TCP;
+        /* DNS and DCERPC are detected over both transports; the others over TCP */
+        bool udp = sg->alproto == GH_ALPROTO_DNS || sg->alproto == GH_ALPROTO_DCERPC;
+        sg->kinds = udp ? PK_TCP | PK_UDP : PK_TCP;
         sg->family = FAM_V4 | FAM_V6;
     } else if (!proto_kinds(r->proto.text, &sg->kinds, &sg->family)) {
         char tag[40];

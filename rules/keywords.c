@@ -221,9 +221,9 @@ static const kw keywords[] = {
     {"tls.random_bytes", PAY, KL_APP, 0}, {"tls.alpn", PAY, KL_APP, 0},
     {"tls.subjectaltname", PAY, KL_APP, 0},
     {"ja4.hash", PAY, KL_APP, 0},
-    {"ssh.proto", PAY, KL_APP, 0},
-    {"ssh_proto", PAY, KL_APP, 0}, {"ssh.software", PAY, KL_APP, 0},
-    {"ssh_software", PAY, KL_APP, 0},
+    {"ssh.proto", STK, KL_APP, GH_BUF_SSH_PROTO}, {"ssh_proto", STK, KL_APP, GH_BUF_SSH_PROTO},
+    {"ssh.software", STK, KL_APP, GH_BUF_SSH_SOFTWARE},
+    {"ssh_software", STK, KL_APP, GH_BUF_SSH_SOFTWARE},
     {"ssh.protoversion", PAY, KL_APP, 0}, {"ssh.softwareversion", PAY, KL_APP, 0},
     {"ssh.hassh", PAY, KL_APP, 0},
     {"ssh.hassh.string", PAY, KL_APP, 0}, {"ssh.hassh.server", PAY, KL_APP, 0},
@@ -375,7 +375,9 @@ uint8_t gh_app_proto_of(const char *name)
         uint8_t proto;
     } protos[] = {{"http", GH_ALPROTO_HTTP1}, {"http1", GH_ALPROTO_HTTP1},
                   {"dns", GH_ALPROTO_DNS},    {"tls", GH_ALPROTO_TLS},
-                  {"smtp", GH_ALPROTO_SMTP},  {"ftp", GH_ALPROTO_FTP}};
+                  {"smtp", GH_ALPROTO_SMTP},  {"ftp", GH_ALPROTO_FTP},
+                  {"smb", GH_ALPROTO_SMB},    {"ssh", GH_ALPROTO_SSH},
+                  {"dcerpc", GH_ALPROTO_DCERPC}};
     for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
         if (!strcasecmp(name, protos[i].name))
             return protos[i].proto;

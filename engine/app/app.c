@@ -9,7 +9,8 @@
 /* Parsers, tried in order by detection. */
 static const gh_app_ops *const parsers[] = {&gh_app_http1_ops, &gh_app_tls_ops,
                                             &gh_app_dns_ops, &gh_app_smtp_ops,
-                                            &gh_app_ftp_ops};
+                                            &gh_app_ftp_ops, &gh_app_smb_ops,
+                                            &gh_app_ssh_ops, &gh_app_dcerpc_ops};
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
 /* Records per packet, and the bytes their events may take. */
@@ -235,11 +236,14 @@ void *gh_app_flow_state(gh_app *a, const gh_app_flow *af)
 }
 
 /* Take parser @p ops for the flow: its state from the pool. False when the
- * pool is full (the flow keeps its protocol, unparsed). */
+ * protocol is detected only or the pool is full (the flow keeps its
+ * protocol, unparsed). */
 static bool take(gh_app *a, gh_app_flow *af, const gh_app_ops *ops)
 {
     af->proto = (uint8_t)ops->proto;
     a->st.flows[af->proto]++;
+    if (!ops->state_size)
+        return false;
     if (!(af->state = state_get(a, ops))) {
         a->st.no_state++;
         return false;
@@ -298,7 +302,8 @@ static const gh_app_ops *udp_probe(const gh_app_probe_ctx *pc, int dir, const ui
                                    size_t n)
 {
     for (size_t i = 0; i < N_PARSERS; i++)
-        if ((parsers[i]->transports & GH_APP_UDP) && parsers[i]->datagram &&
+        if ((parsers[i]->transports & GH_APP_UDP) &&
+            (parsers[i]->datagram || !parsers[i]->state_size) &&
             parsers[i]->probe(dir, b, n, pc) == GH_PROBE_YES)
             return parsers[i];
     return NULL;

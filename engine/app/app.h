@@ -113,6 +113,8 @@ typedef struct gh_app_ops {
      * look like this protocol? GH_PROBE_YES / NO / MORE (need more bytes).
      * On UDP, @p b is the flow's first datagram of that direction. */
     int (*probe)(int dir, const uint8_t *b, size_t n, const gh_app_probe_ctx *pc);
+    /* 0: the protocol is detected only (no parser; the members below are
+     * NULL and the flow has no state). */
     size_t state_size;
     /* Set up a zeroed state of state_size bytes; may allocate (once per state,
      * capacity kept across flows). 0 or a negative GH_E_*. */
@@ -165,6 +167,9 @@ extern const gh_app_ops gh_app_dns_ops;
 extern const gh_app_ops gh_app_tls_ops;
 extern const gh_app_ops gh_app_smtp_ops;
 extern const gh_app_ops gh_app_ftp_ops;
+extern const gh_app_ops gh_app_smb_ops;
+extern const gh_app_ops gh_app_ssh_ops;
+extern const gh_app_ops gh_app_dcerpc_ops;
 
 /* ---- the stage: detection, per-flow states, records for events ---------- */
 

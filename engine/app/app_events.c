@@ -1,9 +1,9 @@
 /* Suricata 7's application-layer event names per protocol (the tables
  * app-layer-event accepts: app-layer-htp.c http_decoder_event_table,
  * app-layer-ssl.c tls_decoder_event_table, app-layer-smtp.c
- * smtp_decoder_event_table, rust dns DNSEvent and ftp FtpEvent), and which
- * of them our parsers raise. An event's index in its table is its bit in
- * gh_app_tx.events. */
+ * smtp_decoder_event_table, rust dns DNSEvent, ftp FtpEvent, smb SMBEvent
+ * and ssh SSHEvent), and which of them our parsers raise. An event's index
+ * in its table is its bit in gh_app_tx.events. */
 #include <string.h>
 #include <strings.h>
 
@@ -89,6 +89,28 @@ static const ev ftp_events[] = {
     {"response_command_too_long", true},
 };
 
+/* rust smb SMBEvent: none raised (SMB is detected, not parsed) */
+static const ev smb_events[] = {
+    {"internal_error", false}, {"malformed_data", false}, {"record_overflow", false},
+    {"malformed_ntlmssp_request", false}, {"malformed_ntlmssp_response", false},
+    {"duplicate_negotiate", false}, {"negotiate_malformed_dialects", false},
+    {"file_overlap", false}, {"request_to_client", false}, {"response_to_server", false},
+    {"negotiate_max_read_size_too_large", false}, {"negotiate_max_write_size_too_large", false},
+    {"read_request_too_large", false}, {"read_response_too_large", false},
+    {"read_queue_size_exceeded", false}, {"read_queue_cnt_exceeded", false},
+    {"write_request_too_large", false}, {"write_queue_size_exceeded", false},
+    {"write_queue_cnt_exceeded", false}, {"unusual_ntlmssp_order", false},
+    {"too_many_transactions", false},
+};
+
+/* rust ssh SSHEvent: none raised (the banner's events are not emulated) */
+static const ev ssh_events[] = {
+    {"invalid_banner", false},
+    {"long_banner", false},
+    {"invalid_record", false},
+    {"long_kex_record", false},
+};
+
 typedef struct ev_table {
     const ev *e;
     unsigned n;
@@ -104,6 +126,8 @@ static ev_table table_of(gh_alproto proto)
     case GH_ALPROTO_SMTP: return T(smtp_events, true);
     case GH_ALPROTO_DNS: return T(dns_events, false);
     case GH_ALPROTO_FTP: return T(ftp_events, false);
+    case GH_ALPROTO_SMB: return T(smb_events, false);
+    case GH_ALPROTO_SSH: return T(ssh_events, false);
     default: return (ev_table){NULL, 0, false};
     }
 #undef T

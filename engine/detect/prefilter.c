@@ -177,11 +177,18 @@ static bool header_ok(const dpi_sig *sg, const gh_packet *p, unsigned kind)
 
 /* The application protocol a signature needs: its rule protocol (alert
  * http) and app-layer-protocol. An unknown protocol is not http. */
+/* A signature's protocol against the flow's, as Suricata's AppProtoEquals:
+ * DCERPC signatures also take SMB flows (DCERPC over SMB). */
+static bool alproto_is(uint8_t sig, uint8_t flow)
+{
+    return sig == flow || (sig == GH_ALPROTO_DCERPC && flow == GH_ALPROTO_SMB);
+}
+
 static bool alproto_ok(const dpi_sig *sg, const gh_pkt_state *st)
 {
-    if (sg->alproto && st->alproto != sg->alproto)
+    if (sg->alproto && !alproto_is(sg->alproto, st->alproto))
         return false;
-    if (sg->alproto_kw && (st->alproto == sg->alproto_val) == sg->alproto_neg)
+    if (sg->alproto_kw && alproto_is(sg->alproto_val, st->alproto) == sg->alproto_neg)
         return false;
     return true;
 }

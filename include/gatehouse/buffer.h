@@ -21,6 +21,9 @@ typedef enum gh_alproto {
     GH_ALPROTO_TLS,
     GH_ALPROTO_SMTP,
     GH_ALPROTO_FTP,
+    GH_ALPROTO_SMB,
+    GH_ALPROTO_SSH,
+    GH_ALPROTO_DCERPC,
     GH_ALPROTO_FAILED,      /* decided: no parser takes it */
     GH_ALPROTO_N
 } gh_alproto;
@@ -75,6 +78,9 @@ typedef enum gh_buffer_id {
     GH_BUF_JA3_STRING,
     GH_BUF_JA3S_HASH,
     GH_BUF_JA3S_STRING,
+    /* SSH: the direction's banner (client's to_server, server's to_client) */
+    GH_BUF_SSH_PROTO,         /**< protocol version ("2.0") */
+    GH_BUF_SSH_SOFTWARE,      /**< software version ("OpenSSH_8.9p1") */
     GH_BUF_N
 } gh_buffer_id;
 
