@@ -87,7 +87,7 @@ same fw_policy_drop "2 3" -r "$DATA/fw_mix.pcap" -F "$DATA/sample-firewall.rules
 
 # --- a generated capture: many flows, fragments, ICMP errors, VLANs, IPv6 ----
 cat >"$TMP/gen.rules" <<'EOF'
-alert tcp any any -> any 80 (msg:"gen GET 1"; flow:to_server,established; content:"GET /gen-1"; sid:9000001;)
+alert tcp any any -> any 80 (msg:"gen GET 1"; flow:established; content:"GET /gen-1"; sid:9000001;)
 drop tcp any any -> any 80 (msg:"gen GET 2"; flow:to_server; content:"/gen-2 "; sid:9000002;)
 alert tcp any 80 -> any any (msg:"gen answer"; content:"threads-3"; sid:9000003;)
 alert udp any any -> any 53 (msg:"gen udp"; content:"udp-marker 1"; sid:9000004;)
@@ -101,7 +101,8 @@ EOF
 same generated "2 4" -r "$TMP/gen.pcap" -S "$TMP/gen.rules" -F "$TMP/gen.fw" -k none
 
 # --- the corpus merged into one capture, with an ET Open subset --------------
-if [ -n "$CORPUS" ] && [ -d "$CORPUS/pcaps" ] && [ -n "$VARS" ] && command -v mergecap >/dev/null; then
+if [ -n "$CORPUS" ] && [ -d "$CORPUS/pcaps" ] && [ -n "$VARS" ] &&
+    command -v mergecap >/dev/null; then
     mergecap -F pcap -w "$TMP/corpus.pcap" "$CORPUS"/pcaps/*.pcap && ok || fail "mergecap"
     same corpus "4" -r "$TMP/corpus.pcap" \
         -S "$CORPUS/rules/et-open-SUBSET-basic-keywords.rules" -S "$DATA/sample-signatures.rules" \
