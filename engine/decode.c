@@ -66,6 +66,7 @@ typedef struct dctx {
     uint32_t len;  /* captured bytes */
     bool csum;     /* verify checksums */
     const uint8_t *final_dst; /* IPv6: routing header's final destination */
+    bool l2_only;  /* stop at the IP header: record its version and offset */
 } dctx;
 
 #define ANOM(c, a) ((c)->p->anomalies |= (UINT64_C(1) << GH_ANOM_##a))
@@ -425,6 +426,11 @@ static void ipv4_options(dctx *c, const uint8_t *o, uint32_t n)
 static void decode_ipv4(dctx *c, uint32_t off)
 {
     gh_packet *p = c->p;
+    if (c->l2_only) {
+        p->ip_ver = 4;
+        p->l3_off = off;
+        return;
+    }
     uint32_t avail = c->len - off;
     const uint8_t *h = c->d + off;
     /* catches: fewer captured bytes than the fixed header */
@@ -537,6 +543,11 @@ static bool ipv6_tlv_options(dctx *c, const uint8_t *o, uint32_t n, uint32_t *ju
 static void decode_ipv6(dctx *c, uint32_t off)
 {
     gh_packet *p = c->p;
+    if (c->l2_only) {
+        p->ip_ver = 6;
+        p->l3_off = off;
+        return;
+    }
     uint32_t avail = c->len - off;
     const uint8_t *h = c->d + off;
     /* catches: fewer captured bytes than the fixed header */
@@ -870,6 +881,70 @@ static void decode_af(dctx *c, uint32_t af, uint32_t off)
     }
 }
 
+static void decode_link(dctx *c, uint32_t linktype)
+{
+    switch (linktype) {
+    case GH_LINK_ETHERNET:
+        decode_ethernet(c, 0);
+        break;
+    case GH_LINK_RAW:
+    case GH_LINK_RAW_DLT:
+    case GH_LINK_RAW_DLT14:
+        decode_raw(c, 0);
+        break;
+    case GH_LINK_IPV4:
+        decode_ipv4(c, 0);
+        break;
+    case GH_LINK_IPV6:
+        decode_ipv6(c, 0);
+        break;
+    case GH_LINK_SLL:
+        /* catches: a frame shorter than the cooked header */
+        if (c->len < SLL_HLEN) {
+            ANOM(c, SLL_PKT_TOO_SMALL);
+            break;
+        }
+        c->p->layers |= GH_LAYER_SLL;
+        decode_ethertype(c, rd16(c->d + 14), SLL_HLEN, 0);
+        break;
+    case GH_LINK_SLL2:
+        /* catches: a frame shorter than the cooked v2 header */
+        if (c->len < SLL2_HLEN) {
+            ANOM(c, SLL2_PKT_TOO_SMALL);
+            break;
+        }
+        c->p->layers |= GH_LAYER_SLL;
+        decode_ethertype(c, rd16(c->d), SLL2_HLEN, 0);
+        break;
+    case GH_LINK_CHDLC:
+        /* catches: a frame shorter than the 4-byte HDLC header */
+        if (c->len < 4) {
+            ANOM(c, CHDLC_PKT_TOO_SMALL);
+            break;
+        }
+        decode_ethertype(c, rd16(c->d + 2), 4, 0);
+        break;
+    case GH_LINK_NULL:
+    case GH_LINK_LOOP: {
+        /* catches: a frame shorter than the 4-byte family header */
+        if (c->len < NULL_HLEN) {
+            ANOM(c, NULL_PKT_TOO_SMALL);
+            break;
+        }
+        c->p->layers |= GH_LAYER_NULL;
+        uint32_t af = rd32(c->d);
+        /* DLT_NULL stores the family in the writer's byte order */
+        if (linktype == GH_LINK_NULL && af > 0xffff)
+            af = __builtin_bswap32(af);
+        decode_af(c, af, NULL_HLEN);
+        break;
+    }
+    default:
+        ANOM(c, LINK_UNSUPPORTED);
+        break;
+    }
+}
+
 int gh_decode(gh_packet *pkt, uint32_t linktype, const uint8_t *data, uint32_t caplen,
               const gh_decode_opts *opts)
 {
@@ -881,67 +956,47 @@ int gh_decode(gh_packet *pkt, uint32_t linktype, const uint8_t *data, uint32_t c
     if (!data)
         c.len = 0;
 
-    switch (linktype) {
-    case GH_LINK_ETHERNET:
-        decode_ethernet(&c, 0);
-        break;
-    case GH_LINK_RAW:
-    case GH_LINK_RAW_DLT:
-    case GH_LINK_RAW_DLT14:
-        decode_raw(&c, 0);
-        break;
-    case GH_LINK_IPV4:
-        decode_ipv4(&c, 0);
-        break;
-    case GH_LINK_IPV6:
-        decode_ipv6(&c, 0);
-        break;
-    case GH_LINK_SLL:
-        /* catches: a frame shorter than the cooked header */
-        if (c.len < SLL_HLEN) {
-            ANOM(&c, SLL_PKT_TOO_SMALL);
-            break;
-        }
-        pkt->layers |= GH_LAYER_SLL;
-        decode_ethertype(&c, rd16(data + 14), SLL_HLEN, 0);
-        break;
-    case GH_LINK_SLL2:
-        /* catches: a frame shorter than the cooked v2 header */
-        if (c.len < SLL2_HLEN) {
-            ANOM(&c, SLL2_PKT_TOO_SMALL);
-            break;
-        }
-        pkt->layers |= GH_LAYER_SLL;
-        decode_ethertype(&c, rd16(data), SLL2_HLEN, 0);
-        break;
-    case GH_LINK_CHDLC:
-        /* catches: a frame shorter than the 4-byte HDLC header */
-        if (c.len < 4) {
-            ANOM(&c, CHDLC_PKT_TOO_SMALL);
-            break;
-        }
-        decode_ethertype(&c, rd16(data + 2), 4, 0);
-        break;
-    case GH_LINK_NULL:
-    case GH_LINK_LOOP: {
-        /* catches: a frame shorter than the 4-byte family header */
-        if (c.len < NULL_HLEN) {
-            ANOM(&c, NULL_PKT_TOO_SMALL);
-            break;
-        }
-        pkt->layers |= GH_LAYER_NULL;
-        uint32_t af = rd32(data);
-        /* DLT_NULL stores the family in the writer's byte order */
-        if (linktype == GH_LINK_NULL && af > 0xffff)
-            af = __builtin_bswap32(af);
-        decode_af(&c, af, NULL_HLEN);
-        break;
-    }
-    default:
-        ANOM(&c, LINK_UNSUPPORTED);
-        break;
-    }
+    decode_link(&c, linktype);
     return __builtin_popcountll(pkt->anomalies);
+}
+
+int gh_decode_flow_addrs(uint32_t linktype, const uint8_t *data, uint32_t caplen, gh_addr *src,
+                         gh_addr *dst)
+{
+    gh_packet p;
+    memset(&p, 0, sizeof(p));
+    dctx c = {.p = &p, .d = data, .len = data ? caplen : 0, .l2_only = true};
+    decode_link(&c, linktype);
+    const uint8_t *h = data + p.l3_off;
+    uint32_t avail = c.len - p.l3_off;
+    memset(src, 0, sizeof(*src));
+    memset(dst, 0, sizeof(*dst));
+    /* The common case from the fixed header alone: the decoder takes the
+     * same bytes as the addresses, and nothing but an ICMP error is keyed
+     * by other ones. ICMP and IPv6 extension headers (where an ICMPv6
+     * error may hide) go through the whole decoder, so both agree. */
+    if (p.ip_ver == 4 && avail >= IPV4_HLEN && (h[0] >> 4) == 4 && h[9] != IPPROTO_ICMP_) {
+        memcpy(src->b, h + 12, 4);
+        memcpy(dst->b, h + 16, 4);
+        return 4;
+    }
+    if (p.ip_ver == 6 && avail >= IPV6_HLEN && (h[0] >> 4) == 6 &&
+        (h[6] == IPPROTO_TCP_ || h[6] == IPPROTO_UDP_)) {
+        memcpy(src->b, h + 8, 16);
+        memcpy(dst->b, h + 24, 16);
+        return 6;
+    }
+    if (!p.ip_ver)
+        return 0;
+    gh_decode(&p, linktype, data, caplen, NULL);
+    if ((p.layers & GH_LAYER_ICMP_INNER) && !(p.flags & GH_PKT_FRAGMENT)) {
+        *src = p.icmp_inner.src;
+        *dst = p.icmp_inner.dst;
+        return p.icmp_inner.ip_ver;
+    }
+    *src = p.src;
+    *dst = p.dst;
+    return p.ip_ver;
 }
 
 const char *gh_addr_str(const gh_addr *a, int ver, char *buf, size_t len)

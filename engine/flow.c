@@ -392,29 +392,15 @@ static bool key_from_icmp_inner(gh_flow_key *k, const gh_packet *p, bool vlan)
     return set_endpoints(k, &in->src, in->sport, &in->dst, in->dport);
 }
 
-uint32_t gh_flow_hash_packet(const gh_packet *p)
+uint32_t gh_flow_hash_frame(uint32_t linktype, const uint8_t *data, uint32_t caplen)
 {
+    gh_addr src, dst;
     gh_flow_key k;
-    switch (classify(p)) {
-    case PK_FLOW:
-    case PK_NO_L4:
-        key_from_packet(&k, p, false);
-        break;
-    case PK_ICMP_ERROR:
-        if (p->layers & GH_LAYER_ICMP_INNER)
-            key_from_icmp_inner(&k, p, false);
-        else
-            key_from_packet(&k, p, false);
-        break;
-    case PK_FRAGMENT:
-        memset(&k, 0, sizeof(k));
-        k.proto = p->ip_proto;
-        k.ip_ver = p->ip_ver;
-        set_endpoints(&k, &p->src, 0, &p->dst, 0);
-        break;
-    default:
+    memset(&k, 0, sizeof(k));
+    k.ip_ver = (uint8_t)gh_decode_flow_addrs(linktype, data, caplen, &src, &dst);
+    if (!k.ip_ver)
         return 0;
-    }
+    set_endpoints(&k, &src, 0, &dst, 0);
     /* high half: the table indexes buckets with the low bits, so workers
      * that each see one residue of this value still spread over all buckets */
     return (uint32_t)(key_hash(&k, 0) >> 32);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gatehouse/decode.h"
+#include "gatehouse/flow.h"
 #include "pktbuild.h"
 
 #define A4 "192.0.2.1"
@@ -2383,9 +2384,121 @@ static void test_checksum_differential(void **state)
     free(buf);
 }
 
+/* The dispatch hash of --threads: one value for both directions, every link
+ * type, the fragments of a datagram and the datagram whole, and the ICMP
+ * errors a router sends about the flow; the addresses come from the
+ * decoder's own link-layer walk. */
+static uint32_t hash_of(const pb *b, uint32_t linktype)
+{
+    return gh_flow_hash_frame(linktype, b->buf, b->len);
+}
+
+static void build_udp4(pb *b, bool vlan, const char *src, const char *dst, uint16_t sport,
+                       uint16_t dport, bool mf, uint16_t frag_off)
+{
+    pb_init(b);
+    pb_eth(b);
+    if (vlan)
+        pb_vlan(b, 0x8100, 7);
+    uint32_t ip = pb_ipv4(b, &(pb_ip4){.src = src, .dst = dst, .id = 9, .mf = mf,
+                                       .frag_off = frag_off});
+    if (frag_off) {
+        pb_put8(b, ip + 9, 17);
+        pb_fill(b, 'x', 16);
+    } else {
+        pb_udp(b, sport, dport);
+        pb_fill(b, 'x', 24);
+    }
+    pb_finalize(b);
+}
+
+static void test_flow_hash_frame(void **state)
+{
+    (void)state;
+    pb b;
+    build_udp4(&b, false, A4, B4, 5000, 53, false, 0);
+    uint32_t h = hash_of(&b, GH_LINK_ETHERNET);
+    gh_addr s, d;
+    assert_int_equal(gh_decode_flow_addrs(GH_LINK_ETHERNET, b.buf, b.len, &s, &d), 4);
+    build_udp4(&b, false, B4, A4, 53, 5000, false, 0);
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+    build_udp4(&b, true, A4, B4, 5001, 53, false, 0); /* VLANs and ports aside */
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+    build_udp4(&b, false, A4, B4, 5000, 53, true, 0); /* first fragment */
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+    build_udp4(&b, true, A4, B4, 0, 0, false, 24); /* last fragment: no ports */
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+    build_udp4(&b, false, A4, "198.51.100.3", 5000, 53, false, 0);
+    assert_int_not_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+
+    /* a router's port unreachable about A -> B goes with A <-> B ... */
+    pb_init(&b);
+    pb_eth(&b);
+    pb_ipv4(&b, &(pb_ip4){.src = "203.0.113.1", .dst = A4});
+    pb_icmp(&b, 3, 3, 0);
+    pb_ipv4(&b, &(pb_ip4){.src = A4, .dst = B4});
+    pb_udp(&b, 5000, 53);
+    pb_finalize(&b);
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+    /* ... unless it is itself a fragment: then with its own pair, as its
+     * other fragments, which quote nothing */
+    pb_init(&b);
+    pb_eth(&b);
+    pb_ipv4(&b, &(pb_ip4){.src = "203.0.113.1", .dst = A4, .mf = true});
+    pb_icmp(&b, 3, 3, 0);
+    pb_ipv4(&b, &(pb_ip4){.src = A4, .dst = B4});
+    pb_udp(&b, 5000, 53);
+    pb_finalize(&b);
+    uint32_t hf = hash_of(&b, GH_LINK_ETHERNET);
+    build_udp4(&b, false, "203.0.113.1", A4, 0, 0, false, 24);
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), hf);
+
+    /* other link types walk to the same addresses */
+    pb_init(&b);
+    pb_sll2(&b);
+    pb_ipv4(&b, &IP4);
+    pb_udp(&b, 1, 2);
+    pb_finalize(&b);
+    assert_int_equal(hash_of(&b, GH_LINK_SLL2), h);
+    pb_init(&b);
+    pb_eth(&b);
+    pb_mpls(&b, 100, 64);
+    pb_ipv4(&b, &(pb_ip4){.src = B4, .dst = A4});
+    pb_tcp(&b, &TCPH);
+    pb_finalize(&b);
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h);
+
+    /* IPv6: an ICMPv6 error behind a destination options header */
+    pb_init(&b);
+    pb_null(&b, 24);
+    pb_ipv6(&b, &IP6);
+    pb_tcp(&b, &TCPH);
+    pb_finalize(&b);
+    uint32_t h6 = hash_of(&b, GH_LINK_NULL);
+    assert_int_equal(gh_decode_flow_addrs(GH_LINK_NULL, b.buf, b.len, &s, &d), 6);
+    pb_init(&b);
+    pb_eth(&b);
+    pb_ipv6(&b, &(pb_ip6){.src = "2001:db8:ff::1", .dst = B6});
+    pb_v6_dstopts(&b, 8);
+    pb_icmp6(&b, 1, 4, 0);
+    pb_ipv6(&b, &(pb_ip6){.src = B6, .dst = A6});
+    pb_tcp(&b, &TCPH);
+    pb_finalize(&b);
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), h6);
+
+    /* not IP: 0 */
+    pb_init(&b);
+    pb_eth(&b);
+    pb_put16(&b, 12, 0x0806);
+    pb_fill(&b, 0, 28);
+    assert_int_equal(hash_of(&b, GH_LINK_ETHERNET), 0);
+    assert_int_equal(gh_decode_flow_addrs(GH_LINK_ETHERNET, b.buf, b.len, &s, &d), 0);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
+        T(test_flow_hash_frame),
         T(test_eth_ipv4_tcp),
         T(test_checksum_differential),
         T(test_eth_ipv6_udp),

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/pcap_threads.h"
 #include "gatehouse/engine.h"
 #include "gatehouse/pcap_writer.h"
 
@@ -55,6 +55,15 @@ static void pcap_usage(FILE *out)
             "      --write-dropped F    write dropped packets to pcap file F\n"
             "      --no-anomaly-events  count decode anomalies but write no events for them\n"
             "      --no-flow-events     write no EVE flow events\n"
+            "      --threads N|auto     N worker threads (default 1; at most %d; 'auto' or 0:\n"
+            "                           one per online CPU) fed by one reader thread. A\n"
+            "                           packet goes to the worker of its address pair (an\n"
+            "                           ICMP error: of the pair it quotes), so each flow and\n"
+            "                           each fragmented datagram stays on one worker; the\n"
+            "                           verdicts, alerts and written captures are those of\n"
+            "                           one thread, events are not in capture order, and\n"
+            "                           per-host state (xbits, thresholds, host tags) is\n"
+            "                           per worker (see README)\n"
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
             "\n"
@@ -73,7 +82,8 @@ static void pcap_usage(FILE *out)
             "\n"
             "Exit codes: 0 every input processed; 1 an input or output failed (a corrupt\n"
             "pcap names the file, packet number and byte offset; packets before it are\n"
-            "processed and reported); 2 usage error.\n");
+            "processed and reported); 2 usage error.\n",
+            GH_PCAP_MAX_THREADS);
 }
 
 /* Rule hits, in file order: what fired and how often. */
@@ -111,11 +121,44 @@ static void print_sig_hits(const gh_dpi *dpi, const uint64_t *hits)
         fprintf(stderr, "signatures: none matched\n");
 }
 
-static double now_s(void)
+/* The final stats event and the summary on stderr. */
+static void summarize(const gh_pcap_totals *tot, double elapsed, gh_eve *eve, const gh_fw *fw,
+                      const gh_dpi *dpi, gh_fw_action policy, bool quiet)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (eve) {
+        gh_jbuf b;
+        gh_jbuf_init(&b);
+        gh_eve_fmt_stats(&b, tot->last_sec, tot->last_nsec, &tot->counters, elapsed);
+        gh_eve_write(eve, b.p, b.len);
+        gh_jbuf_free(&b);
+    }
+    if (quiet)
+        return;
+    gh_counters_print_summary(stderr, &tot->counters, elapsed);
+    if (fw)
+        print_fw_hits(fw, tot->fw_hits, tot->policy_hits, policy);
+    if (dpi)
+        print_sig_hits(dpi, tot->sig_hits);
+    fprintf(stderr, "flows: %llu (%llu timed out, %llu evicted, %llu at end of input)\n",
+            (unsigned long long)tot->flows_created, (unsigned long long)tot->flows_timed_out,
+            (unsigned long long)tot->flows_evicted, (unsigned long long)tot->flows_shutdown);
+}
+
+/* --threads: N, or 'auto' / 0 for one per online CPU. */
+static bool parse_threads(const char *arg, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (strcmp(arg, "auto") == 0 || (end != arg && !*end && v == 0)) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        v = cpus < 1 ? 1 : cpus > GH_PCAP_MAX_THREADS ? GH_PCAP_MAX_THREADS : (unsigned long)cpus;
+    } else if (end == arg || *end || v > GH_PCAP_MAX_THREADS || arg[0] == '-') {
+        fprintf(stderr, "gatehouse pcap: --threads takes 1 to %d, 0 or 'auto', not '%s'\n",
+                GH_PCAP_MAX_THREADS, arg);
+        return false;
+    }
+    *out = (unsigned)v;
+    return true;
 }
 
 int gh_cmd_pcap(int argc, char **argv)
@@ -124,6 +167,7 @@ int gh_cmd_pcap(int argc, char **argv)
     const char *class_path = NULL, *thresh_path = NULL;
     gh_classification *cls = NULL;
     bool quiet = false;
+    unsigned nthreads = 1;
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
     gh_action_order order;
@@ -131,7 +175,7 @@ int gh_cmd_pcap(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
-           OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD };
+           OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD, OPT_THREADS };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -155,6 +199,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"write-accepted", required_argument, NULL, OPT_WACC},
         {"write-dropped", required_argument, NULL, OPT_WDROP},
         {"no-anomaly-events", no_argument, NULL, OPT_NOANOM},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -264,6 +309,12 @@ int gh_cmd_pcap(int argc, char **argv)
         case OPT_NOANOM:
             cfg.anomaly_events = false;
             break;
+        case OPT_THREADS:
+            if (!parse_threads(optarg, &nthreads)) {
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
         case 'q':
             quiet = true;
             break;
@@ -330,17 +381,27 @@ int gh_cmd_pcap(int argc, char **argv)
         goto fail;
     if (drop_path && !(wdrop = gh_pcap_writer_open(drop_path, &err)))
         goto fail;
+    gh_pcap_totals tot;
+    memset(&tot, 0, sizeof(tot));
+    gh_progress pg;
+    if (nthreads > 1) {
+        gh_progress_init(&pg, !quiet && isatty(STDERR_FILENO), gh_cli_now());
+        exit_code = gh_pcap_run_threads(src, &cfg, eve, nthreads, wacc, wdrop, &pg, &tot);
+        if (tot.events_failed && exit_code == GH_EXIT_OK) {
+            fprintf(stderr, "gatehouse: writing events to %s failed\n", eve_path);
+            exit_code = GH_EXIT_RUNTIME;
+        }
+        summarize(&tot, tot.elapsed, eve, fw, dpi, cfg.policy, quiet);
+        gh_pcap_totals_free(&tot);
+        goto written;
+    }
     if (!(w = gh_worker_new(&cfg, eve, &err)))
         goto fail;
+    double t0 = gh_cli_now();
+    gh_progress_init(&pg, !quiet && isatty(STDERR_FILENO), t0);
 
     gh_pkt_in batch[GH_MAX_BATCH];
     gh_verdict verdicts[GH_MAX_BATCH];
-    int64_t last_sec = 0;
-    uint32_t last_nsec = 0;
-    double t0 = now_s();
-    /* a progress line on long runs, only for a person watching */
-    bool progress = !quiet && isatty(STDERR_FILENO);
-    double next_progress = t0 + 1.0;
     for (;;) {
         size_t n = 0;
         int rc = gh_source_read_batch(src, batch, GH_MAX_BATCH, &n, &err);
@@ -363,46 +424,30 @@ int gh_cmd_pcap(int argc, char **argv)
                 goto done;
             }
         }
-        last_sec = batch[n - 1].ts_sec;
-        last_nsec = batch[n - 1].ts_nsec;
-        if (progress) {
-            double t = now_s();
-            if (t >= next_progress) {
-                const gh_counters *pc = gh_worker_counters(w);
-                fprintf(stderr, "\r%llu packets, %.0f packets/s ",
-                        (unsigned long long)pc->pkts, (double)pc->pkts / (t - t0));
-                next_progress = t + 1.0;
-            }
-        }
+        tot.last_sec = batch[n - 1].ts_sec;
+        tot.last_nsec = batch[n - 1].ts_nsec;
+        gh_progress_tick(&pg, gh_worker_counters(w)->pkts);
     }
-    if (progress && now_s() - t0 >= 1.0)
-        fprintf(stderr, "\n");
+    gh_progress_end(&pg);
 done:;
-    if (gh_worker_finish(w, (uint64_t)last_sec * 1000000000u + last_nsec) != GH_OK &&
+    if (gh_worker_finish(w, (uint64_t)tot.last_sec * 1000000000u + tot.last_nsec) != GH_OK &&
         exit_code == GH_EXIT_OK) {
         fprintf(stderr, "gatehouse: writing events to %s failed\n", eve_path);
         exit_code = GH_EXIT_RUNTIME;
     }
-    double elapsed = now_s() - t0;
-    const gh_counters *ctr = gh_worker_counters(w);
-    if (eve) {
-        gh_jbuf b;
-        gh_jbuf_init(&b);
-        gh_eve_fmt_stats(&b, last_sec, last_nsec, ctr, elapsed);
-        gh_eve_write(eve, b.p, b.len);
-        gh_jbuf_free(&b);
-    }
-    if (!quiet) {
-        gh_counters_print_summary(stderr, ctr, elapsed);
-        if (fw)
-            print_fw_hits(fw, gh_worker_fw_hits(w), gh_worker_policy_hits(w), cfg.policy);
-        if (dpi)
-            print_sig_hits(dpi, gh_worker_sig_hits(w));
-        const gh_flow_stats *fs = gh_flow_table_stats(gh_worker_flows(w));
-        fprintf(stderr, "flows: %llu (%llu timed out, %llu evicted, %llu at end of input)\n",
-                (unsigned long long)fs->created, (unsigned long long)fs->timed_out,
-                (unsigned long long)fs->evicted, (unsigned long long)fs->shutdown);
-    }
+    double elapsed = gh_cli_now() - t0;
+    /* one worker's own numbers, in the shape N workers' sum takes */
+    tot.counters = *gh_worker_counters(w);
+    tot.fw_hits = gh_worker_fw_hits(w);
+    tot.policy_hits = gh_worker_policy_hits(w);
+    tot.sig_hits = gh_worker_sig_hits(w);
+    const gh_flow_stats *fs = gh_flow_table_stats(gh_worker_flows(w));
+    tot.flows_created = fs->created;
+    tot.flows_timed_out = fs->timed_out;
+    tot.flows_evicted = fs->evicted;
+    tot.flows_shutdown = fs->shutdown;
+    summarize(&tot, elapsed, eve, fw, dpi, cfg.policy, quiet);
+written:
     if (wacc && gh_pcap_writer_skipped(wacc))
         fprintf(stderr, "gatehouse: %llu accepted packets not written (link type mismatch)\n",
                 (unsigned long long)gh_pcap_writer_skipped(wacc));

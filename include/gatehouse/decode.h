@@ -229,6 +229,18 @@ typedef struct gh_decode_opts {
 GH_API int gh_decode(gh_packet *pkt, uint32_t linktype, const uint8_t *data,
                      uint32_t caplen, const gh_decode_opts *opts);
 
+/**
+ * The two addresses that key the flow of a frame, read before decoding it
+ * (to pick a worker): the IP source and destination, or for an ICMP error
+ * that is not a fragment those of the packet it quotes (the flow table
+ * counts it in that flow). The link layers are walked by gh_decode's own
+ * code; ICMP, and IPv6 followed by anything but TCP or UDP, are decoded
+ * whole. Returns the IP version of the addresses, or 0 (both zero) when
+ * the frame carries no IP header.
+ */
+GH_API int gh_decode_flow_addrs(uint32_t linktype, const uint8_t *data, uint32_t caplen,
+                                gh_addr *src, gh_addr *dst);
+
 /** True when @p pkt has anomaly @p a. */
 static inline bool gh_packet_has_anomaly(const gh_packet *pkt, gh_anomaly a)
 {

@@ -350,13 +350,15 @@ GH_API size_t gh_flow_table_memsize(uint32_t max_flows);
 GH_API int gh_flow_table_check(const gh_flow_table *t, gh_error *err);
 
 /**
- * Symmetric hash of the packet's flow for dispatching packets to workers:
- * both directions give the same value, an ICMP error gives its quoted
- * flow's value, and VLAN ids are ignored (so vlan tracking cannot split a
- * flow across workers). Fragments hash by address pair and protocol only.
- * Use the value modulo the number of workers.
+ * Symmetric hash of a frame's flow for dispatching packets to workers, taken
+ * before decoding: the unordered pair of the addresses gh_decode_flow_addrs
+ * returns, and nothing else. Both directions, every fragment of a datagram
+ * and the datagram whole, and an ICMP error and the flow it quotes get the
+ * same value (ports or the protocol would split them: fragments after the
+ * first carry no ports, an error's protocol is ICMP); VLAN ids are ignored.
+ * Frames without IP give 0. Use the value modulo the number of workers.
  */
-GH_API uint32_t gh_flow_hash_packet(const gh_packet *p);
+GH_API uint32_t gh_flow_hash_frame(uint32_t linktype, const uint8_t *data, uint32_t caplen);
 
 /** Flow state of @p f. */
 static inline gh_flow_state gh_flow_get_state(const gh_flow *f)
