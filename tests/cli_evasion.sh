@@ -11,13 +11,7 @@ set -u
 GH=$1
 DATA=$2
 CORPUS=${3:-}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { checks=$((checks + 1)); }
-expect() { if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+. "$(dirname "$0")/check_lib.sh"
 
 run() { # pcap -> "alerts|defrag stats"
     "$GH" pcap -q -r "$DATA/$1" -S "$DATA/evasion.rules" --eve "$TMP/eve.json" || { echo "exit $?"; return; }
@@ -108,5 +102,4 @@ else
     echo "skipped: hole checks (no corpus at '$CORPUS')"
 fi
 
-echo "cli_evasion: $checks checks passed, $fails failed"
-[ $fails -eq 0 ]
+summary cli_evasion

@@ -5,15 +5,7 @@
 set -u
 GH=$1
 DATA=$2
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { checks=$((checks + 1)); }
-expect() { # name got want
-    if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi
-}
+. "$(dirname "$0")/check_lib.sh"
 stats() { jq -c "select(.event_type==\"stats\") | .stats.$2" "$1" | tail -n1; }
 
 RULES=$DATA/sample-firewall.rules
@@ -64,5 +56,4 @@ expect "--policy maybe" $? 2
 expect "check exit" $? 0
 grep -q "^firewall: 5 rules" "$TMP/chk" && ok || fail "check summary: $(cat "$TMP/chk")"
 
-echo "cli_firewall: $checks checks passed, $fails failed"
-[ $fails -eq 0 ]
+summary cli_firewall

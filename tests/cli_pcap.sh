@@ -6,14 +6,8 @@ set -u
 GH=$1
 DATA=$2
 CORPUS=${3:-}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
+. "$(dirname "$0")/check_lib.sh"
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { checks=$((checks + 1)); }
-need() { command -v "$1" >/dev/null 2>&1; }
 
 # stats.decoder.<field> of the final stats event in an EVE file
 stat_of() { jq -r "select(.event_type==\"stats\") | .stats.decoder.$2" "$1" | tail -n1; }
@@ -99,5 +93,4 @@ else
     echo "note: corpus or capinfos/tshark missing; corpus checks skipped"
 fi
 
-echo "cli_pcap: $checks checks passed, $fails failed"
-[ $fails -eq 0 ]
+summary cli_pcap

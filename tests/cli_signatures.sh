@@ -6,13 +6,7 @@
 set -u
 GH=$1
 DATA=$2
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { checks=$((checks + 1)); }
-expect() { if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+. "$(dirname "$0")/check_lib.sh"
 SIGS=$DATA/sample-signatures.rules
 
 "$GH" pcap -r "$DATA/fw_mix.pcap" -S "$SIGS" --eve "$TMP/eve.json" 2>"$TMP/sum"
@@ -100,5 +94,4 @@ printf 'alert tcp any any -> any any (msg:"bad"; pcre:"/a(/"; sid:9;)\n' >"$TMP/
 expect "bad pcre exit" $? 1
 grep -q "bad.rules:1:" "$TMP/err" && ok || fail "bad pcre message: $(cat "$TMP/err")"
 
-echo "cli_signatures: $checks checks passed, $fails failed"
-[ $fails -eq 0 ]
+summary cli_signatures

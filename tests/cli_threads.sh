@@ -12,13 +12,8 @@ GEN=$2
 DATA=$3
 CORPUS=${4:-}
 VARS=${5:-}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
+. "$(dirname "$0")/check_lib.sh"
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { checks=$((checks + 1)); }
 command -v jq >/dev/null 2>&1 || { echo "jq is required"; exit 1; }
 
 # run NAME THREADS ARGS...: outputs in $TMP/NAME.THREADS.*; prints the exit code
@@ -111,5 +106,4 @@ else
     echo "note: corpus (at '$CORPUS') or mergecap missing: corpus comparison skipped"
 fi
 
-echo "$checks checks passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary cli_threads

@@ -13,12 +13,7 @@ set -u
 GH=$1
 DIR=$2
 VARS=$3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { checks=$((checks + 1)); }
+. "$(dirname "$0")/check_lib.sh"
 
 cd "$DIR" || exit 1
 # Messages name files as given, so run with relative names from DIR.
@@ -93,5 +88,4 @@ rc=$?
 [ $rc -eq 1 ] && grep -q "^total: 66 rules, 2 disabled, 23 errors in 3 files" "$TMP/err" && ok ||
     fail "several files: rc=$rc $(tail -3 "$TMP/err")"
 
-echo "rules_golden: $checks checks passed, $fails failed"
-[ $fails -eq 0 ]
+summary rules_golden
