@@ -113,10 +113,12 @@ typedef struct dpi_kw {
     pcre2_code *re;
     dpi_byte *bk;       /* byte_* keywords */
     hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
-                             negatives), NULL when Hyperscan cannot take it */
+                             negatives), NULL when Hyperscan cannot take it; owned by
+                             gh_dpi.dbs */
     const struct dpi_kw *sub; /* base64_decode: the keywords of base64_data (dpi_sig.b64kw) */
     uint32_t nsub;
     gh_rule_loc loc;    /* the keyword, for errors */
+    uint32_t re_hs_req; /* build only: 1 + its prefilter's compile request, 0: none */
 } dpi_kw;
 
 /* The keywords of one buffer of a signature, with what Suricata applies to
@@ -236,7 +238,7 @@ typedef struct dpi_suppress {
 } dpi_suppress;
 
 typedef struct dpi_group {
-    hs_database_t *db;  /* block or stream mode, see gh_dpi */
+    hs_database_t *db;  /* block or stream mode, see gh_dpi; owned by gh_dpi.dbs */
     uint32_t *nofp;     /* signatures with no fast pattern, checked on every buffer */
     size_t n_nofp;
     size_t n_patterns;
@@ -288,6 +290,10 @@ struct gh_dpi {
      * pattern buffer (block mode; index 0: the signatures without one) */
     dpi_group txg[2][GH_STAGE_DONE + 1][GH_BUF_N];
     port_map pmap[CLS_N][2];
+    /* the distinct Hyperscan databases, groups' and pcre prefilters': identical
+     * ones are built once and shared, so they are freed from here only */
+    hs_database_t **dbs;
+    size_t ndbs;
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */
