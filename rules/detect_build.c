@@ -1953,6 +1953,63 @@ static unsigned range_groups(const port_map *m, uint32_t lo, uint32_t hi)
     return bits;
 }
 
+/* Bit g of gmask[i] when signature i can match a key port of group g. */
+static void port_masks(const gh_dpi *d, unsigned o, const port_map *m, uint8_t *gmask)
+{
+    unsigned all = (1u << m->ngroups) - 1;
+    for (size_t i = 0; i < d->n; i++) {
+        const gh_port_set *a, *b;
+        if (!key_ports(&d->sigs[i], o, &a, &b)) {
+            gmask[i] = (uint8_t)all;
+            continue;
+        }
+        unsigned bits = 0;
+        for (size_t r = 0; r < a->n; r++)
+            bits |= range_groups(m, a->r[r].lo, a->r[r].hi);
+        for (size_t r = 0; b && r < b->n; r++)
+            bits |= range_groups(m, b->r[r].lo, b->r[r].hi);
+        gmask[i] = (uint8_t)bits;
+    }
+}
+
+/* A port group's own database costs a compile of, and memory for, every
+ * any-port signature again; it pays only when it keeps enough fast patterns
+ * out of scans: those of group 0 out of its ports' and its own out of group
+ * 0's. A group whose signatures differ from group 0's (as it stands, with
+ * the groups merged before) by fewer than d->pg_min_diff fast patterns, or
+ * fewer than 1/PG_DIFF_RATIO of the any-port ones, is merged into group 0. */
+#define PG_DIFF_RATIO 8
+static void merge_small_groups(const gh_dpi *d, unsigned cls, unsigned o, port_map *m,
+                               uint8_t *gmask)
+{
+    if (m->ngroups < 2 || !d->pg_min_diff)
+        return;
+    size_t any = 0;
+    unsigned all = (1u << m->ngroups) - 1;
+    for (size_t i = 0; i < d->n; i++)
+        any += gmask[i] == all && sig_in_class(&d->sigs[i], cls) && d->sigs[i].fp_kw >= 0;
+    uint8_t to[PG_MAX] = {0};
+    unsigned ng = 1;
+    for (unsigned g = 1; g < m->ngroups; g++) {
+        size_t diff = 0;
+        for (size_t i = 0; i < d->n; i++)
+            diff += ((gmask[i] >> g ^ gmask[i]) & 1) && sig_in_class(&d->sigs[i], cls) &&
+                    d->sigs[i].fp_kw >= 0;
+        if (diff >= d->pg_min_diff && diff * PG_DIFF_RATIO >= any) {
+            to[g] = (uint8_t)ng++;
+            continue;
+        }
+        for (size_t i = 0; i < d->n; i++) /* group 0 takes g's signatures */
+            gmask[i] |= gmask[i] >> g & 1;
+    }
+    if (ng == m->ngroups)
+        return;
+    for (uint32_t k = 0; k < m->n; k++)
+        m->grp[k] = to[m->grp[k]];
+    m->ngroups = ng;
+    port_masks(d, o, m, gmask);
+}
+
 /* Cut the key-port space of (@p cls, @p o) into port groups and set bit g
  * of gmask[i] when signature i belongs to group g. */
 static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
@@ -2068,21 +2125,8 @@ static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
     free(dist);
     free(ev);
     free(mb);
-    /* membership: the groups of every segment a signature's ports touch */
-    unsigned all = (1u << ng) - 1;
-    for (size_t i = 0; i < d->n; i++) {
-        const gh_port_set *a, *b;
-        if (!key_ports(&d->sigs[i], o, &a, &b)) {
-            gmask[i] = (uint8_t)all;
-            continue;
-        }
-        unsigned bits = 0;
-        for (size_t r = 0; r < a->n; r++)
-            bits |= range_groups(m, a->r[r].lo, a->r[r].hi);
-        for (size_t r = 0; b && r < b->n; r++)
-            bits |= range_groups(m, b->r[r].lo, b->r[r].hi);
-        gmask[i] = (uint8_t)bits;
-    }
+    port_masks(d, o, m, gmask);
+    merge_small_groups(d, cls, o, m, gmask);
     return 0;
 }
 
@@ -2250,6 +2294,7 @@ void gh_dpi_options_init(gh_dpi_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->port_groups = PG_MAX;
+    o->port_group_min_diff = 64;
     o->pcre_hyperscan = true;
     o->cache_max_bytes = GH_DPI_CACHE_MAX_DEFAULT;
 }
@@ -2337,6 +2382,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         return NULL;
     }
     d->max_pg = opt->port_groups;
+    d->pg_min_diff = opt->port_group_min_diff;
     gh_action_order_default(&d->order);
     pcre_reqs pre = {0};
     gh_var_names *names = gh_var_names_new();

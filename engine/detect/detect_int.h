@@ -276,6 +276,7 @@ struct gh_dpi {
     dpi_sig *sigs;
     size_t n;
     unsigned max_pg;   /* port groups per class and orientation (option) */
+    unsigned pg_min_diff; /* build only: gh_dpi_options.port_group_min_diff */
     /* block mode, per class, packet orientation (the signatures requiring
      * that direction or none) and port group: packets (gh_dpi_match_packet)
      * and windows of streams without incremental state (gh_dpi_match_stream) */

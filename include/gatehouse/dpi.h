@@ -149,6 +149,12 @@ typedef struct gh_dpi_options {
      *  the source port of a to_client one). Ports whose signature sets are
      *  the largest get a group each, the other ports share one. */
     unsigned port_groups;
+    /** A port group keeps its own databases only when its signatures differ
+     *  from those of the shared group 0 by at least this many fast patterns
+     *  and by 1/8 of the any-port ones (each group's databases repeat every
+     *  any-port signature); otherwise it is merged into group 0. Default 64;
+     *  0: every group the port_groups cut makes is kept. */
+    unsigned port_group_min_diff;
     /** Give each pcre whose expression Hyperscan compiles a Hyperscan
      *  prefilter (prefilter mode: it may match more, never less), scanned
      *  before PCRE2 so a subject it rejects costs no PCRE2 run (default true). */
