@@ -5,7 +5,6 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +45,14 @@ typedef struct job {
     bool failed;
 } job;
 
+/* The main thread takes the largest jobs first, the others the smallest: at
+ * most one large compile runs at a time, which bounds the peak memory
+ * (compiles of large databases take hundreds of MB each). */
 typedef struct pool {
     job *j;
     size_t *order;      /* job indices, most expressions first */
-    size_t n;
-    atomic_size_t next;
+    pthread_mutex_t mu;
+    size_t lo, hi;      /* order[lo, hi) not taken yet */
 } pool;
 
 static void compile_one(job *j)
@@ -66,11 +68,22 @@ static void compile_one(job *j)
     hs_free_compile_error(ce);
 }
 
+static void take(pool *p, bool largest)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        bool any = p->lo < p->hi;
+        size_t i = !any ? 0 : largest ? p->order[p->lo++] : p->order[--p->hi];
+        pthread_mutex_unlock(&p->mu);
+        if (!any)
+            return;
+        compile_one(&p->j[i]);
+    }
+}
+
 static void *worker(void *arg)
 {
-    pool *p = arg;
-    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;)
-        compile_one(&p->j[p->order[i]]);
+    take(arg, false);
     return NULL;
 }
 
@@ -86,13 +99,13 @@ static int job_cmp(const void *a, const void *b, void *arg)
 
 static void run_jobs(job *j, size_t n, unsigned jobs)
 {
-    pool p = {.j = j, .n = n, .order = malloc((n ? n : 1) * sizeof(size_t))};
-    atomic_init(&p.next, 0);
+    pool p = {.j = j, .hi = n, .order = malloc((n ? n : 1) * sizeof(size_t))};
     if (!p.order) { /* serial, in request order */
         for (size_t i = 0; i < n; i++)
             compile_one(&j[i]);
         return;
     }
+    pthread_mutex_init(&p.mu, NULL);
     for (size_t i = 0; i < n; i++)
         p.order[i] = i;
     qsort_r(p.order, n, sizeof(*p.order), job_cmp, j);
@@ -107,10 +120,11 @@ static void run_jobs(job *j, size_t n, unsigned jobs)
     for (unsigned i = 0; t && i + 1 < jobs; i++, started++)
         if (pthread_create(&t[i], NULL, worker, &p) != 0)
             break; /* fewer threads: the others take the rest */
-    worker(&p);
+    take(&p, true);
     for (size_t i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     free(t);
+    pthread_mutex_destroy(&p.mu);
     free(p.order);
 }
 
