@@ -225,11 +225,3 @@ out:
     free(key);
     return rc;
 }
-
-void gh_hs_dbs_free(gh_hs_dbs *dbs)
-{
-    for (size_t i = 0; i < dbs->n; i++)
-        hs_free_database(dbs->db[i]);
-    free(dbs->db);
-    memset(dbs, 0, sizeof(*dbs));
-}

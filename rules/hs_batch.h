@@ -26,7 +26,7 @@ typedef struct gh_hs_req {
                            gh_hs_dbs the batch appends to */
 } gh_hs_req;
 
-/* The distinct databases of a ruleset, each freed once. */
+/* The distinct databases of a ruleset, each to be freed once (the caller's). */
 typedef struct gh_hs_dbs {
     hs_database_t **db;
     size_t n, cap;
@@ -46,8 +46,5 @@ typedef struct gh_hs_batch_stats {
  * filled (a group Hyperscan rejects: the first in request order; memory). */
 int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_hs_dbs *dbs,
                       gh_hs_batch_stats *st, gh_error *err);
-
-/* Free every database of @p dbs. */
-void gh_hs_dbs_free(gh_hs_dbs *dbs);
 
 #endif

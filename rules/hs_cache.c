@@ -91,10 +91,15 @@ gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, si
         snprintf(why, why_len, "no cache directory");
         return NULL;
     }
-    if (mkdir_p(dir) != 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-        access(dir, W_OK | X_OK) != 0) {
-        snprintf(why, why_len, "cannot use cache directory %s: %s", dir,
-                 errno ? strerror(errno) : "not a directory");
+    const char *bad = NULL;
+    if (mkdir_p(dir) != 0 || stat(dir, &st) != 0)
+        bad = strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+        bad = "not a directory";
+    else if (access(dir, W_OK | X_OK) != 0)
+        bad = strerror(errno);
+    if (bad) {
+        snprintf(why, why_len, "cannot use cache directory %s: %s", dir, bad);
         return NULL;
     }
     gh_hs_cache *c = calloc(1, sizeof(*c));
