@@ -30,6 +30,7 @@
 #include "rules_int.h"
 #include "byte_build.h"
 #include "base64_build.h"
+#include "hs_batch.h"
 #include "nofp_build.h"
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -172,6 +173,40 @@ static bool large_repeat(const char *re, size_t n)
     return false;
 }
 
+/* The pcre prefilter expressions of the ruleset (dpi_kw.re_hs_req: 1 + index). */
+typedef struct pcre_reqs {
+    char **ex;
+    unsigned *flags;
+    size_t n, cap;
+} pcre_reqs;
+
+static int pcre_req_add(pcre_reqs *p, char *expr, unsigned flags, uint32_t *req)
+{
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? 2 * p->cap : 256;
+        char **ne = realloc(p->ex, nc * sizeof(*ne));
+        if (ne)
+            p->ex = ne;
+        unsigned *nf = ne ? realloc(p->flags, nc * sizeof(*nf)) : NULL;
+        if (!nf)
+            return GH_E_NOMEM;
+        p->flags = nf;
+        p->cap = nc;
+    }
+    p->ex[p->n] = expr;
+    p->flags[p->n++] = flags;
+    *req = (uint32_t)p->n;
+    return 0;
+}
+
+static void pcre_reqs_free(pcre_reqs *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->ex[i]);
+    free(p->ex);
+    free(p->flags);
+}
+
 typedef struct rule_ctx {
     const gh_rule *r;
     gh_rule_error **errs;
@@ -181,6 +216,7 @@ typedef struct rule_ctx {
     char uns_buf[64];
     bool oom;
     bool pcre_hs;            /* give pcre a Hyperscan prefilter when it compiles */
+    struct pcre_reqs *pre;   /* the prefilter expressions to compile */
     gh_var_names *names;     /* the ruleset's flowbits, flowint and xbits names */
     uint8_t cur_buf;         /* the sticky buffer payload keywords go to (DPI_BUF_B64 after
                                 base64_data) */
@@ -352,12 +388,11 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         }
         memcpy(expr, re, rl);
         expr[rl] = '\0';
-        hs_compile_error_t *ce = NULL;
-        if (hs_compile(expr, hf, HS_MODE_BLOCK, NULL, &k->re_hs, &ce) != HS_SUCCESS) {
-            k->re_hs = NULL;
-            hs_free_compile_error(ce);
+        /* compiled with the other databases (rules/hs_batch.c) once every rule is in */
+        if (pcre_req_add(c->pre, expr, hf, &k->re_hs_req) != 0) {
+            free(expr);
+            c->oom = true;
         }
-        free(expr);
     }
 }
 
@@ -850,7 +885,6 @@ static void kw_free(dpi_kw *k)
 {
     free(k->pat);
     pcre2_code_free(k->re);
-    hs_free_database(k->re_hs);
     if (k->bk)
         free(k->bk->name);
     free(k->bk);
@@ -1763,9 +1797,45 @@ static unsigned sig_db_entries(const dpi_sig *sg, size_t i, const gsel *q)
     return sig_selected(sg, i, q);
 }
 
-/* Build group @p g from the signatures @p q selects; Hyperscan database in
- * @p mode (HS_MODE_BLOCK or HS_MODE_STREAM) of their fast patterns. */
-static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh_error *err)
+/* The group databases to build, and the group each is for. */
+typedef struct db_reqs {
+    gh_hs_req *r;
+    dpi_group **grp;
+    size_t n, cap;
+} db_reqs;
+
+static int db_req_add(db_reqs *dr, const gh_hs_req *r, dpi_group *g)
+{
+    if (dr->n == dr->cap) {
+        size_t nc = dr->cap ? 2 * dr->cap : 64;
+        gh_hs_req *nr = realloc(dr->r, nc * sizeof(*nr));
+        if (nr)
+            dr->r = nr;
+        dpi_group **ng = nr ? realloc(dr->grp, nc * sizeof(*ng)) : NULL;
+        if (!ng)
+            return GH_E_NOMEM;
+        dr->grp = ng;
+        dr->cap = nc;
+    }
+    dr->r[dr->n] = *r;
+    dr->grp[dr->n++] = g;
+    return 0;
+}
+
+static void req_free(gh_hs_req *r)
+{
+    for (unsigned i = 0; r->ex && i < r->n; i++)
+        free(r->ex[i]);
+    free(r->ex);
+    free(r->flags);
+    free(r->ids);
+}
+
+/* Fill group @p g from the signatures @p q selects, and add the request for
+ * its Hyperscan database in @p mode (HS_MODE_BLOCK or HS_MODE_STREAM) of
+ * their fast patterns to @p dr. */
+static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db_reqs *dr,
+                       gh_error *err)
 {
     size_t np = 0, nn = 0;
     for (size_t i = 0; i < d->n; i++) {
@@ -1777,72 +1847,49 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, gh
     if (nn && !nofp)
         goto oom;
     nn = 0;
-    char **ex = np ? calloc(np, sizeof(*ex)) : NULL;
-    unsigned *flags = np ? malloc(np * sizeof(*flags)) : NULL;
-    unsigned *ids = np ? malloc(np * sizeof(*ids)) : NULL;
-    if (np && (!ex || !flags || !ids)) {
-        free(ex);
-        free(flags);
-        free(ids);
-        free(nofp);
-        goto oom;
-    }
+    gh_hs_req r = {.n = (unsigned)np, .mode = mode};
+    if (np && (!(r.ex = calloc(np, sizeof(*r.ex))) || !(r.flags = malloc(np * sizeof(unsigned))) ||
+               !(r.ids = malloc(np * sizeof(unsigned)))))
+        goto oom_req;
     /* a block scan needs each signature once; a stream keeps reporting a
      * pattern, as its occurrences slide out of the window */
     unsigned single = mode == HS_MODE_BLOCK ? HS_FLAG_SINGLEMATCH : 0;
     size_t k = 0;
-    bool ok = true;
-    for (size_t i = 0; i < d->n && ok; i++) {
+    for (size_t i = 0; i < d->n; i++) {
         const dpi_sig *sg = &d->sigs[i];
         if (!sig_has_fp(sg, q) && sig_selected(sg, i, q)) {
             nofp[nn++] = (uint32_t)i;
             continue;
         }
         unsigned ne = sig_db_entries(sg, i, q);
-        for (unsigned e = 0; e < ne && ok; e++) {
-            ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern,
-                               sg->info.fast_pattern_len);
-            ok = ex[k] != NULL;
-            flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
+        for (unsigned e = 0; e < ne; e++) {
+            if (!(r.ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern,
+                                       sg->info.fast_pattern_len)))
+                goto oom_req;
+            r.flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
             /* stream entries: the stream one first, then the packet one */
             bool pkt = q->sel == SEL_STREAM && (e == 1 || !sig_stream_side(sg));
-            ids[k] = (unsigned)i | (pkt ? PKT_HIT : 0);
+            r.ids[k] = (unsigned)i | (pkt ? PKT_HIT : 0);
             k++;
         }
     }
-    int rc = 0;
-    if (ok && gh_nofp_build(d, g->nofp, nofp, nn) != GH_OK)
-        ok = false;
+    if (gh_nofp_build(d, g->nofp, nofp, nn) != GH_OK)
+        goto oom_req;
     free(nofp);
-    if (!ok) {
-        rc = GH_E_NOMEM;
-        gh_error_set(err, rc, "out of memory building the signature databases");
-    } else if (np) {
-        hs_compile_error_t *ce = NULL;
-        if (hs_compile_multi((const char *const *)ex, flags, ids, (unsigned)np, mode, NULL,
-                             &g->db, &ce) != HS_SUCCESS) {
-            rc = GH_E_UNSUPPORTED;
-            gh_error_set(err, rc, "hyperscan: %s (expression %d)", ce ? ce->message : "?",
-                         ce ? ce->expression : -1);
-            hs_free_compile_error(ce);
-        } else {
-            size_t sz = 0;
-            hs_database_size(g->db, &sz);
-            d->db_bytes += sz;
-            g->n_patterns = np;
-        }
+    nofp = NULL;
+    if (np) {
+        if (db_req_add(dr, &r, g) != 0)
+            goto oom_req;
+        g->n_patterns = np;
     }
-    for (size_t i = 0; i < k; i++)
-        free(ex[i]);
-    free(ex);
-    free(flags);
-    free(ids);
-    return rc;
+    return 0;
+oom_req:
+    req_free(&r);
 oom:
+    free(nofp);
     gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
     return GH_E_NOMEM;
 }
-
 
 /* The transformed buffer of a transaction signature whose fast pattern
  * reads one through a chain without parameters: sg->tx_fp_x, the pairs
@@ -1961,6 +2008,63 @@ static unsigned range_groups(const port_map *m, uint32_t lo, uint32_t hi)
     return bits;
 }
 
+/* Bit g of gmask[i] when signature i can match a key port of group g. */
+static void port_masks(const gh_dpi *d, unsigned o, const port_map *m, uint8_t *gmask)
+{
+    unsigned all = (1u << m->ngroups) - 1;
+    for (size_t i = 0; i < d->n; i++) {
+        const gh_port_set *a, *b;
+        if (!key_ports(&d->sigs[i], o, &a, &b)) {
+            gmask[i] = (uint8_t)all;
+            continue;
+        }
+        unsigned bits = 0;
+        for (size_t r = 0; r < a->n; r++)
+            bits |= range_groups(m, a->r[r].lo, a->r[r].hi);
+        for (size_t r = 0; b && r < b->n; r++)
+            bits |= range_groups(m, b->r[r].lo, b->r[r].hi);
+        gmask[i] = (uint8_t)bits;
+    }
+}
+
+/* A port group's own database costs a compile of, and memory for, every
+ * any-port signature again; it pays only when it keeps enough fast patterns
+ * out of scans: those of group 0 out of its ports' and its own out of group
+ * 0's. A group whose signatures differ from group 0's (as it stands, with
+ * the groups merged before) by fewer than d->pg_min_diff fast patterns, or
+ * fewer than 1/PG_DIFF_RATIO of the any-port ones, is merged into group 0. */
+#define PG_DIFF_RATIO 8
+static void merge_small_groups(const gh_dpi *d, unsigned cls, unsigned o, port_map *m,
+                               uint8_t *gmask)
+{
+    if (m->ngroups < 2 || !d->pg_min_diff)
+        return;
+    size_t any = 0;
+    unsigned all = (1u << m->ngroups) - 1;
+    for (size_t i = 0; i < d->n; i++)
+        any += gmask[i] == all && sig_in_class(&d->sigs[i], cls) && d->sigs[i].fp_kw >= 0;
+    uint8_t to[PG_MAX] = {0};
+    unsigned ng = 1;
+    for (unsigned g = 1; g < m->ngroups; g++) {
+        size_t diff = 0;
+        for (size_t i = 0; i < d->n; i++)
+            diff += ((gmask[i] >> g ^ gmask[i]) & 1) && sig_in_class(&d->sigs[i], cls) &&
+                    d->sigs[i].fp_kw >= 0;
+        if (diff >= d->pg_min_diff && diff * PG_DIFF_RATIO >= any) {
+            to[g] = (uint8_t)ng++;
+            continue;
+        }
+        for (size_t i = 0; i < d->n; i++) /* group 0 takes g's signatures */
+            gmask[i] |= gmask[i] >> g & 1;
+    }
+    if (ng == m->ngroups)
+        return;
+    for (uint32_t k = 0; k < m->n; k++)
+        m->grp[k] = to[m->grp[k]];
+    m->ngroups = ng;
+    port_masks(d, o, m, gmask);
+}
+
 /* Cut the key-port space of (@p cls, @p o) into port groups and set bit g
  * of gmask[i] when signature i belongs to group g. */
 static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
@@ -2076,26 +2180,14 @@ static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
     free(dist);
     free(ev);
     free(mb);
-    /* membership: the groups of every segment a signature's ports touch */
-    unsigned all = (1u << ng) - 1;
-    for (size_t i = 0; i < d->n; i++) {
-        const gh_port_set *a, *b;
-        if (!key_ports(&d->sigs[i], o, &a, &b)) {
-            gmask[i] = (uint8_t)all;
-            continue;
-        }
-        unsigned bits = 0;
-        for (size_t r = 0; r < a->n; r++)
-            bits |= range_groups(m, a->r[r].lo, a->r[r].hi);
-        for (size_t r = 0; b && r < b->n; r++)
-            bits |= range_groups(m, b->r[r].lo, b->r[r].hi);
-        gmask[i] = (uint8_t)bits;
-    }
+    port_masks(d, o, m, gmask);
+    merge_small_groups(d, cls, o, m, gmask);
     return 0;
 }
 
-/* The port group of packet @p p seen with orientation @p o. */
-static int build_groups(gh_dpi *d, gh_error *err)
+/* Cut the port groups and fill every group; their database requests go to
+ * @p dr. */
+static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
 {
     uint8_t *gmask = malloc(d->n ? d->n : 1);
     if (!gmask) {
@@ -2112,14 +2204,14 @@ static int build_groups(gh_dpi *d, gh_error *err)
             }
             for (unsigned g = 0; g < d->pmap[c][o].ngroups && !rc; g++) {
                 gsel q = {.cls = c, .o = o, .gmask = gmask, .g = g, .sel = SEL_ALL};
-                rc = build_group(d, &d->groups[c][o][g], &q, HS_MODE_BLOCK, err);
+                rc = build_group(d, &d->groups[c][o][g], &q, HS_MODE_BLOCK, dr, err);
                 if (c != CLS_TCP || rc)
                     continue;
                 q.sel = SEL_STREAM;
-                rc = build_group(d, &d->sgroups[o][g], &q, HS_MODE_STREAM, err);
+                rc = build_group(d, &d->sgroups[o][g], &q, HS_MODE_STREAM, dr, err);
                 q.sel = SEL_PACKET;
                 if (!rc)
-                    rc = build_group(d, &d->pgroups[o][g], &q, HS_MODE_BLOCK, err);
+                    rc = build_group(d, &d->pgroups[o][g], &q, HS_MODE_BLOCK, dr, err);
             }
         }
     /* transactions: no port groups (ports are checked per candidate) */
@@ -2128,14 +2220,102 @@ static int build_groups(gh_dpi *d, gh_error *err)
         for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++) {
             for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
                 gsel q = {.o = o, .sel = SEL_TX, .stage = st, .buf = b};
-                rc = build_group(d, &d->txg[o][st][b], &q, HS_MODE_BLOCK, err);
+                rc = build_group(d, &d->txg[o][st][b], &q, HS_MODE_BLOCK, dr, err);
             }
             for (unsigned x = 1; x < d->nxbufs && !rc; x++) {
                 gsel q = {.o = o, .sel = SEL_TX, .stage = st, .x = x};
-                rc = build_group(d, &d->txx[o][st][x], &q, HS_MODE_BLOCK, err);
+                rc = build_group(d, &d->txx[o][st][x], &q, HS_MODE_BLOCK, dr, err);
             }
         }
     free(gmask);
+    return rc;
+}
+
+/* The pcre prefilter requests of the loaded signatures (@p kw: the keyword
+ * each is for); the expressions stay @p pre's. */
+static gh_hs_req *prefilter_reqs(gh_dpi *d, const pcre_reqs *pre, dpi_kw ***kw, size_t *n)
+{
+    static unsigned zero_id;
+    size_t cap = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        for (size_t k = 0; k < sg->nkw_all; k++)
+            cap += sg->kw[k].re_hs_req != 0;
+        for (size_t k = 0; k < sg->nb64; k++)
+            cap += sg->b64kw[k].re_hs_req != 0;
+    }
+    gh_hs_req *r = malloc((cap ? cap : 1) * sizeof(*r));
+    *kw = malloc((cap ? cap : 1) * sizeof(**kw));
+    if (!r || !*kw) {
+        free(r);
+        free(*kw);
+        return NULL;
+    }
+    *n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        for (size_t k = 0; k < sg->nkw_all + sg->nb64; k++) {
+            dpi_kw *x = k < sg->nkw_all ? &sg->kw[k] : &sg->b64kw[k - sg->nkw_all];
+            if (!x->re_hs_req)
+                continue;
+            size_t q = x->re_hs_req - 1;
+            r[*n] = (gh_hs_req){.ex = &pre->ex[q], .flags = &pre->flags[q], .ids = &zero_id,
+                                .n = 1, .mode = HS_MODE_BLOCK, .prefilter = true};
+            (*kw)[(*n)++] = x;
+        }
+    }
+    return r;
+}
+
+/* Build every Hyperscan database of @p d: the pcre prefilters of @p pre and
+ * the groups', through the cache of @p opt; counts in @p rep (may be NULL). */
+static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options *opt,
+                           gh_dpi_load_report *rep, gh_error *err)
+{
+    db_reqs dr = {0};
+    gh_hs_dbs dbs = {0};
+    gh_hs_batch_stats ps = {0}, gs = {0};
+    dpi_kw **kw = NULL;
+    size_t npre = 0;
+    gh_hs_req *pr = prefilter_reqs(d, pre, &kw, &npre);
+    if (!pr) {
+        gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
+        return GH_E_NOMEM;
+    }
+    int rc = build_groups(d, &dr, err);
+    char why[192] = "";
+    gh_hs_cache *cache = NULL;
+    if (!rc && opt->cache_dir)
+        cache = gh_hs_cache_open(opt->cache_dir, opt->cache_max_bytes, why, sizeof(why));
+    if (!rc)
+        rc = gh_hs_batch_build(pr, npre, cache, opt->jobs, &dbs, &ps, err);
+    if (!rc)
+        rc = gh_hs_batch_build(dr.r, dr.n, cache, opt->jobs, &dbs, &gs, err);
+    gh_hs_cache_close(cache);
+    for (size_t i = 0; !rc && i < npre; i++)
+        kw[i]->re_hs = pr[i].db;
+    for (size_t i = 0; !rc && i < dr.n; i++)
+        dr.grp[i]->db = dr.r[i].db;
+    for (size_t i = 0; i < dr.n; i++)
+        req_free(&dr.r[i]);
+    free(dr.r);
+    free(dr.grp);
+    free(pr);
+    free(kw);
+    d->dbs = dbs.db;
+    d->ndbs = dbs.n;
+    for (size_t i = 0; i < d->ndbs; i++) {
+        size_t sz = 0;
+        hs_database_size(d->dbs[i], &sz);
+        d->db_bytes += sz;
+    }
+    if (rep) {
+        rep->db_distinct = gs.distinct;
+        rep->db_cached = gs.cached;
+        rep->db_compiled = gs.compiled;
+        rep->pcre_cached = ps.cached;
+        snprintf(rep->cache_error, sizeof(rep->cache_error), "%s", why);
+    }
     return rc;
 }
 
@@ -2147,10 +2327,11 @@ void gh_dpi_free(gh_dpi *d)
         sig_clear(&d->sigs[i]);
     free(d->sigs);
     dpi_group *g[N_GROUPS];
-    for (size_t i = 0, n = gh_detect_all_groups(d, g); i < n; i++) {
-        hs_free_database(g[i]->db);
+    for (size_t i = 0, n = gh_detect_all_groups(d, g); i < n; i++)
         gh_nofp_free(g[i]->nofp);
-    }
+    for (size_t i = 0; i < d->ndbs; i++)
+        hs_free_database(d->dbs[i]);
+    free(d->dbs);
     for (unsigned c = 0; c < CLS_N; c++)
         for (unsigned o = 0; o < 2; o++) {
             free(d->pmap[c][o].lo);
@@ -2174,7 +2355,9 @@ void gh_dpi_options_init(gh_dpi_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->port_groups = PG_MAX;
+    o->port_group_min_diff = 64;
     o->pcre_hyperscan = true;
+    o->cache_max_bytes = GH_DPI_CACHE_MAX_DEFAULT;
 }
 
 typedef struct rank_key {
@@ -2260,7 +2443,9 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         return NULL;
     }
     d->max_pg = opt->port_groups;
+    d->pg_min_diff = opt->port_group_min_diff;
     gh_action_order_default(&d->order);
+    pcre_reqs pre = {0};
     gh_var_names *names = gh_var_names_new();
     if (!names) {
         gh_dpi_free(d);
@@ -2284,7 +2469,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 continue;
             }
             rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan,
-                          .names = names};
+                          .pre = &pre, .names = names};
             dpi_sig *sg = &d->sigs[d->n];
             bool ok = compile_rule(&c, vars, sg);
             for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
@@ -2298,6 +2483,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             if (c.oom) {
                 gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
                 gh_var_names_free(names);
+                pcre_reqs_free(&pre);
                 gh_dpi_free(d);
                 return NULL;
             }
@@ -2328,10 +2514,13 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     }
     if (dpi_rank(d) != 0) {
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
+        pcre_reqs_free(&pre);
         gh_dpi_free(d);
         return NULL;
     }
-    if (build_groups(d, err) != 0) {
+    int brc = build_databases(d, &pre, opt, rep, err);
+    pcre_reqs_free(&pre);
+    if (brc != 0) {
         gh_dpi_free(d);
         return NULL;
     }
@@ -2348,14 +2537,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 if (rep)
                     rep->pcre++;
             }
-            if (sg->kw[k].re_hs) {
-                size_t sz = 0;
-                hs_database_size(sg->kw[k].re_hs, &sz);
-                d->mem_bytes += sz;
-                d->db_bytes += sz;
-                if (rep)
-                    rep->pcre_hyperscan++;
-            }
+            if (sg->kw[k].re_hs && rep)
+                rep->pcre_hyperscan++;
         }
         d->mem_bytes += (sg->src.n_v4 + sg->dst.n_v4) * sizeof(gh_ip4_range) +
                         (sg->src.n_v6 + sg->dst.n_v6) * sizeof(gh_ip6_range) +

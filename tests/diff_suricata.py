@@ -713,6 +713,11 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="seconds per engine run")
     ap.add_argument("--show", type=int, default=400, help="at most this many table rows")
     args = ap.parse_args()
+    # the CLI's Hyperscan database cache: this run's own directory, never the user's
+    cache = None
+    if not os.environ.get("GATEHOUSE_CACHE_DIR"):
+        cache = tempfile.TemporaryDirectory(prefix="gh-hs-cache.")
+        os.environ["GATEHOUSE_CACHE_DIR"] = cache.name
 
     if not os.access(args.gatehouse, os.X_OK):
         log("gatehouse binary %s is not executable" % args.gatehouse)

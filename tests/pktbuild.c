@@ -644,6 +644,12 @@ uint32_t pb_udp_packet(pb *b, const char *src, const char *dst, uint16_t sport, 
 
 void pb_rules_load(pb_rules *L, const char *text, const gh_rule_vars *vars)
 {
+    pb_rules_load_ex(L, text, vars, NULL);
+}
+
+void pb_rules_load_ex(pb_rules *L, const char *text, const gh_rule_vars *vars,
+                      const gh_dpi_options *opt)
+{
     memset(L, 0, sizeof(*L));
     gh_error err = {0};
     gh_rule_file *f =
@@ -656,7 +662,7 @@ void pb_rules_load(pb_rules *L, const char *text, const gh_rule_vars *vars)
         printf("check: %u:%u: %s\n", f->errors[i].loc.line, f->errors[i].loc.col,
                f->errors[i].message);
     L->check_errors = f->n_errors;
-    L->d = gh_dpi_compile(&f, 1, vars, &L->errs, &L->nerrs, &L->rep, &err);
+    L->d = gh_dpi_compile_ex(&f, 1, vars, opt, &L->errs, &L->nerrs, &L->rep, &err);
     gh_rule_file_free(f);
     if (!L->d)
         pb_fail(err.msg);

@@ -169,6 +169,9 @@ typedef struct pb_rules {
 /* Load @p text (file name "t.rules") with variables @p vars (NULL: none);
  * aborts when parsing, checking or compiling fails as a whole. */
 void pb_rules_load(pb_rules *L, const char *text, const gh_rule_vars *vars);
+/* The same with compile options @p opt (NULL: defaults). */
+void pb_rules_load_ex(pb_rules *L, const char *text, const gh_rule_vars *vars,
+                      const gh_dpi_options *opt);
 void pb_rules_free(pb_rules *L);
 
 /* A growing text (transcripts of what a parser reported). */

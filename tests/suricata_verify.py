@@ -610,6 +610,11 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print notes and ignored checks too")
     args = ap.parse_args()
+    # the CLI's Hyperscan database cache: this run's own directory, never the user's
+    cache = None
+    if not os.environ.get("GATEHOUSE_CACHE_DIR"):
+        cache = tempfile.TemporaryDirectory(prefix="gh-hs-cache.")
+        os.environ["GATEHOUSE_CACHE_DIR"] = cache.name
 
     if args.cases is None:
         args.cases = default_cases_dir()

@@ -49,6 +49,13 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
                            const gh_rule_vars *vars, const gh_classification *cls,
                            const gh_dpi_options *opt, bool verbose, int *exit_code);
 
+/* The Hyperscan database cache of gh_cli_dpi_load (--cache-dir DIR,
+ * --no-cache): @p dir, or when NULL $GATEHOUSE_CACHE_DIR, else
+ * $XDG_CACHE_HOME/gatehouse, else ~/.cache/gatehouse; @p off: none.
+ * Loads without a call use no cache. A directory that cannot be used is
+ * warned about once and the load compiles everything. */
+void gh_cli_cache_config(const char *dir, bool off);
+
 /* The classification table: @p path, or when NULL the default
  * classification.config (<dir of gatehouse>/rules/, else the source tree's
  * rules/); *out stays NULL with a warning when there is no default. Returns

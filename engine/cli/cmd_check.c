@@ -32,6 +32,9 @@ static void check_usage(FILE *out)
             "                         format); a classtype it does not define is an error\n"
             "      --threshold-file FILE  check a threshold.config (and apply it to the\n"
             "                         signatures: lines naming none are warnings)\n"
+            "      --cache-dir DIR    Hyperscan database cache (default $GATEHOUSE_CACHE_DIR,\n"
+            "                         else $XDG_CACHE_HOME/gatehouse, else ~/.cache/gatehouse)\n"
+            "      --no-cache         compile every database, read and write no cache\n"
             "      --dump             print each rule that parsed in canonical form (stdout)\n"
             "      --explain-types[=all]  print each loaded signature's type (Suricata's:\n"
             "                         ip_only, pkt, stream, pkt_stream, ...) and why, on stdout:\n"
@@ -189,7 +192,8 @@ static void check_dir(const char *dir, const gh_rule_vars *vars, bool dump, bool
 
 int gh_cmd_check(int argc, char **argv)
 {
-    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION, OPT_EXPLAIN, OPT_THRESHOLD };
+    enum { OPT_VAR = 256, OPT_VARS, OPT_DUMP, OPT_CLASSIFICATION, OPT_EXPLAIN, OPT_THRESHOLD,
+           OPT_CACHE_DIR, OPT_NO_CACHE };
     static const struct option opts[] = {
         {"firewall", required_argument, NULL, 'F'},
         {"rules", required_argument, NULL, 'S'},
@@ -199,6 +203,8 @@ int gh_cmd_check(int argc, char **argv)
         {"explain-types", optional_argument, NULL, OPT_EXPLAIN},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
+        {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -222,6 +228,7 @@ int gh_cmd_check(int argc, char **argv)
     gh_classification *cls = NULL;
     totals t = {0};
 
+    gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "F:S:qh", opts, NULL)) != -1) {
@@ -259,6 +266,10 @@ int gh_cmd_check(int argc, char **argv)
             break;
         case OPT_THRESHOLD:
             thresh_path = optarg;
+            break;
+        case OPT_CACHE_DIR:
+        case OPT_NO_CACHE:
+            gh_cli_cache_config(optarg, c == OPT_NO_CACHE);
             break;
         case 'q':
             quiet = true;

@@ -97,6 +97,9 @@ static void nfq_usage(FILE *out)
             "      --vars FILE          variables file instead of the default vars.conf\n"
             "      --classification FILE  classtype table (default rules/classification.config)\n"
             "      --threshold-file FILE  Suricata threshold.config lines (read again on SIGHUP)\n"
+            "      --cache-dir DIR      Hyperscan database cache (default $GATEHOUSE_CACHE_DIR,\n"
+            "                           else $XDG_CACHE_HOME/gatehouse, else ~/.cache/gatehouse)\n"
+            "      --no-cache           compile every database, read and write no cache\n"
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           EVE JSON events ('-' = stdout); 'stats' events per\n"
@@ -390,7 +393,7 @@ int gh_cmd_nfq(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_POLICY, OPT_VAR, OPT_VARS, OPT_FAILOPEN, OPT_MARK, OPT_MAXLEN,
            OPT_NOBATCH, OPT_NOGSO, OPT_MIDSTREAM, OPT_NOANOM, OPT_NOFLOW, OPT_STATS, OPT_RCVBUF,
-           OPT_CLASSIFICATION, OPT_ACTION_ORDER, OPT_THRESHOLD };
+           OPT_CLASSIFICATION, OPT_ACTION_ORDER, OPT_THRESHOLD, OPT_CACHE_DIR, OPT_NO_CACHE };
     static const struct option opts[] = {
         {"queue", required_argument, NULL, 'Q'},
         {"firewall", required_argument, NULL, 'F'},
@@ -400,6 +403,8 @@ int gh_cmd_nfq(int argc, char **argv)
         {"vars", required_argument, NULL, OPT_VARS},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
+        {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
         {"eve", required_argument, NULL, OPT_EVE},
         {"stats-interval", required_argument, NULL, OPT_STATS},
@@ -430,6 +435,7 @@ int gh_cmd_nfq(int argc, char **argv)
         exit_code = GH_EXIT_RUNTIME;
         goto early;
     }
+    gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "Q:F:S:k:qh", opts, NULL)) != -1) {
@@ -463,6 +469,10 @@ int gh_cmd_nfq(int argc, char **argv)
             break;
         case OPT_THRESHOLD:
             sp.thresh_path = optarg;
+            break;
+        case OPT_CACHE_DIR:
+        case OPT_NO_CACHE:
+            gh_cli_cache_config(optarg, c == OPT_NO_CACHE);
             break;
         case OPT_CLASSIFICATION:
             sp.class_path = optarg;

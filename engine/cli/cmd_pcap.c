@@ -39,6 +39,9 @@ static void pcap_usage(FILE *out)
             "                           classification.config): alert category and severity\n"
             "      --threshold-file FILE  suppress, event_filter, threshold and rate_filter\n"
             "                           lines (Suricata's threshold.config format)\n"
+            "      --cache-dir DIR      Hyperscan database cache (default $GATEHOUSE_CACHE_DIR,\n"
+            "                           else $XDG_CACHE_HOME/gatehouse, else ~/.cache/gatehouse)\n"
+            "      --no-cache           compile every database, read and write no cache\n"
             "      --action-order LIST  precedence of signature actions, e.g.\n"
             "                           drop,pass,reject,alert (default pass,drop,reject,alert)\n"
             "      --eve FILE           write EVE JSON events (one per line; '-' = stdout)\n"
@@ -175,7 +178,8 @@ int gh_cmd_pcap(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
-           OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD, OPT_THREADS };
+           OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD, OPT_THREADS,
+           OPT_CACHE_DIR, OPT_NO_CACHE };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -187,6 +191,8 @@ int gh_cmd_pcap(int argc, char **argv)
         {"action-order", required_argument, NULL, OPT_ACTION_ORDER},
         {"classification", required_argument, NULL, OPT_CLASSIFICATION},
         {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
+        {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"async-oneside", no_argument, NULL, OPT_ASYNC},
         {"stream-inspect", required_argument, NULL, OPT_STREAM_INSPECT},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
@@ -221,6 +227,7 @@ int gh_cmd_pcap(int argc, char **argv)
         goto early;
     }
 
+    gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "r:F:S:k:qh", opts, NULL)) != -1) {
@@ -266,6 +273,10 @@ int gh_cmd_pcap(int argc, char **argv)
             break;
         case OPT_THRESHOLD:
             thresh_path = optarg;
+            break;
+        case OPT_CACHE_DIR:
+        case OPT_NO_CACHE:
+            gh_cli_cache_config(optarg, c == OPT_NO_CACHE);
             break;
         case OPT_CLASSIFICATION:
             class_path = optarg;

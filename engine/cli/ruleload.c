@@ -286,6 +286,46 @@ void gh_cli_rule_paths_free(char **p, size_t n)
     free(p);
 }
 
+/* The Hyperscan cache of gh_cli_dpi_load (gh_cli_cache_config). */
+static struct {
+    bool on;
+    const char *dir;   /* --cache-dir; NULL: the default directory */
+    bool warned;
+} cache_conf;
+
+void gh_cli_cache_config(const char *dir, bool off)
+{
+    cache_conf.on = !off;
+    cache_conf.dir = off ? NULL : dir;
+}
+
+/* --cache-dir, else $GATEHOUSE_CACHE_DIR, $XDG_CACHE_HOME/gatehouse,
+ * ~/.cache/gatehouse; NULL when there is no home. */
+static const char *cache_dir(char *buf, size_t n)
+{
+    const char *e;
+    if (cache_conf.dir)
+        return cache_conf.dir;
+    if ((e = getenv("GATEHOUSE_CACHE_DIR")) && *e)
+        return e;
+    if ((e = getenv("XDG_CACHE_HOME")) && *e)
+        snprintf(buf, n, "%s/gatehouse", e);
+    else if ((e = getenv("HOME")) && *e)
+        snprintf(buf, n, "%s/.cache/gatehouse", e);
+    else
+        return NULL;
+    return buf;
+}
+
+/* GATEHOUSE_COMPILE_JOBS: threads compiling databases (0 or unset: one per CPU). */
+static unsigned compile_jobs(void)
+{
+    const char *e = getenv("GATEHOUSE_COMPILE_JOBS");
+    char *end;
+    unsigned long v = e ? strtoul(e, &end, 10) : 0;
+    return e && *e && !*end && v < 1024 ? (unsigned)v : 0;
+}
+
 gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
                         const gh_rule_vars *vars, const gh_classification *cls, bool verbose,
                         int *exit_code)
@@ -334,9 +374,27 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
     size_t nerrs = 0;
     gh_dpi_load_report rep;
     memset(&rep, 0, sizeof(rep));
+    gh_dpi_options o;
+    if (opt)
+        o = *opt;
+    else
+        gh_dpi_options_init(&o);
+    char dirbuf[PATH_MAX];
+    if (cache_conf.on && !o.cache_dir && !(o.cache_dir = cache_dir(dirbuf, sizeof(dirbuf))) &&
+        !cache_conf.warned) {
+        fprintf(stderr, "%s: warning: no cache directory (no HOME): compiling without cache\n",
+                prog);
+        cache_conf.warned = true;
+    }
+    if (!o.jobs)
+        o.jobs = compile_jobs();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    dpi = gh_dpi_compile_ex(files, nfiles, vars, opt, &errs, &nerrs, &rep, &err);
+    dpi = gh_dpi_compile_ex(files, nfiles, vars, &o, &errs, &nerrs, &rep, &err);
+    if (rep.cache_error[0] && !cache_conf.warned) {
+        fprintf(stderr, "%s: warning: %s: compiling without cache\n", prog, rep.cache_error);
+        cache_conf.warned = true;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (dpi && cls && gh_dpi_set_classification(dpi, cls, &errs, &nerrs) == GH_E_NOMEM) {
         gh_dpi_free(dpi);
@@ -365,8 +423,9 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
         if (rep.pcre)
             fprintf(stderr, "; pcre %zu (%zu with a Hyperscan prefilter)", rep.pcre,
                     rep.pcre_hyperscan);
-        fprintf(stderr, "; %zu Hyperscan databases, %.1f KiB, compiled in %.1f ms\n",
-                rep.databases,
+        fprintf(stderr, "; %zu Hyperscan databases (%zu distinct: %zu from the cache, %zu "
+                "compiled; prefilters: %zu from the cache), %.1f KiB, compiled in %.1f ms\n",
+                rep.databases, rep.db_distinct, rep.db_cached, rep.db_compiled, rep.pcre_cached,
                 (double)rep.db_bytes / 1024.0,
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     }

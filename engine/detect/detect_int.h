@@ -113,10 +113,12 @@ typedef struct dpi_kw {
     pcre2_code *re;
     dpi_byte *bk;       /* byte_* keywords */
     hs_database_t *re_hs; /* pcre: Hyperscan prefilter of the expression (no false
-                             negatives), NULL when Hyperscan cannot take it */
+                             negatives), NULL when Hyperscan cannot take it; owned by
+                             gh_dpi.dbs */
     const struct dpi_kw *sub; /* base64_decode: the keywords of base64_data (dpi_sig.b64kw) */
     uint32_t nsub;
     gh_rule_loc loc;    /* the keyword, for errors */
+    uint32_t re_hs_req; /* build only: 1 + its prefilter's compile request, 0: none */
 } dpi_kw;
 
 /* The keywords of one buffer of a signature, with what Suricata applies to
@@ -274,7 +276,7 @@ typedef struct dpi_nofp {
 } dpi_nofp;
 
 typedef struct dpi_group {
-    hs_database_t *db;  /* block or stream mode, see gh_dpi */
+    hs_database_t *db;  /* block or stream mode, see gh_dpi; owned by gh_dpi.dbs */
     dpi_nofp nofp[2];   /* without a fast pattern: IPv4 [0], IPv6 [1] */
     size_t n_patterns;
 } dpi_group;
@@ -311,6 +313,7 @@ struct gh_dpi {
     dpi_sig *sigs;
     size_t n;
     unsigned max_pg;   /* port groups per class and orientation (option) */
+    unsigned pg_min_diff; /* build only: gh_dpi_options.port_group_min_diff */
     /* block mode, per class, packet orientation (the signatures requiring
      * that direction or none) and port group: packets (gh_dpi_match_packet)
      * and windows of streams without incremental state (gh_dpi_match_stream) */
@@ -331,6 +334,10 @@ struct gh_dpi {
     unsigned nxbufs;
     dpi_group txx[2][GH_STAGE_DONE + 1][XBUF_MAX];
     port_map pmap[CLS_N][2];
+    /* the distinct Hyperscan databases, groups' and pcre prefilters': identical
+     * ones are built once and shared, so they are freed from here only */
+    hs_database_t **dbs;
+    size_t ndbs;
     size_t db_bytes;
     size_t mem_bytes;
     size_t n_no_stream; /* signatures with flow:no_stream */

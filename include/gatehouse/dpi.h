@@ -63,12 +63,18 @@ typedef struct gh_dpi_load_report {
     size_t kw_other;           /**< rules whose keyword did not fit in kw[] */
     size_t no_fast_pattern;    /**< loaded signatures verified on every packet of their group */
     size_t patterns;           /**< Hyperscan expressions over all databases */
-    size_t databases;          /**< Hyperscan databases built */
+    size_t databases;          /**< groups with a Hyperscan database */
+    size_t db_distinct;        /**< distinct group databases (identical ones are shared) */
+    size_t db_cached;          /**< of those, read from the cache directory */
+    size_t db_compiled;        /**< of those, compiled by this load */
     size_t db_bytes;           /**< their total size (hs_database_size) */
     size_t scratch_bytes;      /**< size of one worker's scratch */
     size_t port_groups;        /**< most port groups of a protocol and orientation */
     size_t pcre;               /**< pcre keywords loaded */
     size_t pcre_hyperscan;     /**< of those, with a Hyperscan prefilter */
+    size_t pcre_cached;        /**< distinct prefilters read from the cache directory */
+    char cache_error[192];     /**< why the cache directory was not used ("" when it was,
+                                    or none was asked for) */
 } gh_dpi_load_report;
 
 /** One loaded signature, for events and reports. Strings are owned by the gh_dpi. */
@@ -143,11 +149,31 @@ typedef struct gh_dpi_options {
      *  the source port of a to_client one). Ports whose signature sets are
      *  the largest get a group each, the other ports share one. */
     unsigned port_groups;
+    /** A port group keeps its own databases only when its signatures differ
+     *  from those of the shared group 0 by at least this many fast patterns
+     *  and by 1/8 of the any-port ones (each group's databases repeat every
+     *  any-port signature); otherwise it is merged into group 0. Default 64;
+     *  0: every group the port_groups cut makes is kept. */
+    unsigned port_group_min_diff;
     /** Give each pcre whose expression Hyperscan compiles a Hyperscan
      *  prefilter (prefilter mode: it may match more, never less), scanned
      *  before PCRE2 so a subject it rejects costs no PCRE2 run (default true). */
     bool pcre_hyperscan;
+    /** Directory of the Hyperscan database cache (NULL, the default: no
+     *  cache). Databases are keyed by a hash of their whole compile input, so
+     *  a reload compiles only those whose signatures changed. A directory
+     *  that cannot be created or written is reported in
+     *  gh_dpi_load_report.cache_error and the load compiles everything. */
+    const char *cache_dir;
+    /** Size bound of the cache directory; the least recently used files go
+     *  first (default GH_DPI_CACHE_MAX_DEFAULT). */
+    uint64_t cache_max_bytes;
+    /** Threads compiling the databases the cache lacks (0, the default: one
+     *  per online CPU). The result does not depend on it. */
+    unsigned jobs;
 } gh_dpi_options;
+
+#define GH_DPI_CACHE_MAX_DEFAULT (1024ull << 20)
 
 GH_API void gh_dpi_options_init(gh_dpi_options *o);
 

@@ -1,0 +1,227 @@
+/* Compile a batch of Hyperscan databases: merge identical requests, read the
+ * cache, compile the misses on threads (largest first, each into its own
+ * slot, so the result is the serial one), write them back. */
+#include "hs_batch.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The key: SHA-256 (first 16 bytes) of the compile's whole input. */
+static bool req_key(const gh_hs_req *r, const hs_platform_info_t *plat, gh_hs_key *k)
+{
+    static const char tag[] = "gatehouse hs_compile_multi v1";
+    const char *ver = hs_version();
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    unsigned head[4] = {r->mode, r->prefilter, r->n, 0};
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+              EVP_DigestUpdate(ctx, tag, sizeof(tag)) &&
+              EVP_DigestUpdate(ctx, ver, strlen(ver) + 1) &&
+              EVP_DigestUpdate(ctx, &plat->tune, sizeof(plat->tune)) &&
+              EVP_DigestUpdate(ctx, &plat->cpu_features, sizeof(plat->cpu_features)) &&
+              EVP_DigestUpdate(ctx, head, sizeof(head));
+    for (unsigned i = 0; ok && i < r->n; i++) {
+        unsigned fi[2] = {r->flags[i], r->ids[i]};
+        ok = EVP_DigestUpdate(ctx, fi, sizeof(fi)) &&
+             EVP_DigestUpdate(ctx, r->ex[i], strlen(r->ex[i]) + 1);
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= GH_HS_KEY_LEN;
+    EVP_MD_CTX_free(ctx);
+    if (ok)
+        memcpy(k->b, md, GH_HS_KEY_LEN);
+    return ok;
+}
+
+typedef struct job {
+    gh_hs_req *r;
+    hs_database_t *db;
+    char *msg;          /* Hyperscan's refusal, strdup'd */
+    int expr;
+    bool failed;
+} job;
+
+/* The main thread takes the largest jobs first, the others the smallest: at
+ * most one large compile runs at a time, which bounds the peak memory
+ * (compiles of large databases take hundreds of MB each). */
+typedef struct pool {
+    job *j;
+    size_t *order;      /* job indices, most expressions first */
+    pthread_mutex_t mu;
+    size_t lo, hi;      /* order[lo, hi) not taken yet */
+} pool;
+
+static void compile_one(job *j)
+{
+    hs_compile_error_t *ce = NULL;
+    if (hs_compile_multi((const char *const *)j->r->ex, j->r->flags, j->r->ids, j->r->n,
+                         j->r->mode, NULL, &j->db, &ce) == HS_SUCCESS)
+        return;
+    j->db = NULL;
+    j->failed = true;
+    j->expr = ce ? ce->expression : -1;
+    j->msg = strdup(ce && ce->message ? ce->message : "?");
+    hs_free_compile_error(ce);
+}
+
+static void take(pool *p, bool largest)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        bool any = p->lo < p->hi;
+        size_t i = !any ? 0 : largest ? p->order[p->lo++] : p->order[--p->hi];
+        pthread_mutex_unlock(&p->mu);
+        if (!any)
+            return;
+        compile_one(&p->j[i]);
+    }
+}
+
+static void *worker(void *arg)
+{
+    take(arg, false);
+    return NULL;
+}
+
+static int job_cmp(const void *a, const void *b, void *arg)
+{
+    const job *j = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    unsigned nx = j[x].r->n, ny = j[y].r->n;
+    if (nx != ny)
+        return nx < ny ? 1 : -1;
+    return (x > y) - (x < y);
+}
+
+static void run_jobs(job *j, size_t n, unsigned jobs)
+{
+    pool p = {.j = j, .hi = n, .order = malloc((n ? n : 1) * sizeof(size_t))};
+    if (!p.order) { /* serial, in request order */
+        for (size_t i = 0; i < n; i++)
+            compile_one(&j[i]);
+        return;
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    for (size_t i = 0; i < n; i++)
+        p.order[i] = i;
+    qsort_r(p.order, n, sizeof(*p.order), job_cmp, j);
+    if (jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    if (jobs > n)
+        jobs = (unsigned)n;
+    pthread_t *t = jobs > 1 ? malloc((jobs - 1) * sizeof(*t)) : NULL;
+    size_t started = 0;
+    for (unsigned i = 0; t && i + 1 < jobs; i++, started++)
+        if (pthread_create(&t[i], NULL, worker, &p) != 0)
+            break; /* fewer threads: the others take the rest */
+    take(&p, true);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    pthread_mutex_destroy(&p.mu);
+    free(p.order);
+}
+
+static int key_cmp(const void *a, const void *b, void *arg)
+{
+    const gh_hs_key *k = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = memcmp(k[x].b, k[y].b, GH_HS_KEY_LEN);
+    return c ? c : (x > y) - (x < y);
+}
+
+static int append_db(gh_hs_dbs *dbs, hs_database_t *db)
+{
+    if (dbs->n == dbs->cap) {
+        size_t nc = dbs->cap ? 2 * dbs->cap : 64;
+        hs_database_t **nd = realloc(dbs->db, nc * sizeof(*nd));
+        if (!nd)
+            return GH_E_NOMEM;
+        dbs->db = nd;
+        dbs->cap = nc;
+    }
+    dbs->db[dbs->n++] = db;
+    return 0;
+}
+
+int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_hs_dbs *dbs,
+                      gh_hs_batch_stats *st, gh_error *err)
+{
+    memset(st, 0, sizeof(*st));
+    hs_platform_info_t plat;
+    memset(&plat, 0, sizeof(plat));
+    (void)hs_populate_platform(&plat);
+    gh_hs_key *key = malloc((n ? n : 1) * sizeof(*key));
+    size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+    size_t *rep = malloc((n ? n : 1) * sizeof(*rep)); /* the first identical request */
+    job *j = calloc(n ? n : 1, sizeof(*j));
+    size_t nj = 0;
+    int rc = key && idx && rep && j ? 0 : GH_E_NOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        idx[i] = i;
+        if (!req_key(&r[i], &plat, &key[i]))
+            rc = GH_E_NOMEM;
+    }
+    if (rc) {
+        gh_error_set(err, rc, "out of memory building the signature databases");
+        goto out;
+    }
+    qsort_r(idx, n, sizeof(*idx), key_cmp, key);
+    for (size_t i = 0; i < n; i++)
+        rep[idx[i]] = i && !memcmp(key[idx[i]].b, key[idx[i - 1]].b, GH_HS_KEY_LEN)
+                          ? rep[idx[i - 1]] : idx[i];
+    /* the distinct ones: from the cache, else to compile */
+    for (size_t i = 0; i < n; i++) {
+        if (rep[i] != i)
+            continue;
+        st->distinct++;
+        hs_database_t *db = NULL;
+        if (c && gh_hs_cache_get(c, &key[i], r[i].prefilter, &db)) {
+            r[i].db = db;
+            st->cached++;
+            st->rejected += db == NULL;
+            continue;
+        }
+        j[nj++].r = &r[i];
+    }
+    run_jobs(j, nj, jobs);
+    for (size_t i = 0; i < nj; i++) {
+        if (j[i].failed && !j[i].r->prefilter && !rc) {
+            rc = GH_E_UNSUPPORTED;
+            gh_error_set(err, rc, "hyperscan: %s (expression %d)", j[i].msg, j[i].expr);
+        }
+        j[i].r->db = j[i].db;
+        st->compiled++;
+        st->rejected += j[i].failed;
+        if (c && (!j[i].failed || j[i].r->prefilter))
+            gh_hs_cache_put(c, &key[j[i].r - r], j[i].r->prefilter, j[i].db);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rep[i] != i || !r[i].db)
+            continue;
+        if (rc || append_db(dbs, r[i].db) != 0) {
+            if (!rc) {
+                rc = GH_E_NOMEM;
+                gh_error_set(err, rc, "out of memory building the signature databases");
+            }
+            hs_free_database(r[i].db);
+            r[i].db = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        r[i].db = rc ? NULL : r[rep[i]].db;
+out:
+    for (size_t i = 0; j && i < nj; i++)
+        free(j[i].msg);
+    free(j);
+    free(rep);
+    free(idx);
+    free(key);
+    return rc;
+}

@@ -1,0 +1,453 @@
+/* The on-disk Hyperscan database cache (layout in rules/hs_cache.h).
+ *
+ * File format, host byte order (a database only loads on the platform that
+ * built it anyway):
+ *   header  "GHHSCACH", u32 format version, u32 entry count
+ *   entry   key[16], u32 flags (ENT_REJECTED), u32 CRC-32 of the bytes, u64 length, bytes
+ * The bytes are hs_serialize_database's output. Everything read is checked
+ * (bounds, CRC, hs_serialized_database_info, hs_deserialize_database) before
+ * use: a bad entry is a miss, never a crash. */
+#include "hs_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define FORMAT_VERSION 1u
+#define N_PACKS 16
+#define PACK_KEEP_UNUSED 512 /* a pack keeps this many entries no load used, for other rulesets */
+#define ENT_REJECTED 1u
+
+static const char magic[8] = {'G', 'H', 'H', 'S', 'C', 'A', 'C', 'H'};
+
+typedef struct file_hdr {
+    char magic[8];
+    uint32_t version;
+    uint32_t count;
+} file_hdr;
+
+typedef struct ent_hdr {
+    uint8_t key[GH_HS_KEY_LEN];
+    uint32_t flags;
+    uint32_t crc;
+    uint64_t len;
+} ent_hdr;
+
+typedef struct pack_ent {
+    gh_hs_key key;
+    uint32_t flags;
+    const uint8_t *bytes;
+    size_t len;
+    uint8_t *owned;   /* bytes of an entry put by this load */
+    bool used;        /* read or put by this load */
+} pack_ent;
+
+typedef struct pack {
+    bool loaded, dirty;
+    uint8_t *file;    /* the pack as read; old entries point into it */
+    pack_ent *e;
+    size_t n, cap;
+} pack;
+
+struct gh_hs_cache {
+    char *dir;
+    uint64_t max_bytes;
+    bool wrote;       /* something was written: prune at close */
+    unsigned tmp_seq;
+    pack packs[N_PACKS];
+};
+
+static int mkdir_p(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, size_t why_len)
+{
+    struct stat st;
+    if (!dir || !*dir) {
+        snprintf(why, why_len, "no cache directory");
+        return NULL;
+    }
+    const char *bad = NULL;
+    if (mkdir_p(dir) != 0 || stat(dir, &st) != 0)
+        bad = strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+        bad = "not a directory";
+    else if (access(dir, W_OK | X_OK) != 0)
+        bad = strerror(errno);
+    if (bad) {
+        snprintf(why, why_len, "cannot use cache directory %s: %s", dir, bad);
+        return NULL;
+    }
+    gh_hs_cache *c = calloc(1, sizeof(*c));
+    if (!c || !(c->dir = strdup(dir))) {
+        free(c);
+        snprintf(why, why_len, "out of memory");
+        return NULL;
+    }
+    c->max_bytes = max_bytes;
+    return c;
+}
+
+static char *path_of(const gh_hs_cache *c, const char *name)
+{
+    size_t n = strlen(c->dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", c->dir, name);
+    return p;
+}
+
+static void key_hex(const gh_hs_key *k, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < GH_HS_KEY_LEN; i++) {
+        out[2 * i] = hx[k->b[i] >> 4];
+        out[2 * i + 1] = hx[k->b[i] & 15];
+    }
+    out[2 * GH_HS_KEY_LEN] = '\0';
+}
+
+/* The whole of @p path, NULL when it cannot be read; the mtime refreshed
+ * (it is used). */
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    uint8_t *b = NULL;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && (b = malloc((size_t)st.st_size))) {
+        size_t got = 0;
+        while (got < (size_t)st.st_size) {
+            ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        if (got == (size_t)st.st_size) {
+            *len = got;
+            (void)futimens(fd, NULL);
+        } else {
+            free(b);
+            b = NULL;
+        }
+    }
+    close(fd);
+    return b;
+}
+
+/* The entry of file @p b at @p off (advanced past it); false when out of
+ * bounds or the CRC differs. */
+static bool next_entry(const uint8_t *b, size_t len, size_t *off, ent_hdr *h,
+                       const uint8_t **bytes)
+{
+    if (len - *off < sizeof(*h))
+        return false;
+    memcpy(h, b + *off, sizeof(*h));
+    *off += sizeof(*h);
+    if (h->len > len - *off || h->len > UINT32_MAX) /* crc32 takes a uInt length */
+        return false;
+    *bytes = b + *off;
+    *off += h->len;
+    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), *bytes, (uInt)h->len) == h->crc;
+}
+
+static bool header_ok(const uint8_t *b, size_t len, uint32_t *count)
+{
+    file_hdr h;
+    if (!b || len < sizeof(h))
+        return false;
+    memcpy(&h, b, sizeof(h));
+    *count = h.count;
+    return memcmp(h.magic, magic, sizeof(magic)) == 0 && h.version == FORMAT_VERSION;
+}
+
+/* Deserialize @p bytes; NULL when they are not a database for this host. */
+static hs_database_t *load_db(const uint8_t *bytes, size_t len)
+{
+    char *info = NULL;
+    if (hs_serialized_database_info((const char *)bytes, len, &info) != HS_SUCCESS)
+        return NULL;
+    free(info);
+    hs_database_t *db = NULL;
+    if (hs_deserialize_database((const char *)bytes, len, &db) != HS_SUCCESS)
+        return NULL;
+    return db;
+}
+
+static void pack_load(gh_hs_cache *c, unsigned i)
+{
+    pack *p = &c->packs[i];
+    p->loaded = true;
+    char name[32];
+    snprintf(name, sizeof(name), "pcre-%x.pack", i);
+    char *path = path_of(c, name);
+    size_t len = 0;
+    uint8_t *b = path ? read_all(path, &len) : NULL;
+    free(path);
+    uint32_t count;
+    if (!header_ok(b, len, &count) || !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
+        free(b);
+        return; /* missing or foreign: empty, rewritten on the first put */
+    }
+    p->file = b;
+    p->cap = count ? count : 1;
+    size_t off = sizeof(file_hdr);
+    for (uint32_t k = 0; k < count; k++) {
+        ent_hdr h;
+        const uint8_t *bytes;
+        if (!next_entry(b, len, &off, &h, &bytes)) {
+            p->dirty = true; /* truncated or corrupt: keep what came before, rewrite */
+            break;
+        }
+        pack_ent *e = &p->e[p->n++];
+        memcpy(e->key.b, h.key, GH_HS_KEY_LEN);
+        e->flags = h.flags;
+        e->bytes = bytes;
+        e->len = (size_t)h.len;
+    }
+}
+
+static pack_ent *pack_find(pack *p, const gh_hs_key *k)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (memcmp(p->e[i].key.b, k->b, GH_HS_KEY_LEN) == 0)
+            return &p->e[i];
+    return NULL;
+}
+
+bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_database_t **db)
+{
+    *db = NULL;
+    if (packed) {
+        unsigned i = k->b[0] >> 4;
+        if (!c->packs[i].loaded)
+            pack_load(c, i);
+        pack_ent *e = pack_find(&c->packs[i], k);
+        if (!e)
+            return false;
+        if (e->flags & ENT_REJECTED) {
+            e->used = true;
+            return true;
+        }
+        *db = load_db(e->bytes, e->len);
+        e->used = *db != NULL;
+        return *db != NULL;
+    }
+    char name[2 * GH_HS_KEY_LEN + 8];
+    memcpy(name, "db-", 3);
+    key_hex(k, name + 3);
+    strcat(name, ".hs");
+    char *path = path_of(c, name);
+    size_t len = 0;
+    uint8_t *b = path ? read_all(path, &len) : NULL;
+    free(path);
+    uint32_t count;
+    size_t off = sizeof(file_hdr);
+    ent_hdr h;
+    const uint8_t *bytes;
+    if (header_ok(b, len, &count) && count == 1 && next_entry(b, len, &off, &h, &bytes) &&
+        memcmp(h.key, k->b, GH_HS_KEY_LEN) == 0 && !(h.flags & ENT_REJECTED))
+        *db = load_db(bytes, (size_t)h.len);
+    free(b);
+    return *db != NULL;
+}
+
+/* Write @p n entries to @p name atomically (a temporary file, then rename). */
+static void write_file(gh_hs_cache *c, const char *name, const pack_ent *const *e, size_t n)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), ".tmp-%ld-%u", (long)getpid(), c->tmp_seq++);
+    char *tpath = path_of(c, tmp), *path = path_of(c, name);
+    FILE *f = tpath && path ? fopen(tpath, "wbe") : NULL;
+    bool ok = f != NULL;
+    file_hdr fh = {.version = FORMAT_VERSION, .count = (uint32_t)n};
+    memcpy(fh.magic, magic, sizeof(magic));
+    ok = ok && fwrite(&fh, sizeof(fh), 1, f) == 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        ent_hdr h = {.flags = e[i]->flags, .len = e[i]->len};
+        memcpy(h.key, e[i]->key.b, GH_HS_KEY_LEN);
+        h.crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), e[i]->bytes, (uInt)e[i]->len);
+        ok = fwrite(&h, sizeof(h), 1, f) == 1 &&
+             (!e[i]->len || fwrite(e[i]->bytes, e[i]->len, 1, f) == 1);
+    }
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tpath, path) == 0)
+        c->wrote = true;
+    else if (f)
+        unlink(tpath);
+    free(tpath);
+    free(path);
+}
+
+void gh_hs_cache_put(gh_hs_cache *c, const gh_hs_key *k, bool packed, const hs_database_t *db)
+{
+    char *bytes = NULL;
+    size_t len = 0;
+    if (db && hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
+        return;
+    pack_ent ent = {.key = *k, .flags = db ? 0 : ENT_REJECTED, .bytes = (uint8_t *)bytes,
+                    .len = len, .owned = (uint8_t *)bytes, .used = true};
+    if (!packed) {
+        char name[2 * GH_HS_KEY_LEN + 8];
+        memcpy(name, "db-", 3);
+        key_hex(k, name + 3);
+        strcat(name, ".hs");
+        const pack_ent *one = &ent;
+        if (db)
+            write_file(c, name, &one, 1);
+        free(bytes);
+        return;
+    }
+    pack *p = &c->packs[k->b[0] >> 4];
+    if (!p->loaded)
+        pack_load(c, k->b[0] >> 4);
+    pack_ent *old = pack_find(p, k);
+    if (old) { /* a bad entry of the same key: replace it */
+        free(old->owned);
+        *old = ent;
+    } else {
+        if (p->n == p->cap) {
+            size_t nc = p->cap ? 2 * p->cap : 64;
+            pack_ent *ne = realloc(p->e, nc * sizeof(*ne));
+            if (!ne) {
+                free(bytes);
+                return;
+            }
+            p->e = ne;
+            p->cap = nc;
+        }
+        p->e[p->n++] = ent;
+    }
+    p->dirty = true;
+}
+
+typedef struct cfile {
+    char *name;
+    time_t mtime;
+    uint64_t size;
+} cfile;
+
+static int cfile_cmp(const void *a, const void *b)
+{
+    const cfile *x = a, *y = b;
+    return (x->mtime > y->mtime) - (x->mtime < y->mtime);
+}
+
+static bool ours(const char *n)
+{
+    size_t l = strlen(n);
+    return (!strncmp(n, "db-", 3) && l > 6 && !strcmp(n + l - 3, ".hs")) ||
+           (!strncmp(n, "pcre-", 5) && l > 10 && !strcmp(n + l - 5, ".pack")) ||
+           !strncmp(n, ".tmp-", 5);
+}
+
+/* Remove the least recently used files until the directory fits its bound;
+ * temporaries left by a crashed load go when an hour old. */
+static void prune(gh_hs_cache *c)
+{
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return;
+    cfile *f = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t total = 0;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!ours(de->d_name))
+            continue;
+        char *p = path_of(c, de->d_name);
+        struct stat st;
+        if (!p || stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(p);
+            continue;
+        }
+        if (!strncmp(de->d_name, ".tmp-", 5)) {
+            if (now - st.st_mtime > 3600)
+                unlink(p);
+            free(p);
+            continue;
+        }
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 256;
+            cfile *nf = realloc(f, nc * sizeof(*nf));
+            if (!nf) {
+                free(p);
+                break;
+            }
+            f = nf;
+            cap = nc;
+        }
+        f[n++] = (cfile){p, st.st_mtime, (uint64_t)st.st_size};
+        total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    qsort(f, n, sizeof(*f), cfile_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (total > c->max_bytes && unlink(f[i].name) == 0)
+            total -= f[i].size;
+        free(f[i].name);
+    }
+    free(f);
+}
+
+void gh_hs_cache_close(gh_hs_cache *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < N_PACKS; i++) {
+        pack *p = &c->packs[i];
+        if (p->dirty) {
+            /* this load's entries, then as many others as the bound keeps */
+            const pack_ent **w = malloc((p->n ? p->n : 1) * sizeof(*w));
+            size_t nw = 0, unused = 0;
+            for (size_t k = 0; w && k < p->n; k++)
+                if (p->e[k].used)
+                    w[nw++] = &p->e[k];
+            for (size_t k = 0; w && k < p->n && unused < PACK_KEEP_UNUSED; k++)
+                if (!p->e[k].used) {
+                    w[nw++] = &p->e[k];
+                    unused++;
+                }
+            char name[32];
+            snprintf(name, sizeof(name), "pcre-%x.pack", i);
+            if (w)
+                write_file(c, name, w, nw);
+            free(w);
+        }
+        for (size_t k = 0; k < p->n; k++)
+            free(p->e[k].owned);
+        free(p->e);
+        free(p->file);
+    }
+    if (c->wrote)
+        prune(c);
+    free(c->dir);
+    free(c);
+}
