@@ -325,22 +325,20 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
     const gh_app_ops *ops = gh_app_flow_ops(&s->app);
     void *state = gh_app_flow_state(si->app, &s->app);
     gh_dpi_tx_view tv = {.ops = ops, .state = state, .tx = tx};
-    if (stage == GH_STAGE_BODY && s->app.proto != GH_ALPROTO_HTTP1) {
-        /* other bodies (SMTP attachments): once the minimal size arrived,
-         * then each window more, whole */
+    bool http = s->app.proto == GH_ALPROTO_HTTP1;
+    if (stage == GH_STAGE_BODY || (http && stage == GH_STAGE_DONE)) {
         const uint8_t *b;
         uint32_t len = 0;
         ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, 0, &b, &len);
-        if (len < body_min[dir] || len - tx->body_inspected[dir] < body_window[dir])
-            return;
-        tx->body_inspected[dir] = len;
-    } else if ((stage == GH_STAGE_BODY || stage == GH_STAGE_DONE) &&
-               s->app.proto == GH_ALPROTO_HTTP1) {
-        const uint8_t *b;
-        uint32_t len = 0;
-        ops->get_buffer(state, tx, GH_BUF_FILE_DATA, dir, 0, &b, &len);
-        if (!body_view(si, tx, dir, len, stage, &tv))
-            return;
+        if (http) {
+            if (!body_view(si, tx, dir, len, stage, &tv))
+                return;
+        } else { /* other bodies (SMTP attachments): once the minimal size
+                  * arrived, then each window more, whole */
+            if (len < body_min[dir] || len - tx->body_inspected[dir] < body_window[dir])
+                return;
+            tx->body_inspected[dir] = len;
+        }
     }
     if (c->scan && gh_dpi_has_tx_sigs(si->dpi)) {
         gh_packet mirror;
