@@ -1303,6 +1303,29 @@ static void mark_retries(dpi_kw *kw, size_t n)
     }
 }
 
+/* A content may skip a window start at or after one from which every
+ * occurrence already failed: it retries each occurrence, its window ends at
+ * the buffer's end (relative, no within, fixed distance), and no keyword of
+ * the signature writes a variable, so what follows an occurrence depends on
+ * the occurrence alone. Never prunes a match: Suricata's answer, found with
+ * fewer steps. */
+static void mark_memo(dpi_kw *kw, size_t n, bool writes_vars)
+{
+    for (size_t i = 0; i < n; i++) {
+        dpi_kw *k = &kw[i];
+        k->memo = !writes_vars && k->type == KW_CONTENT && !k->negated && k->retry &&
+                  k->relative && !k->has_within && !k->vars;
+    }
+}
+
+static bool writes_vars(const dpi_kw *kw, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kw[i].type == KW_BYTE_EXTRACT || kw[i].type == KW_BYTE_MATH)
+            return true;
+    return false;
+}
+
 /* stream_size:<side>,<op>,<n> (repeatable: all must hold). */
 static void compile_stream_size(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
 {
@@ -1604,6 +1627,9 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         return false;
     mark_retries(sg->kw, sg->nkw_all);
     mark_retries(sg->b64kw, sg->nb64);
+    bool wv = writes_vars(sg->kw, sg->nkw_all) || writes_vars(sg->b64kw, sg->nb64);
+    mark_memo(sg->kw, sg->nkw_all, wv);
+    mark_memo(sg->b64kw, sg->nb64, wv);
 
     sg->info.payload = sg->nkw_all > 0;
 

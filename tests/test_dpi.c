@@ -160,6 +160,39 @@ static void test_backtracking(void **state)
     assert_false(fires("content:\"k\"; isdataat:!3,relative;", "k..k..."));
 }
 
+/* A chain of relative contents without within over many occurrences: the
+ * occurrences after a window start that already failed are not tried again,
+ * so 30 x 30 x 30 candidate paths cost about 90 steps, not Suricata's 3000
+ * step limit; the answer is the exhaustive one. */
+static void test_backtracking_memo(void **state)
+{
+    (void)state;
+    const char *o = "content:\"a\"; content:\"b\"; distance:0; content:\"c\"; distance:0; "
+                    "content:\"d\"; distance:0; within:1;";
+    char pl[200];
+    size_t n = 0;
+    for (const char *c = "abc"; *c; c++)
+        for (int i = 0; i < 30; i++) {
+            pl[n++] = *c;
+            pl[n++] = '.';
+        }
+    char rule[512];
+    snprintf(rule, sizeof(rule), "alert tcp any any -> any any (%s sid:1;)\n", o);
+    pb_rules L;
+    pb_rules_load(&L, rule, NULL);
+    assert_int_equal(L.rep.loaded, 1);
+    gh_dpi_match m[2];
+    gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, pl, n);
+    assert_int_equal(run(&L, &p, NULL, m, 2), 0);
+    gh_dpi_scratch_stats st;
+    gh_dpi_scratch_get_stats(L.s, &st);
+    assert_int_equal(st.budget_exceeded, 0);
+    memcpy(pl + n, "cd", 2); /* a match at the very end is still found */
+    p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, pl, n + 2);
+    assert_int_equal(run(&L, &p, NULL, m, 2), 1);
+    pb_rules_free(&L);
+}
+
 static void test_startswith_endswith(void **state)
 {
     (void)state;
@@ -1674,6 +1707,7 @@ int main(void)
         cmocka_unit_test(test_offset_depth),
         cmocka_unit_test(test_distance_within),
         cmocka_unit_test(test_backtracking),
+        cmocka_unit_test(test_backtracking_memo),
         cmocka_unit_test(test_startswith_endswith),
         cmocka_unit_test(test_isdataat),
         cmocka_unit_test(test_pcre),

@@ -97,6 +97,8 @@ typedef struct dpi_kw {
     bool startswith, endswith;
     bool has_offset, has_depth, has_distance, has_within;
     bool retry;         /* a later keyword reads this one's match end */
+    bool memo;          /* content: once every occurrence from a window start on has
+                           failed, a later start fails too (vctx.memo_lo) */
     bool fast_pattern;
     bool fp_chop;
     bool last_ext;      /* no later keyword can extend a match's extent (stream mode) */
@@ -441,6 +443,8 @@ static inline int lc(int c)
 }
 
 
+#define VCTX_MEMO 16
+
 typedef struct vctx {
     const dpi_kw *kw;   /* the keywords of this buffer */
     size_t nkw;
@@ -461,6 +465,10 @@ typedef struct vctx {
     /* pcre keywords (index < 64) without R: the subject is the whole buffer,
      * so the Hyperscan prefilter's answer holds for the whole verification */
     uint64_t re_scanned, re_none;
+    /* memo keywords (index < VCTX_MEMO): every occurrence at or after
+     * memo_lo[i] was tried and failed, with the keywords after it */
+    uint16_t memo_set;
+    uint32_t memo_lo[VCTX_MEMO];
 } vctx;
 
 /* Every database group of @p d (at most N_GROUPS). */

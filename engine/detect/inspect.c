@@ -137,6 +137,10 @@ static bool inspect_content(size_t i, const dpi_kw *k, uint32_t prev_end,
         lo = reach; /* nothing after this keyword can make the match reach the new bytes */
     int64_t found = -1;
     int64_t from = lo < 0 ? 0 : lo;
+    bool memo = k->memo && !v->stream && i < VCTX_MEMO;
+    if (memo && (v->memo_set >> i & 1) && from >= v->memo_lo[i])
+        return false; /* the occurrences from here on failed before */
+    int64_t first = from;
     for (;;) {
         if (hi - from < (int64_t)k->len)
             found = -1;
@@ -144,8 +148,13 @@ static bool inspect_content(size_t i, const dpi_kw *k, uint32_t prev_end,
             found = find(k, v->buf, (uint32_t)from, (uint32_t)(hi - k->len));
         if (k->negated)
             return found < 0 && inspect(i + 1, prev_end, ext, v);
-        if (found < 0)
+        if (found < 0) {
+            if (memo && (!(v->memo_set >> i & 1) || first < v->memo_lo[i])) {
+                v->memo_set |= (uint16_t)(1u << i);
+                v->memo_lo[i] = (uint32_t)first;
+            }
             return false;
+        }
         int64_t end = found + k->len;
         if (inspect(i + 1, (uint32_t)end, end > ext ? end : ext, v))
             return true;
