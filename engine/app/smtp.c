@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "base64.h"
 #include "gatehouse/common.h"
 
 #define LINE_LIMIT 4096       /* SMTP_LINE_BUFFER_LIMIT */
@@ -281,28 +282,13 @@ static void chunk_out(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
 
 /* ---- MIME body decoding ----------------------------------------------------------- */
 
-static int b64val(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* Decode the quantum in m->b64 (2 to 4 characters, '=' padding) into @p out. */
 static size_t b64_quantum(mime *m, uint8_t out[3])
 {
     uint32_t v = 0;
     size_t nch = 0;
     for (size_t i = 0; i < m->nb64 && m->b64[i] != '='; i++, nch++)
-        v |= (uint32_t)b64val(m->b64[i]) << (18 - 6 * i);
+        v |= (uint32_t)gh_b64_value(m->b64[i]) << (18 - 6 * i);
     m->nb64 = 0;
     size_t nout = nch >= 4 ? 3 : nch == 3 ? 2 : nch == 2 ? 1 : 0;
     for (size_t i = 0; i < nout; i++)
@@ -322,8 +308,8 @@ static int body_b64(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
     for (size_t i = 0; i < n; i++) {
         /* whole quanta of four alphabet characters: decoded at once */
         while (m->nb64 == 0 && n - i >= 4 && k + 3 <= sizeof(out)) {
-            int v0 = b64val(b[i]), v1 = b64val(b[i + 1]), v2 = b64val(b[i + 2]),
-                v3 = b64val(b[i + 3]);
+            int v0 = gh_b64_value(b[i]), v1 = gh_b64_value(b[i + 1]);
+            int v2 = gh_b64_value(b[i + 2]), v3 = gh_b64_value(b[i + 3]);
             if ((v0 | v1 | v2 | v3) < 0)
                 break;
             uint32_t v = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 |
@@ -342,7 +328,7 @@ static int body_b64(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
         uint8_t c = b[i];
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
             continue;
-        if (b64val(c) < 0 && c != '=') {
+        if (gh_b64_value(c) < 0 && c != '=') {
             m->anom |= AN_B64;
             chunk_out(st, tx, out, k);
             return -1;

@@ -4,6 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
+#include "base64.h"
 #include "detect/detect_int.h"
 
 /* First occurrence of @k's pattern starting in [from, last_start], or -1. */
@@ -413,18 +414,6 @@ static bool inspect_byte(size_t i, const dpi_kw *k, uint32_t prev_end, int64_t e
     return inspect(i + 1, (uint32_t)end, r.end > ext ? r.end : ext, v);
 }
 
-/* Base64 alphabet values (RFC 4648), -1 for other bytes. */
-static int b64_value(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 static void b64_block(uint8_t *o, const uint8_t b[4])
 {
     o[0] = (uint8_t)((b[0] << 2) | (b[1] >> 4));
@@ -447,7 +436,7 @@ static uint32_t b64_decode(uint8_t *dest, uint32_t cap, const uint8_t *src, uint
     uint8_t b[4] = {0, 0, 0, 0};
     bool valid = true;
     for (i = 0; i < len; i++) {
-        int val = b64_value(src[i]);
+        int val = gh_b64_value(src[i]);
         if (val < 0) {
             if (src[i] != '=') {
                 valid = false;
