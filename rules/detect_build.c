@@ -1779,6 +1779,8 @@ typedef struct gsel {
     unsigned sel;          /* SEL_* */
     unsigned stage, buf;   /* SEL_TX: ready stage, fast pattern buffer (0: none) */
     unsigned x;            /* SEL_TX: or transformed buffer (gh_dpi.xbufs, 0: none) */
+    const uint32_t *ids;   /* the signatures it picks from: those of set_members */
+    size_t nids;
 } gsel;
 
 /* SEL_TX: a transaction signature of direction q->o, ready at q->stage */
@@ -1791,6 +1793,25 @@ static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
     if (sg->dir != DIR_ANY && sg->dir != (q->o ? DIR_TO_CLIENT : DIR_TO_SERVER))
         return false;
     return (q->gmask[i] >> q->g) & 1;
+}
+
+/* The signatures sig_in_set can take for @p q whatever its port group: into
+ * @p ids (d->n entries); returns how many. */
+static size_t set_members(const gh_dpi *d, const gsel *q, uint32_t *ids)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const dpi_sig *sg = &d->sigs[i];
+        bool in;
+        if (q->sel == SEL_TX)
+            in = sg->app && (sg->app_dirs >> q->o & 1) && sg->ready[q->o] == q->stage;
+        else
+            in = !sg->app && sig_in_class(sg, q->cls) &&
+                 (sg->dir == DIR_ANY || sg->dir == (q->o ? DIR_TO_CLIENT : DIR_TO_SERVER));
+        if (in)
+            ids[n++] = (uint32_t)i;
+    }
+    return n;
 }
 
 static bool sig_has_fp(const dpi_sig *sg, const gsel *q)
@@ -1864,7 +1885,8 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
                        gh_error *err)
 {
     size_t np = 0, nn = 0;
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t j = 0; j < q->nids; j++) {
+        size_t i = q->ids[j];
         const dpi_sig *sg = &d->sigs[i];
         np += sig_db_entries(sg, i, q);
         nn += !sig_has_fp(sg, q) && sig_selected(sg, i, q);
@@ -1881,7 +1903,8 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
      * pattern, as its occurrences slide out of the window */
     unsigned single = mode == HS_MODE_BLOCK ? HS_FLAG_SINGLEMATCH : 0;
     size_t k = 0;
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t j = 0; j < q->nids; j++) {
+        size_t i = q->ids[j];
         const dpi_sig *sg = &d->sigs[i];
         if (!sig_has_fp(sg, q) && sig_selected(sg, i, q)) {
             nofp[nn++] = (uint32_t)i;
@@ -2216,7 +2239,10 @@ static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
 static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
 {
     uint8_t *gmask = malloc(d->n ? d->n : 1);
-    if (!gmask) {
+    uint32_t *ids = malloc((d->n ? d->n : 1) * sizeof(*ids));
+    if (!gmask || !ids) {
+        free(gmask);
+        free(ids);
         gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
         return GH_E_NOMEM;
     }
@@ -2228,8 +2254,11 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
                 gh_error_set(err, rc, "out of memory building the port groups");
                 break;
             }
+            gsel all = {.cls = c, .o = o, .gmask = gmask, .sel = SEL_ALL, .ids = ids};
+            all.nids = set_members(d, &all, ids);
             for (unsigned g = 0; g < d->pmap[c][o].ngroups && !rc; g++) {
-                gsel q = {.cls = c, .o = o, .gmask = gmask, .g = g, .sel = SEL_ALL};
+                gsel q = all;
+                q.g = g;
                 rc = build_group(d, &d->groups[c][o][g], &q, HS_MODE_BLOCK, dr, err);
                 if (c != CLS_TCP || rc)
                     continue;
@@ -2244,16 +2273,21 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
     tx_fp_transformed(d);
     for (unsigned o = 0; o < 2 && !rc; o++)
         for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++) {
+            gsel all = {.o = o, .sel = SEL_TX, .stage = st, .ids = ids};
+            all.nids = set_members(d, &all, ids);
             for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
-                gsel q = {.o = o, .sel = SEL_TX, .stage = st, .buf = b};
+                gsel q = all;
+                q.buf = b;
                 rc = build_group(d, &d->txg[o][st][b], &q, HS_MODE_BLOCK, dr, err);
             }
             for (unsigned x = 1; x < d->nxbufs && !rc; x++) {
-                gsel q = {.o = o, .sel = SEL_TX, .stage = st, .x = x};
+                gsel q = all;
+                q.x = x;
                 rc = build_group(d, &d->txx[o][st][x], &q, HS_MODE_BLOCK, dr, err);
             }
         }
     free(gmask);
+    free(ids);
     return rc;
 }
 
