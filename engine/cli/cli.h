@@ -49,6 +49,12 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
                            const gh_rule_vars *vars, const gh_classification *cls,
                            const gh_dpi_options *opt, bool verbose, int *exit_code);
 
+/* The compile half of gh_cli_dpi_load_ex, for files already parsed and
+ * checked without errors (gh_rules_check); they stay the caller's. */
+gh_dpi *gh_cli_dpi_build(const char *prog, gh_rule_file *const *files, size_t nfiles,
+                         const gh_rule_vars *vars, const gh_classification *cls,
+                         const gh_dpi_options *opt, bool verbose, int *exit_code);
+
 /* The Hyperscan database cache of gh_cli_dpi_load (--cache-dir DIR,
  * --no-cache): @p dir, or when NULL $GATEHOUSE_CACHE_DIR, else
  * $XDG_CACHE_HOME/gatehouse, else ~/.cache/gatehouse; @p off: none.

@@ -73,6 +73,8 @@ typedef struct totals {
     size_t n_kw;
     bool failed; /* a file could not be read, or memory ran out */
     bool explain_all; /* --explain-types=all: also the rules not loaded */
+    gh_rule_file **sigs; /* the signature files, parsed and checked once, compiled after */
+    size_t n_sigs;
 } totals;
 
 static void add_kw(totals *t, const gh_rule_kwcount *k)
@@ -170,6 +172,13 @@ static void check_file(const char *path, gh_rule_tier tier, const gh_rule_vars *
         t->unsupported += f->n_unsupported;
         for (size_t i = 0; i < f->n_unsupported_kw; i++)
             add_kw(t, &f->unsupported_kw[i]);
+        gh_rule_file **v = realloc(t->sigs, (t->n_sigs + 1) * sizeof(*v));
+        if (v) {
+            t->sigs = v;
+            t->sigs[t->n_sigs++] = f;
+            return;
+        }
+        t->failed = true;
     }
     gh_rule_file_free(f);
 }
@@ -328,14 +337,10 @@ int gh_cmd_check(int argc, char **argv)
         }
         /* signatures too: pcre that PCRE2 rejects, modifier conflicts, the
          * Hyperscan databases */
-        size_t n_sig = 0;
-        for (size_t i = 0; fw_paths && i < n_inputs; i++)
-            if (inputs[i].tier == GH_RULE_TIER_SIGNATURE)
-                fw_paths[n_sig++] = inputs[i].path;
-        if (fw_paths && n_sig) {
+        if (t.n_sigs) {
             int drc = GH_EXIT_OK;
-            gh_dpi *dpi = gh_cli_dpi_load("gatehouse check", fw_paths, n_sig, vars, cls, !quiet,
-                                          &drc);
+            gh_dpi *dpi = gh_cli_dpi_build("gatehouse check", t.sigs, t.n_sigs, vars, cls, NULL,
+                                           !quiet, &drc);
             if (!dpi)
                 t.failed = true;
             if (dpi && thresh_path) {
@@ -380,6 +385,9 @@ out:
     for (size_t i = 0; i < t.n_kw; i++)
         free((char *)t.kw[i].keyword);
     free(t.kw);
+    for (size_t i = 0; i < t.n_sigs; i++)
+        gh_rule_file_free(t.sigs[i]);
+    free(t.sigs);
     gh_rule_vars_free(vars);
     gh_classification_free(cls);
     free(inputs);

@@ -370,6 +370,20 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
         *exit_code = GH_EXIT_RUNTIME;
         goto out;
     }
+    dpi = gh_cli_dpi_build(prog, files, nfiles, vars, cls, opt, verbose, exit_code);
+out:
+    for (size_t i = 0; files && i < nfiles; i++)
+        gh_rule_file_free(files[i]);
+    free(files);
+    gh_cli_rule_paths_free(names, nfiles);
+    return dpi;
+}
+
+gh_dpi *gh_cli_dpi_build(const char *prog, gh_rule_file *const *files, size_t nfiles,
+                         const gh_rule_vars *vars, const gh_classification *cls,
+                         const gh_dpi_options *opt, bool verbose, int *exit_code)
+{
+    gh_error err = {0};
     gh_rule_error *errs = NULL;
     size_t nerrs = 0;
     gh_dpi_load_report rep;
@@ -390,7 +404,7 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
         o.jobs = compile_jobs();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    dpi = gh_dpi_compile_ex(files, nfiles, vars, &o, &errs, &nerrs, &rep, &err);
+    gh_dpi *dpi = gh_dpi_compile_ex(files, nfiles, vars, &o, &errs, &nerrs, &rep, &err);
     if (rep.cache_error[0] && !cache_conf.warned) {
         fprintf(stderr, "%s: warning: %s: compiling without cache\n", prog, rep.cache_error);
         cache_conf.warned = true;
@@ -410,9 +424,8 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
         else
             fprintf(stderr, "%s: %s\n", prog, err.msg);
         gh_dpi_free(dpi);
-        dpi = NULL;
         *exit_code = GH_EXIT_RUNTIME;
-        goto out;
+        return NULL;
     }
     if (verbose) {
         fprintf(stderr, "signatures: loaded %zu, skipped %zu", rep.loaded, rep.skipped);
@@ -429,11 +442,6 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
                 (double)rep.db_bytes / 1024.0,
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     }
-out:
-    for (size_t i = 0; files && i < nfiles; i++)
-        gh_rule_file_free(files[i]);
-    free(files);
-    gh_cli_rule_paths_free(names, nfiles);
     return dpi;
 }
 
