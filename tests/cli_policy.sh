@@ -83,6 +83,15 @@ expect "stream-memcap bypass" \
     "$(run flows.pcap stream_memcap --stream-max-flows 1 --on-stream-memcap bypass)" \
     "32 0|bypass=3|4:stream_memcap:bypass 7:stream_memcap:bypass \
 10:stream_memcap:bypass |13:1 13:2 |0"
+# the reassembly memcap: 2 KiB hold 3 chunks, the 4th of 5 segments sent ahead
+# of the first finds none (not a flow's own out-of-order limit)
+expect "stream-memcap reassembly default" "$(run ooo.pcap stream_memcap --stream-memcap 2k)" \
+    "14 0|ignore=2||null:1 |0"
+expect "stream-memcap reassembly within the memcap" \
+    "$(run ooo.pcap stream_memcap | cut -d'|' -f1,2,4)" "14 0||11:1 "
+expect "stream-memcap reassembly drop-flow" \
+    "$(run ooo.pcap stream_memcap --stream-memcap 2k --on-stream-memcap drop-flow)" \
+    "6 8|drop_flow=1|7:stream_memcap:drop_flow ||8"
 expect "stream-memcap sizes: bad value" \
     "$("$GH" pcap -q -r "$TMP/flows.pcap" --stream-memcap 12x 2>&1; echo "rc=$?")" \
     "gatehouse pcap: a memcap takes 1 byte to 1024g (k, m, g suffixes), not '12x'

@@ -6,6 +6,7 @@ flows.pcap       4 TCP connections to port 80 open at once (handshake, a
 midstream.pcap   a connection without its handshake (port 81), then a whole one (port 82)
 bomb.pcap        HTTP: a gzip response inflating to 64 KiB
 apperr.pcap      HTTP: a request with an invalid Content-Length, then a second request
+ooo.pcap         a connection whose client sends 6 segments of 400 bytes, the first last
 """
 import gzip
 import sys
@@ -108,6 +109,22 @@ def apperr(d):
     wrpcap(f"{d}/apperr.pcap", out)
 
 
+def ooo(d):
+    out = []
+    c = Conv(out, 44000)
+    c.handshake()
+    segs = [bytes([0x61 + i]) * 400 for i in range(6)]
+    base = c.cseq
+    for i in list(range(1, 6)) + [0]:
+        c.cseq = base + 400 * i
+        c.pkt(True, "PA", segs[i])
+    c.cseq = base + 2400
+    c.pkt(False, "A")
+    c.pkt(True, "PA", b"EVIL")
+    c.close()
+    wrpcap(f"{d}/ooo.pcap", out)
+
+
 if __name__ == "__main__":
-    for make in (flows, midstream, bomb, apperr):
+    for make in (flows, midstream, bomb, apperr, ooo):
         make(sys.argv[1])
