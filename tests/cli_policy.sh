@@ -27,8 +27,8 @@ run() {
     "$GH" pcap -q -r "$TMP/$pcap" -S "$TMP/p.rules" --eve "$TMP/e.json" \
         --write-dropped "$TMP/d.pcap" "$@" || { echo "exit $?"; return; }
     local v c a al w
-    v=$(jq -r 'select(.event_type=="stats") | "\(.stats.verdict.accepted) \(.stats.verdict.dropped)"' \
-        "$TMP/e.json")
+    v=$(jq -r 'select(.event_type=="stats") | .stats.verdict
+        | "\(.accepted) \(.dropped)"' "$TMP/e.json")
     c=$(jq -r --arg c "$cond" 'select(.event_type=="stats") | .stats.exception_policy[$c]
         | to_entries | map(select(.value > 0) | "\(.key)=\(.value)") | join(",")' "$TMP/e.json")
     a=$(jq -r 'select(.event_type=="anomaly" and .anomaly.type=="exception_policy")
