@@ -709,7 +709,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
                                !(f->exc_seen & (1u << GH_EXC_COND_MIDSTREAM)))) {
             pol = exc_hit(w, &pkts[i], p, f, GH_EXC_COND_MIDSTREAM);
         }
-        if (GH_UNLIKELY(pol >= GH_EXC_DROP_PACKET) && !w->held[i]) {
+        if (GH_UNLIKELY(pol >= GH_EXC_DROP_PACKET)) {
             v = drop(w, &pkts[i], p, f, GH_FW_DROP, GH_DROP_EXCEPTION, NULL);
             w->passed[i] = false;
             verdicts[i] = v;
