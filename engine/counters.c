@@ -80,6 +80,9 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->fw_fastpath += src->fw_fastpath;
     dst->fw_non_ip += src->fw_non_ip;
     dst->flow_pool_full += src->flow_pool_full;
+    for (int e = 0; e < GH_EXC_COND_COUNT; e++)
+        for (int q = 0; q < GH_EXC_POLICY_COUNT; q++)
+            dst->exc[e][q] += src->exc[e][q];
     dst->dpi_inspected += src->dpi_inspected;
     dst->dpi_passed += src->dpi_passed;
     dst->dpi_truncated += src->dpi_truncated;
@@ -242,6 +245,18 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
     if (c->flow_pool_full)
         fprintf(out, "flow table full: %" PRIu64 " packets classified without state\n",
                 c->flow_pool_full);
+    any = false;
+    for (int e = 0; e < GH_EXC_COND_COUNT; e++) {
+        for (int q = 0; q < GH_EXC_POLICY_COUNT; q++) {
+            if (!c->exc[e][q])
+                continue;
+            if (!any)
+                fprintf(out, "failure policies (times applied):\n");
+            any = true;
+            fprintf(out, "  %-16s %-12s %" PRIu64 "\n", gh_exc_cond_name((gh_exc_cond)e, true),
+                    gh_exc_policy_name((gh_exc_policy)q, false), c->exc[e][q]);
+        }
+    }
     if (elapsed_s > 0) {
         double pps = (double)c->pkts / elapsed_s;
         double gbps = (double)c->bytes * 8.0 / elapsed_s / 1e9;

@@ -367,6 +367,16 @@ void gh_eve_fmt_app_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
     gh_eve_fmt_end(b);
 }
 
+void gh_eve_fmt_exc_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                            uint64_t flow_id, gh_exc_cond cond, gh_exc_policy policy)
+{
+    gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "anomaly");
+    gh_jbuf_printf(b, ",\"anomaly\":{\"type\":\"exception_policy\",\"event\":\"%s\","
+                      "\"policy\":\"%s\"}",
+                   gh_exc_cond_name(cond, true), gh_exc_policy_name(policy, true));
+    gh_eve_fmt_end(b);
+}
+
 void gh_eve_fmt_app_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
                             uint64_t flow_id, const char *app_proto, uint64_t tx_id, bool has_tx,
                             const char *name)
@@ -628,6 +638,16 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
                    c->tag_evicted, c->frag_held,
                    c->frag_reassembled, c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
                    c->stream_conflicts, c->stream_gaps);
+    /* Suricata's exception_policy counters: per target, per policy applied */
+    JLIT(b, ",\"exception_policy\":{");
+    for (int e = 0; e < GH_EXC_COND_COUNT; e++) {
+        gh_jbuf_printf(b, "%s\"%s\":{", e ? "," : "", gh_exc_cond_name((gh_exc_cond)e, true));
+        for (int q = GH_EXC_IGNORE; q < GH_EXC_POLICY_COUNT; q++)
+            gh_jbuf_printf(b, "%s\"%s\":%" PRIu64, q > GH_EXC_IGNORE ? "," : "",
+                           gh_exc_policy_name((gh_exc_policy)q, true), c->exc[e][q]);
+        JLIT(b, "}");
+    }
+    JLIT(b, "}");
     if (extra) {
         JLIT(b, ",");
         gh_jbuf_append(b, extra, strlen(extra));

@@ -100,6 +100,7 @@ void gh_flow_config_init(gh_flow_config *cfg)
     cfg->expire_scan = 256;
     cfg->evict_sample = 32;
     cfg->evict_established = true;
+    cfg->evict_live = true;
     cfg->midstream = false;
     cfg->async_oneside = false;
     cfg->vlan_tracking = true;
@@ -568,7 +569,7 @@ static bool evict_one(gh_flow_table *t, uint64_t now)
             continue;
         seen++;
         int r = evict_rank(t, f, now);
-        if (r == 3 && !t->cfg.evict_established)
+        if ((r == 3 && !t->cfg.evict_established) || (r > 1 && !t->cfg.evict_live))
             continue;
         if (r < best_rank || (r == best_rank && f->last_ns < best->last_ns)) {
             best = f;
@@ -789,9 +790,10 @@ static void flow_init(gh_flow_table *t, gh_flow *f, const gh_flow_key *k, uint64
             f->tcp_state = GH_TCP_SYN_SENT;
         } else if (t->cfg.midstream) {
             f->tcp_state = GH_TCP_ESTABLISHED;
-            f->flags |= GH_FLOWF_ESTABLISHED;
+            f->flags |= GH_FLOWF_ESTABLISHED | GH_FLOWF_MIDSTREAM;
         } else {
             f->tcp_state = GH_TCP_NONE;
+            f->flags |= GH_FLOWF_MIDSTREAM;
         }
     }
     if (sender_is_client == src_is_lo)

@@ -57,6 +57,7 @@ struct gh_stream_inspect {
                          a third as often; matching sees the last window bytes */
     gh_stream_inspect_stats st;
     gh_app *app;      /* application layer: detection, parsers, records for events */
+    unsigned exc;     /* failure policy conditions of this packet (1 << gh_exc_cond) */
     uint32_t body_limit[2]; /* HTTP body bytes kept per direction (gh_app_limits) */
 };
 
@@ -80,7 +81,8 @@ static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint6
 }
 
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
-                                         bool midstream, bool acked, gh_error *err)
+                                         bool midstream, bool acked,
+                                         const gh_stream_inspect_limits *limits, gh_error *err)
 {
     if (window < 256 || max_flows == 0) {
         gh_error_set(err, GH_E_INVAL, "stream window must be >= 256 bytes and flows >= 1");
@@ -99,6 +101,8 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     rc.midstream = midstream;
     rc.history = window_history;
     rc.history_ctx = si;
+    if (limits->reasm_memcap)
+        rc.memcap = limits->reasm_memcap;
     if (!(si->reasm = gh_reasm_new(&rc, err)))
         goto fail;
     /* Suricata computes JA3/JA3S (and logs them) only when a rule reads them */
@@ -106,7 +110,11 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     gh_app_limits_init(&lim);
     for (gh_buffer_id b = GH_BUF_JA3_HASH; b <= GH_BUF_JA3S_STRING; b++)
         lim.tls_ja3 |= gh_dpi_reads_buffer(dpi, b);
-    if (!(si->app = gh_app_new(max_flows, &lim, err)))
+    if (limits->decompress_limit)
+        lim.decompress_limit = limits->decompress_limit;
+    uint32_t app_flows = limits->app_flows && limits->app_flows < max_flows ? limits->app_flows
+                                                                            : max_flows;
+    if (!(si->app = gh_app_new(app_flows, &lim, err)))
         goto fail;
     si->body_limit[0] = lim.request_body_limit;
     si->body_limit[1] = lim.response_body_limit;
@@ -364,6 +372,16 @@ static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
         gh_app_record(si->app, &s->app, tx, true); /* complete: its events */
 }
 
+static void app_exception(void *ctx, int dir, gh_app_exc kind)
+{
+    (void)dir;
+    deliver_ctx *c = ctx;
+    static const gh_exc_cond cond[] = {[GH_APP_EXC_ERROR] = GH_EXC_COND_APP_ERROR,
+                                       [GH_APP_EXC_MEMCAP] = GH_EXC_COND_APP_MEMCAP,
+                                       [GH_APP_EXC_DECODE_CAP] = GH_EXC_COND_DECOMPRESS_CAP};
+    c->si->exc |= 1u << cond[kind];
+}
+
 static void app_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
 {
     deliver_ctx *c = ctx;
@@ -380,7 +398,8 @@ static void feed_app(deliver_ctx *c, const uint8_t *data, size_t len, uint64_t o
 {
     stream_slot *s = c->slot;
     int dir = c->dir;
-    gh_app_sink sink = {.ctx = c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+    gh_app_sink sink = {.ctx = c, .on_progress = app_progress, .on_anomaly = app_anomaly,
+                        .on_exception = app_exception};
     uint64_t dend = s->woff[dir] + s->wlen[dir];
     if (off > dend && s->wlen[dir])
         gh_app_gap(c->si->app, &s->app, dir, off - dend, &sink);
@@ -397,7 +416,8 @@ static void app_closed(deliver_ctx *c, int dir)
     if (s->app_closed[dir] || !gh_reasm_stream_done(&s->rs[dir]))
         return;
     s->app_closed[dir] = true;
-    gh_app_sink sink = {.ctx = c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+    gh_app_sink sink = {.ctx = c, .on_progress = app_progress, .on_anomaly = app_anomaly,
+                        .on_exception = app_exception};
     gh_app_close(c->si->app, &s->app, dir, &sink);
 }
 
@@ -570,6 +590,7 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     if (!s) {
         /* no stream state to spare: this flow is inspected packet by packet */
         si->st.no_slot++;
+        si->exc |= 1u << GH_EXC_COND_STREAM_MEMCAP;
         return gh_dpi_match_packet(si->dpi, scratch, p, c.st, p->payload, p->payload_len, out, max);
     }
     c.slot = s;
@@ -584,7 +605,11 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
     bool est = st && st->established;
     c.scan = est;
     gh_dpi_stream_packet_begin(scratch);
+    uint64_t exhausted = gh_reasm_get_stats(si->reasm)->pool_exhausted;
     int rc = gh_reasm_segment(si->reasm, &s->rs[dir], p, on_data, &c);
+    /* the reassembly memcap (not a flow's own out-of-order limits) */
+    if (gh_reasm_get_stats(si->reasm)->pool_exhausted != exhausted)
+        si->exc |= 1u << GH_EXC_COND_STREAM_MEMCAP;
     app_closed(&c, dir);
     if (si->acked) {
         /* IDS: this direction's bytes are inspected up to what the receiver
@@ -653,14 +678,16 @@ size_t gh_stream_inspect_datagram(gh_stream_inspect *si, gh_dpi_scratch *scratch
                            .client_port = client_lo ? f->key.lo_port : f->key.hi_port};
     bool probe = p->payload_len && !(s && s->app_udp) &&
                  gh_app_udp_candidate(&pc, dir, p->payload, p->payload_len);
-    if (!s && (probe || gh_dpi_has_flowvars(si->dpi)) && !(s = slot_get(si, f)))
+    if (!s && (probe || gh_dpi_has_flowvars(si->dpi)) && !(s = slot_get(si, f))) {
         si->st.no_slot++;
+        si->exc |= 1u << GH_EXC_COND_STREAM_MEMCAP;
+    }
     if (s) {
         c.slot = s;
         s->app_udp |= probe;
         if (s->app_udp) {
             gh_app_sink sink = {.ctx = &c, .on_progress = app_progress,
-                                .on_anomaly = app_anomaly};
+                                .on_anomaly = app_anomaly, .on_exception = app_exception};
             gh_app_datagram(si->app, &s->app, dir, p->payload, p->payload_len, &sink);
         }
         c.lst.alproto = s->app.proto;
@@ -689,6 +716,13 @@ int gh_stream_inspect_record_current(gh_stream_inspect *si, const gh_flow *f, in
     return cur ? gh_app_record(si->app, &s->app, cur, false) : -1;
 }
 
+unsigned gh_stream_inspect_take_exceptions(gh_stream_inspect *si)
+{
+    unsigned m = si->exc;
+    si->exc = 0;
+    return m;
+}
+
 const gh_stream_inspect_stats *gh_stream_inspect_get_stats(const gh_stream_inspect *si)
 {
     return &si->st;
@@ -704,8 +738,10 @@ gh_flowvars *gh_stream_inspect_flowvars(gh_stream_inspect *si, gh_flow *f)
     if (!gh_dpi_has_flowvars(si->dpi))
         return NULL;
     stream_slot *s = slot_get(si, f);
-    if (!s)
+    if (!s) {
         si->st.no_slot++;
+        si->exc |= 1u << GH_EXC_COND_STREAM_MEMCAP;
+    }
     return s ? &s->fv : NULL;
 }
 
@@ -754,7 +790,8 @@ size_t gh_stream_inspect_flow_end(gh_stream_inspect *si, gh_dpi_scratch *scratch
     }
     if (app) { /* a body delimited by the close completes; unfinished transactions end */
         s->app_closed[dir] = true;
-        gh_app_sink sink = {.ctx = &c, .on_progress = app_progress, .on_anomaly = app_anomaly};
+        gh_app_sink sink = {.ctx = &c, .on_progress = app_progress, .on_anomaly = app_anomaly,
+                            .on_exception = app_exception};
         gh_app_close(si->app, &s->app, dir, &sink);
     }
     gh_dpi_match_sort(si->dpi, out, c.n);

@@ -15,6 +15,7 @@
 
 #include "gatehouse/dpi.h"
 #include "gatehouse/flow.h"
+#include "gatehouse/policy.h"
 #include "gatehouse/reassembly.h"
 #include "app/app.h"
 #include "hdrmatch.h"
@@ -35,10 +36,23 @@ typedef struct gh_stream_inspect_stats {
                                bytes after them were inspected as a new run */
 } gh_stream_inspect_stats;
 
+/* Pool sizes and caps; 0 takes the default. */
+typedef struct gh_stream_inspect_limits {
+    size_t reasm_memcap;       /* reassembly's chunk pool (gh_reasm_config.memcap) */
+    uint32_t app_flows;        /* parser states (at most max_flows) */
+    uint32_t decompress_limit; /* gh_app_limits.decompress_limit */
+} gh_stream_inspect_limits;
+
 /* @p window bytes per direction (>= 256), @p max_flows flows with stream
  * state at once. NULL and @p err on failure. */
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
-                                         bool midstream, bool acked, gh_error *err);
+                                         bool midstream, bool acked,
+                                         const gh_stream_inspect_limits *limits, gh_error *err);
+
+/* The failure policy conditions (1 << gh_exc_cond) the packets inspected
+ * since the last call hit: stream state or reassembly memory exhausted, a
+ * parser error, no parser state, a decoding cap. Clears them. */
+unsigned gh_stream_inspect_take_exceptions(gh_stream_inspect *si);
 void gh_stream_inspect_free(gh_stream_inspect *si);
 
 /*

@@ -21,6 +21,7 @@ _Static_assert(GH_FLOW_END_COUNT == 4, "gh_counters.flows_ended has one slot per
 enum {
     STAGE_IPONLY_TS = 1u << 0, /* IP-only signatures evaluated to_server */
     STAGE_IPONLY_TC = 1u << 1, /* ... and to_client */
+    STAGE_NODETECT = 1u << 2,  /* a pass-flow failure policy: tracked, parsed, not matched */
 };
 
 /* Hosts and host pairs whose xbits a worker keeps (the table's size: 84
@@ -83,6 +84,8 @@ void gh_engine_config_init(gh_engine_config *cfg)
     cfg->threshold_entries = 16384;
     cfg->tag_entries = 4096;
     gh_defrag_config_init(&cfg->defrag_cfg);
+    for (int c = 0; c < GH_EXC_COND_COUNT; c++)
+        cfg->exc.on[c] = GH_EXC_IGNORE;
 }
 
 /* The application layer's events of the last packet (or flow end) of flow
@@ -249,6 +252,10 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
     gh_flow_config fc = cfg->flow;
     fc.on_end = on_flow_end;
     fc.on_end_ctx = w;
+    /* ignore keeps making room by evicting live flows; any other policy
+     * decides instead (Suricata's flow memcap policy fires once no flow
+     * can be freed) */
+    fc.evict_live = cfg->exc.on[GH_EXC_COND_FLOW_FULL] == GH_EXC_IGNORE;
     if (!(w->flows = gh_flow_table_new(&fc, err)))
         goto fail;
     if (w->fw && !(w->fw_hits = calloc(gh_fw_rule_count(w->fw) + 1, sizeof(uint64_t)))) {
@@ -281,10 +288,13 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
             gh_error_set(err, GH_E_NOMEM, "out of memory");
             goto fail;
         }
+        gh_stream_inspect_limits sl = {.reasm_memcap = cfg->stream_memcap,
+                                       .app_flows = cfg->app_flows,
+                                       .decompress_limit = cfg->decompress_limit};
         if (cfg->stream && !(w->si = gh_stream_inspect_new(w->dpi, cfg->stream_window,
                                                            cfg->stream_flows,
                                                            cfg->flow.midstream,
-                                                           cfg->stream_acked, err)))
+                                                           cfg->stream_acked, &sl, err)))
             goto fail;
         if (gh_dpi_has_xbits(w->dpi) && !(w->xbits = gh_xbits_new(XBITS_MAX))) {
             gh_error_set(err, GH_E_NOMEM, "out of memory");
@@ -378,6 +388,43 @@ static void flow_decide(gh_flow *f, uint8_t a)
     if (f && f->action != GH_FLOW_ACTION_PASS && f->action != GH_FLOW_ACTION_DROP &&
         f->action != GH_FLOW_ACTION_REJECT)
         f->action = a;
+}
+
+/* Condition @p c of the failure policies hit packet @p p (flow @p f, NULL
+ * when it has none): count it under the configured policy, write an
+ * "anomaly" event (not for ignore; once per flow and condition; without a
+ * flow at the 1st, 2nd, 4th, 8th... packet, so a flood writes a few dozen
+ * lines) and put the policy's decision on the flow: drop-flow drops the
+ * rest of it, bypass accepts the rest uninspected, pass-flow keeps tracking
+ * and parsing it without matching signatures. Returns the policy, which the
+ * caller applies to the packet. */
+static gh_exc_policy exc_hit(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, gh_flow *f,
+                             gh_exc_cond c)
+{
+    gh_exc_policy pol = w->cfg.exc.on[c];
+    uint64_t n = ++w->counters.exc[c][pol];
+    bool event = f ? !(f->exc_seen & (1u << c)) : (n & (n - 1)) == 0;
+    if (f)
+        f->exc_seen |= (uint8_t)(1u << c);
+    if (event && pol != GH_EXC_IGNORE && w->eve && w->cfg.anomaly_events)
+        gh_eve_fmt_exc_anomaly(&w->events, in, p, f ? f->flow_id : 0, c, pol);
+    if (!f)
+        return pol;
+    switch (pol) {
+    case GH_EXC_DROP_FLOW:
+        flow_decide(f, GH_FLOW_ACTION_DROP);
+        break;
+    case GH_EXC_BYPASS:
+        if (f->action == GH_FLOW_ACTION_NONE || f->action == GH_FLOW_ACTION_ACCEPT)
+            f->action = GH_FLOW_ACTION_PASS;
+        break;
+    case GH_EXC_PASS_FLOW:
+        f->stage_flags |= STAGE_NODETECT;
+        break;
+    default:
+        break;
+    }
+    return pol;
 }
 
 /* The signature stage's decision over the n matches in w->matches, which are
@@ -501,6 +548,8 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     if (f)
         f->stage_flags |= iponly_bit;
     w->counters.dpi_inspected++;
+    if (w->si) /* conditions of earlier work (a flow's end) are no packet's */
+        gh_stream_inspect_take_exceptions(w->si);
     size_t n;
     bool app = w->si && f && (p->layers & (GH_LAYER_TCP | GH_LAYER_UDP));
     if (app && (p->layers & GH_LAYER_TCP))
@@ -515,7 +564,18 @@ static gh_verdict signatures(gh_worker *w, const gh_pkt_in *in, const gh_packet 
         n = gh_dpi_match_packet(w->dpi, w->scratch, p, &st, p->payload, p->payload_len,
                                 w->matches, GH_MAX_MATCHES);
     }
+    /* the conditions inspecting this packet hit: any policy but ignore
+     * takes the packet out of detection; the strongest one decides */
+    gh_exc_policy pol = GH_EXC_IGNORE;
+    for (unsigned m = w->si ? gh_stream_inspect_take_exceptions(w->si) : 0; m; m &= m - 1) {
+        gh_exc_policy q = exc_hit(w, in, p, f, (gh_exc_cond)__builtin_ctz(m));
+        pol = q > pol ? q : pol;
+    }
+    if (pol != GH_EXC_IGNORE || (f && (f->stage_flags & STAGE_NODETECT)))
+        n = 0;
     gh_verdict v = apply_matches(w, in, p, f, dir, n);
+    if (pol >= GH_EXC_DROP_PACKET)
+        v = drop(w, in, p, f, GH_FW_DROP, GH_DROP_EXCEPTION, NULL);
     if (w->tags)
         tag_packet(w, in, p, f);
     if (app)
@@ -638,10 +698,23 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
     }
     for (size_t i = 0; i < n; i++) {
         const gh_packet *p = &w->pkts[i];
-        if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL))
-            w->counters.flow_pool_full++;
         gh_flow *f = w->pkt_flows[i];
         gh_verdict v;
+        /* the failure policies of the flow stage's conditions */
+        gh_exc_policy pol = GH_EXC_IGNORE;
+        if (GH_UNLIKELY(w->pkt_dirs[i] == GH_FLOW_FULL)) {
+            w->counters.flow_pool_full++;
+            pol = exc_hit(w, &pkts[i], p, NULL, GH_EXC_COND_FLOW_FULL);
+        } else if (GH_UNLIKELY(f && (f->flags & GH_FLOWF_MIDSTREAM) &&
+                               !(f->exc_seen & (1u << GH_EXC_COND_MIDSTREAM)))) {
+            pol = exc_hit(w, &pkts[i], p, f, GH_EXC_COND_MIDSTREAM);
+        }
+        if (GH_UNLIKELY(pol >= GH_EXC_DROP_PACKET)) {
+            v = drop(w, &pkts[i], p, f, GH_FW_DROP, GH_DROP_EXCEPTION, NULL);
+            w->passed[i] = false;
+            verdicts[i] = v;
+            continue;
+        }
         if (w->held[i]) {
             /* the datagram's verdict falls on the fragment that completes it */
             w->counters.accepted++;
@@ -657,7 +730,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         } else {
             /* Malformed packets go to the policy like any other. */
             v = firewall(w, &pkts[i], p, f, w->pkt_dirs[i], w->pkt_est[i]);
-            if (v == GH_VERDICT_ACCEPT && w->dpi && p->ip_ver &&
+            if (v == GH_VERDICT_ACCEPT && w->dpi && p->ip_ver && pol != GH_EXC_PASS_PACKET &&
                 !(f && f->action == GH_FLOW_ACTION_PASS)) {
                 /* an IP length beyond the captured bytes: Suricata's decoder
                  * makes the packet invalid and detection skips it */

@@ -15,7 +15,7 @@ PCAP=$DATA/fw_mix.pcap
     --write-accepted "$TMP/acc.pcap" --write-dropped "$TMP/drop.pcap" 2>"$TMP/sum"
 expect "exit code" $? 0
 expect "verdicts" "$(stats "$TMP/eve.json" verdict)" \
-    '{"accepted":11,"dropped":3,"rejected":2,"drop_reason":{"firewall rule":4,"firewall policy":1,"signature":0,"flow drop":0}}'
+    '{"accepted":11,"dropped":3,"rejected":2,"drop_reason":{"firewall rule":4,"firewall policy":1,"signature":0,"flow drop":0,"exception policy":0}}'
 expect "firewall counters" "$(stats "$TMP/eve.json" firewall)" '{"lookups":8,"fastpath":7,"non_ip":1}'
 # one drop event per dropped packet, naming the rule (or the policy)
 expect "drop events" "$(jq -c 'select(.event_type=="drop") | [.pcap_cnt, .verdict.action, .rule.signature_id]' \

@@ -133,7 +133,7 @@ static void feed(rec *r, const gh_app_sink *sink, int dir, const uint8_t *b, siz
 
 static void run_into(rec *r, const tcase *c, int mode)
 {
-    gh_app_sink sink = {r, on_progress, on_anomaly};
+    gh_app_sink sink = {r, on_progress, on_anomaly, NULL};
     r->last_stage = -1;
     feed(r, &sink, 0, c->req, c->req_len, mode);
     feed(r, &sink, 1, c->resp, c->resp_len, mode);
@@ -667,7 +667,7 @@ static void test_gap_and_reset(void **st)
     gh_app_limits_init(&lim);
     r.state = calloc(1, r.ops->state_size);
     assert_int_equal(r.ops->init(r.state, &lim), 0);
-    gh_app_sink sink = {&r, on_progress, on_anomaly};
+    gh_app_sink sink = {&r, on_progress, on_anomaly, NULL};
     const char *a = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab";
     r.ops->parse(r.state, 0, (const uint8_t *)a, strlen(a), &sink);
     r.ops->gap(r.state, 0, 5, &sink);

@@ -76,7 +76,7 @@ static char *run(const gh_app_ops *ops, const pkt *p, size_t np, bool bytes)
     assert_non_null(r.state);
     assert_int_equal(ops->init(r.state, &lim), 0);
     gh_jbuf_init(&r.t);
-    gh_app_sink sink = {&r, on_progress, on_anomaly};
+    gh_app_sink sink = {&r, on_progress, on_anomaly, NULL};
     for (size_t i = 0; i < np; i++) {
         const uint8_t *b = (const uint8_t *)p[i].b;
         size_t n = p[i].n ? p[i].n : strlen(p[i].b);

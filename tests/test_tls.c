@@ -134,7 +134,7 @@ static char *run_mode(const conv *c, int mode, bool ja3)
     gh_app_limits_init(&lim);
     lim.tls_ja3 = ja3;
     assert_int_equal(ops->init(r.state, &lim), 0);
-    gh_app_sink sink = {&r, on_progress, on_anomaly};
+    gh_app_sink sink = {&r, on_progress, on_anomaly, NULL};
     for (size_t i = 0; i < c->n; i++) {
         const piece *x = &c->pc[i];
         for (size_t pos = 0; pos < x->n;) {

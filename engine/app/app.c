@@ -238,7 +238,8 @@ void *gh_app_flow_state(gh_app *a, const gh_app_flow *af)
 /* Take parser @p ops for the flow: its state from the pool. False when the
  * protocol is detected only or the pool is full (the flow keeps its
  * protocol, unparsed). */
-static bool take(gh_app *a, gh_app_flow *af, const gh_app_ops *ops)
+static bool take(gh_app *a, gh_app_flow *af, const gh_app_ops *ops, int dir,
+                 const gh_app_sink *sink)
 {
     af->proto = (uint8_t)ops->proto;
     a->st.flows[af->proto]++;
@@ -246,6 +247,7 @@ static bool take(gh_app *a, gh_app_flow *af, const gh_app_ops *ops)
         return false;
     if (!(af->state = state_get(a, ops))) {
         a->st.no_state++;
+        gh_app_exception(sink, dir, GH_APP_EXC_MEMCAP);
         return false;
     }
     return true;
@@ -278,7 +280,7 @@ static void detect(gh_app *a, gh_app_flow *af, int dir, const gh_app_sink *sink)
     if (found) {
         /* what waited for the decision, in order: a server's greeting came
          * before the client's first bytes */
-        if (take(a, af, found)) {
+        if (take(a, af, found, dir, sink)) {
             void *s = a->states[af->state - 1];
             if (found->server_first && dir == 0 && !af->reversed && af->nprobe[1]) {
                 found->parse(s, 1, af->probe[1], af->nprobe[1], sink);
@@ -331,7 +333,7 @@ void gh_app_datagram(gh_app *a, gh_app_flow *af, int dir, const uint8_t *b, size
             }
             return;
         }
-        if (!take(a, af, ops))
+        if (!take(a, af, ops, dir, sink))
             return;
     }
     void *s = gh_app_flow_state(a, af);

@@ -91,6 +91,16 @@ void gh_app_tx_release(gh_app_tx *tx);
 
 /* Where a parser reports progress. Called synchronously from parse/close;
  * the tx and its buffers stay valid during the call. */
+/* Conditions the failure policies act on (gatehouse/policy.h): the parser
+ * stopped on an error (Suricata's APP_LAYER_ERROR), no parser state was left
+ * for the flow, a decoding limit cut a body (decompression bomb, SMTP file
+ * content). */
+typedef enum gh_app_exc {
+    GH_APP_EXC_ERROR = 0,
+    GH_APP_EXC_MEMCAP,
+    GH_APP_EXC_DECODE_CAP,
+} gh_app_exc;
+
 typedef struct gh_app_sink {
     void *ctx;
     /* transaction @p tx advanced in direction @p dir to @p stage (GH_STAGE_BODY:
@@ -99,7 +109,15 @@ typedef struct gh_app_sink {
     /* a named protocol anomaly (Suricata's event name, e.g. "REQUEST_FIELD_TOO_LONG");
      * @p tx may be NULL */
     void (*on_anomaly)(void *ctx, gh_app_tx *tx, int dir, const char *name);
+    /* a failure policy's condition in direction @p dir (may be NULL) */
+    void (*on_exception)(void *ctx, int dir, gh_app_exc kind);
 } gh_app_sink;
+
+static inline void gh_app_exception(const gh_app_sink *sink, int dir, gh_app_exc kind)
+{
+    if (sink->on_exception)
+        sink->on_exception(sink->ctx, dir, kind);
+}
 
 typedef struct gh_app_ops {
     const char *name;   /* "http" as in alert app_proto */

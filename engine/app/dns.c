@@ -506,6 +506,7 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
         if (!message(st, dir, d->buf.p + 2, need - 2, true, sink)) {
             /* Suricata's parser error ends the application layer of the flow */
             st->d[0].dead = st->d[1].dead = true;
+            gh_app_exception(sink, dir, GH_APP_EXC_ERROR);
             return;
         }
     }

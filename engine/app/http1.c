@@ -725,6 +725,7 @@ static void inflate_feed(h1_state *st, int dir, const uint8_t *b, size_t n,
             store_body(st, dir, st->zbuf, (size_t)room);
             d->z_out += room;
             body_anomaly(st, dir, sink, "COMPRESSION_BOMB");
+            gh_app_exception(sink, dir, GH_APP_EXC_DECODE_CAP);
             d->z_mode = Z_STOP;
             return;
         }
@@ -834,6 +835,7 @@ static void dead(h1_state *st, int dir, const gh_app_sink *sink, const char *nam
     anomaly(sink, d->tx, dir, name);
     flush_body(st, dir, sink);
     d->st = S_DEAD;
+    gh_app_exception(sink, dir, GH_APP_EXC_ERROR);
 }
 
 /* ---- start lines ------------------------------------------------------------ */

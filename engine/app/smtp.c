@@ -138,6 +138,8 @@ typedef struct smtp_state {
     gh_buf helo;
     bool helo_set;
     bool dead;             /* parser error, STARTTLS: nothing more is parsed */
+    bool failed, capped;   /* a parser error, a file cut at its limit: told to the
+                              sink when the bytes are parsed */
     uint8_t ps;            /* PS_* */
     uint8_t cur_cmd;
     uint32_t bdat_len, bdat_idx;
@@ -263,6 +265,7 @@ static void data_chunk(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
         if (tx->fdata.len + (uint64_t)room > fdata_cap(st))
             room = tx->fdata.len < fdata_cap(st) ? (size_t)(fdata_cap(st) - tx->fdata.len) : 0;
         size_t k = n < room ? n : room;
+        st->capped |= k < n && f->size == f->len; /* the first bytes left out */
         if (k && gh_buf_put(&tx->fdata, b, k) == 0) {
             f->len += (uint32_t)k;
             tx->body_pending = true;
@@ -862,6 +865,7 @@ static void mime_events_out(smtp_state *st, const gh_app_sink *sink, const mime 
 static void fail(smtp_state *st)
 {
     st->dead = true; /* Suricata's parser error: the flow is not parsed further */
+    st->failed = true;
 }
 
 static void insert_cmd(smtp_state *st, uint8_t cmd, const gh_app_sink *sink)
@@ -1139,6 +1143,11 @@ static void parse(void *state, int dir, const uint8_t *b, size_t n, const gh_app
         first = false;
     }
     flush_done(st, sink, false);
+    if (st->failed)
+        gh_app_exception(sink, dir, GH_APP_EXC_ERROR);
+    if (st->capped)
+        gh_app_exception(sink, dir, GH_APP_EXC_DECODE_CAP);
+    st->failed = st->capped = false;
 }
 
 static void gap(void *state, int dir, uint64_t len, const gh_app_sink *sink)
@@ -1146,7 +1155,7 @@ static void gap(void *state, int dir, uint64_t len, const gh_app_sink *sink)
     (void)dir;
     (void)len;
     (void)sink;
-    fail(state); /* SMTP takes no gaps */
+    ((smtp_state *)state)->dead = true; /* SMTP takes no gaps (not a parse error) */
 }
 
 static void close_dir(void *state, int dir, const gh_app_sink *sink)

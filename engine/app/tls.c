@@ -183,6 +183,7 @@ static void fatal(tls_state *st, int dir, const gh_app_sink *sink, const char *n
         anomaly(st, dir, sink, name);
     st->dead = true;
     st->fatal_now = true;
+    gh_app_exception(sink, dir, GH_APP_EXC_ERROR);
 }
 
 static void report(tls_state *st, int dir, gh_app_stage stage, const gh_app_sink *sink)

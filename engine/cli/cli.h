@@ -7,10 +7,13 @@
 #define GH_EXIT_RUNTIME 1   /* input or output failed (corrupt pcap, write error, rule errors) */
 #define GH_EXIT_USAGE 2     /* bad command line */
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "gatehouse/dpi.h"
+#include "gatehouse/engine.h"
 #include "gatehouse/firewall.h"
 #include "gatehouse/rules.h"
 #include "gatehouse/threshold.h"
@@ -80,5 +83,45 @@ int gh_cli_thresholds_apply(const char *prog, const char *path, const gh_rule_va
 bool gh_cli_policy(const char *prog, const char *arg, gh_fw_action *out);      /* --policy */
 bool gh_cli_checksums(const char *prog, const char *arg, bool *out);            /* -k */
 bool gh_cli_action_order(const char *prog, const char *arg, gh_action_order *out);
+
+/* Failure policies and pool limits, shared by pcap and nfq: the options
+ * (one table, GH_CLI_LIMIT_OPTIONS, in each command's getopt array), their
+ * values, and gh_cli_limit_option to parse one. */
+enum {
+    GH_CLI_OPT_EXC_POLICY = 1000,
+    GH_CLI_OPT_MAX_FLOWS,
+    GH_CLI_OPT_FLOW_MEMCAP,
+    GH_CLI_OPT_STREAM_MEMCAP,
+    GH_CLI_OPT_STREAM_FLOWS,
+    GH_CLI_OPT_APP_FLOWS,
+    GH_CLI_OPT_DECOMPRESS_CAP,
+    GH_CLI_OPT_ON = 1100, /* + gh_exc_cond: --on-<condition> */
+};
+#define GH_CLI_ON_OPTION(e, opt, name, pkt)                                  \
+    {"on-" opt, required_argument, NULL, GH_CLI_OPT_ON + GH_EXC_COND_##e},
+#define GH_CLI_LIMIT_OPTIONS                                                 \
+    GH_EXC_COND_LIST(GH_CLI_ON_OPTION)                                       \
+    {"exception-policy", required_argument, NULL, GH_CLI_OPT_EXC_POLICY},    \
+    {"max-flows", required_argument, NULL, GH_CLI_OPT_MAX_FLOWS},            \
+    {"flow-memcap", required_argument, NULL, GH_CLI_OPT_FLOW_MEMCAP},        \
+    {"stream-memcap", required_argument, NULL, GH_CLI_OPT_STREAM_MEMCAP},    \
+    {"stream-max-flows", required_argument, NULL, GH_CLI_OPT_STREAM_FLOWS},  \
+    {"app-max-flows", required_argument, NULL, GH_CLI_OPT_APP_FLOWS},        \
+    {"decompress-cap", required_argument, NULL, GH_CLI_OPT_DECOMPRESS_CAP},
+
+typedef struct gh_cli_limits {
+    gh_exc_config exc;    /* per condition, GH_EXC_AUTO when not given */
+    gh_exc_policy master; /* --exception-policy */
+} gh_cli_limits;
+
+void gh_cli_limits_init(gh_cli_limits *l);
+/* Option @p opt with argument @p arg: 1 taken, 0 not one of these, -1 a bad
+ * value (printed as "PROG: ..."). */
+int gh_cli_limit_option(const char *prog, int opt, const char *arg, gh_cli_limits *l,
+                        gh_engine_config *cfg);
+/* The policies into @p cfg, resolved for the mode (@p ips: inline). */
+void gh_cli_limits_apply(const gh_cli_limits *l, gh_engine_config *cfg, bool ips);
+/* The options' help; @p mode_default says what auto means in the mode. */
+void gh_cli_limits_usage(FILE *out, const char *mode_default);
 
 #endif

@@ -123,6 +123,11 @@ static void nfq_usage(FILE *out)
             "      --no-flow-events     write no EVE flow events\n"
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
+            "\n");
+    gh_cli_limits_usage(out, "inline, as Suricata's IPS: drop-packet for flow-full,\n"
+                             "drop-flow for stream-memcap, app-memcap and app-error, ignore\n"
+                             "for midstream and decompress-cap");
+    fprintf(out,
             "\n"
             "Signals: SIGHUP compiles the rule files again; the old rules keep serving\n"
             "until the new ones are ready, and stay when the files have errors.\n"
@@ -418,6 +423,7 @@ int gh_cmd_nfq(int argc, char **argv)
         {"checksum", required_argument, NULL, 'k'},
         {"no-anomaly-events", no_argument, NULL, OPT_NOANOM},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
+        GH_CLI_LIMIT_OPTIONS
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -435,9 +441,11 @@ int gh_cmd_nfq(int argc, char **argv)
         exit_code = GH_EXIT_RUNTIME;
         goto early;
     }
+    gh_cli_limits lim;
+    gh_cli_limits_init(&lim);
     gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
     optind = 1;
-    int c;
+    int c, lr;
     while ((c = getopt_long(argc, argv, "Q:F:S:k:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'Q':
@@ -553,11 +561,15 @@ int gh_cmd_nfq(int argc, char **argv)
             nfq_usage(stdout);
             goto early;
         default:
-            nfq_usage(stderr);
+            if ((lr = gh_cli_limit_option("gatehouse nfq", c, optarg, &lim, &g.cfg)) > 0)
+                break;
+            if (lr == 0)
+                nfq_usage(stderr);
             exit_code = GH_EXIT_USAGE;
             goto early;
         }
     }
+    gh_cli_limits_apply(&lim, &g.cfg, true);
     if (optind < argc) {
         fprintf(stderr, "gatehouse nfq: unexpected argument '%s'\n", argv[optind]);
         exit_code = GH_EXIT_USAGE;

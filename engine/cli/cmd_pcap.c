@@ -69,6 +69,10 @@ static void pcap_usage(FILE *out)
             "                           per worker (see README)\n"
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
+            "\n",
+            GH_PCAP_MAX_THREADS);
+    gh_cli_limits_usage(out, "ignore in pcap mode, as Suricata's IDS");
+    fprintf(out,
             "\n"
             "Signatures (-S) see the packets the firewall accepted; TCP signatures match\n"
             "the reassembled stream of each direction, IP fragments are reassembled\n"
@@ -85,8 +89,7 @@ static void pcap_usage(FILE *out)
             "\n"
             "Exit codes: 0 every input processed; 1 an input or output failed (a corrupt\n"
             "pcap names the file, packet number and byte offset; packets before it are\n"
-            "processed and reported); 2 usage error.\n",
-            GH_PCAP_MAX_THREADS);
+            "processed and reported); 2 usage error.\n");
 }
 
 /* Rule hits, in file order: what fired and how often. */
@@ -206,6 +209,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"write-dropped", required_argument, NULL, OPT_WDROP},
         {"no-anomaly-events", no_argument, NULL, OPT_NOANOM},
         {"threads", required_argument, NULL, OPT_THREADS},
+        GH_CLI_LIMIT_OPTIONS
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -227,9 +231,11 @@ int gh_cmd_pcap(int argc, char **argv)
         goto early;
     }
 
+    gh_cli_limits lim;
+    gh_cli_limits_init(&lim);
     gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
     optind = 1;
-    int c;
+    int c, lr;
     while ((c = getopt_long(argc, argv, "r:F:S:k:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
@@ -333,11 +339,15 @@ int gh_cmd_pcap(int argc, char **argv)
             pcap_usage(stdout);
             goto early;
         default:
-            pcap_usage(stderr);
+            if ((lr = gh_cli_limit_option("gatehouse pcap", c, optarg, &lim, &cfg)) > 0)
+                break;
+            if (lr == 0)
+                pcap_usage(stderr);
             exit_code = GH_EXIT_USAGE;
             goto early;
         }
     }
+    gh_cli_limits_apply(&lim, &cfg, false);
     if (optind < argc) {
         fprintf(stderr, "gatehouse pcap: unexpected argument '%s'\n", argv[optind]);
         exit_code = GH_EXIT_USAGE;

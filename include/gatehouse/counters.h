@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "gatehouse/decode.h"
+#include "gatehouse/policy.h"
 
 #define GH_MAX_LINKTYPES 8
 
@@ -13,7 +14,8 @@
     X(FW_RULE, "firewall rule")                                              \
     X(FW_POLICY, "firewall policy")                                          \
     X(SIGNATURE, "signature")                                                \
-    X(FLOW_DROPPED, "flow drop")
+    X(FLOW_DROPPED, "flow drop")                                             \
+    X(EXCEPTION, "exception policy")
 
 typedef enum gh_drop_reason {
 #define GH_X_ENUM(e, s) GH_DROP_##e,
@@ -91,6 +93,8 @@ typedef struct gh_counters {
     uint64_t stream_gaps;      /* streams closed with bytes missing */
     uint64_t vars_refused;     /* flowbits, flowint and xbits sets refused: no room left */
     uint64_t xbits_evicted;    /* hosts or host pairs evicted from the full xbits table */
+    /* packets a failure policy was applied to, per condition and policy */
+    uint64_t exc[GH_EXC_COND_COUNT][GH_EXC_POLICY_COUNT];
     uint64_t flows_ended[4]; /* per gh_flow_end_reason (timeout, forced, shutdown, tcp_reuse) */
     /* packets per link type, first GH_MAX_LINKTYPES distinct types */
     uint32_t linktype[GH_MAX_LINKTYPES];

@@ -14,6 +14,7 @@
 #include "gatehouse/eve.h"
 #include "gatehouse/firewall.h"
 #include "gatehouse/flow.h"
+#include "gatehouse/policy.h"
 #include "gatehouse/source.h"
 
 /** Largest burst gh_worker_process_batch takes. */
@@ -44,10 +45,17 @@ typedef struct gh_engine_config {
     uint32_t tag_entries;    /**< flows and hosts with tags per worker (default 4096;
                                   allocated only for signatures with tag keywords) */
     unsigned eve_alert_fields; /**< GH_EVE_ALERT_* written in alert events (default none) */
+    gh_exc_config exc;       /**< failure policies, resolved (no GH_EXC_AUTO; default
+                                  all ignore: gh_exc_resolve gives a mode's) */
+    size_t stream_memcap;    /**< reassembly's pool of out-of-order bytes (0: 64 MiB) */
+    uint32_t app_flows;      /**< parser states per worker (0 or more than stream_flows:
+                                  stream_flows) */
+    uint32_t decompress_limit; /**< decompressed bytes per HTTP body (0: 1 MiB) */
 } gh_engine_config;
 
 /** Defaults: checksums verified, every event on, no firewall, policy accept,
- *  defragmentation on, the flow table's and defragmenter's defaults. */
+ *  defragmentation on, the flow table's and defragmenter's defaults, every
+ *  failure policy ignore. */
 GH_API void gh_engine_config_init(gh_engine_config *cfg);
 
 typedef struct gh_worker gh_worker;

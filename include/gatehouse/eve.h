@@ -157,6 +157,10 @@ GH_API void gh_jbuf_base64(gh_jbuf *b, const uint8_t *p, size_t n);
 
 /** Close the event object and the line. */
 GH_API void gh_eve_fmt_end(gh_jbuf *b);
+/** An "anomaly" event of a failure policy applied to @p pkt (flow_id 0:
+ *  none): {"type":"exception_policy","event":TARGET,"policy":POLICY}. */
+GH_API void gh_eve_fmt_exc_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
+                                   uint64_t flow_id, gh_exc_cond cond, gh_exc_policy policy);
 /** An "anomaly" event of type decode for anomaly @p a of @p pkt. */
 GH_API void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
                                gh_anomaly a);

@@ -104,6 +104,8 @@ enum {
     GH_FLOWF_ENDED = 1u << 4,        /**< ended; entry recycled at the next end_batch */
     GH_FLOWF_SYNACK = 1u << 5,       /**< SYN/ACK time recorded (rtt_synack_us valid) */
     GH_FLOWF_RTT = 1u << 6,          /**< handshake completed: rtt_ack_us valid */
+    GH_FLOWF_MIDSTREAM = 1u << 7,    /**< TCP picked up without its SYN (first packet
+                                          neither a SYN nor a RST) */
 };
 
 /* gh_flow_tcp_dir.flags */
@@ -150,7 +152,7 @@ typedef struct gh_flow_tcp_dir {
  * per-packet counters and TCP tracking; line 2 cold fields read at the end.
  *
  * Owned by the table. Other stages may write only action, rule_id,
- * stage_flags, ext, app_proto and GH_FLOWF_ALERTED (gh_flow_set_alerted); everything
+ * stage_flags, ext, app_proto, exc_seen and GH_FLOWF_ALERTED (gh_flow_set_alerted); everything
  * else is read-only for them.
  */
 typedef struct gh_flow {
@@ -183,7 +185,8 @@ typedef struct gh_flow {
     uint8_t vlan_count;
     uint8_t end_reason;      /**< gh_flow_end_reason, valid with GH_FLOWF_ENDED */
     uint8_t app_proto;       /**< application protocol the app stage detected (0: none) */
-    uint8_t pad;
+    uint8_t exc_seen;        /**< failure policy conditions already reported (bits
+                                  1 << gh_exc_cond), so each has one event per flow */
     uint32_t next;           /**< table-internal free-list link */
     void *ext;               /**< later stages' per-flow state, owned by them;
                                   NULL at creation, release it in the end callback */
@@ -202,6 +205,9 @@ typedef struct gh_flow_config {
                                 0 disables eviction (new flows fail instead) */
     bool evict_established; /**< established flows are always the last choice;
                                  false: never evict them (default true) */
+    bool evict_live;       /**< false: evict only flows timed out or closed, so a
+                                table full of live flows fails the lookup (the
+                                flow-full failure policy decides; default true) */
     bool midstream;        /**< TCP mid-stream pick-up (Suricata stream.midstream,
                                 default false) */
     bool async_oneside;    /**< the client's ACK after its SYN completes a handshake whose
