@@ -15,10 +15,13 @@
  *       no response at all); the last request's URI is /last-request
  *   gen_flows --slowloris OUT.pcap FLOWS SEGS CHUNK  FLOWS connections that
  *       send a request head CHUNK bytes a segment, SEGS segments each, 1 s
- *       apart, and never finish it */
+ *       apart, and never finish it
+ *   gen_flows --stream OUT.pcap SECONDS  the mix above, in time order, for
+ *       SECONDS of wall time (OUT may be /dev/stdout: bench/run's RSS row) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gatehouse/flow.h"
 #include "gatehouse/pcap_writer.h"
@@ -328,8 +331,87 @@ static int by_time(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Mix flow @p i: TCP over IPv4, IPv6 and VLANs, UDP whole and fragmented
+ * with an ICMP error or an ARP frame, starting 10 ms after flow i - 1. */
+static void mix_flow(unsigned i)
+{
+    const uint64_t t0 = 1700000000ull * 1000000000u;
+    endpoints e = {.sport = (uint16_t)(1024 + i % 60000), .dport = 80};
+    /* few servers, many clients: hosts talk to several peers */
+    snprintf(e.cli, sizeof(e.cli), "10.%u.%u.%u", i % 3, (i / 250) % 250, i % 250 + 1);
+    snprintf(e.srv, sizeof(e.srv), "192.168.0.%u", i % 11 + 1);
+    /* 100 flows a second: with TCP's 60 s closed timeout, about 6000
+     * flows live at once, within one worker's stream and flow pools */
+    uint64_t ns = t0 + (uint64_t)i * 10000000;
+    switch (i % 5) {
+    case 0:
+        tcp_flow(&e, i, ns);
+        break;
+    case 1:
+        snprintf(e.cli, sizeof(e.cli), "2001:db8:1::%x", i % 0xffff + 1);
+        snprintf(e.srv, sizeof(e.srv), "2001:db8:2::%x", i % 11 + 1);
+        tcp_flow(&e, i, ns);
+        break;
+    case 2:
+        e.vlan = (uint16_t)(i % 4000 + 1);
+        tcp_flow(&e, i, ns);
+        break;
+    case 3:
+        e.dport = 53;
+        udp_dgram(&e, true, (uint16_t)i, 0, ns);
+        udp_dgram(&e, true, (uint16_t)(i + 1), 1, ns + 5000000);
+        udp_dgram(&e, false, (uint16_t)(i + 2), 0, ns + 12000000);
+        icmp_error(&e, "172.16.0.1", ns + 20000000);
+        break;
+    default:
+        e.dport = 53;
+        udp_dgram(&e, true, (uint16_t)i, 2, ns);
+        udp_dgram(&e, false, (uint16_t)(i + 1), 1, ns + 9000000);
+        arp(ns + 3000000);
+        break;
+    }
+}
+
+/* The mix for @p seconds of wall time (bench/run's RSS row): flows built
+ * 10000 at a time, sorted, and written up to the next chunk's first packet;
+ * the rest waits for the next chunk. */
+static int mix_stream(const char *path, double seconds)
+{
+    gh_error err = {0};
+    gh_pcap_writer *w = gh_pcap_writer_open(path, &err);
+    if (!w) {
+        fprintf(stderr, "gen_flows: %s\n", err.msg);
+        return 1;
+    }
+    const uint64_t t0 = 1700000000ull * 1000000000u;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned first = 0;; first += 10000) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 >= seconds)
+            break;
+        for (unsigned i = first; i < first + 10000; i++)
+            mix_flow(i);
+        qsort(frames, nframes, sizeof(*frames), by_time);
+        uint64_t next = t0 + (uint64_t)(first + 10000) * 10000000;
+        size_t k = 0;
+        for (; k < nframes && frames[k].ns < next; k++)
+            write_frame(w, frames[k].data, frames[k].len, frames[k].ns);
+        memmove(frames, frames + k, (nframes - k) * sizeof(*frames));
+        nframes -= k;
+    }
+    free(frames);
+    if (gh_pcap_writer_close(w, &err) != GH_OK) {
+        fprintf(stderr, "gen_flows: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--stream") == 0)
+        return mix_stream(argv[2], strtod(argv[3], NULL));
     if (argc > 2 && strncmp(argv[1], "--", 2) == 0)
         return flood_main(argc, argv);
     if (argc != 3) {
@@ -337,43 +419,8 @@ int main(int argc, char **argv)
         return 2;
     }
     unsigned nflows = (unsigned)strtoul(argv[2], NULL, 10);
-    const uint64_t t0 = 1700000000ull * 1000000000u;
-    for (unsigned i = 0; i < nflows; i++) {
-        endpoints e = {.sport = (uint16_t)(1024 + i % 60000), .dport = 80};
-        /* few servers, many clients: hosts talk to several peers */
-        snprintf(e.cli, sizeof(e.cli), "10.%u.%u.%u", i % 3, (i / 250) % 250, i % 250 + 1);
-        snprintf(e.srv, sizeof(e.srv), "192.168.0.%u", i % 11 + 1);
-        /* 100 flows a second: with TCP's 60 s closed timeout, about 6000
-         * flows live at once, within one worker's stream and flow pools */
-        uint64_t ns = t0 + (uint64_t)i * 10000000;
-        switch (i % 5) {
-        case 0:
-            tcp_flow(&e, i, ns);
-            break;
-        case 1:
-            snprintf(e.cli, sizeof(e.cli), "2001:db8:1::%x", i + 1);
-            snprintf(e.srv, sizeof(e.srv), "2001:db8:2::%x", i % 11 + 1);
-            tcp_flow(&e, i, ns);
-            break;
-        case 2:
-            e.vlan = (uint16_t)(i % 4000 + 1);
-            tcp_flow(&e, i, ns);
-            break;
-        case 3:
-            e.dport = 53;
-            udp_dgram(&e, true, (uint16_t)i, 0, ns);
-            udp_dgram(&e, true, (uint16_t)(i + 1), 1, ns + 5000000);
-            udp_dgram(&e, false, (uint16_t)(i + 2), 0, ns + 12000000);
-            icmp_error(&e, "172.16.0.1", ns + 20000000);
-            break;
-        default:
-            e.dport = 53;
-            udp_dgram(&e, true, (uint16_t)i, 2, ns);
-            udp_dgram(&e, false, (uint16_t)(i + 1), 1, ns + 9000000);
-            arp(ns + 3000000);
-            break;
-        }
-    }
+    for (unsigned i = 0; i < nflows; i++)
+        mix_flow(i);
     qsort(frames, nframes, sizeof(*frames), by_time);
     gh_error err = {0};
     gh_pcap_writer *w = gh_pcap_writer_open(argv[1], &err);
