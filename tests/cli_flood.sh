@@ -78,7 +78,8 @@ syn)
     live=$((COUNT < slots ? COUNT : slots))
     expect "flows line" "$(grep '^flows:' "$TMP/syn.err")" \
         "flows: $COUNT (0 timed out, $((COUNT - live)) evicted, $live at end of input)"
-    grep -q "^flow table full" "$TMP/syn.err" && fail "packets without a flow: $(cat "$TMP/syn.err")"
+    grep -q "^flow table full" "$TMP/syn.err" &&
+        fail "packets without a flow: $(grep '^flow table full' "$TMP/syn.err")"
     # every flow's 192-byte entry and the index touched once, nothing per packet
     rss_within syn $(($(rss base) + table / 1024 + 16384)) \
         "1000-SYN run + flow table of $slots flows ($table bytes) + 16 MiB"
@@ -100,7 +101,8 @@ EOF
     expect "http.uri alert on the last tx" \
         "$(jq -c 'select(.event_type=="alert" and .alert.signature_id==10) | .tx_id' \
             "$TMP/pipe.json")" $((COUNT - 1))
-    expect "raw alert on the last request" "$(events pipe alert '| select(.alert.signature_id==11)')" 1
+    expect "raw alert on the last request" \
+        "$(events pipe alert '| select(.alert.signature_id==11)')" 1
     # transactions retire as answered: the state is that of a 100-request flow
     rss_within pipe $(($(rss base) + 2048)) "100-request run + 2 MiB"
 
@@ -134,11 +136,13 @@ slowloris)
     run many -r "$TMP/many.pcap" -S "$TMP/slow.rules" --eve "$TMP/many.json"
     expect "flow events ended by timeout" \
         "$(events many flow '| select(.flow.reason=="timeout")')" "$COUNT"
-    expect "http events: one per parser state" "$(events many http)" $((COUNT < states ? COUNT : states))
+    expect "http events: one per parser state" "$(events many http)" \
+        $((COUNT < states ? COUNT : states))
     expect "alerts: one per parsed head" "$(events many alert)" $((COUNT < states ? COUNT : states))
     alone=$(field many "^streams:.*reassembled,")
     [ "$alone" -ge $(((COUNT - states) * 8)) ] && ok ||
-        fail "flows beyond the states: $alone packets inspected alone, want >= $(((COUNT - states) * 8))"
+        fail "flows beyond the states: $alone packets inspected alone," \
+            "want >= $(((COUNT - states) * 8))"
     # a parser state with its 16 transaction slots, inflate buffer and
     # states and the two 4 KiB stream windows stays under 48 KiB
     rss_within many $(($(rss base) + states * 48)) "1-flow run + $states states x 48 KiB"

@@ -179,15 +179,19 @@ done
 wait $TRAFFIC
 tally reload-load
 gen=$((2 + hups))
-for _ in $(seq 100); do grep -q "reloaded: rules generation $gen$" "$TMP/gh.err" && break; sleep 0.1; done
+for _ in $(seq 100); do
+    grep -q "reloaded: rules generation $gen$" "$TMP/gh.err" && break
+    sleep 0.1
+done
 got=$(grep -c "reloaded: rules generation" "$TMP/gh.err")
 [ "$got" -eq $((1 + hups)) ] && ok "$hups SIGHUPs under load: $hups reloads" ||
-    fail "$hups SIGHUPs under load: $((got - 1)) reloads ($(grep -c 'try again' "$TMP/gh.err") refused)"
+    fail "$hups SIGHUPs under load: $((got - 1)) reloads" \
+        "($(grep -c 'try again' "$TMP/gh.err") refused)"
 sleep 1.5 # a stats event after the last reload
 st=$(jq -c 'select(.event_type=="stats") | .stats.nfq | [.rules_generation, .held,
     .kernel.queue_dropped, .kernel.user_dropped, .verdict_errors]' "$TMP/eve.json" | tail -n1)
-[ "$st" = "[$gen,0,0,0,0]" ] && ok "stats after the reloads: generation $gen, no queue or socket drops" ||
-    fail "stats after the reloads [generation, held, queue drops, socket drops, verdict errors]: $st"
+[ "$st" = "[$gen,0,0,0,0]" ] && ok "stats after the reloads: generation $gen, no drops" ||
+    fail "stats after the reloads [generation, held, queue/socket drops, verdict errors]: $st"
 
 # SIGTERM in the middle of a burst: every packet answered, exit 0
 traffic flood "$GHREAL" 3000
