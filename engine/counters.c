@@ -100,6 +100,9 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->stream_alone += src->stream_alone;
     dst->stream_conflicts += src->stream_conflicts;
     dst->stream_gaps += src->stream_gaps;
+    dst->app_txs += src->app_txs;
+    dst->app_anomalies += src->app_anomalies;
+    dst->app_no_state += src->app_no_state;
     dst->vars_refused += src->vars_refused;
     dst->xbits_evicted += src->xbits_evicted;
     for (int r = 0; r < 4; r++)
@@ -238,6 +241,10 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
                      " TCP packets inspected alone, %" PRIu64 " conflicting retransmissions or "
                      "overlaps, %" PRIu64 " gaps\n",
                 c->stream_bytes, c->stream_alone, c->stream_conflicts, c->stream_gaps);
+    if (c->app_txs || c->app_anomalies || c->app_no_state)
+        fprintf(out, "app layer: %" PRIu64 " transactions, %" PRIu64 " parser anomalies, %" PRIu64
+                     " flows not parsed (parser pool full)\n",
+                c->app_txs, c->app_anomalies, c->app_no_state);
     if (c->vars_refused || c->xbits_evicted)
         fprintf(out, "variables: %" PRIu64 " flowbits/flowint/xbits sets refused (a flow keeps "
                      "%d bits and %d integers), %" PRIu64 " xbits hosts or pairs evicted\n",

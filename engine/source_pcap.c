@@ -121,9 +121,13 @@ oom:
 /* What the capture at @p path is by its magic: the size of its record
  * headers (16, or 24 in Kuznetzov's modified pcap), 0 for pcapng (blocks of
  * any size), -1 for no capture; 0 when it cannot be read (libpcap will say
- * why). */
+ * why) or is not a regular file. */
 static int capture_kind(const char *path)
 {
+    /* a pipe or FIFO (-r /dev/stdin) is read once: its magic is libpcap's */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return 0;
     uint8_t m[4];
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -775,6 +775,10 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
         w->counters.stream_alone = ss->not_synced + ss->no_slot + ss->reasm_refused;
         w->counters.stream_conflicts = rs->retrans_conflicts + rs->overlap_conflicts;
         w->counters.stream_gaps = rs->gaps;
+        const gh_app_stats *as = gh_app_get_stats(gh_stream_inspect_app(w->si));
+        w->counters.app_txs = as->txs;
+        w->counters.app_anomalies = as->anomalies;
+        w->counters.app_no_state = as->no_state;
     }
     if (w->scratch) {
         gh_dpi_scratch_stats ds;

@@ -28,6 +28,9 @@ need jq || { echo "jq is required"; exit 1; }
     --write-dropped "$TMP/drop.pcap" 2>"$TMP/sum"; rc=$?
 [ $rc -eq 0 ] && ok || fail "sample.pcap exit $rc"
 grep -q "^packets: 35 " "$TMP/sum" && ok || fail "sample summary: $(head -1 "$TMP/sum")"
+# a pipe (-r /dev/stdin): read once, its magic left to libpcap
+cat "$DATA/sample.pcap" | "$GH" pcap -r /dev/stdin 2>&1 | grep -q "^packets: 35 " && ok ||
+    fail "sample.pcap through a pipe"
 [ "$(stat_of "$TMP/eve.json" pkts)" = 35 ] && ok || fail "sample stats pkts"
 jq -e . "$TMP/eve.json" >/dev/null && ok || fail "EVE is not valid JSON lines"
 if need capinfos; then

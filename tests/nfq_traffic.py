@@ -7,7 +7,7 @@ ends even when gatehouse stops answering.
 Ports (rules in nfq_netns.sh): 7001 signatures (EVILTCP/EVILUDP dropped),
 7002 TCP rejected by the firewall, 7003 UDP dropped, 7004 UDP rejected,
 7005 TCP passed (marked), 7006 dropped only by the reloaded rules, 7007 the
-flood during SIGTERM."""
+flood during SIGTERM, 7008 TCP accepted (the load during reloads)."""
 import os
 import select
 import signal
@@ -219,6 +219,60 @@ def phase_balance(nsrc, each):
     r.close()
 
 
+def phase_reload_load(seconds, rate):
+    """@p seconds of load while the test sends SIGHUP every second: benign and
+    EVILUDP datagrams to 7001 (@p rate a second, read as they arrive) and a
+    TCP connection to 7008 every 0.2 s. Every benign datagram and TCP byte
+    must arrive, no malicious one, whatever generation judged it."""
+    r = udp_server(7001)
+    got = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set() or select.select([r], [], [], 0.5)[0]:
+            if select.select([r], [], [], 0.1)[0]:
+                got.append(r.recv(100))
+
+    rt = threading.Thread(target=reader, daemon=True)
+    rt.start()
+    srv = TcpServer(7008)
+    conns = []
+
+    def connector():
+        while not stop.is_set():
+            i = len(conns)
+            conns.append(b"".join(b"load %d part %d;" % (i, k) for k in range(3)))
+            tcp_send(7008, [b"load %d part %d;" % (i, k) for k in range(3)], gap=0.02)
+
+    ct = threading.Thread(target=connector, daemon=True)
+    ct.start()
+    good = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    bad = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent = 0
+    end = time.time() + seconds
+    while time.time() < end:
+        for _ in range(rate // 100):
+            good.sendto(b"fine %06d" % sent, (HOST, 7001))
+            sent += 1
+        bad.sendto(b"EVILUDP %06d" % sent, (HOST, 7001))
+        time.sleep(0.01)
+    stop.set()
+    ct.join()
+    rt.join()
+    time.sleep(0.5)
+    fine = [d for d in got if d.startswith(b"fine")]
+    print(f"reload load: {sent} benign datagrams, {len(conns)} TCP connections", flush=True)
+    check("load during reloads: every benign datagram arrives, in order",
+          fine == [b"fine %06d" % i for i in range(sent)], f"{len(fine)} of {sent} arrived")
+    check("load during reloads: no malicious datagram arrives",
+          not any(b"EVILUDP" in d for d in got), f"{sum(b'EVILUDP' in d for d in got)} arrived")
+    srv.close()
+    check("load during reloads: every TCP connection delivered its bytes",
+          sorted(srv.conns) == sorted(conns),
+          f"{sum(a == b for a, b in zip(sorted(srv.conns), sorted(conns)))} of {len(conns)}")
+    r.close()
+
+
 def phase_flood(pid, count):
     """A burst of datagrams with SIGTERM sent to gatehouse in its middle:
     every one must arrive (those gatehouse held are answered, later ones
@@ -259,6 +313,8 @@ def main():
         phase_balance(int(sys.argv[2]), int(sys.argv[3]))
     elif phase == "mixed":
         phase_mixed(int(sys.argv[2]))
+    elif phase == "reload-load":
+        phase_reload_load(int(sys.argv[2]), int(sys.argv[3]))
     elif phase == "flood":
         phase_flood(int(sys.argv[2]), int(sys.argv[3]))
     sys.exit(1 if fails else 0)

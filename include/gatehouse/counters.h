@@ -91,6 +91,11 @@ typedef struct gh_counters {
                                   stream state to spare, or left out by reassembly limits) */
     uint64_t stream_conflicts; /* retransmitted or overlapping bytes that differed */
     uint64_t stream_gaps;      /* streams closed with bytes missing */
+    /* application layer (set at the end of a run from the worker's state) */
+    uint64_t app_txs;          /* transactions logged */
+    uint64_t app_anomalies;    /* parser anomalies (a full transaction ring, a head past
+                                  header_limit, ...), with or without anomaly events */
+    uint64_t app_no_state;     /* flows detected but not parsed: the parser pool was full */
     uint64_t vars_refused;     /* flowbits, flowint and xbits sets refused: no room left */
     uint64_t xbits_evicted;    /* hosts or host pairs evicted from the full xbits table */
     /* packets a failure policy was applied to, per condition and policy */
