@@ -919,7 +919,7 @@ static void put_query(dns_tx *tx, uint32_t i, gh_jbuf *b)
 {
     const dns_q *q = &tx->qs[i];
     gh_jbuf_printf(b, "\"type\":\"query\",\"id\":%u,\"rrname\":", tx->id);
-    put_str(b, tx->names.p + q->off, q->len);
+    put_str(b, gh_buf_at(&tx->names, q->off), q->len);
     if (q->flags & NF_TRUNC)
         gh_jbuf_printf(b, ",\"rrname_truncated\":true");
     gh_jbuf_printf(b, ",\"rrtype\":");

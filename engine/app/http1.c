@@ -906,7 +906,7 @@ static void request_line(h1_tx *tx, const gh_app_sink *sink, size_t len)
     while (pend < ue - us && p[us + pend] != '?' && p[us + pend] != '#')
         pend++;
     span s = fld_put(m, p + us + path_off, pend - path_off);
-    if (!s.set)
+    if (!s.set || !s.len) /* nothing to normalize (and fld may hold no bytes) */
         return;
     uint8_t *d = m->fld.p + s.off;
     size_t n = decode_path(d, s.len);

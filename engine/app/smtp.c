@@ -1180,7 +1180,7 @@ static bool get_buffer(void *state, gh_app_tx *gtx, gh_buffer_id id, int dir, ui
     smtp_tx *tx = (smtp_tx *)gtx;
     if (id != GH_BUF_FILE_DATA || dir != 0 || idx >= tx->nfiles)
         return false;
-    *b = tx->fdata.p + tx->files[idx].off;
+    *b = gh_buf_at(&tx->fdata, tx->files[idx].off);
     *len = tx->files[idx].len;
     return true;
 }
