@@ -972,7 +972,7 @@ static void header_line(h1_state *st, int dir, const uint8_t *p, size_t n,
     h1_dir *d = &st->d[dir];
     h1_tx *tx = d->tx;
     h1_msg *m = &tx->m[dir];
-    const uint8_t *colon = memchr(p, ':', n);
+    const uint8_t *colon = n ? memchr(p, ':', n) : NULL; /* p may be NULL when n is 0 */
     const uint8_t *name = p, *val;
     size_t nl, vl;
     if (!colon) {

@@ -1198,7 +1198,7 @@ static uint64_t body_length(void *state, gh_app_tx *gtx, int dir)
 /* Suricata's C strings: a value ends at its first NUL. */
 static size_t cstr_len(const uint8_t *p, size_t n)
 {
-    const uint8_t *z = memchr(p, 0, n);
+    const uint8_t *z = n ? memchr(p, 0, n) : NULL; /* p may be NULL when n is 0 */
     return z ? (size_t)(z - p) : n;
 }
 

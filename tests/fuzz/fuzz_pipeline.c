@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.threshold_entries = 64;
     cfg.tag_entries = 64;
     cfg.defrag_cfg.max_datagrams = 16;
+    cfg.defrag_cfg.memcap = 256 * 1024;
     gh_error err = {0};
     gh_source *src = gh_source_pcap_open(fuzz_mem_path(data, size), &err);
     if (!src)
