@@ -1282,7 +1282,7 @@ static void log_email(const smtp_tx *tx, gh_jbuf *b)
             gh_jbuf_append(b, ",", 1);
         else
             gh_jbuf_append(b, ",\"attachment\":[", 15);
-        gh_jbuf_json_jb(b, tx->names.p + e->fname_off, e->fname_len);
+        gh_jbuf_json_jb(b, gh_buf_at(&tx->names, e->fname_off), e->fname_len);
     }
     if (cnt)
         gh_jbuf_append(b, "]", 1);
