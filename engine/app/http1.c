@@ -180,7 +180,7 @@ static int64_t parse_cl(const uint8_t *p, size_t n)
 
 static const uint8_t *span_ptr(const h1_msg *m, span s)
 {
-    return (s.in_fld ? m->fld.p : m->raw.p) + s.off;
+    return gh_buf_at(s.in_fld ? &m->fld : &m->raw, s.off);
 }
 
 static void anomaly(const gh_app_sink *sink, h1_tx *tx, int dir, const char *name)
