@@ -563,7 +563,7 @@ static bool host_from_header(const uint8_t *p, size_t n, const uint8_t **h, size
  * trimmed value, i.e. no port? */
 static bool hv_port_less(const h1_msg *m, const hdr *hh, size_t off, size_t n)
 {
-    const uint8_t *v = m->fld.p + hh->value.off;
+    const uint8_t *v = gh_buf_at(&m->fld, hh->value.off);
     size_t vl = hh->value.len;
     trim(&v, &vl);
     return (size_t)(v - m->fld.p) == off && vl == n;
@@ -590,10 +590,11 @@ static void merge_headers(h1_msg *m)
         if (eq_nocase(span_ptr(m, h->name), h->name.len, "content-length"))
             continue;
         uint32_t start = m->fld.len;
-        bool ok = !gh_buf_put(&m->fld, m->fld.p + h->value.off, h->value.len);
+        bool ok = !gh_buf_put(&m->fld, gh_buf_at(&m->fld, h->value.off), h->value.len);
         for (uint32_t j = h->next_dup; ok && j; j = m->hdrs[j - 1].next_dup) {
             span v = m->hdrs[j - 1].value;
-            ok = !gh_buf_put(&m->fld, ", ", 2) && !gh_buf_put(&m->fld, m->fld.p + v.off, v.len);
+            ok = !gh_buf_put(&m->fld, ", ", 2) &&
+                 !gh_buf_put(&m->fld, gh_buf_at(&m->fld, v.off), v.len);
         }
         if (ok)
             h->value = (span){start, m->fld.len - start, 1, 1};
@@ -604,7 +605,7 @@ static bool put_hdr_line(h1_msg *m, const hdr *h)
 {
     return !gh_buf_put(&m->fld, span_ptr(m, h->name), h->name.len) &&
            !gh_buf_put(&m->fld, ": ", 2) &&
-           !gh_buf_put(&m->fld, m->fld.p + h->value.off, h->value.len) &&
+           !gh_buf_put(&m->fld, gh_buf_at(&m->fld, h->value.off), h->value.len) &&
            !gh_buf_put(&m->fld, "\r\n", 2);
 }
 
