@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Build the libFuzzer targets (clang, ASan + UBSan; without -Werror: the
-# gcc builds hold the code to that) and run each for a
-# bounded time; exit 1 when any target finds a crash, leak, timeout or
-# sanitizer report (the input is left in BUILD/findings/TARGET/).
+# Build the libFuzzer targets (clang, ASan + UBSan; without -Werror, which
+# the gcc builds enforce) and run each for a bounded time; exit 1 when any
+# target finds a crash, leak, timeout or sanitizer report (the input is
+# left in BUILD/findings/TARGET/).
 #   tests/fuzz/run.sh SECONDS [TARGET...]     (default: every target)
 # Environment: GH_FUZZ_BUILD (build directory, default build-fuzz),
 # GH_FUZZ_ARGS (more libFuzzer options, e.g. -jobs=2 or -dict=FILE).
