@@ -443,7 +443,8 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     uint32_t pmax = si->window - wait < half ? si->window - wait : half;
     si->st.bytes += len;
     feed_app(c, data, len, off);
-    if (data >= c->p->payload && data < c->p->payload + c->p->payload_len)
+    if (c->p->payload_len && data >= c->p->payload &&
+        data < c->p->payload + c->p->payload_len)
         c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
     /* the window always ends with the last delivered byte */
     uint64_t dend = s->woff[dir] + s->wlen[dir];

@@ -336,6 +336,14 @@ static void parse_rule(parser *P, const gh_src *v)
     P->f->n_statements++;
     gh_rule r = {0};
 
+    /* every piece of a rule is kept as a C string: text after a NUL byte
+     * would be silently dropped from the rule */
+    const char *nul = memchr(s, '\0', v->len);
+    if (nul) {
+        add_error(P, gh_src_loc(v, (size_t)(nul - s)), "NUL byte in rule");
+        return;
+    }
+
     /* Header fields end at whitespace outside brackets, or at '(' (never
      * part of an address or port, so an unclosed '[' stops there); a lone
      * '!' sticks to the field after it ("! 1.2.3.4"). Each field is

@@ -652,6 +652,26 @@ static void test_check_tiers(void **state)
 }
 
 /* Suricata's action-order: the four classes each once, errors name the token */
+/* A NUL byte would cut the option it sits in short (they are kept as C
+ * strings): the rule is an error at the byte, the next one parses. */
+static void test_nul_byte(void **state)
+{
+    (void)state;
+    static const char text[] = "alert tcp any any -> any any (content:\"ab\0cd\"; sid:1;)\n"
+                               "alert tcp any any -> any any (sid:2;)\n";
+    gh_rule_file *f = gh_rules_parse_buffer("nul.rules", text, sizeof(text) - 1,
+                                            GH_RULE_TIER_SIGNATURE, NULL);
+    assert_non_null(f);
+    assert_int_equal(f->n_statements, 2);
+    assert_int_equal(f->n_rules, 1);
+    assert_int_equal(f->rules[0].loc.line, 2);
+    assert_int_equal(f->n_errors, 1);
+    assert_int_equal(f->errors[0].loc.line, 1);
+    assert_int_equal(f->errors[0].loc.col, 42);
+    assert_string_equal(f->errors[0].message, "NUL byte in rule");
+    gh_rule_file_free(f);
+}
+
 static void test_action_order(void **state)
 {
     (void)state;
@@ -806,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_check_tiers),
         cmocka_unit_test(test_vars_file),
+        cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_action_order),
         cmocka_unit_test(test_classification),
     };

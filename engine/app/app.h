@@ -56,6 +56,12 @@ int gh_buf_reserve(gh_buf *b, size_t need);
 int gh_buf_put(gh_buf *b, const void *d, size_t n);
 /* Release the bytes; the buffer is empty and may be used again. */
 void gh_buf_free(gh_buf *b);
+/* The bytes from offset @p off of @p b: a buffer nothing was put into has
+ * no allocation, and NULL + 0 is undefined, so it gives "" instead. */
+static inline const uint8_t *gh_buf_at(const gh_buf *b, uint32_t off)
+{
+    return b->p ? b->p + off : (const uint8_t *)"";
+}
 
 /* The part of every transaction that belongs to the engine, not the parser:
  * the parser embeds it first in its tx struct, calls gh_app_tx_start when a

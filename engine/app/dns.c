@@ -881,7 +881,7 @@ static void put_answer(dns_state *st, dns_tx *tx, bool full, gh_jbuf *b)
     gh_jbuf_printf(b, ",\"opcode\":%u", (f >> 11) & 0xf);
     if (tx->nq) {
         gh_jbuf_printf(b, ",\"rrname\":");
-        put_str(b, tx->names.p + tx->qs[0].off, tx->qs[0].len);
+        put_str(b, gh_buf_at(&tx->names, tx->qs[0].off), tx->qs[0].len);
         if (tx->qs[0].flags & NF_TRUNC)
             gh_jbuf_printf(b, ",\"rrname_truncated\":true");
         gh_jbuf_printf(b, ",\"rrtype\":");
@@ -920,7 +920,7 @@ static void put_query(dns_tx *tx, uint32_t i, gh_jbuf *b)
 {
     const dns_q *q = &tx->qs[i];
     gh_jbuf_printf(b, "\"type\":\"query\",\"id\":%u,\"rrname\":", tx->id);
-    put_str(b, tx->names.p + q->off, q->len);
+    put_str(b, gh_buf_at(&tx->names, q->off), q->len);
     if (q->flags & NF_TRUNC)
         gh_jbuf_printf(b, ",\"rrname_truncated\":true");
     gh_jbuf_printf(b, ",\"rrtype\":");

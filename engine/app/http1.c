@@ -180,7 +180,7 @@ static int64_t parse_cl(const uint8_t *p, size_t n)
 
 static const uint8_t *span_ptr(const h1_msg *m, span s)
 {
-    return (s.in_fld ? m->fld.p : m->raw.p) + s.off;
+    return gh_buf_at(s.in_fld ? &m->fld : &m->raw, s.off);
 }
 
 static void anomaly(const gh_app_sink *sink, h1_tx *tx, int dir, const char *name)
@@ -563,7 +563,7 @@ static bool host_from_header(const uint8_t *p, size_t n, const uint8_t **h, size
  * trimmed value, i.e. no port? */
 static bool hv_port_less(const h1_msg *m, const hdr *hh, size_t off, size_t n)
 {
-    const uint8_t *v = m->fld.p + hh->value.off;
+    const uint8_t *v = gh_buf_at(&m->fld, hh->value.off);
     size_t vl = hh->value.len;
     trim(&v, &vl);
     return (size_t)(v - m->fld.p) == off && vl == n;
@@ -590,10 +590,11 @@ static void merge_headers(h1_msg *m)
         if (eq_nocase(span_ptr(m, h->name), h->name.len, "content-length"))
             continue;
         uint32_t start = m->fld.len;
-        bool ok = !gh_buf_put(&m->fld, m->fld.p + h->value.off, h->value.len);
+        bool ok = !gh_buf_put(&m->fld, gh_buf_at(&m->fld, h->value.off), h->value.len);
         for (uint32_t j = h->next_dup; ok && j; j = m->hdrs[j - 1].next_dup) {
             span v = m->hdrs[j - 1].value;
-            ok = !gh_buf_put(&m->fld, ", ", 2) && !gh_buf_put(&m->fld, m->fld.p + v.off, v.len);
+            ok = !gh_buf_put(&m->fld, ", ", 2) &&
+                 !gh_buf_put(&m->fld, gh_buf_at(&m->fld, v.off), v.len);
         }
         if (ok)
             h->value = (span){start, m->fld.len - start, 1, 1};
@@ -604,7 +605,7 @@ static bool put_hdr_line(h1_msg *m, const hdr *h)
 {
     return !gh_buf_put(&m->fld, span_ptr(m, h->name), h->name.len) &&
            !gh_buf_put(&m->fld, ": ", 2) &&
-           !gh_buf_put(&m->fld, m->fld.p + h->value.off, h->value.len) &&
+           !gh_buf_put(&m->fld, gh_buf_at(&m->fld, h->value.off), h->value.len) &&
            !gh_buf_put(&m->fld, "\r\n", 2);
 }
 
@@ -908,7 +909,7 @@ static void request_line(h1_tx *tx, const gh_app_sink *sink, size_t len)
     while (pend < ue - us && p[us + pend] != '?' && p[us + pend] != '#')
         pend++;
     span s = fld_put(m, p + us + path_off, pend - path_off);
-    if (!s.set)
+    if (!s.set || !s.len) /* nothing to normalize (and fld may hold no bytes) */
         return;
     uint8_t *d = m->fld.p + s.off;
     size_t n = decode_path(d, s.len);
@@ -974,7 +975,7 @@ static void header_line(h1_state *st, int dir, const uint8_t *p, size_t n,
     h1_dir *d = &st->d[dir];
     h1_tx *tx = d->tx;
     h1_msg *m = &tx->m[dir];
-    const uint8_t *colon = memchr(p, ':', n);
+    const uint8_t *colon = n ? memchr(p, ':', n) : NULL; /* p may be NULL when n is 0 */
     const uint8_t *name = p, *val;
     size_t nl, vl;
     if (!colon) {

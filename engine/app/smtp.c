@@ -1175,7 +1175,7 @@ static bool get_buffer(void *state, gh_app_tx *gtx, gh_buffer_id id, int dir, ui
     smtp_tx *tx = (smtp_tx *)gtx;
     if (id != GH_BUF_FILE_DATA || dir != 0 || idx >= tx->nfiles)
         return false;
-    *b = tx->fdata.p + tx->files[idx].off;
+    *b = gh_buf_at(&tx->fdata, tx->files[idx].off);
     *len = tx->files[idx].len;
     return true;
 }
@@ -1193,7 +1193,7 @@ static uint64_t body_length(void *state, gh_app_tx *gtx, int dir)
 /* Suricata's C strings: a value ends at its first NUL. */
 static size_t cstr_len(const uint8_t *p, size_t n)
 {
-    const uint8_t *z = memchr(p, 0, n);
+    const uint8_t *z = n ? memchr(p, 0, n) : NULL; /* p may be NULL when n is 0 */
     return z ? (size_t)(z - p) : n;
 }
 
@@ -1277,7 +1277,7 @@ static void log_email(const smtp_tx *tx, gh_jbuf *b)
             gh_jbuf_append(b, ",", 1);
         else
             gh_jbuf_append(b, ",\"attachment\":[", 15);
-        gh_jbuf_json_jb(b, tx->names.p + e->fname_off, e->fname_len);
+        gh_jbuf_json_jb(b, gh_buf_at(&tx->names, e->fname_off), e->fname_len);
     }
     if (cnt)
         gh_jbuf_append(b, "]", 1);
