@@ -111,7 +111,7 @@ static void feed(session *s, const gh_app_sink *sink, bool udp, int dir, const u
 /* One pass over the records; @p whole ignores their chunk sizes. */
 static void run(session *s, bool udp, bool whole, const uint8_t *data, size_t size)
 {
-    gh_app_sink sink = {s, on_progress, on_anomaly};
+    gh_app_sink sink = {s, on_progress, on_anomaly, NULL};
     bool closed[2] = {false, false};
     size_t i = 1;
     while (i + 3 <= size) {
