@@ -27,6 +27,7 @@
 #endif
 #include "detect/detect_int.h"
 #include "app/app.h"
+#include "mem.h"
 #include "rules_int.h"
 #include "byte_build.h"
 #include "base64_build.h"
@@ -369,7 +370,9 @@ static void compile_pcre(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
         return;
     }
     k->anchored = (opts & PCRE2_ANCHORED) != 0;
-    (void)pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE); /* interpreter when JIT is missing */
+    k->re_jit = calloc(1, sizeof(*k->re_jit)); /* NULL: interpreted only */
+    if (k->re_jit)
+        atomic_flag_clear(&k->re_jit->busy);
     /* Hyperscan where it can: the expression in prefilter mode (it may match
      * more, never less) rejects most subjects before PCRE2 runs; flags that
      * only narrow a match (A, E, G) are left to PCRE2; x has no Hyperscan
@@ -884,6 +887,12 @@ static bool is_cmod(const char *nm)
 static void kw_free(dpi_kw *k)
 {
     free(k->pat);
+    if (k->re_jit) {
+        pcre2_code *jit = atomic_load(&k->re_jit->code);
+        if (jit != k->re)
+            pcre2_code_free(jit);
+        free(k->re_jit);
+    }
     pcre2_code_free(k->re);
     if (k->bk)
         free(k->bk->name);
@@ -2497,7 +2506,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     for (size_t f = 0; f < n; f++)
         total += files[f]->n_rules;
     gh_dpi *d = calloc(1, sizeof(*d));
-    if (!d || !(d->sigs = calloc(total ? total : 1, sizeof(*d->sigs)))) {
+    if (!d || !(d->sigs = gh_mem_calloc_huge(total ? total : 1, sizeof(*d->sigs)))) {
         free(d);
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
         return NULL;

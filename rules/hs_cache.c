@@ -8,6 +8,7 @@
  * (bounds, CRC, hs_serialized_database_info, hs_deserialize_database) before
  * use: a bad entry is a miss, never a crash. */
 #include "hs_cache.h"
+#include "mem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -51,7 +52,7 @@ typedef struct pack_ent {
 
 typedef struct pack {
     bool loaded, dirty;
-    uint8_t *file;    /* the pack as read; old entries point into it */
+    gh_mem_file file; /* the pack as read; old entries point into it */
     pack_ent *e;
     size_t n, cap;
 } pack;
@@ -131,33 +132,16 @@ static void key_hex(const gh_hs_key *k, char *out)
     out[2 * GH_HS_KEY_LEN] = '\0';
 }
 
-/* The whole of @p path, NULL when it cannot be read; the mtime refreshed
- * (it is used). */
-static uint8_t *read_all(const char *path, size_t *len)
+/* The whole of @p path (mapped), false when it cannot be read; the mtime
+ * refreshed (it is used). Entries are replaced by rename, never rewritten
+ * in place, so a mapping stays valid while the cache changes. */
+static bool read_all(const char *path, gh_mem_file *f)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    uint8_t *b = NULL;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && (b = malloc((size_t)st.st_size))) {
-        size_t got = 0;
-        while (got < (size_t)st.st_size) {
-            ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        if (got == (size_t)st.st_size) {
-            *len = got;
-            (void)futimens(fd, NULL);
-        } else {
-            free(b);
-            b = NULL;
-        }
-    }
-    close(fd);
-    return b;
+    *f = (gh_mem_file){0};
+    if (!path || gh_mem_file_read(path, f) != 0)
+        return false;
+    (void)utimensat(AT_FDCWD, path, NULL, 0);
+    return true;
 }
 
 /* The entry of file @p b at @p off (advanced past it); false when out of
@@ -206,15 +190,19 @@ static void pack_load(gh_hs_cache *c, unsigned i)
     char name[32];
     snprintf(name, sizeof(name), "pcre-%x.pack", i);
     char *path = path_of(c, name);
-    size_t len = 0;
-    uint8_t *b = path ? read_all(path, &len) : NULL;
+    gh_mem_file file;
+    bool got = read_all(path, &file);
     free(path);
+    const uint8_t *b = (const uint8_t *)file.p;
+    size_t len = file.len;
     uint32_t count;
-    if (!header_ok(b, len, &count) || !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
-        free(b);
+    if (!got || !header_ok(b, len, &count) ||
+        !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
+        if (got)
+            gh_mem_file_free(&file);
         return; /* missing or foreign: empty, rewritten on the first put */
     }
-    p->file = b;
+    p->file = file;
     p->cap = count ? count : 1;
     size_t off = sizeof(file_hdr);
     for (uint32_t k = 0; k < count; k++) {
@@ -263,9 +251,11 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
     key_hex(k, name + 3);
     strcat(name, ".hs");
     char *path = path_of(c, name);
-    size_t len = 0;
-    uint8_t *b = path ? read_all(path, &len) : NULL;
+    gh_mem_file file;
+    bool got = read_all(path, &file);
     free(path);
+    const uint8_t *b = (const uint8_t *)file.p;
+    size_t len = file.len;
     uint32_t count;
     size_t off = sizeof(file_hdr);
     ent_hdr h;
@@ -273,7 +263,8 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
     if (header_ok(b, len, &count) && count == 1 && next_entry(b, len, &off, &h, &bytes) &&
         memcmp(h.key, k->b, GH_HS_KEY_LEN) == 0 && !(h.flags & ENT_REJECTED))
         *db = load_db(bytes, (size_t)h.len);
-    free(b);
+    if (got)
+        gh_mem_file_free(&file);
     return *db != NULL;
 }
 
@@ -444,7 +435,8 @@ void gh_hs_cache_close(gh_hs_cache *c)
         for (size_t k = 0; k < p->n; k++)
             free(p->e[k].owned);
         free(p->e);
-        free(p->file);
+        if (p->file.p)
+            gh_mem_file_free(&p->file);
     }
     if (c->wrote)
         prune(c);

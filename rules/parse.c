@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mem.h"
 #include "rules_int.h"
 
 typedef struct parser {
@@ -579,39 +580,16 @@ nomem:
 
 gh_rule_file *gh_rules_parse_file(const char *path, gh_rule_tier tier, gh_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
+    gh_mem_file text;
+    if (gh_mem_file_read(path, &text) != 0) {
+        if (errno == ENOMEM)
+            gh_error_set(err, GH_E_NOMEM, "%s: out of memory", path);
+        else
+            gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(fp);
-                gh_error_set(err, GH_E_NOMEM, "%s: out of memory", path);
-                return NULL;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        gh_error_set(err, GH_E_IO, "%s: read error", path);
-        free(buf);
-        fclose(fp);
-        return NULL;
-    }
-    fclose(fp);
-    gh_rule_file *f = gh_rules_parse_buffer(path, buf, len, tier, err);
-    free(buf);
+    gh_rule_file *f = gh_rules_parse_buffer(path, text.p, text.len, tier, err);
+    gh_mem_file_free(&text);
     return f;
 }
 

@@ -1,6 +1,7 @@
 /* Signature matcher: keyword semantics on hand-written payloads, header
  * conditions, action precedence, skipped rules, a randomized differential
  * test against a deliberately naive matcher, and the ET Open subset. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,6 +240,58 @@ static void test_pcre(void **state)
     /* relative after a pcre */
     assert_true(fires("pcre:\"/a+/\"; content:\"b\"; within:1;", "aaab"));
     assert_true(fires("pcre:\"/x\\d{2}/\"; content:\"!\"; distance:0; within:1;", "x1 x12!"));
+}
+
+/* Expressions are JIT-compiled on first use by whichever worker gets there
+ * first while the others interpret (dpi_re_jit): every call, in two threads
+ * sharing the ruleset, must give the interpreter's answer. */
+typedef struct {
+    const gh_dpi *d;
+    unsigned hits[3], runs;
+} jit_worker;
+
+static void *jit_run(void *arg)
+{
+    jit_worker *w = arg;
+    gh_error err;
+    gh_dpi_scratch *s = gh_dpi_scratch_new(w->d, &err);
+    if (!s)
+        return NULL;
+    static const char *const pl[3] = {"GET /a.php?id=12345 HTTP", "GET /b.asp?x=1", "nothing"};
+    for (unsigned i = 0; i < 3000; i++) {
+        gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, pl[i % 3], strlen(pl[i % 3]));
+        gh_dpi_match m[4];
+        size_t n = gh_dpi_match_packet(w->d, s, &p, NULL, p.payload, p.payload_len, m, 4);
+        for (size_t k = 0; k < n; k++)
+            if (m[k].sid >= 1 && m[k].sid <= 3)
+                w->hits[m[k].sid - 1]++;
+        w->runs++;
+    }
+    gh_dpi_scratch_free(s);
+    return NULL;
+}
+
+static void test_pcre_lazy_jit(void **state)
+{
+    (void)state;
+    pb_rules L;
+    pb_rules_load(&L,
+                  "alert tcp any any -> any any (pcre:\"/\\.php\\?id=\\d{3,}/\"; sid:1;)\n"
+                  "alert tcp any any -> any any (pcre:\"/\\.asp\\?[a-z]=\\d/i\"; sid:2;)\n"
+                  "alert tcp any any -> any any (pcre:!\"/php|asp/\"; sid:3;)\n",
+                  NULL);
+    assert_int_equal(L.nerrs, 0);
+    jit_worker w[2] = {{.d = L.d}, {.d = L.d}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, jit_run, &w[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].runs, 3000);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(w[i].hits[k], 1000);
+    }
+    pb_rules_free(&L);
 }
 
 static void test_pcre_errors(void **state)
@@ -1711,6 +1764,7 @@ int main(void)
         cmocka_unit_test(test_startswith_endswith),
         cmocka_unit_test(test_isdataat),
         cmocka_unit_test(test_pcre),
+        cmocka_unit_test(test_pcre_lazy_jit),
         cmocka_unit_test(test_pcre_errors),
         cmocka_unit_test(test_fast_pattern),
         cmocka_unit_test(test_headers),

@@ -171,6 +171,27 @@ static bool inspect_content(size_t i, const dpi_kw *k, uint32_t prev_end,
     }
 }
 
+/* @p k's expression as it should run: its JIT code once a worker made it
+ * (dpi_re_jit); this call makes it when no other worker is at it. */
+static const pcre2_code *re_code(const dpi_kw *k)
+{
+    dpi_re_jit *j = k->re_jit;
+    if (!j)
+        return k->re;
+    pcre2_code *c = atomic_load_explicit(&j->code, memory_order_acquire);
+    if (GH_LIKELY(c != NULL))
+        return c;
+    if (atomic_flag_test_and_set_explicit(&j->busy, memory_order_acq_rel))
+        return k->re; /* another worker compiles it */
+    c = pcre2_code_copy(k->re); /* a copy: the code others interpret meanwhile stays as is */
+    if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) != 0) {
+        pcre2_code_free(c); /* no JIT on this host or for this expression */
+        c = NULL;
+    }
+    atomic_store_explicit(&j->code, c ? c : k->re, memory_order_release);
+    return c ? c : k->re;
+}
+
 static int on_re_hs(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                     void *ctx)
 {
@@ -222,7 +243,7 @@ static bool inspect_pcre(size_t i, const dpi_kw *k, uint32_t prev_end,
     }
     for (;;) {
         int rc = never ? PCRE2_ERROR_NOMATCH
-                       : pcre2_match(k->re, (PCRE2_SPTR)subj, slen, start, opts, v->s->md,
+                       : pcre2_match(re_code(k), (PCRE2_SPTR)subj, slen, start, opts, v->s->md,
                                      v->s->mctx);
         if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
             v->s->stats.pcre_errors++;
