@@ -11,7 +11,8 @@
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
-void gh_mem_advise_huge(void *p, size_t n)
+/* MADV_HUGEPAGE on the 2 MiB-aligned part of @p p..@p p+n */
+static void advise_huge(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
     uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
@@ -28,39 +29,8 @@ void *gh_mem_calloc_huge(size_t n, size_t size)
 {
     void *p = calloc(n, size);
     if (p)
-        gh_mem_advise_huge(p, n * size); /* calloc checked the product */
+        advise_huge(p, n * size); /* calloc checked the product */
     return p;
-}
-
-static size_t huge_round(size_t n)
-{
-    return (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-}
-
-void *gh_mem_huge_alloc(size_t n)
-{
-    if (!n || n > SIZE_MAX / 2)
-        return NULL;
-    size_t len = huge_round(n);
-    /* map one huge page more and trim to the boundary */
-    unsigned char *m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    uintptr_t start = ((uintptr_t)m + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    size_t head = start - (uintptr_t)m;
-    if (head)
-        munmap(m, head);
-    if (HUGE_PAGE - head)
-        munmap((unsigned char *)start + len, HUGE_PAGE - head);
-    gh_mem_advise_huge((void *)start, len);
-    return (void *)start;
-}
-
-void gh_mem_huge_free(void *p, size_t n)
-{
-    if (p)
-        munmap(p, huge_round(n));
 }
 
 /* A pipe or FIFO, or a file whose mapping failed: read to the end. */

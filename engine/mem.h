@@ -5,21 +5,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Ask for transparent huge pages on the 2 MiB-aligned part of @p p..@p p+n,
- * before it is first touched. A ruleset's tables and parse trees are touched
- * once page by page; with 4 KiB pages that is one fault per page, which cost
- * about a third of a warm load. Only advice: ignored where THP is off, the
- * range is too small, or the system is not Linux. */
-void gh_mem_advise_huge(void *p, size_t n);
-
-/* calloc(@p n, @p size) with the advice above: for tables of a ruleset. */
+/* calloc(@p n, @p size) on transparent huge pages where it can: for a
+ * ruleset's large tables, touched once page by page, where a 4 KiB fault per
+ * page was a large part of a warm load. Only advice: ignored where THP is
+ * off, the block is small, or the system is not Linux. */
 void *gh_mem_calloc_huge(size_t n, size_t size);
-
-/* @p n zeroed bytes on 2 MiB boundaries (huge pages where the system has
- * them), for memory that fills up whole, such as a parse arena's chunks;
- * NULL when out of memory. Release with gh_mem_huge_free(p, n). */
-void *gh_mem_huge_alloc(size_t n);
-void gh_mem_huge_free(void *p, size_t n);
 
 /* A whole file, read-only. */
 typedef struct gh_mem_file {

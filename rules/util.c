@@ -7,26 +7,22 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
 #include "rules_int.h"
 
 /* ---- arena ---------------------------------------------------------------- */
 
-/* Chunks double from 64 KiB to 4 MiB: a one-rule parse stays small, a
- * 25k-rule file takes a few dozen chunks on huge pages. */
-#define ARENA_CHUNK_MIN (64 * 1024)
-#define ARENA_CHUNK_MAX (4 * 1024 * 1024 - sizeof(arena_chunk))
+/* Heap-sized chunks: freed after the build, they are the warm memory the
+ * run side's first allocations reuse. */
+#define ARENA_CHUNK (64 * 1024)
 
 typedef struct arena_chunk {
     struct arena_chunk *next;
     size_t used, size;
-    bool huge; /* from gh_mem_huge_alloc */
     _Alignas(16) unsigned char data[];
 } arena_chunk;
 
 struct gh_arena {
     arena_chunk *head;
-    size_t next_size; /* of the next regular chunk */
 };
 
 gh_arena *gh_arena_new(void)
@@ -39,26 +35,20 @@ void *gh_arena_alloc(gh_arena *a, size_t n)
     n = (n + 15) & ~(size_t)15;
     arena_chunk *c = a->head;
     if (!c || c->size - c->used < n) {
-        size_t regular = a->next_size ? a->next_size : ARENA_CHUNK_MIN;
-        size_t size = n > regular / 4 ? n : regular;
-        /* zeroed once here (fresh mappings are zero already), not per object */
-        bool huge = sizeof(*c) + size >= (size_t)2 << 20;
-        c = huge ? gh_mem_huge_alloc(sizeof(*c) + size) : calloc(1, sizeof(*c) + size);
+        size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+        c = calloc(1, sizeof(*c) + size); /* zeroed once, not per object */
         if (!c)
             return NULL;
         c->used = 0;
         c->size = size;
-        c->huge = huge;
         /* A big one-off block goes behind the current chunk so the space
          * left in the current one is still used. */
-        if (size != regular && a->head) {
+        if (size != ARENA_CHUNK && a->head) {
             c->next = a->head->next;
             a->head->next = c;
         } else {
             c->next = a->head;
             a->head = c;
-            if (size == regular)
-                a->next_size = regular * 2 < ARENA_CHUNK_MAX ? regular * 2 : ARENA_CHUNK_MAX;
         }
     }
     void *p = c->data + c->used;
@@ -82,10 +72,7 @@ void gh_arena_free(gh_arena *a)
         return;
     for (arena_chunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        if (c->huge)
-            gh_mem_huge_free(c, sizeof(*c) + c->size);
-        else
-            free(c);
+        free(c);
     }
     free(a);
 }
