@@ -20,7 +20,8 @@ typedef struct gh_mem_file {
 
 /* Read @p path whole into @p f: a regular file is mapped (no copy, its
  * pages shared with the page cache), anything else (a pipe, /dev/stdin) is
- * read to its end. 0, or -1 with errno set. Release with gh_mem_file_free. */
+ * read to its end. 0, or -1 with errno set and @p f zeroed. Release with
+ * gh_mem_file_free, which also takes a zeroed gh_mem_file. */
 int gh_mem_file_read(const char *path, gh_mem_file *f);
 void gh_mem_file_free(gh_mem_file *f);
 

@@ -132,16 +132,14 @@ static void key_hex(const gh_hs_key *k, char *out)
     out[2 * GH_HS_KEY_LEN] = '\0';
 }
 
-/* The whole of @p path (mapped), false when it cannot be read; the mtime
- * refreshed (it is used). Entries are replaced by rename, never rewritten
- * in place, so a mapping stays valid while the cache changes. */
-static bool read_all(const char *path, gh_mem_file *f)
+/* The whole of @p path (mapped) into @p f, zeroed when it cannot be read;
+ * the mtime refreshed (it is used). Entries are replaced by rename, never
+ * rewritten in place, so a mapping stays valid while the cache changes. */
+static void read_all(const char *path, gh_mem_file *f)
 {
     *f = (gh_mem_file){0};
-    if (!path || gh_mem_file_read(path, f) != 0)
-        return false;
-    (void)utimensat(AT_FDCWD, path, NULL, 0);
-    return true;
+    if (path && gh_mem_file_read(path, f) == 0)
+        (void)utimensat(AT_FDCWD, path, NULL, 0);
 }
 
 /* The entry of file @p b at @p off (advanced past it); false when out of
@@ -191,15 +189,13 @@ static void pack_load(gh_hs_cache *c, unsigned i)
     snprintf(name, sizeof(name), "pcre-%x.pack", i);
     char *path = path_of(c, name);
     gh_mem_file file;
-    bool got = read_all(path, &file);
+    read_all(path, &file);
     free(path);
     const uint8_t *b = (const uint8_t *)file.p;
     size_t len = file.len;
     uint32_t count;
-    if (!got || !header_ok(b, len, &count) ||
-        !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
-        if (got)
-            gh_mem_file_free(&file);
+    if (!header_ok(b, len, &count) || !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
+        gh_mem_file_free(&file);
         return; /* missing or foreign: empty, rewritten on the first put */
     }
     p->file = file;
@@ -252,7 +248,7 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
     strcat(name, ".hs");
     char *path = path_of(c, name);
     gh_mem_file file;
-    bool got = read_all(path, &file);
+    read_all(path, &file);
     free(path);
     const uint8_t *b = (const uint8_t *)file.p;
     size_t len = file.len;
@@ -263,8 +259,7 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
     if (header_ok(b, len, &count) && count == 1 && next_entry(b, len, &off, &h, &bytes) &&
         memcmp(h.key, k->b, GH_HS_KEY_LEN) == 0 && !(h.flags & ENT_REJECTED))
         *db = load_db(bytes, (size_t)h.len);
-    if (got)
-        gh_mem_file_free(&file);
+    gh_mem_file_free(&file);
     return *db != NULL;
 }
 
@@ -435,8 +430,7 @@ void gh_hs_cache_close(gh_hs_cache *c)
         for (size_t k = 0; k < p->n; k++)
             free(p->e[k].owned);
         free(p->e);
-        if (p->file.p)
-            gh_mem_file_free(&p->file);
+        gh_mem_file_free(&p->file);
     }
     if (c->wrote)
         prune(c);
