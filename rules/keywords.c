@@ -303,33 +303,53 @@ static const kw keywords[] = {
     {"websocket.opcode", PAY, KL_APP, 0},
 };
 
-static kw sorted_kw[sizeof(keywords) / sizeof(keywords[0])];
-static pthread_once_t sorted_once = PTHREAD_ONCE_INIT;
+/* Open-addressing hash of the names (FNV-1a, linear probing), built once: a
+ * lookup hashes the name while lowercasing it and compares one or two
+ * entries. Loading calls it several times per option of every rule. */
+#define KW_N (sizeof(keywords) / sizeof(keywords[0]))
+#define KW_SLOTS 2048u /* a power of two, over 4x the table */
+static uint16_t kw_slot[KW_SLOTS]; /* 1 + index into keywords; 0 empty */
+static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
 
-static int kw_cmp(const void *a, const void *b)
+static uint32_t kw_hash_step(uint32_t h, unsigned char c)
 {
-    return strcmp(((const kw *)a)->name, ((const kw *)b)->name);
+    return (h ^ c) * 16777619u;
 }
 
-static void sort_keywords(void)
+static void kw_index(void)
 {
-    memcpy(sorted_kw, keywords, sizeof(keywords));
-    qsort(sorted_kw, sizeof(sorted_kw) / sizeof(sorted_kw[0]), sizeof(kw), kw_cmp);
+    _Static_assert(KW_N * 4 < KW_SLOTS && KW_SLOTS <= 65536, "keyword hash size");
+    for (size_t i = 0; i < KW_N; i++) {
+        uint32_t h = 2166136261u;
+        for (const char *p = keywords[i].name; *p; p++)
+            h = kw_hash_step(h, (unsigned char)*p);
+        size_t s = h & (KW_SLOTS - 1);
+        while (kw_slot[s])
+            s = (s + 1) & (KW_SLOTS - 1);
+        kw_slot[s] = (uint16_t)(i + 1);
+    }
 }
 
 /* Case-insensitive lookup; NULL when unknown. */
 static const kw *kw_find(const char *name)
 {
     char low[64];
-    size_t n = strlen(name);
-    if (n >= sizeof(low))
-        return NULL;
-    for (size_t i = 0; i <= n; i++)
-        low[i] = (char)tolower((unsigned char)name[i]);
-    pthread_once(&sorted_once, sort_keywords);
-    kw key = {.name = low};
-    return bsearch(&key, sorted_kw, sizeof(sorted_kw) / sizeof(sorted_kw[0]), sizeof(kw),
-                   kw_cmp);
+    uint32_t h = 2166136261u;
+    size_t n = 0;
+    for (; name[n]; n++) {
+        if (n + 1 >= sizeof(low))
+            return NULL;
+        low[n] = (char)tolower((unsigned char)name[n]);
+        h = kw_hash_step(h, (unsigned char)low[n]);
+    }
+    low[n] = '\0';
+    pthread_once(&kw_once, kw_index);
+    for (size_t s = h & (KW_SLOTS - 1); kw_slot[s]; s = (s + 1) & (KW_SLOTS - 1)) {
+        const kw *k = &keywords[kw_slot[s] - 1];
+        if (strcmp(k->name, low) == 0)
+            return k;
+    }
+    return NULL;
 }
 
 gh_kw_list gh_kw_list_of(const char *name)

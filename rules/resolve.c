@@ -206,6 +206,60 @@ static int aset_combine(aset *a, const aset *b, bool sub)
 
 static int eval_neg(ectx *E, const gh_rule_expr *x, aset *out);
 
+struct gh_var_memo {
+    aset s;
+};
+
+void gh_var_memo_clear(gh_var *v)
+{
+    for (int i = 0; i < 2; i++) {
+        struct gh_var_memo *m = atomic_exchange(&v->memo[i], NULL);
+        if (m) {
+            aset_free(&m->s);
+            free(m);
+        }
+    }
+}
+
+static int rset_copy(const rset *a, rset *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!a->n)
+        return GH_OK;
+    if (!(out->r = malloc(a->n * sizeof(*a->r))))
+        return GH_E_NOMEM;
+    memcpy(out->r, a->r, a->n * sizeof(*a->r));
+    out->n = out->cap = a->n;
+    return GH_OK;
+}
+
+static int aset_copy(const aset *a, aset *out)
+{
+    int rc = rset_copy(&a->v4, &out->v4);
+    if (rc == GH_OK && (rc = rset_copy(&a->v6, &out->v6)) != GH_OK)
+        rset_free(&out->v4);
+    return rc;
+}
+
+/* Keep @s as @v's value in the current context. Whoever publishes first wins;
+ * a concurrent loser frees its copy. Out of memory only skips the memo. */
+static void memo_put(const ectx *E, const gh_var *v, const aset *s)
+{
+    struct gh_var_memo *m = malloc(sizeof(*m));
+    if (!m)
+        return;
+    if (aset_copy(s, &m->s) != GH_OK) {
+        free(m);
+        return;
+    }
+    struct gh_var_memo *none = NULL;
+    gh_var *w = (gh_var *)v; /* the memo is a cache, not part of the value */
+    if (!atomic_compare_exchange_strong(&w->memo[E->ctx == GH_EXPR_CTX_PORT], &none, m)) {
+        aset_free(&m->s);
+        free(m);
+    }
+}
+
 /* Text of an expression for messages. */
 static const char *expr_text(const gh_rule_expr *x, char *buf, size_t n)
 {
@@ -232,6 +286,11 @@ static int eval_var(ectx *E, const gh_rule_expr *x, aset *out)
     }
     if (E->depth == MAX_VAR_DEPTH)
         return fail(E, x->loc, "variables nested too deeply at '%s'", x->text);
+    /* an evaluation that succeeded once had no cycle and no error */
+    const struct gh_var_memo *m =
+        atomic_load_explicit(&v->memo[E->ctx == GH_EXPR_CTX_PORT], memory_order_acquire);
+    if (m)
+        return aset_copy(&m->s, out);
     const gh_rule_expr *val = E->ctx == GH_EXPR_CTX_ADDR ? v->as_addr : v->as_port;
     const gh_rule_expr *other = E->ctx == GH_EXPR_CTX_ADDR ? v->as_port : v->as_addr;
     const gh_rule_error *perr = E->ctx == GH_EXPR_CTX_ADDR ? &v->addr_err : &v->port_err;
@@ -250,6 +309,8 @@ static int eval_var(ectx *E, const gh_rule_expr *x, aset *out)
     if (rc == GH_OK && aset_empty(out))
         rc = fail(E, x->loc, "$%s matches no %s (defined at %s:%u:%u)", v->name, what(E),
                   v->loc.file, v->loc.line, v->loc.col);
+    if (rc == GH_OK)
+        memo_put(E, v, out);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #define GATEHOUSE_RULES_INT_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,9 +91,15 @@ typedef struct gh_var {
     gh_rule_expr *as_addr;     /* NULL: addr_err says why */
     gh_rule_expr *as_port;
     gh_rule_error addr_err, port_err;
+    /* The value evaluated as addresses [0] and as ports [1], kept by the
+     * first evaluation that succeeds (resolve.c) so that the thousands of
+     * rules naming $HOME_NET share one; cleared when any variable changes. */
+    _Atomic(struct gh_var_memo *) memo[2];
 } gh_var;
 
 const gh_var *gh_vars_lookup(const gh_rule_vars *v, const char *name);
+/* resolve.c: drop @v's evaluated values. */
+void gh_var_memo_clear(gh_var *v);
 
 /* Whether @p s equals one of the @p n names in @p list, ignoring case. */
 bool gh_name_in(const char *s, const char *const *list, size_t n);

@@ -33,6 +33,8 @@ void gh_rule_vars_free(gh_rule_vars *v)
 {
     if (!v)
         return;
+    for (size_t i = 0; i < v->n; i++)
+        gh_var_memo_clear(&v->v[i]);
     gh_arena_free(v->a);
     free(v->v);
     free(v);
@@ -83,6 +85,9 @@ static int define(gh_rule_vars *v, const char *name, size_t n, const char *value
     if (!nv.as_port && gh_rerr_is_nomem(&nv.port_err))
         return GH_E_NOMEM;
 
+    /* any variable's value may name this one */
+    for (size_t i = 0; i < v->n; i++)
+        gh_var_memo_clear(&v->v[i]);
     for (size_t i = 0; i < v->n; i++) {
         if (strcmp(v->v[i].name, nv.name) == 0) {
             v->v[i] = nv;
