@@ -492,45 +492,45 @@ static void compile_isdataat(rule_ctx *c, const gh_rule_option *o, dpi_kw *k)
 }
 
 /* Apply a content modifier option to content @k. */
-static void content_modifier(rule_ctx *c, const gh_rule_option *o, const char *nm, dpi_kw *k)
+static void content_modifier(rule_ctx *c, const gh_rule_option *o, gh_kw_id id, dpi_kw *k)
 {
     long long v;
     int r;
-    if (!strcasecmp(nm, "nocase")) {
+    if (id == GH_KWID_NOCASE) {
         k->nocase = true;
         for (uint32_t i = 0; i < k->len; i++)
             k->pat[i] = (uint8_t)lc(k->pat[i]);
-    } else if (!strcasecmp(nm, "rawbytes")) {
+    } else if (id == GH_KWID_RAWBYTES) {
         /* we never inspect normalized data: a no-op */
-    } else if (!strcasecmp(nm, "offset")) {
+    } else if (id == GH_KWID_OFFSET) {
         if ((r = modifier_num(c, o, k->buf, 0, 0xffffffffll, &v))) {
             k->has_offset = true;
             k->offset = (uint32_t)v;
             k->vars |= r == 2 ? KV_OFFSET : 0;
         }
-    } else if (!strcasecmp(nm, "depth")) {
+    } else if (id == GH_KWID_DEPTH) {
         if ((r = modifier_num(c, o, k->buf, 1, 0xffffffffll, &v))) {
             k->has_depth = true;
             k->depth = (uint32_t)v;
             k->vars |= r == 2 ? KV_DEPTH : 0;
         }
-    } else if (!strcasecmp(nm, "distance")) {
+    } else if (id == GH_KWID_DISTANCE) {
         if ((r = modifier_num(c, o, k->buf, -0x7fffffffll, 0x7fffffffll, &v))) {
             k->has_distance = true;
             k->distance = (int32_t)v;
             k->vars |= r == 2 ? KV_DISTANCE : 0;
         }
-    } else if (!strcasecmp(nm, "within")) {
+    } else if (id == GH_KWID_WITHIN) {
         if ((r = modifier_num(c, o, k->buf, 1, 0x7fffffffll, &v))) {
             k->has_within = true;
             k->within = (uint32_t)v;
             k->vars |= r == 2 ? KV_WITHIN : 0;
         }
-    } else if (!strcasecmp(nm, "startswith")) {
+    } else if (id == GH_KWID_STARTSWITH) {
         k->startswith = true;
-    } else if (!strcasecmp(nm, "endswith")) {
+    } else if (id == GH_KWID_ENDSWITH) {
         k->endswith = true;
-    } else if (!strcasecmp(nm, "fast_pattern")) {
+    } else if (id == GH_KWID_FAST_PATTERN) {
         k->fast_pattern = true;
         const char *fv = o->value.text;
         if (fv && strcmp(skip_ws(fv), "only") != 0) {
@@ -862,26 +862,6 @@ static void compile_target(rule_ctx *c, const gh_rule_option *o, dpi_sig *sg)
         rule_error(c, o->value.loc, "target: conflicting values");
     else
         sg->info.target = t;
-}
-
-static bool is_meta(const char *nm)
-{
-    static const char *const meta[] = {"msg", "sid", "gid", "rev", "classtype", "priority",
-                                       "reference", "metadata", "target"};
-    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
-        if (!strcasecmp(nm, meta[i]))
-            return true;
-    return false;
-}
-
-static bool is_cmod(const char *nm)
-{
-    static const char *const cmod[] = {"nocase", "rawbytes", "offset", "depth", "distance",
-                                       "within", "startswith", "endswith", "fast_pattern"};
-    for (size_t i = 0; i < sizeof(cmod) / sizeof(cmod[0]); i++)
-        if (!strcasecmp(nm, cmod[i]))
-            return true;
-    return false;
 }
 
 static void kw_free(dpi_kw *k)
@@ -1471,39 +1451,40 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
     for (size_t i = 0; i < r->n_options && !c->error && !c->unsupported; i++) {
         const gh_rule_option *o = &r->options[i];
         const char *nm = o->name.text;
-        if (is_meta(nm)) {
-            if (!strcasecmp(nm, "msg") && !sg->info.msg) {
+        gh_kw_desc kd;
+        gh_kw_describe(nm, &kd);
+        if (GH_KWID_IS_META(kd.id)) {
+            if (kd.id == GH_KWID_MSG && !sg->info.msg) {
                 if (!(sg->info.msg = gh_rule_unquote(o->value.text)))
                     c->oom = true;
-            } else if (!strcasecmp(nm, "classtype") && !sg->info.classtype && o->value.text) {
+            } else if (kd.id == GH_KWID_CLASSTYPE && !sg->info.classtype && o->value.text) {
                 if (!(sg->info.classtype = strdup(o->value.text)))
                     c->oom = true;
                 sg->ct_line = o->value.loc.line;
                 sg->ct_col = o->value.loc.col;
-            } else if (!strcasecmp(nm, "priority") && o->value.text) {
+            } else if (kd.id == GH_KWID_PRIORITY && o->value.text) {
                 long long v;
                 if (parse_int(o->value.text, 1, 255, &v))
                     sg->info.priority = (uint32_t)v;
-            } else if (!strcasecmp(nm, "target")) {
+            } else if (kd.id == GH_KWID_TARGET) {
                 compile_target(c, o, sg);
             }
             continue;
         }
         char emsg[256];
-        int rc = gh_hdr_match_add(&sg->hm, nm, o->value.text, emsg, sizeof(emsg));
-        if (rc < 0) {
-            rule_error(c, o->value.text ? o->value.loc : o->name.loc, "%s: %s", nm, emsg);
-            break;
-        }
-        if (rc > 0)
+        if (GH_KWID_IS_HDR(kd.id)) {
+            if (gh_hdr_match_add(&sg->hm, nm, o->value.text, emsg, sizeof(emsg)) < 0) {
+                rule_error(c, o->value.text ? o->value.loc : o->name.loc, "%s: %s", nm, emsg);
+                break;
+            }
             continue;
-        gh_buffer_id kb = GH_BUF_PAYLOAD;
-        gh_field_id fid;
-        gh_kw_role role = gh_kw_buffer_role(nm, &kb);
+        }
+        gh_kw_role role = kd.role;
+        gh_buffer_id kb = kd.buf; /* GH_BUF_PAYLOAD (0) for an unsupported keyword */
         if (c->cur_buf == DPI_BUF_B64 && !b64_follow(c, o, role, kb))
             break;
-        if (gh_kw_field(nm, &fid)) {
-            compile_field(c, o, nm, fid, sg);
+        if (kd.is_field) {
+            compile_field(c, o, nm, kd.field, sg);
         } else if (role == GH_KWR_STICKY) {
             c->cur_buf = (uint8_t)kb;
         } else if (role == GH_KWR_MODIFIER) {
@@ -1521,26 +1502,26 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             k->buf = (uint8_t)kb;
         } else if (role == GH_KWR_TRANSFORM) {
             compile_transform(c, o, nm);
-        } else if (!strcasecmp(nm, "bsize") || !strcasecmp(nm, "urilen")) {
+        } else if (kd.id == GH_KWID_BSIZE || kd.id == GH_KWID_URILEN) {
             compile_length(c, o, nm);
-        } else if (!strcasecmp(nm, "app-layer-protocol")) {
+        } else if (kd.id == GH_KWID_APP_LAYER_PROTOCOL) {
             compile_alproto(c, o, sg);
-        } else if (!strcasecmp(nm, "flowbits") || !strcasecmp(nm, "flowint") ||
-                   !strcasecmp(nm, "xbits")) {
+        } else if (kd.id == GH_KWID_FLOWBITS || kd.id == GH_KWID_FLOWINT ||
+                   kd.id == GH_KWID_XBITS) {
             compile_var(c, o, nm, sg);
-        } else if (!strcasecmp(nm, "app-layer-event")) {
+        } else if (kd.id == GH_KWID_APP_LAYER_EVENT) {
             compile_app_event(c, o, sg);
-        } else if (!strcasecmp(nm, "stream_size")) {
+        } else if (kd.id == GH_KWID_STREAM_SIZE) {
             compile_stream_size(c, o, sg);
-        } else if (!strcasecmp(nm, "noalert")) {
+        } else if (kd.id == GH_KWID_NOALERT) {
             sg->info.noalert = true;
-        } else if (!strcasecmp(nm, "threshold") || !strcasecmp(nm, "detection_filter")) {
+        } else if (kd.id == GH_KWID_THRESHOLD || kd.id == GH_KWID_DETECTION_FILTER) {
             /* gh_rules_check validated it and allows one per rule */
             if (!gh_threshold_parse_keyword(nm, o->value.text, &sg->th, emsg, sizeof(emsg))) {
                 rule_error(c, o->value.loc, "%s", emsg);
                 break;
             }
-        } else if (!strcasecmp(nm, "tag")) {
+        } else if (kd.id == GH_KWID_TAG) {
             /* Suricata keeps every tag keyword; GH_TAG_PER_SIG is ours */
             if (sg->ntags == GH_TAG_PER_SIG) {
                 rule_error(c, o->name.loc, "at most %d tag options per rule", GH_TAG_PER_SIG);
@@ -1551,7 +1532,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 break;
             }
             sg->ntags++;
-        } else if (!strcasecmp(nm, "content") || role == GH_KWR_CONTENT) {
+        } else if (kd.id == GH_KWID_CONTENT || role == GH_KWR_CONTENT) {
             dpi_kw *k = new_kw(sg, &cap, KW_CONTENT, o->name.loc);
             if (!k) {
                 c->oom = true;
@@ -1563,13 +1544,13 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 break;
             }
             cur = (int32_t)(sg->nkw - 1);
-        } else if (is_cmod(nm)) {
+        } else if (GH_KWID_IS_CMOD(kd.id)) {
             if (cur < 0) {
                 rule_error(c, o->name.loc, "'%s' needs a preceding content", nm);
                 break;
             }
-            content_modifier(c, o, nm, &sg->kw[cur]);
-        } else if (!strcasecmp(nm, "pcre")) {
+            content_modifier(c, o, kd.id, &sg->kw[cur]);
+        } else if (kd.id == GH_KWID_PCRE) {
             dpi_kw *k = new_kw(sg, &cap, KW_PCRE, o->name.loc);
             if (!k) {
                 c->oom = true;
@@ -1583,14 +1564,14 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             compile_pcre(c, o, k);
             if (c->cur_buf == DPI_BUF_B64 && k->buf != DPI_BUF_B64)
                 rule_unsupported(c, "base64_data/pcre buffer flag");
-        } else if (!strcasecmp(nm, "base64_decode")) {
+        } else if (kd.id == GH_KWID_BASE64_DECODE) {
             dpi_kw *k = new_kw(sg, &cap, KW_BASE64, o->name.loc);
             if (!k) {
                 c->oom = true;
                 break;
             }
             compile_base64(c, o, sg, k);
-        } else if (!strcasecmp(nm, "base64_data")) {
+        } else if (kd.id == GH_KWID_BASE64_DATA) {
             bool dec = false;
             for (size_t j = 0; j < sg->nkw; j++)
                 dec |= sg->kw[j].type == KW_BASE64;
@@ -1600,7 +1581,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 break;
             }
             c->cur_buf = DPI_BUF_B64;
-        } else if (!strcasecmp(nm, "isdataat")) {
+        } else if (kd.id == GH_KWID_ISDATAAT) {
             dpi_kw *k = new_kw(sg, &cap, KW_ISDATAAT, o->name.loc);
             if (!k) {
                 c->oom = true;
@@ -1608,12 +1589,11 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
             }
             k->buf = c->cur_buf;
             compile_isdataat(c, o, k);
-        } else if (!strcasecmp(nm, "byte_test") || !strcasecmp(nm, "byte_jump") ||
-                   !strcasecmp(nm, "byte_extract") || !strcasecmp(nm, "byte_math")) {
-            uint8_t t = !strcasecmp(nm, "byte_test")      ? KW_BYTE_TEST
-                        : !strcasecmp(nm, "byte_jump")    ? KW_BYTE_JUMP
-                        : !strcasecmp(nm, "byte_extract") ? KW_BYTE_EXTRACT
-                                                          : KW_BYTE_MATH;
+        } else if (kd.id >= GH_KWID_BYTE_TEST && kd.id <= GH_KWID_BYTE_MATH) {
+            uint8_t t = kd.id == GH_KWID_BYTE_TEST      ? KW_BYTE_TEST
+                        : kd.id == GH_KWID_BYTE_JUMP    ? KW_BYTE_JUMP
+                        : kd.id == GH_KWID_BYTE_EXTRACT ? KW_BYTE_EXTRACT
+                                                        : KW_BYTE_MATH;
             dpi_kw *k = new_kw(sg, &cap, t, o->name.loc);
             if (!k) {
                 c->oom = true;

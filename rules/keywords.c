@@ -309,7 +309,35 @@ static const kw keywords[] = {
 #define KW_N (sizeof(keywords) / sizeof(keywords[0]))
 #define KW_SLOTS 2048u /* a power of two, over 4x the table */
 static uint16_t kw_slot[KW_SLOTS]; /* 1 + index into keywords; 0 empty */
+static uint8_t kw_id[KW_N];        /* gh_kw_id of each entry */
+static uint8_t kw_field[KW_N];     /* 1 + the gh_field_id of a KW_FIELD entry; 0 none */
 static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
+
+static const struct {
+    const char *name;
+    gh_kw_id id;
+} kw_ids[] = {
+    {"msg", GH_KWID_MSG}, {"sid", GH_KWID_SID}, {"gid", GH_KWID_GID}, {"rev", GH_KWID_REV},
+    {"classtype", GH_KWID_CLASSTYPE}, {"priority", GH_KWID_PRIORITY},
+    {"reference", GH_KWID_REFERENCE}, {"metadata", GH_KWID_METADATA},
+    {"target", GH_KWID_TARGET}, {"flow", GH_KWID_FLOW}, {"flags", GH_KWID_FLAGS},
+    {"fragbits", GH_KWID_FRAGBITS}, {"ttl", GH_KWID_TTL}, {"dsize", GH_KWID_DSIZE},
+    {"itype", GH_KWID_ITYPE}, {"icode", GH_KWID_ICODE}, {"ip_proto", GH_KWID_IP_PROTO},
+    {"content", GH_KWID_CONTENT}, {"uricontent", GH_KWID_URICONTENT}, {"pcre", GH_KWID_PCRE},
+    {"nocase", GH_KWID_NOCASE}, {"rawbytes", GH_KWID_RAWBYTES}, {"offset", GH_KWID_OFFSET},
+    {"depth", GH_KWID_DEPTH}, {"distance", GH_KWID_DISTANCE}, {"within", GH_KWID_WITHIN},
+    {"startswith", GH_KWID_STARTSWITH}, {"endswith", GH_KWID_ENDSWITH},
+    {"fast_pattern", GH_KWID_FAST_PATTERN}, {"bsize", GH_KWID_BSIZE},
+    {"urilen", GH_KWID_URILEN}, {"app-layer-protocol", GH_KWID_APP_LAYER_PROTOCOL},
+    {"flowbits", GH_KWID_FLOWBITS}, {"flowint", GH_KWID_FLOWINT}, {"xbits", GH_KWID_XBITS},
+    {"app-layer-event", GH_KWID_APP_LAYER_EVENT}, {"stream_size", GH_KWID_STREAM_SIZE},
+    {"noalert", GH_KWID_NOALERT}, {"threshold", GH_KWID_THRESHOLD},
+    {"detection_filter", GH_KWID_DETECTION_FILTER}, {"tag", GH_KWID_TAG},
+    {"base64_decode", GH_KWID_BASE64_DECODE}, {"base64_data", GH_KWID_BASE64_DATA},
+    {"isdataat", GH_KWID_ISDATAAT}, {"byte_test", GH_KWID_BYTE_TEST},
+    {"byte_jump", GH_KWID_BYTE_JUMP}, {"byte_extract", GH_KWID_BYTE_EXTRACT},
+    {"byte_math", GH_KWID_BYTE_MATH},
+};
 
 static uint32_t kw_hash_step(uint32_t h, unsigned char c)
 {
@@ -327,7 +355,15 @@ static void kw_index(void)
         while (kw_slot[s])
             s = (s + 1) & (KW_SLOTS - 1);
         kw_slot[s] = (uint16_t)(i + 1);
+        if (keywords[i].flags & KW_FIELD)
+            for (unsigned f = 0; f < GH_FIELD_N; f++)
+                if (!strcmp(gh_field_get_info((gh_field_id)f)->name, keywords[i].name))
+                    kw_field[i] = (uint8_t)(f + 1);
     }
+    for (size_t j = 0; j < sizeof(kw_ids) / sizeof(kw_ids[0]); j++)
+        for (size_t i = 0; i < KW_N; i++)
+            if (!strcmp(keywords[i].name, kw_ids[j].name))
+                kw_id[i] = (uint8_t)kw_ids[j].id;
 }
 
 /* Case-insensitive lookup; NULL when unknown. */
@@ -358,34 +394,29 @@ gh_kw_list gh_kw_list_of(const char *name)
     return k ? k->list : KL_UNKNOWN;
 }
 
-gh_kw_role gh_kw_buffer_role(const char *name, gh_buffer_id *buf)
+void gh_kw_describe(const char *name, gh_kw_desc *d)
 {
     const kw *k = kw_find(name);
-    if (!k || !(k->flags & KW_SUPPORTED))
-        return GH_KWR_NONE;
-    *buf = k->buf;
+    memset(d, 0, sizeof(*d));
+    if (!k)
+        return;
+    size_t i = (size_t)(k - keywords);
+    d->id = (gh_kw_id)kw_id[i];
+    if (!(k->flags & KW_SUPPORTED))
+        return;
+    if (kw_field[i]) {
+        d->is_field = true;
+        d->field = (gh_field_id)(kw_field[i] - 1);
+    }
+    d->buf = k->buf;
     if (k->flags & KW_STICKY)
-        return GH_KWR_STICKY;
-    if (k->flags & KW_XFORM)
-        return GH_KWR_TRANSFORM;
-    if ((k->flags & KW_CMOD) && k->buf)
-        return GH_KWR_MODIFIER;
-    if (k->list == KL_APP && k->buf && strcmp(k->name, "urilen") != 0)
-        return GH_KWR_CONTENT;
-    return GH_KWR_NONE;
-}
-
-bool gh_kw_field(const char *name, gh_field_id *field)
-{
-    const kw *k = kw_find(name);
-    if (!k || !(k->flags & KW_SUPPORTED) || !(k->flags & KW_FIELD))
-        return false;
-    for (unsigned f = 0; f < GH_FIELD_N; f++)
-        if (!strcmp(gh_field_get_info((gh_field_id)f)->name, k->name)) {
-            *field = (gh_field_id)f;
-            return true;
-        }
-    return false;
+        d->role = GH_KWR_STICKY;
+    else if (k->flags & KW_XFORM)
+        d->role = GH_KWR_TRANSFORM;
+    else if ((k->flags & KW_CMOD) && k->buf)
+        d->role = GH_KWR_MODIFIER;
+    else if (k->list == KL_APP && k->buf && d->id != GH_KWID_URILEN)
+        d->role = GH_KWR_CONTENT;
 }
 
 uint8_t gh_app_proto_of(const char *name)
@@ -745,101 +776,106 @@ static bool valid_modifier_num(const char *value, bool sign)
 
 /* Validate the value of a keyword whose syntax we check (@name lower-case);
  * false with a message (no position) in @msg. Other keywords pass. */
-static bool kw_validate(const char *name, const char *value, char *msg, size_t msz)
+/* @value as shown in a message (shortened when long). */
+static const char *shown(char tk[96], const char *value)
+{
+    return gh_tok(tk, 96, value, strlen(value));
+}
+
+static bool kw_validate(gh_kw_id id, const char *name, const char *value, char *msg, size_t msz)
 {
     char tk[96];
-    const char *shown = gh_tok(tk, sizeof(tk), value, strlen(value));
     unsigned long long v;
-    if (strcmp(name, "msg") == 0) {
+    if (id == GH_KWID_MSG) {
         if (!is_quoted(value, false)) {
-            snprintf(msg, msz, "msg must be a quoted string, got '%s'", shown);
+            snprintf(msg, msz, "msg must be a quoted string, got '%s'", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "sid") == 0) {
+    } else if (id == GH_KWID_SID) {
         if (!parse_dec(value, 0xffffffffu, &v) || v == 0) {
-            snprintf(msg, msz, "bad sid '%s' (expected an integer 1-4294967295)", shown);
+            snprintf(msg, msz, "bad sid '%s' (expected an integer 1-4294967295)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "rev") == 0 || strcmp(name, "gid") == 0) {
+    } else if (id == GH_KWID_REV || id == GH_KWID_GID) {
         if (!parse_dec(value, 0xffffffffu, &v)) {
-            snprintf(msg, msz, "bad %s '%s' (expected an integer)", name, shown);
+            snprintf(msg, msz, "bad %s '%s' (expected an integer)", name, shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "priority") == 0) {
+    } else if (id == GH_KWID_PRIORITY) {
         if (!parse_dec(value, 255, &v) || v == 0) {
-            snprintf(msg, msz, "bad priority '%s' (expected 1-255)", shown);
+            snprintf(msg, msz, "bad priority '%s' (expected 1-255)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "classtype") == 0) {
+    } else if (id == GH_KWID_CLASSTYPE) {
         for (const char *p = value; *p; p++) {
             if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-')) {
-                snprintf(msg, msz, "bad classtype '%s'", shown);
+                snprintf(msg, msz, "bad classtype '%s'", shown(tk, value));
                 return false;
             }
         }
-    } else if (strcmp(name, "reference") == 0) {
+    } else if (id == GH_KWID_REFERENCE) {
         const char *c = strchr(value, ',');
         if (!c || c == value || !c[1]) {
-            snprintf(msg, msz, "bad reference '%s' (expected TYPE,ID)", shown);
+            snprintf(msg, msz, "bad reference '%s' (expected TYPE,ID)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "flow") == 0) {
+    } else if (id == GH_KWID_FLOW) {
         return valid_flow(value, msg, msz);
-    } else if (strcmp(name, "flags") == 0) {
+    } else if (id == GH_KWID_FLAGS) {
         if (!valid_flags(value)) {
             snprintf(msg, msz,
-                     "bad flags value '%s' (expected [!+*]FSRPAUCE or 0, then ,IGNORED)", shown);
+                     "bad flags value '%s' (expected [!+*]FSRPAUCE or 0, then ,IGNORED)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "ttl") == 0 || strcmp(name, "itype") == 0 ||
-               strcmp(name, "icode") == 0 || strcmp(name, "dsize") == 0) {
-        unsigned long long max = name[0] == 'd' ? 65535 : 255;
+    } else if (id == GH_KWID_TTL || id == GH_KWID_ITYPE || id == GH_KWID_ICODE ||
+               id == GH_KWID_DSIZE) {
+        unsigned long long max = id == GH_KWID_DSIZE ? 65535 : 255;
         if (!valid_uint(value, max)) {
             snprintf(msg, msz, "bad %s value '%s' (expected N, <N, >N, N-M or N<>M, max %llu)",
-                     name, shown, max);
+                     name, shown(tk, value), max);
             return false;
         }
-    } else if (strcmp(name, "ip_proto") == 0) {
+    } else if (id == GH_KWID_IP_PROTO) {
         if (!valid_ip_proto(value)) {
-            snprintf(msg, msz, "bad ip_proto value '%s' (expected [!<>] 0-255 or a name)", shown);
+            snprintf(msg, msz, "bad ip_proto value '%s' (expected [!<>] 0-255 or a name)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "fragbits") == 0) {
+    } else if (id == GH_KWID_FRAGBITS) {
         if (!valid_fragbits(value)) {
-            snprintf(msg, msz, "bad fragbits value '%s' (expected [+*!] and M, D, R)", shown);
+            snprintf(msg, msz, "bad fragbits value '%s' (expected [+*!] and M, D, R)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "content") == 0) {
+    } else if (id == GH_KWID_CONTENT) {
         return valid_content(value, msg, msz);
-    } else if (strcmp(name, "pcre") == 0) {
+    } else if (id == GH_KWID_PCRE) {
         if (!valid_pcre(value)) {
             snprintf(msg, msz,
-                     "bad pcre '%s' (expected [!]\"/regex/flags\" or [!]/regex/flags)", shown);
+                     "bad pcre '%s' (expected [!]\"/regex/flags\" or [!]/regex/flags)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "offset") == 0 || strcmp(name, "depth") == 0 ||
-               strcmp(name, "distance") == 0 || strcmp(name, "within") == 0) {
-        if (!valid_modifier_num(value, strcmp(name, "distance") == 0)) {
-            snprintf(msg, msz, "bad %s value '%s'", name, shown);
+    } else if (id == GH_KWID_OFFSET || id == GH_KWID_DEPTH || id == GH_KWID_DISTANCE ||
+               id == GH_KWID_WITHIN) {
+        if (!valid_modifier_num(value, id == GH_KWID_DISTANCE)) {
+            snprintf(msg, msz, "bad %s value '%s'", name, shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "fast_pattern") == 0) {
+    } else if (id == GH_KWID_FAST_PATTERN) {
         char s[64];
         squeeze(s, sizeof(s), value);
         const char *c = strchr(s, ',');
         unsigned long long a;
         if (strcmp(s, "only") != 0 &&
             !(c && parse_num(s, (size_t)(c - s), 65535, &a) && parse_dec(c + 1, 65535, &a))) {
-            snprintf(msg, msz, "bad fast_pattern value '%s' (expected only or N,M)", shown);
+            snprintf(msg, msz, "bad fast_pattern value '%s' (expected only or N,M)", shown(tk, value));
             return false;
         }
-    } else if (strcmp(name, "threshold") == 0 || strcmp(name, "detection_filter") == 0) {
+    } else if (id == GH_KWID_THRESHOLD || id == GH_KWID_DETECTION_FILTER) {
         gh_threshold_spec th;
         return gh_threshold_parse_keyword(name, value, &th, msg, msz);
-    } else if (strcmp(name, "tag") == 0) {
+    } else if (id == GH_KWID_TAG) {
         gh_tag_spec t;
         return gh_tag_parse_keyword(value, &t, msg, msz);
-    } else if (strcmp(name, "isdataat") == 0) {
+    } else if (id == GH_KWID_ISDATAAT) {
         char s[64];
         squeeze(s, sizeof(s), value);
         char *save = NULL, *t = strtok_r(s, ",", &save);
@@ -848,7 +884,7 @@ static bool kw_validate(const char *name, const char *value, char *msg, size_t m
         while (ok && (t = strtok_r(NULL, ",", &save)))
             ok = strcmp(t, "relative") == 0 || strcmp(t, "rawbytes") == 0;
         if (!ok) {
-            snprintf(msg, msz, "bad isdataat value '%s' (expected [!]N[,relative])", shown);
+            snprintf(msg, msz, "bad isdataat value '%s' (expected [!]N[,relative])", shown(tk, value));
             return false;
         }
     }
@@ -1000,6 +1036,7 @@ static void check_rule(checker *C, gh_rule *r)
             cerr(C, o->name.loc, "unknown keyword '%s'", nm);
             continue;
         }
+        gh_kw_id id = (gh_kw_id)kw_id[k - keywords];
         if (fw && !(k->flags & KW_FW)) {
             if (k->flags & KW_PAYLOAD)
                 cerr(C, o->name.loc, "payload keyword '%s' is not allowed in a firewall rule", nm);
@@ -1026,7 +1063,7 @@ static void check_rule(checker *C, gh_rule *r)
             cerr(C, o->value.loc, "option '%s' takes no value", nm);
             continue;
         }
-        if (strcmp(k->name, "threshold") == 0 || strcmp(k->name, "detection_filter") == 0) {
+        if (id == GH_KWID_THRESHOLD || id == GH_KWID_DETECTION_FILTER) {
             /* Suricata's DetectThresholdSetup / DetectDetectionFilterSetup */
             if (th_seen) {
                 if (th_seen != k->name)
@@ -1041,31 +1078,30 @@ static void check_rule(checker *C, gh_rule *r)
             }
             th_seen = k->name;
         }
-        if (strcmp(k->name, "content") == 0 || strcmp(k->name, "uricontent") == 0)
+        if (id == GH_KWID_CONTENT || id == GH_KWID_URICONTENT)
             seen_content = true;
         if ((k->flags & KW_CMOD) && !seen_content) {
             cerr(C, o->name.loc, "'%s' needs a preceding content", nm);
             continue;
         }
         char msg[GH_RULE_MSG_MAX];
-        if (o->value.text && !kw_validate(k->name, o->value.text, msg, sizeof(msg))) {
+        if (o->value.text && !kw_validate(id, k->name, o->value.text, msg, sizeof(msg))) {
             cerr(C, o->value.loc, "%s", msg);
             continue;
         }
         unsigned long long v = 0;
-        if (o->value.text && (strcmp(k->name, "sid") == 0 || strcmp(k->name, "gid") == 0 ||
-                              strcmp(k->name, "rev") == 0)) {
+        if (o->value.text && (id == GH_KWID_SID || id == GH_KWID_GID || id == GH_KWID_REV)) {
             v = strtoull(o->value.text, NULL, 10);
-            if (k->name[0] == 's') {
+            if (id == GH_KWID_SID) {
                 r->sid = (uint32_t)v;
                 has_sid = true;
-            } else if (k->name[0] == 'g') {
+            } else if (id == GH_KWID_GID) {
                 r->gid = (uint32_t)v;
             } else {
                 r->rev = (uint32_t)v;
             }
         }
-        if (!fw && strcmp(k->name, "ip_proto") == 0 && !ip_proto_ok(r->proto.text)) {
+        if (!fw && id == GH_KWID_IP_PROTO && !ip_proto_ok(r->proto.text)) {
             cerr(C, o->name.loc, "ip_proto needs protocol ip, ipv4 or ipv6, not '%s'",
                  r->proto.text);
             continue;
@@ -1176,20 +1212,31 @@ static bool sort_errors(gh_rule_file *f)
     return true;
 }
 
-int gh_rules_check(gh_rule_file *f, const gh_rule_vars *vars)
+int gh_rules_check_rules(gh_rule_file *f, const gh_rule_vars *vars)
 {
     checker C = {.f = f, .vars = vars, .a = f->internal_, .errors_cap = f->n_errors};
     f->n_unsupported = 0;
     for (size_t i = 0; i < f->n_rules && !C.oom; i++)
         check_rule(&C, &f->rules[i]);
-    if (!C.oom)
-        check_duplicate_sids(&C);
     free(f->unsupported_kw);
-    if (C.n_kw)
-        qsort(C.kw, C.n_kw, sizeof(*C.kw), cmp_kw);
     f->unsupported_kw = C.kw;
     f->n_unsupported_kw = C.n_kw;
+    return C.oom ? GH_E_NOMEM : GH_OK;
+}
+
+int gh_rules_check_finish(gh_rule_file *f)
+{
+    checker C = {.f = f, .a = f->internal_, .errors_cap = f->n_errors};
+    check_duplicate_sids(&C);
+    if (f->n_unsupported_kw)
+        qsort(f->unsupported_kw, f->n_unsupported_kw, sizeof(*f->unsupported_kw), cmp_kw);
     if (C.oom || !sort_errors(f))
         return GH_E_NOMEM;
     return GH_OK;
+}
+
+int gh_rules_check(gh_rule_file *f, const gh_rule_vars *vars)
+{
+    int rc = gh_rules_check_rules(f, vars);
+    return rc == GH_OK ? gh_rules_check_finish(f) : rc;
 }

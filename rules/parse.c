@@ -483,10 +483,11 @@ static void flush_line(parser *P, uint32_t first_line)
     P->len = 0;
 }
 
-static void parse_text(parser *P, const char *text, size_t len)
+/* @text's first line is line @line0 + 1 of the file. */
+static void parse_text(parser *P, const char *text, size_t len, uint32_t line0)
 {
     size_t i = 0;
-    uint32_t lineno = 0, first = 0;
+    uint32_t lineno = line0, first = 0;
     bool cont = false;
     while (i < len && !P->oom) {
         const char *nl = memchr(text + i, '\n', len - i);
@@ -510,6 +511,11 @@ static void parse_text(parser *P, const char *text, size_t len)
             first = lineno;
         }
         cont = n && s[n - 1] == '\\';
+        if (!cont && P->len == 0) { /* a rule on one line: parsed in place */
+            gh_src v = {.file = P->f->path, .s = s, .len = n, .line0 = lineno, .col0 = 1};
+            parse_rule(P, &v);
+            continue;
+        }
         if (!line_append(P, s, cont ? n - 1 : n, lineno))
             return;
         if (!cont)
@@ -547,8 +553,9 @@ gh_proto_class_t gh_proto_class(const char *name)
 
 /* ---- entry points ------------------------------------------------------------ */
 
-gh_rule_file *gh_rules_parse_buffer(const char *name, const char *text, size_t len,
-                                    gh_rule_tier tier, gh_error *err)
+/* A file whose path is @path (NULL: a copy of @name in its arena). */
+static gh_rule_file *parse_into(const char *name, const char *path, const char *text,
+                                size_t len, uint32_t line0, gh_rule_tier tier, gh_error *err)
 {
     gh_rule_file *f = calloc(1, sizeof(*f));
     gh_arena *a = gh_arena_new();
@@ -560,11 +567,11 @@ gh_rule_file *gh_rules_parse_buffer(const char *name, const char *text, size_t l
     }
     f->internal_ = a;
     f->tier = tier;
-    f->path = gh_arena_strndup(a, name, strlen(name));
+    f->path = path ? path : gh_arena_strndup(a, name, strlen(name));
     if (!f->path)
         goto nomem;
     parser P = {.f = f, .a = a};
-    parse_text(&P, text, len);
+    parse_text(&P, text, len, line0);
     free(P.buf);
     free(P.lines);
     free(P.cols);
@@ -576,6 +583,18 @@ nomem:
     gh_rule_file_free(f);
     gh_error_set(err, GH_E_NOMEM, "%s: out of memory", name);
     return NULL;
+}
+
+gh_rule_file *gh_rules_parse_buffer(const char *name, const char *text, size_t len,
+                                    gh_rule_tier tier, gh_error *err)
+{
+    return parse_into(name, NULL, text, len, 0, tier, err);
+}
+
+gh_rule_file *gh_rules_parse_part(const char *path, const char *text, size_t len,
+                                  uint32_t line0, gh_rule_tier tier, gh_error *err)
+{
+    return parse_into(path, path, text, len, line0, tier, err);
 }
 
 gh_rule_file *gh_rules_parse_file(const char *path, gh_rule_tier tier, gh_error *err)

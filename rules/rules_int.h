@@ -22,6 +22,20 @@ gh_arena *gh_arena_new(void);
 void *gh_arena_alloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
 void gh_arena_free(gh_arena *a);
+/* Move every block of @src into @dst (which frees them) and free @src. */
+void gh_arena_adopt(gh_arena *dst, gh_arena *src);
+
+/* ---- parsing and checking in parts (load.c) --------------------------------- */
+
+/* Parse @text, lines @line0 + 1... of the file @path, which the result
+ * borrows (it must outlive the result). */
+gh_rule_file *gh_rules_parse_part(const char *path, const char *text, size_t len,
+                                  uint32_t line0, gh_rule_tier tier, gh_error *err);
+/* gh_rules_check in two steps: every rule on its own (any part of a file,
+ * the keyword tallies unsorted), then what spans the file: duplicate sids,
+ * the errors in position order, the tallies most used first. */
+int gh_rules_check_rules(gh_rule_file *f, const gh_rule_vars *vars);
+int gh_rules_check_finish(gh_rule_file *f);
 
 /* ---- growable byte buffer ------------------------------------------------ */
 
@@ -86,6 +100,7 @@ void gh_expr_format(gh_sbuf *b, const gh_rule_expr *x);
 /* One variable: its value as written and both readings of it, parsed once. */
 typedef struct gh_var {
     const char *name;
+    uint32_t name_hash;        /* gh_vars_lookup compares it before the name */
     const char *value;
     gh_rule_loc loc;           /* of the value */
     gh_rule_expr *as_addr;     /* NULL: addr_err says why */
@@ -151,9 +166,39 @@ typedef enum gh_kw_role {
     GH_KWR_TRANSFORM, /* transforms the current sticky buffer */
 } gh_kw_role;
 
-gh_kw_role gh_kw_buffer_role(const char *name, gh_buffer_id *buf);
-/* Does keyword @p name compare a transaction field (dns.opcode, ssl_state)? */
-bool gh_kw_field(const char *name, gh_field_id *field);
+/* The keywords the checker and the compiler handle one by one; the others
+ * go by their table entry alone (role, buffer, field). The header keywords
+ * (FLOW ... IP_PROTO) are those gh_hdr_match_add knows. */
+typedef enum gh_kw_id {
+    GH_KWID_OTHER = 0, /* any other keyword, or unknown */
+    GH_KWID_MSG, GH_KWID_SID, GH_KWID_GID, GH_KWID_REV, GH_KWID_CLASSTYPE, GH_KWID_PRIORITY,
+    GH_KWID_REFERENCE, GH_KWID_METADATA, GH_KWID_TARGET,
+    GH_KWID_FLOW, GH_KWID_FLAGS, GH_KWID_FRAGBITS, GH_KWID_TTL, GH_KWID_DSIZE, GH_KWID_ITYPE,
+    GH_KWID_ICODE, GH_KWID_IP_PROTO,
+    GH_KWID_CONTENT, GH_KWID_URICONTENT, GH_KWID_PCRE,
+    GH_KWID_NOCASE, GH_KWID_RAWBYTES, GH_KWID_OFFSET, GH_KWID_DEPTH, GH_KWID_DISTANCE,
+    GH_KWID_WITHIN, GH_KWID_STARTSWITH, GH_KWID_ENDSWITH, GH_KWID_FAST_PATTERN,
+    GH_KWID_BSIZE, GH_KWID_URILEN, GH_KWID_APP_LAYER_PROTOCOL, GH_KWID_FLOWBITS,
+    GH_KWID_FLOWINT, GH_KWID_XBITS, GH_KWID_APP_LAYER_EVENT, GH_KWID_STREAM_SIZE,
+    GH_KWID_NOALERT, GH_KWID_THRESHOLD, GH_KWID_DETECTION_FILTER, GH_KWID_TAG,
+    GH_KWID_BASE64_DECODE, GH_KWID_BASE64_DATA, GH_KWID_ISDATAAT, GH_KWID_BYTE_TEST,
+    GH_KWID_BYTE_JUMP, GH_KWID_BYTE_EXTRACT, GH_KWID_BYTE_MATH,
+} gh_kw_id;
+
+#define GH_KWID_IS_META(id) ((id) >= GH_KWID_MSG && (id) <= GH_KWID_TARGET)
+#define GH_KWID_IS_HDR(id) ((id) >= GH_KWID_FLOW && (id) <= GH_KWID_IP_PROTO)
+#define GH_KWID_IS_CMOD(id) ((id) >= GH_KWID_NOCASE && (id) <= GH_KWID_FAST_PATTERN)
+
+/* What the compiler needs to know of an option name, in one lookup. */
+typedef struct gh_kw_desc {
+    gh_kw_id id;
+    gh_kw_role role;   /* what it does to the buffer later keywords inspect */
+    gh_buffer_id buf;  /* its buffer (STICKY, MODIFIER, CONTENT); GH_BUF_PAYLOAD when unsupported */
+    bool is_field;     /* compares the transaction field @field (dns.opcode, ssl_state) */
+    gh_field_id field;
+} gh_kw_desc;
+
+void gh_kw_describe(const char *name, gh_kw_desc *d);
 
 /* The application-layer protocol (gh_alproto) a rule protocol name or an
  * app-layer-protocol value names among those the engine parses, 0: none. */

@@ -66,6 +66,20 @@ char *gh_arena_strndup(gh_arena *a, const char *s, size_t n)
     return p;
 }
 
+void gh_arena_adopt(gh_arena *dst, gh_arena *src)
+{
+    arena_chunk *tail = src->head;
+    while (tail && tail->next)
+        tail = tail->next;
+    if (tail && dst->head) { /* dst's current block stays the one it allocates from */
+        tail->next = dst->head->next;
+        dst->head->next = src->head;
+    } else if (tail) {
+        dst->head = src->head;
+    }
+    free(src);
+}
+
 void gh_arena_free(gh_arena *a)
 {
     if (!a)

@@ -40,12 +40,22 @@ void gh_rule_vars_free(gh_rule_vars *v)
     free(v);
 }
 
+/* FNV-1a of the first @n bytes of @s (all of it up to its NUL when shorter). */
+static uint32_t name_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n && s[i]; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
 const gh_var *gh_vars_lookup(const gh_rule_vars *v, const char *name)
 {
     if (!v)
         return NULL;
+    uint32_t h = name_hash(name, SIZE_MAX);
     for (size_t i = v->n; i-- > 0;)
-        if (strcmp(v->v[i].name, name) == 0)
+        if (v->v[i].name_hash == h && strcmp(v->v[i].name, name) == 0)
             return &v->v[i];
     return NULL;
 }
@@ -72,6 +82,7 @@ static int define(gh_rule_vars *v, const char *name, size_t n, const char *value
 {
     gh_var nv = {0};
     nv.name = gh_arena_strndup(v->a, name, n);
+    nv.name_hash = name_hash(name, n);
     nv.value = gh_arena_strndup(v->a, value, vn);
     if (!nv.name || !nv.value)
         return GH_E_NOMEM;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gatehouse/rules.h"
+#include "pktbuild.h"
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
 
@@ -777,6 +778,133 @@ static void test_classification(void **state)
     gh_classification_free(NULL);
 }
 
+/* One random rule statement (or comment, or blank line) of many shapes:
+ * valid, continued over lines, syntax errors, check errors, unsupported
+ * keywords, sids that repeat across the whole text. */
+static void random_statement(pb_text *t, uint64_t *rng, unsigned i)
+{
+    unsigned sid = 1 + (unsigned)(pb_rng(rng) % 40000); /* duplicates far apart */
+    switch (pb_rng(rng) % 12) {
+    case 0:
+        pb_tput(t, "alert tcp any any -> any 80 (msg:\"c%u\"; \\\n  content:\"a%u\"; \\\n"
+                   "  sid:%u;)\n", i, i, sid);
+        break;
+    case 1:
+        pb_tput(t, "alert tcp any any -> any any (msg:\"x\" sid:%u;)\n", sid); /* syntax */
+        break;
+    case 2:
+        pb_tput(t, "alert udp any any -> any any (msg:\"u\"; nosuchkw:1; sid:%u;)\n", sid);
+        break;
+    case 3:
+        pb_tput(t, "alert ip any any -> any any (msg:\"a\"; asn1:oversize_length 10; sid:%u;)\n",
+                sid); /* unsupported */
+        break;
+    case 4:
+        pb_tput(t, "# a comment %u\n\n#alert tcp any any -> any any (sid:%u;)\n", i, sid);
+        break;
+    case 5:
+        pb_tput(t, "alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (msg:\"v\"; "
+                   "flow:established,to_server; content:\"GET\"; depth:3; ttl:>300; sid:%u;)\n",
+                sid); /* bad ttl */
+        break;
+    case 6:
+        pb_tput(t, "alert ftp-data any any -> any any (msg:\"p\"; sid:%u;)\n", sid);
+        break;
+    default:
+        pb_tput(t, "alert http $HOME_NET any -> $EXTERNAL_NET any (msg:\"r%u\"; "
+                   "flow:established,to_server; http.uri; content:\"/p%u\"; nocase; "
+                   "pcre:\"/q=[0-9]+/U\"; classtype:trojan-activity; sid:%u; rev:2;)\n",
+                i, i, sid);
+        break;
+    }
+}
+
+static void same_loc(const gh_rule_loc *a, const gh_rule_loc *b)
+{
+    assert_true((a->file == NULL) == (b->file == NULL)); /* none: an absent value */
+    if (a->file)
+        assert_string_equal(a->file, b->file);
+    assert_int_equal(a->line, b->line);
+    assert_int_equal(a->col, b->col);
+}
+
+static void same_tok(const gh_rule_token *a, const gh_rule_token *b)
+{
+    if (a->text || b->text) {
+        assert_non_null(a->text);
+        assert_non_null(b->text);
+        assert_string_equal(a->text, b->text);
+    }
+    same_loc(&a->loc, &b->loc);
+}
+
+/* gh_rules_load_file cuts a large file into parts parsed and checked on
+ * threads: whatever the number of parts, the result is gh_rules_parse_buffer
+ * then gh_rules_check's. */
+static void test_load_in_parts(void **state)
+{
+    (void)state;
+    static const char *const defs[] = {"HOME_NET", "[10.0.0.0/8]", "EXTERNAL_NET", "!$HOME_NET",
+                                       "HTTP_PORTS", "[80,8080]", NULL};
+    gh_rule_vars *v = vars_with(defs);
+    uint64_t rng = pb_rng_seed("GH_TEST_SEED");
+    pb_text t = {0};
+    for (unsigned i = 0; t.len < (3u << 20); i++)
+        random_statement(&t, &rng, i);
+    char path[] = "/tmp/gh_test_load_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, t.p, t.len), (ssize_t)t.len);
+    close(fd);
+
+    gh_error err = {0};
+    gh_rule_file *a = gh_rules_parse_buffer(path, t.p, t.len, GH_RULE_TIER_SIGNATURE, &err);
+    assert_non_null(a);
+    assert_int_equal(gh_rules_check(a, v), GH_OK);
+    assert_true(a->n_errors > 100 && a->n_unsupported > 100 && a->n_disabled > 100);
+    static const unsigned jobs[] = {1, 2, 3, 16};
+    for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
+        gh_rule_file *b = gh_rules_load_file(path, GH_RULE_TIER_SIGNATURE, v, jobs[j], &err);
+        assert_non_null(b);
+        assert_int_equal(b->n_rules, a->n_rules);
+        assert_int_equal(b->n_statements, a->n_statements);
+        assert_int_equal(b->n_disabled, a->n_disabled);
+        assert_int_equal(b->n_unsupported, a->n_unsupported);
+        assert_int_equal(b->n_errors, a->n_errors);
+        for (size_t i = 0; i < a->n_errors; i++) {
+            same_loc(&b->errors[i].loc, &a->errors[i].loc);
+            assert_string_equal(b->errors[i].message, a->errors[i].message);
+        }
+        assert_int_equal(b->n_unsupported_kw, a->n_unsupported_kw);
+        for (size_t i = 0; i < a->n_unsupported_kw; i++) {
+            assert_string_equal(b->unsupported_kw[i].keyword, a->unsupported_kw[i].keyword);
+            assert_int_equal(b->unsupported_kw[i].rules, a->unsupported_kw[i].rules);
+        }
+        for (size_t i = 0; i < a->n_rules; i++) {
+            const gh_rule *x = &a->rules[i], *y = &b->rules[i];
+            same_loc(&y->loc, &x->loc);
+            same_tok(&y->proto, &x->proto);
+            assert_int_equal(y->sid, x->sid);
+            assert_int_equal(y->gid, x->gid);
+            assert_int_equal(y->rev, x->rev);
+            assert_int_equal(y->has_error, x->has_error);
+            assert_true((x->unsupported == NULL) == (y->unsupported == NULL));
+            if (x->unsupported)
+                assert_string_equal(y->unsupported, x->unsupported);
+            assert_int_equal(y->n_options, x->n_options);
+            for (size_t o = 0; o < x->n_options; o++) {
+                same_tok(&y->options[o].name, &x->options[o].name);
+                same_tok(&y->options[o].value, &x->options[o].value);
+            }
+        }
+        gh_rule_file_free(b);
+    }
+    gh_rule_file_free(a);
+    unlink(path);
+    free(t.p);
+    gh_rule_vars_free(v);
+}
+
 static void test_vars_file(void **state)
 {
     (void)state;
@@ -826,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_check_tiers),
         cmocka_unit_test(test_vars_file),
+        cmocka_unit_test(test_load_in_parts),
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_action_order),
         cmocka_unit_test(test_classification),

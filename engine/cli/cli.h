@@ -52,6 +52,9 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
                            const gh_rule_vars *vars, const gh_classification *cls,
                            const gh_dpi_options *opt, bool verbose, int *exit_code);
 
+/* Threads that load rules ($GATEHOUSE_COMPILE_JOBS; 0: one per CPU). */
+unsigned gh_cli_load_jobs(void);
+
 /* The compile half of gh_cli_dpi_load_ex, for files already parsed and
  * checked without errors (gh_rules_check); they stay the caller's. */
 gh_dpi *gh_cli_dpi_build(const char *prog, gh_rule_file *const *files, size_t nfiles,

@@ -114,15 +114,11 @@ static void check_file(const char *path, gh_rule_tier tier, const gh_rule_vars *
                        bool quiet, totals *t)
 {
     gh_error err = {0};
-    gh_rule_file *f = gh_rules_parse_file(path, tier, &err);
+    gh_rule_file *f = gh_rules_load_file(path, tier, vars, gh_cli_load_jobs(), &err);
     if (!f) {
         fprintf(stderr, "gatehouse check: %s\n", err.msg);
         t->failed = true;
         return;
-    }
-    if (gh_rules_check(f, vars) != GH_OK) {
-        fprintf(stderr, "gatehouse check: %s: out of memory\n", path);
-        t->failed = true;
     }
     for (size_t i = 0; i < f->n_errors; i++) {
         const gh_rule_error *e = &f->errors[i];

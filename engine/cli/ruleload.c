@@ -152,14 +152,10 @@ gh_fw *gh_cli_firewall_load(const char *prog, const char *const *paths, size_t n
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < n; i++) {
-        files[i] = gh_rules_parse_file(paths[i], GH_RULE_TIER_FIREWALL, &err);
+        files[i] = gh_rules_load_file(paths[i], GH_RULE_TIER_FIREWALL, vars, gh_cli_load_jobs(),
+                                      &err);
         if (!files[i]) {
             fprintf(stderr, "%s: %s\n", prog, err.msg);
-            *exit_code = GH_EXIT_RUNTIME;
-            goto out;
-        }
-        if (gh_rules_check(files[i], vars) != GH_OK) {
-            fprintf(stderr, "%s: %s: out of memory\n", prog, paths[i]);
             *exit_code = GH_EXIT_RUNTIME;
             goto out;
         }
@@ -317,8 +313,9 @@ static const char *cache_dir(char *buf, size_t n)
     return buf;
 }
 
-/* GATEHOUSE_COMPILE_JOBS: threads compiling databases (0 or unset: one per CPU). */
-static unsigned compile_jobs(void)
+/* GATEHOUSE_COMPILE_JOBS: threads loading rules, i.e. parsing and checking
+ * the parts of a large file, and compiling databases (0 or unset: one per CPU). */
+unsigned gh_cli_load_jobs(void)
 {
     const char *e = getenv("GATEHOUSE_COMPILE_JOBS");
     char *end;
@@ -351,14 +348,10 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
         goto out;
     }
     for (size_t i = 0; i < nfiles; i++) {
-        files[i] = gh_rules_parse_file(names[i], GH_RULE_TIER_SIGNATURE, &err);
+        files[i] = gh_rules_load_file(names[i], GH_RULE_TIER_SIGNATURE, vars, gh_cli_load_jobs(),
+                                      &err);
         if (!files[i]) {
             fprintf(stderr, "%s: %s\n", prog, err.msg);
-            *exit_code = GH_EXIT_RUNTIME;
-            goto out;
-        }
-        if (gh_rules_check(files[i], vars) != GH_OK) {
-            fprintf(stderr, "%s: %s: out of memory\n", prog, names[i]);
             *exit_code = GH_EXIT_RUNTIME;
             goto out;
         }
@@ -401,7 +394,7 @@ gh_dpi *gh_cli_dpi_build(const char *prog, gh_rule_file *const *files, size_t nf
         cache_conf.warned = true;
     }
     if (!o.jobs)
-        o.jobs = compile_jobs();
+        o.jobs = gh_cli_load_jobs();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     gh_dpi *dpi = gh_dpi_compile_ex(files, nfiles, vars, &o, &errs, &nerrs, &rep, &err);

@@ -197,6 +197,18 @@ typedef struct gh_rule_vars gh_rule_vars;
  */
 GH_API int gh_rules_check(gh_rule_file *f, const gh_rule_vars *vars);
 
+/**
+ * gh_rules_parse_file then gh_rules_check, on up to @p jobs threads (0: one
+ * per online CPU): a large file is cut at rule boundaries into parts that
+ * are parsed and checked at the same time, then joined in file order. The
+ * result is the same as the two calls': rules, errors, counts and tallies.
+ * Returns NULL and fills @p err only when the file cannot be read or memory
+ * runs out.
+ */
+GH_API gh_rule_file *gh_rules_load_file(const char *path, gh_rule_tier tier,
+                                        const gh_rule_vars *vars, unsigned jobs,
+                                        gh_error *err);
+
 /** Free a rule file; NULL is fine. */
 GH_API void gh_rule_file_free(gh_rule_file *f);
 
