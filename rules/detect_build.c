@@ -2323,7 +2323,7 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
 {
     db_reqs dr = {0};
     gh_hs_dbs dbs = {0};
-    gh_hs_batch_stats ps = {0}, gs = {0};
+    gh_hs_batch_stats st[2] = {{0}};
     dpi_kw **kw = NULL;
     size_t npre = 0;
     gh_hs_req *pr = prefilter_reqs(d, pre, &kw, &npre);
@@ -2336,15 +2336,26 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
     gh_hs_cache *cache = NULL;
     if (!rc && opt->cache_dir)
         cache = gh_hs_cache_open(opt->cache_dir, opt->cache_max_bytes, why, sizeof(why));
-    if (!rc)
-        rc = gh_hs_batch_build(pr, npre, cache, opt->jobs, &dbs, &ps, err);
-    if (!rc)
-        rc = gh_hs_batch_build(dr.r, dr.n, cache, opt->jobs, &dbs, &gs, err);
+    /* One batch: the compile threads take the groups' databases largest
+     * first and the prefilters (one expression each, a few MB to compile)
+     * from the other end, so a large compile never runs next to another
+     * large one, which bounds the peak memory of a cold load. */
+    gh_hs_req *all = rc ? NULL : malloc((npre + dr.n + 1) * sizeof(*all));
+    if (!rc && !all) {
+        rc = GH_E_NOMEM;
+        gh_error_set(err, rc, "out of memory building the signature databases");
+    }
+    if (!rc) {
+        memcpy(all, pr, npre * sizeof(*all));
+        memcpy(all + npre, dr.r, dr.n * sizeof(*all));
+        rc = gh_hs_batch_build(all, npre + dr.n, cache, opt->jobs, &dbs, st, err);
+    }
     gh_hs_cache_close(cache);
     for (size_t i = 0; !rc && i < npre; i++)
-        kw[i]->re_hs = pr[i].db;
+        kw[i]->re_hs = all[i].db;
     for (size_t i = 0; !rc && i < dr.n; i++)
-        dr.grp[i]->db = dr.r[i].db;
+        dr.grp[i]->db = all[npre + i].db;
+    free(all);
     for (size_t i = 0; i < dr.n; i++)
         req_free(&dr.r[i]);
     free(dr.r);
@@ -2359,10 +2370,10 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
         d->db_bytes += sz;
     }
     if (rep) {
-        rep->db_distinct = gs.distinct;
-        rep->db_cached = gs.cached;
-        rep->db_compiled = gs.compiled;
-        rep->pcre_cached = ps.cached;
+        rep->db_distinct = st[0].distinct;
+        rep->db_cached = st[0].cached;
+        rep->db_compiled = st[0].compiled;
+        rep->pcre_cached = st[1].cached;
         snprintf(rep->cache_error, sizeof(rep->cache_error), "%s", why);
     }
     return rc;

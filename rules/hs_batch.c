@@ -151,9 +151,9 @@ static int append_db(gh_hs_dbs *dbs, hs_database_t *db)
 }
 
 int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_hs_dbs *dbs,
-                      gh_hs_batch_stats *st, gh_error *err)
+                      gh_hs_batch_stats st[2], gh_error *err)
 {
-    memset(st, 0, sizeof(*st));
+    memset(st, 0, 2 * sizeof(*st));
     hs_platform_info_t plat;
     memset(&plat, 0, sizeof(plat));
     (void)hs_populate_platform(&plat);
@@ -180,12 +180,13 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
     for (size_t i = 0; i < n; i++) {
         if (rep[i] != i)
             continue;
-        st->distinct++;
+        gh_hs_batch_stats *s = &st[r[i].prefilter != 0];
+        s->distinct++;
         hs_database_t *db = NULL;
         if (c && gh_hs_cache_get(c, &key[i], r[i].prefilter, &db)) {
             r[i].db = db;
-            st->cached++;
-            st->rejected += db == NULL;
+            s->cached++;
+            s->rejected += db == NULL;
             continue;
         }
         j[nj++].r = &r[i];
@@ -197,8 +198,8 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
             gh_error_set(err, rc, "hyperscan: %s (expression %d)", j[i].msg, j[i].expr);
         }
         j[i].r->db = j[i].db;
-        st->compiled++;
-        st->rejected += j[i].failed;
+        st[j[i].r->prefilter != 0].compiled++;
+        st[j[i].r->prefilter != 0].rejected += j[i].failed;
         if (c && (!j[i].failed || j[i].r->prefilter))
             gh_hs_cache_put(c, &key[j[i].r - r], j[i].r->prefilter, j[i].db);
     }

@@ -42,9 +42,11 @@ typedef struct gh_hs_batch_stats {
 
 /* Build the databases of @p r[0..n) with up to @p jobs threads (0: the
  * online CPUs), using cache @p c (NULL: none); append the new distinct
- * databases to @p dbs in request order. 0, or a negative GH_E_* with @p err
- * filled (a group Hyperscan rejects: the first in request order; memory). */
+ * databases to @p dbs in request order. Counts go to @p st[0] for the
+ * databases, @p st[1] for the prefilters. 0, or a negative GH_E_* with
+ * @p err filled (a group Hyperscan rejects: the first in request order;
+ * memory). */
 int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_hs_dbs *dbs,
-                      gh_hs_batch_stats *st, gh_error *err);
+                      gh_hs_batch_stats st[2], gh_error *err);
 
 #endif
