@@ -1452,7 +1452,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         const gh_rule_option *o = &r->options[i];
         const char *nm = o->name.text;
         gh_kw_desc kd;
-        gh_kw_describe(nm, &kd);
+        gh_kw_describe(o, &kd);
         if (GH_KWID_IS_META(kd.id)) {
             if (kd.id == GH_KWID_MSG && !sg->info.msg) {
                 if (!(sg->info.msg = gh_rule_unquote(o->value.text)))

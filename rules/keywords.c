@@ -388,15 +388,27 @@ static const kw *kw_find(const char *name)
     return NULL;
 }
 
-gh_kw_list gh_kw_list_of(const char *name)
+uint16_t gh_kw_index(const char *name)
 {
     const kw *k = kw_find(name);
+    return k ? (uint16_t)(k - keywords + 1) : 0;
+}
+
+/* @p o's table entry, NULL when unknown. */
+static const kw *opt_kw(const gh_rule_option *o)
+{
+    return o->kw_ ? &keywords[o->kw_ - 1] : kw_find(o->name.text);
+}
+
+gh_kw_list gh_kw_list_of(const gh_rule_option *o)
+{
+    const kw *k = opt_kw(o);
     return k ? k->list : KL_UNKNOWN;
 }
 
-void gh_kw_describe(const char *name, gh_kw_desc *d)
+void gh_kw_describe(const gh_rule_option *o, gh_kw_desc *d)
 {
-    const kw *k = kw_find(name);
+    const kw *k = opt_kw(o);
     memset(d, 0, sizeof(*d));
     if (!k)
         return;
@@ -1031,7 +1043,7 @@ static void check_rule(checker *C, gh_rule *r)
     for (size_t i = 0; i < r->n_options; i++) {
         const gh_rule_option *o = &r->options[i];
         const char *nm = o->name.text;
-        const kw *k = kw_find(nm);
+        const kw *k = opt_kw(o);
         if (!k) {
             cerr(C, o->name.loc, "unknown keyword '%s'", nm);
             continue;

@@ -208,6 +208,7 @@ static bool parse_options(parser *P, const gh_src *v, size_t *pp)
         gh_rule_option o = {0};
         o.name.text = dup(P, s + n0, p - n0);
         o.name.loc = gh_src_loc(v, n0);
+        o.kw_ = o.name.text ? gh_kw_index(o.name.text) : 0;
         const char *nm = o.name.text ? o.name.text : "?";
         while (p < v->len && gh_is_ws(s[p]))
             p++;

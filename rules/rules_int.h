@@ -155,7 +155,11 @@ typedef enum gh_kw_list {
     KL_DE,        /* decode-event (engine-event and stream-event are matches) */
 } gh_kw_list;
 
-gh_kw_list gh_kw_list_of(const char *name);
+/* 1 + the keyword table entry of @p name (any case), 0: unknown; the
+ * parser keeps it in gh_rule_option.kw_ so that later passes need no lookup. */
+uint16_t gh_kw_index(const char *name);
+
+gh_kw_list gh_kw_list_of(const gh_rule_option *o);
 
 /* What a keyword does to the buffer later payload keywords inspect. */
 typedef enum gh_kw_role {
@@ -198,7 +202,7 @@ typedef struct gh_kw_desc {
     gh_field_id field;
 } gh_kw_desc;
 
-void gh_kw_describe(const char *name, gh_kw_desc *d);
+void gh_kw_describe(const gh_rule_option *o, gh_kw_desc *d);
 
 /* The application-layer protocol (gh_alproto) a rule protocol name or an
  * app-layer-protocol value names among those the engine parses, 0: none. */

@@ -149,7 +149,7 @@ static void explicit_requirements(const gh_rule *r, requirements *q)
         q->stream = "protocol tcp-stream";
     for (size_t i = 0; i < r->n_options; i++) {
         const gh_rule_option *o = &r->options[i];
-        gh_kw_list l = gh_kw_list_of(o->name.text);
+        gh_kw_list l = gh_kw_list_of(o);
         const char *p = NULL, *st = NULL;
         if (l == KL_MATCH_PKT || (l == KL_IPONLY && !strcasecmp(o->name.text, "ip_proto")))
             p = o->name.text;
@@ -205,7 +205,7 @@ gh_sig_type gh_rule_sig_type(const gh_rule *r, const gh_rule_vars *vars, char *w
     for (size_t i = 0; i < r->n_options; i++) {
         const gh_rule_option *o = &r->options[i];
         const char *name = o->name.text;
-        switch (gh_kw_list_of(name)) {
+        switch (gh_kw_list_of(o)) {
         case KL_UNKNOWN:
         case KL_NONE:
             if (!in_buffer && pmatch && is_anchor_modifier(name) && !anchor)

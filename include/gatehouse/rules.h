@@ -125,6 +125,8 @@ typedef struct gh_rule_token {
 typedef struct gh_rule_option {
     gh_rule_token name;
     gh_rule_token value;
+    uint16_t kw_;                /**< private: 1 + the keyword table entry of
+                                      name (set by the parser), 0: unknown */
 } gh_rule_option;
 
 /** One rule:
