@@ -4,6 +4,7 @@
  * so exactly the same text is accepted, into gh_threshold_spec; and
  * gh_dpi_set_thresholds, which applies a threshold file to the compiled
  * signatures with Suricata's precedence. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "detect/detect_int.h"
 #include "gatehouse/threshold.h"
+#include "mem.h"
 #include "rules_int.h"
 
 /* ---- Suricata's regular expressions ------------------------------------------ */
@@ -443,35 +445,31 @@ out:
 gh_threshold_conf *gh_threshold_conf_load(const char *path, const gh_rule_vars *vars,
                                           gh_rule_error **errs, size_t *nerrs, gh_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
+    gh_mem_file m;
+    if (gh_mem_file_read(path, &m) != 0) {
+        if (errno == ENOMEM)
+            gh_error_set(err, GH_E_NOMEM, "out of memory");
+        else
+            gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *text = malloc(cap);
-    size_t got;
-    while (text && (got = fread(text + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) {
-            char *nt = realloc(text, cap *= 2);
-            if (!nt)
-                free(text);
-            text = nt;
-        }
+    /* the parser reads a C string: a NUL byte would hide the rest */
+    const char *nul = memchr(m.p, '\0', m.len);
+    char *text = nul ? NULL : malloc(m.len + 1);
+    if (text) {
+        memcpy(text, m.p, m.len);
+        text[m.len] = '\0';
     }
-    bool rerr = ferror(f);
-    fclose(f);
+    size_t at = nul ? (size_t)(nul - m.p) : 0;
+    gh_mem_file_free(&m);
+    if (nul) {
+        gh_error_set(err, GH_E_FORMAT, "%s: NUL byte at offset %zu", path, at);
+        return NULL;
+    }
     if (!text) {
         gh_error_set(err, GH_E_NOMEM, "out of memory");
         return NULL;
     }
-    if (rerr) {
-        free(text);
-        gh_error_set(err, GH_E_IO, "%s: read error", path);
-        return NULL;
-    }
-    text[n] = '\0';
     gh_threshold_conf *c = gh_threshold_conf_parse(path, text, vars, errs, nerrs, err);
     free(text);
     return c;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -400,6 +401,46 @@ static void test_file_errors(void **state)
     gh_rule_vars_free(vars);
 }
 
+/* Loading from a file: what the file holds, a NUL byte named by its offset
+ * (the parser reads text, it would hide the rest), a missing file. */
+static void test_file_load(void **state)
+{
+    (void)state;
+    gh_error err = {0};
+    gh_rule_vars *vars = gh_rule_vars_new(&err);
+    static const char text[] = "suppress gen_id 1, sig_id 1\n"
+                               "event_filter gen_id 1, sig_id 2, type limit, track by_src, "
+                               "count 1, seconds 60\n";
+    char path[] = "/tmp/gh_test_threshold_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    gh_rule_error *errs = NULL;
+    size_t nerrs = 0;
+    gh_threshold_conf *c = gh_threshold_conf_load(path, vars, &errs, &nerrs, &err);
+    assert_non_null(c);
+    assert_int_equal(nerrs, 0);
+    assert_int_equal(gh_threshold_conf_count(c), 2);
+    gh_threshold_conf_free(c);
+
+    assert_int_equal(write(fd, "x\0y\n", 4), 4);
+    close(fd);
+    c = gh_threshold_conf_load(path, vars, &errs, &nerrs, &err);
+    assert_null(c);
+    assert_int_equal(err.code, GH_E_FORMAT);
+    char want[96];
+    snprintf(want, sizeof(want), "NUL byte at offset %zu", sizeof(text) - 1 + 1);
+    assert_non_null(strstr(err.msg, want));
+    unlink(path);
+
+    c = gh_threshold_conf_load(path, vars, &errs, &nerrs, &err);
+    assert_null(c);
+    assert_int_equal(err.code, GH_E_IO);
+    assert_non_null(strstr(err.msg, path));
+    free(errs);
+    gh_rule_vars_free(vars);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_threshold_file),
         cmocka_unit_test(test_keyword_forms),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_file_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
