@@ -2346,8 +2346,10 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
         gh_error_set(err, rc, "out of memory building the signature databases");
     }
     if (!rc) {
-        memcpy(all, pr, npre * sizeof(*all));
-        memcpy(all + npre, dr.r, dr.n * sizeof(*all));
+        if (npre)
+            memcpy(all, pr, npre * sizeof(*all));
+        if (dr.n)
+            memcpy(all + npre, dr.r, dr.n * sizeof(*all));
         rc = gh_hs_batch_build(all, npre + dr.n, cache, opt->jobs, &dbs, st, err);
     }
     gh_hs_cache_close(cache);

@@ -99,8 +99,10 @@ static int join(gh_rule_file *f, gh_rule_file *p)
         gh_rule_file_free(p);
         return GH_E_NOMEM;
     }
-    memcpy(f->rules + f->n_rules, p->rules, p->n_rules * sizeof(*r));
-    memcpy(f->errors + f->n_errors, p->errors, p->n_errors * sizeof(*e));
+    if (p->n_rules)
+        memcpy(f->rules + f->n_rules, p->rules, p->n_rules * sizeof(*r));
+    if (p->n_errors)
+        memcpy(f->errors + f->n_errors, p->errors, p->n_errors * sizeof(*e));
     f->n_rules += p->n_rules;
     f->n_errors += p->n_errors;
     f->n_statements += p->n_statements;
