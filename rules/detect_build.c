@@ -222,6 +222,7 @@ typedef struct rule_ctx {
     uint8_t cur_buf;         /* the sticky buffer payload keywords go to (DPI_BUF_B64 after
                                 base64_data) */
     dpi_sig *sg;             /* the signature being built (variable lookups) */
+    gh_strpool *strs;        /* gh_dpi.strs */
     /* per buffer: transforms and length conditions, attached to its segment */
     gh_xform xf[GH_BUF_N][SEG_XF_MAX];
     uint8_t nxf[GH_BUF_N];
@@ -902,12 +903,7 @@ static void sig_clear(dpi_sig *sg)
     gh_addr_set_free(&sg->dst);
     gh_port_set_free(&sg->sp);
     gh_port_set_free(&sg->dp);
-    free((char *)sg->info.msg);
-    free((char *)sg->info.classtype);
-    free(sg->category_owned);
-    free((char *)sg->info.proto);
-    free((char *)sg->info.file);
-    free((char *)sg->info.type_why);
+    free((char *)sg->info.msg); /* the other strings are in gh_dpi.strs */
     memset(sg, 0, sizeof(*sg));
 }
 
@@ -1458,7 +1454,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                 if (!(sg->info.msg = gh_rule_unquote(o->value.text)))
                     c->oom = true;
             } else if (kd.id == GH_KWID_CLASSTYPE && !sg->info.classtype && o->value.text) {
-                if (!(sg->info.classtype = strdup(o->value.text)))
+                if (!(sg->info.classtype = gh_strpool_get(c->strs, o->value.text)))
                     c->oom = true;
                 sg->ct_line = o->value.loc.line;
                 sg->ct_col = o->value.loc.col;
@@ -1650,7 +1646,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
      * pkt_stream on both */
     char why[160];
     sg->info.type = gh_rule_sig_type(r, vars, why, sizeof(why));
-    if (!(sg->info.type_why = strdup(why)))
+    if (!(sg->info.type_why = gh_strpool_get(c->strs, why)))
         c->oom = true;
     sg->info.packet_scope = sg->info.type == GH_SIG_TYPE_PKT ||
                             sg->info.type == GH_SIG_TYPE_PKT_STREAM;
@@ -1712,12 +1708,12 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
     sg->any_ports = is_any_ports(&sg->sp) && is_any_ports(&sg->dp);
     if (!sg->info.msg && !(sg->info.msg = strdup("")))
         c->oom = true;
-    if (!sg->info.classtype && !(sg->info.classtype = strdup("")))
+    if (!sg->info.classtype && !(sg->info.classtype = gh_strpool_get(c->strs, "")))
         c->oom = true;
     sg->info.category = sg->info.classtype;
     sg->info.severity = sg->info.priority ? sg->info.priority : 3;
-    if (!(sg->info.proto = strdup(r->proto.text)) ||
-        !(sg->info.file = strdup(r->loc.file ? r->loc.file : "")))
+    if (!(sg->info.proto = gh_strpool_get(c->strs, r->proto.text)) ||
+        !(sg->info.file = gh_strpool_get(c->strs, r->loc.file ? r->loc.file : "")))
         c->oom = true;
     return !c->oom;
 }
@@ -2402,6 +2398,7 @@ void gh_dpi_free(gh_dpi *d)
     for (size_t i = 0; i < d->nsups; i++)
         gh_addr_set_free(&d->sups[i].addrs);
     free(d->sups);
+    gh_strpool_free(d->strs);
     free(d);
 }
 
@@ -2499,7 +2496,10 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     for (size_t f = 0; f < n; f++)
         total += files[f]->n_rules;
     gh_dpi *d = calloc(1, sizeof(*d));
-    if (!d || !(d->sigs = gh_mem_calloc_huge(total ? total : 1, sizeof(*d->sigs)))) {
+    if (!d || !(d->sigs = gh_mem_calloc_huge(total ? total : 1, sizeof(*d->sigs))) ||
+        !(d->strs = gh_strpool_new())) {
+        if (d)
+            free(d->sigs);
         free(d);
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
         return NULL;
@@ -2531,7 +2531,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
                 continue;
             }
             rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan,
-                          .pre = &pre, .names = names};
+                          .pre = &pre, .names = names, .strs = d->strs};
             dpi_sig *sg = &d->sigs[d->n];
             bool ok = compile_rule(&c, vars, sg);
             for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
@@ -2666,11 +2666,9 @@ int gh_dpi_set_classification(gh_dpi *d, const gh_classification *c, gh_rule_err
             bad++;
             continue;
         }
-        char *cat = strdup(e->description);
+        const char *cat = gh_strpool_get(d->strs, e->description);
         if (!cat)
             return GH_E_NOMEM;
-        free(sg->category_owned);
-        sg->category_owned = cat;
         in->category = cat;
         in->severity = in->priority ? in->priority : e->priority;
     }

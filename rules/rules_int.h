@@ -25,6 +25,14 @@ void gh_arena_free(gh_arena *a);
 /* Move every block of @src into @dst (which frees them) and free @src. */
 void gh_arena_adopt(gh_arena *dst, gh_arena *src);
 
+/* Interned strings: one copy of each distinct string, freed all at once
+ * (the file, protocol and classtype of thousands of signatures). */
+typedef struct gh_strpool gh_strpool;
+gh_strpool *gh_strpool_new(void);
+/* The pool's copy of @s; NULL when memory runs out. */
+const char *gh_strpool_get(gh_strpool *p, const char *s);
+void gh_strpool_free(gh_strpool *p);
+
 /* ---- parsing and checking in parts (load.c) --------------------------------- */
 
 /* Parse @text, lines @line0 + 1... of the file @path, which the result

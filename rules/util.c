@@ -91,6 +91,91 @@ void gh_arena_free(gh_arena *a)
     free(a);
 }
 
+/* ---- string pool ------------------------------------------------------------ */
+
+struct gh_strpool {
+    gh_arena *a;
+    const char **slot; /* open addressing, a power of two, at most half full */
+    uint32_t *hash;
+    size_t cap, n;
+};
+
+gh_strpool *gh_strpool_new(void)
+{
+    gh_strpool *p = calloc(1, sizeof(*p));
+    if (p && !(p->a = gh_arena_new())) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+static uint32_t str_hash(const char *s, size_t *len)
+{
+    uint32_t h = 2166136261u;
+    size_t n = 0;
+    for (; s[n]; n++)
+        h = (h ^ (unsigned char)s[n]) * 16777619u;
+    *len = n;
+    return h;
+}
+
+static bool strpool_grow(gh_strpool *p)
+{
+    size_t cap = p->cap ? 2 * p->cap : 256;
+    const char **slot = calloc(cap, sizeof(*slot));
+    uint32_t *hash = calloc(cap, sizeof(*hash));
+    if (!slot || !hash) {
+        free(slot);
+        free(hash);
+        return false;
+    }
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slot[i])
+            continue;
+        size_t j = p->hash[i] & (cap - 1);
+        while (slot[j])
+            j = (j + 1) & (cap - 1);
+        slot[j] = p->slot[i];
+        hash[j] = p->hash[i];
+    }
+    free(p->slot);
+    free(p->hash);
+    p->slot = slot;
+    p->hash = hash;
+    p->cap = cap;
+    return true;
+}
+
+const char *gh_strpool_get(gh_strpool *p, const char *s)
+{
+    if (2 * (p->n + 1) > p->cap && !strpool_grow(p))
+        return NULL;
+    size_t len;
+    uint32_t h = str_hash(s, &len);
+    size_t i = h & (p->cap - 1);
+    for (; p->slot[i]; i = (i + 1) & (p->cap - 1))
+        if (p->hash[i] == h && strcmp(p->slot[i], s) == 0)
+            return p->slot[i];
+    char *c = gh_arena_strndup(p->a, s, len);
+    if (!c)
+        return NULL;
+    p->slot[i] = c;
+    p->hash[i] = h;
+    p->n++;
+    return c;
+}
+
+void gh_strpool_free(gh_strpool *p)
+{
+    if (!p)
+        return;
+    gh_arena_free(p->a);
+    free(p->slot);
+    free(p->hash);
+    free(p);
+}
+
 /* ---- buffer ----------------------------------------------------------------- */
 
 void gh_sbuf_put(gh_sbuf *b, const char *s, size_t n)

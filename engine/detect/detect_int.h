@@ -216,7 +216,6 @@ typedef struct dpi_sig {
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
     gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
     uint32_t ct_line, ct_col; /* the classtype option, for errors */
-    char *category_owned;   /* info.category when it is a copy (a class description) */
     gh_dpi_sig_info info;
     /* application layer */
     uint8_t alproto;        /* GH_ALPROTO_* the flow must have (rule protocol), 0: any */
@@ -326,6 +325,8 @@ typedef struct port_map {
 struct gh_dpi {
     dpi_sig *sigs;
     size_t n;
+    struct gh_strpool *strs; /* the strings of the signatures' info shared by many
+                                (file, protocol, classtype, category, type_why) */
     unsigned max_pg;   /* port groups per class and orientation (option) */
     unsigned pg_min_diff; /* build only: gh_dpi_options.port_group_min_diff */
     /* block mode, per class, packet orientation (the signatures requiring
