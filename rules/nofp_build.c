@@ -131,39 +131,41 @@ static int aidx_build(dpi_aidx *x, const ent_list *l, unsigned f)
         if (!n || akey_cmp(&x->pt[n - 1], &x->pt[i]))
             x->pt[n++] = x->pt[i];
     x->n = n;
-    size_t total = 0;
-    uint32_t a, b;
+    /* each range's intervals [a, b), found once (two binary searches) */
+    uint32_t (*sp)[2] = malloc((nr ? nr : 1) * sizeof(*sp));
+    if (!sp)
+        return -1;
+    size_t total = 0, k = 0;
     for (size_t i = 0; i < l->n; i++)
-        for (size_t r = 0; r < nranges(l->e[i].set, f); r++) {
-            span(x, l->e[i].set, f, r, &a, &b);
-            total += b - a;
+        for (size_t r = 0; r < nranges(l->e[i].set, f); r++, k++) {
+            span(x, l->e[i].set, f, r, &sp[k][0], &sp[k][1]);
+            total += sp[k][1] - sp[k][0];
         }
     if (total > ENTRIES_PER_RANGE * nr + ENTRIES_SLACK) {
+        free(sp);
         aidx_free(x);
         return 1;
     }
+    uint32_t *at = NULL;
     if (!(x->off = calloc((size_t)n + 1, sizeof(*x->off))) ||
-        !(x->ids = malloc(total * sizeof(*x->ids))))
+        !(x->ids = malloc((total ? total : 1) * sizeof(*x->ids))) ||
+        !(at = malloc((size_t)n * sizeof(*at)))) {
+        free(sp);
         return -1;
-    for (size_t i = 0; i < l->n; i++)
-        for (size_t r = 0; r < nranges(l->e[i].set, f); r++) {
-            span(x, l->e[i].set, f, r, &a, &b);
-            for (uint32_t k = a; k < b; k++)
-                x->off[k + 1]++;
-        }
-    for (uint32_t k = 0; k < n; k++)
-        x->off[k + 1] += x->off[k];
-    uint32_t *at = malloc((size_t)n * sizeof(*at));
-    if (!at)
-        return -1;
+    }
+    for (k = 0; k < nr; k++)
+        for (uint32_t j = sp[k][0]; j < sp[k][1]; j++)
+            x->off[j + 1]++;
+    for (uint32_t j = 0; j < n; j++)
+        x->off[j + 1] += x->off[j];
     memcpy(at, x->off, (size_t)n * sizeof(*at));
+    k = 0;
     for (size_t i = 0; i < l->n; i++)
-        for (size_t r = 0; r < nranges(l->e[i].set, f); r++) {
-            span(x, l->e[i].set, f, r, &a, &b);
-            for (uint32_t k = a; k < b; k++)
-                x->ids[at[k]++] = l->e[i].sig;
-        }
+        for (size_t r = 0; r < nranges(l->e[i].set, f); r++, k++)
+            for (uint32_t j = sp[k][0]; j < sp[k][1]; j++)
+                x->ids[at[j]++] = l->e[i].sig;
     free(at);
+    free(sp);
     return 0;
 }
 
