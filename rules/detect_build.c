@@ -25,6 +25,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
+#include <pthread.h>
+#include <unistd.h>
+
 #include "detect/detect_int.h"
 #include "app/app.h"
 #include "mem.h"
@@ -2477,6 +2480,145 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
     return gh_dpi_compile_ex(files, n, vars, NULL, errs, nerrs, rep, err);
 }
 
+/* ---- compile: the rules in parts on threads ---------------------------------- */
+
+/* Below this many rules per thread a part is not worth a thread. */
+#define PART_RULES_MIN 2000
+#define PARTS_MAX 16
+
+/* One thread's share of the rules, global indexes [lo, hi) across the
+ * files: its signatures go to sigs[0, n), its prefilter requests, variable
+ * names, strings, errors and report counts are its own until joined. */
+typedef struct compile_part {
+    gh_rule_file *const *files;
+    size_t nfiles;
+    const gh_rule_vars *vars;
+    const gh_dpi_options *opt;
+    size_t lo, hi;
+    dpi_sig *sigs;
+    size_t n;
+    pcre_reqs pre;
+    gh_var_names *names;
+    gh_strpool *strs;
+    bool want_errs;
+    gh_rule_error *errs;
+    size_t nerrs;
+    gh_dpi_load_report rep;
+    bool oom;
+} compile_part;
+
+static void *compile_part_run(void *arg)
+{
+    compile_part *P = arg;
+    size_t g = 0, f = 0;
+    while (f < P->nfiles && g + P->files[f]->n_rules <= P->lo)
+        g += P->files[f++]->n_rules;
+    size_t i = P->lo - g;
+    for (size_t at = P->lo; at < P->hi && !P->oom; at++, i++) {
+        while (i >= P->files[f]->n_rules) {
+            f++;
+            i = 0;
+        }
+        const gh_rule *r = &P->files[f]->rules[i];
+        P->rep.rules++;
+        if (r->has_error) {
+            P->rep.skipped_error++;
+            continue;
+        }
+        if (r->unsupported) {
+            P->rep.skipped_unsupported++;
+            tally(&P->rep, r->unsupported);
+            continue;
+        }
+        rule_ctx c = {.r = r, .errs = P->want_errs ? &P->errs : NULL, .nerrs = &P->nerrs,
+                      .pcre_hs = P->opt->pcre_hyperscan, .pre = &P->pre, .names = P->names,
+                      .strs = P->strs};
+        dpi_sig *sg = &P->sigs[P->n];
+        bool ok = compile_rule(&c, P->vars, sg);
+        for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
+            for (unsigned x = 0; x < c.nxf[b]; x++)
+                gh_xform_free(&c.xf[b][x]);
+        if (ok) {
+            P->n++;
+            continue;
+        }
+        sig_clear(sg);
+        if (c.oom) {
+            P->oom = true;
+        } else if (c.error) {
+            P->rep.skipped_error++;
+        } else {
+            P->rep.skipped_unsupported++;
+            tally(&P->rep, c.unsupported);
+        }
+    }
+    return NULL;
+}
+
+/* Part @p p's signatures, moved down behind those of d (first part's,
+ * @p p0, requests and names), renumbered into them; its errors appended. */
+static int join_part(gh_dpi *d, compile_part *p0, compile_part *p, gh_rule_error **errs,
+                     size_t *nerrs)
+{
+    uint16_t *map = malloc((gh_var_names_count(p->names) + 1) * sizeof(*map));
+    if (!map || gh_var_names_merge(p0->names, p->names, map) != 0) {
+        free(map);
+        return -1;
+    }
+    uint32_t req0 = (uint32_t)p0->pre.n;
+    for (size_t i = 0; i < p->pre.n; i++) {
+        uint32_t q;
+        if (pcre_req_add(&p0->pre, p->pre.ex[i], p->pre.flags[i], &q) != 0) {
+            free(map);
+            return -1;
+        }
+        p->pre.ex[i] = NULL; /* p0's now */
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        dpi_sig *sg = &p->sigs[i];
+        for (size_t k = 0; k < sg->nkw_all; k++)
+            sg->kw[k].re_hs_req += sg->kw[k].re_hs_req ? req0 : 0;
+        for (size_t k = 0; k < sg->nb64; k++)
+            sg->b64kw[k].re_hs_req += sg->b64kw[k].re_hs_req ? req0 : 0;
+        for (size_t k = 0; k < sg->nvars; k++)
+            gh_var_remap(&sg->vars[k], map);
+    }
+    free(map);
+    if (p->sigs != d->sigs + d->n)
+        memmove(d->sigs + d->n, p->sigs, p->n * sizeof(*p->sigs));
+    d->n += p->n;
+    p->n = 0; /* d's now */
+    gh_strpool_merge(d->strs, p->strs);
+    p->strs = NULL;
+    for (size_t i = 0; errs && i < p->nerrs; i++)
+        gh_rule_error_append(errs, nerrs, p->errs[i].loc, "%s", p->errs[i].message);
+    return 0;
+}
+
+static void add_part_report(gh_dpi_load_report *rep, const gh_dpi_load_report *p)
+{
+    rep->rules += p->rules;
+    rep->skipped_error += p->skipped_error;
+    rep->skipped_unsupported += p->skipped_unsupported;
+    for (size_t i = 0; i < p->n_kw; i++)
+        for (size_t k = 0; k < p->kw[i].rules; k++)
+            tally(rep, p->kw[i].keyword);
+    rep->kw_other += p->kw_other;
+}
+
+/* What a part still owns (@p first: its pool is d's). */
+static void compile_part_free(compile_part *p, bool first)
+{
+    for (size_t i = 0; i < p->n; i++) /* not joined: after an error */
+        sig_clear(&p->sigs[i]);
+    pcre_reqs_free(&p->pre);
+    gh_var_names_free(p->names);
+    if (!first) {
+        gh_strpool_free(p->strs);
+        free(p->errs);
+    }
+}
+
 gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_vars *vars,
                           const gh_dpi_options *opt, gh_rule_error **errs, size_t *nerrs,
                           gh_dpi_load_report *rep, gh_error *err)
@@ -2507,59 +2649,70 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     d->max_pg = opt->port_groups;
     d->pg_min_diff = opt->port_group_min_diff;
     gh_action_order_default(&d->order);
-    pcre_reqs pre = {0};
-    gh_var_names *names = gh_var_names_new();
-    if (!names) {
-        gh_dpi_free(d);
+    /* the rules in parts, one per thread, each compiled into its own slice
+     * of d->sigs, then joined in rule order */
+    size_t nparts = 1;
+    if (total >= 2 * PART_RULES_MIN) {
+        unsigned jobs = opt->jobs;
+        if (!jobs) {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            jobs = cpus > 0 ? (unsigned)cpus : 1;
+        }
+        nparts = total / PART_RULES_MIN < jobs ? total / PART_RULES_MIN : jobs;
+        nparts = nparts < PARTS_MAX ? nparts : PARTS_MAX;
+    }
+    compile_part parts[PARTS_MAX];
+    memset(parts, 0, sizeof(parts));
+    bool oom = false;
+    for (size_t k = 0; k < nparts; k++) {
+        compile_part *P = &parts[k];
+        *P = (compile_part){.files = files, .nfiles = n, .vars = vars, .opt = opt,
+                            .lo = total * k / nparts, .hi = total * (k + 1) / nparts,
+                            .sigs = d->sigs + total * k / nparts, .want_errs = errs != NULL};
+        /* part 0 writes straight to the caller's errors and d's pool */
+        P->names = gh_var_names_new();
+        P->strs = k ? gh_strpool_new() : d->strs;
+        if (!P->names || !P->strs)
+            oom = true;
+    }
+    if (!oom) {
+        parts[0].errs = errs ? *errs : NULL;
+        parts[0].nerrs = nerrs ? *nerrs : 0;
+        pthread_t th[PARTS_MAX];
+        bool started[PARTS_MAX] = {false};
+        for (size_t k = 1; k < nparts; k++)
+            started[k] = pthread_create(&th[k], NULL, compile_part_run, &parts[k]) == 0;
+        compile_part_run(&parts[0]);
+        for (size_t k = 1; k < nparts; k++) {
+            if (started[k])
+                pthread_join(th[k], NULL);
+            else
+                compile_part_run(&parts[k]); /* no thread: here */
+        }
+        if (errs) {
+            *errs = parts[0].errs;
+            *nerrs = parts[0].nerrs;
+        }
+        d->n = parts[0].n;
+        parts[0].n = 0; /* d's now */
+        for (size_t k = 0; k < nparts; k++)
+            oom |= parts[k].oom;
+        for (size_t k = 1; k < nparts && !oom; k++)
+            oom = join_part(d, &parts[0], &parts[k], errs, nerrs) != 0;
+        if (rep)
+            for (size_t k = 0; k < nparts; k++)
+                add_part_report(rep, &parts[k].rep);
+    }
+    pcre_reqs pre = parts[0].pre;
+    parts[0].pre = (pcre_reqs){0};
+    for (size_t k = 0; k < nparts; k++)
+        compile_part_free(&parts[k], k == 0);
+    if (oom) {
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
+        pcre_reqs_free(&pre);
+        gh_dpi_free(d);
         return NULL;
     }
-    for (size_t f = 0; f < n; f++) {
-        for (size_t i = 0; i < files[f]->n_rules; i++) {
-            const gh_rule *r = &files[f]->rules[i];
-            if (rep)
-                rep->rules++;
-            if (r->has_error) {
-                if (rep)
-                    rep->skipped_error++;
-                continue;
-            }
-            if (r->unsupported) {
-                if (rep)
-                    rep->skipped_unsupported++;
-                tally(rep, r->unsupported);
-                continue;
-            }
-            rule_ctx c = {.r = r, .errs = errs, .nerrs = nerrs, .pcre_hs = opt->pcre_hyperscan,
-                          .pre = &pre, .names = names, .strs = d->strs};
-            dpi_sig *sg = &d->sigs[d->n];
-            bool ok = compile_rule(&c, vars, sg);
-            for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
-                for (unsigned x = 0; x < c.nxf[b]; x++)
-                    gh_xform_free(&c.xf[b][x]);
-            if (ok) {
-                d->n++;
-                continue;
-            }
-            sig_clear(sg);
-            if (c.oom) {
-                gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
-                gh_var_names_free(names);
-                pcre_reqs_free(&pre);
-                gh_dpi_free(d);
-                return NULL;
-            }
-            if (c.error) {
-                if (rep)
-                    rep->skipped_error++;
-            } else {
-                if (rep)
-                    rep->skipped_unsupported++;
-                tally(rep, c.unsupported);
-            }
-        }
-    }
-    gh_var_names_free(names);
     for (size_t i = 0; i < d->n; i++) {
         d->n_no_stream += d->sigs[i].info.no_stream;
         d->n_app += d->sigs[i].app;

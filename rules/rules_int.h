@@ -31,6 +31,8 @@ typedef struct gh_strpool gh_strpool;
 gh_strpool *gh_strpool_new(void);
 /* The pool's copy of @s; NULL when memory runs out. */
 const char *gh_strpool_get(gh_strpool *p, const char *s);
+/* Move @src's strings into @dst (their addresses stay valid) and free @src. */
+void gh_strpool_merge(gh_strpool *dst, gh_strpool *src);
 void gh_strpool_free(gh_strpool *p);
 
 /* ---- parsing and checking in parts (load.c) --------------------------------- */

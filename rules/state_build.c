@@ -114,6 +114,38 @@ static uint16_t name_id(gh_var_names *t, int kind, const char *s, size_t len)
     return t->id[i];
 }
 
+size_t gh_var_names_count(const gh_var_names *t)
+{
+    return t->n;
+}
+
+int gh_var_names_merge(gh_var_names *dst, const gh_var_names *src, uint16_t *map)
+{
+    const char **by_id = calloc(src->n + 1, sizeof(*by_id));
+    if (!by_id)
+        return -1;
+    for (size_t i = 0; i < src->cap; i++)
+        if (src->slot[i])
+            by_id[src->id[i]] = src->slot[i];
+    map[0] = 0;
+    int rc = 0;
+    for (size_t id = 1; id <= src->n && !rc; id++) {
+        const char *key = by_id[id]; /* the kind's letter, then the name */
+        map[id] = name_id(dst, key[0] - 'a', key + 1, strlen(key + 1));
+        rc = map[id] ? 0 : -1;
+    }
+    free(by_id);
+    return rc;
+}
+
+void gh_var_remap(dpi_var *v, const uint16_t *map)
+{
+    for (uint16_t i = 0; i < v->n; i++)
+        v->ids[i] = map[v->ids[i]];
+    if (v->kind == SV_FLOWINT && v->target)
+        v->target = map[v->target];
+}
+
 static int name_error(const gh_var_names *t, char *err, size_t errlen)
 {
     snprintf(err, errlen, t->n >= FB_IDS_MAX ? "more than 65535 variable names"

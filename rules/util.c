@@ -166,6 +166,25 @@ const char *gh_strpool_get(gh_strpool *p, const char *s)
     return c;
 }
 
+void gh_strpool_merge(gh_strpool *dst, gh_strpool *src)
+{
+    for (size_t i = 0; i < src->cap; i++) {
+        if (!src->slot[i] || (2 * (dst->n + 1) > dst->cap && !strpool_grow(dst)))
+            continue; /* no room to index it: the string stays valid, unshared */
+        size_t j = src->hash[i] & (dst->cap - 1);
+        while (dst->slot[j] && strcmp(dst->slot[j], src->slot[i]) != 0)
+            j = (j + 1) & (dst->cap - 1);
+        if (!dst->slot[j]) {
+            dst->slot[j] = src->slot[i];
+            dst->hash[j] = src->hash[i];
+            dst->n++;
+        }
+    }
+    gh_arena_adopt(dst->a, src->a);
+    src->a = NULL;
+    gh_strpool_free(src);
+}
+
 void gh_strpool_free(gh_strpool *p)
 {
     if (!p)

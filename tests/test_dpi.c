@@ -16,6 +16,7 @@
 #include "gatehouse/dpi.h"
 #include "gatehouse/rules.h"
 #include "pktbuild.h"
+#include "detect/detect_int.h"
 #include "detect/state.h"
 #include "hdrmatch.h"
 
@@ -1564,6 +1565,113 @@ static const char *const rport[] = {
 static const uint16_t pports[] = {0, 1, 20, 21, 22, 79, 80, 81, 82, 138, 139, 140, 443, 444,
                                   445, 446, 1023, 1024, 5000, 8000, 8080, 8081, 9000, 65535};
 
+/* Rules compile in parts on threads when there are many: the result must be
+ * the serial one, down to the variable ids, the prefilter requests, the
+ * errors and the report, with names first seen in any part. */
+static void test_compile_in_parts(void **state)
+{
+    (void)state;
+    uint64_t rng = pb_rng_seed("GH_TEST_SEED");
+    pb_text t = {0};
+    for (unsigned i = 0; i < 10000; i++) {
+        unsigned a = (unsigned)(pb_rng(&rng) % (i / 4 + 8)), b = (unsigned)(pb_rng(&rng) % 900);
+        const char *head = "alert tcp any any -> any any (msg:\"m\"; flow:established,to_server;";
+        switch (pb_rng(&rng) % 8) {
+        case 0:
+            pb_tput(&t, "%s content:\"set%u\"; flowbits:set,fb%u; flowbits:noalert; sid:%u;)\n",
+                    head, i, a, i + 1);
+            break;
+        case 1:
+            pb_tput(&t, "%s content:\"chk%u\"; flowbits:isset,fb%u|fb%u; flowbits:isnotset,fb%u; "
+                        "sid:%u;)\n", head, i, a, b, b + 1, i + 1);
+            break;
+        case 2:
+            pb_tput(&t, "%s content:\"int%u\"; flowint:cnt%u,+,1; sid:%u;)\n", head, i, a, i + 1);
+            break;
+        case 3:
+            pb_tput(&t, "%s content:\"cmp%u\"; flowint:cnt%u,>,lim%u; sid:%u;)\n", head, i, a, b,
+                    i + 1);
+            break;
+        case 4:
+            pb_tput(&t, "%s content:\"p%u\"; pcre:\"/p%u[0-9]+x/\"; sid:%u;)\n", head, i, i, i + 1);
+            break;
+        case 5: /* PCRE2 rejects it: an error of the compile, not of the check */
+            pb_tput(&t, "%s content:\"e%u\"; pcre:\"/a(%u/\"; sid:%u;)\n", head, i, i, i + 1);
+            break;
+        case 6:
+            pb_tput(&t, "alert ip any any -> any any (msg:\"x\"; xbits:set,xb%u,track ip_src; "
+                        "sid:%u;)\n", a, i + 1);
+            break;
+        default:
+            pb_tput(&t, "alert ftp-data any any -> any any (msg:\"u\"; sid:%u;)\n", i + 1);
+            break;
+        }
+    }
+    gh_error err = {0};
+    gh_rule_file *f = gh_rules_parse_buffer("parts.rules", t.p, t.len, GH_RULE_TIER_SIGNATURE,
+                                            &err);
+    assert_non_null(f);
+    assert_int_equal(gh_rules_check(f, NULL), 0);
+    assert_int_equal(f->n_errors, 0);
+    gh_dpi *d[2];
+    gh_dpi_load_report rep[2];
+    gh_rule_error *errs[2] = {NULL, NULL};
+    size_t nerrs[2] = {0, 0};
+    static const unsigned jobs[2] = {1, 4};
+    for (int k = 0; k < 2; k++) {
+        gh_dpi_options o;
+        gh_dpi_options_init(&o);
+        o.jobs = jobs[k];
+        d[k] = gh_dpi_compile_ex(&f, 1, NULL, &o, &errs[k], &nerrs[k], &rep[k], &err);
+        assert_non_null(d[k]);
+    }
+    assert_true(nerrs[0] > 100 && rep[0].skipped_unsupported > 100 && rep[0].pcre > 100);
+    assert_int_equal(nerrs[1], nerrs[0]);
+    for (size_t i = 0; i < nerrs[0]; i++) {
+        assert_int_equal(errs[1][i].loc.line, errs[0][i].loc.line);
+        assert_int_equal(errs[1][i].loc.col, errs[0][i].loc.col);
+        assert_string_equal(errs[1][i].message, errs[0][i].message);
+    }
+    assert_int_equal(rep[1].rules, rep[0].rules);
+    assert_int_equal(rep[1].loaded, rep[0].loaded);
+    assert_int_equal(rep[1].skipped_error, rep[0].skipped_error);
+    assert_int_equal(rep[1].skipped_unsupported, rep[0].skipped_unsupported);
+    assert_int_equal(rep[1].pcre, rep[0].pcre);
+    assert_int_equal(rep[1].pcre_hyperscan, rep[0].pcre_hyperscan);
+    assert_int_equal(rep[1].patterns, rep[0].patterns);
+    assert_int_equal(rep[1].databases, rep[0].databases);
+    assert_int_equal(rep[1].n_kw, rep[0].n_kw);
+    for (size_t i = 0; i < rep[0].n_kw; i++) {
+        assert_string_equal(rep[1].kw[i].keyword, rep[0].kw[i].keyword);
+        assert_int_equal(rep[1].kw[i].rules, rep[0].kw[i].rules);
+    }
+    assert_int_equal(d[1]->n, d[0]->n);
+    for (size_t i = 0; i < d[0]->n; i++) {
+        const dpi_sig *x = &d[0]->sigs[i], *y = &d[1]->sigs[i];
+        assert_int_equal(y->info.sid, x->info.sid);
+        assert_string_equal(y->info.proto, x->info.proto);
+        assert_int_equal(y->nkw_all, x->nkw_all);
+        for (size_t k = 0; k < x->nkw_all; k++)
+            assert_int_equal(y->kw[k].re_hs_req, x->kw[k].re_hs_req);
+        assert_int_equal(y->nvars, x->nvars);
+        for (size_t v = 0; v < x->nvars; v++) {
+            const dpi_var *p = &x->vars[v], *q = &y->vars[v];
+            assert_int_equal(q->kind, p->kind);
+            assert_int_equal(q->cmd, p->cmd);
+            assert_int_equal(q->target, p->target);
+            assert_int_equal(q->n, p->n);
+            for (uint16_t j = 0; j < p->n; j++)
+                assert_int_equal(q->ids[j], p->ids[j]);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        gh_dpi_free(d[k]);
+        free(errs[k]);
+    }
+    gh_rule_file_free(f);
+    free(t.p);
+}
+
 static void test_port_groups(void **state)
 {
     (void)state;
@@ -1788,6 +1896,7 @@ int main(void)
         cmocka_unit_test(test_stream_differential),
         cmocka_unit_test(test_stream_incremental),
         cmocka_unit_test(test_port_groups),
+        cmocka_unit_test(test_compile_in_parts),
         cmocka_unit_test(test_pcre_prefilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,6 +82,15 @@ typedef struct gh_var_names gh_var_names;
 gh_var_names *gh_var_names_new(void);
 void gh_var_names_free(gh_var_names *t);
 
+/* Add the names of @p src to @p dst in @p src's id order, as if the rules
+ * that named them had been compiled after those of @p dst: @p map[id] is
+ * the id in @p dst of @p src's id (map has room for 1 + @p src's count,
+ * gh_var_names_count). 0, or -1 when memory or ids run out. */
+size_t gh_var_names_count(const gh_var_names *t);
+int gh_var_names_merge(gh_var_names *dst, const gh_var_names *src, uint16_t *map);
+/* Renumber the ids of @p v (its names and flowint target) through @p map. */
+void gh_var_remap(dpi_var *v, const uint16_t *map);
+
 /* Parse a flowbits, flowint or xbits option's value (@p kw) as Suricata 7
  * does: 1 with @p out filled (its ids owned by the caller), 0 for a
  * noalert command (nothing to keep), -1 on an error (message in @p err). */

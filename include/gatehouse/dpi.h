@@ -168,8 +168,9 @@ typedef struct gh_dpi_options {
     /** Size bound of the cache directory; the least recently used files go
      *  first (default GH_DPI_CACHE_MAX_DEFAULT). */
     uint64_t cache_max_bytes;
-    /** Threads compiling the databases the cache lacks (0, the default: one
-     *  per online CPU). The result does not depend on it. */
+    /** Threads compiling the rules (in parts, when there are thousands) and
+     *  the databases the cache lacks (0, the default: one per online CPU).
+     *  The result does not depend on it. */
     unsigned jobs;
 } gh_dpi_options;
 
