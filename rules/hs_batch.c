@@ -5,6 +5,8 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,48 @@ static void run_jobs(job *j, size_t n, unsigned jobs)
     free(p.order);
 }
 
+/* Unpacked databases read from the cache on threads: each is a file to read,
+ * check and deserialize, megabytes for the large groups. */
+typedef struct get_pool {
+    gh_hs_cache *c;
+    gh_hs_req *r;
+    const gh_hs_key *key;
+    const size_t *todo; /* request indexes */
+    bool *hit;
+    size_t n;
+    atomic_size_t next;
+} get_pool;
+
+static void *get_worker(void *arg)
+{
+    get_pool *p = arg;
+    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+        size_t q = p->todo[i];
+        hs_database_t *db = NULL;
+        p->hit[i] = gh_hs_cache_get(p->c, &p->key[q], false, &db);
+        p->r[q].db = db;
+    }
+    return NULL;
+}
+
+static void get_all(get_pool *p, unsigned jobs)
+{
+    if (jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    if (jobs > p->n)
+        jobs = (unsigned)p->n;
+    pthread_t t[16];
+    size_t started = 0;
+    for (; started + 1 < jobs && started < sizeof(t) / sizeof(t[0]); started++)
+        if (pthread_create(&t[started], NULL, get_worker, p) != 0)
+            break; /* fewer threads: this one takes the rest */
+    get_worker(p);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+}
+
 static int key_cmp(const void *a, const void *b, void *arg)
 {
     const gh_hs_key *k = arg;
@@ -176,21 +220,45 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
     for (size_t i = 0; i < n; i++)
         rep[idx[i]] = i && !memcmp(key[idx[i]].b, key[idx[i - 1]].b, GH_HS_KEY_LEN)
                           ? rep[idx[i - 1]] : idx[i];
-    /* the distinct ones: from the cache, else to compile */
-    for (size_t i = 0; i < n; i++) {
+    /* the distinct ones: from the cache (the unpacked ones on threads), else
+     * to compile, in request order */
+    size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
+    bool *hit = calloc(n ? n : 1, sizeof(*hit));
+    if (!todo || !hit) {
+        free(todo);
+        free(hit);
+        rc = GH_E_NOMEM;
+        gh_error_set(err, rc, "out of memory building the signature databases");
+        goto out;
+    }
+    get_pool gp = {.c = c, .r = r, .key = key, .todo = todo, .hit = hit};
+    for (size_t i = 0; c && i < n; i++)
+        if (rep[i] == i && !r[i].prefilter)
+            todo[gp.n++] = i;
+    if (gp.n)
+        get_all(&gp, jobs);
+    for (size_t i = 0, u = 0; i < n; i++) {
         if (rep[i] != i)
             continue;
         gh_hs_batch_stats *s = &st[r[i].prefilter != 0];
         s->distinct++;
         hs_database_t *db = NULL;
-        if (c && gh_hs_cache_get(c, &key[i], r[i].prefilter, &db)) {
+        bool got = false;
+        if (c && r[i].prefilter) {
+            got = gh_hs_cache_get(c, &key[i], true, &db);
             r[i].db = db;
+        } else if (c) {
+            got = hit[u++]; /* todo holds the unpacked ones in this order */
+        }
+        if (got) {
             s->cached++;
-            s->rejected += db == NULL;
+            s->rejected += r[i].db == NULL;
             continue;
         }
         j[nj++].r = &r[i];
     }
+    free(todo);
+    free(hit);
     run_jobs(j, nj, jobs);
     for (size_t i = 0; i < nj; i++) {
         if (j[i].failed && !j[i].r->prefilter && !rc) {

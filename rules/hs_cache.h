@@ -35,7 +35,8 @@ gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, si
 
 /* Look up @p k: true when known, with *db the database (the caller owns it)
  * or NULL when Hyperscan rejected the expression. @p packed: a pcre
- * prefilter (pack files). */
+ * prefilter (pack files). Lookups of unpacked databases (a file each) may
+ * run on several threads at once; packed ones may not. */
 bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_database_t **db);
 
 /* Remember @p db (NULL: rejected, packed only) under @p k. Group databases
