@@ -423,6 +423,66 @@ void gh_jbuf_json_str(gh_jbuf *b, const char *s)
     GH_JBUF_LIT(b, "\"");
 }
 
+/* ---- event types -------------------------------------------------------- */
+
+static const char *const eve_type_names[GH_EVE_T_COUNT] = {
+    [GH_EVE_T_ALERT] = "alert", [GH_EVE_T_ANOMALY] = "anomaly", [GH_EVE_T_DROP] = "drop",
+    [GH_EVE_T_FLOW] = "flow",   [GH_EVE_T_PACKET] = "packet",   [GH_EVE_T_STATS] = "stats",
+    [GH_EVE_T_HTTP] = "http",   [GH_EVE_T_DNS] = "dns",         [GH_EVE_T_TLS] = "tls",
+    [GH_EVE_T_SMTP] = "smtp",   [GH_EVE_T_FTP] = "ftp",         [GH_EVE_T_SSH] = "ssh",
+};
+
+const char *gh_eve_type_name(gh_eve_type t)
+{
+    return (unsigned)t < GH_EVE_T_COUNT ? eve_type_names[t] : NULL;
+}
+
+bool gh_eve_type_find(const char *name, size_t len, gh_eve_type *out)
+{
+    for (unsigned t = 0; t < GH_EVE_T_COUNT; t++) {
+        if (strlen(eve_type_names[t]) == len && memcmp(eve_type_names[t], name, len) == 0) {
+            *out = (gh_eve_type)t;
+            return true;
+        }
+    }
+    return false;
+}
+
+int gh_eve_types_parse(const char *list, uint32_t *mask, gh_error *err)
+{
+    uint32_t m = 0;
+    for (const char *s = list;; s++) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        const char *name = s;
+        while (*s && *s != ',')
+            s++;
+        size_t len = (size_t)(s - name);
+        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+            len--;
+        gh_eve_type t;
+        if (!gh_eve_type_find(name, len, &t)) {
+            char known[160] = "";
+            for (unsigned k = 0; k < GH_EVE_T_COUNT; k++) {
+                strcat(known, k ? ", " : "");
+                strcat(known, eve_type_names[k]);
+            }
+            if (len)
+                gh_error_set(err, GH_E_INVAL, "unknown event type '%.*s' (known: %s)", (int)len,
+                             name, known);
+            else
+                gh_error_set(err, GH_E_INVAL, "empty event type in '%s' (known: %s)", list,
+                             known);
+            return GH_E_INVAL;
+        }
+        m |= 1u << t;
+        if (!*s)
+            break;
+    }
+    *mask = m;
+    return GH_OK;
+}
+
 /* ---- field formatting --------------------------------------------------- */
 
 const char *gh_proto_name(uint8_t proto, char buf[8])

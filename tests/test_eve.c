@@ -1223,7 +1223,7 @@ static void test_worker_sample_pcap(void **state)
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
     assert_true(cfg.verify_checksums);
-    assert_true(cfg.anomaly_events);
+    assert_int_equal(cfg.eve_types, GH_EVE_TYPES_ALL);
     static worker_run wr;
     run_worker(DATA "sample.pcap", &cfg, GH_MAX_BATCH, path, &wr);
     assert_int_equal(wr.packets, 35);
@@ -1290,11 +1290,56 @@ static void test_worker_anomalies_pcap(void **state)
 
     /* --no-anomaly-events: counted, not written */
     gh_engine_config_init(&cfg);
-    cfg.anomaly_events = false;
+    cfg.eve_types &= ~(1u << GH_EVE_T_ANOMALY);
     run_worker(DATA "anomalies.pcap", &cfg, GH_MAX_BATCH, path, &wr);
     assert_int_equal(sum_anomalies(&wr.counters), nall);
     check_eve_file(path, NULL, 0);
     unlink(path);
+}
+
+/* --eve-types: names, lists, and the errors naming the bad token. */
+static void test_eve_types(void **state)
+{
+    (void)state;
+    for (unsigned t = 0; t < GH_EVE_T_COUNT; t++) {
+        const char *name = gh_eve_type_name((gh_eve_type)t);
+        gh_eve_type back;
+        assert_non_null(name);
+        assert_true(gh_eve_type_find(name, strlen(name), &back));
+        assert_int_equal(back, t);
+    }
+    assert_null(gh_eve_type_name(GH_EVE_T_COUNT));
+    gh_eve_type t;
+    assert_false(gh_eve_type_find("dn", 2, &t));
+    assert_false(gh_eve_type_find("dnsx", 4, &t));
+    assert_false(gh_eve_type_find("DNS", 3, &t));
+
+    gh_error err = {0};
+    uint32_t m = 0;
+    assert_int_equal(gh_eve_types_parse("alert,dns", &m, &err), GH_OK);
+    assert_int_equal(m, 1u << GH_EVE_T_ALERT | 1u << GH_EVE_T_DNS);
+    assert_int_equal(gh_eve_types_parse(" flow , stats\t,flow", &m, &err), GH_OK);
+    assert_int_equal(m, 1u << GH_EVE_T_FLOW | 1u << GH_EVE_T_STATS);
+    assert_int_equal(gh_eve_types_parse("alert,anomaly,drop,flow,packet,stats,http,dns,tls,"
+                                        "smtp,ftp,ssh", &m, &err), GH_OK);
+    assert_int_equal(m, GH_EVE_TYPES_ALL);
+    static const struct {
+        const char *list, *msg;
+    } bad[] = {
+        {"alert,fileinfo", "unknown event type 'fileinfo'"},
+        {"smb", "unknown event type 'smb'"},
+        {"Alert", "unknown event type 'Alert'"},
+        {"alert,,dns", "empty event type in 'alert,,dns'"},
+        {"dns,", "empty event type"},
+        {"", "empty event type"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m = 7;
+        assert_int_equal(gh_eve_types_parse(bad[i].list, &m, &err), GH_E_INVAL);
+        assert_int_equal(m, 7); /* unchanged */
+        if (!strstr(err.msg, bad[i].msg) || !strstr(err.msg, "known: alert, anomaly"))
+            fail_msg("'%s': %s", bad[i].list, err.msg);
+    }
 }
 
 static void test_eve_open_fails(void **state)
@@ -1322,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_stats_event),
         cmocka_unit_test(test_worker_sample_pcap),
         cmocka_unit_test(test_worker_anomalies_pcap),
+        cmocka_unit_test(test_eve_types),
         cmocka_unit_test(test_eve_open_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

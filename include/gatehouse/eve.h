@@ -91,6 +91,38 @@ GH_API void gh_jbuf_json_bytes(gh_jbuf *b, const void *p, size_t n);
  *  text \xHH (so "\\xHH" in the JSON). */
 GH_API void gh_jbuf_json_jb(gh_jbuf *b, const void *p, size_t n);
 
+/** The event types gatehouse writes (the "event_type" of each line); a set
+ *  of them is a mask of bits 1u << gh_eve_type (Suricata's eve-log types). */
+typedef enum gh_eve_type {
+    GH_EVE_T_ALERT,
+    GH_EVE_T_ANOMALY,  /**< decode, exception_policy and applayer anomalies */
+    GH_EVE_T_DROP,
+    GH_EVE_T_FLOW,
+    GH_EVE_T_PACKET,   /**< tagged packets (GH_EVE_ALERT_TAGGED_PACKETS) */
+    GH_EVE_T_STATS,
+    GH_EVE_T_HTTP,     /**< application-layer events: the protocol's name */
+    GH_EVE_T_DNS,
+    GH_EVE_T_TLS,
+    GH_EVE_T_SMTP,
+    GH_EVE_T_FTP,
+    GH_EVE_T_SSH,
+    GH_EVE_T_COUNT
+} gh_eve_type;
+
+#define GH_EVE_TYPES_ALL ((1u << GH_EVE_T_COUNT) - 1)
+
+/** The event_type of @p t ("alert", "dns", ...); NULL when out of range. */
+GH_API const char *gh_eve_type_name(gh_eve_type t);
+/** The type named @p name (the @p len bytes at it); false when none is. */
+GH_API bool gh_eve_type_find(const char *name, size_t len, gh_eve_type *out);
+/**
+ * Parse a comma-separated list of event type names ("alert,dns"; blanks
+ * around names are ignored) into a mask. GH_E_INVAL with @p err naming the
+ * first unknown or empty name and listing the known ones; *@p mask is then
+ * unchanged.
+ */
+GH_API int gh_eve_types_parse(const char *list, uint32_t *mask, gh_error *err);
+
 /** Suricata's timestamp: "2026-11-27T17:36:37.123456+0000" (UTC). */
 GH_API void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec);
 /** Protocol name as Suricata prints it ("TCP", "IPv6-ICMP", else "%03u"). */
