@@ -23,10 +23,8 @@ void gh_jbuf_free(gh_jbuf *b)
     memset(b, 0, sizeof(*b));
 }
 
-static bool jbuf_reserve(gh_jbuf *b, size_t extra)
+bool gh_jbuf_grow(gh_jbuf *b, size_t extra)
 {
-    if (b->len + extra + 1 <= b->cap)
-        return true;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + extra + 1)
         cap *= 2;
@@ -38,15 +36,6 @@ static bool jbuf_reserve(gh_jbuf *b, size_t extra)
     b->p = np;
     b->cap = cap;
     return true;
-}
-
-void gh_jbuf_append(gh_jbuf *b, const char *s, size_t n)
-{
-    if (!jbuf_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
 }
 
 void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...)
@@ -62,7 +51,7 @@ void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...)
         gh_jbuf_append(b, tmp, (size_t)n);
         return;
     }
-    if (!jbuf_reserve(b, (size_t)n))
+    if (!gh_jbuf_reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
@@ -70,7 +59,313 @@ void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-#define JLIT(b, s) gh_jbuf_append((b), (s), sizeof(s) - 1)
+/* ---- printf-free writers ------------------------------------------------- */
+
+/* The packet path writes its numbers, addresses and timestamps with these
+ * instead of vsnprintf, which costs more than all the rest of an event. */
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* Two decimal digits of each value 0..99. */
+static const char dec2[200] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
+
+/* Decimal digits of @p v written backwards so they end at @p end, at least
+ * @p width of them (zero-padded); returns where they start. */
+static char *dec_back(char *end, uint64_t v, unsigned width)
+{
+    char *q = end;
+    while (v >= 100) {
+        q -= 2;
+        memcpy(q, dec2 + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, dec2 + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    while ((size_t)(end - q) < width)
+        *--q = '0';
+    return q;
+}
+
+/* Decimal digits of @p v. */
+static unsigned dec_len(uint64_t v)
+{
+    unsigned n = 1;
+    for (; v >= 10000; v /= 10000)
+        n += 4;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+void gh_jbuf_u64_pad(gh_jbuf *b, uint64_t v, unsigned width)
+{
+    unsigned n = dec_len(v);
+    n = n > width ? n : width < 40 ? width : 40;
+    if (!gh_jbuf_reserve(b, n))
+        return;
+    dec_back(b->p + b->len + n, v, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void gh_jbuf_u64(gh_jbuf *b, uint64_t v)
+{
+    unsigned n = dec_len(v);
+    if (!gh_jbuf_reserve(b, n))
+        return;
+    dec_back(b->p + b->len + n, v, 1);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void gh_jbuf_i64(gh_jbuf *b, int64_t v)
+{
+    if (v < 0)
+        GH_JBUF_LIT(b, "-");
+    /* the magnitude in unsigned arithmetic: INT64_MIN has no positive twin */
+    gh_jbuf_u64(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
+void gh_jbuf_hex(gh_jbuf *b, uint64_t v, unsigned width)
+{
+    char tmp[24], *end = tmp + sizeof(tmp), *q = end;
+    width = width < 16 ? width : 16;
+    do {
+        *--q = hexdig[v & 15];
+        v >>= 4;
+    } while (v);
+    while ((size_t)(end - q) < width)
+        *--q = '0';
+    gh_jbuf_append(b, q, (size_t)(end - q));
+}
+
+void gh_jbuf_key(gh_jbuf *b, bool comma, const char *key)
+{
+    size_t n = strlen(key);
+    if (!gh_jbuf_reserve(b, n + 4))
+        return;
+    char *o = b->p + b->len;
+    if (comma)
+        *o++ = ',';
+    *o++ = '"';
+    memcpy(o, key, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+}
+
+void gh_jbuf_quoted(gh_jbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (!gh_jbuf_reserve(b, n + 2))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+}
+
+/* Dotted quad of @p a into @p o; returns the length. */
+static size_t fmt_ip4(char *o, const uint8_t *a)
+{
+    char *q = o;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (i)
+            *q++ = '.';
+        if (v >= 100) {
+            *q++ = (char)('0' + v / 100);
+            memcpy(q, dec2 + 2 * (v % 100), 2);
+            q += 2;
+        } else if (v >= 10) {
+            memcpy(q, dec2 + 2 * v, 2);
+            q += 2;
+        } else {
+            *q++ = (char)('0' + v);
+        }
+    }
+    return (size_t)(q - o);
+}
+
+/* @p a as inet_ntop writes an IPv6 address (glibc's inet_ntop6: the first
+ * longest run of two or more zero groups as "::", groups in lowercase hex
+ * without leading zeros, an IPv4-compatible or -mapped address with its
+ * last 32 bits dotted); returns the length. */
+static size_t fmt_ip6(char *o, const uint8_t *a)
+{
+    unsigned w[8];
+    int best = -1, best_len = 0, cur = -1, cur_len = 0;
+    for (int i = 0; i < 8; i++) {
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+        if (w[i] != 0) {
+            cur = -1;
+            continue;
+        }
+        if (cur < 0) {
+            cur = i;
+            cur_len = 0;
+        }
+        if (++cur_len > best_len) {
+            best = cur;
+            best_len = cur_len;
+        }
+    }
+    if (best_len < 2)
+        best = -1;
+    char *q = o;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                *q++ = ':';
+            continue;
+        }
+        if (i)
+            *q++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+            return (size_t)(q - o) + fmt_ip4(q, a + 12);
+        unsigned v = w[i];
+        int sh = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0;
+        for (; sh >= 0; sh -= 4)
+            *q++ = hexdig[(v >> sh) & 15];
+    }
+    if (best >= 0 && best + best_len == 8)
+        *q++ = ':';
+    return (size_t)(q - o);
+}
+
+void gh_jbuf_ip(gh_jbuf *b, const uint8_t *addr, int ver)
+{
+    /* "" for a version that is neither, as gh_addr_str writes it */
+    if (!gh_jbuf_reserve(b, 48))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    if (ver == 4)
+        o += fmt_ip4(o, addr);
+    else if (ver == 6)
+        o += fmt_ip6(o, addr);
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+}
+
+/* First and last second of the years 1000 to 9999, where strftime's %Y is
+ * four digits (glibc pads no shorter year) as the calendar below writes it. */
+#define YEAR1000_SEC INT64_C(-30610224000)
+#define YEAR9999_END_SEC INT64_C(253402300799)
+
+/* "YYYY-MM-DDTHH:MM:SS" of @p sec, UTC, proleptic Gregorian (Howard
+ * Hinnant's civil_from_days); a year outside 0..9999 as printf's %04lld
+ * writes it. Returns the length. */
+static size_t fmt_datetime(char *o, int64_t sec)
+{
+    int64_t days = sec >= 0 ? sec / 86400 : -((-(sec + 1)) / 86400) - 1;
+    unsigned s = (unsigned)(sec - days * 86400);
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    char ybuf[24], *yend = ybuf + sizeof(ybuf);
+    char *yq = dec_back(yend, y < 0 ? 0 - (uint64_t)y : (uint64_t)y, y < 0 ? 3 : 4);
+    if (y < 0)
+        *--yq = '-';
+    size_t yl = (size_t)(yend - yq);
+    memcpy(o, yq, yl);
+    char *q = o + yl;
+    *q++ = '-';
+    memcpy(q, dec2 + 2 * m, 2);
+    q[2] = '-';
+    memcpy(q + 3, dec2 + 2 * d, 2);
+    q[5] = 'T';
+    memcpy(q + 6, dec2 + 2 * (s / 3600), 2);
+    q[8] = ':';
+    memcpy(q + 9, dec2 + 2 * (s / 60 % 60), 2);
+    q[11] = ':';
+    memcpy(q + 12, dec2 + 2 * (s % 60), 2);
+    return yl + 15;
+}
+
+void gh_jbuf_datetime(gh_jbuf *b, int64_t sec)
+{
+    if (!gh_jbuf_reserve(b, 48))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    o += fmt_datetime(o, sec);
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+}
+
+/* The date and time part of an EVE timestamp (at most 23 characters);
+ * returns its length. */
+static size_t ts_prefix(char out[24], int64_t sec)
+{
+    if (GH_LIKELY(sec >= YEAR1000_SEC && sec <= YEAR9999_END_SEC))
+        return fmt_datetime(out, sec);
+    /* other years: what gmtime and strftime make of them */
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        memset(&tm, 0, sizeof(tm));
+    return strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* ".uuuuuu+0000" (12 characters): the microseconds, truncated. */
+static void ts_suffix(char *o, uint32_t nsec)
+{
+    unsigned us = (unsigned)(nsec / 1000u) % 1000000u;
+    o[0] = '.';
+    memcpy(o + 1, dec2 + 2 * (us / 10000), 2);
+    memcpy(o + 3, dec2 + 2 * (us / 100 % 100), 2);
+    memcpy(o + 5, dec2 + 2 * (us % 100), 2);
+    memcpy(o + 7, "+0000", 5);
+}
+
+void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec)
+{
+    size_t n = ts_prefix(out, sec);
+    ts_suffix(out + n, nsec);
+    out[n + 12] = '\0';
+}
+
+void gh_jbuf_timestamp(gh_jbuf *b, int64_t sec, uint32_t nsec)
+{
+    /* events come in time order: the date and time of the last second
+     * formatted are kept, only the microseconds change */
+    if (!b->ts_valid || b->ts_sec != sec) {
+        b->ts_len = (uint8_t)ts_prefix(b->ts_date, sec);
+        b->ts_sec = sec;
+        b->ts_valid = true;
+    }
+    if (!gh_jbuf_reserve(b, (size_t)b->ts_len + 14))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    memcpy(o, b->ts_date, b->ts_len);
+    o += b->ts_len;
+    ts_suffix(o, nsec);
+    o += 12;
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+}
 
 /* Length of the well-formed UTF-8 sequence at @p q (RFC 3629: no overlong
  * forms, no surrogates, at most U+10FFFF), or 0. */
@@ -93,49 +388,102 @@ static size_t utf8_len(const unsigned char *q)
 
 void gh_jbuf_json_str(gh_jbuf *b, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    JLIT(b, "\"");
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        unsigned char ch = *q;
-        switch (ch) {
-        case '"': JLIT(b, "\\\""); break;
-        case '\\': JLIT(b, "\\\\"); break;
-        case '\n': JLIT(b, "\\n"); break;
-        case '\r': JLIT(b, "\\r"); break;
-        case '\t': JLIT(b, "\\t"); break;
-        default:
-            if (ch >= 0x80) {
-                /* well-formed UTF-8 (a rule's msg) passes through; any other
-                 * byte becomes \u00XX, so the line is always valid JSON */
-                size_t n = utf8_len(q); /* reads stop at the NUL terminator */
-                if (n) {
-                    gh_jbuf_append(b, (const char *)q, n);
-                    q += n - 1;
-                    break;
-                }
-            }
-            if (ch < 0x20 || ch >= 0x7f) {
-                char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
-                gh_jbuf_append(b, e, 6);
-            } else {
-                gh_jbuf_append(b, (const char *)q, 1);
-            }
+    const unsigned char *q = (const unsigned char *)s;
+    GH_JBUF_LIT(b, "\"");
+    for (;;) {
+        /* printable ASCII other than the two escaped characters goes in runs */
+        const unsigned char *run = q;
+        while (*q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+            q++;
+        if (q > run)
+            gh_jbuf_append(b, (const char *)run, (size_t)(q - run));
+        if (!*q)
+            break;
+        /* well-formed UTF-8 (a rule's msg) passes through; any other byte
+         * becomes \u00XX, so the line is always valid JSON */
+        size_t n = *q >= 0x80 ? utf8_len(q) : 0; /* reads stop at the NUL terminator */
+        if (n) {
+            gh_jbuf_append(b, (const char *)q, n);
+            q += n;
+            continue;
+        }
+        unsigned char c = *q++;
+        char e[6] = {'\\', (char)c};
+        size_t k = 2;
+        if (c == '\n' || c == '\r' || c == '\t') {
+            e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c != '"' && c != '\\') {
+            memcpy(e + 1, "u00", 3);
+            e[4] = hexdig[c >> 4];
+            e[5] = hexdig[c & 15];
+            k = 6;
+        }
+        gh_jbuf_append(b, e, k);
+    }
+    GH_JBUF_LIT(b, "\"");
+}
+
+/* ---- event types -------------------------------------------------------- */
+
+static const char *const eve_type_names[GH_EVE_T_COUNT] = {
+    [GH_EVE_T_ALERT] = "alert", [GH_EVE_T_ANOMALY] = "anomaly", [GH_EVE_T_DROP] = "drop",
+    [GH_EVE_T_FLOW] = "flow",   [GH_EVE_T_PACKET] = "packet",   [GH_EVE_T_STATS] = "stats",
+    [GH_EVE_T_HTTP] = "http",   [GH_EVE_T_DNS] = "dns",         [GH_EVE_T_TLS] = "tls",
+    [GH_EVE_T_SMTP] = "smtp",   [GH_EVE_T_FTP] = "ftp",         [GH_EVE_T_SSH] = "ssh",
+};
+
+const char *gh_eve_type_name(gh_eve_type t)
+{
+    return (unsigned)t < GH_EVE_T_COUNT ? eve_type_names[t] : NULL;
+}
+
+bool gh_eve_type_find(const char *name, size_t len, gh_eve_type *out)
+{
+    for (unsigned t = 0; t < GH_EVE_T_COUNT; t++) {
+        if (strlen(eve_type_names[t]) == len && memcmp(eve_type_names[t], name, len) == 0) {
+            *out = (gh_eve_type)t;
+            return true;
         }
     }
-    JLIT(b, "\"");
+    return false;
+}
+
+int gh_eve_types_parse(const char *list, uint32_t *mask, gh_error *err)
+{
+    uint32_t m = 0;
+    for (const char *s = list;; s++) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        const char *name = s;
+        while (*s && *s != ',')
+            s++;
+        size_t len = (size_t)(s - name);
+        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+            len--;
+        gh_eve_type t;
+        if (!gh_eve_type_find(name, len, &t)) {
+            char known[160] = "";
+            for (unsigned k = 0; k < GH_EVE_T_COUNT; k++) {
+                strcat(known, k ? ", " : "");
+                strcat(known, eve_type_names[k]);
+            }
+            if (len)
+                gh_error_set(err, GH_E_INVAL, "unknown event type '%.*s' (known: %s)", (int)len,
+                             name, known);
+            else
+                gh_error_set(err, GH_E_INVAL, "empty event type in '%s' (known: %s)", list,
+                             known);
+            return GH_E_INVAL;
+        }
+        m |= 1u << t;
+        if (!*s)
+            break;
+    }
+    *mask = m;
+    return GH_OK;
 }
 
 /* ---- field formatting --------------------------------------------------- */
-
-void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec)
-{
-    time_t t = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%s.%06u+0000", base, (unsigned)(nsec / 1000u) % 1000000u);
-}
 
 const char *gh_proto_name(uint8_t proto, char buf[8])
 {
@@ -154,8 +502,10 @@ const char *gh_proto_name(uint8_t proto, char buf[8])
     case 103: return "PIM";
     case 112: return "VRRP";
     case 132: return "SCTP";
-    default:
-        snprintf(buf, 8, "%03u", proto);
+    default: /* "%03u" */
+        buf[0] = (char)('0' + proto / 100);
+        memcpy(buf + 1, dec2 + 2 * (proto % 100), 2);
+        buf[3] = '\0';
         return buf;
     }
 }
@@ -168,48 +518,65 @@ void gh_eve_fmt_begin(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, con
 void gh_eve_fmt_begin_flow(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
                            uint64_t flow_id, const char *event_type)
 {
-    char ts[40];
-    gh_eve_timestamp(ts, in ? in->ts_sec : 0, in ? in->ts_nsec : 0);
-    gh_jbuf_printf(b, "{\"timestamp\":\"%s\"", ts);
-    if (flow_id)
-        gh_jbuf_printf(b, ",\"flow_id\":%" PRIu64, flow_id);
-    if (in && in->id) /* 0: no packet (a flow's end) */
-        gh_jbuf_printf(b, ",\"pcap_cnt\":%" PRIu64, in->id);
-    JLIT(b, ",\"event_type\":");
+    GH_JBUF_LIT(b, "{\"timestamp\":");
+    gh_jbuf_timestamp(b, in ? in->ts_sec : 0, in ? in->ts_nsec : 0);
+    if (flow_id) {
+        GH_JBUF_LIT(b, ",\"flow_id\":");
+        gh_jbuf_u64(b, flow_id);
+    }
+    if (in && in->id) { /* 0: no packet (a flow's end) */
+        GH_JBUF_LIT(b, ",\"pcap_cnt\":");
+        gh_jbuf_u64(b, in->id);
+    }
+    GH_JBUF_LIT(b, ",\"event_type\":");
     gh_jbuf_json_str(b, event_type);
     if (pkt && pkt->ip_ver) {
-        char a[64], d[64], pb[8];
-        gh_addr_str(&pkt->src, pkt->ip_ver, a, sizeof(a));
-        gh_addr_str(&pkt->dst, pkt->ip_ver, d, sizeof(d));
+        char pb[8];
         bool ports = pkt->layers & (GH_LAYER_TCP | GH_LAYER_UDP);
-        gh_jbuf_printf(b, ",\"src_ip\":\"%s\"", a);
-        if (ports)
-            gh_jbuf_printf(b, ",\"src_port\":%u", pkt->sport);
-        gh_jbuf_printf(b, ",\"dest_ip\":\"%s\"", d);
-        if (ports)
-            gh_jbuf_printf(b, ",\"dest_port\":%u", pkt->dport);
-        gh_jbuf_printf(b, ",\"proto\":\"%s\"", gh_proto_name(pkt->ip_proto, pb));
-        if (pkt->layers & (GH_LAYER_ICMPV4 | GH_LAYER_ICMPV6))
-            gh_jbuf_printf(b, ",\"icmp_type\":%u,\"icmp_code\":%u", pkt->icmp_type, pkt->icmp_code);
+        GH_JBUF_LIT(b, ",\"src_ip\":");
+        gh_jbuf_ip(b, pkt->src.b, pkt->ip_ver);
+        if (ports) {
+            GH_JBUF_LIT(b, ",\"src_port\":");
+            gh_jbuf_u64(b, pkt->sport);
+        }
+        GH_JBUF_LIT(b, ",\"dest_ip\":");
+        gh_jbuf_ip(b, pkt->dst.b, pkt->ip_ver);
+        if (ports) {
+            GH_JBUF_LIT(b, ",\"dest_port\":");
+            gh_jbuf_u64(b, pkt->dport);
+        }
+        GH_JBUF_LIT(b, ",\"proto\":");
+        gh_jbuf_quoted(b, gh_proto_name(pkt->ip_proto, pb));
+        if (pkt->layers & (GH_LAYER_ICMPV4 | GH_LAYER_ICMPV6)) {
+            GH_JBUF_LIT(b, ",\"icmp_type\":");
+            gh_jbuf_u64(b, pkt->icmp_type);
+            GH_JBUF_LIT(b, ",\"icmp_code\":");
+            gh_jbuf_u64(b, pkt->icmp_code);
+        }
     }
     if (pkt && pkt->vlan_count) {
-        JLIT(b, ",\"vlan\":[");
-        for (unsigned i = 0; i < pkt->vlan_count; i++)
-            gh_jbuf_printf(b, "%s%u", i ? "," : "", pkt->vlan_id[i]);
-        JLIT(b, "]");
+        GH_JBUF_LIT(b, ",\"vlan\":[");
+        for (unsigned i = 0; i < pkt->vlan_count; i++) {
+            if (i)
+                GH_JBUF_LIT(b, ",");
+            gh_jbuf_u64(b, pkt->vlan_id[i]);
+        }
+        GH_JBUF_LIT(b, "]");
     }
 }
 
 void gh_eve_fmt_end(gh_jbuf *b)
 {
-    JLIT(b, "}\n");
+    GH_JBUF_LIT(b, "}\n");
 }
 
 void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, gh_anomaly a)
 {
     gh_eve_fmt_begin(b, in, pkt, "anomaly");
-    gh_jbuf_printf(b, ",\"anomaly\":{\"type\":\"decode\",\"event\":\"decoder.%s\"}",
-                   gh_anomaly_name(a));
+    GH_JBUF_LIT(b, ",\"anomaly\":{\"type\":\"decode\",\"event\":\"decoder.");
+    const char *name = gh_anomaly_name(a);
+    gh_jbuf_append(b, name, strlen(name));
+    GH_JBUF_LIT(b, "\"}");
     gh_eve_fmt_end(b);
 }
 
@@ -218,36 +585,30 @@ void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, g
  * invalid sequences). */
 void gh_jbuf_json_bytes(gh_jbuf *b, const void *v, size_t n)
 {
-    const unsigned char *p = v;
-    char tmp[4096];
-    size_t k = 0;
-    gh_jbuf_append(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (k + 8 > sizeof(tmp)) {
-            gh_jbuf_append(b, tmp, k);
-            k = 0;
+    const unsigned char *p = v, *end = p + n;
+    GH_JBUF_LIT(b, "\"");
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            gh_jbuf_append(b, (const char *)run, (size_t)(p - run));
+        if (p == end)
+            break;
+        unsigned char c = *p++;
+        char e[6] = {'\\', (char)c};
+        size_t k = 2;
+        if (c == '\n' || c == '\r' || c == '\t') {
+            e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c != '"' && c != '\\') {
+            memcpy(e + 1, "u00", 3);
+            e[4] = hexdig[c >> 4];
+            e[5] = hexdig[c & 15];
+            k = 6;
         }
-        if (c == '"' || c == '\\') {
-            tmp[k++] = '\\';
-            tmp[k++] = (char)c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            static const char hx[] = "0123456789abcdef";
-            if (c == '\n' || c == '\r' || c == '\t') {
-                tmp[k++] = '\\';
-                tmp[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-            } else {
-                memcpy(tmp + k, "\\u00", 4);
-                tmp[k + 4] = hx[c >> 4];
-                tmp[k + 5] = hx[c & 15];
-                k += 6;
-            }
-        } else {
-            tmp[k++] = (char)c;
-        }
+        gh_jbuf_append(b, e, k);
     }
-    gh_jbuf_append(b, tmp, k);
-    gh_jbuf_append(b, "\"", 1);
+    GH_JBUF_LIT(b, "\"");
 }
 
 /* Is @p p a valid UTF-8 sequence (Rust's std::str::from_utf8)? */
@@ -291,50 +652,47 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 
 void gh_jbuf_json_jb(gh_jbuf *b, const void *v, size_t n)
 {
-    static const char hx[] = "0123456789abcdef";
-    const unsigned char *p = v;
-    bool valid = utf8_valid(p, n);
-    char tmp[4096];
-    size_t k = 0;
-    gh_jbuf_append(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (k + 8 > sizeof(tmp)) {
-            gh_jbuf_append(b, tmp, k);
-            k = 0;
-        }
-        if (c >= 0x80 && !valid) { /* the text \xHH, its backslash escaped */
-            memcpy(tmp + k, "\\\\x", 3);
-            tmp[k + 3] = hx[c >> 4];
-            tmp[k + 4] = hx[c & 15];
-            k += 5;
-        } else if (c == '"' || c == '\\') {
-            tmp[k++] = '\\';
-            tmp[k++] = (char)c;
+    const unsigned char *p = v, *end = p + n;
+    /* bytes above 0x7f go as they are only in valid UTF-8 */
+    unsigned char hi = utf8_valid(p, n) ? 0xff : 0x7f;
+    GH_JBUF_LIT(b, "\"");
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p <= hi && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            gh_jbuf_append(b, (const char *)run, (size_t)(p - run));
+        if (p == end)
+            break;
+        unsigned char c = *p++;
+        char e[6] = {'\\', (char)c};
+        size_t k = 2;
+        if (c >= 0x80) { /* the text \xHH, its backslash escaped */
+            memcpy(e + 1, "\\x", 2);
+            e[3] = hexdig[c >> 4];
+            e[4] = hexdig[c & 15];
+            k = 5;
         } else if (c < 0x20) {
             static const char esc[] = "btnvfr"; /* 8..13, v (11) has none */
             if (c >= 8 && c <= 13 && c != 11) {
-                tmp[k++] = '\\';
-                tmp[k++] = esc[c - 8];
+                e[1] = esc[c - 8];
             } else {
-                memcpy(tmp + k, "\\u00", 4);
-                tmp[k + 4] = hx[c >> 4];
-                tmp[k + 5] = hx[c & 15];
-                k += 6;
+                memcpy(e + 1, "u00", 3);
+                e[4] = hexdig[c >> 4];
+                e[5] = hexdig[c & 15];
+                k = 6;
             }
-        } else {
-            tmp[k++] = (char)c;
         }
+        gh_jbuf_append(b, e, k);
     }
-    gh_jbuf_append(b, tmp, k);
-    gh_jbuf_append(b, "\"", 1);
+    GH_JBUF_LIT(b, "\"");
 }
 
 static void http_field(gh_jbuf *b, bool *first, const char *name, gh_eve_str v)
 {
     if (!v.p)
         return;
-    gh_jbuf_printf(b, "%s\"%s\":", *first ? "" : ",", name);
+    gh_jbuf_key(b, !*first, name);
     gh_jbuf_json_bytes(b, v.p, v.n);
     *first = false;
 }
@@ -342,7 +700,7 @@ static void http_field(gh_jbuf *b, bool *first, const char *name, gh_eve_str v)
 void gh_eve_fmt_http(gh_jbuf *b, const gh_eve_http *h)
 {
     bool first = true;
-    JLIT(b, ",\"http\":{");
+    GH_JBUF_LIT(b, ",\"http\":{");
     http_field(b, &first, "hostname", h->hostname);
     http_field(b, &first, "url", h->url);
     http_field(b, &first, "http_user_agent", h->user_agent);
@@ -351,11 +709,14 @@ void gh_eve_fmt_http(gh_jbuf *b, const gh_eve_http *h)
     http_field(b, &first, "http_method", h->method);
     http_field(b, &first, "protocol", h->protocol);
     if (h->status) {
-        gh_jbuf_printf(b, "%s\"status\":%u", first ? "" : ",", h->status);
+        gh_jbuf_key(b, !first, "status");
+        gh_jbuf_u64(b, h->status);
         first = false;
     }
     http_field(b, &first, "redirect", h->redirect);
-    gh_jbuf_printf(b, "%s\"length\":%llu}", first ? "" : ",", (unsigned long long)h->length);
+    gh_jbuf_key(b, !first, "length");
+    gh_jbuf_u64(b, h->length);
+    GH_JBUF_LIT(b, "}");
 }
 
 void gh_eve_fmt_app_event(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt,
@@ -371,9 +732,11 @@ void gh_eve_fmt_exc_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pk
                             uint64_t flow_id, gh_exc_cond cond, gh_exc_policy policy)
 {
     gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "anomaly");
-    gh_jbuf_printf(b, ",\"anomaly\":{\"type\":\"exception_policy\",\"event\":\"%s\","
-                      "\"policy\":\"%s\"}",
-                   gh_exc_cond_name(cond, true), gh_exc_policy_name(policy, true));
+    GH_JBUF_LIT(b, ",\"anomaly\":{\"type\":\"exception_policy\",\"event\":");
+    gh_jbuf_quoted(b, gh_exc_cond_name(cond, true));
+    GH_JBUF_LIT(b, ",\"policy\":");
+    gh_jbuf_quoted(b, gh_exc_policy_name(policy, true));
+    GH_JBUF_LIT(b, "}");
     gh_eve_fmt_end(b);
 }
 
@@ -382,11 +745,15 @@ void gh_eve_fmt_app_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pk
                             const char *name)
 {
     gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "anomaly");
-    if (has_tx)
-        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)tx_id);
-    gh_jbuf_printf(b, ",\"anomaly\":{\"app_proto\":\"%s\",\"type\":\"applayer\","
-                      "\"event\":\"%s\",\"layer\":\"proto_parser\"}",
-                   app_proto, name);
+    if (has_tx) {
+        GH_JBUF_LIT(b, ",\"tx_id\":");
+        gh_jbuf_u64(b, tx_id);
+    }
+    GH_JBUF_LIT(b, ",\"anomaly\":{\"app_proto\":");
+    gh_jbuf_quoted(b, app_proto);
+    GH_JBUF_LIT(b, ",\"type\":\"applayer\",\"event\":");
+    gh_jbuf_quoted(b, name);
+    GH_JBUF_LIT(b, ",\"layer\":\"proto_parser\"}");
     gh_eve_fmt_end(b);
 }
 
@@ -394,36 +761,64 @@ void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint
                      gh_drop_reason reason, bool reject, const gh_eve_rule *rule)
 {
     gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "drop");
-    gh_jbuf_printf(b, ",\"drop\":{\"len\":%u", pkt->l3_len);
+    GH_JBUF_LIT(b, ",\"drop\":{\"len\":");
+    gh_jbuf_u64(b, pkt->l3_len);
     if (pkt->ip_ver) {
-        gh_jbuf_printf(b, ",\"tos\":%u,\"ttl\":%u", pkt->ip_tos, pkt->ttl);
-        if (pkt->ip_ver == 4)
-            gh_jbuf_printf(b, ",\"ipid\":%u", pkt->ip_id16);
+        GH_JBUF_LIT(b, ",\"tos\":");
+        gh_jbuf_u64(b, pkt->ip_tos);
+        GH_JBUF_LIT(b, ",\"ttl\":");
+        gh_jbuf_u64(b, pkt->ttl);
+        if (pkt->ip_ver == 4) {
+            GH_JBUF_LIT(b, ",\"ipid\":");
+            gh_jbuf_u64(b, pkt->ip_id16);
+        }
     }
     if (pkt->layers & GH_LAYER_TCP) {
-        uint8_t f = pkt->tcp_flags;
-        gh_jbuf_printf(b,
-                       ",\"tcpseq\":%u,\"tcpack\":%u,\"tcpwin\":%u,\"syn\":%s,\"ack\":%s,"
-                       "\"psh\":%s,\"rst\":%s,\"urg\":%s,\"fin\":%s",
-                       pkt->tcp_seq, pkt->tcp_ack, pkt->tcp_win,
-                       f & GH_TCP_SYN ? "true" : "false", f & GH_TCP_ACK ? "true" : "false",
-                       f & GH_TCP_PSH ? "true" : "false", f & GH_TCP_RST ? "true" : "false",
-                       f & GH_TCP_URG ? "true" : "false", f & GH_TCP_FIN ? "true" : "false");
+        static const struct {
+            uint8_t bit;
+            const char *name;
+        } fl[] = {{GH_TCP_SYN, "syn"}, {GH_TCP_ACK, "ack"}, {GH_TCP_PSH, "psh"},
+                  {GH_TCP_RST, "rst"}, {GH_TCP_URG, "urg"}, {GH_TCP_FIN, "fin"}};
+        GH_JBUF_LIT(b, ",\"tcpseq\":");
+        gh_jbuf_u64(b, pkt->tcp_seq);
+        GH_JBUF_LIT(b, ",\"tcpack\":");
+        gh_jbuf_u64(b, pkt->tcp_ack);
+        GH_JBUF_LIT(b, ",\"tcpwin\":");
+        gh_jbuf_u64(b, pkt->tcp_win);
+        for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+            gh_jbuf_key(b, true, fl[i].name);
+            if (pkt->tcp_flags & fl[i].bit)
+                GH_JBUF_LIT(b, "true");
+            else
+                GH_JBUF_LIT(b, "false");
+        }
     } else if (pkt->layers & GH_LAYER_UDP) {
-        gh_jbuf_printf(b, ",\"udplen\":%u", pkt->udp_len);
+        GH_JBUF_LIT(b, ",\"udplen\":");
+        gh_jbuf_u64(b, pkt->udp_len);
     }
-    JLIT(b, ",\"reason\":");
+    GH_JBUF_LIT(b, ",\"reason\":");
     gh_jbuf_json_str(b, gh_drop_reason_name(reason));
-    JLIT(b, "}");
-    gh_jbuf_printf(b, ",\"verdict\":{\"action\":\"%s\"}", reject ? "reject" : "drop");
+    GH_JBUF_LIT(b, "}");
+    if (reject)
+        GH_JBUF_LIT(b, ",\"verdict\":{\"action\":\"reject\"}");
+    else
+        GH_JBUF_LIT(b, ",\"verdict\":{\"action\":\"drop\"}");
     if (rule) {
-        gh_jbuf_printf(b, ",\"rule\":{\"action\":\"%s\",\"gid\":%u,\"signature_id\":%u,"
-                          "\"rev\":%u,\"signature\":",
-                       rule->action, rule->gid, rule->sid, rule->rev);
+        GH_JBUF_LIT(b, ",\"rule\":{\"action\":");
+        gh_jbuf_quoted(b, rule->action);
+        GH_JBUF_LIT(b, ",\"gid\":");
+        gh_jbuf_u64(b, rule->gid);
+        GH_JBUF_LIT(b, ",\"signature_id\":");
+        gh_jbuf_u64(b, rule->sid);
+        GH_JBUF_LIT(b, ",\"rev\":");
+        gh_jbuf_u64(b, rule->rev);
+        GH_JBUF_LIT(b, ",\"signature\":");
         gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
-        JLIT(b, ",\"file\":");
+        GH_JBUF_LIT(b, ",\"file\":");
         gh_jbuf_json_str(b, rule->file ? rule->file : "");
-        gh_jbuf_printf(b, ",\"line\":%u}", rule->line);
+        GH_JBUF_LIT(b, ",\"line\":");
+        gh_jbuf_u64(b, rule->line);
+        GH_JBUF_LIT(b, "}");
     }
     gh_eve_fmt_end(b);
 }
@@ -433,7 +828,7 @@ void gh_jbuf_base64(gh_jbuf *b, const uint8_t *p, size_t n)
     static const char tab[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char q[4];
-    JLIT(b, "\"");
+    GH_JBUF_LIT(b, "\"");
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16;
         if (i + 1 < n)
@@ -446,42 +841,54 @@ void gh_jbuf_base64(gh_jbuf *b, const uint8_t *p, size_t n)
         q[3] = i + 2 < n ? tab[v & 63] : '=';
         gh_jbuf_append(b, q, 4);
     }
-    JLIT(b, "\"");
+    GH_JBUF_LIT(b, "\"");
 }
 
 /* Suricata's payload_printable: printable ASCII, CR and LF kept, every other
  * byte a '.'; then JSON-escaped. */
 static void jbuf_printable(gh_jbuf *b, const uint8_t *p, size_t n)
 {
-    JLIT(b, "\"");
+    GH_JBUF_LIT(b, "\"");
     for (size_t i = 0; i < n; i++) {
         uint8_t ch = p[i];
         if (ch == '\n')
-            JLIT(b, "\\n");
+            GH_JBUF_LIT(b, "\\n");
         else if (ch == '\r')
-            JLIT(b, "\\r");
+            GH_JBUF_LIT(b, "\\r");
         else if (ch == '"')
-            JLIT(b, "\\\"");
+            GH_JBUF_LIT(b, "\\\"");
         else if (ch == '\\')
-            JLIT(b, "\\\\");
+            GH_JBUF_LIT(b, "\\\\");
         else if (ch >= 0x20 && ch < 0x7f)
             gh_jbuf_append(b, (const char *)&p[i], 1);
         else
-            JLIT(b, ".");
+            GH_JBUF_LIT(b, ".");
     }
-    JLIT(b, "\"");
+    GH_JBUF_LIT(b, "\"");
+}
+
+/* "packet" (base64 of the captured frame) and "packet_info". */
+static void packet_fields(gh_jbuf *b, const gh_pkt_in *in)
+{
+    GH_JBUF_LIT(b, ",\"packet\":");
+    gh_jbuf_base64(b, in->data, in->caplen);
+    GH_JBUF_LIT(b, ",\"packet_info\":{\"linktype\":");
+    gh_jbuf_u64(b, in->linktype);
+    GH_JBUF_LIT(b, "}");
 }
 
 /* Suricata's alert "source" or "target" object: one end of the packet, its
  * port for TCP and UDP. */
 static void jbuf_endpoint(gh_jbuf *b, const char *name, const gh_packet *pkt, bool src)
 {
-    char a[64];
-    gh_addr_str(src ? &pkt->src : &pkt->dst, pkt->ip_ver, a, sizeof(a));
-    gh_jbuf_printf(b, ",\"%s\":{\"ip\":\"%s\"", name, a);
-    if (pkt->layers & (GH_LAYER_TCP | GH_LAYER_UDP))
-        gh_jbuf_printf(b, ",\"port\":%u", src ? pkt->sport : pkt->dport);
-    JLIT(b, "}");
+    gh_jbuf_key(b, true, name);
+    GH_JBUF_LIT(b, "{\"ip\":");
+    gh_jbuf_ip(b, src ? pkt->src.b : pkt->dst.b, pkt->ip_ver);
+    if (pkt->layers & (GH_LAYER_TCP | GH_LAYER_UDP)) {
+        GH_JBUF_LIT(b, ",\"port\":");
+        gh_jbuf_u64(b, src ? pkt->sport : pkt->dport);
+    }
+    GH_JBUF_LIT(b, "}");
 }
 
 void gh_eve_fmt_alert(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
@@ -497,54 +904,68 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
 {
     gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "alert");
     if (x && x->pkt_src) {
-        JLIT(b, ",\"pkt_src\":");
+        GH_JBUF_LIT(b, ",\"pkt_src\":");
         gh_jbuf_json_str(b, x->pkt_src);
     }
-    if (x && x->app_json)
-        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)x->tx_id);
-    gh_jbuf_printf(b, ",\"alert\":{\"action\":\"%s\",\"gid\":%u,\"signature_id\":%u,\"rev\":%u,"
-                      "\"signature\":",
-                   blocked ? "blocked" : "allowed", rule->gid, rule->sid, rule->rev);
+    if (x && x->app_json) {
+        GH_JBUF_LIT(b, ",\"tx_id\":");
+        gh_jbuf_u64(b, x->tx_id);
+    }
+    if (blocked)
+        GH_JBUF_LIT(b, ",\"alert\":{\"action\":\"blocked\",\"gid\":");
+    else
+        GH_JBUF_LIT(b, ",\"alert\":{\"action\":\"allowed\",\"gid\":");
+    gh_jbuf_u64(b, rule->gid);
+    GH_JBUF_LIT(b, ",\"signature_id\":");
+    gh_jbuf_u64(b, rule->sid);
+    GH_JBUF_LIT(b, ",\"rev\":");
+    gh_jbuf_u64(b, rule->rev);
+    GH_JBUF_LIT(b, ",\"signature\":");
     gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
-    JLIT(b, ",\"category\":");
+    GH_JBUF_LIT(b, ",\"category\":");
     gh_jbuf_json_str(b, category ? category : "");
-    gh_jbuf_printf(b, ",\"severity\":%u", severity);
+    GH_JBUF_LIT(b, ",\"severity\":");
+    gh_jbuf_u64(b, severity);
     if (rule->target && pkt && pkt->ip_ver) {
         jbuf_endpoint(b, "source", pkt, rule->target == GH_TARGET_DEST);
         jbuf_endpoint(b, "target", pkt, rule->target == GH_TARGET_SRC);
     }
-    gh_jbuf_printf(b, ",\"rule_action\":\"%s\",\"file\":",
-                   rule->action ? rule->action : "alert");
+    GH_JBUF_LIT(b, ",\"rule_action\":");
+    gh_jbuf_quoted(b, rule->action ? rule->action : "alert");
+    GH_JBUF_LIT(b, ",\"file\":");
     gh_jbuf_json_str(b, rule->file ? rule->file : "");
-    gh_jbuf_printf(b, ",\"line\":%u}", rule->line);
+    GH_JBUF_LIT(b, ",\"line\":");
+    gh_jbuf_u64(b, rule->line);
+    GH_JBUF_LIT(b, "}");
     if (x && (x->fields & GH_EVE_ALERT_PAYLOAD)) {
-        JLIT(b, ",\"payload\":");
+        GH_JBUF_LIT(b, ",\"payload\":");
         gh_jbuf_base64(b, x->payload, x->payload ? x->payload_len : 0);
     }
     if (x && (x->fields & GH_EVE_ALERT_PAYLOAD_PRINTABLE)) {
-        JLIT(b, ",\"payload_printable\":");
+        GH_JBUF_LIT(b, ",\"payload_printable\":");
         jbuf_printable(b, x->payload, x->payload ? x->payload_len : 0);
     }
-    if (x && (x->fields & (GH_EVE_ALERT_PAYLOAD | GH_EVE_ALERT_PAYLOAD_PRINTABLE)))
-        gh_jbuf_printf(b, ",\"stream\":%d", x->stream ? 1 : 0);
+    if (x && (x->fields & (GH_EVE_ALERT_PAYLOAD | GH_EVE_ALERT_PAYLOAD_PRINTABLE))) {
+        if (x->stream)
+            GH_JBUF_LIT(b, ",\"stream\":1");
+        else
+            GH_JBUF_LIT(b, ",\"stream\":0");
+    }
     if (x && x->app_json)
         gh_jbuf_append(b, x->app_json, x->app_json_len);
-    if (x && x->app_proto)
-        gh_jbuf_printf(b, ",\"app_proto\":\"%s\"", x->app_proto);
-    if (x && (x->fields & GH_EVE_ALERT_PACKET) && in && in->data) {
-        JLIT(b, ",\"packet\":");
-        gh_jbuf_base64(b, in->data, in->caplen);
-        gh_jbuf_printf(b, ",\"packet_info\":{\"linktype\":%u}", in->linktype);
+    if (x && x->app_proto) {
+        GH_JBUF_LIT(b, ",\"app_proto\":");
+        gh_jbuf_quoted(b, x->app_proto);
     }
+    if (x && (x->fields & GH_EVE_ALERT_PACKET) && in && in->data)
+        packet_fields(b, in);
     gh_eve_fmt_end(b);
 }
 
 void gh_eve_fmt_packet(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id)
 {
     gh_eve_fmt_begin_flow(b, in, pkt, flow_id, "packet");
-    JLIT(b, ",\"packet\":");
-    gh_jbuf_base64(b, in->data, in->caplen);
-    gh_jbuf_printf(b, ",\"packet_info\":{\"linktype\":%u}", in->linktype);
+    packet_fields(b, in);
     gh_eve_fmt_end(b);
 }
 
@@ -557,10 +978,9 @@ void gh_eve_fmt_stats(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_cou
 void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const gh_counters *c,
                             double uptime_s, const char *extra)
 {
-    char ts[40];
-    gh_eve_timestamp(ts, ts_sec, ts_nsec);
-    gh_jbuf_printf(b, "{\"timestamp\":\"%s\",\"event_type\":\"stats\",\"stats\":{\"uptime\":%.0f",
-                   ts, uptime_s);
+    GH_JBUF_LIT(b, "{\"timestamp\":");
+    gh_jbuf_timestamp(b, ts_sec, ts_nsec);
+    gh_jbuf_printf(b, ",\"event_type\":\"stats\",\"stats\":{\"uptime\":%.0f", uptime_s);
     gh_jbuf_printf(b,
                    ",\"decoder\":{\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"invalid\":%" PRIu64
                    ",\"avg_pkt_size\":%" PRIu64 ",\"max_pkt_size\":%" PRIu64,
@@ -569,7 +989,7 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
 #define GH_X_JSON(f, s) gh_jbuf_printf(b, ",\"" s "\":%" PRIu64, c->f);
     GH_PROTO_COUNTER_LIST(GH_X_JSON)
 #undef GH_X_JSON
-    JLIT(b, ",\"linktypes\":{");
+    GH_JBUF_LIT(b, ",\"linktypes\":{");
     bool first = true;
     for (int i = 0; i < GH_MAX_LINKTYPES; i++) {
         if (!c->linktype_pkts[i])
@@ -584,10 +1004,10 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
     }
     if (c->linktype_other)
         gh_jbuf_printf(b, "%s\"other\":%" PRIu64, first ? "" : ",", c->linktype_other);
-    JLIT(b, "}");
+    GH_JBUF_LIT(b, "}");
 
     /* anomalies grouped by layer, as Suricata's decoder.event.<layer>.<name> */
-    JLIT(b, ",\"event\":{");
+    GH_JBUF_LIT(b, ",\"event\":{");
     size_t prev_len = 0;
     const char *prev = NULL;
     for (int a = 0; a < GH_ANOM_COUNT; a++) {
@@ -596,25 +1016,25 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
         size_t plen = dot ? (size_t)(dot - name) : 0;
         if (!prev || plen != prev_len || strncmp(prev, name, plen) != 0) {
             if (prev)
-                JLIT(b, "},");
+                GH_JBUF_LIT(b, "},");
             gh_jbuf_printf(b, "\"%.*s\":{", (int)plen, name);
             prev = name;
             prev_len = plen;
         } else {
-            JLIT(b, ",");
+            GH_JBUF_LIT(b, ",");
         }
         gh_jbuf_printf(b, "\"%s\":%" PRIu64, dot ? dot + 1 : name, c->anomalies[a]);
     }
     if (prev)
-        JLIT(b, "}");
-    JLIT(b, "}}");
+        GH_JBUF_LIT(b, "}");
+    GH_JBUF_LIT(b, "}}");
     gh_jbuf_printf(b,
                    ",\"verdict\":{\"accepted\":%" PRIu64 ",\"dropped\":%" PRIu64
                    ",\"rejected\":%" PRIu64 ",\"drop_reason\":{",
                    c->accepted, c->dropped, c->rejected);
     for (int r = 0; r < GH_DROP_REASON_COUNT; r++) {
         if (r)
-            JLIT(b, ",");
+            GH_JBUF_LIT(b, ",");
         gh_jbuf_json_str(b, gh_drop_reason_name((gh_drop_reason)r));
         gh_jbuf_printf(b, ":%" PRIu64, c->drop_reason[r]);
     }
@@ -641,20 +1061,20 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
                    c->stream_conflicts, c->stream_gaps, c->app_txs, c->app_anomalies,
                    c->app_no_state);
     /* Suricata's exception_policy counters: per target, per policy applied */
-    JLIT(b, ",\"exception_policy\":{");
+    GH_JBUF_LIT(b, ",\"exception_policy\":{");
     for (int e = 0; e < GH_EXC_COND_COUNT; e++) {
         gh_jbuf_printf(b, "%s\"%s\":{", e ? "," : "", gh_exc_cond_name((gh_exc_cond)e, true));
         for (int q = GH_EXC_IGNORE; q < GH_EXC_POLICY_COUNT; q++)
             gh_jbuf_printf(b, "%s\"%s\":%" PRIu64, q > GH_EXC_IGNORE ? "," : "",
                            gh_exc_policy_name((gh_exc_policy)q, true), c->exc[e][q]);
-        JLIT(b, "}");
+        GH_JBUF_LIT(b, "}");
     }
-    JLIT(b, "}");
+    GH_JBUF_LIT(b, "}");
     if (extra) {
-        JLIT(b, ",");
+        GH_JBUF_LIT(b, ",");
         gh_jbuf_append(b, extra, strlen(extra));
     }
-    JLIT(b, "}}\n");
+    GH_JBUF_LIT(b, "}}\n");
 }
 
 /* ---- writer ------------------------------------------------------------- */

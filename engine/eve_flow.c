@@ -2,20 +2,31 @@
  * follow Suricata's output-json-flow.c so EVE tools read it unchanged; the
  * TCP diagnosis (RTT, windows, retransmissions) is gatehouse's addition
  * inside "tcp". */
-#include <inttypes.h>
-
 #include "app/app.h"
 #include "gatehouse/flow.h"
 
-#define JLIT(b, s) gh_jbuf_append((b), (s), sizeof(s) - 1)
 #define NS_PER_S ((uint64_t)1000000000)
 
-static void put_time(gh_jbuf *b, const char *name, uint64_t ns)
+static void put_time(gh_jbuf *b, uint64_t ns)
 {
-    char ts[40];
-    gh_eve_timestamp(ts, (int64_t)(ns / NS_PER_S), (uint32_t)(ns % NS_PER_S));
-    gh_jbuf_printf(b, ",\"%s\":\"%s\"", name, ts);
+    gh_jbuf_timestamp(b, (int64_t)(ns / NS_PER_S), (uint32_t)(ns % NS_PER_S));
 }
+
+/* ,"key":v for a literal key */
+#define PUT_U64(b, key, v)                      \
+    do {                                        \
+        GH_JBUF_LIT(b, ",\"" key "\":");        \
+        gh_jbuf_u64(b, v);                      \
+    } while (0)
+
+/* ,"key":ms from microseconds, three decimals ("%u.%03u") */
+#define PUT_MS(b, key, us)                      \
+    do {                                        \
+        uint64_t us_ = (us);                    \
+        PUT_U64(b, key, us_ / 1000);            \
+        GH_JBUF_LIT(b, ".");                    \
+        gh_jbuf_u64_pad(b, us_ % 1000, 3);      \
+    } while (0)
 
 static const char *action_name(uint8_t a)
 {
@@ -57,8 +68,13 @@ static void put_tcp(gh_jbuf *b, const gh_flow *f)
 {
     const gh_flow_tcp_dir *ts = &f->tcp[GH_FLOW_TOSERVER], *tc = &f->tcp[GH_FLOW_TOCLIENT];
     uint8_t all = ts->tcp_flags | tc->tcp_flags;
-    gh_jbuf_printf(b, ",\"tcp\":{\"tcp_flags\":\"%02x\",\"tcp_flags_ts\":\"%02x\",\"tcp_flags_tc\":\"%02x\"",
-                   all, ts->tcp_flags, tc->tcp_flags);
+    GH_JBUF_LIT(b, ",\"tcp\":{\"tcp_flags\":\"");
+    gh_jbuf_hex(b, all, 2);
+    GH_JBUF_LIT(b, "\",\"tcp_flags_ts\":\"");
+    gh_jbuf_hex(b, ts->tcp_flags, 2);
+    GH_JBUF_LIT(b, "\",\"tcp_flags_tc\":\"");
+    gh_jbuf_hex(b, tc->tcp_flags, 2);
+    GH_JBUF_LIT(b, "\"");
     static const struct {
         uint8_t bit;
         const char *name;
@@ -67,27 +83,32 @@ static void put_tcp(gh_jbuf *b, const gh_flow *f)
         {GH_TCP_ACK, "ack"}, {GH_TCP_URG, "urg"}, {GH_TCP_ECE, "ecn"}, {GH_TCP_CWR, "cwr"},
     };
     for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
-        if (all & fl[i].bit)
-            gh_jbuf_printf(b, ",\"%s\":true", fl[i].name);
-    gh_jbuf_printf(b, ",\"state\":\"%s\"", eve_tcp_state(f));
+        if (all & fl[i].bit) {
+            gh_jbuf_key(b, true, fl[i].name);
+            GH_JBUF_LIT(b, "true");
+        }
+    GH_JBUF_LIT(b, ",\"state\":");
+    gh_jbuf_quoted(b, eve_tcp_state(f));
 
     /* gatehouse diagnosis */
     if (f->flags & GH_FLOWF_RTT) {
-        uint64_t rtt = (uint64_t)f->rtt_synack_us + f->rtt_ack_us;
-        gh_jbuf_printf(b, ",\"rtt_ms\":%" PRIu64 ".%03u,\"rtt_server_ms\":%u.%03u,\"rtt_client_ms\":%u.%03u",
-                       rtt / 1000, (unsigned)(rtt % 1000), f->rtt_synack_us / 1000,
-                       f->rtt_synack_us % 1000, f->rtt_ack_us / 1000, f->rtt_ack_us % 1000);
+        PUT_MS(b, "rtt_ms", (uint64_t)f->rtt_synack_us + f->rtt_ack_us);
+        PUT_MS(b, "rtt_server_ms", f->rtt_synack_us);
+        PUT_MS(b, "rtt_client_ms", f->rtt_ack_us);
     }
-    if (f->flags & GH_FLOWF_WSCALE)
-        gh_jbuf_printf(b, ",\"wscale_toserver\":%u,\"wscale_toclient\":%u", ts->wscale, tc->wscale);
+    if (f->flags & GH_FLOWF_WSCALE) {
+        PUT_U64(b, "wscale_toserver", ts->wscale);
+        PUT_U64(b, "wscale_toclient", tc->wscale);
+    }
     if (ts->min_win != UINT32_MAX)
-        gh_jbuf_printf(b, ",\"min_window_toserver\":%" PRIu32, ts->min_win);
+        PUT_U64(b, "min_window_toserver", ts->min_win);
     if (tc->min_win != UINT32_MAX)
-        gh_jbuf_printf(b, ",\"min_window_toclient\":%" PRIu32, tc->min_win);
-    gh_jbuf_printf(b,
-                   ",\"zero_window_toserver\":%" PRIu32 ",\"zero_window_toclient\":%" PRIu32
-                   ",\"retransmissions_toserver\":%" PRIu32 ",\"retransmissions_toclient\":%" PRIu32 "}",
-                   ts->zero_win, tc->zero_win, ts->retrans, tc->retrans);
+        PUT_U64(b, "min_window_toclient", tc->min_win);
+    PUT_U64(b, "zero_window_toserver", ts->zero_win);
+    PUT_U64(b, "zero_window_toclient", tc->zero_win);
+    PUT_U64(b, "retransmissions_toserver", ts->retrans);
+    PUT_U64(b, "retransmissions_toclient", tc->retrans);
+    GH_JBUF_LIT(b, "}");
 }
 
 void gh_eve_fmt_flow(gh_jbuf *b, const gh_flow *f)
@@ -99,52 +120,71 @@ void gh_eve_fmt_flow(gh_jbuf *b, const gh_flow *f)
     uint16_t dp = client_lo ? f->key.hi_port : f->key.lo_port;
     uint8_t proto = f->key.proto;
 
-    char ts[40], a[64], d[64], pb[8];
-    gh_eve_timestamp(ts, (int64_t)(f->last_ns / NS_PER_S), (uint32_t)(f->last_ns % NS_PER_S));
-    gh_addr_str(src, f->key.ip_ver, a, sizeof(a));
-    gh_addr_str(dst, f->key.ip_ver, d, sizeof(d));
-    gh_jbuf_printf(b, "{\"timestamp\":\"%s\",\"flow_id\":%" PRIu64 ",\"event_type\":\"flow\"", ts,
-                   f->flow_id);
+    char pb[8];
+    GH_JBUF_LIT(b, "{\"timestamp\":");
+    put_time(b, f->last_ns);
+    GH_JBUF_LIT(b, ",\"flow_id\":");
+    gh_jbuf_u64(b, f->flow_id);
+    GH_JBUF_LIT(b, ",\"event_type\":\"flow\"");
     if (f->vlan_count) {
-        JLIT(b, ",\"vlan\":[");
-        for (unsigned i = 0; i < f->vlan_count; i++)
-            gh_jbuf_printf(b, "%s%u", i ? "," : "", f->vlan[i]);
-        JLIT(b, "]");
+        GH_JBUF_LIT(b, ",\"vlan\":[");
+        for (unsigned i = 0; i < f->vlan_count; i++) {
+            if (i)
+                GH_JBUF_LIT(b, ",");
+            gh_jbuf_u64(b, f->vlan[i]);
+        }
+        GH_JBUF_LIT(b, "]");
     }
     bool ports = proto == 6 || proto == 17 || proto == 132;
-    gh_jbuf_printf(b, ",\"src_ip\":\"%s\"", a);
+    GH_JBUF_LIT(b, ",\"src_ip\":");
+    gh_jbuf_ip(b, src->b, f->key.ip_ver);
     if (ports)
-        gh_jbuf_printf(b, ",\"src_port\":%u", sp);
-    gh_jbuf_printf(b, ",\"dest_ip\":\"%s\"", d);
+        PUT_U64(b, "src_port", sp);
+    GH_JBUF_LIT(b, ",\"dest_ip\":");
+    gh_jbuf_ip(b, dst->b, f->key.ip_ver);
     if (ports)
-        gh_jbuf_printf(b, ",\"dest_port\":%u", dp);
-    gh_jbuf_printf(b, ",\"proto\":\"%s\"", gh_proto_name(proto, pb));
+        PUT_U64(b, "dest_port", dp);
+    GH_JBUF_LIT(b, ",\"proto\":");
+    gh_jbuf_quoted(b, gh_proto_name(proto, pb));
     if (proto == 1 || proto == 58) {
-        gh_jbuf_printf(b, ",\"icmp_type\":%u,\"icmp_code\":%u", f->icmp_type[0], f->icmp_code[0]);
-        if (f->pkts[GH_FLOW_TOCLIENT])
-            gh_jbuf_printf(b, ",\"response_icmp_type\":%u,\"response_icmp_code\":%u",
-                           f->icmp_type[1], f->icmp_code[1]);
+        PUT_U64(b, "icmp_type", f->icmp_type[0]);
+        PUT_U64(b, "icmp_code", f->icmp_code[0]);
+        if (f->pkts[GH_FLOW_TOCLIENT]) {
+            PUT_U64(b, "response_icmp_type", f->icmp_type[1]);
+            PUT_U64(b, "response_icmp_code", f->icmp_code[1]);
+        }
     }
 
-    if (f->app_proto)
-        gh_jbuf_printf(b, ",\"app_proto\":\"%s\"", gh_alproto_name(f->app_proto));
-    gh_jbuf_printf(b,
-                   ",\"flow\":{\"pkts_toserver\":%" PRIu32 ",\"pkts_toclient\":%" PRIu32
-                   ",\"bytes_toserver\":%" PRIu64 ",\"bytes_toclient\":%" PRIu64,
-                   f->pkts[0], f->pkts[1], f->bytes[0], f->bytes[1]);
-    put_time(b, "start", f->start_ns);
-    put_time(b, "end", f->last_ns);
+    if (f->app_proto) {
+        GH_JBUF_LIT(b, ",\"app_proto\":");
+        gh_jbuf_quoted(b, gh_alproto_name(f->app_proto));
+    }
+    GH_JBUF_LIT(b, ",\"flow\":{\"pkts_toserver\":");
+    gh_jbuf_u64(b, f->pkts[0]);
+    PUT_U64(b, "pkts_toclient", f->pkts[1]);
+    PUT_U64(b, "bytes_toserver", f->bytes[0]);
+    PUT_U64(b, "bytes_toclient", f->bytes[1]);
+    GH_JBUF_LIT(b, ",\"start\":");
+    put_time(b, f->start_ns);
+    GH_JBUF_LIT(b, ",\"end\":");
+    put_time(b, f->last_ns);
     /* Suricata's age: difference of the whole-second parts */
-    gh_jbuf_printf(b, ",\"age\":%" PRIu64 ",\"state\":\"%s\",\"reason\":\"%s\",\"alerted\":%s",
-                   f->last_ns / NS_PER_S - f->start_ns / NS_PER_S,
-                   gh_flow_state_name(gh_flow_get_state(f)),
-                   gh_flow_end_reason_name((gh_flow_end_reason)f->end_reason),
-                   (f->flags & GH_FLOWF_ALERTED) ? "true" : "false");
+    PUT_U64(b, "age", f->last_ns / NS_PER_S - f->start_ns / NS_PER_S);
+    GH_JBUF_LIT(b, ",\"state\":");
+    gh_jbuf_quoted(b, gh_flow_state_name(gh_flow_get_state(f)));
+    GH_JBUF_LIT(b, ",\"reason\":");
+    gh_jbuf_quoted(b, gh_flow_end_reason_name((gh_flow_end_reason)f->end_reason));
+    if (f->flags & GH_FLOWF_ALERTED)
+        GH_JBUF_LIT(b, ",\"alerted\":true");
+    else
+        GH_JBUF_LIT(b, ",\"alerted\":false");
     const char *act = action_name(f->action);
-    if (act)
-        gh_jbuf_printf(b, ",\"action\":\"%s\"", act);
-    JLIT(b, "}");
+    if (act) {
+        GH_JBUF_LIT(b, ",\"action\":");
+        gh_jbuf_quoted(b, act);
+    }
+    GH_JBUF_LIT(b, "}");
     if (proto == 6)
         put_tcp(b, f);
-    JLIT(b, "}\n");
+    GH_JBUF_LIT(b, "}\n");
 }

@@ -32,6 +32,8 @@ struct gh_worker {
     gh_engine_config cfg;
     gh_decode_opts dopts;
     gh_eve *eve;
+    uint32_t eve_types;       /* cfg.eve_types, none without an EVE output */
+    uint32_t app_protos;      /* protocols (1u << gh_alproto) whose events are written */
     gh_counters counters;
     gh_jbuf events;           /* this batch's event lines */
     gh_flow_table *flows;
@@ -71,10 +73,7 @@ void gh_engine_config_init(gh_engine_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->verify_checksums = true;
-    cfg->anomaly_events = true;
-    cfg->app_events = true;
-    cfg->flow_events = true;
-    cfg->drop_events = true;
+    cfg->eve_types = GH_EVE_TYPES_ALL;
     cfg->policy = GH_FW_ACCEPT;
     gh_flow_config_init(&cfg->flow);
     cfg->defrag = true;
@@ -88,6 +87,12 @@ void gh_engine_config_init(gh_engine_config *cfg)
         cfg->exc.on[c] = GH_EXC_IGNORE;
 }
 
+/* Is an event of type @p t written? Others are not even formatted. */
+static inline bool eve_on(const gh_worker *w, gh_eve_type t)
+{
+    return w->eve_types & (1u << t);
+}
+
 /* The application layer's events of the last packet (or flow end) of flow
  * @p f: an "http" event per completed transaction, an "anomaly" per parser
  * event. @p p gives the addresses (a packet of direction @p dir). */
@@ -95,7 +100,7 @@ static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
                        int dir)
 {
     gh_app *app = w->si ? gh_stream_inspect_app(w->si) : NULL;
-    if (!app || !w->eve || !f)
+    if (!app || !f || !(w->app_protos || eve_on(w, GH_EVE_T_ANOMALY)))
         return;
     gh_packet mirror;
     const gh_packet *cs = p; /* the packet's addresses, client to server */
@@ -107,8 +112,10 @@ static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
         mirror.dport = p->sport;
         cs = &mirror;
     }
-    for (size_t i = 0, n = gh_app_record_count(app); i < n && w->cfg.app_events; i++) {
+    for (size_t i = 0, n = gh_app_record_count(app); i < n; i++) {
         const gh_app_rec *r = gh_app_get_record(app, i);
+        if (!(w->app_protos & (1u << r->proto)))
+            continue;
         const char *e = r->events, *end = r->events ? r->events + r->events_len : NULL;
         while (e && e < end) { /* one event per line of members */
             const char *nl = memchr(e, '\n', (size_t)(end - e));
@@ -118,11 +125,11 @@ static void app_events(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
             e += len + 1;
         }
     }
-    for (size_t i = 0, n = gh_app_anomaly_count(app); i < n; i++) {
+    for (size_t i = 0, n = eve_on(w, GH_EVE_T_ANOMALY) ? gh_app_anomaly_count(app) : 0; i < n;
+         i++) {
         const gh_app_anom *a = gh_app_get_anomaly(app, i);
-        if (w->cfg.anomaly_events)
-            gh_eve_fmt_app_anomaly(&w->events, in, cs, f->flow_id, gh_alproto_name(f->app_proto),
-                                   a->tx_id, a->has_tx, a->name);
+        gh_eve_fmt_app_anomaly(&w->events, in, cs, f->flow_id, gh_alproto_name(f->app_proto),
+                               a->tx_id, a->has_tx, a->name);
     }
 }
 
@@ -196,7 +203,7 @@ static void flow_end_alerts(gh_worker *w, gh_flow *f)
                 continue;
             w->counters.alerts++;
             f->flags |= GH_FLOWF_ALERTED;
-            if (!w->eve)
+            if (!eve_on(w, GH_EVE_T_ALERT))
                 continue;
             gh_eve_rule er = {.action = gh_rule_action_name(act), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
@@ -233,7 +240,7 @@ static void on_flow_end(void *ctx, gh_flow *f)
         gh_tag_flow_end(w->tags, f->flow_id);
     if (f->end_reason < 4)
         w->counters.flows_ended[f->end_reason]++;
-    if (w->eve && w->cfg.flow_events)
+    if (eve_on(w, GH_EVE_T_FLOW))
         gh_eve_fmt_flow(&w->events, f);
 }
 
@@ -247,6 +254,14 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
     w->cfg = *cfg;
     w->dopts.verify_checksums = cfg->verify_checksums;
     w->eve = eve;
+    w->eve_types = eve ? cfg->eve_types : 0;
+    /* an application event's type is its protocol's name */
+    for (unsigned p = 0; p < GH_ALPROTO_N; p++) {
+        gh_eve_type t;
+        const char *name = gh_alproto_name((uint8_t)p);
+        if (gh_eve_type_find(name, strlen(name), &t) && eve_on(w, t))
+            w->app_protos |= 1u << p;
+    }
     w->fw = cfg->fw;
     gh_jbuf_init(&w->events);
     gh_flow_config fc = cfg->flow;
@@ -296,6 +311,10 @@ gh_worker *gh_worker_new(const gh_engine_config *cfg, gh_eve *eve, gh_error *err
                                                            cfg->flow.midstream,
                                                            cfg->stream_acked, &sl, err)))
             goto fail;
+        /* the parsers format only what events will show */
+        if (w->si)
+            gh_app_set_log(gh_stream_inspect_app(w->si), eve_on(w, GH_EVE_T_ALERT),
+                           w->app_protos);
         if (gh_dpi_has_xbits(w->dpi) && !(w->xbits = gh_xbits_new(XBITS_MAX))) {
             gh_error_set(err, GH_E_NOMEM, "out of memory");
             goto fail;
@@ -323,7 +342,7 @@ static gh_verdict drop(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
     else
         w->counters.dropped++;
     w->counters.drop_reason[reason]++;
-    if (w->eve && w->cfg.drop_events) {
+    if (eve_on(w, GH_EVE_T_DROP)) {
         gh_eve_rule er;
         if (ri) {
             er = (gh_eve_rule){.action = gh_fw_action_name(ri->action), .sid = ri->sid,
@@ -406,7 +425,7 @@ static gh_exc_policy exc_hit(gh_worker *w, const gh_pkt_in *in, const gh_packet 
     bool event = f ? !(f->exc_seen & (1u << c)) : (n & (n - 1)) == 0;
     if (f)
         f->exc_seen |= (uint8_t)(1u << c);
-    if (event && pol != GH_EXC_IGNORE && w->eve && w->cfg.anomaly_events)
+    if (event && pol != GH_EXC_IGNORE && eve_on(w, GH_EVE_T_ANOMALY))
         gh_eve_fmt_exc_anomaly(&w->events, in, p, f ? f->flow_id : 0, c, pol);
     if (!f)
         return pol;
@@ -489,7 +508,7 @@ static gh_verdict apply_matches(gh_worker *w, const gh_pkt_in *in, const gh_pack
         w->counters.alerts++;
         if (f)
             f->flags |= GH_FLOWF_ALERTED;
-        if (w->eve) {
+        if (eve_on(w, GH_EVE_T_ALERT)) {
             gh_eve_rule er = {.action = gh_rule_action_name(act[i]), .sid = si->sid,
                               .gid = si->gid, .rev = si->rev, .msg = si->msg, .file = si->file,
                               .line = si->line, .target = si->target};
@@ -530,7 +549,7 @@ static void tag_packet(gh_worker *w, const gh_pkt_in *in, const gh_packet *p, co
     if (!gh_tag_packet(w->tags, p, f ? f->flow_id : 0, ns, len))
         return;
     w->counters.tagged++;
-    if (w->eve && (w->cfg.eve_alert_fields & GH_EVE_ALERT_TAGGED_PACKETS))
+    if (eve_on(w, GH_EVE_T_PACKET) && (w->cfg.eve_alert_fields & GH_EVE_ALERT_TAGGED_PACKETS))
         gh_eve_fmt_packet(&w->events, in, p, f ? f->flow_id : 0);
 }
 
@@ -633,7 +652,7 @@ static void defragment(gh_worker *w, size_t i)
     for (uint64_t m = p->anomalies; m; m &= m - 1) {
         gh_anomaly a = (gh_anomaly)__builtin_ctzll(m);
         w->counters.anomalies[a]++;
-        if (w->eve && w->cfg.anomaly_events)
+        if (eve_on(w, GH_EVE_T_ANOMALY))
             gh_eve_fmt_anomaly(&w->events, &w->batch_in[i], p, a);
     }
 }
@@ -649,7 +668,7 @@ int gh_worker_process_batch(gh_worker *w, const gh_pkt_in *pkts, size_t n, gh_ve
         gh_packet *p = &w->pkts[i];
         gh_decode(p, in->linktype, in->data, in->caplen, &w->dopts);
         gh_counters_add_packet(&w->counters, p, in->caplen);
-        if (GH_UNLIKELY(p->anomalies) && w->eve && w->cfg.anomaly_events) {
+        if (GH_UNLIKELY(p->anomalies) && eve_on(w, GH_EVE_T_ANOMALY)) {
             uint64_t m = p->anomalies;
             while (m) {
                 gh_eve_fmt_anomaly(&w->events, in, p, (gh_anomaly)__builtin_ctzll(m));

@@ -43,6 +43,41 @@ if need capinfos; then
         fail "accepted pcap differs from the input (timestamps/lengths)"
 fi
 
+# --- --eve-types: only the types listed are written --------------------------
+types() { jq -r .event_type "$1" | sort -u | tr '\n' ' '; }
+APP="-S $DATA/app/app.rules -r $DATA/app/dns_udp.pcap"
+"$GH" pcap --help | grep -q -- "--eve-types LIST" && ok || fail "pcap --help: --eve-types"
+"$GH" nfq --help | grep -q -- "--eve-types LIST" && ok || fail "nfq --help: --eve-types"
+"$GH" pcap $APP --eve "$TMP/all.json" 2>"$TMP/all.sum"; rc=$?
+[ $rc -eq 0 ] && ok || fail "dns_udp.pcap: exit $rc"
+expect "dns_udp.pcap types" "$(types "$TMP/all.json")" "alert dns flow stats "
+"$GH" pcap $APP --eve "$TMP/ad.json" --eve-types alert,dns 2>"$TMP/ad.sum"; rc=$?
+[ $rc -eq 0 ] && ok || fail "--eve-types alert,dns: exit $rc"
+expect "--eve-types alert,dns" "$(types "$TMP/ad.json")" "alert dns "
+# the same lines as without the option, and the same summary (counters)
+cmp -s <(jq -c 'select(.event_type=="alert" or .event_type=="dns")' "$TMP/all.json") \
+    <(jq -c . "$TMP/ad.json") && ok || fail "--eve-types alert,dns: lines differ from the full run"
+nontimed() { grep -v -e '^time:' -e '^signatures: loaded' "$1"; }
+cmp -s <(nontimed "$TMP/all.sum") <(nontimed "$TMP/ad.sum") && ok ||
+    fail "--eve-types alert,dns: the summary changed"
+[ "$(jq -r .event_type "$TMP/ad.json" | grep -c alert)" -gt 0 ] && ok || fail "no alert events"
+# blanks around names, repeated options add up
+"$GH" pcap -q $APP --eve "$TMP/t.json" --eve-types " flow" --eve-types "stats , dns"
+expect "--eve-types repeated" "$(types "$TMP/t.json")" "dns flow stats "
+# --no-flow-events takes flow out of the list, in either order
+"$GH" pcap -q $APP --eve "$TMP/t.json" --no-flow-events --eve-types flow,alert
+expect "--no-flow-events with --eve-types" "$(types "$TMP/t.json")" "alert "
+"$GH" pcap -q $APP --eve "$TMP/t.json" --no-flow-events --no-anomaly-events
+expect "--no-flow-events" "$(types "$TMP/t.json")" "alert dns stats "
+# unknown or empty names: usage errors naming the token
+"$GH" pcap $APP --eve "$TMP/t.json" --eve-types alert,nosuchtype 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "'nosuchtype'" "$TMP/err" && ok ||
+    fail "--eve-types alert,nosuchtype: rc=$rc $(cat "$TMP/err")"
+"$GH" pcap $APP --eve-types "alert,,dns" 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "empty event type" "$TMP/err" && ok || fail "--eve-types alert,,dns: rc=$rc"
+"$GH" nfq -Q 0 --eve-types smb 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "'smb'" "$TMP/err" && ok || fail "nfq --eve-types smb: rc=$rc $(cat "$TMP/err")"
+
 # --- corrupt input: everything before the bad record is processed ----------
 if [ -f "$DATA/truncated.pcap" ]; then
     "$GH" pcap -r "$DATA/truncated.pcap" --eve "$TMP/t.json" 2>"$TMP/err"; rc=$?

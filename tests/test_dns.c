@@ -633,6 +633,75 @@ static void test_slots(void **unused)
     rec_close(&r);
 }
 
+/* ---- records for events: what gh_app_set_log leaves out ------------------- */
+
+typedef struct app_run {
+    gh_app *app;
+    gh_app_flow af;
+    int rec;  /* the record of the last completed transaction */
+} app_run;
+
+static void app_progress(void *ctx, gh_app_tx *tx, int dir, gh_app_stage stage)
+{
+    (void)dir;
+    app_run *r = ctx;
+    if (stage == GH_STAGE_DONE && tx->progress[0] == GH_STAGE_DONE &&
+        tx->progress[1] == GH_STAGE_DONE)
+        r->rec = gh_app_record(r->app, &r->af, tx, true);
+}
+
+/* One query and its answer through the stage; the answer's record. */
+static const gh_app_rec *query_answer(app_run *r)
+{
+    gh_app_sink sink = {.ctx = r, .on_progress = app_progress};
+    msg m;
+    hdr(&m, 0x1234, 0x0100, 1, 0, 0);
+    question(&m, "log.example", 1);
+    gh_app_records_reset(r->app);
+    gh_app_datagram(r->app, &r->af, 0, m.b, m.n, &sink);
+    hdr(&m, 0x1234, 0x8180, 1, 1, 0);
+    question(&m, "log.example", 1);
+    record(&m, 1, 10, "\x0a\x00\x00\x01", 4);
+    gh_app_records_reset(r->app);
+    r->rec = -1;
+    gh_app_datagram(r->app, &r->af, 1, m.b, m.n, &sink);
+    assert_int_equal(r->rec, 0);
+    assert_int_equal(gh_app_record_count(r->app), 1);
+    return gh_app_get_record(r->app, 0);
+}
+
+/* Records hold an alert's members and the events only as asked (the
+ * worker asks for what its EVE types write); the transaction is complete
+ * and counted either way. */
+static void test_records_log_choice(void **unused)
+{
+    (void)unused;
+    gh_error err = {0};
+    app_run r = {.app = gh_app_new(1, NULL, &err)};
+    assert_non_null(r.app);
+    r.af.pc = (gh_app_probe_ctx){.transport = GH_APP_UDP, .server_port = 53,
+                                 .client_port = 40000};
+    const gh_app_rec *ar = query_answer(&r);
+    assert_true(ar->log);
+    assert_non_null(ar->events);
+    assert_non_null(strstr(ar->events, "\"type\":\"answer\""));
+    assert_non_null(ar->alert);
+
+    gh_app_set_log(r.app, false, 1u << GH_ALPROTO_HTTP1); /* alerts off, DNS events off */
+    ar = query_answer(&r);
+    assert_true(ar->log);
+    assert_null(ar->events);
+    assert_int_equal(ar->events_len, 0);
+    assert_null(ar->alert);
+
+    gh_app_set_log(r.app, true, 1u << GH_ALPROTO_DNS);
+    ar = query_answer(&r);
+    assert_non_null(ar->events);
+    assert_non_null(ar->alert);
+    assert_int_equal(gh_app_get_stats(r.app)->txs, 3 * 2); /* each query and answer */
+    gh_app_free(r.app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_tcp_gap_and_error),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_records_log_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

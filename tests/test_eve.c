@@ -1,6 +1,8 @@
 /* EVE JSON output: Suricata's timestamp format, JSON string escaping, the
- * fields of anomaly and stats events, and the worker writing one anomaly
- * line per decode anomaly through gh_eve_open. Every line is checked with a
+ * printf-free writers against the printf/strftime/inet_ntop formatting they
+ * replace (on seeded random values: GH_TEST_SEED, printed), the fields of
+ * anomaly and stats events, and the worker writing one anomaly line per
+ * decode anomaly through gh_eve_open. Every line is checked with a
  * small strict JSON parser below (and, when /usr/bin/python3 exists, with
  * Python's json module as a second opinion). */
 #include <stdarg.h>
@@ -9,11 +11,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gatehouse/counters.h"
@@ -21,6 +25,7 @@
 #include "gatehouse/engine.h"
 #include "gatehouse/eve.h"
 #include "gatehouse/source.h"
+#include "pktbuild.h"
 
 #define DATA GH_TEST_DATA_DIR "/"
 
@@ -399,6 +404,371 @@ static void test_json_str(void **state)
     assert_int_equal(b.len, 2 + 2 * 20000);
     assert_true(json_parse(b.p, b.len, NULL, &j));
     free(big);
+    gh_jbuf_free(&b);
+}
+
+/* ---- printf-free writers against the formatting they replace ------------- */
+
+/* Random-test rounds per writer. */
+#define ROUNDS 20000
+
+/* A value of random bit length, so every digit count comes up. */
+static uint64_t rand_bits(uint64_t *st)
+{
+    unsigned bits = (unsigned)(pb_rng(st) % 65);
+    uint64_t v = pb_rng(st);
+    return bits == 64 ? v : v & ((UINT64_C(1) << bits) - 1);
+}
+
+/* The buffer holds exactly @p want, NUL-terminated, after @p prefix. */
+static void expect_buf(gh_jbuf *b, size_t prefix, const char *want, const char *what)
+{
+    size_t n = strlen(want);
+    if (b->oom || b->len != prefix + n || memcmp(b->p + prefix, want, n) != 0 ||
+        b->p[b->len] != '\0')
+        fail_msg("%s: got '%.*s', want '%s'", what, (int)(b->len - prefix), b->p + prefix,
+                 want);
+}
+
+static void check_u64(gh_jbuf *b, uint64_t v, unsigned width)
+{
+    char want[64];
+    size_t at = b->len;
+    snprintf(want, sizeof(want), "%" PRIu64, v);
+    gh_jbuf_u64(b, v);
+    expect_buf(b, at, want, "u64");
+    at = b->len;
+    snprintf(want, sizeof(want), "%0*" PRIu64, (int)width, v);
+    gh_jbuf_u64_pad(b, v, width);
+    expect_buf(b, at, want, "u64_pad");
+    at = b->len;
+    snprintf(want, sizeof(want), "%0*" PRIx64, (int)(width % 17), v);
+    gh_jbuf_hex(b, v, width % 17);
+    expect_buf(b, at, want, "hex");
+    at = b->len;
+    snprintf(want, sizeof(want), "%" PRId64, (int64_t)v);
+    gh_jbuf_i64(b, (int64_t)v);
+    expect_buf(b, at, want, "i64");
+}
+
+static void test_writer_integers(void **state)
+{
+    (void)state;
+    gh_jbuf b;
+    gh_jbuf_init(&b);
+    static const uint64_t edges[] = {0, 1, 9, 10, 99, 100, 999, 1000, 65535, 4294967295u,
+                                     INT64_MAX, (uint64_t)INT64_MAX + 1, UINT64_MAX - 1,
+                                     UINT64_MAX};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+        for (unsigned w = 0; w <= 24; w++)
+            check_u64(&b, edges[i], w);
+    /* every power of ten and its neighbours: the digit counts' edges */
+    for (uint64_t p = 1;; p *= 10) {
+        check_u64(&b, p - 1, 3);
+        check_u64(&b, p, 5);
+        check_u64(&b, p + 1, 20);
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+    gh_jbuf_i64(&b, INT64_MIN);
+    gh_jbuf_i64(&b, -1);
+    assert_true(strstr(b.p, "-9223372036854775808-1") != NULL);
+    uint64_t st = pb_rng_seed("GH_TEST_SEED");
+    for (int i = 0; i < ROUNDS; i++) {
+        b.len = 0; /* kept small; growth is covered by the strings below */
+        check_u64(&b, rand_bits(&st), (unsigned)(pb_rng(&st) % 25));
+    }
+    gh_jbuf_free(&b);
+}
+
+/* The escapers as they were written before the run-at-a-time ones: a byte
+ * at a time (gh_jbuf_json_str's \u00XX for anything not UTF-8, json_bytes'
+ * \u00XX for any byte outside printable ASCII, json_jb's \xHH text for
+ * bytes of invalid UTF-8). */
+static size_t ref_utf8_len(const unsigned char *q, size_t n)
+{
+    unsigned char c = q[0];
+    size_t k = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!k || k > n)
+        return 0;
+    unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (q[1] < lo || q[1] > hi)
+        return 0;
+    for (size_t i = 2; i < k; i++)
+        if ((q[i] & 0xc0) != 0x80)
+            return 0;
+    return k;
+}
+
+static void ref_json_str(pb_text *t, const char *s)
+{
+    size_t n = strlen(s);
+    const unsigned char *q = (const unsigned char *)s;
+    pb_tput(t, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = q[i];
+        size_t k;
+        if (ch == '"' || ch == '\\')
+            pb_tput(t, "\\%c", ch);
+        else if (ch == '\n' || ch == '\r' || ch == '\t')
+            pb_tput(t, "\\%c", ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't');
+        else if (ch >= 0x80 && (k = ref_utf8_len(q + i, n - i)) != 0) {
+            pb_tput(t, "%.*s", (int)k, (const char *)q + i);
+            i += k - 1;
+        } else if (ch < 0x20 || ch >= 0x7f)
+            pb_tput(t, "\\u%04x", ch);
+        else
+            pb_tput(t, "%c", ch);
+    }
+    pb_tput(t, "\"");
+}
+
+static void ref_json_bytes(pb_text *t, const unsigned char *p, size_t n)
+{
+    pb_tput(t, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\')
+            pb_tput(t, "\\%c", c);
+        else if (c == '\n' || c == '\r' || c == '\t')
+            pb_tput(t, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+        else if (c < 0x20 || c >= 0x7f)
+            pb_tput(t, "\\u%04x", c);
+        else
+            pb_tput(t, "%c", c);
+    }
+    pb_tput(t, "\"");
+}
+
+static void ref_json_jb(pb_text *t, const unsigned char *p, size_t n)
+{
+    bool valid = true;
+    for (size_t i = 0, k; i < n && valid; i += k)
+        valid = (k = p[i] < 0x80 ? 1 : ref_utf8_len(p + i, n - i)) != 0;
+    pb_tput(t, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        static const char esc[] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f',
+                                   ['\r'] = 'r'};
+        if (c >= 0x80 && !valid)
+            pb_tput(t, "\\\\x%02x", c);
+        else if (c == '"' || c == '\\')
+            pb_tput(t, "\\%c", c);
+        else if (c < 0x20 && c < sizeof(esc) && esc[c])
+            pb_tput(t, "\\%c", esc[c]);
+        else if (c < 0x20)
+            pb_tput(t, "\\u%04x", c);
+        else
+            pb_tput(t, "%c", c);
+    }
+    pb_tput(t, "\"");
+}
+
+/* Random bytes that often hold what the escapers treat apart: quotes,
+ * backslashes, control bytes, DEL, UTF-8 sequences whole, cut or overlong. */
+static size_t rand_text(uint64_t *st, unsigned char *out, size_t max)
+{
+    static const char *const pieces[] = {"\"", "\\", "\n", "\r", "\t", "\b", "\f", "\v",
+                                         "\x01", "\x1f", "\x7f", "a", "/", "\xc3\xa9",
+                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc0\xaf",
+                                         "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+                                         "\xff", "\x80", "plain text "};
+    size_t n = 0, want = (size_t)(pb_rng(st) % max);
+    while (n < want) {
+        uint64_t r = pb_rng(st);
+        if (r % 4 == 0) {
+            out[n++] = (unsigned char)(r >> 8);
+            continue;
+        }
+        const char *pc = pieces[(r >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+        size_t k = strlen(pc);
+        if (n + k > want)
+            break;
+        memcpy(out + n, pc, k);
+        n += k;
+    }
+    return n;
+}
+
+static void expect_text(const gh_jbuf *b, const pb_text *want, const char *what, uint64_t round)
+{
+    if (b->oom || b->len != want->len || memcmp(b->p, want->p, want->len) != 0 ||
+        b->p[b->len] != '\0')
+        fail_msg("%s, round %" PRIu64 ": got %s, want %s", what, round, b->p, want->p);
+}
+
+static void test_writer_strings(void **state)
+{
+    (void)state;
+    gh_jbuf b;
+    gh_jbuf_init(&b);
+    pb_text want = {0};
+    unsigned char buf[600];
+    uint64_t st = pb_rng_seed("GH_TEST_SEED");
+    for (uint64_t i = 0; i < ROUNDS; i++) {
+        size_t n = rand_text(&st, buf, i % 50 ? 40 : sizeof(buf) - 1);
+        b.len = want.len = 0;
+        gh_jbuf_json_bytes(&b, buf, n);
+        ref_json_bytes(&want, buf, n);
+        expect_text(&b, &want, "json_bytes", i);
+        b.len = want.len = 0;
+        gh_jbuf_json_jb(&b, buf, n);
+        ref_json_jb(&want, buf, n);
+        expect_text(&b, &want, "json_jb", i);
+        buf[n] = '\0'; /* a C string up to its first NUL */
+        b.len = want.len = 0;
+        gh_jbuf_json_str(&b, (const char *)buf);
+        ref_json_str(&want, (const char *)buf);
+        expect_text(&b, &want, "json_str", i);
+    }
+    /* names gatehouse chose: written as they are */
+    b.len = 0;
+    gh_jbuf_key(&b, false, "first");
+    gh_jbuf_quoted(&b, "TCP");
+    gh_jbuf_key(&b, true, "next");
+    gh_jbuf_quoted(&b, "");
+    GH_JBUF_LIT(&b, ",\"lit\":1");
+    expect_buf(&b, 0, "\"first\":\"TCP\",\"next\":\"\",\"lit\":1", "key/quoted");
+    free(want.p);
+    gh_jbuf_free(&b);
+}
+
+static void check_ip(gh_jbuf *b, const uint8_t *a, int ver)
+{
+    char ref[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN + 2];
+    assert_non_null(inet_ntop(ver == 4 ? AF_INET : AF_INET6, a, ref, sizeof(ref)));
+    snprintf(want, sizeof(want), "\"%s\"", ref);
+    b->len = 0;
+    gh_jbuf_ip(b, a, ver);
+    expect_buf(b, 0, want, ver == 4 ? "ipv4" : "ipv6");
+}
+
+static void test_writer_ip(void **state)
+{
+    (void)state;
+    gh_jbuf b;
+    gh_jbuf_init(&b);
+    static const char *const v6[] = {"::", "::1", "1::", "1::1", "::ffff:1.2.3.4",
+                                     "::1.2.3.4", "::ffff:0:1.2.3.4", "::fffe:1.2.3.4",
+                                     "1:0:1:0:1:0:1:0", "1:0:0:1:0:0:1:1", "1:0:0:1:0:0:0:1",
+                                     "0:0:1::", "2001:db8::ff00:42:8329", "fe80::1:0:0:0",
+                                     "0:0:0:0:0:1:0:0", "::0.0.0.1", "::ffff:0.0.0.0",
+                                     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+    for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
+        uint8_t a[16];
+        assert_int_equal(inet_pton(AF_INET6, v6[i], a), 1);
+        check_ip(&b, a, 6);
+    }
+    static const uint8_t v4[][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {9, 10, 99, 100},
+                                    {192, 168, 1, 1}};
+    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+        check_ip(&b, v4[i], 4);
+    uint64_t st = pb_rng_seed("GH_TEST_SEED");
+    for (int i = 0; i < ROUNDS; i++) {
+        uint8_t a[16];
+        for (int k = 0; k < 16; k += 2) {
+            /* groups are often zero (runs to compress) or small */
+            uint64_t r = pb_rng(&st);
+            unsigned g = r % 3 == 0 ? 0 : r % 3 == 1 ? (unsigned)(r >> 8) & 0x1f
+                                                      : (unsigned)(r >> 8) & 0xffff;
+            a[k] = (uint8_t)(g >> 8);
+            a[k + 1] = (uint8_t)g;
+        }
+        if (pb_rng(&st) % 8 == 0) { /* IPv4-mapped or -compatible */
+            memset(a, 0, 10);
+            a[10] = a[11] = pb_rng(&st) % 2 ? 0xff : 0;
+        }
+        check_ip(&b, a, 6);
+        check_ip(&b, a, 4);
+    }
+    b.len = 0;
+    gh_jbuf_ip(&b, (const uint8_t *)"\x01\x02\x03\x04", 0); /* no IP: as gh_addr_str */
+    expect_buf(&b, 0, "\"\"", "no version");
+    gh_jbuf_free(&b);
+}
+
+/* gh_eve_timestamp as it was: gmtime_r, strftime and snprintf. */
+static void ref_timestamp(char out[40], int64_t sec, uint32_t nsec)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%06u+0000", base, (unsigned)(nsec / 1000u) % 1000000u);
+}
+
+static void check_ts(gh_jbuf *b, int64_t sec, uint32_t nsec)
+{
+    char ref[40], want[44], got[40];
+    ref_timestamp(ref, sec, nsec);
+    snprintf(want, sizeof(want), "\"%s\"", ref);
+    size_t at = b->len;
+    gh_jbuf_timestamp(b, sec, nsec);
+    expect_buf(b, at, want, "timestamp");
+    gh_eve_timestamp(got, sec, nsec);
+    assert_string_equal(got, ref);
+}
+
+/* gh_jbuf_datetime's reference: gmtime's fields as "%04lld" and "%02d". */
+static void check_datetime(gh_jbuf *b, int64_t sec)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    char want[64];
+    snprintf(want, sizeof(want), "\"%04lld-%02d-%02dT%02d:%02d:%02d\"", tm.tm_year + 1900LL,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    b->len = 0;
+    gh_jbuf_datetime(b, sec);
+    expect_buf(b, 0, want, "datetime");
+}
+
+static void test_writer_timestamp(void **state)
+{
+    (void)state;
+    gh_jbuf b;
+    gh_jbuf_init(&b);
+    /* one second's events, then across the boundary (the cached date and
+     * time must change), then back (events of several workers' flows) */
+    static const struct {
+        int64_t sec;
+        uint32_t nsec;
+    } seq[] = {{1278472580, 566743000}, {1278472580, 566743999}, {1278472580, 0},
+               {1278472580, 999999999}, {1278472581, 1000},      {1278472581, 999},
+               {1278472639, 5000},      {1278472640, 0},         {1278475199, 999999000},
+               {1278475200, 0},         {1278460799, 1},         {1278460800, 2},
+               {1278472580, 566743000}, {0, 0},                  {0, 999999999},
+               {-1, 0},                 {1, 4294967295u},        {4102444800, 0},
+               {951782400, 0},          {951868799, 123456789},  {253402300799, 999999999},
+               {253402300800, 0},       {-30610224001, 500000},  {-30610224000, 0},
+               {-62135596800, 0},       {-62167219200, 7000}};
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        b.len = 0;
+        check_ts(&b, seq[i].sec, seq[i].nsec);
+        check_datetime(&b, seq[i].sec);
+    }
+    /* the same timestamps one after another in one buffer */
+    b.len = 0;
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+        check_ts(&b, seq[i].sec, seq[i].nsec);
+    uint64_t st = pb_rng_seed("GH_TEST_SEED");
+    int64_t sec = 1500000000;
+    for (int i = 0; i < ROUNDS; i++) {
+        uint64_t r = pb_rng(&st);
+        switch (r % 4) {
+        case 0: break;                                   /* same second */
+        case 1: sec += (int64_t)((r >> 8) % 3); break;   /* the next ones */
+        case 2: sec = (int64_t)((r >> 8) % 253402300800u); break; /* 1970..9999 */
+        default: /* years -9999..1969: before the epoch, and gmtime's short years */
+            sec = -(int64_t)((r >> 8) % INT64_C(377705116800));
+        }
+        b.len = 0;
+        check_ts(&b, sec, (uint32_t)pb_rng(&st));
+        check_datetime(&b, sec);
+    }
     gh_jbuf_free(&b);
 }
 
@@ -853,7 +1223,7 @@ static void test_worker_sample_pcap(void **state)
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
     assert_true(cfg.verify_checksums);
-    assert_true(cfg.anomaly_events);
+    assert_int_equal(cfg.eve_types, GH_EVE_TYPES_ALL);
     static worker_run wr;
     run_worker(DATA "sample.pcap", &cfg, GH_MAX_BATCH, path, &wr);
     assert_int_equal(wr.packets, 35);
@@ -920,11 +1290,56 @@ static void test_worker_anomalies_pcap(void **state)
 
     /* --no-anomaly-events: counted, not written */
     gh_engine_config_init(&cfg);
-    cfg.anomaly_events = false;
+    cfg.eve_types &= ~(1u << GH_EVE_T_ANOMALY);
     run_worker(DATA "anomalies.pcap", &cfg, GH_MAX_BATCH, path, &wr);
     assert_int_equal(sum_anomalies(&wr.counters), nall);
     check_eve_file(path, NULL, 0);
     unlink(path);
+}
+
+/* --eve-types: names, lists, and the errors naming the bad token. */
+static void test_eve_types(void **state)
+{
+    (void)state;
+    for (unsigned t = 0; t < GH_EVE_T_COUNT; t++) {
+        const char *name = gh_eve_type_name((gh_eve_type)t);
+        gh_eve_type back;
+        assert_non_null(name);
+        assert_true(gh_eve_type_find(name, strlen(name), &back));
+        assert_int_equal(back, t);
+    }
+    assert_null(gh_eve_type_name(GH_EVE_T_COUNT));
+    gh_eve_type t;
+    assert_false(gh_eve_type_find("dn", 2, &t));
+    assert_false(gh_eve_type_find("dnsx", 4, &t));
+    assert_false(gh_eve_type_find("DNS", 3, &t));
+
+    gh_error err = {0};
+    uint32_t m = 0;
+    assert_int_equal(gh_eve_types_parse("alert,dns", &m, &err), GH_OK);
+    assert_int_equal(m, 1u << GH_EVE_T_ALERT | 1u << GH_EVE_T_DNS);
+    assert_int_equal(gh_eve_types_parse(" flow , stats\t,flow", &m, &err), GH_OK);
+    assert_int_equal(m, 1u << GH_EVE_T_FLOW | 1u << GH_EVE_T_STATS);
+    assert_int_equal(gh_eve_types_parse("alert,anomaly,drop,flow,packet,stats,http,dns,tls,"
+                                        "smtp,ftp,ssh", &m, &err), GH_OK);
+    assert_int_equal(m, GH_EVE_TYPES_ALL);
+    static const struct {
+        const char *list, *msg;
+    } bad[] = {
+        {"alert,fileinfo", "unknown event type 'fileinfo'"},
+        {"smb", "unknown event type 'smb'"},
+        {"Alert", "unknown event type 'Alert'"},
+        {"alert,,dns", "empty event type in 'alert,,dns'"},
+        {"dns,", "empty event type"},
+        {"", "empty event type"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m = 7;
+        assert_int_equal(gh_eve_types_parse(bad[i].list, &m, &err), GH_E_INVAL);
+        assert_int_equal(m, 7); /* unchanged */
+        if (!strstr(err.msg, bad[i].msg) || !strstr(err.msg, "known: alert, anomaly"))
+            fail_msg("'%s': %s", bad[i].list, err.msg);
+    }
 }
 
 static void test_eve_open_fails(void **state)
@@ -942,12 +1357,17 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timestamp),
         cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_writer_integers),
+        cmocka_unit_test(test_writer_strings),
+        cmocka_unit_test(test_writer_ip),
+        cmocka_unit_test(test_writer_timestamp),
         cmocka_unit_test(test_anomaly_event_tcp),
         cmocka_unit_test(test_alert_payload_fields),
         cmocka_unit_test(test_anomaly_event_udp6_icmp),
         cmocka_unit_test(test_stats_event),
         cmocka_unit_test(test_worker_sample_pcap),
         cmocka_unit_test(test_worker_anomalies_pcap),
+        cmocka_unit_test(test_eve_types),
         cmocka_unit_test(test_eve_open_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,7 @@ static void rig_up(rig *R, const char *rules)
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
     cfg.dpi = R->d;
-    cfg.flow_events = false;
+    cfg.eve_types &= ~(1u << GH_EVE_T_FLOW);
     R->w = gh_worker_new(&cfg, NULL, &err);
     assert_non_null(R->w);
 }

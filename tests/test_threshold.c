@@ -63,7 +63,7 @@ static void rig_up(rig *R, const char *rules, const char *conf, uint32_t entries
     gh_engine_config cfg;
     gh_engine_config_init(&cfg);
     cfg.dpi = R->d;
-    cfg.flow_events = false;
+    cfg.eve_types &= ~(1u << GH_EVE_T_FLOW);
     if (entries)
         cfg.threshold_entries = entries;
     R->w = gh_worker_new(&cfg, NULL, &err);

@@ -35,6 +35,8 @@ struct gh_app {
     size_t nanoms;
     gh_jbuf log;           /* the records' members (pointers resolved per packet) */
     uint32_t alert_off[REC_MAX], ev_off[REC_MAX];
+    bool log_alert;        /* write what alerts show (gh_app_set_log) */
+    uint32_t log_protos;   /* protocols (1u << gh_alproto) whose events are written */
 };
 
 int gh_buf_reserve(gh_buf *b, size_t need)
@@ -112,6 +114,8 @@ gh_app *gh_app_new(uint32_t max_flows, const gh_app_limits *lim, gh_error *err)
     else
         gh_app_limits_init(&a->lim);
     a->max_flows = max_flows;
+    a->log_alert = true;
+    a->log_protos = UINT32_MAX;
     a->states = calloc(max_flows ? max_flows : 1, sizeof(*a->states));
     a->state_ops = calloc(max_flows ? max_flows : 1, sizeof(*a->state_ops));
     a->free_next = calloc(max_flows ? max_flows : 1, sizeof(*a->free_next));
@@ -434,13 +438,14 @@ int gh_app_record(gh_app *a, const gh_app_flow *af, gh_app_tx *tx, bool log)
         gh_app_rec *r = &a->recs[a->nrecs++];
         *r = (gh_app_rec){.proto = af->proto, .tx_id = tx->id, .packet_dir = ops->log_packet_dir};
         a->alert_off[i] = (uint32_t)a->log.len;
-        if (write_members(a, ops, s, tx, true))
+        if (a->log_alert && write_members(a, ops, s, tx, true))
             r->alert_len = (uint32_t)(a->log.len - a->alert_off[i]);
     }
     gh_app_rec *r = &a->recs[i];
     if (log && !r->log) {
+        /* complete: counted as a transaction even when its events are not written */
         a->ev_off[i] = (uint32_t)a->log.len;
-        if (write_members(a, ops, s, tx, false)) {
+        if (!(a->log_protos & (1u << af->proto)) || write_members(a, ops, s, tx, false)) {
             r->log = true;
             r->events_len = (uint32_t)(a->log.len - a->ev_off[i]);
             a->st.txs++;
@@ -449,6 +454,12 @@ int gh_app_record(gh_app *a, const gh_app_flow *af, gh_app_tx *tx, bool log)
         }
     }
     return (int)i;
+}
+
+void gh_app_set_log(gh_app *a, bool alert, uint32_t protos)
+{
+    a->log_alert = alert;
+    a->log_protos = protos;
 }
 
 void gh_app_record_anomaly(gh_app *a, gh_app_tx *tx, int dir, const char *name)
@@ -479,7 +490,7 @@ const gh_app_rec *gh_app_get_record(gh_app *a, size_t i)
     /* the log may have moved while it grew: pointers are made on the way out */
     gh_app_rec *r = &a->recs[i];
     r->alert = r->alert_len ? a->log.p + a->alert_off[i] : NULL;
-    r->events = r->log ? a->log.p + a->ev_off[i] : NULL;
+    r->events = r->events_len ? a->log.p + a->ev_off[i] : NULL;
     return r;
 }
 

@@ -233,7 +233,8 @@ typedef struct gh_app_rec {
     uint64_t tx_id;
     const char *alert;         /* an alert's members, NULL: none */
     uint32_t alert_len;
-    const char *events;        /* with log: the events' members, '\n' after each */
+    const char *events;        /* with log: the events' members, '\n' after each (NULL:
+                                  none) */
     uint32_t events_len;
 } gh_app_rec;
 
@@ -277,6 +278,11 @@ void *gh_app_flow_state(gh_app *a, const gh_app_flow *af);
  * what an alert on @p tx shows and, with @p log (the transaction is
  * complete), its events; returns its index or -1 (cap reached). */
 int gh_app_record(gh_app *a, const gh_app_flow *af, gh_app_tx *tx, bool log);
+/* What records hold (default everything): with @p alert false no alert's
+ * members, and events only for protocols in @p protos (1u << gh_alproto);
+ * a record whose events are not written is still complete and counted
+ * (gh_app_stats.txs), with no events. */
+void gh_app_set_log(gh_app *a, bool alert, uint32_t protos);
 void gh_app_record_anomaly(gh_app *a, gh_app_tx *tx, int dir, const char *name);
 void gh_app_records_reset(gh_app *a);
 size_t gh_app_record_count(const gh_app *a);

@@ -20,7 +20,6 @@
  * other side's is not made to reverse the UDP flow (Suricata swaps the flow
  * on the first datagram of each direction); "grouped" answers are written
  * in order of first appearance (Suricata's order is a hash map's). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -600,10 +599,13 @@ static const char *rrtype_name(uint16_t t)
 static void put_rrtype(gh_jbuf *b, uint16_t t)
 {
     const char *s = rrtype_name(t);
-    if (s)
-        gh_jbuf_printf(b, "\"%s\"", s);
-    else
-        gh_jbuf_printf(b, "\"%u\"", t);
+    if (s) {
+        gh_jbuf_quoted(b, s);
+    } else {
+        GH_JBUF_LIT(b, "\"");
+        gh_jbuf_u64(b, t);
+        GH_JBUF_LIT(b, "\"");
+    }
 }
 
 static const char *rcode_name(unsigned rc)
@@ -614,80 +616,18 @@ static const char *rcode_name(unsigned rc)
     return rc < sizeof(names) / sizeof(names[0]) ? names[rc] : NULL;
 }
 
-/* Length of the UTF-8 sequence at @p p (Rust's str::from_utf8 rules), 0:
- * invalid. */
-static size_t utf8_len(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t k = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-             : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (!k || k > n)
-        return 0;
-    uint8_t lo = 0x80, hi = 0xbf; /* overlong, surrogate and > U+10FFFF second bytes */
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < k; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return k;
-}
-
-/* A string from bytes as Suricata's JsonBuilder set_string_from_bytes
- * writes it: valid UTF-8 as it is; otherwise every byte above 0x7f as the
- * four characters \xNN. Then JSON escapes (serde's table). */
-static void put_str(gh_jbuf *b, const uint8_t *p, size_t n)
-{
-    bool utf8 = true;
-    for (size_t i = 0, k; i < n && utf8; i += k)
-        utf8 = (k = utf8_len(p + i, n - i)) != 0;
-    char tmp[256];
-    size_t t = 0;
-    gh_jbuf_append(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = p[i];
-        if (t + 8 > sizeof(tmp)) {
-            gh_jbuf_append(b, tmp, t);
-            t = 0;
-        }
-        if (c >= 0x80 && !utf8) {
-            t += (size_t)snprintf(tmp + t, sizeof(tmp) - t, "\\\\x%02x", c);
-        } else if (c == '"' || c == '\\') {
-            tmp[t++] = '\\';
-            tmp[t++] = (char)c;
-        } else if (c < 0x20) {
-            static const char esc[] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f',
-                                       ['\r'] = 'r'};
-            if (c < sizeof(esc) && esc[c])
-                t += (size_t)snprintf(tmp + t, sizeof(tmp) - t, "\\%c", esc[c]);
-            else
-                t += (size_t)snprintf(tmp + t, sizeof(tmp) - t, "\\u%04x", c);
-        } else {
-            tmp[t++] = (char)c;
-        }
-    }
-    gh_jbuf_append(b, tmp, t);
-    gh_jbuf_append(b, "\"", 1);
-}
-
 /* Suricata's dns_print_addr: 4 bytes dotted, 16 as eight hex groups, else "". */
 static void put_addr(gh_jbuf *b, const uint8_t *p, uint32_t n)
 {
     if (n == 4) {
-        gh_jbuf_printf(b, "\"%u.%u.%u.%u\"", p[0], p[1], p[2], p[3]);
+        gh_jbuf_ip(b, p, 4);
     } else if (n == 16) {
         gh_jbuf_append(b, "\"", 1);
-        for (int i = 0; i < 16; i += 2)
-            gh_jbuf_printf(b, "%s%02x%02x", i ? ":" : "", p[i], p[i + 1]);
+        for (int i = 0; i < 16; i += 2) {
+            if (i)
+                gh_jbuf_append(b, ":", 1);
+            gh_jbuf_hex(b, (unsigned)p[i] << 8 | p[i + 1], 4);
+        }
         gh_jbuf_append(b, "\"", 1);
     } else {
         gh_jbuf_append(b, "\"\"", 2);
@@ -697,30 +637,46 @@ static void put_addr(gh_jbuf *b, const uint8_t *p, uint32_t n)
 static void put_soa(gh_jbuf *b, const rdata *r)
 {
     gh_jbuf_append(b, "{\"mname\":", 9);
-    put_str(b, r->name, r->nlen);
+    gh_jbuf_json_jb(b, r->name, r->nlen);
     if (r->nflags & NF_TRUNC)
-        gh_jbuf_printf(b, ",\"mname_truncated\":true");
-    gh_jbuf_printf(b, ",\"rname\":");
-    put_str(b, r->name2, r->n2len);
+        GH_JBUF_LIT(b, ",\"mname_truncated\":true");
+    GH_JBUF_LIT(b, ",\"rname\":");
+    gh_jbuf_json_jb(b, r->name2, r->n2len);
     if (r->n2flags & NF_TRUNC)
-        gh_jbuf_printf(b, ",\"rname_truncated\":true");
-    gh_jbuf_printf(b, ",\"serial\":%u,\"refresh\":%u,\"retry\":%u,\"expire\":%u,\"minimum\":%u}",
-                   r->v[0], r->v[1], r->v[2], r->v[3], r->v[4]);
+        GH_JBUF_LIT(b, ",\"rname_truncated\":true");
+    static const char *const keys[] = {"serial", "refresh", "retry", "expire", "minimum"};
+    for (int i = 0; i < 5; i++) {
+        gh_jbuf_key(b, true, keys[i]);
+        gh_jbuf_u64(b, r->v[i]);
+    }
+    GH_JBUF_LIT(b, "}");
 }
 
 static void put_sshfp(gh_jbuf *b, const rdata *r)
 {
     gh_jbuf_append(b, "{\"fingerprint\":\"", 16);
-    for (uint32_t i = 0; i < r->blen; i++)
-        gh_jbuf_printf(b, "%s%02x", i ? ":" : "", r->b[i]);
-    gh_jbuf_printf(b, "\",\"algo\":%u,\"type\":%u}", r->v[0], r->v[1]);
+    for (uint32_t i = 0; i < r->blen; i++) {
+        if (i)
+            GH_JBUF_LIT(b, ":");
+        gh_jbuf_hex(b, r->b[i], 2);
+    }
+    GH_JBUF_LIT(b, "\",\"algo\":");
+    gh_jbuf_u64(b, r->v[0]);
+    GH_JBUF_LIT(b, ",\"type\":");
+    gh_jbuf_u64(b, r->v[1]);
+    GH_JBUF_LIT(b, "}");
 }
 
 static void put_srv(gh_jbuf *b, const rdata *r)
 {
-    gh_jbuf_printf(b, "{\"priority\":%u,\"weight\":%u,\"port\":%u,\"name\":", r->v[0], r->v[1],
-                   r->v[2]);
-    put_str(b, r->name, r->nlen);
+    GH_JBUF_LIT(b, "{\"priority\":");
+    gh_jbuf_u64(b, r->v[0]);
+    GH_JBUF_LIT(b, ",\"weight\":");
+    gh_jbuf_u64(b, r->v[1]);
+    GH_JBUF_LIT(b, ",\"port\":");
+    gh_jbuf_u64(b, r->v[2]);
+    GH_JBUF_LIT(b, ",\"name\":");
+    gh_jbuf_json_jb(b, r->name, r->nlen);
     gh_jbuf_append(b, "}", 1);
 }
 
@@ -733,9 +689,9 @@ static void put_grouped_value(gh_jbuf *b, const rdata *r)
     case T_CNAME:
     case T_MX:
     case T_NS:
-    case T_PTR: put_str(b, r->name, r->nlen); break;
+    case T_PTR: gh_jbuf_json_jb(b, r->name, r->nlen); break;
     case T_TXT:
-    case T_NULL: put_str(b, r->b, r->blen); break;
+    case T_NULL: gh_jbuf_json_jb(b, r->b, r->blen); break;
     case T_SOA: put_soa(b, r); break;
     case T_SSHFP: put_sshfp(b, r); break;
     default: put_srv(b, r); break;
@@ -746,42 +702,43 @@ static void put_grouped_value(gh_jbuf *b, const rdata *r)
 static void put_detail(gh_jbuf *b, const uint8_t *name, const rr *h, const rdata *r)
 {
     gh_jbuf_append(b, "{\"rrname\":", 10);
-    put_str(b, name, h->name_len);
+    gh_jbuf_json_jb(b, name, h->name_len);
     if (h->name_flags & NF_TRUNC)
-        gh_jbuf_printf(b, ",\"rrname_truncated\":true");
-    gh_jbuf_printf(b, ",\"rrtype\":");
+        GH_JBUF_LIT(b, ",\"rrname_truncated\":true");
+    GH_JBUF_LIT(b, ",\"rrtype\":");
     put_rrtype(b, h->type);
-    gh_jbuf_printf(b, ",\"ttl\":%u", h->ttl);
+    GH_JBUF_LIT(b, ",\"ttl\":");
+    gh_jbuf_u64(b, h->ttl);
     switch (r->type) {
     case T_A:
     case T_AAAA:
-        gh_jbuf_printf(b, ",\"rdata\":");
+        GH_JBUF_LIT(b, ",\"rdata\":");
         put_addr(b, r->b, r->blen);
         break;
     case T_CNAME:
     case T_MX:
     case T_NS:
     case T_PTR:
-        gh_jbuf_printf(b, ",\"rdata\":");
-        put_str(b, r->name, r->nlen);
+        GH_JBUF_LIT(b, ",\"rdata\":");
+        gh_jbuf_json_jb(b, r->name, r->nlen);
         if (r->nflags & NF_TRUNC)
-            gh_jbuf_printf(b, ",\"rdata_truncated\":true");
+            GH_JBUF_LIT(b, ",\"rdata_truncated\":true");
         break;
     case T_TXT:
     case T_NULL:
-        gh_jbuf_printf(b, ",\"rdata\":");
-        put_str(b, r->b, r->blen);
+        GH_JBUF_LIT(b, ",\"rdata\":");
+        gh_jbuf_json_jb(b, r->b, r->blen);
         break;
     case T_SOA:
-        gh_jbuf_printf(b, ",\"soa\":");
+        GH_JBUF_LIT(b, ",\"soa\":");
         put_soa(b, r);
         break;
     case T_SSHFP:
-        gh_jbuf_printf(b, ",\"sshfp\":");
+        GH_JBUF_LIT(b, ",\"sshfp\":");
         put_sshfp(b, r);
         break;
     case T_SRV:
-        gh_jbuf_printf(b, ",\"srv\":");
+        GH_JBUF_LIT(b, ",\"srv\":");
         put_srv(b, r);
         break;
     default:
@@ -871,36 +828,48 @@ static void group_item(void *ctx, const uint8_t *name, const rr *h, const rdata 
 static void put_answer(dns_state *st, dns_tx *tx, bool full, gh_jbuf *b)
 {
     uint16_t f = tx->flags;
-    gh_jbuf_printf(b, "\"version\":2,\"type\":\"answer\",\"id\":%u,\"flags\":\"%x\"", tx->id, f);
+    GH_JBUF_LIT(b, "\"version\":2,\"type\":\"answer\",\"id\":");
+    gh_jbuf_u64(b, tx->id);
+    GH_JBUF_LIT(b, ",\"flags\":\"");
+    gh_jbuf_hex(b, f, 1);
+    GH_JBUF_LIT(b, "\"");
     static const struct { uint16_t bit; const char *name; } bits[] = {
         {0x8000, "qr"}, {0x0400, "aa"}, {0x0200, "tc"}, {0x0100, "rd"}, {0x0080, "ra"},
         {0x0040, "z"}};
     for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
-        if (f & bits[i].bit)
-            gh_jbuf_printf(b, ",\"%s\":true", bits[i].name);
-    gh_jbuf_printf(b, ",\"opcode\":%u", (f >> 11) & 0xf);
+        if (f & bits[i].bit) {
+            gh_jbuf_key(b, true, bits[i].name);
+            GH_JBUF_LIT(b, "true");
+        }
+    GH_JBUF_LIT(b, ",\"opcode\":");
+    gh_jbuf_u64(b, (f >> 11) & 0xf);
     if (tx->nq) {
-        gh_jbuf_printf(b, ",\"rrname\":");
-        put_str(b, gh_buf_at(&tx->names, tx->qs[0].off), tx->qs[0].len);
+        GH_JBUF_LIT(b, ",\"rrname\":");
+        gh_jbuf_json_jb(b, gh_buf_at(&tx->names, tx->qs[0].off), tx->qs[0].len);
         if (tx->qs[0].flags & NF_TRUNC)
-            gh_jbuf_printf(b, ",\"rrname_truncated\":true");
-        gh_jbuf_printf(b, ",\"rrtype\":");
+            GH_JBUF_LIT(b, ",\"rrname_truncated\":true");
+        GH_JBUF_LIT(b, ",\"rrtype\":");
         put_rrtype(b, tx->qs[0].type);
     }
     const char *rc = rcode_name(f & 0xf);
-    if (rc)
-        gh_jbuf_printf(b, ",\"rcode\":\"%s\"", rc);
-    else
-        gh_jbuf_printf(b, ",\"rcode\":\"%u\"", f & 0xf);
+    GH_JBUF_LIT(b, ",\"rcode\":");
+    if (rc) {
+        gh_jbuf_quoted(b, rc);
+    } else {
+        GH_JBUF_LIT(b, "\"");
+        gh_jbuf_u64(b, f & 0xf);
+        GH_JBUF_LIT(b, "\"");
+    }
     list_ctx c = {.b = b, .first = true, .type = -1};
     if (full && tx->an) { /* every record has an item: the message parsed */
-        gh_jbuf_printf(b, ",\"answers\":[");
+        GH_JBUF_LIT(b, ",\"answers\":[");
         each_item(st, tx, 0, detail_item, &c);
         types_ctx t = {.n = 0};
         each_item(st, tx, 0, type_item, &t);
-        gh_jbuf_printf(b, "],\"grouped\":{");
+        GH_JBUF_LIT(b, "],\"grouped\":{");
         for (uint32_t i = 0; i < t.n; i++) {
-            gh_jbuf_printf(b, "%s\"%s\":[", i ? "," : "", rrtype_name(t.t[i]));
+            gh_jbuf_key(b, i > 0, rrtype_name(t.t[i]));
+            GH_JBUF_LIT(b, "[");
             c = (list_ctx){.b = b, .first = true, .type = t.t[i]};
             each_item(st, tx, 0, group_item, &c);
             gh_jbuf_append(b, "]", 1);
@@ -909,7 +878,7 @@ static void put_answer(dns_state *st, dns_tx *tx, bool full, gh_jbuf *b)
     }
     if (tx->ns) {
         c = (list_ctx){.b = b, .first = true, .type = -1};
-        gh_jbuf_printf(b, ",\"authorities\":[");
+        GH_JBUF_LIT(b, ",\"authorities\":[");
         each_item(st, tx, 1, detail_item, &c);
         gh_jbuf_append(b, "]", 1);
     }
@@ -919,16 +888,20 @@ static void put_answer(dns_state *st, dns_tx *tx, bool full, gh_jbuf *b)
 static void put_query(dns_tx *tx, uint32_t i, gh_jbuf *b)
 {
     const dns_q *q = &tx->qs[i];
-    gh_jbuf_printf(b, "\"type\":\"query\",\"id\":%u,\"rrname\":", tx->id);
-    put_str(b, gh_buf_at(&tx->names, q->off), q->len);
+    GH_JBUF_LIT(b, "\"type\":\"query\",\"id\":");
+    gh_jbuf_u64(b, tx->id);
+    GH_JBUF_LIT(b, ",\"rrname\":");
+    gh_jbuf_json_jb(b, gh_buf_at(&tx->names, q->off), q->len);
     if (q->flags & NF_TRUNC)
-        gh_jbuf_printf(b, ",\"rrname_truncated\":true");
-    gh_jbuf_printf(b, ",\"rrtype\":");
+        GH_JBUF_LIT(b, ",\"rrname_truncated\":true");
+    GH_JBUF_LIT(b, ",\"rrtype\":");
     put_rrtype(b, q->type);
-    gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)tx->base.id);
+    GH_JBUF_LIT(b, ",\"tx_id\":");
+    gh_jbuf_u64(b, tx->base.id);
     if (tx->flags & 0x0040)
-        gh_jbuf_printf(b, ",\"z\":true");
-    gh_jbuf_printf(b, ",\"opcode\":%u", (tx->flags >> 11) & 0xf);
+        GH_JBUF_LIT(b, ",\"z\":true");
+    GH_JBUF_LIT(b, ",\"opcode\":");
+    gh_jbuf_u64(b, (tx->flags >> 11) & 0xf);
 }
 
 /* Events: a request logs one "query" event per question, a response one
@@ -943,12 +916,15 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
     if (alert) {
         if (i)
             return false;
-        gh_jbuf_printf(b, ",\"dns\":{\"version\":2");
+        GH_JBUF_LIT(b, ",\"dns\":{\"version\":2");
         uint32_t n = 0;
         while (tx->dir == 0 && n < tx->nq && rrtype_name(tx->qs[n].type))
             n++;
         for (uint32_t k = 0; k < n; k++) {
-            gh_jbuf_printf(b, k ? ",{" : ",\"query\":[{");
+            if (k)
+                GH_JBUF_LIT(b, ",{");
+            else
+                GH_JBUF_LIT(b, ",\"query\":[{");
             put_query(tx, k, b);
             gh_jbuf_append(b, k + 1 == n ? "}]" : "}", k + 1 == n ? 2 : 1);
         }
@@ -956,7 +932,7 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
         for (uint32_t k = 0; tx->dir == 1 && k < tx->nq; k++)
             named |= rrtype_name(tx->qs[k].type) != NULL;
         if (named) {
-            gh_jbuf_printf(b, ",\"answer\":{");
+            GH_JBUF_LIT(b, ",\"answer\":{");
             put_answer(st, tx, false, b);
             gh_jbuf_append(b, "}", 1);
         }
@@ -966,12 +942,12 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
     if (tx->dir == 0) {
         if (i >= tx->nq)
             return false;
-        gh_jbuf_printf(b, ",\"dns\":{\"version\":2,");
+        GH_JBUF_LIT(b, ",\"dns\":{\"version\":2,");
         put_query(tx, i, b);
     } else {
         if (i || !tx->nq)
             return false;
-        gh_jbuf_printf(b, ",\"dns\":{");
+        GH_JBUF_LIT(b, ",\"dns\":{");
         put_answer(st, tx, true, b);
     }
     gh_jbuf_append(b, "}", 1);

@@ -530,18 +530,24 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
     if (alert || i) /* Suricata's alerts carry no ftp object */
         return false;
     ftp_tx *tx = (ftp_tx *)gtx;
-    gh_jbuf_printf(b, ",\"tx_id\":%llu,\"ftp\":{", (unsigned long long)gtx->id);
+    GH_JBUF_LIT(b, ",\"tx_id\":");
+    gh_jbuf_u64(b, gtx->id);
+    GH_JBUF_LIT(b, ",\"ftp\":{");
     bool first = true;
     if (tx->cmd != C_UNKNOWN) {
-        gh_jbuf_printf(b, "\"command\":\"%s\"", cmd_names[tx->cmd]);
+        GH_JBUF_LIT(b, "\"command\":");
+        gh_jbuf_quoted(b, cmd_names[tx->cmd]);
         first = false;
     }
     /* the argument: after the table's command length and a space */
     uint32_t skip = (tx->cmd != C_UNKNOWN ? (uint32_t)strlen(cmd_names[tx->cmd]) : 0) + 1;
     if (tx->req_len >= skip) {
-        gh_jbuf_printf(b, "%s\"command_data\":", first ? "" : ",");
+        gh_jbuf_key(b, !first, "command_data");
         gh_jbuf_json_jb(b, tx->req.p + skip, tx->req_len - skip);
-        gh_jbuf_printf(b, ",\"command_truncated\":%s", tx->req_trunc ? "true" : "false");
+        if (tx->req_trunc)
+            GH_JBUF_LIT(b, ",\"command_truncated\":true");
+        else
+            GH_JBUF_LIT(b, ",\"command_truncated\":false");
         first = false;
     }
     /* each kept line: its 3-digit completion code, and the text after the code's
@@ -560,11 +566,22 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
             if (cc)
                 o = 4;
             if (pass == 0 && cc) {
-                gh_jbuf_printf(b, "%s%s\"%.3s\"", ncc ? "," : first ? "" : ",",
-                               ncc ? "" : "\"completion_code\":[", (const char *)l);
+                if (ncc) {
+                    GH_JBUF_LIT(b, ",\"");
+                } else {
+                    gh_jbuf_key(b, !first, "completion_code");
+                    GH_JBUF_LIT(b, "[\"");
+                }
+                gh_jbuf_append(b, (const char *)l, 3);
+                GH_JBUF_LIT(b, "\"");
                 ncc++;
             } else if (pass == 1 && k >= o) {
-                gh_jbuf_printf(b, "%s", nrep ? "," : first ? "\"reply\":[" : ",\"reply\":[");
+                if (nrep) {
+                    GH_JBUF_LIT(b, ",");
+                } else {
+                    gh_jbuf_key(b, !first, "reply");
+                    GH_JBUF_LIT(b, "[");
+                }
                 gh_jbuf_json_jb(b, l + o, k - o);
                 nrep++;
             }
@@ -578,17 +595,22 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
             first = false;
         }
     }
-    const char *sep = first ? "" : ",";
     if (tx->dyn_port) {
-        gh_jbuf_printf(b, "%s\"dynamic_port\":%u", sep, tx->dyn_port);
-        sep = ",";
+        gh_jbuf_key(b, !first, "dynamic_port");
+        gh_jbuf_u64(b, tx->dyn_port);
+        first = false;
     }
     if (tx->cmd == C_PORT || tx->cmd == C_EPRT) {
-        gh_jbuf_printf(b, "%s\"mode\":\"%s\"", sep, tx->active ? "active" : "passive");
-        sep = ",";
+        gh_jbuf_key(b, !first, "mode");
+        gh_jbuf_quoted(b, tx->active ? "active" : "passive");
+        first = false;
     }
-    gh_jbuf_printf(b, "%s\"reply_received\":\"%s\",\"reply_truncated\":%s}", sep,
-                   tx->done ? "yes" : "no", tx->reply_trunc ? "true" : "false");
+    gh_jbuf_key(b, !first, "reply_received");
+    gh_jbuf_quoted(b, tx->done ? "yes" : "no");
+    if (tx->reply_trunc)
+        GH_JBUF_LIT(b, ",\"reply_truncated\":true}");
+    else
+        GH_JBUF_LIT(b, ",\"reply_truncated\":false}");
     return true;
 }
 

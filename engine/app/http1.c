@@ -1585,8 +1585,10 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
     for (uint32_t k = 0; k < sc.n && k < 4 && sc.p[k] >= '0' && sc.p[k] <= '9'; k++)
         h.status = h.status * 10 + (uint32_t)(sc.p[k] - '0');
     h.length = body_length(state, gtx, 1);
-    if (!alert)
-        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)gtx->id);
+    if (!alert) {
+        GH_JBUF_LIT(b, ",\"tx_id\":");
+        gh_jbuf_u64(b, gtx->id);
+    }
     gh_eve_fmt_http(b, &h);
     return true;
 }

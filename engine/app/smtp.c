@@ -1197,6 +1197,17 @@ static size_t cstr_len(const uint8_t *p, size_t n)
     return z ? (size_t)(z - p) : n;
 }
 
+/* Before item @p i of list @p name: the member's name and '[', or a ','. */
+static void list_sep(gh_jbuf *b, const char *name, int i)
+{
+    if (i) {
+        GH_JBUF_LIT(b, ",");
+    } else {
+        gh_jbuf_key(b, true, name);
+        GH_JBUF_LIT(b, "[");
+    }
+}
+
 /* EveEmailJsonArrayFromCommaList: commas outside quotes split, leading
  * blanks skipped; false when nothing was written. */
 static bool comma_list(gh_jbuf *b, const char *name, const uint8_t *v, size_t n)
@@ -1212,7 +1223,7 @@ static bool comma_list(gh_jbuf *b, const char *name, const uint8_t *v, size_t n)
         } else if (stt == 1) {
             if (v[i] == ',') {
                 if (i > start) {
-                    gh_jbuf_printf(b, cnt++ ? "," : ",\"%s\":[", name);
+                    list_sep(b, name, cnt++);
                     gh_jbuf_json_jb(b, v + start, i - start);
                 }
                 start = i + 1;
@@ -1225,7 +1236,7 @@ static bool comma_list(gh_jbuf *b, const char *name, const uint8_t *v, size_t n)
         }
     }
     if (n > start) {
-        gh_jbuf_printf(b, cnt++ ? "," : ",\"%s\":[", name);
+        list_sep(b, name, cnt++);
         gh_jbuf_json_jb(b, v + start, n - start);
     }
     if (cnt)
@@ -1254,7 +1265,8 @@ static void log_email(const smtp_tx *tx, gh_jbuf *b)
     const mime *m = &tx->m;
     if (!tx->has_mime || m->top < 0)
         return; /* Suricata drops the whole object without a stack */
-    gh_jbuf_printf(b, ",\"email\":{\"status\":\"%s\"", mime_status[m->flag]);
+    GH_JBUF_LIT(b, ",\"email\":{\"status\":");
+    gh_jbuf_quoted(b, mime_status[m->flag]);
     const uint8_t *v;
     uint32_t vn;
     if (root_field(tx, 0, &v, &vn)) {
@@ -1292,24 +1304,31 @@ static bool log_tx(void *state, gh_app_tx *gtx, bool alert, uint32_t i, gh_jbuf 
     smtp_tx *tx = (smtp_tx *)gtx;
     if (i)
         return false;
-    if (!alert)
-        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)gtx->id);
+    if (!alert) {
+        GH_JBUF_LIT(b, ",\"tx_id\":");
+        gh_jbuf_u64(b, gtx->id);
+    }
     gh_jbuf_append(b, ",\"smtp\":{", 9);
-    const char *sep = "";
+    bool first = true;
     if (st->helo_set && st->helo.len) {
         gh_jbuf_append(b, "\"helo\":", 7);
         gh_jbuf_json_jb(b, st->helo.p, cstr_len(st->helo.p, st->helo.len));
-        sep = ",";
+        first = false;
     }
     if (tx->mail_from_set) {
-        gh_jbuf_printf(b, "%s\"mail_from\":", sep);
+        gh_jbuf_key(b, !first, "mail_from");
         gh_jbuf_json_jb(b, tx->mail_from.p, cstr_len(tx->mail_from.p, tx->mail_from.len));
-        sep = ",";
+        first = false;
     }
     for (uint32_t o = 0, k = 0; o + 2 <= tx->rcpt.len; k++) {
         uint16_t l;
         memcpy(&l, tx->rcpt.p + o, 2);
-        gh_jbuf_printf(b, "%s", k ? "," : *sep ? ",\"rcpt_to\":[" : "\"rcpt_to\":[");
+        if (k) {
+            GH_JBUF_LIT(b, ",");
+        } else {
+            gh_jbuf_key(b, !first, "rcpt_to");
+            GH_JBUF_LIT(b, "[");
+        }
         gh_jbuf_json_jb(b, tx->rcpt.p + o + 2, cstr_len(tx->rcpt.p + o + 2, l));
         o += 2u + l;
         if (o + 2 > tx->rcpt.len)

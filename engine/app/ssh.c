@@ -162,8 +162,10 @@ static bool log_tx(void *state, gh_app_tx *tx, bool alert, uint32_t i, gh_jbuf *
     if (i || !(st->d[0].valid || st->d[1].valid) ||
         (!alert && !(st->d[0].valid && st->d[1].valid)))
         return false;
-    if (!alert)
-        gh_jbuf_printf(b, ",\"tx_id\":%llu", (unsigned long long)tx->id);
+    if (!alert) {
+        GH_JBUF_LIT(b, ",\"tx_id\":");
+        gh_jbuf_u64(b, tx->id);
+    }
     gh_jbuf_append(b, ",\"ssh\":{", 8);
     static const char *const side[2] = {"client", "server"};
     bool first = true;
@@ -171,7 +173,8 @@ static bool log_tx(void *state, gh_app_tx *tx, bool alert, uint32_t i, gh_jbuf *
         const ssh_side *s = &st->d[d];
         if (!s->valid)
             continue;
-        gh_jbuf_printf(b, "%s\"%s\":{\"proto_version\":", first ? "" : ",", side[d]);
+        gh_jbuf_key(b, !first, side[d]);
+        GH_JBUF_LIT(b, "{\"proto_version\":");
         gh_jbuf_json_jb(b, s->line + s->proto_off, s->proto_len);
         if (s->soft_len) {
             gh_jbuf_append(b, ",\"software_version\":", 20);

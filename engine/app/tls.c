@@ -1431,26 +1431,13 @@ static void version_name(char out[24], uint16_t v)
 /* Suricata's x509 timestamp: "2015-05-12T00:00:00" (UTC). */
 static void put_time(gh_jbuf *b, const char *key, int64_t t)
 {
-    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-    int64_t sec = t - days * 86400;
-    /* civil_from_days */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    gh_jbuf_printf(b, ",\"%s\":\"%04lld-%02u-%02uT%02d:%02d:%02d\"", key, (long long)y, m, d,
-                   (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+    gh_jbuf_key(b, true, key);
+    gh_jbuf_datetime(b, t);
 }
 
 static void put_str(gh_jbuf *b, const char *key, const char *s)
 {
-    gh_jbuf_printf(b, ",\"%s\":", key);
+    gh_jbuf_key(b, true, key);
     gh_jbuf_json_str(b, s);
 }
 
@@ -1458,13 +1445,16 @@ static void put_ja3(gh_jbuf *b, const char *key, tls_conn *c)
 {
     if (!c->ja3_hashed && !c->ja3_started)
         return;
-    gh_jbuf_printf(b, ",\"%s\":{", key);
-    if (c->ja3_hashed)
-        gh_jbuf_printf(b, "\"hash\":\"%s\"", c->ja3_hash);
+    gh_jbuf_key(b, true, key);
+    GH_JBUF_LIT(b, "{");
+    if (c->ja3_hashed) {
+        GH_JBUF_LIT(b, "\"hash\":");
+        gh_jbuf_quoted(b, c->ja3_hash);
+    }
     if (c->ja3_started) {
         gh_buf_put(&c->ja3, "", 1);
         c->ja3.len--; /* NUL-terminated for printing, not in the buffer */
-        gh_jbuf_printf(b, "%s\"string\":", c->ja3_hashed ? "," : "");
+        gh_jbuf_key(b, c->ja3_hashed, "string");
         gh_jbuf_json_str(b, (const char *)c->ja3.p);
     }
     gh_jbuf_append(b, "}", 1);

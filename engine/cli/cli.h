@@ -86,6 +86,11 @@ int gh_cli_thresholds_apply(const char *prog, const char *path, const gh_rule_va
 bool gh_cli_policy(const char *prog, const char *arg, gh_fw_action *out);      /* --policy */
 bool gh_cli_checksums(const char *prog, const char *arg, bool *out);            /* -k */
 bool gh_cli_action_order(const char *prog, const char *arg, gh_action_order *out);
+/* --eve-types LIST: the types listed are added to *@p listed (repeatable). */
+bool gh_cli_eve_types(const char *prog, const char *arg, uint32_t *listed);
+/* The EVE types written: those --eve-types listed (none listed: all) less
+ * @p removed (--no-flow-events, --no-anomaly-events), whatever the order. */
+uint32_t gh_cli_eve_types_final(uint32_t listed, uint32_t removed);
 
 /* Failure policies and pool limits, shared by pcap and nfq: the options
  * (one table, GH_CLI_LIMIT_OPTIONS, in each command's getopt array), their

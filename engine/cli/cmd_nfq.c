@@ -119,8 +119,14 @@ static void nfq_usage(FILE *out)
             "                           (flows open before a start or reload)\n"
             "  -k, --checksum MODE      'none' (default here: local and GSO packets carry\n"
             "                           unfinished checksums) or 'all'\n"
-            "      --no-anomaly-events  count decode anomalies but write no events for them\n"
-            "      --no-flow-events     write no EVE flow events\n"
+            "      --eve-types LIST     the event types written, comma-separated (default\n"
+            "                           all): alert, anomaly, drop, flow, packet, stats,\n"
+            "                           http, dns, tls, smtp, ftp, ssh; repeatable (the lists\n"
+            "                           add up). The others are not even formatted; their\n"
+            "                           counters stay in the summary and the stats events\n"
+            "      --no-anomaly-events  count anomalies but write no events for them (takes\n"
+            "                           anomaly out of the types, --eve-types or not)\n"
+            "      --no-flow-events     write no EVE flow events (likewise for flow)\n"
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
             "\n");
@@ -210,7 +216,7 @@ static void queue_counters(const qworker *q, gh_counters *c)
 
 static void write_stats(qworker *q)
 {
-    if (!g.eve)
+    if (!g.eve || !(g.cfg.eve_types & (1u << GH_EVE_T_STATS)))
         return;
     gh_counters c;
     queue_counters(q, &c);
@@ -398,7 +404,8 @@ int gh_cmd_nfq(int argc, char **argv)
 
     enum { OPT_EVE = 256, OPT_POLICY, OPT_VAR, OPT_VARS, OPT_FAILOPEN, OPT_MARK, OPT_MAXLEN,
            OPT_NOBATCH, OPT_NOGSO, OPT_MIDSTREAM, OPT_NOANOM, OPT_NOFLOW, OPT_STATS, OPT_RCVBUF,
-           OPT_CLASSIFICATION, OPT_ACTION_ORDER, OPT_THRESHOLD, OPT_CACHE_DIR, OPT_NO_CACHE };
+           OPT_CLASSIFICATION, OPT_ACTION_ORDER, OPT_THRESHOLD, OPT_CACHE_DIR, OPT_NO_CACHE,
+           OPT_EVE_TYPES };
     static const struct option opts[] = {
         {"queue", required_argument, NULL, 'Q'},
         {"firewall", required_argument, NULL, 'F'},
@@ -423,6 +430,7 @@ int gh_cmd_nfq(int argc, char **argv)
         {"checksum", required_argument, NULL, 'k'},
         {"no-anomaly-events", no_argument, NULL, OPT_NOANOM},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
+        {"eve-types", required_argument, NULL, OPT_EVE_TYPES},
         GH_CLI_LIMIT_OPTIONS
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -444,6 +452,7 @@ int gh_cmd_nfq(int argc, char **argv)
     gh_cli_limits lim;
     gh_cli_limits_init(&lim);
     gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
+    uint32_t eve_listed = 0, eve_removed = 0;
     optind = 1;
     int c, lr;
     while ((c = getopt_long(argc, argv, "Q:F:S:k:qh", opts, NULL)) != -1) {
@@ -549,10 +558,16 @@ int gh_cmd_nfq(int argc, char **argv)
             }
             break;
         case OPT_NOANOM:
-            g.cfg.anomaly_events = false;
+            eve_removed |= 1u << GH_EVE_T_ANOMALY;
             break;
         case OPT_NOFLOW:
-            g.cfg.flow_events = false;
+            eve_removed |= 1u << GH_EVE_T_FLOW;
+            break;
+        case OPT_EVE_TYPES:
+            if (!gh_cli_eve_types("gatehouse nfq", optarg, &eve_listed)) {
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
             break;
         case 'q':
             quiet = true;
@@ -570,6 +585,7 @@ int gh_cmd_nfq(int argc, char **argv)
         }
     }
     gh_cli_limits_apply(&lim, &g.cfg, true);
+    g.cfg.eve_types = gh_cli_eve_types_final(eve_listed, eve_removed);
     if (optind < argc) {
         fprintf(stderr, "gatehouse nfq: unexpected argument '%s'\n", argv[optind]);
         exit_code = GH_EXIT_USAGE;

@@ -52,12 +52,18 @@ static void pcap_usage(FILE *out)
             "      --eve-packet         alerts carry 'packet' (base64 of the captured frame)\n"
             "      --eve-tagged-packets  a 'packet' event per packet a tag keyword tagged\n"
             "                           (Suricata's alert option tagged-packets)\n"
+            "      --eve-types LIST     the event types written, comma-separated (default\n"
+            "                           all): alert, anomaly, drop, flow, packet, stats,\n"
+            "                           http, dns, tls, smtp, ftp, ssh; repeatable (the lists\n"
+            "                           add up). The others are not even formatted; their\n"
+            "                           counters stay in the summary and the stats event\n"
             "  -k, --checksum MODE      'all' (default) verifies IPv4/TCP/UDP/ICMP checksums,\n"
             "                           'none' skips them (captures from offloading hosts)\n"
             "      --write-accepted F   write accepted packets to pcap file F\n"
             "      --write-dropped F    write dropped packets to pcap file F\n"
-            "      --no-anomaly-events  count decode anomalies but write no events for them\n"
-            "      --no-flow-events     write no EVE flow events\n"
+            "      --no-anomaly-events  count anomalies but write no events for them (takes\n"
+            "                           anomaly out of the types, --eve-types or not)\n"
+            "      --no-flow-events     write no EVE flow events (likewise for flow)\n"
             "      --threads N|auto     N worker threads (default 1; at most %d; 'auto' or 0:\n"
             "                           one per online CPU) fed by one reader thread. A\n"
             "                           packet goes to the worker of its address pair (an\n"
@@ -85,7 +91,8 @@ static void pcap_usage(FILE *out)
             "skip the table; dropped packets are judged one by one. Frames that are not\n"
             "IP are outside the rule language and always accepted.\n"
             "The summary (stderr) lists packets, bytes, link types, protocols,\n"
-            "anomalies by name, verdicts and throughput; the last EVE event is 'stats'.\n"
+            "anomalies by name, verdicts and throughput; the last EVE event is 'stats'\n"
+            "(unless --eve-types leaves it out).\n"
             "\n"
             "Exit codes: 0 every input processed; 1 an input or output failed (a corrupt\n"
             "pcap names the file, packet number and byte offset; packets before it are\n"
@@ -127,11 +134,11 @@ static void print_sig_hits(const gh_dpi *dpi, const uint64_t *hits)
         fprintf(stderr, "signatures: none matched\n");
 }
 
-/* The final stats event and the summary on stderr. */
-static void summarize(const gh_pcap_totals *tot, double elapsed, gh_eve *eve, const gh_fw *fw,
-                      const gh_dpi *dpi, gh_fw_action policy, bool quiet)
+/* The final stats event (when its type is written) and the summary on stderr. */
+static void summarize(const gh_pcap_totals *tot, double elapsed, gh_eve *eve, uint32_t types,
+                      const gh_fw *fw, const gh_dpi *dpi, gh_fw_action policy, bool quiet)
 {
-    if (eve) {
+    if (eve && (types & (1u << GH_EVE_T_STATS))) {
         gh_jbuf b;
         gh_jbuf_init(&b);
         gh_eve_fmt_stats(&b, tot->last_sec, tot->last_nsec, &tot->counters, elapsed);
@@ -182,7 +189,7 @@ int gh_cmd_pcap(int argc, char **argv)
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
            OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD, OPT_THREADS,
-           OPT_CACHE_DIR, OPT_NO_CACHE };
+           OPT_CACHE_DIR, OPT_NO_CACHE, OPT_EVE_TYPES };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -204,6 +211,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"eve-payload-printable", no_argument, NULL, OPT_EVE_PRINTABLE},
         {"eve-packet", no_argument, NULL, OPT_EVE_PACKET},
         {"eve-tagged-packets", no_argument, NULL, OPT_EVE_TAGGED},
+        {"eve-types", required_argument, NULL, OPT_EVE_TYPES},
         {"checksum", required_argument, NULL, 'k'},
         {"write-accepted", required_argument, NULL, OPT_WACC},
         {"write-dropped", required_argument, NULL, OPT_WDROP},
@@ -234,6 +242,7 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_cli_limits lim;
     gh_cli_limits_init(&lim);
     gh_cli_cache_config(NULL, false); /* the default directory unless an option says */
+    uint32_t eve_listed = 0, eve_removed = 0;
     optind = 1;
     int c, lr;
     while ((c = getopt_long(argc, argv, "r:F:S:k:qh", opts, NULL)) != -1) {
@@ -294,7 +303,7 @@ int gh_cmd_pcap(int argc, char **argv)
             }
             break;
         case OPT_NOFLOW:
-            cfg.flow_events = false;
+            eve_removed |= 1u << GH_EVE_T_FLOW;
             break;
         case OPT_EVE:
             eve_path = optarg;
@@ -311,6 +320,12 @@ int gh_cmd_pcap(int argc, char **argv)
         case OPT_EVE_TAGGED:
             cfg.eve_alert_fields |= GH_EVE_ALERT_TAGGED_PACKETS;
             break;
+        case OPT_EVE_TYPES:
+            if (!gh_cli_eve_types("gatehouse pcap", optarg, &eve_listed)) {
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            break;
         case 'k':
             if (!gh_cli_checksums("gatehouse pcap", optarg, &cfg.verify_checksums)) {
                 exit_code = GH_EXIT_USAGE;
@@ -324,7 +339,7 @@ int gh_cmd_pcap(int argc, char **argv)
             drop_path = optarg;
             break;
         case OPT_NOANOM:
-            cfg.anomaly_events = false;
+            eve_removed |= 1u << GH_EVE_T_ANOMALY;
             break;
         case OPT_THREADS:
             if (!parse_threads(optarg, &nthreads)) {
@@ -348,6 +363,7 @@ int gh_cmd_pcap(int argc, char **argv)
         }
     }
     gh_cli_limits_apply(&lim, &cfg, false);
+    cfg.eve_types = gh_cli_eve_types_final(eve_listed, eve_removed);
     if (optind < argc) {
         fprintf(stderr, "gatehouse pcap: unexpected argument '%s'\n", argv[optind]);
         exit_code = GH_EXIT_USAGE;
@@ -412,7 +428,7 @@ int gh_cmd_pcap(int argc, char **argv)
             fprintf(stderr, "gatehouse: writing events to %s failed\n", eve_path);
             exit_code = GH_EXIT_RUNTIME;
         }
-        summarize(&tot, tot.elapsed, eve, fw, dpi, cfg.policy, quiet);
+        summarize(&tot, tot.elapsed, eve, cfg.eve_types, fw, dpi, cfg.policy, quiet);
         gh_pcap_totals_free(&tot);
         goto written;
     }
@@ -467,7 +483,7 @@ done:;
     tot.flows_timed_out = fs->timed_out;
     tot.flows_evicted = fs->evicted;
     tot.flows_shutdown = fs->shutdown;
-    summarize(&tot, elapsed, eve, fw, dpi, cfg.policy, quiet);
+    summarize(&tot, elapsed, eve, cfg.eve_types, fw, dpi, cfg.policy, quiet);
 written:
     if (wacc && gh_pcap_writer_skipped(wacc))
         fprintf(stderr, "gatehouse: %llu accepted packets not written (link type mismatch)\n",

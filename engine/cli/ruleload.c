@@ -501,6 +501,23 @@ bool gh_cli_checksums(const char *prog, const char *arg, bool *out)
     return true;
 }
 
+bool gh_cli_eve_types(const char *prog, const char *arg, uint32_t *listed)
+{
+    gh_error err = {0};
+    uint32_t m;
+    if (gh_eve_types_parse(arg, &m, &err) != GH_OK) {
+        fprintf(stderr, "%s: --eve-types: %s\n", prog, err.msg);
+        return false;
+    }
+    *listed |= m;
+    return true;
+}
+
+uint32_t gh_cli_eve_types_final(uint32_t listed, uint32_t removed)
+{
+    return (listed ? listed : GH_EVE_TYPES_ALL) & ~removed;
+}
+
 bool gh_cli_action_order(const char *prog, const char *arg, gh_action_order *out)
 {
     gh_error err = {0};

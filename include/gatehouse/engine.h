@@ -23,10 +23,9 @@
 /** Pipeline configuration, fixed for a worker's life. */
 typedef struct gh_engine_config {
     bool verify_checksums;   /**< false with -k none */
-    bool anomaly_events;     /**< write an EVE "anomaly" event per decode anomaly */
-    bool app_events;         /**< write an EVE "http" event per completed transaction */
-    bool flow_events;        /**< write an EVE "flow" event when a flow ends */
-    bool drop_events;        /**< write an EVE "drop" event per dropped packet */
+    uint32_t eve_types;      /**< the EVE event types written, bits 1u << gh_eve_type
+                                  (default GH_EVE_TYPES_ALL); a type left out is not
+                                  formatted at all, though still counted */
     const gh_fw *fw;         /**< firewall table (not owned); NULL: no firewall */
     gh_fw_action policy;     /**< verdict when no firewall rule matches */
     const gh_dpi *dpi;       /**< signatures (not owned); NULL: no DPI */
@@ -53,7 +52,7 @@ typedef struct gh_engine_config {
     uint32_t decompress_limit; /**< decompressed bytes per HTTP body (0: 1 MiB) */
 } gh_engine_config;
 
-/** Defaults: checksums verified, every event on, no firewall, policy accept,
+/** Defaults: checksums verified, every event type on, no firewall, policy accept,
  *  defragmentation on, the flow table's and defragmenter's defaults, every
  *  failure policy ignore. */
 GH_API void gh_engine_config_init(gh_engine_config *cfg);

@@ -8,22 +8,78 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gatehouse/counters.h"
 #include "gatehouse/decode.h"
 #include "gatehouse/source.h"
 
-/** A growable text buffer for JSON lines. */
+/** A growable text buffer for JSON lines, always NUL-terminated. */
 typedef struct gh_jbuf {
     char *p;
     size_t len, cap;
     bool oom;   /* an append failed; the buffer holds what fitted */
+    /* gh_jbuf_timestamp's cache: the date and time of second ts_sec */
+    bool ts_valid;
+    uint8_t ts_len;
+    char ts_date[24];
+    int64_t ts_sec;
 } gh_jbuf;
 
 GH_API void gh_jbuf_init(gh_jbuf *b);
 GH_API void gh_jbuf_free(gh_jbuf *b);
-GH_API void gh_jbuf_append(gh_jbuf *b, const char *s, size_t n);
+/** Grow @p b to hold @p extra more bytes and the NUL; false (and oom set)
+ *  when it cannot. Callers use gh_jbuf_reserve. */
+GH_API bool gh_jbuf_grow(gh_jbuf *b, size_t extra);
+/** Room for @p extra more bytes and the NUL; false (and oom set) when the
+ *  buffer cannot grow. */
+static inline bool gh_jbuf_reserve(gh_jbuf *b, size_t extra)
+{
+    return b->len + extra + 1 <= b->cap || gh_jbuf_grow(b, extra);
+}
+/** Append @p n bytes. Inline, so a short literal's copy is a few moves. */
+static inline void gh_jbuf_append(gh_jbuf *b, const char *s, size_t n)
+{
+    if (!gh_jbuf_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+/** Append string literal @p s (its length known when compiling). */
+#define GH_JBUF_LIT(b, s) gh_jbuf_append((b), "" s, sizeof(s) - 1)
+/** printf into the buffer: for rare events only (stats); events written per
+ *  packet or per flow use the writers below, which cost a fraction of it. */
 GH_API void gh_jbuf_printf(gh_jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Printf-free writers. Each writes exactly what the printf conversion named
+ * in its comment would. */
+/** @p v in decimal ("%" PRIu64). */
+GH_API void gh_jbuf_u64(gh_jbuf *b, uint64_t v);
+/** @p v in decimal with at least @p width digits, zero-padded ("%0*" PRIu64;
+ *  @p width at most 40). */
+GH_API void gh_jbuf_u64_pad(gh_jbuf *b, uint64_t v, unsigned width);
+/** @p v in decimal ("%" PRId64). */
+GH_API void gh_jbuf_i64(gh_jbuf *b, int64_t v);
+/** @p v in lowercase hex with at least @p width digits ("%0*" PRIx64; @p
+ *  width at most 16). */
+GH_API void gh_jbuf_hex(gh_jbuf *b, uint64_t v, unsigned width);
+/** An object member's name: ,"key": (without the comma when @p comma is
+ *  false). @p key is written as it is: a name gatehouse chose, no escapes. */
+GH_API void gh_jbuf_key(gh_jbuf *b, bool comma, const char *key);
+/** @p s between quotes as it is ("\"%s\""): for names gatehouse chose
+ *  (protocols, actions, states), which need no escapes. */
+GH_API void gh_jbuf_quoted(gh_jbuf *b, const char *s);
+/** The quoted address at @p addr (4 bytes for @p ver 4, 16 for 6) as
+ *  inet_ntop writes it; "" for another @p ver (as gh_addr_str). */
+GH_API void gh_jbuf_ip(gh_jbuf *b, const uint8_t *addr, int ver);
+/** The quoted date and time of @p sec, "2015-05-12T00:00:00" (UTC; a year
+ *  outside 0..9999 as "%04lld" prints it). */
+GH_API void gh_jbuf_datetime(gh_jbuf *b, int64_t sec);
+/** The quoted gh_eve_timestamp of (@p sec, @p nsec). The date and time of
+ *  the last second written are kept in @p b, so events of the same second
+ *  only format their microseconds. */
+GH_API void gh_jbuf_timestamp(gh_jbuf *b, int64_t sec, uint32_t nsec);
 /** Append @p s as a quoted JSON string with escapes. */
 GH_API void gh_jbuf_json_str(gh_jbuf *b, const char *s);
 /** Append @p n bytes that may hold anything as a quoted JSON string (bytes
@@ -34,6 +90,38 @@ GH_API void gh_jbuf_json_bytes(gh_jbuf *b, const void *p, size_t n);
  *  control characters escaped; otherwise each byte above 0x7f becomes the
  *  text \xHH (so "\\xHH" in the JSON). */
 GH_API void gh_jbuf_json_jb(gh_jbuf *b, const void *p, size_t n);
+
+/** The event types gatehouse writes (the "event_type" of each line); a set
+ *  of them is a mask of bits 1u << gh_eve_type (Suricata's eve-log types). */
+typedef enum gh_eve_type {
+    GH_EVE_T_ALERT,
+    GH_EVE_T_ANOMALY,  /**< decode, exception_policy and applayer anomalies */
+    GH_EVE_T_DROP,
+    GH_EVE_T_FLOW,
+    GH_EVE_T_PACKET,   /**< tagged packets (GH_EVE_ALERT_TAGGED_PACKETS) */
+    GH_EVE_T_STATS,
+    GH_EVE_T_HTTP,     /**< application-layer events: the protocol's name */
+    GH_EVE_T_DNS,
+    GH_EVE_T_TLS,
+    GH_EVE_T_SMTP,
+    GH_EVE_T_FTP,
+    GH_EVE_T_SSH,
+    GH_EVE_T_COUNT
+} gh_eve_type;
+
+#define GH_EVE_TYPES_ALL ((1u << GH_EVE_T_COUNT) - 1)
+
+/** The event_type of @p t ("alert", "dns", ...); NULL when out of range. */
+GH_API const char *gh_eve_type_name(gh_eve_type t);
+/** The type named @p name (the @p len bytes at it); false when none is. */
+GH_API bool gh_eve_type_find(const char *name, size_t len, gh_eve_type *out);
+/**
+ * Parse a comma-separated list of event type names ("alert,dns"; blanks
+ * around names are ignored) into a mask. GH_E_INVAL with @p err naming the
+ * first unknown or empty name and listing the known ones; *@p mask is then
+ * unchanged.
+ */
+GH_API int gh_eve_types_parse(const char *list, uint32_t *mask, gh_error *err);
 
 /** Suricata's timestamp: "2026-11-27T17:36:37.123456+0000" (UTC). */
 GH_API void gh_eve_timestamp(char out[40], int64_t sec, uint32_t nsec);
