@@ -2713,6 +2713,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         gh_dpi_free(d);
         return NULL;
     }
+    for (size_t f = 0; opt->release_rules && f < n; f++)
+        gh_rule_file_release(files[f]);
     for (size_t i = 0; i < d->n; i++) {
         d->n_no_stream += d->sigs[i].info.no_stream;
         d->n_app += d->sigs[i].app;

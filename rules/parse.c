@@ -568,7 +568,7 @@ static gh_rule_file *parse_into(const char *name, const char *path, const char *
     }
     f->internal_ = a;
     f->tier = tier;
-    f->path = path ? path : gh_arena_strndup(a, name, strlen(name));
+    f->path = path ? path : (f->path_copy_ = strdup(name));
     if (!f->path)
         goto nomem;
     parser P = {.f = f, .a = a};
@@ -617,9 +617,20 @@ void gh_rule_file_free(gh_rule_file *f)
 {
     if (!f)
         return;
-    free(f->rules);
+    gh_rule_file_release(f);
     free(f->errors);
-    free(f->unsupported_kw);
-    gh_arena_free(f->internal_);
+    free(f->path_copy_);
     free(f);
+}
+
+void gh_rule_file_release(gh_rule_file *f)
+{
+    free(f->rules);
+    f->rules = NULL;
+    f->n_rules = 0;
+    free(f->unsupported_kw); /* its names may be in the arena */
+    f->unsupported_kw = NULL;
+    f->n_unsupported_kw = 0;
+    gh_arena_free(f->internal_);
+    f->internal_ = NULL;
 }

@@ -1622,12 +1622,15 @@ static void test_compile_in_parts(void **state)
         gh_dpi_options o;
         gh_dpi_options_init(&o);
         o.jobs = jobs[k];
+        o.release_rules = k == 1; /* the last compile may drop the parse tree */
         d[k] = gh_dpi_compile_ex(&f, 1, NULL, &o, &errs[k], &nerrs[k], &rep[k], &err);
         assert_non_null(d[k]);
     }
+    assert_int_equal(f->n_rules, 0); /* released */
     assert_true(nerrs[0] > 100 && rep[0].skipped_unsupported > 100 && rep[0].pcre > 100);
     assert_int_equal(nerrs[1], nerrs[0]);
     for (size_t i = 0; i < nerrs[0]; i++) {
+        assert_string_equal(errs[1][i].loc.file, "parts.rules"); /* kept by the release */
         assert_int_equal(errs[1][i].loc.line, errs[0][i].loc.line);
         assert_int_equal(errs[1][i].loc.col, errs[0][i].loc.col);
         assert_string_equal(errs[1][i].message, errs[0][i].message);

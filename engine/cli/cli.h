@@ -56,7 +56,8 @@ gh_dpi *gh_cli_dpi_load_ex(const char *prog, const char *const *paths, size_t n,
 unsigned gh_cli_load_jobs(void);
 
 /* The compile half of gh_cli_dpi_load_ex, for files already parsed and
- * checked without errors (gh_rules_check); they stay the caller's. */
+ * checked without errors (gh_rules_check); they stay the caller's, released
+ * (gh_rule_file_release: their rules are gone) before the databases build. */
 gh_dpi *gh_cli_dpi_build(const char *prog, gh_rule_file *const *files, size_t nfiles,
                          const gh_rule_vars *vars, const gh_classification *cls,
                          const gh_dpi_options *opt, bool verbose, int *exit_code);

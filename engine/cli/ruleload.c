@@ -395,6 +395,7 @@ gh_dpi *gh_cli_dpi_build(const char *prog, gh_rule_file *const *files, size_t nf
     }
     if (!o.jobs)
         o.jobs = gh_cli_load_jobs();
+    o.release_rules = true; /* the files are only freed after this */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     gh_dpi *dpi = gh_dpi_compile_ex(files, nfiles, vars, &o, &errs, &nerrs, &rep, &err);

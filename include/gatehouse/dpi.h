@@ -172,6 +172,11 @@ typedef struct gh_dpi_options {
      *  the databases the cache lacks (0, the default: one per online CPU).
      *  The result does not depend on it. */
     unsigned jobs;
+    /** Release the rule files (gh_rule_file_release) once their rules are
+     *  compiled into signatures, before the databases are built: a cold
+     *  load's Hyperscan compiles then run without the parse trees in memory.
+     *  The caller must not read their rules afterwards (default false). */
+    bool release_rules;
 } gh_dpi_options;
 
 #define GH_DPI_CACHE_MAX_DEFAULT (1024ull << 20)

@@ -170,6 +170,7 @@ typedef struct gh_rule_file {
     gh_rule_kwcount *unsupported_kw; /**< per keyword, most used first */
     size_t n_unsupported_kw;
     void *internal_;             /**< private: the allocation arena */
+    char *path_copy_;            /**< private: path's own copy (NULL: borrowed) */
 } gh_rule_file;
 
 /**
@@ -213,6 +214,11 @@ GH_API gh_rule_file *gh_rules_load_file(const char *path, gh_rule_tier tier,
 
 /** Free a rule file; NULL is fine. */
 GH_API void gh_rule_file_free(gh_rule_file *f);
+
+/** Free @p f's rules and their parse tree, the bulk of its memory, and keep
+ *  the rest: path (so the positions in errors stay valid), errors and counts
+ *  (n_rules becomes 0, the keyword tallies are dropped). */
+GH_API void gh_rule_file_release(gh_rule_file *f);
 
 /**
  * Format @p r in canonical form (one line, no newline):
