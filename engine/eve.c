@@ -386,6 +386,23 @@ static size_t utf8_len(const unsigned char *q)
     return 0;
 }
 
+/* The JSON escape of a byte below 0x20, '"' or '\\': \n, \r, \t, \" and \\
+ * by name, the others as \u00XX. */
+static void escape_byte(gh_jbuf *b, unsigned char c)
+{
+    char e[6] = {'\\', (char)c};
+    size_t k = 2;
+    if (c == '\n' || c == '\r' || c == '\t') {
+        e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+    } else if (c != '"' && c != '\\') {
+        memcpy(e + 1, "u00", 3);
+        e[4] = hexdig[c >> 4];
+        e[5] = hexdig[c & 15];
+        k = 6;
+    }
+    gh_jbuf_append(b, e, k);
+}
+
 void gh_jbuf_json_str(gh_jbuf *b, const char *s)
 {
     const unsigned char *q = (const unsigned char *)s;
@@ -407,18 +424,7 @@ void gh_jbuf_json_str(gh_jbuf *b, const char *s)
             q += n;
             continue;
         }
-        unsigned char c = *q++;
-        char e[6] = {'\\', (char)c};
-        size_t k = 2;
-        if (c == '\n' || c == '\r' || c == '\t') {
-            e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-        } else if (c != '"' && c != '\\') {
-            memcpy(e + 1, "u00", 3);
-            e[4] = hexdig[c >> 4];
-            e[5] = hexdig[c & 15];
-            k = 6;
-        }
-        gh_jbuf_append(b, e, k);
+        escape_byte(b, *q++);
     }
     GH_JBUF_LIT(b, "\"");
 }
@@ -595,18 +601,7 @@ void gh_jbuf_json_bytes(gh_jbuf *b, const void *v, size_t n)
             gh_jbuf_append(b, (const char *)run, (size_t)(p - run));
         if (p == end)
             break;
-        unsigned char c = *p++;
-        char e[6] = {'\\', (char)c};
-        size_t k = 2;
-        if (c == '\n' || c == '\r' || c == '\t') {
-            e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-        } else if (c != '"' && c != '\\') {
-            memcpy(e + 1, "u00", 3);
-            e[4] = hexdig[c >> 4];
-            e[5] = hexdig[c & 15];
-            k = 6;
-        }
-        gh_jbuf_append(b, e, k);
+        escape_byte(b, *p++);
     }
     GH_JBUF_LIT(b, "\"");
 }
@@ -757,6 +752,18 @@ void gh_eve_fmt_app_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pk
     gh_eve_fmt_end(b);
 }
 
+/* A rule's gid (its key already written), signature_id, rev and signature. */
+static void put_rule_ids(gh_jbuf *b, const gh_eve_rule *rule)
+{
+    gh_jbuf_u64(b, rule->gid);
+    GH_JBUF_LIT(b, ",\"signature_id\":");
+    gh_jbuf_u64(b, rule->sid);
+    GH_JBUF_LIT(b, ",\"rev\":");
+    gh_jbuf_u64(b, rule->rev);
+    GH_JBUF_LIT(b, ",\"signature\":");
+    gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
+}
+
 void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint64_t flow_id,
                      gh_drop_reason reason, bool reject, const gh_eve_rule *rule)
 {
@@ -807,13 +814,7 @@ void gh_eve_fmt_drop(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, uint
         GH_JBUF_LIT(b, ",\"rule\":{\"action\":");
         gh_jbuf_quoted(b, rule->action);
         GH_JBUF_LIT(b, ",\"gid\":");
-        gh_jbuf_u64(b, rule->gid);
-        GH_JBUF_LIT(b, ",\"signature_id\":");
-        gh_jbuf_u64(b, rule->sid);
-        GH_JBUF_LIT(b, ",\"rev\":");
-        gh_jbuf_u64(b, rule->rev);
-        GH_JBUF_LIT(b, ",\"signature\":");
-        gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
+        put_rule_ids(b, rule);
         GH_JBUF_LIT(b, ",\"file\":");
         gh_jbuf_json_str(b, rule->file ? rule->file : "");
         GH_JBUF_LIT(b, ",\"line\":");
@@ -915,13 +916,7 @@ void gh_eve_fmt_alert_ex(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, 
         GH_JBUF_LIT(b, ",\"alert\":{\"action\":\"blocked\",\"gid\":");
     else
         GH_JBUF_LIT(b, ",\"alert\":{\"action\":\"allowed\",\"gid\":");
-    gh_jbuf_u64(b, rule->gid);
-    GH_JBUF_LIT(b, ",\"signature_id\":");
-    gh_jbuf_u64(b, rule->sid);
-    GH_JBUF_LIT(b, ",\"rev\":");
-    gh_jbuf_u64(b, rule->rev);
-    GH_JBUF_LIT(b, ",\"signature\":");
-    gh_jbuf_json_str(b, rule->msg ? rule->msg : "");
+    put_rule_ids(b, rule);
     GH_JBUF_LIT(b, ",\"category\":");
     gh_jbuf_json_str(b, category ? category : "");
     GH_JBUF_LIT(b, ",\"severity\":");

@@ -5,7 +5,6 @@
  * continued line) into one part per thread. Each part is parsed and checked
  * into its own arena with its own line numbers; the parts are then joined
  * in file order and the checks that span the file run once on the whole. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,13 +117,8 @@ gh_rule_file *gh_rules_load_file(const char *path, gh_rule_tier tier, const gh_r
                                  unsigned jobs, gh_error *err)
 {
     gh_mem_file text;
-    if (gh_mem_file_read(path, &text) != 0) {
-        if (errno == ENOMEM)
-            gh_error_set(err, GH_E_NOMEM, "%s: out of memory", path);
-        else
-            gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
+    if (gh_rules_read_text(path, &text, err) != 0)
         return NULL;
-    }
     if (jobs == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = cpus > 0 ? (unsigned)cpus : 1;

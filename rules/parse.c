@@ -598,16 +598,22 @@ gh_rule_file *gh_rules_parse_part(const char *path, const char *text, size_t len
     return parse_into(path, path, text, len, line0, tier, err);
 }
 
+int gh_rules_read_text(const char *path, gh_mem_file *text, gh_error *err)
+{
+    if (gh_mem_file_read(path, text) == 0)
+        return 0;
+    if (errno == ENOMEM)
+        gh_error_set(err, GH_E_NOMEM, "%s: out of memory", path);
+    else
+        gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
+    return -1;
+}
+
 gh_rule_file *gh_rules_parse_file(const char *path, gh_rule_tier tier, gh_error *err)
 {
     gh_mem_file text;
-    if (gh_mem_file_read(path, &text) != 0) {
-        if (errno == ENOMEM)
-            gh_error_set(err, GH_E_NOMEM, "%s: out of memory", path);
-        else
-            gh_error_set(err, GH_E_IO, "%s: %s", path, strerror(errno));
+    if (gh_rules_read_text(path, &text, err) != 0)
         return NULL;
-    }
     gh_rule_file *f = gh_rules_parse_buffer(path, text.p, text.len, tier, err);
     gh_mem_file_free(&text);
     return f;

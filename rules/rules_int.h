@@ -37,6 +37,10 @@ void gh_strpool_free(gh_strpool *p);
 
 /* ---- parsing and checking in parts (load.c) --------------------------------- */
 
+/* Map or read the rule file @path: 0, or -1 with @err naming it. */
+struct gh_mem_file;
+int gh_rules_read_text(const char *path, struct gh_mem_file *text, gh_error *err);
+
 /* Parse @text, lines @line0 + 1... of the file @path, which the result
  * borrows (it must outlive the result). */
 gh_rule_file *gh_rules_parse_part(const char *path, const char *text, size_t len,
