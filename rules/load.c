@@ -139,7 +139,7 @@ gh_rule_file *gh_rules_load_file(const char *path, gh_rule_tier tier, const gh_r
         gh_mem_file_free(&text);
         return f;
     }
-    /* the joined file: its arena holds the path the parts borrow */
+    /* the joined file: it owns the path the parts borrow */
     f = gh_rules_parse_buffer(path, "", 0, tier, err);
     part parts[PARTS_MAX];
     pthread_t th[PARTS_MAX];
@@ -165,7 +165,7 @@ gh_rule_file *gh_rules_load_file(const char *path, gh_rule_tier tier, const gh_r
         else if (i > 0)
             part_run(&parts[i]); /* no thread: run it here */
         if (!parts[i].f) {
-            if (rc == GH_OK)
+            if (rc == GH_OK && err)
                 *err = parts[i].err;
             rc = GH_E_NOMEM;
         } else if (rc != GH_OK) {
