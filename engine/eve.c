@@ -591,7 +591,7 @@ void gh_eve_fmt_anomaly(gh_jbuf *b, const gh_pkt_in *in, const gh_packet *pkt, g
  * invalid sequences). */
 void gh_jbuf_json_bytes(gh_jbuf *b, const void *v, size_t n)
 {
-    const unsigned char *p = v, *end = p + n;
+    const unsigned char *p = v, *end = n ? p + n : p; /* v may be NULL when n is 0 */
     GH_JBUF_LIT(b, "\"");
     while (p < end) {
         const unsigned char *run = p;
@@ -647,7 +647,7 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 
 void gh_jbuf_json_jb(gh_jbuf *b, const void *v, size_t n)
 {
-    const unsigned char *p = v, *end = p + n;
+    const unsigned char *p = v, *end = n ? p + n : p; /* v may be NULL when n is 0 */
     /* bytes above 0x7f go as they are only in valid UTF-8 */
     unsigned char hi = utf8_valid(p, n) ? 0xff : 0x7f;
     GH_JBUF_LIT(b, "\"");

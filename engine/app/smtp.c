@@ -420,7 +420,7 @@ static void body_plain(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)
     }
     chunk_out(st, tx, b, n);
     m->npend = m->delim;
-    memcpy(m->pend, "\r\n" + (m->delim == 1), m->delim);
+    memcpy(m->pend, &"\r\n"[m->delim == 1], m->delim);
 }
 
 static int body_line(smtp_state *st, smtp_tx *tx, const uint8_t *b, size_t n)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the libFuzzer targets (clang, ASan + UBSan; without -Werror, which
-# the gcc builds enforce) and run each for a bounded time; exit 1 when any
+# Build the libFuzzer targets (clang, ASan + UBSan, -Werror: clang's
+# warnings fail as gcc's do) and run each for a bounded time; exit 1 when any
 # target finds a crash, leak, timeout or sanitizer report (the input is
 # left in BUILD/findings/TARGET/).
 #   tests/fuzz/run.sh SECONDS [TARGET...]     (default: every target)
@@ -16,7 +16,7 @@ build=${GH_FUZZ_BUILD:-build-fuzz}
 all=$(sed -n 's/^set(GH_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
 targets=${*:-$all}
 
-CC=clang cmake -S . -B "$build" -DGH_FUZZ=ON -DGH_BUILD_BENCH=OFF \
+CC=clang cmake -S . -B "$build" -DGH_FUZZ=ON -DGH_BUILD_BENCH=OFF -DGH_WERROR=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $(printf 'fuzz_%s ' $targets)
@@ -39,8 +39,9 @@ for t in $targets; do
         failed="$failed $t"
         grep -E 'ERROR|SUMMARY|Test unit written' "$log" >&2 || tail -n 20 "$log" >&2
     fi
+    # a finding on a seed stops the target before it prints any statistics
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
+    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 || true)
     printf 'fuzz %-9s %s  %s executions  %s  (log: %s)\n' "$t" "$res" "${execs:-?}" \
         "${cov:-cov: ?}" "$log"
 done
