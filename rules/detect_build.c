@@ -26,7 +26,6 @@
 #define _GNU_SOURCE /* memmem */
 #endif
 #include <pthread.h>
-#include <unistd.h>
 
 #include "detect/detect_int.h"
 #include "app/app.h"
@@ -2653,11 +2652,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
      * of d->sigs, then joined in rule order */
     size_t nparts = 1;
     if (total >= 2 * PART_RULES_MIN) {
-        unsigned jobs = opt->jobs;
-        if (!jobs) {
-            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-            jobs = cpus > 0 ? (unsigned)cpus : 1;
-        }
+        unsigned jobs = gh_load_threads(opt->jobs);
         nparts = total / PART_RULES_MIN < jobs ? total / PART_RULES_MIN : jobs;
         nparts = nparts < PARTS_MAX ? nparts : PARTS_MAX;
     }

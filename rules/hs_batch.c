@@ -2,6 +2,7 @@
  * cache, compile the misses on threads (largest first, each into its own
  * slot, so the result is the serial one), write them back. */
 #include "hs_batch.h"
+#include "rules_int.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -10,7 +11,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* The key: SHA-256 (first 16 bytes) of the compile's whole input. */
 static bool req_key(const gh_hs_req *r, const hs_platform_info_t *plat, gh_hs_key *k)
@@ -111,10 +111,7 @@ static void run_jobs(job *j, size_t n, unsigned jobs)
     for (size_t i = 0; i < n; i++)
         p.order[i] = i;
     qsort_r(p.order, n, sizeof(*p.order), job_cmp, j);
-    if (jobs == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = cpus > 0 ? (unsigned)cpus : 1;
-    }
+    jobs = gh_load_threads(jobs);
     if (jobs > n)
         jobs = (unsigned)n;
     pthread_t *t = jobs > 1 ? malloc((jobs - 1) * sizeof(*t)) : NULL;
@@ -156,10 +153,7 @@ static void *get_worker(void *arg)
 
 static void get_all(get_pool *p, unsigned jobs)
 {
-    if (jobs == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = cpus > 0 ? (unsigned)cpus : 1;
-    }
+    jobs = gh_load_threads(jobs);
     if (jobs > p->n)
         jobs = (unsigned)p->n;
     pthread_t t[16];

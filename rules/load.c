@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mem.h"
 #include "rules_int.h"
@@ -119,10 +118,7 @@ gh_rule_file *gh_rules_load_file(const char *path, gh_rule_tier tier, const gh_r
     gh_mem_file text;
     if (gh_rules_read_text(path, &text, err) != 0)
         return NULL;
-    if (jobs == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = cpus > 0 ? (unsigned)cpus : 1;
-    }
+    jobs = gh_load_threads(jobs);
     size_t nparts = text.len / PART_MIN;
     if (nparts > jobs)
         nparts = jobs;

@@ -22,6 +22,9 @@ gh_arena *gh_arena_new(void);
 void *gh_arena_alloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
 void gh_arena_free(gh_arena *a);
+/* Threads to use: @p jobs, or one per online CPU when it is 0. */
+unsigned gh_load_threads(unsigned jobs);
+
 /* Move every block of @src into @dst (which frees them) and free @src. */
 void gh_arena_adopt(gh_arena *dst, gh_arena *src);
 

@@ -6,8 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "rules_int.h"
+
+unsigned gh_load_threads(unsigned jobs)
+{
+    if (jobs)
+        return jobs;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 ? (unsigned)cpus : 1;
+}
 
 /* ---- arena ---------------------------------------------------------------- */
 
