@@ -99,6 +99,7 @@ void gh_counters_merge(gh_counters *dst, const gh_counters *src)
     dst->stream_bytes += src->stream_bytes;
     dst->stream_alone += src->stream_alone;
     dst->stream_conflicts += src->stream_conflicts;
+    dst->stream_rescans += src->stream_rescans;
     dst->stream_gaps += src->stream_gaps;
     dst->app_txs += src->app_txs;
     dst->app_anomalies += src->app_anomalies;
@@ -239,8 +240,9 @@ void gh_counters_print_summary(FILE *out, const gh_counters *c, double elapsed_s
     if (c->stream_bytes || c->stream_alone)
         fprintf(out, "streams: %" PRIu64 " bytes inspected reassembled, %" PRIu64
                      " TCP packets inspected alone, %" PRIu64 " conflicting retransmissions or "
-                     "overlaps, %" PRIu64 " gaps\n",
-                c->stream_bytes, c->stream_alone, c->stream_conflicts, c->stream_gaps);
+                     "overlaps, %" PRIu64 " gaps, %" PRIu64 " payloads scanned twice\n",
+                c->stream_bytes, c->stream_alone, c->stream_conflicts, c->stream_gaps,
+                c->stream_rescans);
     if (c->app_txs || c->app_anomalies || c->app_no_state)
         fprintf(out, "app layer: %" PRIu64 " transactions, %" PRIu64 " parser anomalies, %" PRIu64
                      " flows not parsed (parser pool full)\n",

@@ -1045,16 +1045,16 @@ void gh_eve_fmt_stats_extra(gh_jbuf *b, int64_t ts_sec, uint32_t ts_nsec, const 
                    "\"defrag\":{\"held\":%" PRIu64 ",\"reassembled\":%" PRIu64
                    ",\"conflicts\":%" PRIu64 ",\"refused\":%" PRIu64 "},\"stream\":{"
                    "\"bytes\":%" PRIu64 ",\"inspected_alone\":%" PRIu64 ",\"conflicts\":%" PRIu64
-                   ",\"gaps\":%" PRIu64 "},\"app_layer\":{\"tx\":%" PRIu64
+                   ",\"gaps\":%" PRIu64 ",\"rescans\":%" PRIu64 "},\"app_layer\":{\"tx\":%" PRIu64
                    ",\"anomalies\":%" PRIu64 ",\"no_state\":%" PRIu64 "}",
                    c->fw_lookups, c->fw_fastpath, c->fw_non_ip, c->flow_pool_full,
                    c->flows_ended[0], c->flows_ended[1], c->flows_ended[2], c->flows_ended[3],
                    c->dpi_inspected, c->alerts, c->dpi_passed, c->dpi_truncated,
                    c->threshold_expired, c->threshold_evicted, c->tagged, c->tag_refused,
                    c->tag_evicted, c->frag_held,
-                   c->frag_reassembled, c->frag_conflicts, c->frag_errors, c->stream_bytes, c->stream_alone,
-                   c->stream_conflicts, c->stream_gaps, c->app_txs, c->app_anomalies,
-                   c->app_no_state);
+                   c->frag_reassembled, c->frag_conflicts, c->frag_errors, c->stream_bytes,
+                   c->stream_alone, c->stream_conflicts, c->stream_gaps, c->stream_rescans,
+                   c->app_txs, c->app_anomalies, c->app_no_state);
     /* Suricata's exception_policy counters: per target, per policy applied */
     GH_JBUF_LIT(b, ",\"exception_policy\":{");
     for (int e = 0; e < GH_EXC_COND_COUNT; e++) {

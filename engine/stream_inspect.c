@@ -210,6 +210,7 @@ typedef struct deliver_ctx {
     size_t n, max;
     bool scan; /* false: only fill the window (the packet is inspected alone) */
     bool defer; /* inspect when a chunk waits (IDS; flow end), not per piece */
+    bool early; /* deferring, the packet's own bytes are fed on arrival (feed_new) */
     size_t fed;     /* bytes of the packet's own payload fed to the stream state */
     bool fed_all;   /* false: some window went without stream state */
     gh_pkt_state lst; /* st with the flow's application protocol */
@@ -250,6 +251,27 @@ static void inspect_run(deliver_ctx *c, const uint8_t *buf, size_t len, uint64_t
                                 c->si->tmp, TMP_MATCHES);
     }
     c->n = merge(c->out, c->n, c->max, c->si->tmp, n);
+}
+
+/* IDS: the bytes just appended from stream offset @p from on go through the
+ * direction's Hyperscan stream now, as on arrival, though they are verified
+ * only once acknowledged: the scan that finds the window's candidates then
+ * also finds the packet's (its packet-scope signatures, tagged PKT_HIT), so
+ * the packet side needs no scan of its own. */
+static void feed_new(deliver_ctx *c, uint64_t from)
+{
+    gh_stream_inspect *si = c->si;
+    stream_slot *s = c->slot;
+    int dir = c->dir;
+    size_t di = (size_t)(s - si->slots) * 2 + (size_t)dir;
+    if (!si->ds[di] && !(si->ds[di] = gh_dpi_stream_new())) {
+        c->fed_all = false;
+        return;
+    }
+    uint64_t run = s->woff[dir] + s->bar[dir];
+    gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st,
+                            window_of(si, s, dir) + s->bar[dir], s->wlen[dir] - s->bar[dir], run,
+                            (size_t)(from - run), GH_DPI_STREAM_FEED_ONLY, si->tmp, 0);
 }
 
 /* Inspect the window's bytes up to stream offset @p upto that were not
@@ -486,6 +508,8 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
         data += piece;
         len -= piece;
         off += piece;
+        if (c->early && c->scan)
+            feed_new(c, off - piece);
         if (!c->defer || !c->scan || off - s->insp[dir] > wait)
             inspect_upto(c, off);
     }
@@ -584,7 +608,8 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                                 gh_dpi_match *out, size_t max)
 {
     deliver_ctx c = {.si = si, .scratch = scratch, .dir = dir, .p = p, .out = out,
-                     .max = max, .defer = si->acked, .fed_all = true, .lst = *st};
+                     .max = max, .defer = si->acked, .early = si->acked, .fed_all = true,
+                     .lst = *st};
     c.st = &c.lst;
     gh_app_records_reset(si->app);
     stream_slot *s = slot_get(si, f);
@@ -617,8 +642,9 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
          * acknowledged, in chunks as Suricata's raw stream inspection does:
          * once ACKED_CHUNK bytes wait, or on a FIN or RST of the sender, or
          * once the session closes (the server sent FIN, or both did), else
-         * at flow end; a signature alerts once per chunk. The packet itself
-         * then goes through the packet side with its own scan. */
+         * at flow end; a signature alerts once per chunk. The packet's own
+         * bytes were fed on arrival (feed_new): the packet side takes its
+         * candidates from that scan. */
         take_ack(si, scratch, s, dir, p, c.st, &c);
         uint64_t pend = s->acked[dir] > s->insp[dir] ? s->acked[dir] - s->insp[dir] : 0;
         bool closing = (p->tcp_flags & (GH_TCP_FIN | GH_TCP_RST)) ||
@@ -626,7 +652,6 @@ size_t gh_stream_inspect_packet(gh_stream_inspect *si, gh_dpi_scratch *scratch, 
                        (s->rs[GH_FLOW_TOSERVER].flags & GH_REASM_CLOSED);
         if (pend && (pend >= ACKED_CHUNK || closing))
             inspect_upto(&c, s->acked[dir]);
-        c.fed_all = false;
     }
     if (!est || !(s->rs[dir].flags & GH_REASM_STARTED)) {
         si->st.not_synced++;

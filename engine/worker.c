@@ -793,6 +793,7 @@ int gh_worker_finish(gh_worker *w, uint64_t now_ns)
         w->counters.stream_bytes = ss->bytes;
         w->counters.stream_alone = ss->not_synced + ss->no_slot + ss->reasm_refused;
         w->counters.stream_conflicts = rs->retrans_conflicts + rs->overlap_conflicts;
+        w->counters.stream_rescans = ss->packet_rescans;
         w->counters.stream_gaps = rs->gaps;
         const gh_app_stats *as = gh_app_get_stats(gh_stream_inspect_app(w->si));
         w->counters.app_txs = as->txs;

@@ -75,6 +75,19 @@ for c in split:6 tiny:46 reorder:8 overlap:14; do
         '[null,21][null,22][null,23][null,24]'
 done
 
+# A packet-scope signature (type pkt) matches on its packet in both modes.
+# Its candidates come from the one Hyperscan stream scan of the packet's
+# bytes, which IDS runs on arrival though it verifies the stream only once
+# acknowledged: no payload is scanned twice (stats.stream.rescans).
+printf '%s\n' \
+    'alert tcp-pkt any any -> any 80 (msg:"tcp-pkt, one segment"; content:"P-SIGNATURE-AC"; sid:26;)' \
+    'alert tcp any any -> any 80 (msg:"tcp, split"; content:"EVIL-TCP-SIGNATURE-ACROSS-SEGMENTS"; sid:27;)' \
+    >"$TMP/pkt.rules"
+pktscope() { "$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$TMP/pkt.rules" --stream-inspect "$1" --eve - |
+    jq -c 'if .event_type=="alert" then [.pcap_cnt, .alert.signature_id] elif .event_type=="stats" then .stats.stream.rescans else empty end' | tr -d '\n'; }
+expect "packet scope on its packet, inline, no rescan" "$(pktscope arrival)" '[5,26][6,27]0'
+expect "packet scope on its packet, IDS, no rescan" "$(pktscope acked)" '[5,26][null,27]0'
+
 # alert payload fields: a stream match shows the reassembled bytes, a
 # reassembled datagram the whole datagram's payload and pkt_src "defrag"
 expect "stream match payload" "$("$GH" pcap -q -r "$DATA/evasion_tcp_split.pcap" -S "$DATA/evasion.rules" \

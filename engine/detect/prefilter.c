@@ -670,10 +670,15 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
         s->mark[ds->pend[i].sig] = s->gen;
         s->pidx[ds->pend[i].sig] = i;
     }
-    if (g->db) {
-        if (stream_ready(d, ds, o, pg, buf_offset + new_from)) {
+    /* bytes fed by an earlier call (IDS: on arrival, verified once
+     * acknowledged) are not fed again */
+    size_t feed = new_from;
+    if (ds->live && ds->d == d && ds->o == o && ds->pg == pg && ds->next > buf_offset + new_from)
+        feed = ds->next - buf_offset < len ? (size_t)(ds->next - buf_offset) : len;
+    if (g->db && feed < len) {
+        if (stream_ready(d, ds, o, pg, buf_offset + feed)) {
             stream_cb cb = {.s = s, .ds = ds};
-            hs_scan_stream(ds->hs[o][pg], (const char *)buf + new_from, (unsigned)(len - new_from), 0,
+            hs_scan_stream(ds->hs[o][pg], (const char *)buf + feed, (unsigned)(len - feed), 0,
                            s->hs, on_stream_match, &cb);
             ds->next = buf_offset + len;
         } else {
@@ -691,8 +696,9 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
         return match_core(d, s, p, st, buf, len, &c, out, max);
     }
     s->stats.buffers++;
-    /* candidates: the pending signatures whose latest fast pattern lies in the
-     * window (the others slid out: forget them), and those without one */
+    /* candidates: the pending signatures whose latest fast pattern ends in or
+     * after the window (fed early, it may lie beyond; the others slid out:
+     * forget them), and those without one */
     next_gen(s);
     uint32_t keep = 0;
     for (uint32_t i = 0; i < ds->n; i++) {

@@ -90,6 +90,8 @@ typedef struct gh_counters {
     uint64_t stream_alone;     /* TCP packets inspected alone (before establishment, no
                                   stream state to spare, or left out by reassembly limits) */
     uint64_t stream_conflicts; /* retransmitted or overlapping bytes that differed */
+    uint64_t stream_rescans;   /* stream-inspected TCP payloads the packet side scanned
+                                  again (not all of them new in-order bytes) */
     uint64_t stream_gaps;      /* streams closed with bytes missing */
     /* application layer (set at the end of a run from the worker's state) */
     uint64_t app_txs;          /* transactions logged */

@@ -396,7 +396,10 @@ enum {
  * are scanned, by a Hyperscan stream in @p ds, and the signatures whose fast
  * pattern occurred (latest occurrence) inside the window are verified on it.
  * Successive calls for one direction pass the bytes in stream order (a gap
- * restarts the Hyperscan stream at the new bytes). When more hits are live
+ * restarts the Hyperscan stream at the new bytes). New bytes that an earlier
+ * call already fed (GH_DPI_STREAM_FEED_ONLY ahead of the window, as IDS
+ * inspection does with the bytes of each packet on arrival) are not fed
+ * again; their hits are the window's candidates. When more hits are live
  * than @p ds keeps, windows that may hold the lost ones are matched as by
  * gh_dpi_match_stream (block scan), so results never differ. Only TCP
  * packets; the direction (to_server or not) comes from @p st. No
