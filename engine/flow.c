@@ -52,8 +52,9 @@ static_assert(sizeof(flow_bucket) == 64, "one bucket per cache line");
 
 struct gh_flow_table {
     gh_flow *pool;          /* capacity entries, 64-byte aligned */
-    flow_bucket *buckets;
-    uint32_t bmask;         /* nbuckets - 1 */
+    flow_bucket *buckets;   /* nb_max allocated (lazily mapped), bmask + 1 in use */
+    uint32_t bmask;         /* buckets in use - 1 */
+    uint32_t nb_max;        /* buckets for max_flows */
     uint32_t max_flows;     /* active limit before eviction */
     uint32_t capacity;      /* max_flows + GH_FLOW_BATCH_RESERVE */
     uint32_t bump;          /* entries [0, bump) have been handed out at least once */
@@ -125,6 +126,11 @@ static uint32_t nbuckets_for(uint32_t max_flows)
     return nb;
 }
 
+/* Buckets in use at first: the index grows with the flows (index_grow), so
+ * a capture of a few thousand flows touches a few pages of buckets, not one
+ * page per flow across the whole index (each a page fault). */
+#define BUCKETS_START 256u
+
 size_t gh_flow_table_memsize(uint32_t max_flows)
 {
     return ((size_t)max_flows + GH_FLOW_BATCH_RESERVE) * sizeof(gh_flow) +
@@ -190,7 +196,8 @@ gh_flow_table *gh_flow_table_new(const gh_flow_config *cfg, gh_error *err)
     t->max_flows = n;
     t->capacity = n + GH_FLOW_BATCH_RESERVE;
     uint32_t nb = nbuckets_for(n);
-    t->bmask = nb - 1;
+    t->nb_max = nb;
+    t->bmask = (nb < BUCKETS_START ? nb : BUCKETS_START) - 1;
     t->pool = calloc64((size_t)t->capacity * sizeof(gh_flow), &t->pool_mem);
     t->buckets = calloc64((size_t)nb * sizeof(flow_bucket), &t->bucket_mem);
     if (!t->pool || !t->buckets) {
@@ -409,6 +416,11 @@ uint32_t gh_flow_hash_frame(uint32_t linktype, const uint8_t *data, uint32_t cap
 
 /* ---- index ---------------------------------------------------------------- */
 
+static inline bool in_table(const gh_flow *f)
+{
+    return f->key.ip_ver != 0 && !(f->flags & GH_FLOWF_ENDED);
+}
+
 static inline uint32_t flow_index(const gh_flow_table *t, const gh_flow *f)
 {
     return (uint32_t)(f - t->pool);
@@ -449,6 +461,23 @@ static void index_insert(gh_flow_table *t, gh_flow *f, uint64_t h)
         }
         bk->overflow++;
         b = (b + 1) & t->bmask;
+    }
+}
+
+/* Before inserting entry number @p active: at half the slots in use the
+ * buckets in use double (up to those for max_flows), and every live entry
+ * is placed again. Each entry moves about once on average. */
+static void index_grow(gh_flow_table *t, uint32_t active)
+{
+    uint32_t nb = t->bmask + 1;
+    if (nb >= t->nb_max || active < nb * (SLOTS / 2))
+        return;
+    memset(t->buckets, 0, (size_t)nb * sizeof(flow_bucket));
+    t->bmask = 2 * nb - 1;
+    for (uint32_t i = 0; i < t->bump; i++) {
+        gh_flow *f = &t->pool[i];
+        if (in_table(f))
+            index_insert(t, f, key_hash(&f->key, t->cfg.hash_seed));
     }
 }
 
@@ -532,11 +561,6 @@ void gh_flow_table_end_batch(gh_flow_table *t)
         i = next;
     }
     t->limbo_head = 0;
-}
-
-static inline bool in_table(const gh_flow *f)
-{
-    return f->key.ip_ver != 0 && !(f->flags & GH_FLOWF_ENDED);
 }
 
 /* Victim rank: lower is evicted first. */
@@ -929,6 +953,7 @@ static gh_flow *lookup_classified(gh_flow_table *t, const gh_packet *p, int cls,
         *dir_out = GH_FLOW_FULL;
         return NULL;
     }
+    index_grow(t, t->st.active); /* before f is live: it is inserted below */
     flow_init(t, f, k, h, src_is_lo, p, now_ns, pkt_id);
     index_insert(t, f, h);
     int d = packet_dir(f, src_is_lo);

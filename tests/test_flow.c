@@ -902,6 +902,66 @@ static void test_expire_walk_is_bounded(void **state)
     rec_free(&r);
 }
 
+/* The index starts small and grows with the flows: every doubling places
+ * the live flows again (not the ended ones), and every flow stays findable
+ * by its key from either side; the table checks out at each step. */
+static void test_index_grows(void **state)
+{
+    (void)state;
+    gh_flow_config cfg;
+    gh_flow_config_init(&cfg);
+    cfg.max_flows = 40000;
+    recorder r = {0};
+    gh_flow_table *t = new_table(&cfg, &r);
+    r.keep_eve = false;
+    enum { N = 30000 };
+    for (int i = 0; i < N; i++) {
+        char src[32];
+        snprintf(src, sizeof(src), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        gh_packet q = pk_udp(src, (uint16_t)(1024 + i % 50000), B4, 53, 10);
+        look(t, &q, T0, GH_FLOW_TOSERVER);
+        if (i % 3 == 2) { /* ended flows must not come back on a regrow */
+            snprintf(src, sizeof(src), "10.%d.%d.%d", ((i - 1) >> 16) & 255,
+                     ((i - 1) >> 8) & 255, (i - 1) & 255);
+            gh_packet e = pk_udp(src, (uint16_t)(1024 + (i - 1) % 50000), B4, 53, 10);
+            gh_flow *f = gh_flow_find(t, &e, NULL);
+            assert_non_null(f);
+            f->last_ns = 0; /* long idle: the next expiry walk ends it */
+        }
+        if (i % 997 == 0 || (i & (i - 1)) == 0) {
+            gh_flow_table_expire(t, T0);
+            gh_flow_table_end_batch(t);
+            check_table(t);
+        }
+    }
+    while (gh_flow_table_expire(t, T0))
+        ;
+    gh_flow_table_end_batch(t);
+    check_table(t);
+    size_t live = 0;
+    for (int i = 0; i < N; i++) {
+        char src[32];
+        snprintf(src, sizeof(src), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        gh_packet q = pk_udp(src, (uint16_t)(1024 + i % 50000), B4, 53, 10);
+        gh_packet back = pk_udp(B4, 53, src, (uint16_t)(1024 + i % 50000), 10);
+        int d = -1;
+        gh_flow *f = gh_flow_find(t, &q, &d);
+        if (i % 3 == 1) { /* ended by the expiry walks */
+            assert_null(f);
+            continue;
+        }
+        assert_non_null(f);
+        assert_int_equal(d, GH_FLOW_TOSERVER);
+        assert_ptr_equal(gh_flow_find(t, &back, &d), f);
+        assert_int_equal(d, GH_FLOW_TOCLIENT);
+        live++;
+    }
+    assert_int_equal(live, gh_flow_table_stats(t)->active);
+    assert_true(live > 4 * 4096); /* enough to have grown the index several times */
+    gh_flow_table_free(t);
+    rec_free(&r);
+}
+
 static void test_pool_full_eviction(void **state)
 {
     (void)state;
@@ -1779,6 +1839,7 @@ int main(void)
         cmocka_unit_test(test_icmp_echo_and_errors),
         cmocka_unit_test(test_timeouts_by_state),
         cmocka_unit_test(test_expire_walk_is_bounded),
+        cmocka_unit_test(test_index_grows),
         cmocka_unit_test(test_pool_full_eviction),
         cmocka_unit_test(test_pool_full_policy),
         cmocka_unit_test(test_retransmissions_and_zero_window),
