@@ -1763,6 +1763,8 @@ typedef struct gsel {
     unsigned o;            /* packet orientation: 0 to_server, 1 to_client */
     const uint8_t *gmask;  /* per signature: bit g when in port group g */
     unsigned g;
+    const uint8_t *acmask; /* per signature: bit ac when it can match in address class ac */
+    unsigned ac;
     unsigned sel;          /* SEL_* */
     unsigned stage, buf;   /* SEL_TX: ready stage, fast pattern buffer (0: none) */
     unsigned x;            /* SEL_TX: or transformed buffer (gh_dpi.xbufs, 0: none) */
@@ -1773,6 +1775,8 @@ typedef struct gsel {
 /* SEL_TX: a transaction signature of direction q->o, ready at q->stage */
 static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
 {
+    if (!((q->acmask[i] >> q->ac) & 1))
+        return false;
     if (q->sel == SEL_TX)
         return sg->app && (sg->app_dirs >> q->o & 1) && sg->ready[q->o] == q->stage;
     if (sg->app || !sig_in_class(sg, q->cls))
@@ -2221,19 +2225,273 @@ static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
     return 0;
 }
 
+/* ---- address classes ------------------------------------------------------- */
+
+/* FNV-1a over @p n bytes, continued from @p h. */
+static uint64_t fnv_mix(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* 128-bit big-endian address arithmetic on IPv6 range ends. */
+static bool v6_step(uint8_t a[16], int by) /* false on wrap-around */
+{
+    for (int i = 15; i >= 0; i--) {
+        uint8_t old = a[i];
+        a[i] = (uint8_t)(a[i] + by);
+        if (by > 0 ? a[i] > old : a[i] < old)
+            return true;
+    }
+    return false;
+}
+
+/* Calls @p fn with the ranges of @p s, or of its complement (@p comp), per
+ * family in order: family 4 with lo/hi as 4 bytes big-endian, 6 with 16. */
+typedef void (*range_fn)(void *ctx, int fam, const uint8_t *lo, const uint8_t *hi);
+
+static void v4_bytes(uint32_t v, uint8_t out[4])
+{
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+}
+
+static void set_ranges(const gh_addr_set *s, bool comp, range_fn fn, void *ctx)
+{
+    uint8_t lo[16], hi[16];
+    if (!comp) {
+        for (size_t i = 0; i < s->n_v4; i++) {
+            v4_bytes(s->v4[i].lo, lo);
+            v4_bytes(s->v4[i].hi, hi);
+            fn(ctx, 4, lo, hi);
+        }
+        for (size_t i = 0; i < s->n_v6; i++)
+            fn(ctx, 6, s->v6[i].lo, s->v6[i].hi);
+        return;
+    }
+    uint64_t next = 0; /* first v4 address not yet covered */
+    for (size_t i = 0; i < s->n_v4; i++) {
+        if (s->v4[i].lo > next) {
+            v4_bytes((uint32_t)next, lo);
+            v4_bytes(s->v4[i].lo - 1, hi);
+            fn(ctx, 4, lo, hi);
+        }
+        next = (uint64_t)s->v4[i].hi + 1;
+    }
+    if (next <= UINT32_MAX) {
+        v4_bytes((uint32_t)next, lo);
+        v4_bytes(UINT32_MAX, hi);
+        fn(ctx, 4, lo, hi);
+    }
+    memset(lo, 0, 16);
+    bool more = true; /* lo is the first v6 address not yet covered */
+    for (size_t i = 0; i < s->n_v6 && more; i++) {
+        if (memcmp(s->v6[i].lo, lo, 16) > 0) {
+            memcpy(hi, s->v6[i].lo, 16);
+            v6_step(hi, -1);
+            fn(ctx, 6, lo, hi);
+        }
+        memcpy(lo, s->v6[i].hi, 16);
+        more = v6_step(lo, 1);
+    }
+    if (more) {
+        memset(hi, 0xff, 16);
+        fn(ctx, 6, lo, hi);
+    }
+}
+
+static void hash_range(void *ctx, int fam, const uint8_t *lo, const uint8_t *hi)
+{
+    uint64_t *h = ctx;
+    size_t n = fam == 4 ? 4 : 16;
+    *h = fnv_mix(*h, &fam, sizeof(fam));
+    *h = fnv_mix(fnv_mix(*h, lo, n), hi, n);
+}
+
+typedef struct set_build {
+    gh_addr_set *s;
+    size_t cap4, cap6;
+    bool oom;
+} set_build;
+
+static void add_range(void *ctx, int fam, const uint8_t *lo, const uint8_t *hi)
+{
+    set_build *b = ctx;
+    if (b->oom)
+        return;
+    if (fam == 4) {
+        if (b->s->n_v4 == b->cap4) {
+            b->cap4 = b->cap4 ? 2 * b->cap4 : 4;
+            gh_ip4_range *n = realloc(b->s->v4, b->cap4 * sizeof(*n));
+            if (!n) {
+                b->oom = true;
+                return;
+            }
+            b->s->v4 = n;
+        }
+        b->s->v4[b->s->n_v4++] = (gh_ip4_range){
+            ((uint32_t)lo[0] << 24) | ((uint32_t)lo[1] << 16) | ((uint32_t)lo[2] << 8) | lo[3],
+            ((uint32_t)hi[0] << 24) | ((uint32_t)hi[1] << 16) | ((uint32_t)hi[2] << 8) | hi[3]};
+        return;
+    }
+    if (b->s->n_v6 == b->cap6) {
+        b->cap6 = b->cap6 ? 2 * b->cap6 : 4;
+        gh_ip6_range *n = realloc(b->s->v6, b->cap6 * sizeof(*n));
+        if (!n) {
+            b->oom = true;
+            return;
+        }
+        b->s->v6 = n;
+    }
+    gh_ip6_range *r = &b->s->v6[b->s->n_v6++];
+    memcpy(r->lo, lo, 16);
+    memcpy(r->hi, hi, 16);
+}
+
+/* @p s, or its complement, as a new set; false when out of memory. */
+static bool set_copy(const gh_addr_set *s, bool comp, gh_addr_set *out)
+{
+    memset(out, 0, sizeof(*out));
+    set_build b = {.s = out};
+    set_ranges(s, comp, add_range, &b);
+    if (b.oom)
+        gh_addr_set_free(out);
+    return !b.oom;
+}
+
+/* Do @p a and @p b share an address? */
+static bool sets_meet(const gh_addr_set *a, const gh_addr_set *b)
+{
+    for (size_t i = 0, j = 0; i < a->n_v4 && j < b->n_v4;) {
+        if (a->v4[i].hi < b->v4[j].lo)
+            i++;
+        else if (b->v4[j].hi < a->v4[i].lo)
+            j++;
+        else
+            return true;
+    }
+    for (size_t i = 0, j = 0; i < a->n_v6 && j < b->n_v6;) {
+        if (memcmp(a->v6[i].hi, b->v6[j].lo, 16) < 0)
+            i++;
+        else if (memcmp(b->v6[j].hi, a->v6[i].lo, 16) < 0)
+            j++;
+        else
+            return true;
+    }
+    return false;
+}
+
+static bool set_is_any(const gh_addr_set *s)
+{
+    static const uint8_t zero[16], ones[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    return s->n_v4 == 1 && s->v4[0].lo == 0 && s->v4[0].hi == UINT32_MAX && s->n_v6 == 1 &&
+           !memcmp(s->v6[0].lo, zero, 16) && !memcmp(s->v6[0].hi, ones, 16);
+}
+
+typedef struct set_count {
+    uint64_t h;
+    const gh_addr_set *s; /* a set with that hash */
+    bool comp;            /* ... whose complement is the canonical one */
+} set_count;
+
+static int set_count_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const set_count *)a)->h, y = ((const set_count *)b)->h;
+    return x < y ? -1 : x > y;
+}
+
+/* The address classes: the home set is the address set the signatures name
+ * most (a set and its complement count as one, $HOME_NET and
+ * $EXTERNAL_NET), when at least an eighth of the signatures name it; then
+ * @p acmask[i] gets bit 2 * a + b when signature i can match a packet
+ * whose source is in the home set (a) or not and whose destination is (b)
+ * or not. With no such set, one class and every bit set. Only the masks
+ * decide what a class's databases hold, so the choice of the set costs
+ * speed at worst, never a match. */
+static int addr_classes(gh_dpi *d, uint8_t *acmask)
+{
+    d->nac = 1;
+    memset(acmask, 0xff, d->n ? d->n : 1);
+    if (!d->ac_opt)
+        return 0;
+    set_count *c = malloc((2 * d->n + 1) * sizeof(*c));
+    if (!c)
+        return GH_E_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const gh_addr_set *ss[2] = {&d->sigs[i].src, &d->sigs[i].dst};
+        for (int k = 0; k < 2; k++) {
+            const gh_addr_set *x = ss[k];
+            if (set_is_any(x) || (!x->n_v4 && !x->n_v6))
+                continue;
+            /* canonical: the one of the set and its complement without 0.0.0.0 */
+            bool comp = x->n_v4 && x->v4[0].lo == 0;
+            uint64_t h = 1469598103934665603ull;
+            set_ranges(x, comp, hash_range, &h);
+            c[n++] = (set_count){h, x, comp};
+        }
+    }
+    qsort(c, n, sizeof(*c), set_count_cmp);
+    size_t best = 0, best_n = 0;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && c[j].h == c[i].h; j++)
+            ;
+        if (j - i > best_n) {
+            best_n = j - i;
+            best = i;
+        }
+    }
+    gh_addr_set comp = {0};
+    int rc = 0;
+    if (best_n * 8 >= d->n && best_n > 0) {
+        if (!set_copy(c[best].s, c[best].comp, &d->home) ||
+            !set_copy(&d->home, true, &comp)) {
+            rc = GH_E_NOMEM;
+            goto out;
+        }
+        d->nac = AC_MAX;
+        const gh_addr_set *reg[2] = {&comp, &d->home}; /* not in home, in home */
+        for (size_t i = 0; i < d->n; i++) {
+            const dpi_sig *sg = &d->sigs[i];
+            bool src[2], dst[2];
+            for (int x = 0; x < 2; x++) {
+                src[x] = sets_meet(&sg->src, reg[x]);
+                dst[x] = sets_meet(&sg->dst, reg[x]);
+            }
+            uint8_t m = 0;
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
+                    if ((src[a] && dst[b]) || (sg->bidir && src[b] && dst[a]))
+                        m |= (uint8_t)(1u << (2 * a + b));
+            acmask[i] = m;
+        }
+    }
+out:
+    gh_addr_set_free(&comp);
+    free(c);
+    return rc;
+}
+
 /* Cut the port groups and fill every group; their database requests go to
  * @p dr. */
 static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
 {
     uint8_t *gmask = malloc(d->n ? d->n : 1);
+    uint8_t *acmask = malloc(d->n ? d->n : 1);
     uint32_t *ids = malloc((d->n ? d->n : 1) * sizeof(*ids));
-    if (!gmask || !ids) {
+    int rc = gmask && acmask && ids ? addr_classes(d, acmask) : GH_E_NOMEM;
+    if (rc) {
         free(gmask);
+        free(acmask);
         free(ids);
         gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
         return GH_E_NOMEM;
     }
-    int rc = 0;
     for (unsigned c = 0; c < CLS_N && !rc; c++)
         for (unsigned o = 0; o < 2 && !rc; o++) {
             if (build_port_map(d, c, o, gmask) != 0) {
@@ -2241,39 +2499,49 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
                 gh_error_set(err, rc, "out of memory building the port groups");
                 break;
             }
-            gsel all = {.cls = c, .o = o, .gmask = gmask, .sel = SEL_ALL, .ids = ids};
+            gsel all = {.cls = c, .o = o, .gmask = gmask, .acmask = acmask, .sel = SEL_ALL,
+                        .ids = ids};
             all.nids = set_members(d, &all, ids);
-            for (unsigned g = 0; g < d->pmap[c][o].ngroups && !rc; g++) {
-                gsel q = all;
-                q.g = g;
-                rc = build_group(d, &d->groups[c][o][g], &q, HS_MODE_BLOCK, dr, err);
-                if (c != CLS_TCP || rc)
-                    continue;
-                q.sel = SEL_STREAM;
-                rc = build_group(d, &d->sgroups[o][g], &q, HS_MODE_STREAM, dr, err);
-                q.sel = SEL_PACKET;
-                if (!rc)
-                    rc = build_group(d, &d->pgroups[o][g], &q, HS_MODE_BLOCK, dr, err);
-            }
+            for (unsigned ac = 0; ac < d->nac && !rc; ac++)
+                for (unsigned g = 0; g < d->pmap[c][o].ngroups && !rc; g++) {
+                    dpi_groupset *gs = &d->gs[ac];
+                    gsel q = all;
+                    q.g = g;
+                    q.ac = ac;
+                    rc = build_group(d, &gs->groups[c][o][g], &q, HS_MODE_BLOCK, dr, err);
+                    if (c != CLS_TCP || rc)
+                        continue;
+                    q.sel = SEL_STREAM;
+                    rc = build_group(d, &gs->sgroups[o][g], &q, HS_MODE_STREAM, dr, err);
+                    q.sel = SEL_PACKET;
+                    if (!rc)
+                        rc = build_group(d, &gs->pgroups[o][g], &q, HS_MODE_BLOCK, dr, err);
+                }
         }
     /* transactions: no port groups (ports are checked per candidate) */
     tx_fp_transformed(d);
     for (unsigned o = 0; o < 2 && !rc; o++)
         for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++) {
-            gsel all = {.o = o, .sel = SEL_TX, .stage = st, .ids = ids};
+            gsel all = {.o = o, .acmask = acmask, .sel = SEL_TX, .stage = st, .ids = ids};
             all.nids = set_members(d, &all, ids);
-            for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
-                gsel q = all;
-                q.buf = b;
-                rc = build_group(d, &d->txg[o][st][b], &q, HS_MODE_BLOCK, dr, err);
-            }
-            for (unsigned x = 1; x < d->nxbufs && !rc; x++) {
-                gsel q = all;
-                q.x = x;
-                rc = build_group(d, &d->txx[o][st][x], &q, HS_MODE_BLOCK, dr, err);
+            for (unsigned ac = 0; ac < d->nac && !rc; ac++) {
+                dpi_groupset *gs = &d->gs[ac];
+                for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
+                    gsel q = all;
+                    q.buf = b;
+                    q.ac = ac;
+                    rc = build_group(d, &gs->txg[o][st][b], &q, HS_MODE_BLOCK, dr, err);
+                }
+                for (unsigned x = 1; x < d->nxbufs && !rc; x++) {
+                    gsel q = all;
+                    q.x = x;
+                    q.ac = ac;
+                    rc = build_group(d, &gs->txx[o][st][x], &q, HS_MODE_BLOCK, dr, err);
+                }
             }
         }
     free(gmask);
+    free(acmask);
     free(ids);
     return rc;
 }
@@ -2400,6 +2668,7 @@ void gh_dpi_free(gh_dpi *d)
     for (size_t i = 0; i < d->nsups; i++)
         gh_addr_set_free(&d->sups[i].addrs);
     free(d->sups);
+    gh_addr_set_free(&d->home);
     gh_strpool_free(d->strs);
     free(d);
 }
@@ -2417,6 +2686,7 @@ void gh_dpi_options_init(gh_dpi_options *o)
     memset(o, 0, sizeof(*o));
     o->port_groups = PG_MAX;
     o->port_group_min_diff = 64;
+    o->addr_classes = true;
     o->pcre_hyperscan = true;
     o->cache_max_bytes = GH_DPI_CACHE_MAX_DEFAULT;
 }
@@ -2647,6 +2917,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
     }
     d->max_pg = opt->port_groups;
     d->pg_min_diff = opt->port_group_min_diff;
+    d->nac = 1;
+    d->ac_opt = opt->addr_classes;
     gh_action_order_default(&d->order);
     /* the rules in parts, one per thread, each compiled into its own slice
      * of d->sigs, then joined in rule order */
@@ -2769,6 +3041,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
             for (unsigned o = 0; o < 2; o++)
                 if (d->pmap[c][o].ngroups > rep->port_groups)
                     rep->port_groups = d->pmap[c][o].ngroups;
+        rep->addr_classes = d->nac;
         for (size_t i = 0; i < d->n; i++)
             rep->no_fast_pattern += d->sigs[i].fp_kw < 0;
         rep->db_bytes = d->db_bytes;

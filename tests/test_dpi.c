@@ -1,6 +1,7 @@
 /* Signature matcher: keyword semantics on hand-written payloads, header
  * conditions, action precedence, skipped rules, a randomized differential
  * test against a deliberately naive matcher, and the ET Open subset. */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1565,6 +1566,152 @@ static const char *const rport[] = {
 static const uint16_t pports[] = {0, 1, 20, 21, 22, 79, 80, 81, 82, 138, 139, 140, 443, 444,
                                   445, 446, 1023, 1024, 5000, 8000, 8080, 8081, 9000, 65535};
 
+/* Address classes change which databases a packet scans, never what
+ * matches: rules whose addresses are a dominant home set, its complement,
+ * any, single hosts, mixed lists, IPv6, negations and <>, compiled with
+ * and without the classes, must give identical results on packets of every
+ * class (both orientations and without flow state), on the packet side of
+ * TCP streams and on incremental stream windows (a stream per address pair,
+ * so each keeps its class). */
+static const char *const raddr[] = {
+    "[10.0.0.0/8,192.168.0.0/16]", "![10.0.0.0/8,192.168.0.0/16]",
+    "[10.0.0.0/8,192.168.0.0/16]", "![10.0.0.0/8,192.168.0.0/16]",
+    "any", "10.1.2.3", "[1.2.3.0/24,10.9.9.9]", "!10.0.0.5", "[192.168.1.0/24,8.8.8.8]",
+    "2001:db8::1", "[2001:db8::/32,10.0.0.0/8]", "![2001:db8::/32,1.2.3.4]"};
+static const char *const paddr[] = {"10.0.0.5", "10.1.2.3", "192.168.1.7", "8.8.8.8",
+                                    "1.2.3.4", "10.9.9.9", "172.16.0.1", "9.9.9.9",
+                                    "v6:2001:db8::1", "v6:fe80::1"};
+
+static void set_addr(gh_packet *p, gh_addr *a, const char *s)
+{
+    if (strncmp(s, "v6:", 3)) {
+        set_ip4(a, s);
+        return;
+    }
+    memset(a, 0, sizeof(*a));
+    assert_int_equal(inet_pton(AF_INET6, s + 3, a->b), 1);
+    p->ip_ver = 6;
+}
+
+static void test_addr_classes(void **state)
+{
+    (void)state;
+    uint64_t rng = pb_rng_seed("GH_TEST_SEED");
+    enum { BATCHES = 10, RULES = 160, PKTS = 500, FLOWS = 6 };
+    static char text[RULES * 520];
+    size_t total = 0, classed = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        size_t tw = 0;
+        for (int i = 0; i < RULES; i++) {
+            nrule r;
+            char one[400];
+            srand((unsigned)pb_rng(&rng));
+            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1));
+            int v = (int)(pb_rng(&rng) % 6);
+            const char *extra = v == 1 ? "flow:to_server; " : v == 2 ? "flow:no_stream; " : "";
+            const char *proto = pb_rng(&rng) % 5 == 0 ? "ip" : pb_rng(&rng) % 5 == 0 ? "udp" : "tcp";
+            const char *src = raddr[pb_rng(&rng) % (sizeof(raddr) / sizeof(raddr[0]))];
+            const char *dst = raddr[pb_rng(&rng) % (sizeof(raddr) / sizeof(raddr[0]))];
+            const char *arrow = pb_rng(&rng) % 6 == 0 ? "<>" : "->";
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "alert %s %s any %s %s any (%s%s",
+                                   proto, src, arrow, dst, extra, strchr(one, '(') + 1);
+        }
+        gh_error err = {0};
+        gh_rule_file *f =
+            gh_rules_parse_buffer("t.rules", text, strlen(text), GH_RULE_TIER_SIGNATURE, &err);
+        assert_non_null(f);
+        assert_int_equal(gh_rules_check(f, NULL), 0);
+        gh_dpi_options oc, o1;
+        gh_dpi_options_init(&oc);
+        gh_dpi_options_init(&o1);
+        o1.addr_classes = false;
+        gh_dpi_load_report rc, r1;
+        gh_dpi *dc = gh_dpi_compile_ex(&f, 1, NULL, &oc, NULL, NULL, &rc, &err);
+        gh_dpi *d1 = gh_dpi_compile_ex(&f, 1, NULL, &o1, NULL, NULL, &r1, &err);
+        assert_non_null(dc);
+        assert_non_null(d1);
+        assert_int_equal(rc.loaded, RULES);
+        assert_int_equal(r1.addr_classes, 1);
+        classed += rc.addr_classes == 4;
+        gh_dpi_scratch *sc = gh_dpi_scratch_new(dc, &err), *s1 = gh_dpi_scratch_new(d1, &err);
+        assert_true(sc && s1);
+        gh_dpi_stream *dsc[FLOWS], *ds1[FLOWS];
+        const char *fsrc[FLOWS], *fdst[FLOWS];
+        int E[FLOWS] = {0};
+        for (int k = 0; k < FLOWS; k++) {
+            dsc[k] = gh_dpi_stream_new();
+            ds1[k] = gh_dpi_stream_new();
+            assert_true(dsc[k] && ds1[k]);
+            fsrc[k] = paddr[pb_rng(&rng) % 8]; /* IPv4: the streams use mkpkt's addresses */
+            fdst[k] = paddr[pb_rng(&rng) % 8];
+        }
+        char st[SMAXLEN];
+        for (int j = 0; j < SMAXLEN; j++)
+            st[j] = "abcABxy"[pb_rng(&rng) % 7];
+        for (int k = 0; k < PKTS; k++) {
+            int dl = 1 + (int)(pb_rng(&rng) % 24), at = (int)(pb_rng(&rng) % (SMAXLEN - dl));
+            uint8_t proto = pb_rng(&rng) % 4 == 0 ? 17 : 6;
+            gh_packet p = mkpkt(proto, "1.1.1.1", 1000, "2.2.2.2", 80, st + at, (size_t)dl);
+            const char *a = paddr[pb_rng(&rng) % (sizeof(paddr) / sizeof(paddr[0]))];
+            const char *c = paddr[pb_rng(&rng) % (sizeof(paddr) / sizeof(paddr[0]))];
+            set_addr(&p, &p.src, a);
+            set_addr(&p, &p.dst, c);
+            if (p.ip_ver == 6 && strncmp(a, "v6:", 3)) /* one family for both */
+                set_addr(&p, &p.src, "v6:fe80::1");
+            if (p.ip_ver == 6 && strncmp(c, "v6:", 3))
+                set_addr(&p, &p.dst, "v6:2001:db8::1");
+            gh_pkt_state ps = {.has_flow = true, .established = true,
+                               .to_server = pb_rng(&rng) % 2 == 0};
+            const gh_pkt_state *pst = pb_rng(&rng) % 5 == 0 ? NULL : &ps;
+            gh_dpi_match x[RULES], y[RULES];
+            size_t nx = gh_dpi_match_packet(dc, sc, &p, pst, p.payload, p.payload_len, x, RULES);
+            size_t ny = gh_dpi_match_packet(d1, s1, &p, pst, p.payload, p.payload_len, y, RULES);
+            expect_same(x, nx, y, ny, "packet, classes vs none");
+            total += nx;
+            if (proto != 6)
+                continue;
+            nx = gh_dpi_match_packet_ex(dc, sc, &p, &ps, p.payload, p.payload_len,
+                                        GH_DPI_PACKET_TCP_SIDE, x, RULES);
+            ny = gh_dpi_match_packet_ex(d1, s1, &p, &ps, p.payload, p.payload_len,
+                                        GH_DPI_PACKET_TCP_SIDE, y, RULES);
+            expect_same(x, nx, y, ny, "packet side, classes vs none");
+            total += nx;
+            /* a stream of one of the flows, fed along */
+            int fl = (int)(pb_rng(&rng) % FLOWS);
+            if (E[fl] + dl > SMAXLEN) {
+                E[fl] = 0;
+                gh_dpi_stream_reset(dsc[fl]);
+                gh_dpi_stream_reset(ds1[fl]);
+            }
+            gh_packet q = mkpkt(6, fsrc[fl], 40000, fdst[fl], 445, st + E[fl], (size_t)dl);
+            gh_pkt_state qs = {.has_flow = true, .established = true, .to_server = true};
+            int S = E[fl] + dl > SW ? E[fl] + dl - SW : 0;
+            nx = gh_dpi_match_stream_inc(dc, sc, dsc[fl], &q, &qs, (const uint8_t *)st + S,
+                                         (size_t)(E[fl] + dl - S), (uint64_t)S,
+                                         (size_t)(E[fl] - S), 0, x, RULES);
+            ny = gh_dpi_match_stream_inc(d1, s1, ds1[fl], &q, &qs, (const uint8_t *)st + S,
+                                         (size_t)(E[fl] + dl - S), (uint64_t)S,
+                                         (size_t)(E[fl] - S), 0, y, RULES);
+            expect_same(x, nx, y, ny, "stream, classes vs none");
+            total += nx;
+            E[fl] += dl;
+        }
+        for (int k = 0; k < FLOWS; k++) {
+            gh_dpi_stream_free(dsc[k]);
+            gh_dpi_stream_free(ds1[k]);
+        }
+        gh_dpi_scratch_free(sc);
+        gh_dpi_scratch_free(s1);
+        gh_dpi_free(dc);
+        gh_dpi_free(d1);
+        gh_rule_file_free(f);
+    }
+    printf("address classes: %zu matches compared, %zu of %d batches classed\n", total, classed,
+           BATCHES);
+    assert_true(total > 1000);
+    assert_int_equal(classed, BATCHES);
+}
+
 /* Rules compile in parts on threads when there are many: the result must be
  * the serial one, down to the variable ids, the prefilter requests, the
  * errors and the report, with names first seen in any part. */
@@ -1899,6 +2046,7 @@ int main(void)
         cmocka_unit_test(test_stream_differential),
         cmocka_unit_test(test_stream_incremental),
         cmocka_unit_test(test_port_groups),
+        cmocka_unit_test(test_addr_classes),
         cmocka_unit_test(test_compile_in_parts),
         cmocka_unit_test(test_pcre_prefilter),
     };

@@ -315,6 +315,16 @@ enum {
  * (with the signatures of every port), the rest share group 0. */
 #define PG_MAX 8
 
+/* Address classes: the packet's source and destination each in or out of
+ * the ruleset's home set (the address set its signatures name most, e.g.
+ * $HOME_NET; $EXTERNAL_NET is its complement): class 2 * (src in home) +
+ * (dst in home). Every database group exists per class, holding only the
+ * signatures whose addresses can match a packet of that class, so traffic
+ * inside the home network is not scanned for the patterns of signatures
+ * from or to the outside, and the reverse. One class when no set is named
+ * often enough to pay (rules/detect_build.c, addr_classes). */
+#define AC_MAX 4
+
 typedef struct port_map {
     uint32_t n;        /* segments; 0: one group for every port */
     uint16_t *lo;      /* segment starts, ascending, lo[0] == 0 */
@@ -322,13 +332,8 @@ typedef struct port_map {
     unsigned ngroups;  /* groups in use (>= 1) */
 } port_map;
 
-struct gh_dpi {
-    dpi_sig *sigs;
-    size_t n;
-    struct gh_strpool *strs; /* the strings of the signatures' info shared by many
-                                (file, protocol, classtype, category, type_why) */
-    unsigned max_pg;   /* port groups per class and orientation (option) */
-    unsigned pg_min_diff; /* build only: gh_dpi_options.port_group_min_diff */
+/* The database groups of one address class. */
+typedef struct dpi_groupset {
     /* block mode, per class, packet orientation (the signatures requiring
      * that direction or none) and port group: packets (gh_dpi_match_packet)
      * and windows of streams without incremental state (gh_dpi_match_stream) */
@@ -342,12 +347,27 @@ struct gh_dpi {
     /* transactions: per direction, stage a signature is ready at, and fast
      * pattern buffer (block mode; index 0: the signatures without one) */
     dpi_group txg[2][GH_STAGE_DONE + 1][GH_BUF_N];
-    /* transactions, fast patterns in a transformed buffer (Suricata's
-     * transformed buffers with their own prefilter): the distinct buffer and
-     * chain pairs, and their groups as txg's (index 0 unused) */
+    /* transactions, fast patterns in a transformed buffer: gh_dpi.xbufs'
+     * groups as txg's (index 0 unused) */
+    dpi_group txx[2][GH_STAGE_DONE + 1][XBUF_MAX];
+} dpi_groupset;
+
+struct gh_dpi {
+    dpi_sig *sigs;
+    size_t n;
+    struct gh_strpool *strs; /* the strings of the signatures' info shared by many
+                                (file, protocol, classtype, category, type_why) */
+    unsigned max_pg;   /* port groups per class and orientation (option) */
+    unsigned pg_min_diff; /* build only: gh_dpi_options.port_group_min_diff */
+    /* the database groups per address class (gs[0] only when nac is 1) */
+    dpi_groupset gs[AC_MAX];
+    unsigned nac;      /* address classes in use: 1 or AC_MAX */
+    bool ac_opt;       /* build only: gh_dpi_options.addr_classes */
+    gh_addr_set home;  /* the home set the classes are cut by (nac AC_MAX) */
+    /* transformed transaction buffers with their own prefilter (Suricata's):
+     * the distinct buffer and chain pairs (index 0 unused) */
     dpi_xbuf xbufs[XBUF_MAX];
     unsigned nxbufs;
-    dpi_group txx[2][GH_STAGE_DONE + 1][XBUF_MAX];
     port_map pmap[CLS_N][2];
     /* the distinct Hyperscan databases, groups' and pcre prefilters': identical
      * ones are built once and shared, so they are freed from here only */
@@ -406,8 +426,10 @@ typedef struct dpi_pend {
 
 struct gh_dpi_stream {
     const gh_dpi *d;        /* the ruleset the streams were opened on */
-    hs_stream_t *hs[2][PG_MAX]; /* per sgroups database, opened at first use, then reset */
-    int o, pg;              /* the database in use, -1: none */
+    hs_stream_t *hs[2][PG_MAX]; /* per sgroups orientation and port group: opened at
+                                   first use, then reset */
+    uint8_t hs_ac[2][PG_MAX]; /* the address class of the database hs[o][pg] is on */
+    int o, pg, ac;          /* the database in use, -1: none */
     bool live;              /* hs[o][pg] holds this flow's state (else reset before use) */
     uint64_t base;          /* stream offset of Hyperscan's offset 0 */
     uint64_t next;          /* stream offset of the next byte to feed */
@@ -421,9 +443,20 @@ struct gh_dpi_stream {
  * for packet-scope signatures (candidates for the packet, not the stream). */
 #define PKT_HIT 0x80000000u
 #define N_GROUPS                                                                             \
-    (CLS_N * 2 * PG_MAX + 4 * PG_MAX + 2 * (GH_STAGE_DONE + 1) * (GH_BUF_N + XBUF_MAX))
+    (AC_MAX * (CLS_N * 2 * PG_MAX + 4 * PG_MAX + 2 * (GH_STAGE_DONE + 1) * (GH_BUF_N + XBUF_MAX)))
 
 /* Whether address @p a of a packet of IP version @p ver is in @p s. */
+static inline bool gh_detect_addr_in(const gh_addr_set *s, uint8_t ver, const gh_addr *a);
+
+/* Packet @p p's address class (gh_dpi.gs). */
+static inline unsigned gh_detect_addr_class(const gh_dpi *d, const gh_packet *p)
+{
+    if (d->nac == 1)
+        return 0;
+    return 2u * gh_detect_addr_in(&d->home, p->ip_ver, &p->src) +
+           gh_detect_addr_in(&d->home, p->ip_ver, &p->dst);
+}
+
 static inline bool gh_detect_addr_in(const gh_addr_set *s, uint8_t ver, const gh_addr *a)
 {
     if (ver == 4) {

@@ -47,21 +47,24 @@ static inline unsigned port_group(const gh_dpi *d, unsigned cls, unsigned o, con
 size_t gh_detect_all_groups(const gh_dpi *d, dpi_group **out)
 {
     size_t n = 0;
-    for (unsigned o = 0; o < 2; o++)
-        for (unsigned g = 0; g < PG_MAX; g++) {
-            for (unsigned c = 0; c < CLS_N; c++)
-                out[n++] = (dpi_group *)&d->groups[c][o][g];
-            out[n++] = (dpi_group *)&d->sgroups[o][g];
-            out[n++] = (dpi_group *)&d->pgroups[o][g];
-        }
-    for (unsigned o = 0; o < 2; o++)
-        for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
-            for (unsigned b = 0; b < GH_BUF_N; b++)
-                out[n++] = (dpi_group *)&d->txg[o][st][b];
-    for (unsigned o = 0; o < 2; o++)
-        for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
-            for (unsigned x = 0; x < XBUF_MAX; x++)
-                out[n++] = (dpi_group *)&d->txx[o][st][x];
+    for (unsigned ac = 0; ac < (d->nac ? d->nac : 1); ac++) {
+        dpi_groupset *gs = (dpi_groupset *)&d->gs[ac];
+        for (unsigned o = 0; o < 2; o++)
+            for (unsigned g = 0; g < PG_MAX; g++) {
+                for (unsigned c = 0; c < CLS_N; c++)
+                    out[n++] = &gs->groups[c][o][g];
+                out[n++] = &gs->sgroups[o][g];
+                out[n++] = &gs->pgroups[o][g];
+            }
+        for (unsigned o = 0; o < 2; o++)
+            for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
+                for (unsigned b = 0; b < GH_BUF_N; b++)
+                    out[n++] = &gs->txg[o][st][b];
+        for (unsigned o = 0; o < 2; o++)
+            for (unsigned st = 0; st <= GH_STAGE_DONE; st++)
+                for (unsigned x = 0; x < XBUF_MAX; x++)
+                    out[n++] = &gs->txx[o][st][x];
+    }
     return n;
 }
 
@@ -467,9 +470,10 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             add_cand(s, s->pcand[i]);
         scan = false; /* the stream calls scanned these bytes */
     }
+    const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
     for (unsigned k = 0; k < no; k++) {
         unsigned o = os[k], pg = port_group(d, cls, o, p);
-        const dpi_group *g = tcp_side ? &d->pgroups[o][pg] : &d->groups[cls][o][pg];
+        const dpi_group *g = tcp_side ? &gs->pgroups[o][pg] : &gs->groups[cls][o][pg];
         if (g->db && scan)
             hs_scan(g->db, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
         add_nofp(s, g, p);
@@ -534,7 +538,7 @@ gh_dpi_stream *gh_dpi_stream_new(void)
 {
     gh_dpi_stream *ds = calloc(1, sizeof(*ds));
     if (ds)
-        ds->o = ds->pg = -1;
+        ds->o = ds->pg = ds->ac = -1;
     return ds;
 }
 
@@ -545,7 +549,7 @@ static void stream_close_all(gh_dpi_stream *ds)
             hs_close_stream(ds->hs[o][g], NULL, NULL, NULL);
             ds->hs[o][g] = NULL;
         }
-    ds->o = ds->pg = -1;
+    ds->o = ds->pg = ds->ac = -1;
     ds->live = false;
 }
 
@@ -570,8 +574,9 @@ size_t gh_dpi_stream_size(const gh_dpi_stream *ds)
     for (unsigned o = 0; o < 2; o++)
         for (unsigned g = 0; g < PG_MAX; g++) {
             size_t sz = 0;
-            if (ds->hs[o][g] && ds->d->sgroups[o][g].db &&
-                hs_stream_size(ds->d->sgroups[o][g].db, &sz) == HS_SUCCESS)
+            const hs_database_t *db =
+                ds->hs[o][g] ? ds->d->gs[ds->hs_ac[o][g]].sgroups[o][g].db : NULL;
+            if (db && hs_stream_size(db, &sz) == HS_SUCCESS)
                 total += sz;
         }
     return total;
@@ -614,27 +619,34 @@ static int on_stream_match(unsigned id, unsigned long long from, unsigned long l
     return 0;
 }
 
-/* Make ds->hs[o][pg] a fresh or continuing stream whose next byte is at
- * stream offset @p off. Returns false when Hyperscan cannot open one. */
-static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int o, int pg, uint64_t off)
+/* Make ds->hs[o][pg] a fresh or continuing stream on address class @p ac's
+ * database whose next byte is at stream offset @p off. Returns false when
+ * Hyperscan cannot open one. */
+static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int o, int pg, int ac, uint64_t off)
 {
     if (ds->d != d)
         stream_close_all(ds); /* opened on another ruleset */
     ds->d = d;
-    if (ds->live && ds->o == o && ds->pg == pg && ds->next == off)
+    if (ds->live && ds->o == o && ds->pg == pg && ds->ac == ac && ds->next == off)
         return true;
     /* a new flow, another database, or a gap in the bytes fed: start over at
      * @p off; the pending hits stay (their offsets are absolute) */
     hs_stream_t **hs = &ds->hs[o][pg];
+    if (*hs && ds->hs_ac[o][pg] != ac) { /* a stream of another class's database */
+        hs_close_stream(*hs, NULL, NULL, NULL);
+        *hs = NULL;
+    }
     if (*hs) {
         if (hs_reset_stream(*hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
             return false;
-    } else if (hs_open_stream(d->sgroups[o][pg].db, 0, hs) != HS_SUCCESS) {
+    } else if (hs_open_stream(d->gs[ac].sgroups[o][pg].db, 0, hs) != HS_SUCCESS) {
         *hs = NULL;
         return false;
     }
+    ds->hs_ac[o][pg] = (uint8_t)ac;
     ds->o = o;
     ds->pg = pg;
+    ds->ac = ac;
     ds->live = true;
     ds->base = ds->next = off;
     return true;
@@ -659,7 +671,8 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
         return 0; /* no new bytes: no payload signature can be reported */
     int o = st && st->has_flow && !st->to_server ? 1 : 0;
     int pg = (int)port_group(d, CLS_TCP, (unsigned)o, p);
-    const dpi_group *g = &d->sgroups[o][pg];
+    int ac = (int)gh_detect_addr_class(d, p);
+    const dpi_group *g = &d->gs[ac].sgroups[o][pg];
     if (ds->n && ds->d != d) { /* pending hits of another ruleset (a reload) */
         ds->n = 0;
         ds->block_until = buf_offset + len; /* hits before the swap are unknown */
@@ -673,10 +686,11 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     /* bytes fed by an earlier call (IDS: on arrival, verified once
      * acknowledged) are not fed again */
     size_t feed = new_from;
-    if (ds->live && ds->d == d && ds->o == o && ds->pg == pg && ds->next > buf_offset + new_from)
+    if (ds->live && ds->d == d && ds->o == o && ds->pg == pg && ds->ac == ac &&
+        ds->next > buf_offset + new_from)
         feed = ds->next - buf_offset < len ? (size_t)(ds->next - buf_offset) : len;
     if (g->db && feed < len) {
-        if (stream_ready(d, ds, o, pg, buf_offset + feed)) {
+        if (stream_ready(d, ds, o, pg, ac, buf_offset + feed)) {
             stream_cb cb = {.s = s, .ds = ds};
             hs_scan_stream(ds->hs[o][pg], (const char *)buf + feed, (unsigned)(len - feed), 0,
                            s->hs, on_stream_match, &cb);
@@ -883,7 +897,8 @@ static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
 static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                           const gh_dpi_tx_view *tv, int dir, unsigned r)
 {
-    const dpi_group *g = d->txg[dir][r];
+    const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
+    const dpi_group *g = gs->txg[dir][r];
     add_nofp(s, &g[0], p);
     for (unsigned b = 1; b < GH_BUF_N; b++) {
         const uint8_t *buf;
@@ -897,7 +912,7 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
     }
     /* transformed buffers: transformed as seg_match does, then scanned */
     for (unsigned x = 1; x < d->nxbufs; x++) {
-        const dpi_group *gx = &d->txx[dir][r][x];
+        const dpi_group *gx = &gs->txx[dir][r][x];
         const dpi_xbuf *xb = &d->xbufs[x];
         const uint8_t *buf;
         uint32_t len;

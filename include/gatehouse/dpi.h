@@ -70,6 +70,7 @@ typedef struct gh_dpi_load_report {
     size_t db_bytes;           /**< their total size (hs_database_size) */
     size_t scratch_bytes;      /**< size of one worker's scratch */
     size_t port_groups;        /**< most port groups of a protocol and orientation */
+    size_t addr_classes;       /**< address classes the groups are cut by (1 or 4) */
     size_t pcre;               /**< pcre keywords loaded */
     size_t pcre_hyperscan;     /**< of those, with a Hyperscan prefilter */
     size_t pcre_cached;        /**< distinct prefilters read from the cache directory */
@@ -155,6 +156,13 @@ typedef struct gh_dpi_options {
      *  any-port signature); otherwise it is merged into group 0. Default 64;
      *  0: every group the port_groups cut makes is kept. */
     unsigned port_group_min_diff;
+    /** Cut every group by address class as well (default true): the address
+     *  set the signatures name most (with its complement: $HOME_NET and
+     *  $EXTERNAL_NET) is the home set, and a packet is matched against the
+     *  databases of its class only (source in or out of the home set, and
+     *  destination): those of the signatures whose addresses can match it.
+     *  Nothing is cut when no set is named by an eighth of the signatures. */
+    bool addr_classes;
     /** Give each pcre whose expression Hyperscan compiles a Hyperscan
      *  prefilter (prefilter mode: it may match more, never less), scanned
      *  before PCRE2 so a subject it rejects costs no PCRE2 run (default true). */
