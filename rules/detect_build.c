@@ -1891,8 +1891,14 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
                !(r.ids = malloc(np * sizeof(unsigned)))))
         goto oom_req;
     /* a block scan needs each signature once; a stream keeps reporting a
-     * pattern, as its occurrences slide out of the window */
-    unsigned single = mode == HS_MODE_BLOCK ? HS_FLAG_SINGLEMATCH : 0;
+     * pattern, as its occurrences slide out of the window, and so does a
+     * body buffer's database (scanned by window: the latest occurrence of
+     * each pattern tells which windows hold one) */
+    bool body = q->sel == SEL_TX && !q->x &&
+                (q->buf == GH_BUF_FILE_DATA || q->buf == GH_BUF_HTTP_REQUEST_BODY ||
+                 q->buf == GH_BUF_HTTP_RESPONSE_BODY);
+    unsigned single = mode == HS_MODE_BLOCK && !body ? HS_FLAG_SINGLEMATCH : 0;
+    g->all_matches = body;
     size_t k = 0;
     for (size_t j = 0; j < q->nids; j++) {
         size_t i = q->ids[j];
@@ -1906,6 +1912,8 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
             if (!(r.ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern,
                                        sg->info.fast_pattern_len)))
                 goto oom_req;
+            if (sg->info.fast_pattern_len > g->max_len)
+                g->max_len = (uint32_t)sg->info.fast_pattern_len;
             r.flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
             /* stream entries: the stream one first, then the packet one */
             bool pkt = q->sel == SEL_STREAM && (e == 1 || !sig_stream_side(sg));

@@ -18,6 +18,8 @@
 #include "gatehouse/rules.h"
 #include "pktbuild.h"
 #include "detect/detect_int.h"
+#include "app/app.h"
+#include "detect/detect_tx.h"
 #include "detect/state.h"
 #include "hdrmatch.h"
 
@@ -1712,6 +1714,120 @@ static void test_addr_classes(void **state)
     assert_int_equal(classed, BATCHES);
 }
 
+/* HTTP body windows: the candidates a transaction's body tracks give (only
+ * the new bytes scanned, each signature's latest fast-pattern occurrence
+ * kept) are those of a block scan of each window: a body grown in random
+ * steps, read by windows that move on as stream_inspect.c's do, through
+ * file_data and http.response_body signatures with short patterns (many
+ * occurrences, some across step boundaries), must alert on the same
+ * windows either way; one body hits more signatures than a track keeps. */
+typedef struct fake_body {
+    const uint8_t *b;
+    uint32_t len;
+} fake_body;
+
+static bool fake_get_buffer(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uint32_t idx,
+                            const uint8_t **b, uint32_t *len)
+{
+    (void)tx;
+    const fake_body *fb = state;
+    if (dir != 1 || idx != 0 || (id != GH_BUF_FILE_DATA && id != GH_BUF_HTTP_RESPONSE_BODY))
+        return false;
+    *b = fb->b;
+    *len = fb->len;
+    return true;
+}
+
+static void test_body_windows(void **state)
+{
+    (void)state;
+    uint64_t rng = pb_rng_seed("GH_TEST_SEED");
+    enum { RULES = 120, BODY = 40000, ROUNDS = 16 };
+    static char text[RULES * 200];
+    static uint8_t body[BODY];
+    size_t tw = 0;
+    for (int i = 0; i < RULES; i++) {
+        char pat[8], pat2[8];
+        int pl = 2 + (int)(pb_rng(&rng) % 4), pl2 = 1 + (int)(pb_rng(&rng) % 3);
+        for (int j = 0; j < pl; j++)
+            pat[j] = "abcdAB"[pb_rng(&rng) % 6];
+        for (int j = 0; j < pl2; j++)
+            pat2[j] = "abcd"[pb_rng(&rng) % 4];
+        pat[pl] = pat2[pl2] = 0;
+        const char *buf = pb_rng(&rng) % 3 ? "file_data" : "http.response_body";
+        if (pb_rng(&rng) % 2)
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                                   "alert http any any -> any any (flow:to_client; %s; "
+                                   "content:\"%s\"; fast_pattern; content:\"%s\"; distance:0; "
+                                   "within:%d; sid:%d;)\n", buf, pat, pat2,
+                                   pl2 + (int)(pb_rng(&rng) % 4), i + 1);
+        else
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw,
+                                   "alert http any any -> any any (flow:to_client; %s; "
+                                   "content:\"%s\";%s sid:%d;)\n", buf, pat,
+                                   pb_rng(&rng) % 3 ? "" : " nocase;", i + 1);
+    }
+    pb_rules a, r;
+    pb_rules_load(&a, text, NULL);
+    pb_rules_load(&r, text, NULL);
+    assert_int_equal(a.nerrs, 0);
+    assert_int_equal(a.rep.loaded, RULES);
+    r.d->body_block = true;
+    gh_app_ops ops;
+    memset(&ops, 0, sizeof(ops));
+    ops.get_buffer = fake_get_buffer;
+    size_t alerts = 0, windows = 0, lost = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        /* rare patterns in most rounds, a dense mix in the last */
+        const char *alpha = round == ROUNDS - 1 ? "abcdAB" : "abcdxyzXYZ0123456789";
+        size_t na = strlen(alpha);
+        for (int j = 0; j < BODY; j++)
+            body[j] = (uint8_t)alpha[pb_rng(&rng) % na];
+        fake_body fb = {body, 0};
+        gh_app_tx txa, txr;
+        memset(&txa, 0, sizeof(txa));
+        memset(&txr, 0, sizeof(txr));
+        gh_app_tx_start(&txa, 0);
+        gh_app_tx_start(&txr, 0);
+        gh_dpi_tx_view va = {.ops = &ops, .state = &fb, .tx = &txa, .windowed = true};
+        gh_dpi_tx_view vr = va;
+        vr.tx = &txr;
+        gh_packet p = mkpkt(6, "10.0.0.2", 80, "10.0.0.1", 40000, NULL, 0);
+        gh_pkt_state ps = {.has_flow = true, .established = true, .to_server = false,
+                           .alproto = GH_ALPROTO_HTTP1};
+        uint32_t from = 0;
+        while (fb.len < BODY) {
+            uint32_t step = 1 + (uint32_t)(pb_rng(&rng) % 700);
+            fb.len = fb.len + step > BODY ? BODY : fb.len + step;
+            /* the window moves on: from the previous start up to a window back */
+            uint32_t back = (uint32_t)(pb_rng(&rng) % 9000);
+            if (fb.len > back && fb.len - back > from)
+                from = fb.len - back;
+            va.file_from = vr.file_from = from;
+            bool done = fb.len == BODY;
+            gh_app_stage stg = done ? GH_STAGE_DONE : GH_STAGE_BODY;
+            txa.progress[1] = txr.progress[1] = (uint8_t)stg;
+            gh_dpi_match ma[RULES], mr[RULES];
+            size_t n1 = gh_dpi_match_tx(a.d, a.s, &p, &ps, &va, 1, stg, ma, RULES);
+            size_t n2 = gh_dpi_match_tx(r.d, r.s, &p, &ps, &vr, 1, stg, mr, RULES);
+            expect_same(ma, n1, mr, n2, "body window, tracked vs block");
+            alerts += n1;
+            windows++;
+        }
+        gh_app_tx_release(&txa);
+        gh_app_tx_release(&txr);
+    }
+    gh_dpi_scratch_stats sst;
+    gh_dpi_scratch_get_stats(a.s, &sst);
+    lost = sst.body_fallbacks;
+    printf("body windows: %zu windows, %zu alerts, %zu windows scanned whole (a track full)\n",
+           windows, alerts, lost);
+    assert_true(alerts > 200);
+    assert_true(lost > 0);
+    pb_rules_free(&a);
+    pb_rules_free(&r);
+}
+
 /* Rules compile in parts on threads when there are many: the result must be
  * the serial one, down to the variable ids, the prefilter requests, the
  * errors and the report, with names first seen in any part. */
@@ -2047,6 +2163,7 @@ int main(void)
         cmocka_unit_test(test_stream_incremental),
         cmocka_unit_test(test_port_groups),
         cmocka_unit_test(test_addr_classes),
+        cmocka_unit_test(test_body_windows),
         cmocka_unit_test(test_compile_in_parts),
         cmocka_unit_test(test_pcre_prefilter),
     };

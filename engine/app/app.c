@@ -93,11 +93,14 @@ void gh_app_tx_start(gh_app_tx *tx, uint64_t id)
 {
     uint32_t *keep = tx->alerted;
     uint16_t cap = tx->cap_alerted;
+    free(tx->body_hits);
     *tx = (gh_app_tx){.id = id, .alerted = keep, .cap_alerted = cap};
 }
 
 void gh_app_tx_release(gh_app_tx *tx)
 {
+    free(tx->body_hits);
+    tx->body_hits = NULL;
     free(tx->alerted);
     tx->alerted = NULL;
     tx->cap_alerted = 0;

@@ -78,6 +78,8 @@ typedef struct gh_app_tx {
     uint16_t n_alerted;       /* detection: signatures that alerted on this tx */
     uint16_t cap_alerted;
     uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */
+    struct gh_tx_body_hits *body_hits; /* detection-owned: fast-pattern hits of the body
+                                          windows (engine/detect/prefilter.c), NULL: none */
     bool logged;              /* events: transaction record written */
     uint64_t events;          /* detection: the app-layer events raised on it (bits:
                                  gh_app_event_id), for app-layer-event */

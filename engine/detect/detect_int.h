@@ -292,6 +292,9 @@ typedef struct dpi_group {
     hs_database_t *db;  /* block or stream mode, see gh_dpi; owned by gh_dpi.dbs */
     dpi_nofp nofp[2];   /* without a fast pattern: IPv4 [0], IPv6 [1] */
     size_t n_patterns;
+    uint32_t max_len;   /* its longest pattern */
+    bool all_matches;   /* block mode without HS_FLAG_SINGLEMATCH: every occurrence is
+                           reported (the body buffers' databases, scanned by window) */
 } dpi_group;
 
 /* The signatures a database holds (build_group). */
@@ -363,6 +366,8 @@ struct gh_dpi {
     dpi_groupset gs[AC_MAX];
     unsigned nac;      /* address classes in use: 1 or AC_MAX */
     bool ac_opt;       /* build only: gh_dpi_options.addr_classes */
+    bool body_block;   /* scan every body window whole, as a block (the reference the
+                          tests compare the body tracks with) */
     gh_addr_set home;  /* the home set the classes are cut by (nac AC_MAX) */
     /* transformed transaction buffers with their own prefilter (Suricata's):
      * the distinct buffer and chain pairs (index 0 unused) */

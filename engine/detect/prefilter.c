@@ -814,6 +814,117 @@ static bool tx_buffer(const gh_dpi_tx_view *tv, unsigned b, int dir, uint32_t id
     return true;
 }
 
+/* ---- body windows ------------------------------------------------------------ */
+
+/* HTTP bodies are inspected by window as they grow (body_view in
+ * stream_inspect.c): each report reads from a little before the new bytes
+ * to the end, so block scans of the windows would go over most body bytes
+ * several times. Instead each transaction keeps, per direction and body
+ * buffer, the signatures whose fast pattern occurred so far with the end of
+ * its latest occurrence (the body databases report every occurrence): a
+ * report scans only the bytes after those scanned before (and max_len - 1
+ * back, for an occurrence across the boundary), and the window's candidates
+ * are the signatures whose latest occurrence lies wholly inside it, which
+ * are those a block scan of the window finds. A transaction with more
+ * signatures hit than the list keeps goes back to block scans. */
+#define BODY_HITS 48
+
+typedef struct body_hit {
+    uint32_t sig, end;
+} body_hit;
+
+typedef struct body_track {
+    const hs_database_t *db; /* the database of the hits (NULL: none yet) */
+    uint32_t scanned_to;     /* buffer bytes scanned */
+    uint32_t from_min;       /* the window start the list was pruned at */
+    uint32_t n;
+    bool lost;               /* a hit was not kept: block scans from now on */
+    body_hit h[BODY_HITS];
+} body_track;
+
+struct gh_tx_body_hits {
+    body_track t[2][2]; /* direction; file_data (0) or the direction's HTTP body (1) */
+};
+
+typedef struct body_cb {
+    body_track *t;
+    uint32_t base;  /* buffer offset of the scanned bytes */
+} body_cb;
+
+static int on_body_match(unsigned id, unsigned long long from, unsigned long long to,
+                         unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)flags;
+    body_cb *c = ctx;
+    body_track *t = c->t;
+    uint32_t end = c->base + (uint32_t)to;
+    for (uint32_t i = t->n; i-- > 0;)
+        if (t->h[i].sig == id) {
+            if (end > t->h[i].end)
+                t->h[i].end = end;
+            return 0;
+        }
+    if (t->n == BODY_HITS) {
+        t->lost = true;
+        return 1; /* stop: the window is scanned whole */
+    }
+    t->h[t->n++] = (body_hit){id, end};
+    return 0;
+}
+
+/* The body track of buffer @p b of @p tv's transaction in direction @p dir
+ * when detection reads it by window (as tx_buffer cuts it), else NULL. */
+static body_track *body_track_of(const gh_dpi_tx_view *tv, unsigned b, int dir, uint32_t idx)
+{
+    if (!tv->windowed || idx != 0)
+        return NULL;
+    int slot = b == GH_BUF_FILE_DATA ? 0 : b == (dir ? GH_BUF_HTTP_RESPONSE_BODY
+                                                     : GH_BUF_HTTP_REQUEST_BODY) ? 1 : -1;
+    if (slot < 0)
+        return NULL;
+    gh_app_tx *tx = tv->tx;
+    if (!tx->body_hits && !(tx->body_hits = calloc(1, sizeof(*tx->body_hits))))
+        return NULL; /* block scans */
+    return &tx->body_hits->t[dir][slot];
+}
+
+/* Candidates from group @p g's database on the body window @p buf / @p len
+ * at buffer offset @p base, through track @p t. */
+static void body_candidates(const gh_dpi *d, gh_dpi_scratch *s, const dpi_group *g,
+                            body_track *t, const uint8_t *buf, uint32_t len, uint32_t base)
+{
+    uint32_t end = base + len;
+    if (t->db != g->db || base < t->from_min || t->scanned_to > end) {
+        /* another database, or a window that does not move on: start over */
+        memset(t, 0, offsetof(body_track, h));
+        t->db = g->db;
+    }
+    t->from_min = base;
+    if (!t->lost) {
+        uint32_t back = g->max_len ? g->max_len - 1 : 0;
+        uint32_t from = t->scanned_to > base + back ? t->scanned_to - back : base;
+        body_cb cb = {t, from};
+        hs_scan(g->db, (const char *)buf + (from - base), end - from, 0, s->hs, on_body_match,
+                &cb);
+        t->scanned_to = end;
+    }
+    if (t->lost) {
+        s->stats.body_fallbacks++;
+        hs_scan(g->db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
+        return;
+    }
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        const body_hit *h = &t->h[i];
+        if (h->end < base + d->sigs[h->sig].info.fast_pattern_len)
+            continue; /* wholly before this window, so before every later one */
+        t->h[keep++] = *h;
+        add_cand(s, h->sig);
+    }
+    t->n = keep;
+}
+
 /* Segment @p g's keywords on one buffer instance. */
 static bool seg_match(const dpi_sig *sg, const dpi_seg *g, gh_dpi_scratch *s, const uint8_t *b,
                       uint32_t len, uint32_t base)
@@ -907,7 +1018,12 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
             continue;
         for (uint32_t idx = 0, base; tx_buffer(tv, b, dir, idx, &buf, &len, &base); idx++) {
             s->stats.buffers++;
-            hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
+            body_track *t =
+                g[b].all_matches && !d->body_block ? body_track_of(tv, b, dir, idx) : NULL;
+            if (t)
+                body_candidates(d, s, &g[b], t, buf, len, base);
+            else
+                hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_hs_match, s);
         }
     }
     /* transformed buffers: transformed as seg_match does, then scanned */

@@ -430,6 +430,8 @@ typedef struct gh_dpi_scratch_stats {
     uint64_t pcre_hs_rejects;  /**< pcre subjects the Hyperscan prefilter ruled out */
     uint64_t block_fallbacks;  /**< incremental stream windows matched by a block scan
                                     (more live hits than a stream keeps) */
+    uint64_t body_fallbacks;   /**< HTTP body windows scanned whole (more signatures hit
+                                    than a transaction's body track keeps) */
     uint64_t vars_refused;     /**< flowbits, flowint and xbits sets refused: their flow,
                                     host or host pair had no room left */
     uint64_t xbits_evicted;    /**< hosts or host pairs evicted from the full xbits table */
