@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "app/app.h"
 #include "pktbuild.h"
 #include "gatehouse/decode.h"
@@ -482,6 +486,132 @@ static void test_malformed(void **st)
     conv_free(&c5);
 }
 
+/* Certificates made here with every kind of key OpenSSL has (RSA, EC,
+ * Ed25519, X25519, and an algorithm identifier it does not know), v1 and
+ * v3 (extensions, unique ids), multi-valued names, long and negative
+ * serials, UTCTime and GeneralizedTime: the parser reads the names, serial,
+ * fingerprint and validity without decoding the key, and reads them as
+ * OpenSSL's own X509 does. */
+static X509 *make_cert(EVP_PKEY *key, long version, const uint8_t *serial, size_t sl,
+                       bool ext, int64_t nb, int64_t na)
+{
+    X509 *x = X509_new();
+    assert_non_null(x);
+    assert_true(X509_set_version(x, version));
+    ASN1_INTEGER *sn = ASN1_INTEGER_new();
+    BIGNUM *bn = BN_bin2bn(serial, (int)sl, NULL);
+    assert_true(sn && bn && BN_to_ASN1_INTEGER(bn, sn));
+    if (serial[0] & 0x80) /* the top bit set: a negative serial */
+        ASN1_STRING_set(sn, serial, (int)sl), sn->type = V_ASN1_NEG_INTEGER;
+    assert_true(X509_set_serialNumber(x, sn));
+    ASN1_INTEGER_free(sn);
+    BN_free(bn);
+    X509_NAME *nm = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(nm, "C", MBSTRING_ASC, (const uint8_t *)"US", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_UTF8, (const uint8_t *)"Ex\xc3\xa4mple", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(nm, "OU", MBSTRING_ASC, (const uint8_t *)"a", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(nm, "OU", MBSTRING_ASC, (const uint8_t *)"b", -1, -1, -1);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const uint8_t *)"host.test", -1, -1, 0);
+    assert_true(X509_set_subject_name(x, nm) && X509_set_issuer_name(x, nm));
+    X509_NAME_free(nm);
+    ASN1_TIME *t0 = ASN1_TIME_set(NULL, (time_t)nb), *t1 = ASN1_TIME_set(NULL, (time_t)na);
+    assert_true(t0 && t1 && X509_set1_notBefore(x, t0) && X509_set1_notAfter(x, t1));
+    ASN1_TIME_free(t0);
+    ASN1_TIME_free(t1);
+    assert_true(X509_set_pubkey(x, key));
+    if (ext) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+        X509_EXTENSION *e =
+            X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "DNS:host.test,DNS:alt.test");
+        X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+                                                 "critical,CA:FALSE");
+        assert_true(e && bc && X509_add_ext(x, e, -1) && X509_add_ext(x, bc, -1));
+        X509_EXTENSION_free(e);
+        X509_EXTENSION_free(bc);
+    }
+    return x;
+}
+
+static EVP_PKEY *make_key(int kind)
+{
+    switch (kind) {
+    case 0: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    case 1: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    case 2: return EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    default: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    }
+}
+
+static void test_generated_certificates(void **st)
+{
+    (void)st;
+    static const uint8_t serials[][20] = {{0x01}, {0x00, 0x80}, {0x7f, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+                                          10, 11, 12, 13, 14, 15, 16, 17, 18, 19}, {0x85, 0x11}};
+    static const size_t serial_len[] = {1, 2, 20, 2};
+    static const char *const serial_text[] = {
+        "01", "00:80", "7F:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13", "FF:7A:EF"};
+    const char *want_name = "C=US, O=Ex\xc3\xa4mple, OU=a + OU=b, CN=host.test";
+    EVP_PKEY *signer = make_key(0); /* X25519 keys cannot sign their own */
+    assert_non_null(signer);
+    int n = 0;
+    for (int kind = 0; kind < 4; kind++) {
+        EVP_PKEY *key = make_key(kind);
+        assert_non_null(key);
+        for (int v = 0; v < 4; v++, n++) {
+            bool v1 = v == 1;
+            /* 1999-12-31T23:59:59 .. 2051-01-02T03:04:05 (GeneralizedTime) */
+            X509 *x = make_cert(key, v1 ? 0 : 2, serials[v], serial_len[v], !v1, 946684799,
+                                2556241445);
+            assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+            uint8_t *der = NULL;
+            int dl = i2d_X509(x, &der);
+            assert_true(dl > 0);
+            if (v == 3) { /* an algorithm OpenSSL does not know in the key info */
+                static const uint8_t ec_oid[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+                static const uint8_t ed_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+                static const uint8_t x_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x6e};
+                for (int i = 0; i + 9 <= dl; i++)
+                    if (!memcmp(der + i, ec_oid, 9))
+                        der[i + 8] = 0x7f; /* 1.2.840.10045.2.127 */
+                for (int i = 0; i + 5 <= dl; i++)
+                    if (!memcmp(der + i, ed_oid, 5) || !memcmp(der + i, x_oid, 5))
+                        der[i + 4] = 0x7f;
+            }
+            bytes ch = {0};
+            client_hello(&ch, "host.test");
+            conv c = {0};
+            records(&c, 0, 22, &ch, ch.n);
+            server_cert(&c, der, (size_t)dl);
+            char *t = run(&c, false);
+            char want[512];
+            snprintf(want, sizeof(want), "buf 1 tls.cert_subject=%s\n", want_name);
+            expect(t, want);
+            snprintf(want, sizeof(want), "buf 1 tls.cert_issuer=%s\n", want_name);
+            expect(t, want);
+            snprintf(want, sizeof(want), "buf 1 tls.cert_serial=%s\n", serial_text[v]);
+            expect(t, want);
+            uint8_t md[20];
+            unsigned ml = 0;
+            assert_true(EVP_Digest(der, (size_t)dl, md, &ml, EVP_sha1(), NULL) && ml == 20);
+            char fp[64], *w = fp;
+            for (unsigned i = 0; i < ml; i++)
+                w += sprintf(w, "%02x%s", md[i], i + 1 < ml ? ":" : "");
+            snprintf(want, sizeof(want), "buf 1 tls.cert_fingerprint=%s\n", fp);
+            expect(t, want);
+            expect(t, "\"notbefore\":\"1999-12-31T23:59:59\",\"notafter\":\"2051-01-02T03:04:05\"");
+            expect_not(t, "an ");
+            free(t);
+            conv_free(&c);
+            OPENSSL_free(der);
+            X509_free(x);
+        }
+        EVP_PKEY_free(key);
+    }
+    EVP_PKEY_free(signer);
+    assert_int_equal(n, 16);
+}
+
 /* Random bytes and mutated hellos: events, never a crash (ASan build). */
 static void test_fuzz(void **st)
 {
@@ -560,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_sni_across_records_and_grease),
         cmocka_unit_test(test_sni_split_across_segments),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_generated_certificates),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_gap_and_close),
         cmocka_unit_test(test_probe),

@@ -409,31 +409,163 @@ static bool der_tlv(const uint8_t *p, size_t n, uint8_t *tag, size_t *hlen, size
     return *len <= n - *hlen;
 }
 
-/* The serial number's content octets as encoded (x509-parser's raw_serial):
- * Certificate SEQUENCE > TBSCertificate SEQUENCE > [0] version? > INTEGER. */
-static bool raw_serial(const uint8_t *d, size_t n, const uint8_t **s, size_t *sl)
+/* ---- certificate structure ---- */
+
+/* The parts of a certificate that detection and events read, found by
+ * walking its DER through RFC 5280's structure (as x509-parser, Suricata's,
+ * checks it: each element's tag, minimal integers, object identifiers and
+ * bit strings, every length within its parent, no bytes left over in a
+ * sequence); the names and times are then decoded by OpenSSL alone. Not
+ * d2i_X509: OpenSSL 3 decodes the public key through its provider
+ * decoders, 100 to 500 us per certificate. */
+typedef struct der_el {
+    const uint8_t *tlv, *val; /* the whole element, its contents */
+    size_t tlv_len, len;
+} der_el;
+
+typedef struct cert_parts {
+    der_el serial, issuer, subject, not_before, not_after;
+} cert_parts;
+
+/* The element at *@p p (@p n bytes left) when its tag is @p tag; moves past it. */
+static bool der_take(const uint8_t **p, size_t *n, uint8_t tag, der_el *e)
 {
-    uint8_t tag;
+    uint8_t t;
     size_t h, l;
-    for (int depth = 0; depth < 2; depth++) {
-        if (!der_tlv(d, n, &tag, &h, &l) || tag != 0x30)
-            return false;
-        d += h;
-        n = l;
-    }
-    if (!der_tlv(d, n, &tag, &h, &l))
+    if (!der_tlv(*p, *n, &t, &h, &l) || t != tag)
         return false;
-    if (tag == 0xa0) {
-        d += h + l;
-        n -= h + l;
-        if (!der_tlv(d, n, &tag, &h, &l))
-            return false;
-    }
-    if (tag != 0x02)
-        return false;
-    *s = d + h;
-    *sl = l;
+    *e = (der_el){*p, *p + h, h + l, l};
+    *p += h + l;
+    *n -= h + l;
     return true;
+}
+
+static bool der_peek(const uint8_t *p, size_t n, uint8_t tag)
+{
+    return n > 0 && p[0] == tag;
+}
+
+static bool der_integer_ok(const der_el *e)
+{
+    const uint8_t *v = e->val;
+    return e->len > 0 && !(e->len > 1 && ((v[0] == 0 && !(v[1] & 0x80)) ||
+                                          (v[0] == 0xff && (v[1] & 0x80))));
+}
+
+static bool der_oid_ok(const der_el *e)
+{
+    if (!e->len || (e->val[e->len - 1] & 0x80))
+        return false;
+    for (size_t i = 0; i < e->len; i++) /* no subidentifier starts with 0x80 */
+        if (e->val[i] == 0x80 && (i == 0 || !(e->val[i - 1] & 0x80)))
+            return false;
+    return true;
+}
+
+static bool der_bits_ok(const der_el *e)
+{
+    return e->len > 0 && e->val[0] <= 7 && (e->len > 1 || e->val[0] == 0);
+}
+
+/* AlgorithmIdentifier: SEQUENCE { OID, parameters ANY OPTIONAL } */
+static bool der_alg(const uint8_t **p, size_t *n)
+{
+    der_el seq, oid, param;
+    if (!der_take(p, n, 0x30, &seq))
+        return false;
+    const uint8_t *q = seq.val;
+    size_t m = seq.len;
+    if (!der_take(&q, &m, 0x06, &oid) || !der_oid_ok(&oid))
+        return false;
+    uint8_t t;
+    size_t h, l;
+    if (m && (!der_tlv(q, m, &t, &h, &l) || !der_take(&q, &m, t, &param)))
+        return false;
+    return m == 0;
+}
+
+/* Time: UTCTime or GeneralizedTime */
+static bool der_time(const uint8_t **p, size_t *n, der_el *e)
+{
+    return der_take(p, n, 0x17, e) || der_take(p, n, 0x18, e);
+}
+
+/* extensions [3] EXPLICIT SEQUENCE OF SEQUENCE { OID, BOOLEAN DEFAULT FALSE, OCTET STRING } */
+static bool der_extensions(const der_el *x)
+{
+    const uint8_t *q = x->val;
+    size_t m = x->len;
+    der_el seq;
+    if (!der_take(&q, &m, 0x30, &seq) || m)
+        return false;
+    q = seq.val;
+    m = seq.len;
+    while (m) {
+        der_el ext, oid, crit, val;
+        if (!der_take(&q, &m, 0x30, &ext))
+            return false;
+        const uint8_t *r = ext.val;
+        size_t k = ext.len;
+        if (!der_take(&r, &k, 0x06, &oid) || !der_oid_ok(&oid))
+            return false;
+        if (der_peek(r, k, 0x01) && (!der_take(&r, &k, 0x01, &crit) || crit.len != 1))
+            return false;
+        if (!der_take(&r, &k, 0x04, &val) || k)
+            return false;
+    }
+    return true;
+}
+
+static bool cert_walk(const uint8_t *der, size_t n, cert_parts *cp)
+{
+    der_el cert, tbs, sig, el;
+    const uint8_t *p = der;
+    if (!der_take(&p, &n, 0x30, &cert))
+        return false;
+    p = cert.val;
+    n = cert.len;
+    if (!der_take(&p, &n, 0x30, &tbs) || !der_alg(&p, &n) || !der_take(&p, &n, 0x03, &sig) ||
+        !der_bits_ok(&sig) || n)
+        return false;
+    p = tbs.val;
+    n = tbs.len;
+    if (der_peek(p, n, 0xa0)) { /* version [0] EXPLICIT INTEGER */
+        der_el ver, vi;
+        if (!der_take(&p, &n, 0xa0, &ver))
+            return false;
+        const uint8_t *q = ver.val;
+        size_t m = ver.len;
+        if (!der_take(&q, &m, 0x02, &vi) || !der_integer_ok(&vi) || m)
+            return false;
+    }
+    der_el validity, spki, key;
+    if (!der_take(&p, &n, 0x02, &cp->serial) || !der_integer_ok(&cp->serial) ||
+        !der_alg(&p, &n) || !der_take(&p, &n, 0x30, &cp->issuer) ||
+        !der_take(&p, &n, 0x30, &validity) || !der_take(&p, &n, 0x30, &cp->subject) ||
+        !der_take(&p, &n, 0x30, &spki))
+        return false;
+    const uint8_t *q = validity.val;
+    size_t m = validity.len;
+    if (!der_time(&q, &m, &cp->not_before) || !der_time(&q, &m, &cp->not_after) || m)
+        return false;
+    q = spki.val;
+    m = spki.len;
+    if (!der_alg(&q, &m) || !der_take(&q, &m, 0x03, &key) || !der_bits_ok(&key) || m)
+        return false;
+    /* issuerUniqueID [1], subjectUniqueID [2] (IMPLICIT BIT STRING), extensions [3] */
+    if (der_peek(p, n, 0x81) && (!der_take(&p, &n, 0x81, &el) || !der_bits_ok(&el)))
+        return false;
+    if (der_peek(p, n, 0x82) && (!der_take(&p, &n, 0x82, &el) || !der_bits_ok(&el)))
+        return false;
+    if (der_peek(p, n, 0xa3) && (!der_take(&p, &n, 0xa3, &el) || !der_extensions(&el)))
+        return false;
+    return n == 0;
+}
+
+static X509_NAME *name_decode(const der_el *e)
+{
+    const unsigned char *q = e->tlv;
+    return d2i_X509_NAME(NULL, &q, (long)e->tlv_len);
 }
 
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil). */
@@ -447,10 +579,15 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static bool asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+/* Seconds since the epoch of the time element @p e (UTCTime or GeneralizedTime). */
+static bool asn1_time_unix(const der_el *e, int64_t *out)
 {
     struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
+    const unsigned char *q = e->tlv;
+    ASN1_TIME *t = d2i_ASN1_TIME(NULL, &q, (long)e->tlv_len);
+    bool ok = t && ASN1_TIME_to_tm(t, &tm);
+    ASN1_TIME_free(t);
+    if (!ok)
         return false;
     *out = days_from_civil(tm.tm_year + 1900LL, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) *
                86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
@@ -490,33 +627,30 @@ static const char *cert0_decode(tls_conn *c, const uint8_t *der, uint32_t len, b
 {
     if (der_incomplete(der, len))
         return "CERTIFICATE_INVALID_LENGTH";
-    const unsigned char *q = der;
-    X509 *x = d2i_X509(NULL, &q, len);
-    const uint8_t *s;
-    size_t sl;
-    if (!x || !raw_serial(der, len, &s, &sl)) {
-        X509_free(x);
+    cert_parts cp;
+    X509_NAME *sub = NULL, *iss = NULL;
+    if (!cert_walk(der, len, &cp) || !(sub = name_decode(&cp.subject)) ||
+        !(iss = name_decode(&cp.issuer))) {
+        X509_NAME_free(sub);
         return "CERTIFICATE_INVALID_DER";
     }
-    bool ok = format_name(&c->subject, X509_get_subject_name(x)) &&
-              format_name(&c->issuer, X509_get_issuer_name(x));
+    bool ok = format_name(&c->subject, sub) && format_name(&c->issuer, iss);
+    X509_NAME_free(sub);
+    X509_NAME_free(iss);
     if (ok && (memchr(c->subject.p, 0, c->subject.len - 1) ||
                memchr(c->issuer.p, 0, c->issuer.len - 1))) {
-        X509_free(x);
         *stop = true;
         return memchr(c->subject.p, 0, c->subject.len - 1) ? "CERTIFICATE_INVALID_SUBJECT"
                                                             : "CERTIFICATE_INVALID_ISSUER";
     }
     c->serial.len = 0;
-    ok = ok && gh_buf_reserve(&c->serial, sl * 3 + 1) == 0;
+    ok = ok && gh_buf_reserve(&c->serial, cp.serial.len * 3 + 1) == 0;
     if (ok) {
-        hex_sep((char *)c->serial.p, s, sl, "0123456789ABCDEF");
+        hex_sep((char *)c->serial.p, cp.serial.val, cp.serial.len, "0123456789ABCDEF");
         c->serial.len = (uint32_t)strlen((char *)c->serial.p) + 1;
     }
     int64_t nb = 0, na = 0;
-    ok = ok && asn1_time_unix(X509_get0_notBefore(x), &nb) &&
-         asn1_time_unix(X509_get0_notAfter(x), &na);
-    X509_free(x);
+    ok = ok && asn1_time_unix(&cp.not_before, &nb) && asn1_time_unix(&cp.not_after, &na);
     if (!ok)
         return "CERTIFICATE_INVALID_VALIDITY";
     uint8_t md[EVP_MAX_MD_SIZE];
