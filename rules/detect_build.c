@@ -1722,12 +1722,10 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
 
 /* ---- compile: databases ---------------------------------------------------- */
 
-/* A literal as a Hyperscan expression: every byte as \xHH. */
-static char *hs_literal(const uint8_t *b, size_t n)
+/* A literal as a Hyperscan expression, every byte as \xHH, written to @p s
+ * (4 * @p n + 1 bytes); returns the byte after its terminator. */
+static char *hs_literal(char *s, const uint8_t *b, size_t n)
 {
-    char *s = malloc(4 * n + 1);
-    if (!s)
-        return NULL;
     static const char hx[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
         s[4 * i] = '\\';
@@ -1736,7 +1734,7 @@ static char *hs_literal(const uint8_t *b, size_t n)
         s[4 * i + 3] = hx[b[i] & 15];
     }
     s[4 * n] = '\0';
-    return s;
+    return s + 4 * n + 1;
 }
 
 static bool sig_in_class(const dpi_sig *sg, unsigned cls)
@@ -1860,10 +1858,11 @@ static int db_req_add(db_reqs *dr, const gh_hs_req *r, dpi_group *g)
     return 0;
 }
 
+/* A group request's expressions share one block, the first one's. */
 static void req_free(gh_hs_req *r)
 {
-    for (unsigned i = 0; r->ex && i < r->n; i++)
-        free(r->ex[i]);
+    if (r->ex && r->n)
+        free(r->ex[0]);
     free(r->ex);
     free(r->flags);
     free(r->ids);
@@ -1875,11 +1874,13 @@ static void req_free(gh_hs_req *r)
 static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db_reqs *dr,
                        gh_error *err)
 {
-    size_t np = 0, nn = 0;
+    size_t np = 0, nn = 0, text = 0;
     for (size_t j = 0; j < q->nids; j++) {
         size_t i = q->ids[j];
         const dpi_sig *sg = &d->sigs[i];
-        np += sig_db_entries(sg, i, q);
+        unsigned ne = sig_db_entries(sg, i, q);
+        np += ne;
+        text += ne * (4 * sg->info.fast_pattern_len + 1);
         nn += !sig_has_fp(sg, q) && sig_selected(sg, i, q);
     }
     uint32_t *nofp = nn ? malloc(nn * sizeof(*nofp)) : NULL;
@@ -1887,9 +1888,11 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
         goto oom;
     nn = 0;
     gh_hs_req r = {.n = (unsigned)np, .mode = mode};
-    if (np && (!(r.ex = calloc(np, sizeof(*r.ex))) || !(r.flags = malloc(np * sizeof(unsigned))) ||
+    if (np && (!(r.ex = calloc(np, sizeof(*r.ex))) || !(r.ex[0] = malloc(text)) ||
+               !(r.flags = malloc(np * sizeof(unsigned))) ||
                !(r.ids = malloc(np * sizeof(unsigned)))))
         goto oom_req;
+    char *at = np ? r.ex[0] : NULL;
     /* a block scan needs each signature once; a stream keeps reporting a
      * pattern, as its occurrences slide out of the window, and so does a
      * body buffer's database (scanned by window: the latest occurrence of
@@ -1909,9 +1912,9 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
         }
         unsigned ne = sig_db_entries(sg, i, q);
         for (unsigned e = 0; e < ne; e++) {
-            if (!(r.ex[k] = hs_literal((const uint8_t *)sg->info.fast_pattern,
-                                       sg->info.fast_pattern_len)))
-                goto oom_req;
+            r.ex[k] = at;
+            at = hs_literal(at, (const uint8_t *)sg->info.fast_pattern,
+                            sg->info.fast_pattern_len);
             if (sg->info.fast_pattern_len > g->max_len)
                 g->max_len = (uint32_t)sg->info.fast_pattern_len;
             r.flags[k] = single | (sg->info.fast_pattern_nocase ? HS_FLAG_CASELESS : 0);
@@ -2485,6 +2488,15 @@ out:
     return rc;
 }
 
+/* The transaction group a signature's fast pattern puts it in: its buffer
+ * (0 without a fast pattern), or GH_BUF_N + its transformed buffer. */
+#define TX_KEYS (GH_BUF_N + XBUF_MAX)
+
+static unsigned tx_key(const dpi_sig *sg)
+{
+    return sg->tx_fp_x ? GH_BUF_N + sg->tx_fp_x : sg->tx_fp_buf;
+}
+
 /* Cut the port groups and fill every group; their database requests go to
  * @p dr. */
 static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
@@ -2492,11 +2504,13 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
     uint8_t *gmask = malloc(d->n ? d->n : 1);
     uint8_t *acmask = malloc(d->n ? d->n : 1);
     uint32_t *ids = malloc((d->n ? d->n : 1) * sizeof(*ids));
-    int rc = gmask && acmask && ids ? addr_classes(d, acmask) : GH_E_NOMEM;
+    uint32_t *sub = malloc((d->n ? d->n : 1) * sizeof(*sub));
+    int rc = gmask && acmask && ids && sub ? addr_classes(d, acmask) : GH_E_NOMEM;
     if (rc) {
         free(gmask);
         free(acmask);
         free(ids);
+        free(sub);
         gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
         return GH_E_NOMEM;
     }
@@ -2516,6 +2530,12 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
                     gsel q = all;
                     q.g = g;
                     q.ac = ac;
+                    /* the three databases of the group pick from its members */
+                    q.ids = sub;
+                    q.nids = 0;
+                    for (size_t j = 0; j < all.nids; j++)
+                        if ((acmask[ids[j]] >> ac & 1) && (gmask[ids[j]] >> g & 1))
+                            sub[q.nids++] = ids[j];
                     rc = build_group(d, &gs->groups[c][o][g], &q, HS_MODE_BLOCK, dr, err);
                     if (c != CLS_TCP || rc)
                         continue;
@@ -2534,23 +2554,40 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
             all.nids = set_members(d, &all, ids);
             for (unsigned ac = 0; ac < d->nac && !rc; ac++) {
                 dpi_groupset *gs = &d->gs[ac];
-                for (unsigned b = 0; b < GH_BUF_N && !rc; b++) {
+                /* a transaction signature is in the group of its fast
+                 * pattern's buffer: the members of class ac sorted by it
+                 * (stable, so each group's order stays the signatures') */
+                size_t at[TX_KEYS + 1] = {0};
+                for (size_t j = 0; j < all.nids; j++)
+                    if (acmask[ids[j]] >> ac & 1)
+                        at[tx_key(&d->sigs[ids[j]]) + 1]++;
+                for (unsigned k = 0; k < TX_KEYS; k++)
+                    at[k + 1] += at[k];
+                size_t fill[TX_KEYS];
+                memcpy(fill, at, sizeof(fill));
+                for (size_t j = 0; j < all.nids; j++)
+                    if (acmask[ids[j]] >> ac & 1)
+                        sub[fill[tx_key(&d->sigs[ids[j]])]++] = ids[j];
+                for (unsigned k = 0; k < TX_KEYS && !rc; k++) {
+                    if (k == GH_BUF_N || k >= GH_BUF_N + d->nxbufs)
+                        continue;
                     gsel q = all;
-                    q.buf = b;
                     q.ac = ac;
-                    rc = build_group(d, &gs->txg[o][st][b], &q, HS_MODE_BLOCK, dr, err);
-                }
-                for (unsigned x = 1; x < d->nxbufs && !rc; x++) {
-                    gsel q = all;
-                    q.x = x;
-                    q.ac = ac;
-                    rc = build_group(d, &gs->txx[o][st][x], &q, HS_MODE_BLOCK, dr, err);
+                    q.ids = sub + at[k];
+                    q.nids = at[k + 1] - at[k];
+                    if (k < GH_BUF_N)
+                        q.buf = k;
+                    else
+                        q.x = k - GH_BUF_N;
+                    dpi_group *grp = k < GH_BUF_N ? &gs->txg[o][st][k] : &gs->txx[o][st][q.x];
+                    rc = build_group(d, grp, &q, HS_MODE_BLOCK, dr, err);
                 }
             }
         }
     free(gmask);
     free(acmask);
     free(ids);
+    free(sub);
     return rc;
 }
 
