@@ -2,7 +2,10 @@
  * selective, and the interval indexes the packet's addresses look up
  * (run side: add_nofp in engine/detect/prefilter.c). Reputation lists
  * (ET's botcc, compromised, dshield, tor: a thousand signatures of a few
- * addresses each) would otherwise be candidates on every packet. */
+ * addresses each) would otherwise be candidates on every packet. Each entry
+ * also carries what its flags and ip_proto keywords need of the packet, so
+ * that ET's scan signatures (flags:S on $HOME_NET) are not verified on
+ * every packet of the home network that is not a SYN. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,12 +107,31 @@ static void aidx_free(dpi_aidx *x)
     free(x->pt);
     free(x->off);
     free(x->ids);
+    free(x->need);
     memset(x, 0, sizeof(*x));
+}
+
+/* What a packet of family @p f needs for @p sg's flags and ip_proto keywords
+ * to match (gh_hdr_match_eval): a cheap test before its candidacy. */
+static dpi_nofp_need need_of(const dpi_sig *sg, unsigned f)
+{
+    dpi_nofp_need n = {0, 0};
+    const gh_hdr_match *m = &sg->hm;
+    if (m->present & GH_HM_FLAGS) {
+        if (m->flags.mode == GH_BITS_EXACT)
+            n.tcp_flags = m->flags.bits & (uint8_t)~m->flags.ignore;
+        else if (m->flags.mode == GH_BITS_PLUS)
+            n.tcp_flags = m->flags.bits;
+    }
+    /* IPv6 extension headers also count as the protocol: IPv4 only */
+    if (!f && (m->present & GH_HM_IP_PROTO) && m->ip_proto.mode == GH_UINT_EQ)
+        n.proto = (uint8_t)m->ip_proto.a;
+    return n;
 }
 
 /* Index the entries @p l of family @p f into @p x: 0, 1 when it would be
  * too large (nothing built), -1 out of memory. */
-static int aidx_build(dpi_aidx *x, const ent_list *l, unsigned f)
+static int aidx_build(const gh_dpi *d, dpi_aidx *x, const ent_list *l, unsigned f)
 {
     if (!l->n)
         return 0;
@@ -149,6 +171,7 @@ static int aidx_build(dpi_aidx *x, const ent_list *l, unsigned f)
     uint32_t *at = NULL;
     if (!(x->off = calloc((size_t)n + 1, sizeof(*x->off))) ||
         !(x->ids = malloc((total ? total : 1) * sizeof(*x->ids))) ||
+        !(x->need = malloc((total ? total : 1) * sizeof(*x->need))) ||
         !(at = malloc((size_t)n * sizeof(*at)))) {
         free(sp);
         return -1;
@@ -162,11 +185,19 @@ static int aidx_build(dpi_aidx *x, const ent_list *l, unsigned f)
     k = 0;
     for (size_t i = 0; i < l->n; i++)
         for (size_t r = 0; r < nranges(l->e[i].set, f); r++, k++)
-            for (uint32_t j = sp[k][0]; j < sp[k][1]; j++)
+            for (uint32_t j = sp[k][0]; j < sp[k][1]; j++) {
+                x->need[at[j]] = need_of(&d->sigs[l->e[i].sig], f);
                 x->ids[at[j]++] = l->e[i].sig;
+            }
     free(at);
     free(sp);
     return 0;
+}
+
+static void push_all(const gh_dpi *d, dpi_nofp *nf, uint32_t id, unsigned f)
+{
+    nf->need[nf->n_all] = need_of(&d->sigs[id], f);
+    nf->all[nf->n_all++] = id;
 }
 
 /* Family @p f's signatures of @p ids into @p nf. */
@@ -176,7 +207,8 @@ static int nofp_family(const gh_dpi *d, dpi_nofp *nf, const uint32_t *ids, size_
     uint8_t fam = f ? FAM_V6 : FAM_V4;
     side[0].n = side[1].n = 0;
     /* room for a bidirectional signature in both fallbacks (add_cand keeps one) */
-    if (n && !(nf->all = malloc(2 * n * sizeof(*nf->all))))
+    if (n && (!(nf->all = malloc(2 * n * sizeof(*nf->all))) ||
+              !(nf->need = malloc(2 * n * sizeof(*nf->need)))))
         return GH_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const dpi_sig *sg = &d->sigs[ids[i]];
@@ -184,7 +216,7 @@ static int nofp_family(const gh_dpi *d, dpi_nofp *nf, const uint32_t *ids, size_
             continue;
         double ss = share(&sg->src, f), sd = share(&sg->dst, f);
         if (ss > SELECTIVE_SHARE && sd > SELECTIVE_SHARE) {
-            nf->all[nf->n_all++] = ids[i];
+            push_all(d, nf, ids[i], f);
             continue;
         }
         /* the packet's source in the source set, or the destination in the
@@ -198,11 +230,11 @@ static int nofp_family(const gh_dpi *d, dpi_nofp *nf, const uint32_t *ids, size_
             side[!s].e[side[!s].n++] = (ent){ids[i], set};
     }
     for (unsigned s = 0; s < 2; s++) {
-        int rc = aidx_build(&nf->by[s], &side[s], f);
+        int rc = aidx_build(d, &nf->by[s], &side[s], f);
         if (rc < 0)
             return GH_E_NOMEM;
         for (size_t i = 0; rc == 1 && i < side[s].n; i++)
-            nf->all[nf->n_all++] = side[s].e[i].sig;
+            push_all(d, nf, side[s].e[i].sig, f);
     }
     return GH_OK;
 }
@@ -223,6 +255,7 @@ void gh_nofp_free(dpi_nofp nofp[2])
 {
     for (unsigned f = 0; f < 2; f++) {
         free(nofp[f].all);
+        free(nofp[f].need);
         for (unsigned s = 0; s < 2; s++)
             aidx_free(&nofp[f].by[s]);
         memset(&nofp[f], 0, sizeof(nofp[f]));

@@ -1,7 +1,9 @@
 /* Signatures without a fast pattern are found through address indexes
  * (rules/nofp_build.c, add_nofp in engine/detect/prefilter.c): random
  * address lists, negations, "any" and bidirectional rules over IPv4 and
- * IPv6, against a direct evaluation of each rule's addresses. */
+ * IPv6, against a direct evaluation of each rule's addresses; and the
+ * header needs (flags, ip_proto) that keep them from being candidates of
+ * packets they cannot match, against a direct evaluation of the keywords. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,10 +187,123 @@ static void index_matches_direct(void **state)
     }
 }
 
+/* flags keyword: mode (0 exact, 1 '+', 2 '*', 3 '!'), bits and ignored bits */
+typedef struct hrule {
+    int mode, bits, ignore, proto, home; /* proto: 0 none, else ip_proto:N */
+} hrule;
+
+static const char flag_ch[] = "FSRPAUCE";
+
+static void flag_text(int bits, char *out)
+{
+    int o = 0;
+    for (int i = 0; i < 8; i++)
+        if (bits & 1 << i)
+            out[o++] = flag_ch[i];
+    if (!o)
+        out[o++] = '0';
+    out[o] = 0;
+}
+
+static int flags_hold(const hrule *r, int f)
+{
+    f &= ~r->ignore;
+    switch (r->mode) {
+    case 0: return f == (r->bits & ~r->ignore);
+    case 1: return (f & r->bits) == r->bits;
+    case 2: return (f & r->bits) != 0;
+    default: return (f & r->bits) == 0;
+    }
+}
+
+static void header_needs_match_direct(void **state)
+{
+    (void)state;
+    rng = pb_rng_seed("GH_TEST_SEED");
+    enum { NH = 200 };
+    static hrule hr[NH];
+    size_t cap = (size_t)NH * 256, o = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < NH; i++) {
+        hrule *r = &hr[i];
+        memset(r, 0, sizeof(*r));
+        /* half in the address index ($HOME_NET-like), half checked on every packet */
+        r->home = pb_rng(&rng) & 1;
+        const char *src = r->home ? "[10.0.0.0/8,192.168.0.0/16]" : "any";
+        if (pb_rng(&rng) % 3 == 0) {
+            r->proto = (int[]){6, 17, 41, 47}[pb_rng(&rng) % 4];
+            o += (size_t)snprintf(text + o, cap - o,
+                                  "alert ip %s any -> any any (ip_proto:%d; sid:%d;)\n", src,
+                                  r->proto, i + 1);
+            continue;
+        }
+        r->mode = (int)(pb_rng(&rng) % 4);
+        r->bits = (int)(pb_rng(&rng) & 0x3f) | (r->mode ? 0x02 : 0); /* '+', '*', '!' need a bit */
+        r->ignore = pb_rng(&rng) % 3 == 0 ? 0xc0 : 0;
+        char fb[16];
+        flag_text(r->bits, fb);
+        o += (size_t)snprintf(text + o, cap - o,
+                              "alert tcp %s any -> any any (flags:%s%s%s; sid:%d;)\n", src,
+                              fb, r->mode == 1 ? "+" : r->mode == 2 ? "*" : r->mode == 3 ? "!" : "",
+                              r->ignore ? ",12" : "", i + 1);
+    }
+    pb_rules L;
+    pb_rules_load(&L, text, NULL);
+    free(text);
+    assert_int_equal(L.rep.loaded, NH);
+    static gh_dpi_match m[NH];
+    gh_dpi_scratch_stats st0, st1;
+    gh_dpi_scratch_get_stats(L.s, &st0);
+    uint64_t possible = 0;
+    for (int n = 0; n < 20000; n++) {
+        gh_packet p;
+        memset(&p, 0, sizeof(p));
+        p.ip_ver = 4;
+        p.ip_proto = (uint8_t)(int[]){6, 6, 6, 17, 41, 47}[pb_rng(&rng) % 6];
+        p.layers = GH_LAYER_IPV4 | (p.ip_proto == 6 ? GH_LAYER_TCP : 0) |
+                   (p.ip_proto == 17 ? GH_LAYER_UDP : 0);
+        p.tcp_flags = p.ip_proto == 6 ? (uint8_t)((int[]){0x02, 0x12, 0x10, 0x18, 0x11, 0x04,
+                                                          0xc2, 0x29, 0x00, 0xff}[pb_rng(&rng) % 10])
+                                      : 0;
+        pick_addr(0, p.src.b);
+        p.src.b[0] = (uint8_t)(pb_rng(&rng) & 1 ? 10 : p.src.b[0]);
+        pick_addr(0, p.dst.b);
+        p.sport = 1024;
+        p.dport = 80;
+        int home = p.src.b[0] == 10 || (p.src.b[0] == 192 && p.src.b[1] == 168);
+        size_t got = gh_dpi_match_packet(L.d, L.s, &p, NULL, NULL, 0, m, NH);
+        static uint8_t hit[NH + 1];
+        memset(hit, 0, sizeof(hit));
+        for (size_t k = 0; k < got; k++)
+            hit[m[k].sid] = 1;
+        for (int i = 0; i < NH; i++) {
+            const hrule *r = &hr[i];
+            if (r->home && !home)
+                continue;
+            int tcp = p.ip_proto == 6;
+            possible++;
+            int want = r->proto ? p.ip_proto == r->proto : tcp && flags_hold(r, p.tcp_flags);
+            if (want != hit[i + 1])
+                fail_msg("packet %d (proto %u, flags 0x%02x): sid %d matched %d, its keywords "
+                         "say %d",
+                         n, p.ip_proto, p.tcp_flags, i + 1, hit[i + 1], want);
+        }
+    }
+    /* those whose needs the packet lacks were not verified */
+    gh_dpi_scratch_get_stats(L.s, &st1);
+    uint64_t verified = st1.candidates - st0.candidates;
+    if (verified * 2 > possible)
+        fail_msg("%llu of %llu address-matching signatures were verified",
+                 (unsigned long long)verified, (unsigned long long)possible);
+    pb_rules_free(&L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(index_matches_direct),
+        cmocka_unit_test(header_needs_match_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

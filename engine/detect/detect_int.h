@@ -269,11 +269,19 @@ typedef struct dpi_akey {
 /* Signatures indexed by one address of the packet: the elementary intervals
  * the endpoints of their address sets cut (interval i starts at pt[i]; pt[0]
  * is 0), each with the signatures whose set covers it, ids[off[i]] up to
- * ids[off[i + 1]]. Built by rules/nofp_build.c. */
+ * ids[off[i + 1]], and what each needs of the packet's header fields (its
+ * flags and ip_proto keywords), which add_nofp tests before their
+ * candidacy. Built by rules/nofp_build.c. */
+typedef struct dpi_nofp_need {
+    uint8_t tcp_flags; /* flags bits its flags keyword needs set (0: none) */
+    uint8_t proto;     /* the IP protocol its ip_proto keyword needs (IPv4; 0: any) */
+} dpi_nofp_need;
+
 typedef struct dpi_aidx {
     dpi_akey *pt;
     uint32_t *off;
     uint32_t *ids;
+    dpi_nofp_need *need; /* per ids[j] */
     uint32_t n;
 } dpi_aidx;
 
@@ -284,6 +292,7 @@ typedef struct dpi_aidx {
  * each of its signatures on every packet. */
 typedef struct dpi_nofp {
     uint32_t *all;
+    dpi_nofp_need *need; /* per all[i] */
     uint32_t n_all;
     dpi_aidx by[2];
 } dpi_nofp;

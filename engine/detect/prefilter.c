@@ -211,13 +211,21 @@ static inline uint64_t be64(const uint8_t *b)
     return __builtin_bswap64(v);
 }
 
-/* The signatures without a fast pattern that packet @p p's addresses can
- * match (rules/nofp_build.c): candidates. */
+/* Can a packet with TCP flags @p flags (0: not TCP) meet @p n? */
+static inline bool need_met(dpi_nofp_need n, uint8_t flags, const gh_packet *p)
+{
+    return (n.tcp_flags & flags) == n.tcp_flags && (!n.proto || n.proto == p->ip_proto);
+}
+
+/* The signatures without a fast pattern that packet @p p's addresses and
+ * header fields can match (rules/nofp_build.c): candidates. */
 static void add_nofp(gh_dpi_scratch *s, const dpi_group *g, const gh_packet *p)
 {
     const dpi_nofp *nf = &g->nofp[p->ip_ver == 6];
+    uint8_t flags = p->layers & GH_LAYER_TCP ? p->tcp_flags : 0;
     for (uint32_t i = 0; i < nf->n_all; i++)
-        add_cand(s, nf->all[i]);
+        if (need_met(nf->need[i], flags, p))
+            add_cand(s, nf->all[i]);
     for (unsigned side = 0; side < 2; side++) {
         const dpi_aidx *x = &nf->by[side];
         if (!x->n)
@@ -234,7 +242,8 @@ static void add_nofp(gh_dpi_scratch *s, const dpi_group *g, const gh_packet *p)
                 h = mid;
         }
         for (uint32_t j = x->off[l - 1]; j < x->off[l]; j++)
-            add_cand(s, x->ids[j]);
+            if (need_met(x->need[j], flags, p))
+                add_cand(s, x->ids[j]);
     }
 }
 
