@@ -1808,12 +1808,22 @@ static bool sig_has_fp(const dpi_sig *sg, const gsel *q)
     return q->sel == SEL_TX ? sg->tx_fp_buf != 0 || sg->tx_fp_x != 0 : sg->fp_kw >= 0;
 }
 
+/* The buffer whose database holds a transaction signature's fast pattern:
+ * its own, except http.response_body, whose bytes and windows are those of
+ * file.data to the client (the response body; tx_buffer in
+ * engine/detect/prefilter.c), so that they are scanned once, not once per
+ * buffer. Its candidates are verified on their own buffer. */
+static unsigned tx_db_buf(const dpi_sig *sg)
+{
+    return sg->tx_fp_buf == GH_BUF_HTTP_RESPONSE_BODY ? (unsigned)GH_BUF_FILE_DATA : sg->tx_fp_buf;
+}
+
 static bool sig_selected(const dpi_sig *sg, size_t i, const gsel *q)
 {
     if (!sig_in_set(sg, i, q))
         return false;
     if (q->sel == SEL_TX)
-        return sg->tx_fp_x == q->x && sg->tx_fp_buf == q->buf;
+        return sg->tx_fp_x == q->x && tx_db_buf(sg) == q->buf;
     return q->sel == SEL_ALL || (q->sel == SEL_PACKET ? sig_packet_side(sg)
                                                       : sig_stream_side(sg));
 }
@@ -2494,7 +2504,7 @@ out:
 
 static unsigned tx_key(const dpi_sig *sg)
 {
-    return sg->tx_fp_x ? GH_BUF_N + sg->tx_fp_x : sg->tx_fp_buf;
+    return sg->tx_fp_x ? (unsigned)GH_BUF_N + sg->tx_fp_x : tx_db_buf(sg);
 }
 
 /* Cut the port groups and fill every group; their database requests go to
