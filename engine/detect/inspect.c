@@ -7,6 +7,9 @@
 #include "base64.h"
 #include "detect/detect_int.h"
 
+/* Windows up to this many bytes are searched by a plain loop. */
+#define SHORT_SPAN 64
+
 /* First occurrence of @k's pattern starting in [from, last_start], or -1. */
 static int64_t find(const dpi_kw *k, const uint8_t *buf, uint32_t from, uint32_t last_start)
 {
@@ -15,8 +18,21 @@ static int64_t find(const dpi_kw *k, const uint8_t *buf, uint32_t from, uint32_t
     if (!k->nocase) {
         const uint8_t *h = buf + from;
         size_t span = (size_t)(last_start - from) + n;
-        const uint8_t *f = memmem(h, span, p, n);
-        return f ? (int64_t)(f - buf) : -1;
+        if (n == 1) {
+            const uint8_t *f = memchr(h, p[0], span);
+            return f ? (int64_t)(f - buf) : -1;
+        }
+        if (span > SHORT_SPAN) {
+            const uint8_t *f = memmem(h, span, p, n);
+            return f ? (int64_t)(f - buf) : -1;
+        }
+        /* a short window (within, depth): glibc's memmem builds a shift
+         * table per call, which costs more than comparing here */
+        uint8_t first = p[0], last = p[n - 1];
+        for (size_t j = 0; j + n <= span; j++)
+            if (h[j] == first && h[j + n - 1] == last && !memcmp(h + j + 1, p + 1, n - 2))
+                return (int64_t)(h + j - buf);
+        return -1;
     }
     /* candidates are the first byte in either case, found with memchr (a
      * byte loop here was most of the verification time on ET Open) */
