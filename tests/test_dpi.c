@@ -776,7 +776,7 @@ static void test_rule_errors(void **state)
 /* ---- differential test against a naive matcher ------------------------------ */
 
 typedef struct ncontent {
-    char pat[4];
+    char pat[20];
     int len;
     bool neg, nocase, rel, startswith, endswith, fp;
     bool has_off, has_depth, has_dist, has_within;
@@ -842,15 +842,24 @@ static bool naive(const nrule *r, int i, const char *buf, int L, int prev)
 
 static const char alphabet[] = "abcAB";
 
-static void gen_rule(nrule *r, char *text, size_t tsz, uint32_t sid)
+/* The shape of the random rules and payloads: short ones exercise the
+ * keyword semantics, long ones the searches over long windows. */
+typedef struct nshape {
+    int max_contents, min_len, max_len, max_payload, max_window;
+} nshape;
+
+static const nshape SHORT = {4, 1, 3, 24, 5};
+static const nshape LONG = {2, 2, 18, 1500, 90};
+
+static void gen_rule(nrule *r, char *text, size_t tsz, uint32_t sid, const nshape *sh)
 {
     memset(r, 0, sizeof(*r));
-    r->n = 1 + rand() % 4;
+    r->n = 1 + rand() % sh->max_contents;
     int fp = rand() % 3 == 0 ? rand() % r->n : -1;
     size_t w = (size_t)snprintf(text, tsz, "alert tcp any any -> any any (");
     for (int i = 0; i < r->n; i++) {
         ncontent *k = &r->c[i];
-        k->len = 1 + rand() % 3;
+        k->len = sh->min_len + rand() % (sh->max_len - sh->min_len + 1);
         for (int j = 0; j < k->len; j++)
             k->pat[j] = alphabet[rand() % (sizeof(alphabet) - 1)];
         k->neg = rand() % 7 == 0;
@@ -860,7 +869,7 @@ static void gen_rule(nrule *r, char *text, size_t tsz, uint32_t sid)
             k->has_dist = rand() % 3 != 0;
             k->dist = rand() % 9 - 4;
             k->has_within = rand() % 3 != 0;
-            k->within = k->len + rand() % 5;
+            k->within = k->len + rand() % sh->max_window;
             if (!k->has_dist && !k->has_within)
                 k->has_dist = true;
         } else if (rand() % 8 == 0) {
@@ -869,7 +878,7 @@ static void gen_rule(nrule *r, char *text, size_t tsz, uint32_t sid)
             k->has_off = rand() % 2 == 0;
             k->off = rand() % 6;
             k->has_depth = rand() % 2 == 0;
-            k->depth = k->len + rand() % 6;
+            k->depth = k->len + rand() % (sh->max_window + 1);
         }
         k->endswith = rand() % 10 == 0;
         k->fp = i == fp && !k->neg;
@@ -896,10 +905,8 @@ static void gen_rule(nrule *r, char *text, size_t tsz, uint32_t sid)
     snprintf(text + w, tsz - w, "sid:%u;)\n", sid);
 }
 
-static void test_differential(void **state)
+static size_t differential(const nshape *sh, size_t *fired_out)
 {
-    (void)state;
-    srand(12345);
     enum { BATCHES = 40, RULES = 60, PAYLOADS = 60 };
     static nrule rules[RULES];
     static char text[RULES * 400];
@@ -908,7 +915,7 @@ static void test_differential(void **state)
         size_t w = 0;
         for (int i = 0; i < RULES; i++) {
             char one[400];
-            gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1));
+            gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1), sh);
             w += (size_t)snprintf(text + w, sizeof(text) - w, "%s", one);
         }
         pb_rules L;
@@ -918,10 +925,17 @@ static void test_differential(void **state)
         assert_int_equal(L.nerrs, 0);
         assert_int_equal(L.rep.loaded, RULES);
         for (int t = 0; t < PAYLOADS; t++) {
-            char pl[32];
-            int len = rand() % 25;
+            static char pl[1500];
+            int len = rand() % (sh->max_payload + 1);
             for (int j = 0; j < len; j++)
                 pl[j] = alphabet[rand() % (sizeof(alphabet) - 1)];
+            /* long patterns seldom occur by chance: plant some */
+            for (int k = 0; sh->max_len > 3 && k < 8 && len; k++) {
+                const ncontent *c = &rules[rand() % RULES].c[0];
+                int at = rand() % len;
+                if (at + c->len <= len)
+                    memcpy(pl + at, c->pat, (size_t)c->len);
+            }
             gh_packet p = mkpkt(6, "1.1.1.1", 1, "2.2.2.2", 2, pl, (size_t)len);
             gh_dpi_match m[RULES];
             size_t n = run(&L, &p, NULL, m, RULES);
@@ -944,8 +958,28 @@ static void test_differential(void **state)
         }
         pb_rules_free(&L);
     }
+    *fired_out = fired;
+    return checks;
+}
+
+static void test_differential(void **state)
+{
+    (void)state;
+    srand(12345);
+    size_t fired, checks = differential(&SHORT, &fired);
     printf("differential: %zu checks, %zu matches\n", checks, fired);
     assert_true(fired > 1000); /* the generator exercises matching, not just misses */
+}
+
+/* Long payloads and patterns: the searches of long windows (find_rare and
+ * memmem in engine/detect/inspect.c) against the naive matcher. */
+static void test_differential_long(void **state)
+{
+    (void)state;
+    srand(54321);
+    size_t fired, checks = differential(&LONG, &fired);
+    printf("differential, long: %zu checks, %zu matches\n", checks, fired);
+    assert_true(fired > 1000);
 }
 
 /* ---- ET Open subset -------------------------------------------------------- */
@@ -1338,7 +1372,7 @@ static void test_stream_differential(void **state)
         size_t tw = 0;
         for (int i = 0; i < RULES; i++) {
             char one[400];
-            gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1));
+            gen_rule(&rules[i], one, sizeof(one), (uint32_t)(i + 1), &SHORT);
             tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "%s", one);
         }
         pb_rules L;
@@ -1460,7 +1494,7 @@ static void test_stream_incremental(void **state)
         for (int i = 0; i < nrules; i++) {
             nrule r;
             char one[400], hdr[200] = "";
-            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1));
+            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1), &SHORT);
             int v = rand() % 10;
             const char *proto = v == 0 ? "ip" : "tcp";
             const char *extra = v == 1 ? "flow:no_stream; "
@@ -1608,7 +1642,7 @@ static void test_addr_classes(void **state)
             nrule r;
             char one[400];
             srand((unsigned)pb_rng(&rng));
-            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1));
+            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1), &SHORT);
             int v = (int)(pb_rng(&rng) % 6);
             const char *extra = v == 1 ? "flow:to_server; " : v == 2 ? "flow:no_stream; " : "";
             const char *proto = pb_rng(&rng) % 5 == 0 ? "ip" : pb_rng(&rng) % 5 == 0 ? "udp" : "tcp";
@@ -1950,7 +1984,7 @@ static void test_port_groups(void **state)
         for (int i = 0; i < RULES; i++) {
             nrule r;
             char one[400];
-            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1));
+            gen_rule(&r, one, sizeof(one), (uint32_t)(i + 1), &SHORT);
             int v = rand() % 8;
             const char *extra = v == 1 ? "flow:to_server; " : v == 2 ? "flow:to_client; "
                               : v == 3 ? "flow:no_stream; " : "";
@@ -2153,6 +2187,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_skipped),
         cmocka_unit_test(test_rule_errors),
         cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_differential_long),
         cmocka_unit_test(test_et_subset),
         cmocka_unit_test(test_stream_split),
         cmocka_unit_test(test_stream_absolute),

@@ -10,6 +10,54 @@
 /* Windows up to this many bytes are searched by a plain loop. */
 #define SHORT_SPAN 64
 
+/* Patterns up to this long are found by their rarest byte. */
+#define RARE_MAX 16
+
+/* How common byte @p b is in traffic, roughly (higher: more common): zeros
+ * and text are everywhere, high bytes and rare punctuation are not. */
+static inline unsigned commonness(uint8_t b)
+{
+    if (b == 0)
+        return 9;
+    if (b == ' ' || (b >= 'a' && b <= 'z'))
+        return 8;
+    if (b >= '0' && b <= '9')
+        return 7;
+    if (b == 0xff || b == '\r' || b == '\n' || b < 0x10)
+        return 6;
+    if ((b >= 'A' && b <= 'Z') || memchr("/.-=:,\"_<>;&%", b, 13))
+        return 5;
+    return b < 0x20 ? 4 : 2;
+}
+
+/* The first occurrence of @p p (@p n bytes, 2..RARE_MAX) in @p h: memchr
+ * for its rarest byte, then a compare. glibc's memmem builds a shift table
+ * on every call, most of the cost of a verifier that retries a content at
+ * each later occurrence; when the byte turns out common here (more than one
+ * compare per 8 bytes), memmem takes the rest, so the worst case stays
+ * memmem's. */
+static const uint8_t *find_rare(const uint8_t *h, size_t span, const uint8_t *p, uint32_t n)
+{
+    uint32_t r = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (commonness(p[i]) < commonness(p[r]))
+            r = i;
+    const uint8_t *s = h + r, *end = h + span - (n - r) + 1; /* the rare byte's places */
+    size_t tries = 0;
+    while (s < end) {
+        const uint8_t *q = memchr(s, p[r], (size_t)(end - s));
+        if (!q)
+            return NULL;
+        const uint8_t *at = q - r;
+        if (!memcmp(at, p, n))
+            return at;
+        if (++tries > 16 && tries * 8 > (size_t)(q - h))
+            return memmem(at + 1, (size_t)(h + span - (at + 1)), p, n);
+        s = q + 1;
+    }
+    return NULL;
+}
+
 /* First occurrence of @k's pattern starting in [from, last_start], or -1. */
 static int64_t find(const dpi_kw *k, const uint8_t *buf, uint32_t from, uint32_t last_start)
 {
@@ -23,7 +71,7 @@ static int64_t find(const dpi_kw *k, const uint8_t *buf, uint32_t from, uint32_t
             return f ? (int64_t)(f - buf) : -1;
         }
         if (span > SHORT_SPAN) {
-            const uint8_t *f = memmem(h, span, p, n);
+            const uint8_t *f = n <= RARE_MAX ? find_rare(h, span, p, n) : memmem(h, span, p, n);
             return f ? (int64_t)(f - buf) : -1;
         }
         /* a short window (within, depth): glibc's memmem builds a shift
