@@ -8,7 +8,7 @@
  *                     the expressions Hyperscan rejects (so a warm load does
  *                     not try them again)
  * Files are written to a temporary name and renamed. A file that is
- * truncated, corrupt (CRC), of another format or another Hyperscan is a miss
+ * truncated, corrupt (checksum), of another format or another Hyperscan is a miss
  * and is rewritten. Used files get their mtime refreshed; when the directory
  * passes its size bound the least recently used files go first. */
 #ifndef GATEHOUSE_HS_CACHE_H
