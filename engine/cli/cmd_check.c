@@ -350,7 +350,7 @@ int gh_cmd_check(int argc, char **argv)
                 printf("%s:%u\t%u\t%s\t%s\n", si->file, si->line, si->sid,
                        gh_sig_type_name(si->type), si->type_why);
             }
-            gh_dpi_free(dpi);
+            gh_cli_dpi_release_at_exit(dpi);
         }
         free(fw_paths);
     }

@@ -511,7 +511,7 @@ cleanup:
     gh_worker_free(w);
     gh_source_close(src);
 early:
-    gh_dpi_free(dpi);
+    gh_cli_dpi_release_at_exit(dpi);
     gh_classification_free(cls);
     free(sig_files);
     gh_fw_free(fw);

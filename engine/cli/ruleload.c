@@ -323,6 +323,14 @@ unsigned gh_cli_load_jobs(void)
     return e && *e && !*end && v < 1024 ? (unsigned)v : 0;
 }
 
+static gh_dpi *kept_for_exit;
+
+void gh_cli_dpi_release_at_exit(gh_dpi *dpi)
+{
+    gh_dpi_free(kept_for_exit);
+    kept_for_exit = dpi;
+}
+
 gh_dpi *gh_cli_dpi_load(const char *prog, const char *const *paths, size_t n,
                         const gh_rule_vars *vars, const gh_classification *cls, bool verbose,
                         int *exit_code)
