@@ -2,7 +2,9 @@
  * gh_source_read_batch): packet counts, link types, lengths and data
  * against libpcap's own reading, nanosecond timestamps, directories read in
  * name order with continuous ids, and the errors for truncated, corrupt and
- * non-capture files. The samples come from tests/data/make_samples.py. */
+ * non-capture files. The samples come from tests/data/make_samples.py; the
+ * classic pcap files the source reads in place (mapped) are also written
+ * here, record by record, to hold every case libpcap treats apart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,7 +134,9 @@ static size_t compare_with_libpcap(const char *path, const run *rn, size_t first
         assert_int_equal(r->caplen, h->caplen);
         assert_int_equal(r->wirelen, h->len);
         assert_int_equal(r->ts_sec, h->ts.tv_sec);
-        assert_int_equal(r->ts_nsec, h->ts.tv_usec);
+        /* the low 32 bits of libpcap's long: a microsecond field past
+         * 4294967 scales beyond them */
+        assert_int_equal(r->ts_nsec, (uint32_t)h->ts.tv_usec);
         assert_int_equal(r->linktype, pcap_datalink(pc));
         assert_memory_equal(r->data, d, h->caplen);
     }
@@ -549,6 +553,422 @@ static void test_missing_path(void **state)
     gh_source_close(NULL);
 }
 
+/* ---- classic pcap files read in place ------------------------------------- */
+
+/* Classic pcap files of the common link types are mapped and their records
+ * walked by the source itself; everything it hands out, and every error,
+ * must be what libpcap gives for the same file. */
+
+#define MAGIC_USEC 0xa1b2c3d4u
+#define MAGIC_NSEC 0xa1b23c4du
+
+typedef struct gen_file {
+    uint32_t magic;
+    bool swapped;          /* written in the other byte order */
+    uint16_t major, minor; /* 0.0: 2.4 */
+    uint32_t snaplen, linktype;
+} gen_file;
+
+/* One record as written: a header of hdr_bytes (0: all 16) and data_bytes
+ * of data (-1: incl, as a good record has). */
+typedef struct gen_rec {
+    uint32_t sec, frac, incl, orig;
+    uint32_t hdr_bytes;
+    int64_t data_bytes;
+} gen_rec;
+
+#define REC(sec, frac, incl, orig) {(sec), (frac), (incl), (orig), 0, -1}
+
+static void put32(FILE *f, uint32_t v, bool swapped)
+{
+    if (swapped)
+        v = __builtin_bswap32(v);
+    assert_int_equal(fwrite(&v, 4, 1, f), 1);
+}
+
+static void put16(FILE *f, uint16_t v, bool swapped)
+{
+    if (swapped)
+        v = __builtin_bswap16(v);
+    assert_int_equal(fwrite(&v, 2, 1, f), 1);
+}
+
+/* The data of record @p i, byte @p j: no two records alike. */
+static uint8_t gen_byte(size_t i, size_t j)
+{
+    return (uint8_t)(i * 37 + j * 7 + 1);
+}
+
+/* Write a pcap file and return the byte offset of record @p bad (the
+ * record an error is expected at; n for none). */
+static long write_pcap(const char *path, const gen_file *g, const gen_rec *r, size_t n,
+                       size_t bad)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    put32(f, g->magic, g->swapped);
+    put16(f, g->major ? g->major : 2, g->swapped);
+    put16(f, g->major ? g->minor : 4, g->swapped);
+    put32(f, 0, g->swapped);
+    put32(f, 0, g->swapped);
+    put32(f, g->snaplen, g->swapped);
+    put32(f, g->linktype, g->swapped);
+    long off = 24, bad_off = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (i == bad)
+            bad_off = off;
+        uint8_t h[16];
+        uint32_t v[4] = {r[i].sec, r[i].frac, r[i].incl, r[i].orig};
+        for (int k = 0; k < 4; k++) {
+            uint32_t x = g->swapped ? __builtin_bswap32(v[k]) : v[k];
+            memcpy(h + 4 * k, &x, 4);
+        }
+        size_t hb = r[i].hdr_bytes ? r[i].hdr_bytes : 16;
+        assert_int_equal(fwrite(h, 1, hb, f), hb);
+        size_t db = r[i].data_bytes < 0 ? r[i].incl : (size_t)r[i].data_bytes;
+        uint8_t buf[4096];
+        for (size_t j = 0; j < db; j += sizeof(buf)) {
+            size_t m = db - j < sizeof(buf) ? db - j : sizeof(buf);
+            for (size_t x = 0; x < m; x++)
+                buf[x] = gen_byte(i, j + x);
+            assert_int_equal(fwrite(buf, 1, m, f), m);
+        }
+        off += (long)(hb + db);
+    }
+    assert_int_equal(fclose(f), 0);
+    return bad == n ? off : bad_off;
+}
+
+/* KiB of the file at @p path resident in this process's mappings of it;
+ * -1 when it has none. */
+static long mapped_kib(const char *path)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[1024], key[32];
+    long kib = -1, v;
+    bool in = false;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (sscanf(line, "%31[A-Za-z_]: %ld", key, &v) == 2) { /* a field of the mapping */
+            if (in && strcmp(key, "Rss") == 0)
+                kib += v;
+            continue;
+        }
+        /* a mapping's first line ends with the file's name */
+        in = ends_with(line, path) && line[strlen(line) - strlen(path) - 1] == ' ';
+        if (in && kib < 0)
+            kib = 0;
+    }
+    fclose(f);
+    return kib;
+}
+
+static bool is_mapped(const char *path)
+{
+    return mapped_kib(path) >= 0;
+}
+
+/* Read @p path in batches of 1, 3 and 64: the same packets as libpcap
+ * reads, then the same end: EOF, or the error libpcap reports, worded as
+ * the source words it, at record @p bad_off. @p mapped: whether the file
+ * must be read in place. Returns the number of packets. */
+static size_t check_like_libpcap(const char *path, bool mapped, long bad_off)
+{
+    char ebuf[PCAP_ERRBUF_SIZE], want[512] = "";
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (!pc)
+        fail_msg("libpcap cannot open %s: %s", path, ebuf);
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    size_t good = 0;
+    int r;
+    while ((r = pcap_next_ex(pc, &h, &d)) == 1)
+        good++;
+    if (r == PCAP_ERROR)
+        snprintf(want, sizeof(want), "%s: packet %zu (record at byte offset %ld) is corrupt: %s",
+                 path, good + 1, bad_off, pcap_geterr(pc));
+    else
+        assert_int_equal(r, PCAP_ERROR_BREAK);
+    pcap_close(pc);
+
+    static const size_t batch_sizes[] = {1, 3, 64};
+    for (size_t b = 0; b < sizeof(batch_sizes) / sizeof(batch_sizes[0]); b++) {
+        gh_error err = {0};
+        gh_source *s = gh_source_pcap_open(path, &err);
+        if (!s)
+            fail_msg("open %s: %s", path, err.msg);
+        assert_int_equal(is_mapped(path), mapped);
+        run rn = {0};
+        read_source(s, batch_sizes[b], &rn);
+        assert_int_equal(rn.n, good);
+        check_ids_and_stats(&rn);
+        assert_int_equal(rn.st.files, 1);
+        assert_int_equal(compare_with_libpcap(path, &rn, 0), good);
+        if (want[0]) {
+            assert_int_equal(rn.end_rc, GH_E_FORMAT);
+            assert_string_equal(rn.end_err.msg, want);
+        } else {
+            assert_int_equal(rn.end_rc, GH_E_EOF);
+            /* the read that found the end released the file */
+            assert_false(is_mapped(path));
+        }
+        gh_source_close(s);
+        assert_false(is_mapped(path));
+        run_free(&rn);
+    }
+    return good;
+}
+
+static void tmpdir_file(tmpdir *td, const char *name, char *path, size_t size)
+{
+    assert_true(td->nfiles < 4);
+    snprintf(path, size, "%s/%s", td->path, name);
+    assert_true(strlen(path) < sizeof(td->files[0]));
+    strcpy(td->files[td->nfiles++], path);
+}
+
+/* Micro- and nanosecond files in both byte orders: timestamps (sign and
+ * overflow included), lengths, data, and a record beyond the snapshot
+ * length, cut to it as libpcap cuts it, with the next record found after
+ * its full length. */
+static void test_mapped_files(void **state)
+{
+    (void)state;
+    static const gen_rec recs[] = {
+        REC(T0, 1, 60, 60),
+        REC(T0, 999999, 0, 0),         /* no data at all */
+        REC(T0 + 1, 123456, 128, 1500), /* exactly the snapshot length */
+        REC(T0 + 2, 5, 200, 200),      /* beyond it: 128 kept, 72 skipped */
+        REC(T0 + 3, 7, 70, 70),
+        REC(0x80000001u, 2000000, 40, 40), /* seconds past 2038, usec past 1e6 */
+        REC(0xffffffffu, 0xffffffffu, 64, 64),
+        REC(5, 0x80000000u, 1, 1),
+    };
+    const size_t n = sizeof(recs) / sizeof(recs[0]);
+    tmpdir td;
+    tmpdir_make(&td);
+    for (int v = 0; v < 4; v++) {
+        gen_file g = {.magic = v & 1 ? MAGIC_NSEC : MAGIC_USEC, .swapped = v & 2,
+                      .snaplen = 128, .linktype = GH_LINK_ETHERNET};
+        char path[128], name[16];
+        snprintf(name, sizeof(name), "%d.pcap", v);
+        tmpdir_file(&td, name, path, sizeof(path));
+        write_pcap(path, &g, recs, n, n);
+        assert_int_equal(check_like_libpcap(path, true, -1), n);
+
+        run rn = {0};
+        read_path(path, 64, &rn);
+        assert_int_equal(rn.n, n);
+        uint32_t scale = v & 1 ? 1 : 1000;
+        assert_int_equal(rn.r[0].ts_sec, T0);
+        assert_int_equal(rn.r[0].ts_nsec, scale);
+        assert_int_equal(rn.r[2].ts_nsec, 123456 * scale);
+        assert_int_equal(rn.r[2].caplen, 128);
+        assert_int_equal(rn.r[2].wirelen, 1500);
+        assert_int_equal(rn.r[3].caplen, 128);
+        assert_int_equal(rn.r[3].wirelen, 200);
+        assert_int_equal(rn.r[4].caplen, 70);
+        for (size_t j = 0; j < 70; j++)
+            assert_int_equal(rn.r[4].data[j], gen_byte(4, j));
+        /* libpcap sign-extends the field, except after its byte swap */
+        assert_int_equal(rn.r[5].ts_sec, v & 2 ? INT64_C(0x80000001) : INT64_C(-0x7fffffff));
+        assert_int_equal(rn.r[5].ts_nsec, (uint32_t)(2000000u * scale));
+        run_free(&rn);
+    }
+    tmpdir_remove(&td);
+}
+
+/* Broken records, each the last of its file, in both byte orders: the
+ * packets before it, then libpcap's own error. */
+static void test_mapped_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        uint32_t snaplen;
+        gen_rec bad;
+    } cases[] = {
+        {"header cut", 65535, {T0, 0, 60, 60, 7, 0}},
+        {"data cut", 65535, {T0, 0, 100, 100, 0, 40}},
+        {"no data", 65535, {T0, 0, 100, 100, 0, 0}},
+        {"beyond the snaplen and the maximum", 65535, REC(T0, 0, 300000, 300000)},
+        {"beyond the maximum only", 1000000, REC(T0, 0, 300000, 300000)},
+        {"beyond the snaplen, cut before it", 64, {T0, 0, 100, 100, 0, 30}},
+        {"beyond the snaplen, cut after it", 64, {T0, 0, 100, 100, 0, 70}},
+        {"incl_len 0xffffffff", 65535, {T0, 0, 0xffffffffu, 60, 0, 60}},
+    };
+    tmpdir td;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (int swapped = 0; swapped < 2; swapped++) {
+            tmpdir_make(&td);
+            gen_rec recs[3] = {REC(T0, 10, 60, 60), REC(T0, 20, 50, 90), cases[c].bad};
+            gen_file g = {.magic = MAGIC_USEC, .swapped = swapped, .snaplen = cases[c].snaplen,
+                          .linktype = GH_LINK_ETHERNET};
+            char path[128];
+            tmpdir_file(&td, "bad.pcap", path, sizeof(path));
+            long bad_off = write_pcap(path, &g, recs, 3, 2);
+            print_message("%s%s\n", cases[c].what, swapped ? ", swapped" : "");
+            assert_int_equal(check_like_libpcap(path, true, bad_off), 2);
+            tmpdir_remove(&td);
+        }
+    }
+
+    /* after a record cut to the snapshot length the error names the bad
+     * record's true offset, its full length counted */
+    tmpdir_make(&td);
+    gen_rec recs[3] = {REC(T0, 0, 100, 100), REC(T0, 1, 60, 60), {T0, 2, 60, 60, 5, 0}};
+    gen_file g = {.magic = MAGIC_NSEC, .snaplen = 64, .linktype = GH_LINK_ETHERNET};
+    char path[128];
+    tmpdir_file(&td, "bad.pcap", path, sizeof(path));
+    long bad_off = write_pcap(path, &g, recs, 3, 2);
+    assert_int_equal(bad_off, 24 + 16 + 100 + 16 + 60);
+    assert_int_equal(check_like_libpcap(path, true, bad_off), 2);
+    tmpdir_remove(&td);
+
+    /* a file header and no records: empty, not broken */
+    tmpdir_make(&td);
+    tmpdir_file(&td, "empty.pcap", path, sizeof(path));
+    write_pcap(path, &g, recs, 0, 0);
+    assert_int_equal(check_like_libpcap(path, true, -1), 0);
+    tmpdir_remove(&td);
+}
+
+/* Files whose packets libpcap would change, or whose record headers it
+ * reads differently, stay with libpcap. */
+static void test_unmapped_files(void **state)
+{
+    (void)state;
+    tmpdir td;
+    tmpdir_make(&td);
+    char path[128];
+
+    /* byte-swapped Linux cooked capture of a CAN frame: libpcap swaps the
+     * CAN id to host order, so the packet is not the file's bytes */
+    gen_file g = {.magic = MAGIC_USEC, .swapped = true, .snaplen = 65535,
+                  .linktype = GH_LINK_SLL};
+    gen_rec recs[2] = {REC(T0, 0, 32, 32), REC(T0, 1, 32, 32)};
+    tmpdir_file(&td, "can.pcap", path, sizeof(path));
+    write_pcap(path, &g, recs, 2, 2);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    static const uint8_t can_proto[2] = {0x00, 0x0c}; /* LINUX_SLL_P_CAN */
+    assert_int_equal(fseek(f, 24 + 16 + 14, SEEK_SET), 0);
+    assert_int_equal(fwrite(can_proto, 1, 2, f), 2);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(check_like_libpcap(path, false, -1), 2);
+    run rn = {0};
+    read_path(path, 64, &rn);
+    uint8_t id[4] = {gen_byte(0, 16), gen_byte(0, 17), gen_byte(0, 18), gen_byte(0, 19)};
+    assert_memory_not_equal(rn.r[0].data + 16, id, 4);
+    run_free(&rn);
+
+    /* the same unswapped is read in place */
+    g.swapped = false;
+    tmpdir_file(&td, "can_native.pcap", path, sizeof(path));
+    write_pcap(path, &g, recs, 2, 2);
+    assert_int_equal(check_like_libpcap(path, true, -1), 2);
+
+    /* version 2.3: caplen and len may be in either order (here the first
+     * record's are swapped: 40 bytes of data) */
+    g = (gen_file){.magic = MAGIC_USEC, .major = 2, .minor = 3, .snaplen = 65535,
+                   .linktype = GH_LINK_ETHERNET};
+    tmpdir_file(&td, "v23.pcap", path, sizeof(path));
+    write_pcap(path, &g, (gen_rec[]){{T0, 0, 60, 40, 0, 40}, REC(T0, 1, 60, 60)}, 2, 2);
+    assert_int_equal(check_like_libpcap(path, false, -1), 2);
+
+    /* USB: libpcap rewrites its headers */
+    g = (gen_file){.magic = MAGIC_USEC, .snaplen = 65535, .linktype = 220};
+    tmpdir_file(&td, "usb.pcap", path, sizeof(path));
+    write_pcap(path, &g, recs, 2, 2);
+    assert_int_equal(check_like_libpcap(path, false, -1), 2);
+    tmpdir_remove(&td);
+}
+
+/* Reading a mapped file keeps a window of it resident, not the file: a
+ * large capture must not weigh in the resident set as its size. */
+static void test_mapped_window(void **state)
+{
+    (void)state;
+    enum { NREC = 12000, LEN = 1400 }; /* 17 MB */
+    gen_rec *recs = calloc(NREC, sizeof(*recs));
+    assert_non_null(recs);
+    for (uint32_t i = 0; i < NREC; i++)
+        recs[i] = (gen_rec)REC(T0 + i / 1000, i % 1000, LEN, LEN);
+    tmpdir td;
+    tmpdir_make(&td);
+    char path[128];
+    tmpdir_file(&td, "big.pcap", path, sizeof(path));
+    gen_file g = {.magic = MAGIC_USEC, .snaplen = 65535, .linktype = GH_LINK_ETHERNET};
+    write_pcap(path, &g, recs, NREC, NREC);
+    free(recs);
+
+    gh_error err = {0};
+    gh_source *s = gh_source_pcap_open(path, &err);
+    if (!s)
+        fail_msg("open %s: %s", path, err.msg);
+    gh_pkt_in pkts[64];
+    size_t n, total = 0;
+    long most = 0;
+    int rc;
+    while ((rc = gh_source_read_batch(s, pkts, 64, &n, &err)) == GH_OK) {
+        /* the batch is still readable */
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(pkts[i].data[LEN - 1], gen_byte(total + i, LEN - 1));
+        total += n;
+        long kib = mapped_kib(path);
+        most = kib > most ? kib : most;
+    }
+    assert_int_equal(rc, GH_E_EOF);
+    assert_int_equal(total, NREC);
+    print_message("at most %ld KiB of the file resident\n", most);
+    assert_true(most > 0 && most <= 4096);
+    gh_source_close(s);
+    tmpdir_remove(&td);
+}
+
+/* A batch that spans mapped files: every packet of it stays readable until
+ * the next read (read_source copies them only then), and the files are
+ * released once it comes. */
+static void test_mapped_batch_spans_files(void **state)
+{
+    (void)state;
+    tmpdir td;
+    tmpdir_make(&td);
+    char paths[4][128];
+    gen_rec recs[3] = {REC(T0, 1, 60, 60), REC(T0, 2, 1514, 1514), REC(T0, 3, 61, 61)};
+    for (int i = 0; i < 4; i++) {
+        gen_file g = {.magic = i & 1 ? MAGIC_NSEC : MAGIC_USEC, .swapped = i & 2,
+                      .snaplen = 65535, .linktype = GH_LINK_ETHERNET};
+        char name[16];
+        snprintf(name, sizeof(name), "%c.pcap", 'a' + i);
+        tmpdir_file(&td, name, paths[i], sizeof(paths[i]));
+        /* b.pcap holds only its file header */
+        write_pcap(paths[i], &g, recs, i == 1 ? 0 : 3, 3);
+    }
+    static const size_t batch_sizes[] = {1, 2, 64};
+    for (size_t b = 0; b < sizeof(batch_sizes) / sizeof(batch_sizes[0]); b++) {
+        gh_error err = {0};
+        gh_source *s = gh_source_pcap_open(td.path, &err);
+        if (!s)
+            fail_msg("open %s: %s", td.path, err.msg);
+        run rn = {0};
+        read_source(s, batch_sizes[b], &rn);
+        assert_int_equal(rn.end_rc, GH_E_EOF);
+        assert_int_equal(rn.n, 9);
+        assert_int_equal(rn.st.files, 4);
+        check_ids_and_stats(&rn);
+        assert_int_equal(compare_with_libpcap(paths[0], &rn, 0), 3);
+        assert_int_equal(compare_with_libpcap(paths[2], &rn, 3), 3);
+        assert_int_equal(compare_with_libpcap(paths[3], &rn, 6), 3);
+        for (int i = 0; i < 4; i++)
+            assert_false(is_mapped(paths[i]));
+        gh_source_close(s);
+        run_free(&rn);
+    }
+    tmpdir_remove(&td);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +982,11 @@ int main(void)
         cmocka_unit_test(test_corrupt_header),
         cmocka_unit_test(test_not_a_capture),
         cmocka_unit_test(test_missing_path),
+        cmocka_unit_test(test_mapped_files),
+        cmocka_unit_test(test_mapped_errors),
+        cmocka_unit_test(test_unmapped_files),
+        cmocka_unit_test(test_mapped_batch_spans_files),
+        cmocka_unit_test(test_mapped_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
