@@ -1,5 +1,6 @@
 /* gatehouse pcap: the pipeline over capture files, for rule testing. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,16 @@ static bool parse_threads(const char *arg, unsigned *out)
     }
     *out = (unsigned)v;
     return true;
+}
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    static const char msg[] = "gatehouse: a capture file was truncated while it was read\n";
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+        /* nothing more to say */
+    }
+    _exit(GH_EXIT_RUNTIME);
 }
 
 int gh_cmd_pcap(int argc, char **argv)
@@ -406,6 +417,11 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_worker *w = NULL;
     gh_pcap_writer *wacc = NULL, *wdrop = NULL;
 
+    /* a mapped capture file cut short by another process faults on its
+     * missing pages: say so and exit as for a corrupt file */
+    struct sigaction sa = {.sa_handler = on_sigbus};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
     src = gh_source_pcap_open(input, &err);
     if (!src) {
         fprintf(stderr, "gatehouse: %s\n", err.msg);
