@@ -139,6 +139,15 @@ static void random_set(void)
     }
 }
 
+/* Match packet @p p; hit[sid] (sids 1..max) tells which signatures alerted. */
+static void sids_hit(pb_rules *L, const gh_packet *p, gh_dpi_match *m, size_t max, uint8_t *hit)
+{
+    size_t got = gh_dpi_match_packet(L->d, L->s, p, NULL, NULL, 0, m, max);
+    memset(hit, 0, max + 1);
+    for (size_t k = 0; k < got; k++)
+        hit[m[k].sid] = 1;
+}
+
 static void index_matches_direct(void **state)
 {
     (void)state;
@@ -171,11 +180,8 @@ static void index_matches_direct(void **state)
             pick_addr(v6, p.dst.b);
             p.sport = 1024;
             p.dport = 53;
-            size_t got = gh_dpi_match_packet(L.d, L.s, &p, NULL, NULL, 0, m, NRULE);
             static uint8_t hit[NRULE + 1];
-            memset(hit, 0, sizeof(hit));
-            for (size_t k = 0; k < got; k++)
-                hit[m[k].sid] = 1;
+            sids_hit(&L, &p, m, NRULE, hit);
             for (int i = 0; i < NRULE; i++) {
                 int want = rule_matches(&rules[i], v6, p.src.b, p.dst.b);
                 if (want != hit[i + 1])
@@ -272,11 +278,8 @@ static void header_needs_match_direct(void **state)
         p.sport = 1024;
         p.dport = 80;
         int home = p.src.b[0] == 10 || (p.src.b[0] == 192 && p.src.b[1] == 168);
-        size_t got = gh_dpi_match_packet(L.d, L.s, &p, NULL, NULL, 0, m, NH);
         static uint8_t hit[NH + 1];
-        memset(hit, 0, sizeof(hit));
-        for (size_t k = 0; k < got; k++)
-            hit[m[k].sid] = 1;
+        sids_hit(&L, &p, m, NH, hit);
         for (int i = 0; i < NH; i++) {
             const hrule *r = &hr[i];
             if (r->home && !home)
