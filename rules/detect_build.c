@@ -1843,12 +1843,58 @@ static unsigned sig_db_entries(const dpi_sig *sg, size_t i, const gsel *q)
     return sig_selected(sg, i, q);
 }
 
-/* The group databases to build, and the group each is for. */
+/* A list of signatures without a fast pattern whose lists some group built. */
+typedef struct nofp_built {
+    uint64_t h;
+    uint32_t *ids, n;
+    const dpi_group *g;
+} nofp_built;
+
+/* The group databases to build, and the group each is for; the lists of
+ * signatures without a fast pattern built so far. */
 typedef struct db_reqs {
     gh_hs_req *r;
     dpi_group **grp;
     size_t n, cap;
+    nofp_built *nb;
+    size_t nnb, nbcap;
 } db_reqs;
+
+/* Group @p g's lists of the signatures without a fast pattern @p ids: those
+ * of a group with the same signatures when there is one (all of ET Open:
+ * 1,488 groups, 24 distinct lists; the address indexes of the reputation
+ * signatures were built again for each), else built and remembered. */
+static int nofp_of(const gh_dpi *d, db_reqs *dr, dpi_group *g, const uint32_t *ids, size_t n)
+{
+    uint64_t h = UINT64_C(1469598103934665603) ^ n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ids[i]) * UINT64_C(1099511628211);
+    for (size_t i = 0; i < dr->nnb; i++) {
+        const nofp_built *b = &dr->nb[i];
+        if (b->h == h && b->n == n && (!n || !memcmp(b->ids, ids, n * sizeof(*ids)))) {
+            memcpy(g->nofp, b->g->nofp, sizeof(g->nofp));
+            g->nofp_shared = true;
+            return GH_OK;
+        }
+    }
+    if (gh_nofp_build(d, g->nofp, ids, n) != GH_OK)
+        return GH_E_NOMEM;
+    if (dr->nnb == dr->nbcap) {
+        size_t nc = dr->nbcap ? 2 * dr->nbcap : 16;
+        nofp_built *nb = realloc(dr->nb, nc * sizeof(*nb));
+        if (!nb)
+            return GH_OK; /* built, not remembered */
+        dr->nb = nb;
+        dr->nbcap = nc;
+    }
+    uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+    if (copy) {
+        if (n)
+            memcpy(copy, ids, n * sizeof(*ids));
+        dr->nb[dr->nnb++] = (nofp_built){h, copy, (uint32_t)n, g};
+    }
+    return GH_OK;
+}
 
 static int db_req_add(db_reqs *dr, const gh_hs_req *r, dpi_group *g)
 {
@@ -1934,7 +1980,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
             k++;
         }
     }
-    if (gh_nofp_build(d, g->nofp, nofp, nn) != GH_OK)
+    if (nofp_of(d, dr, g, nofp, nn) != GH_OK)
         goto oom_req;
     free(nofp);
     nofp = NULL;
@@ -2683,6 +2729,9 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
         req_free(&dr.r[i]);
     free(dr.r);
     free(dr.grp);
+    for (size_t i = 0; i < dr.nnb; i++)
+        free(dr.nb[i].ids);
+    free(dr.nb);
     free(pr);
     free(kw);
     d->dbs = dbs.db;
@@ -2711,7 +2760,8 @@ void gh_dpi_free(gh_dpi *d)
     free(d->sigs);
     dpi_group *g[N_GROUPS];
     for (size_t i = 0, n = gh_detect_all_groups(d, g); i < n; i++)
-        gh_nofp_free(g[i]->nofp);
+        if (!g[i]->nofp_shared)
+            gh_nofp_free(g[i]->nofp);
     for (size_t i = 0; i < d->ndbs; i++)
         hs_free_database(d->dbs[i]);
     free(d->dbs);

@@ -300,6 +300,7 @@ typedef struct dpi_nofp {
 typedef struct dpi_group {
     hs_database_t *db;  /* block or stream mode, see gh_dpi; owned by gh_dpi.dbs */
     dpi_nofp nofp[2];   /* without a fast pattern: IPv4 [0], IPv6 [1] */
+    bool nofp_shared;   /* nofp is another group's (the same signatures): not freed here */
     size_t n_patterns;
     uint32_t max_len;   /* its longest pattern */
     bool all_matches;   /* block mode without HS_FLAG_SINGLEMATCH: every occurrence is
