@@ -314,13 +314,64 @@ static int eval_var(ectx *E, const gh_rule_expr *x, aset *out)
     return rc;
 }
 
+static int rng_cmp(const void *a, const void *b)
+{
+    const rng *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The literal ranges @p raw (any order, may overlap) into @p s as a set. */
+static int rset_from_raw(rset *raw, rset *s)
+{
+    if (raw->n > 1)
+        qsort(raw->r, raw->n, sizeof(*raw->r), rng_cmp);
+    for (size_t i = 0; i < raw->n; i++)
+        if (rset_push(s, raw->r[i].lo, raw->r[i].hi) != GH_OK)
+            return GH_E_NOMEM;
+    return GH_OK;
+}
+
+/* A literal of the context's kind, not negated: gathered, then sorted once
+ * (a reputation list of hundreds of addresses merged one at a time cost a
+ * copy of the list per address). */
+static bool plain_literal(const ectx *E, const gh_rule_expr *it)
+{
+    if (it->negated)
+        return false;
+    if (E->ctx == GH_EXPR_CTX_PORT)
+        return it->kind == GH_EXPR_PORT;
+    return it->kind == GH_EXPR_IP4 || it->kind == GH_EXPR_IP6;
+}
+
 static int eval_list(ectx *E, const gh_rule_expr *x, aset *out)
 {
-    aset pos = {0}, neg = {0}, item = {0};
+    aset pos = {0}, neg = {0}, item = {0}, lit = {0};
     bool any_pos = false;
     int rc = GH_OK;
     for (size_t i = 0; i < x->n_items && rc == GH_OK; i++) {
         const gh_rule_expr *it = x->items[i];
+        if (plain_literal(E, it)) {
+            any_pos = true;
+            /* raw ranges: rset_push merges only with the last one, which
+             * rset_from_raw's sorted pass makes right */
+            rset *to = it->kind == GH_EXPR_IP6 ? &lit.v6 : &lit.v4;
+            if (to->n == to->cap) {
+                size_t cap = to->cap ? to->cap * 2 : 16;
+                rng *p = realloc(to->r, cap * sizeof(*p));
+                if (!p) {
+                    rc = GH_E_NOMEM;
+                    break;
+                }
+                to->r = p;
+                to->cap = cap;
+            }
+            to->r[to->n++] = it->kind == GH_EXPR_IP4
+                                 ? (rng){it->v.ip4.lo, it->v.ip4.hi}
+                             : it->kind == GH_EXPR_IP6
+                                 ? (rng){ip6_to_u128(it->v.ip6.lo), ip6_to_u128(it->v.ip6.hi)}
+                                 : (rng){it->v.port.lo, it->v.port.hi};
+            continue;
+        }
         gh_rule_expr plain = *it;
         plain.negated = false; /* a negated item is subtracted, not complemented */
         rc = eval_neg(E, &plain, &item);
@@ -329,6 +380,16 @@ static int eval_list(ectx *E, const gh_rule_expr *x, aset *out)
         any_pos |= !it->negated;
         aset_free(&item);
     }
+    if (rc == GH_OK && (lit.v4.n || lit.v6.n)) {
+        aset ls = {0};
+        rc = rset_from_raw(&lit.v4, &ls.v4);
+        if (rc == GH_OK)
+            rc = rset_from_raw(&lit.v6, &ls.v6);
+        if (rc == GH_OK)
+            rc = aset_combine(&pos, &ls, false);
+        aset_free(&ls);
+    }
+    aset_free(&lit);
     if (rc == GH_OK && !any_pos)
         rc = universe(E, &pos);
     if (rc == GH_OK)
