@@ -225,12 +225,21 @@ typedef struct rule_ctx {
                                 base64_data) */
     dpi_sig *sg;             /* the signature being built (variable lookups) */
     gh_strpool *strs;        /* gh_dpi.strs */
-    /* per buffer: transforms and length conditions, attached to its segment */
-    gh_xform xf[GH_BUF_N][SEG_XF_MAX];
+    /* per buffer: transforms and length conditions, attached to its segment;
+     * xf and len come last and are read only below nxf and nlen, so a rule
+     * clears the context up to them (rule_ctx_start), not their 13 KB */
     uint8_t nxf[GH_BUF_N];
-    gh_uint_match len[GH_BUF_N][2];
     uint8_t nlen[GH_BUF_N];
+    gh_xform xf[GH_BUF_N][SEG_XF_MAX];
+    gh_uint_match len[GH_BUF_N][2];
 } rule_ctx;
+
+/* A context for compiling rule @p r: cleared but for the per-buffer arrays. */
+static void rule_ctx_start(rule_ctx *c, const gh_rule *r)
+{
+    memset(c, 0, offsetof(rule_ctx, xf));
+    c->r = r;
+}
 
 static void rule_error(rule_ctx *c, gh_rule_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -953,7 +962,7 @@ static bool build_segments(rule_ctx *c, dpi_sig *sg)
         memcpy(g->xf, c->xf[b], c->nxf[b] * sizeof(gh_xform));
         g->nxf = c->nxf[b];
         c->nxf[b] = 0; /* owned by the segment now */
-        memcpy(g->len, c->len[b], sizeof(g->len));
+        memcpy(g->len, c->len[b], c->nlen[b] * sizeof(g->len[0]));
         g->nlen = c->nlen[b];
         for (uint32_t i = g->first; i < g->first + g->n; i++)
             g->has_ext |= !sg->kw[i].negated;
@@ -2904,9 +2913,14 @@ static void *compile_part_run(void *arg)
             tally(&P->rep, r->unsupported);
             continue;
         }
-        rule_ctx c = {.r = r, .errs = P->want_errs ? &P->errs : NULL, .nerrs = &P->nerrs,
-                      .pcre_hs = P->opt->pcre_hyperscan, .pre = &P->pre, .names = P->names,
-                      .strs = P->strs};
+        rule_ctx c;
+        rule_ctx_start(&c, r);
+        c.errs = P->want_errs ? &P->errs : NULL;
+        c.nerrs = &P->nerrs;
+        c.pcre_hs = P->opt->pcre_hyperscan;
+        c.pre = &P->pre;
+        c.names = P->names;
+        c.strs = P->strs;
         dpi_sig *sg = &P->sigs[P->n];
         bool ok = compile_rule(&c, P->vars, sg);
         for (unsigned b = 0; b < GH_BUF_N; b++) /* transforms no segment took */
