@@ -1852,6 +1852,15 @@ static unsigned sig_db_entries(const dpi_sig *sg, size_t i, const gsel *q)
     return sig_selected(sg, i, q);
 }
 
+/* FNV-1a over @p n bytes, continued from @p h. */
+static uint64_t fnv_mix(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 /* A list of signatures without a fast pattern whose lists some group built. */
 typedef struct nofp_built {
     uint64_t h;
@@ -1875,9 +1884,7 @@ typedef struct db_reqs {
  * signatures were built again for each), else built and remembered. */
 static int nofp_of(const gh_dpi *d, db_reqs *dr, dpi_group *g, const uint32_t *ids, size_t n)
 {
-    uint64_t h = UINT64_C(1469598103934665603) ^ n;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ ids[i]) * UINT64_C(1099511628211);
+    uint64_t h = fnv_mix(1469598103934665603ull, ids, n * sizeof(*ids));
     for (size_t i = 0; i < dr->nnb; i++) {
         const nofp_built *b = &dr->nb[i];
         if (b->h == h && b->n == n && (!n || !memcmp(b->ids, ids, n * sizeof(*ids)))) {
@@ -2302,15 +2309,6 @@ static int build_port_map(gh_dpi *d, unsigned cls, unsigned o, uint8_t *gmask)
 }
 
 /* ---- address classes ------------------------------------------------------- */
-
-/* FNV-1a over @p n bytes, continued from @p h. */
-static uint64_t fnv_mix(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
 
 /* 128-bit big-endian address arithmetic on IPv6 range ends. */
 static bool v6_step(uint8_t a[16], int by) /* false on wrap-around */

@@ -183,12 +183,14 @@ static int aidx_build(const gh_dpi *d, dpi_aidx *x, const ent_list *l, unsigned 
         x->off[j + 1] += x->off[j];
     memcpy(at, x->off, (size_t)n * sizeof(*at));
     k = 0;
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
+        dpi_nofp_need need = need_of(&d->sigs[l->e[i].sig], f);
         for (size_t r = 0; r < nranges(l->e[i].set, f); r++, k++)
             for (uint32_t j = sp[k][0]; j < sp[k][1]; j++) {
-                x->need[at[j]] = need_of(&d->sigs[l->e[i].sig], f);
+                x->need[at[j]] = need;
                 x->ids[at[j]++] = l->e[i].sig;
             }
+    }
     free(at);
     free(sp);
     return 0;

@@ -45,18 +45,9 @@ static void aset_free(aset *s)
     rset_free(&s->v6);
 }
 
-/* Append a range that starts at or after the last one's start, merging
- * when they overlap or touch. */
-static int rset_push(rset *s, u128 lo, u128 hi)
+/* Append range [lo, hi] as it is (no order kept, no merging). */
+static int rset_append(rset *s, u128 lo, u128 hi)
 {
-    if (s->n) {
-        rng *last = &s->r[s->n - 1];
-        if (last->hi == U128_MAX || lo <= last->hi + 1) {
-            if (hi > last->hi)
-                last->hi = hi;
-            return GH_OK;
-        }
-    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4;
         rng *p = realloc(s->r, cap * sizeof(*p));
@@ -69,6 +60,21 @@ static int rset_push(rset *s, u128 lo, u128 hi)
     s->r[s->n].hi = hi;
     s->n++;
     return GH_OK;
+}
+
+/* Append a range that starts at or after the last one's start, merging
+ * when they overlap or touch. */
+static int rset_push(rset *s, u128 lo, u128 hi)
+{
+    if (s->n) {
+        rng *last = &s->r[s->n - 1];
+        if (last->hi == U128_MAX || lo <= last->hi + 1) {
+            if (hi > last->hi)
+                last->hi = hi;
+            return GH_OK;
+        }
+    }
+    return rset_append(s, lo, hi);
 }
 
 /* out = a | b (out must be empty and distinct from a and b). */
@@ -331,6 +337,16 @@ static int rset_from_raw(rset *raw, rset *s)
     return GH_OK;
 }
 
+/* The range of literal @p x (GH_EXPR_IP4, _IP6 or _PORT). */
+static rng literal_range(const gh_rule_expr *x)
+{
+    if (x->kind == GH_EXPR_IP4)
+        return (rng){x->v.ip4.lo, x->v.ip4.hi};
+    if (x->kind == GH_EXPR_IP6)
+        return (rng){ip6_to_u128(x->v.ip6.lo), ip6_to_u128(x->v.ip6.hi)};
+    return (rng){x->v.port.lo, x->v.port.hi};
+}
+
 /* A literal of the context's kind, not negated: gathered, then sorted once
  * (a reputation list of hundreds of addresses merged one at a time cost a
  * copy of the list per address). */
@@ -352,24 +368,10 @@ static int eval_list(ectx *E, const gh_rule_expr *x, aset *out)
         const gh_rule_expr *it = x->items[i];
         if (plain_literal(E, it)) {
             any_pos = true;
-            /* raw ranges: rset_push merges only with the last one, which
+            /* unsorted: rset_push merges only with the last range, which
              * rset_from_raw's sorted pass makes right */
-            rset *to = it->kind == GH_EXPR_IP6 ? &lit.v6 : &lit.v4;
-            if (to->n == to->cap) {
-                size_t cap = to->cap ? to->cap * 2 : 16;
-                rng *p = realloc(to->r, cap * sizeof(*p));
-                if (!p) {
-                    rc = GH_E_NOMEM;
-                    break;
-                }
-                to->r = p;
-                to->cap = cap;
-            }
-            to->r[to->n++] = it->kind == GH_EXPR_IP4
-                                 ? (rng){it->v.ip4.lo, it->v.ip4.hi}
-                             : it->kind == GH_EXPR_IP6
-                                 ? (rng){ip6_to_u128(it->v.ip6.lo), ip6_to_u128(it->v.ip6.hi)}
-                                 : (rng){it->v.port.lo, it->v.port.hi};
+            rng r = literal_range(it);
+            rc = rset_append(it->kind == GH_EXPR_IP6 ? &lit.v6 : &lit.v4, r.lo, r.hi);
             continue;
         }
         gh_rule_expr plain = *it;
@@ -423,11 +425,11 @@ static int eval_plain(ectx *E, const gh_rule_expr *x, aset *out)
     case GH_EXPR_LIST:
         return eval_list(E, x, out);
     case GH_EXPR_IP4:
-        return rset_push(&out->v4, x->v.ip4.lo, x->v.ip4.hi);
     case GH_EXPR_IP6:
-        return rset_push(&out->v6, ip6_to_u128(x->v.ip6.lo), ip6_to_u128(x->v.ip6.hi));
-    case GH_EXPR_PORT:
-        return rset_push(&out->v4, x->v.port.lo, x->v.port.hi);
+    case GH_EXPR_PORT: {
+        rng r = literal_range(x);
+        return rset_push(x->kind == GH_EXPR_IP6 ? &out->v6 : &out->v4, r.lo, r.hi);
+    }
     }
     return GH_E_INVAL;
 }
