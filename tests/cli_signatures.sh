@@ -94,4 +94,13 @@ printf 'alert tcp any any -> any any (msg:"bad"; pcre:"/a(/"; sid:9;)\n' >"$TMP/
 expect "bad pcre exit" $? 1
 grep -q "bad.rules:1:" "$TMP/err" && ok || fail "bad pcre message: $(cat "$TMP/err")"
 
+# a signature that only the build rejects (directions in conflict) under
+# --explain-types: the error, exit 1, no types printed
+printf 'alert http any any -> any any (msg:"x"; flow:to_client; http.uri; content:"a"; sid:9;)\n' >"$TMP/dir.rules"
+"$GH" check -S "$TMP/dir.rules" --explain-types >"$TMP/out" 2>"$TMP/err"
+expect "explain with a build error exit" $? 1
+grep -q "dir.rules:1:1: signature mixes keywords with conflicting directions" "$TMP/err" && ok ||
+    fail "explain with a build error: $(cat "$TMP/err")"
+expect "explain with a build error output" "$(cat "$TMP/out")" ""
+
 summary cli_signatures

@@ -345,7 +345,8 @@ int gh_cmd_check(int argc, char **argv)
                     GH_EXIT_OK)
                     t.failed = true;
             }
-            for (uint32_t k = 0; explain && !t.explain_all && k < gh_dpi_sig_count(dpi); k++) {
+            for (uint32_t k = 0; dpi && explain && !t.explain_all && k < gh_dpi_sig_count(dpi);
+                 k++) {
                 const gh_dpi_sig_info *si = gh_dpi_sig(dpi, k);
                 printf("%s:%u\t%u\t%s\t%s\n", si->file, si->line, si->sid,
                        gh_sig_type_name(si->type), si->type_why);
