@@ -1779,13 +1779,20 @@ typedef struct gsel {
     size_t nids;
 } gsel;
 
-/* SEL_TX: a transaction signature of direction q->o, ready at q->stage */
+/* SEL_TX: a transaction signature of direction q->o, ready at q->stage
+ * (GH_STAGE_NONE: at any stage) */
+static bool tx_in_set(const dpi_sig *sg, const gsel *q)
+{
+    return sg->app && (sg->app_dirs >> q->o & 1) &&
+           (q->stage == GH_STAGE_NONE || sg->ready[q->o] == q->stage);
+}
+
 static bool sig_in_set(const dpi_sig *sg, size_t i, const gsel *q)
 {
     if (!((q->acmask[i] >> q->ac) & 1))
         return false;
     if (q->sel == SEL_TX)
-        return sg->app && (sg->app_dirs >> q->o & 1) && sg->ready[q->o] == q->stage;
+        return tx_in_set(sg, q);
     if (sg->app || !sig_in_class(sg, q->cls))
         return false;
     if (sg->dir != DIR_ANY && sg->dir != (q->o ? DIR_TO_CLIENT : DIR_TO_SERVER))
@@ -1802,7 +1809,7 @@ static size_t set_members(const gh_dpi *d, const gsel *q, uint32_t *ids)
         const dpi_sig *sg = &d->sigs[i];
         bool in;
         if (q->sel == SEL_TX)
-            in = sg->app && (sg->app_dirs >> q->o & 1) && sg->ready[q->o] == q->stage;
+            in = tx_in_set(sg, q);
         else
             in = !sg->app && sig_in_class(sg, q->cls) &&
                  (sg->dir == DIR_ANY || sg->dir == (q->o ? DIR_TO_CLIENT : DIR_TO_SERVER));
@@ -2560,6 +2567,55 @@ static unsigned tx_key(const dpi_sig *sg)
     return sg->tx_fp_x ? (unsigned)GH_BUF_N + sg->tx_fp_x : tx_db_buf(sg);
 }
 
+/* Whether transaction key @p k (tx_key) has its group at stage @p st:
+ * a buffer that is complete before the body (not a body, not transformed)
+ * has one group of every stage's signatures, at GH_STAGE_NONE, scanned
+ * once per transaction (tx_fp_scans in engine/detect/prefilter.c); the
+ * bodies, the transformed buffers and the signatures without a fast pattern
+ * have one per stage. */
+static bool tx_key_at(unsigned k, unsigned st)
+{
+    bool once = k > 0 && k < GH_BUF_N && !gh_buffer_get_info((gh_buffer_id)k)->body;
+    return once == (st == GH_STAGE_NONE);
+}
+
+/* The transaction groups of @p all's direction and stage in address class
+ * @p ac: its members of that class sorted by key (stable, so each group's
+ * order stays the signatures'), one group per key (@p sub: room for them). */
+static int build_tx_groups(gh_dpi *d, const gsel *all, unsigned ac, uint32_t *sub, db_reqs *dr,
+                           gh_error *err)
+{
+    const uint32_t *ids = all->ids;
+    dpi_groupset *gs = &d->gs[ac];
+    size_t at[TX_KEYS + 1] = {0};
+    for (size_t j = 0; j < all->nids; j++)
+        if (all->acmask[ids[j]] >> ac & 1)
+            at[tx_key(&d->sigs[ids[j]]) + 1]++;
+    for (unsigned k = 0; k < TX_KEYS; k++)
+        at[k + 1] += at[k];
+    size_t fill[TX_KEYS];
+    memcpy(fill, at, sizeof(fill));
+    for (size_t j = 0; j < all->nids; j++)
+        if (all->acmask[ids[j]] >> ac & 1)
+            sub[fill[tx_key(&d->sigs[ids[j]])]++] = ids[j];
+    int rc = 0;
+    for (unsigned k = 0; k < TX_KEYS && !rc; k++) {
+        if (k == GH_BUF_N || k >= GH_BUF_N + d->nxbufs || !tx_key_at(k, all->stage))
+            continue;
+        gsel q = *all;
+        q.ac = ac;
+        q.ids = sub + at[k];
+        q.nids = at[k + 1] - at[k];
+        if (k < GH_BUF_N)
+            q.buf = k;
+        else
+            q.x = k - GH_BUF_N;
+        dpi_group *grp = k < GH_BUF_N ? &gs->txg[q.o][q.stage][k] : &gs->txx[q.o][q.stage][q.x];
+        rc = build_group(d, grp, &q, HS_MODE_BLOCK, dr, err);
+    }
+    return rc;
+}
+
 /* Cut the port groups and fill every group; their database requests go to
  * @p dr. */
 static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
@@ -2612,40 +2668,11 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
     /* transactions: no port groups (ports are checked per candidate) */
     tx_fp_transformed(d);
     for (unsigned o = 0; o < 2 && !rc; o++)
-        for (unsigned st = GH_STAGE_LINE; st <= GH_STAGE_DONE && !rc; st++) {
+        for (unsigned st = GH_STAGE_NONE; st <= GH_STAGE_DONE && !rc; st++) {
             gsel all = {.o = o, .acmask = acmask, .sel = SEL_TX, .stage = st, .ids = ids};
             all.nids = set_members(d, &all, ids);
-            for (unsigned ac = 0; ac < d->nac && !rc; ac++) {
-                dpi_groupset *gs = &d->gs[ac];
-                /* a transaction signature is in the group of its fast
-                 * pattern's buffer: the members of class ac sorted by it
-                 * (stable, so each group's order stays the signatures') */
-                size_t at[TX_KEYS + 1] = {0};
-                for (size_t j = 0; j < all.nids; j++)
-                    if (acmask[ids[j]] >> ac & 1)
-                        at[tx_key(&d->sigs[ids[j]]) + 1]++;
-                for (unsigned k = 0; k < TX_KEYS; k++)
-                    at[k + 1] += at[k];
-                size_t fill[TX_KEYS];
-                memcpy(fill, at, sizeof(fill));
-                for (size_t j = 0; j < all.nids; j++)
-                    if (acmask[ids[j]] >> ac & 1)
-                        sub[fill[tx_key(&d->sigs[ids[j]])]++] = ids[j];
-                for (unsigned k = 0; k < TX_KEYS && !rc; k++) {
-                    if (k == GH_BUF_N || k >= GH_BUF_N + d->nxbufs)
-                        continue;
-                    gsel q = all;
-                    q.ac = ac;
-                    q.ids = sub + at[k];
-                    q.nids = at[k + 1] - at[k];
-                    if (k < GH_BUF_N)
-                        q.buf = k;
-                    else
-                        q.x = k - GH_BUF_N;
-                    dpi_group *grp = k < GH_BUF_N ? &gs->txg[o][st][k] : &gs->txx[o][st][q.x];
-                    rc = build_group(d, grp, &q, HS_MODE_BLOCK, dr, err);
-                }
-            }
+            for (unsigned ac = 0; ac < d->nac && !rc; ac++)
+                rc = build_tx_groups(d, &all, ac, sub, dr, err);
         }
     free(gmask);
     free(acmask);

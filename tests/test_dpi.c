@@ -2,6 +2,7 @@
  * conditions, action precedence, skipped rules, a randomized differential
  * test against a deliberately naive matcher, and the ET Open subset. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1862,6 +1863,222 @@ static void test_body_windows(void **state)
     pb_rules_free(&r);
 }
 
+/* Transaction buffers complete before the body are scanned once per
+ * transaction, their signatures of later stages waiting in it: the alerts
+ * must be those of a direct evaluation of every signature at every stage
+ * it is ready at. Random request transactions (uri, method, headers, user
+ * agent, host, a body growing over several reports) go through random
+ * stage jumps; random signatures of one to three contents over those
+ * buffers, ready at any stage. A second part has more signatures waiting
+ * than a transaction keeps, so those buffers are scanned again each time. */
+enum { TXB_N = 6 };
+static const gh_buffer_id txb_ids[TXB_N] = {GH_BUF_HTTP_URI,        GH_BUF_HTTP_METHOD,
+                                            GH_BUF_HTTP_HEADER,     GH_BUF_HTTP_USER_AGENT,
+                                            GH_BUF_HTTP_HOST,       GH_BUF_HTTP_REQUEST_BODY};
+static const char *const txb_kw[TXB_N] = {"http.uri", "http.method", "http.header",
+                                          "http.user_agent", "http.host",
+                                          "http.request_body"};
+
+typedef struct fake_req {
+    uint8_t b[TXB_N][64];
+    uint32_t len[TXB_N];
+    uint8_t progress;
+} fake_req;
+
+static int txb_slot(gh_buffer_id id)
+{
+    for (int k = 0; k < TXB_N; k++)
+        if (txb_ids[k] == id)
+            return k;
+    return -1;
+}
+
+/* As the HTTP parser: a buffer exists once its stage is reached. */
+static bool fake_req_buffer(void *state, gh_app_tx *tx, gh_buffer_id id, int dir, uint32_t idx,
+                            const uint8_t **b, uint32_t *len)
+{
+    (void)tx;
+    const fake_req *r = state;
+    int k = txb_slot(id);
+    if (dir != 0 || idx != 0 || k < 0 || r->progress < gh_buffer_get_info(id)->stage ||
+        !r->len[k])
+        return false;
+    *b = r->b[k];
+    *len = r->len[k];
+    return true;
+}
+
+typedef struct txb_rule {
+    int nseg;
+    int buf[3];
+    char pat[3][4];
+    unsigned ready;
+} txb_rule;
+
+static bool txb_has(const fake_req *r, int k, const char *pat)
+{
+    size_t n = strlen(pat);
+    if (r->progress < gh_buffer_get_info(txb_ids[k])->stage)
+        return false;
+    for (uint32_t i = 0; i + n <= r->len[k]; i++)
+        if (!memcmp(r->b[k] + i, pat, n))
+            return true;
+    return false;
+}
+
+static bool txb_in_call(unsigned r, unsigned from, unsigned stage)
+{
+    return (r > from && r <= stage) ||
+           (r == GH_STAGE_BODY && (stage == GH_STAGE_BODY || stage == GH_STAGE_DONE));
+}
+
+/* One transaction through @p nstep stage reports; returns the alerts. */
+static size_t txb_run(pb_rules *L, const txb_rule *rules, int nrules, uint64_t *rng)
+{
+    fake_req req;
+    memset(&req, 0, sizeof(req));
+    for (int k = 0; k < TXB_N - 1; k++) {
+        req.len[k] = (uint32_t)(pb_rng(rng) % 40);
+        for (uint32_t i = 0; i < req.len[k]; i++)
+            req.b[k][i] = (uint8_t)"abcdxy"[pb_rng(rng) % 6];
+    }
+    gh_app_ops ops;
+    memset(&ops, 0, sizeof(ops));
+    ops.get_buffer = fake_req_buffer;
+    gh_app_tx tx;
+    memset(&tx, 0, sizeof(tx));
+    gh_app_tx_start(&tx, 0);
+    gh_dpi_tx_view tv = {.ops = &ops, .state = &req, .tx = &tx};
+    gh_packet p = mkpkt(6, "10.0.0.1", 40000, "10.0.0.2", 80, NULL, 0);
+    gh_pkt_state ps = {.has_flow = true, .established = true, .to_server = true,
+                       .alproto = GH_ALPROTO_HTTP1};
+    bool *alerted = calloc((size_t)nrules, sizeof(*alerted));
+    gh_dpi_match *out = malloc((size_t)nrules * sizeof(*out));
+    gh_dpi_match *want = malloc((size_t)nrules * sizeof(*want));
+    assert_non_null(alerted);
+    assert_non_null(out);
+    assert_non_null(want);
+    size_t alerts = 0;
+    unsigned from = GH_STAGE_NONE;
+    while (from != GH_STAGE_DONE) {
+        /* the next report: any later stage, or the body again */
+        unsigned stage = from + 1 + (unsigned)(pb_rng(rng) % (GH_STAGE_DONE - from));
+        if (from == GH_STAGE_BODY && pb_rng(rng) % 2)
+            stage = GH_STAGE_BODY;
+        if (stage >= GH_STAGE_BODY && req.len[TXB_N - 1] < 60) {
+            uint32_t grow = (uint32_t)(pb_rng(rng) % 12);
+            for (uint32_t i = 0; i < grow && req.len[TXB_N - 1] < 64; i++)
+                req.b[TXB_N - 1][req.len[TXB_N - 1]++] = (uint8_t)"abcdxy"[pb_rng(rng) % 6];
+        }
+        req.progress = (uint8_t)stage;
+        tx.progress[0] = (uint8_t)stage;
+        size_t nw = 0;
+        for (int i = 0; i < nrules; i++) {
+            if (alerted[i] || !txb_in_call(rules[i].ready, from, stage))
+                continue;
+            bool ok = true;
+            for (int k = 0; k < rules[i].nseg && ok; k++)
+                ok = txb_has(&req, rules[i].buf[k], rules[i].pat[k]);
+            if (ok) {
+                alerted[i] = true;
+                want[nw++] = (gh_dpi_match){.sid = (uint32_t)i + 1};
+            }
+        }
+        size_t n = gh_dpi_match_tx(L->d, L->s, &p, &ps, &tv, 0, (gh_app_stage)stage, out,
+                                   (size_t)nrules);
+        expect_same(out, n, want, nw, "transaction, scanned once vs direct");
+        alerts += n;
+        from = stage;
+    }
+    gh_app_tx_release(&tx);
+    free(alerted);
+    free(out);
+    free(want);
+    return alerts;
+}
+
+static char *txb_rules_text(txb_rule *rules, int nrules)
+{
+    size_t cap = (size_t)nrules * 200 + 1, w = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    text[0] = 0;
+    for (int i = 0; i < nrules; i++) {
+        w += (size_t)snprintf(text + w, cap - w, "alert http any any -> any any (");
+        for (int k = 0; k < rules[i].nseg; k++)
+            w += (size_t)snprintf(text + w, cap - w, "%s; content:\"%s\"; ",
+                                  txb_kw[rules[i].buf[k]], rules[i].pat[k]);
+        w += (size_t)snprintf(text + w, cap - w, "sid:%d;)\n", i + 1);
+    }
+    return text;
+}
+
+static void txb_ready(txb_rule *r)
+{
+    r->ready = GH_STAGE_LINE;
+    for (int k = 0; k < r->nseg; k++) {
+        unsigned st = gh_buffer_get_info(txb_ids[r->buf[k]])->stage;
+        if (st > r->ready)
+            r->ready = st;
+    }
+}
+
+static void test_tx_scan_once(void **state)
+{
+    (void)state;
+    uint64_t rng = pb_rng_seed("GH_TEST_SEED");
+    enum { RULES = 300, TXS = 300, MANY = 1500 };
+    static txb_rule rules[MANY];
+    for (int i = 0; i < RULES; i++) {
+        txb_rule *r = &rules[i];
+        r->nseg = 1 + (int)(pb_rng(&rng) % 3);
+        for (int k = 0; k < r->nseg; k++) {
+            r->buf[k] = (int)(pb_rng(&rng) % TXB_N);
+            int pl = 1 + (int)(pb_rng(&rng) % 3);
+            for (int j = 0; j < pl; j++)
+                r->pat[k][j] = "abcd"[pb_rng(&rng) % 4];
+            r->pat[k][pl] = 0;
+        }
+        txb_ready(r);
+    }
+    char *text = txb_rules_text(rules, RULES);
+    pb_rules L;
+    pb_rules_load(&L, text, NULL);
+    free(text);
+    assert_int_equal(L.nerrs, 0);
+    assert_int_equal(L.rep.loaded, RULES);
+    size_t alerts = 0;
+    for (int t = 0; t < TXS; t++)
+        alerts += txb_run(&L, rules, RULES, &rng);
+    gh_dpi_scratch_stats st;
+    gh_dpi_scratch_get_stats(L.s, &st);
+    printf("transactions scanned once: %d transactions, %zu alerts, %" PRIu64 " buffers "
+           "scanned\n", TXS, alerts, st.buffers);
+    assert_true(alerts > 1000);
+    assert_int_equal(st.fp_wait_full, 0);
+    pb_rules_free(&L);
+
+    /* more signatures waiting than a transaction keeps: the uri's fast
+     * pattern for signatures ready at the body */
+    for (int i = 0; i < MANY; i++)
+        rules[i] = (txb_rule){.nseg = 2, .buf = {0, TXB_N - 1}, .pat = {"a", "b"}};
+    for (int i = 0; i < MANY; i++)
+        txb_ready(&rules[i]);
+    text = txb_rules_text(rules, MANY);
+    pb_rules_load(&L, text, NULL);
+    free(text);
+    assert_int_equal(L.rep.loaded, MANY);
+    alerts = 0;
+    for (int t = 0; t < 8; t++)
+        alerts += txb_run(&L, rules, MANY, &rng);
+    gh_dpi_scratch_get_stats(L.s, &st);
+    printf("transactions scanned once, list full: %zu alerts, %" PRIu64 " scans again\n",
+           alerts, st.fp_wait_full);
+    assert_true(alerts > 0);
+    assert_true(st.fp_wait_full > 0);
+    pb_rules_free(&L);
+}
+
 /* Rules compile in parts on threads when there are many: the result must be
  * the serial one, down to the variable ids, the prefilter requests, the
  * errors and the report, with names first seen in any part. */
@@ -2199,6 +2416,7 @@ int main(void)
         cmocka_unit_test(test_port_groups),
         cmocka_unit_test(test_addr_classes),
         cmocka_unit_test(test_body_windows),
+        cmocka_unit_test(test_tx_scan_once),
         cmocka_unit_test(test_compile_in_parts),
         cmocka_unit_test(test_pcre_prefilter),
     };

@@ -93,8 +93,11 @@ void gh_app_tx_start(gh_app_tx *tx, uint64_t id)
 {
     uint32_t *keep = tx->alerted;
     uint16_t cap = tx->cap_alerted;
+    struct gh_tx_fp_wait *wait = tx->fp_wait;
+    uint16_t wcap = tx->cap_fp_wait;
     free(tx->body_hits);
-    *tx = (gh_app_tx){.id = id, .alerted = keep, .cap_alerted = cap};
+    *tx = (gh_app_tx){.id = id, .alerted = keep, .cap_alerted = cap, .fp_wait = wait,
+                      .cap_fp_wait = wcap};
 }
 
 void gh_app_tx_release(gh_app_tx *tx)
@@ -105,6 +108,10 @@ void gh_app_tx_release(gh_app_tx *tx)
     tx->alerted = NULL;
     tx->cap_alerted = 0;
     tx->n_alerted = 0;
+    free(tx->fp_wait);
+    tx->fp_wait = NULL;
+    tx->cap_fp_wait = 0;
+    tx->n_fp_wait = 0;
 }
 
 gh_app *gh_app_new(uint32_t max_flows, const gh_app_limits *lim, gh_error *err)

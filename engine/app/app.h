@@ -78,6 +78,13 @@ typedef struct gh_app_tx {
     uint16_t n_alerted;       /* detection: signatures that alerted on this tx */
     uint16_t cap_alerted;
     uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */
+    /* detection: the buffers complete before the body are scanned once; the
+     * signatures their fast patterns found that are ready at a later stage
+     * (or at the body, which comes back) wait here (engine/detect/prefilter.c) */
+    const void *fp_ruleset;   /* the ruleset they are of */
+    uint64_t fp_scanned[2];   /* per direction: bit b when buffer b was scanned */
+    uint16_t n_fp_wait, cap_fp_wait;
+    struct gh_tx_fp_wait *fp_wait; /* detection-owned array (capacity kept across txs) */
     struct gh_tx_body_hits *body_hits; /* detection-owned: fast-pattern hits of the body
                                           windows (engine/detect/prefilter.c), NULL: none */
     bool logged;              /* events: transaction record written */

@@ -358,7 +358,10 @@ typedef struct dpi_groupset {
      * stream-inspected TCP packet (GH_DPI_PACKET_TCP_SIDE) */
     dpi_group pgroups[2][PG_MAX];
     /* transactions: per direction, stage a signature is ready at, and fast
-     * pattern buffer (block mode; index 0: the signatures without one) */
+     * pattern buffer (block mode; index 0: the signatures without one).
+     * A buffer complete before the body (not a body) has its signatures of
+     * every stage in one group at stage GH_STAGE_NONE, scanned once per
+     * transaction; bodies and index 0 have one per stage. */
     dpi_group txg[2][GH_STAGE_DONE + 1][GH_BUF_N];
     /* transactions, fast patterns in a transformed buffer: gh_dpi.xbufs'
      * groups as txg's (index 0 unused) */

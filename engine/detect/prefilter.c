@@ -1011,9 +1011,10 @@ static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
     return true;
 }
 
-/* Candidates of the signatures ready at stage @p r in direction @p dir: the
- * fast-pattern scan of each buffer (every instance) that has a database,
- * and those without. */
+/* Candidates of the signatures ready at stage @p r in direction @p dir that
+ * tx_fp_scans does not find: those without a fast pattern, and the fast
+ * patterns of the body buffers and of the transformed buffers, scanned in
+ * every instance. */
 static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                           const gh_dpi_tx_view *tv, int dir, unsigned r)
 {
@@ -1053,6 +1054,121 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
     }
 }
 
+/* ---- buffers complete before the body: scanned once -------------------------- */
+
+/* A buffer that is complete before the body (http.uri, http.header, tls.sni,
+ * ...) does not change once its direction reached its stage, so its fast
+ * patterns of every stage are in one database (txg[dir][GH_STAGE_NONE]),
+ * scanned the first time the transaction is inspected after it is complete.
+ * The signatures found that are ready then are candidates at once; those
+ * ready at a later stage, and those ready at the body (inspected again at
+ * every body report), wait in the transaction. A buffer read before it is
+ * complete (a request buffer read when the response comes first) is scanned
+ * again each time, and so is one whose signatures do not fit the list. */
+_Static_assert(GH_BUF_N <= 64, "gh_app_tx.fp_scanned holds a bit per buffer");
+
+/* Signatures waiting at most per transaction: beyond, buffers are scanned
+ * again at every inspection (their candidates in range taken then). */
+#define FP_WAIT_MAX 1024u
+
+struct gh_tx_fp_wait {
+    uint32_t sig;
+    uint8_t dir;
+    uint8_t stage; /* the signature's ready stage in direction dir */
+};
+
+typedef struct fp_cb {
+    gh_dpi_scratch *s;
+    const gh_dpi *d;
+    gh_app_tx *tx;
+    uint8_t dir, from, stage;
+    bool keep;  /* the buffer is complete: remember what waits */
+    bool full;  /* the list could not take one */
+} fp_cb;
+
+/* Is a signature ready at @p r inspected by the call that takes its
+ * direction from stage @p from to @p stage? (gh_dpi_match_tx's stages) */
+static bool stage_in_call(unsigned r, unsigned from, unsigned stage)
+{
+    return (r > from && r <= stage) ||
+           (r == GH_STAGE_BODY && (stage == GH_STAGE_BODY || stage == GH_STAGE_DONE));
+}
+
+static bool fp_wait_push(gh_app_tx *tx, uint32_t sig, uint8_t dir, uint8_t stage)
+{
+    if (tx->n_fp_wait == tx->cap_fp_wait) {
+        if (tx->cap_fp_wait >= FP_WAIT_MAX)
+            return false;
+        uint16_t nc = tx->cap_fp_wait ? (uint16_t)(tx->cap_fp_wait * 2) : 16;
+        struct gh_tx_fp_wait *nw = realloc(tx->fp_wait, nc * sizeof(*nw));
+        if (!nw)
+            return false;
+        tx->fp_wait = nw;
+        tx->cap_fp_wait = nc;
+    }
+    tx->fp_wait[tx->n_fp_wait++] = (struct gh_tx_fp_wait){sig, dir, stage};
+    return true;
+}
+
+static int on_fp_match(unsigned id, unsigned long long from, unsigned long long to,
+                       unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)to;
+    (void)flags;
+    fp_cb *c = ctx;
+    uint8_t r = c->d->sigs[id].ready[c->dir];
+    if (stage_in_call(r, c->from, c->stage))
+        add_cand(c->s, id);
+    if (c->keep && !c->full && (r > c->stage || r == GH_STAGE_BODY) &&
+        !fp_wait_push(c->tx, id, c->dir, r))
+        c->full = true;
+    return 0;
+}
+
+/* The candidates from the buffers complete before the body, for the call
+ * that takes direction @p dir from stage @p from to @p stage. */
+static void tx_fp_scans(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
+                        const gh_dpi_tx_view *tv, int dir, unsigned from, unsigned stage)
+{
+    gh_app_tx *tx = tv->tx;
+    if (tx->fp_ruleset != d) { /* the ruleset changed: what waits is of the old one */
+        tx->fp_ruleset = d;
+        tx->n_fp_wait = 0;
+        tx->fp_scanned[0] = tx->fp_scanned[1] = 0;
+    }
+    uint16_t nwait = tx->n_fp_wait; /* those of earlier calls */
+    const dpi_group *g = d->gs[gh_detect_addr_class(d, p)].txg[dir][GH_STAGE_NONE];
+    fp_cb c = {.s = s, .d = d, .tx = tx, .dir = (uint8_t)dir, .from = (uint8_t)from,
+               .stage = (uint8_t)stage};
+    for (unsigned b = 1; b < GH_BUF_N; b++) {
+        if (!g[b].db || (tx->fp_scanned[dir] >> b & 1))
+            continue;
+        const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
+        int bd = bi->dirs == GH_BUFDIR_TS ? 0 : bi->dirs == GH_BUFDIR_TC ? 1 : dir;
+        c.keep = tx->progress[bd] >= bi->stage;
+        c.full = false;
+        uint16_t n0 = tx->n_fp_wait;
+        const uint8_t *buf;
+        uint32_t len;
+        for (uint32_t idx = 0, base; tx_buffer(tv, b, dir, idx, &buf, &len, &base); idx++) {
+            s->stats.buffers++;
+            hs_scan(g[b].db, (const char *)buf, len, 0, s->hs, on_fp_match, &c);
+        }
+        if (c.full) {
+            tx->n_fp_wait = n0; /* scanned again next time */
+            s->stats.fp_wait_full++;
+        } else if (c.keep) {
+            tx->fp_scanned[dir] |= UINT64_C(1) << b;
+        }
+    }
+    for (uint16_t i = 0; i < nwait; i++) {
+        const struct gh_tx_fp_wait *w = &tx->fp_wait[i];
+        if (w->dir == dir && stage_in_call(w->stage, from, stage))
+            add_cand(s, w->sig);
+    }
+}
+
 size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                        const gh_pkt_state *st, const gh_dpi_tx_view *tv, int dir,
                        gh_app_stage stage, gh_dpi_match *out, size_t max)
@@ -1067,9 +1183,9 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     /* the stages reached since the last inspection, and the body stage again
      * while the body grows and when the direction completes */
     for (unsigned r = GH_STAGE_LINE; r <= GH_STAGE_DONE; r++)
-        if ((r > from && r <= stage) ||
-            (r == GH_STAGE_BODY && (stage == GH_STAGE_BODY || stage == GH_STAGE_DONE)))
+        if (stage_in_call(r, from, stage))
             tx_candidates(d, s, p, tv, dir, r);
+    tx_fp_scans(d, s, p, tv, dir, from, stage);
     unsigned kind = pkt_kind(p);
     size_t nh = 0;
     s->nfbc = 0;

@@ -432,6 +432,9 @@ typedef struct gh_dpi_scratch_stats {
                                     (more live hits than a stream keeps) */
     uint64_t body_fallbacks;   /**< HTTP body windows scanned whole (more signatures hit
                                     than a transaction's body track keeps) */
+    uint64_t fp_wait_full;     /**< transaction buffers whose signatures for later
+                                    stages did not fit the transaction's list (the
+                                    buffer is scanned again at its next inspection) */
     uint64_t vars_refused;     /**< flowbits, flowint and xbits sets refused: their flow,
                                     host or host pair had no room left */
     uint64_t xbits_evicted;    /**< hosts or host pairs evicted from the full xbits table */
