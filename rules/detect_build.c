@@ -26,6 +26,7 @@
 #define _GNU_SOURCE /* memmem */
 #endif
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "detect/detect_int.h"
 #include "app/app.h"
@@ -3059,6 +3060,8 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         gh_error_set(err, GH_E_NOMEM, "out of memory compiling the signatures");
         return NULL;
     }
+    static atomic_uint_fast64_t serials;
+    d->serial = atomic_fetch_add(&serials, 1) + 1;
     d->max_pg = opt->port_groups;
     d->pg_min_diff = opt->port_group_min_diff;
     d->nac = 1;

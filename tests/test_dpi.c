@@ -1869,8 +1869,11 @@ static void test_body_windows(void **state)
  * it is ready at. Random request transactions (uri, method, headers, user
  * agent, host, a body growing over several reports) go through random
  * stage jumps; random signatures of one to three contents over those
- * buffers, ready at any stage. A second part has more signatures waiting
- * than a transaction keeps, so those buffers are scanned again each time. */
+ * buffers, ready at any stage. Some transactions change ruleset on the way
+ * (a reload: the same rules in reverse order, so the old indexes are
+ * wrong), after which they are inspected afresh. A second part has more
+ * signatures waiting than a transaction keeps, so those buffers are
+ * scanned again each time. */
 enum { TXB_N = 6 };
 static const gh_buffer_id txb_ids[TXB_N] = {GH_BUF_HTTP_URI,        GH_BUF_HTTP_METHOD,
                                             GH_BUF_HTTP_HEADER,     GH_BUF_HTTP_USER_AGENT,
@@ -1932,8 +1935,10 @@ static bool txb_in_call(unsigned r, unsigned from, unsigned stage)
            (r == GH_STAGE_BODY && (stage == GH_STAGE_BODY || stage == GH_STAGE_DONE));
 }
 
-/* One transaction through @p nstep stage reports; returns the alerts. */
-static size_t txb_run(pb_rules *L, const txb_rule *rules, int nrules, uint64_t *rng)
+/* One transaction through random stage reports, inspected with L[0] and,
+ * from report @p swap on (-1: never), with L[1]; returns the alerts. */
+static size_t txb_run(pb_rules *const L[2], int swap, const txb_rule *rules, int nrules,
+                      uint64_t *rng)
 {
     fake_req req;
     memset(&req, 0, sizeof(req));
@@ -1960,7 +1965,9 @@ static size_t txb_run(pb_rules *L, const txb_rule *rules, int nrules, uint64_t *
     assert_non_null(want);
     size_t alerts = 0;
     unsigned from = GH_STAGE_NONE;
-    while (from != GH_STAGE_DONE) {
+    for (int call = 0; from != GH_STAGE_DONE; call++) {
+        if (call == swap) /* a new ruleset inspects afresh */
+            memset(alerted, 0, (size_t)nrules * sizeof(*alerted));
         /* the next report: any later stage, or the body again */
         unsigned stage = from + 1 + (unsigned)(pb_rng(rng) % (GH_STAGE_DONE - from));
         if (from == GH_STAGE_BODY && pb_rng(rng) % 2)
@@ -1984,7 +1991,8 @@ static size_t txb_run(pb_rules *L, const txb_rule *rules, int nrules, uint64_t *
                 want[nw++] = (gh_dpi_match){.sid = (uint32_t)i + 1};
             }
         }
-        size_t n = gh_dpi_match_tx(L->d, L->s, &p, &ps, &tv, 0, (gh_app_stage)stage, out,
+        const pb_rules *R = L[swap >= 0 && call >= swap];
+        size_t n = gh_dpi_match_tx(R->d, R->s, &p, &ps, &tv, 0, (gh_app_stage)stage, out,
                                    (size_t)nrules);
         expect_same(out, n, want, nw, "transaction, scanned once vs direct");
         alerts += n;
@@ -1997,13 +2005,15 @@ static size_t txb_run(pb_rules *L, const txb_rule *rules, int nrules, uint64_t *
     return alerts;
 }
 
-static char *txb_rules_text(txb_rule *rules, int nrules)
+/* The rules as text, sid i + 1 for rule i, in order or in @p reverse. */
+static char *txb_rules_text(const txb_rule *rules, int nrules, bool reverse)
 {
     size_t cap = (size_t)nrules * 200 + 1, w = 0;
     char *text = malloc(cap);
     assert_non_null(text);
     text[0] = 0;
-    for (int i = 0; i < nrules; i++) {
+    for (int j = 0; j < nrules; j++) {
+        int i = reverse ? nrules - 1 - j : j;
         w += (size_t)snprintf(text + w, cap - w, "alert http any any -> any any (");
         for (int k = 0; k < rules[i].nseg; k++)
             w += (size_t)snprintf(text + w, cap - w, "%s; content:\"%s\"; ",
@@ -2041,22 +2051,31 @@ static void test_tx_scan_once(void **state)
         }
         txb_ready(r);
     }
-    char *text = txb_rules_text(rules, RULES);
-    pb_rules L;
+    pb_rules L, Lr;
+    char *text = txb_rules_text(rules, RULES, false);
     pb_rules_load(&L, text, NULL);
+    free(text);
+    text = txb_rules_text(rules, RULES, true);
+    pb_rules_load(&Lr, text, NULL);
     free(text);
     assert_int_equal(L.nerrs, 0);
     assert_int_equal(L.rep.loaded, RULES);
-    size_t alerts = 0;
-    for (int t = 0; t < TXS; t++)
-        alerts += txb_run(&L, rules, RULES, &rng);
+    assert_int_equal(Lr.rep.loaded, RULES);
+    pb_rules *const both[2] = {&L, &Lr};
+    size_t alerts = 0, swaps = 0;
+    for (int t = 0; t < TXS; t++) {
+        int swap = pb_rng(&rng) % 4 ? -1 : 1 + (int)(pb_rng(&rng) % 3);
+        swaps += swap >= 0;
+        alerts += txb_run(both, swap, rules, RULES, &rng);
+    }
     gh_dpi_scratch_stats st;
     gh_dpi_scratch_get_stats(L.s, &st);
-    printf("transactions scanned once: %d transactions, %zu alerts, %" PRIu64 " buffers "
-           "scanned\n", TXS, alerts, st.buffers);
+    printf("transactions scanned once: %d transactions (%zu changing ruleset), %zu alerts, "
+           "%" PRIu64 " buffers scanned\n", TXS, swaps, alerts, st.buffers);
     assert_true(alerts > 1000);
     assert_int_equal(st.fp_wait_full, 0);
     pb_rules_free(&L);
+    pb_rules_free(&Lr);
 
     /* more signatures waiting than a transaction keeps: the uri's fast
      * pattern for signatures ready at the body */
@@ -2064,13 +2083,14 @@ static void test_tx_scan_once(void **state)
         rules[i] = (txb_rule){.nseg = 2, .buf = {0, TXB_N - 1}, .pat = {"a", "b"}};
     for (int i = 0; i < MANY; i++)
         txb_ready(&rules[i]);
-    text = txb_rules_text(rules, MANY);
+    text = txb_rules_text(rules, MANY, false);
     pb_rules_load(&L, text, NULL);
     free(text);
     assert_int_equal(L.rep.loaded, MANY);
+    pb_rules *const one[2] = {&L, &L};
     alerts = 0;
     for (int t = 0; t < 8; t++)
-        alerts += txb_run(&L, rules, MANY, &rng);
+        alerts += txb_run(one, -1, rules, MANY, &rng);
     gh_dpi_scratch_get_stats(L.s, &st);
     printf("transactions scanned once, list full: %zu alerts, %" PRIu64 " scans again\n",
            alerts, st.fp_wait_full);

@@ -75,13 +75,14 @@ typedef struct gh_app_tx {
     uint8_t progress[2];      /* gh_app_stage per direction: set by the parser */
     uint8_t inspected[2];     /* detection: stage last inspected per direction */
     uint32_t body_inspected[2]; /* detection: body bytes when last inspected */
+    uint64_t ruleset;         /* detection: the ruleset (gh_dpi.serial, 0: none) whose
+                                 signature indexes alerted and fp_wait hold */
     uint16_t n_alerted;       /* detection: signatures that alerted on this tx */
     uint16_t cap_alerted;
     uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */
     /* detection: the buffers complete before the body are scanned once; the
      * signatures their fast patterns found that are ready at a later stage
      * (or at the body, which comes back) wait here (engine/detect/prefilter.c) */
-    const void *fp_ruleset;   /* the ruleset they are of */
     uint64_t fp_scanned[2];   /* per direction: bit b when buffer b was scanned */
     uint16_t n_fp_wait, cap_fp_wait;
     struct gh_tx_fp_wait *fp_wait; /* detection-owned array (capacity kept across txs) */

@@ -371,6 +371,8 @@ typedef struct dpi_groupset {
 struct gh_dpi {
     dpi_sig *sigs;
     size_t n;
+    uint64_t serial;   /* 1, 2, ... per ruleset built in the process: what state kept
+                          across a reload (a transaction's waiting signatures) is of */
     struct gh_strpool *strs; /* the strings of the signatures' info shared by many
                                 (file, protocol, classtype, category, type_why) */
     unsigned max_pg;   /* port groups per class and orientation (option) */

@@ -1132,11 +1132,6 @@ static void tx_fp_scans(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                         const gh_dpi_tx_view *tv, int dir, unsigned from, unsigned stage)
 {
     gh_app_tx *tx = tv->tx;
-    if (tx->fp_ruleset != d) { /* the ruleset changed: what waits is of the old one */
-        tx->fp_ruleset = d;
-        tx->n_fp_wait = 0;
-        tx->fp_scanned[0] = tx->fp_scanned[1] = 0;
-    }
     uint16_t nwait = tx->n_fp_wait; /* those of earlier calls */
     const dpi_group *g = d->gs[gh_detect_addr_class(d, p)].txg[dir][GH_STAGE_NONE];
     fp_cb c = {.s = s, .d = d, .tx = tx, .dir = (uint8_t)dir, .from = (uint8_t)from,
@@ -1179,6 +1174,14 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         tx->inspected[dir] = (uint8_t)stage;
     if (!d->n_app || !p->ip_ver)
         return 0;
+    if (tx->ruleset != d->serial) {
+        /* another ruleset (a reload): the signatures that alerted and those
+         * waiting are of the old one (indexes of its signatures) */
+        tx->ruleset = d->serial;
+        tx->n_alerted = 0;
+        tx->n_fp_wait = 0;
+        tx->fp_scanned[0] = tx->fp_scanned[1] = 0;
+    }
     next_gen(s);
     /* the stages reached since the last inspection, and the body stage again
      * while the body grows and when the direction completes */
