@@ -1531,7 +1531,7 @@ static bool get_buffer(void *state, gh_app_tx *gtx, gh_buffer_id id, int dir, ui
     const gh_buffer_info *info = gh_buffer_get_info(id);
     if (idx || id == GH_BUF_PAYLOAD || (info->proto && info->proto != GH_ALPROTO_HTTP1))
         return false;
-    int md = info->dirs == GH_BUFDIR_TS ? 0 : info->dirs == GH_BUFDIR_TC ? 1 : dir;
+    int md = gh_bufdir_source(info->dirs, dir);
     const h1_msg *m = &tx->m[md];
     if (id == GH_BUF_HTTP_REQUEST_BODY || id == GH_BUF_HTTP_RESPONSE_BODY ||
         id == GH_BUF_FILE_DATA) {

@@ -805,7 +805,7 @@ static bool tx_buffer(const gh_dpi_tx_view *tv, unsigned b, int dir, uint32_t id
                       const uint8_t **p, uint32_t *len, uint32_t *base)
 {
     const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
-    int bd = bi->dirs == GH_BUFDIR_TS ? 0 : bi->dirs == GH_BUFDIR_TC ? 1 : dir;
+    int bd = gh_bufdir_source(bi->dirs, dir);
     *base = 0;
     if (idx >= MULTI_MAX ||
         !tv->ops->get_buffer(tv->state, tv->tx, (gh_buffer_id)b, bd, idx, p, len))
@@ -969,7 +969,7 @@ static bool fcond_match(const dpi_fcond *fc, const gh_dpi_tx_view *tv, const gh_
                v != cli;
     }
     const gh_field_info *fi = gh_field_get_info((gh_field_id)fc->field);
-    int fd = fi->dirs == GH_BUFDIR_TS ? 0 : fi->dirs == GH_BUFDIR_TC ? 1 : dir;
+    int fd = gh_bufdir_source(fi->dirs, dir);
     uint64_t v;
     for (uint32_t i = 0; i < MULTI_MAX && tv->ops->get_field(tv->state, tv->tx,
                                                              (gh_field_id)fc->field, fd, i, &v);
@@ -1140,8 +1140,7 @@ static void tx_fp_scans(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         if (!g[b].db || (tx->fp_scanned[dir] >> b & 1))
             continue;
         const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
-        int bd = bi->dirs == GH_BUFDIR_TS ? 0 : bi->dirs == GH_BUFDIR_TC ? 1 : dir;
-        c.keep = tx->progress[bd] >= bi->stage;
+        c.keep = tx->progress[gh_bufdir_source(bi->dirs, dir)] >= bi->stage;
         c.full = false;
         uint16_t n0 = tx->n_fp_wait;
         const uint8_t *buf;

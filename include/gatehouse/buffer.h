@@ -88,6 +88,14 @@ typedef enum gh_buffer_id {
 #define GH_BUFDIR_TS 1u
 #define GH_BUFDIR_TC 2u
 
+/** The direction (0 to_server, 1 to_client) whose message holds a buffer or
+ *  field existing in @p dirs when direction @p dir inspects it: its only
+ *  one, or @p dir for a two-way one. */
+static inline int gh_bufdir_source(unsigned dirs, int dir)
+{
+    return dirs == GH_BUFDIR_TS ? 0 : dirs == GH_BUFDIR_TC ? 1 : dir;
+}
+
 /** Transaction progress of one direction, in order: a buffer is complete
  *  once its direction's progress reaches its stage. */
 typedef enum gh_app_stage {
