@@ -76,7 +76,7 @@ typedef struct gh_app_tx {
     uint8_t inspected[2];     /* detection: stage last inspected per direction */
     uint32_t body_inspected[2]; /* detection: body bytes when last inspected */
     uint64_t ruleset;         /* detection: the ruleset (gh_dpi.serial, 0: none) whose
-                                 signature indexes alerted and fp_wait hold */
+                                 signature indexes alerted, fp_wait and body_hits hold */
     uint16_t n_alerted;       /* detection: signatures that alerted on this tx */
     uint16_t cap_alerted;
     uint32_t *alerted;        /* detection-owned array (capacity kept across txs) */

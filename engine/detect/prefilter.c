@@ -1174,12 +1174,15 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     if (!d->n_app || !p->ip_ver)
         return 0;
     if (tx->ruleset != d->serial) {
-        /* another ruleset (a reload): the signatures that alerted and those
-         * waiting are of the old one (indexes of its signatures) */
+        /* another ruleset (a reload): the signatures that alerted, those
+         * waiting and the body tracks' hits are of the old one (indexes of
+         * its signatures) */
         tx->ruleset = d->serial;
         tx->n_alerted = 0;
         tx->n_fp_wait = 0;
         tx->fp_scanned[0] = tx->fp_scanned[1] = 0;
+        if (tx->body_hits)
+            memset(tx->body_hits, 0, sizeof(*tx->body_hits));
     }
     next_gen(s);
     /* the stages reached since the last inspection, and the body stage again
