@@ -96,7 +96,7 @@ static void on_anomaly(void *ctx, gh_app_tx *tx, int dir, const char *name)
 
 /* ---- feeding ------------------------------------------------------------------ */
 
-enum { FEED_WHOLE, FEED_BYTES, FEED_RANDOM };
+enum { FEED_WHOLE, FEED_BYTES, FEED_RANDOM, FEED_LARGE };
 
 static uint64_t rng_state;
 
@@ -126,6 +126,8 @@ static void feed(rec *r, const gh_app_sink *sink, int dir, const uint8_t *b, siz
             k = 1;
         else if (mode == FEED_RANDOM)
             k = 1 + rng() % (k < 64 ? k : 64);
+        else if (mode == FEED_LARGE)
+            k = 1 + rng() % (k < 4096 ? k : 4096);
         r->ops->parse(r->state, dir, b + pos, k, sink);
         pos += k;
     }
@@ -166,8 +168,8 @@ static char *run(const tcase *c)
         fprintf(stderr, "--- whole\n%s--- byte by byte\n%s", whole, bytes);
     assert_string_equal(whole, bytes);
     free(bytes);
-    for (int i = 0; i < 8; i++) {
-        char *rnd = run_mode(c, FEED_RANDOM);
+    for (int i = 0; i < 12; i++) {
+        char *rnd = run_mode(c, i < 8 ? FEED_RANDOM : FEED_LARGE);
         if (strcmp(whole, rnd))
             fprintf(stderr, "--- whole\n%s--- random\n%s", whole, rnd);
         assert_string_equal(whole, rnd);
@@ -360,6 +362,72 @@ static void test_gzip_deflate(void **st)
         expect_not(t, "an ");
         free(t);
     }
+}
+
+/* @p n bytes of text from a small vocabulary (compresses about 3:1, with
+ * back-references across the inflate window). */
+static uint8_t *word_text(size_t n)
+{
+    static const char *const words[] = {"alpha ", "bravo ", "charlie ", "delta\r\n", "echo ",
+                                        "<div class=\"x\">", "</div>", "foxtrot ", "0123 "};
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    for (size_t i = 0; i < n;) {
+        const char *w = words[rng() % (sizeof(words) / sizeof(words[0]))];
+        for (size_t k = 0; w[k] && i < n; k++)
+            b[i++] = (uint8_t)w[k];
+    }
+    return b;
+}
+
+/* A response whose body inflates to far more than one output buffer, whole,
+ * then with a damaged deflate stream and with a wrong gzip checksum: the
+ * stored body is every inflated byte (a call whose output filled up may
+ * hold back more), the same under any segmentation; damage is an anomaly,
+ * the bytes before it kept. */
+static void test_inflate_large(void **st)
+{
+    (void)st;
+    size_t n = 300 * 1024, cap = n + 4096;
+    uint8_t *plain = word_text(n);
+    memset(plain + n - 40 * 1024, 'A', 40 * 1024); /* a few input bytes for 40 KiB out */
+    uint8_t *z = malloc(cap), *resp = malloc(cap + 256);
+    assert_non_null(z);
+    assert_non_null(resp);
+    size_t zn = compress_buf(plain, n, z, cap, 15 + 16);
+    char want[96];
+    snprintf(want, sizeof(want), "http.response_body=<%zu bytes crc %08lx>", n,
+             crc32(0, plain, (uInt)n));
+    for (int damage = 0; damage < 3; damage++) {
+        int k = snprintf((char *)resp, 256,
+                         "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+                         zn);
+        memcpy(resp + k, z, zn);
+        if (damage == 1)
+            memset(resp + k + zn / 2, 0xff, 64); /* mid-stream */
+        else if (damage == 2)
+            resp[k + zn - 6] ^= 0x5a; /* the trailer's CRC-32 */
+        tcase c = mk("GET /big HTTP/1.1\r\nHost: a\r\n\r\n", "");
+        c.lim.response_body_limit = 1u << 20;
+        c.resp = resp;
+        c.resp_len = (size_t)k + zn;
+        char *t = run(&c);
+        expect(t, "ev 0 1 DONE\n");
+        if (damage == 1) {
+            expect(t, "an 0 1 GZIP_DECOMPRESSION_FAILED\n");
+            expect_not(t, want);
+        } else if (damage == 2) {
+            expect(t, "an 0 1 GZIP_DECOMPRESSION_FAILED\n");
+            expect(t, want);
+        } else {
+            expect(t, want);
+            expect_not(t, "an ");
+        }
+        free(t);
+    }
+    free(plain);
+    free(z);
+    free(resp);
 }
 
 static void test_decompression_bomb(void **st)
@@ -710,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_bad_chunk_len),
         cmocka_unit_test(test_gzip_deflate),
+        cmocka_unit_test(test_inflate_large),
         cmocka_unit_test(test_decompression_bomb),
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_no_body_responses),
