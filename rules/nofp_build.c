@@ -111,11 +111,24 @@ static void aidx_free(dpi_aidx *x)
     memset(x, 0, sizeof(*x));
 }
 
+/* The one port of @p s, 0 when it has several (or is port 0). */
+static uint16_t one_port(const gh_port_set *s)
+{
+    return s->n == 1 && s->r[0].lo == s->r[0].hi ? s->r[0].lo : 0;
+}
+
 /* What a packet of family @p f needs for @p sg's flags and ip_proto keywords
- * to match (gh_hdr_match_eval): a cheap test before its candidacy. */
+ * (gh_hdr_match_eval) and for its ports, when the rule names one in a
+ * direction (header_ok): a cheap test before its candidacy. Port groups
+ * separate signatures by port only as far as their merging leaves them
+ * apart; scan rules (flags:S to one port each) then all sit in one. */
 static dpi_nofp_need need_of(const dpi_sig *sg, unsigned f)
 {
-    dpi_nofp_need n = {0, 0};
+    dpi_nofp_need n = {0};
+    if (!sg->any_ports && !sg->bidir) {
+        n.sport = one_port(&sg->sp);
+        n.dport = one_port(&sg->dp);
+    }
     const gh_hdr_match *m = &sg->hm;
     if (m->present & GH_HM_FLAGS) {
         if (m->flags.mode == GH_BITS_EXACT)

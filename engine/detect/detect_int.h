@@ -275,6 +275,8 @@ typedef struct dpi_akey {
 typedef struct dpi_nofp_need {
     uint8_t tcp_flags; /* flags bits its flags keyword needs set (0: none) */
     uint8_t proto;     /* the IP protocol its ip_proto keyword needs (IPv4; 0: any) */
+    uint16_t sport;    /* the one source port of a one-way signature (0: any) */
+    uint16_t dport;    /* the one destination port of a one-way signature (0: any) */
 } dpi_nofp_need;
 
 typedef struct dpi_aidx {

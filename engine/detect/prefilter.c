@@ -214,7 +214,8 @@ static inline uint64_t be64(const uint8_t *b)
 /* Can a packet with TCP flags @p flags (0: not TCP) meet @p n? */
 static inline bool need_met(dpi_nofp_need n, uint8_t flags, const gh_packet *p)
 {
-    return (n.tcp_flags & flags) == n.tcp_flags && (!n.proto || n.proto == p->ip_proto);
+    return (n.tcp_flags & flags) == n.tcp_flags && (!n.proto || n.proto == p->ip_proto) &&
+           (!n.dport || n.dport == p->dport) && (!n.sport || n.sport == p->sport);
 }
 
 /* The signatures without a fast pattern that packet @p p's addresses and
