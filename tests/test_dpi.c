@@ -1591,6 +1591,67 @@ static void test_stream_incremental(void **state)
     assert_true(fallbacks > 0); /* the overflow path ran */
 }
 
+/* A stream's Hyperscan state and pending hits belong to the ruleset they
+ * were made on: a stream carried over to another ruleset (a reload) starts
+ * again on the new databases, whatever address the new ruleset has (glibc
+ * usually hands the freed one out again), and its windows then match as a
+ * block scan of the new ruleset does. */
+static void test_stream_ruleset_swap(void **state)
+{
+    (void)state;
+    srand(4343);
+    enum { NR = 60, SWAPS = 12 };
+    static char text[NR * 420];
+    static const char salpha[] = "abcABxy";
+    gh_dpi_stream *ds = gh_dpi_stream_new();
+    assert_non_null(ds);
+    size_t reports = 0;
+    pb_rules L = {0};
+    for (int k = 0; k < SWAPS; k++) {
+        size_t tw = 0;
+        for (int i = 0; i < NR; i++) {
+            nrule r;
+            char one[400];
+            gen_rule(&r, one, sizeof(one), (uint32_t)(k * NR + i + 1), &SHORT);
+            tw += (size_t)snprintf(text + tw, sizeof(text) - tw, "%s", one);
+        }
+        if (L.d)
+            pb_rules_free(&L); /* the old ruleset goes first: its address may come back */
+        pb_rules_load(&L, text, NULL);
+        assert_int_equal(L.nerrs, 0);
+        /* the stream goes on from where the last ruleset left it */
+        char st[SMAXLEN];
+        for (int j = 0; j < SMAXLEN; j++)
+            st[j] = salpha[rand() % (sizeof(salpha) - 1)];
+        uint64_t base = (uint64_t)k * SMAXLEN;
+        for (int E = 0; E < SMAXLEN;) {
+            int nf = E;
+            E += 1 + rand() % SMAXDELIV;
+            if (E > SMAXLEN)
+                E = SMAXLEN;
+            int S = E > SW ? E - SW : 0;
+            gh_pkt_state ps = {.has_flow = true, .established = true, .to_server = true};
+            gh_packet p = mkpkt(6, "10.0.0.1", 1234, "10.0.0.2", 80, st + nf, (size_t)(E - nf));
+            gh_dpi_match a[NR], bl[NR];
+            gh_dpi_stream_packet_begin(L.s);
+            size_t na = gh_dpi_match_stream_inc(L.d, L.s, ds, &p, &ps, (const uint8_t *)st + S,
+                                                (size_t)(E - S), base + (uint64_t)S,
+                                                (size_t)(nf - S), 0, a, NR);
+            size_t nb = gh_dpi_match_stream(L.d, L.s, &p, &ps, (const uint8_t *)st + S,
+                                            (size_t)(E - S), base + (uint64_t)S, (size_t)(nf - S),
+                                            GH_DPI_STREAM_SKIP_HEADER_ONLY |
+                                                GH_DPI_STREAM_SKIP_ANCHORED,
+                                            bl, NR);
+            expect_same(a, na, bl, nb, "stream carried over to another ruleset");
+            reports += na;
+        }
+    }
+    printf("ruleset swaps: %zu reports\n", reports);
+    assert_true(reports > 50);
+    gh_dpi_stream_free(ds);
+    pb_rules_free(&L);
+}
+
 /* Port groups change which databases a packet scans, never what matches:
  * the same rules compiled with 8 groups and with 1 must give identical
  * results on packets (both orientations and without flow state), on the
@@ -2433,6 +2494,7 @@ int main(void)
         cmocka_unit_test(test_stream_header_only),
         cmocka_unit_test(test_stream_differential),
         cmocka_unit_test(test_stream_incremental),
+        cmocka_unit_test(test_stream_ruleset_swap),
         cmocka_unit_test(test_port_groups),
         cmocka_unit_test(test_addr_classes),
         cmocka_unit_test(test_body_windows),

@@ -448,6 +448,7 @@ typedef struct dpi_pend {
 
 struct gh_dpi_stream {
     const gh_dpi *d;        /* the ruleset the streams were opened on */
+    uint64_t serial;        /* ... its gh_dpi.serial (a reload may reuse the pointer) */
     hs_stream_t *hs[2][PG_MAX]; /* per sgroups orientation and port group: opened at
                                    first use, then reset */
     uint8_t hs_ac[2][PG_MAX]; /* the address class of the database hs[o][pg] is on */

@@ -634,9 +634,10 @@ static int on_stream_match(unsigned id, unsigned long long from, unsigned long l
  * Hyperscan cannot open one. */
 static bool stream_ready(const gh_dpi *d, gh_dpi_stream *ds, int o, int pg, int ac, uint64_t off)
 {
-    if (ds->d != d)
+    if (ds->serial != d->serial)
         stream_close_all(ds); /* opened on another ruleset */
     ds->d = d;
+    ds->serial = d->serial;
     if (ds->live && ds->o == o && ds->pg == pg && ds->ac == ac && ds->next == off)
         return true;
     /* a new flow, another database, or a gap in the bytes fed: start over at
@@ -683,7 +684,7 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     int pg = (int)port_group(d, CLS_TCP, (unsigned)o, p);
     int ac = (int)gh_detect_addr_class(d, p);
     const dpi_group *g = &d->gs[ac].sgroups[o][pg];
-    if (ds->n && ds->d != d) { /* pending hits of another ruleset (a reload) */
+    if (ds->n && ds->serial != d->serial) { /* pending hits of another ruleset (a reload) */
         ds->n = 0;
         ds->block_until = buf_offset + len; /* hits before the swap are unknown */
     }
@@ -696,7 +697,7 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     /* bytes fed by an earlier call (IDS: on arrival, verified once
      * acknowledged) are not fed again */
     size_t feed = new_from;
-    if (ds->live && ds->d == d && ds->o == o && ds->pg == pg && ds->ac == ac &&
+    if (ds->live && ds->serial == d->serial && ds->o == o && ds->pg == pg && ds->ac == ac &&
         ds->next > buf_offset + new_from)
         feed = ds->next - buf_offset < len ? (size_t)(ds->next - buf_offset) : len;
     if (g->db && feed < len) {
