@@ -685,10 +685,15 @@ static uint32_t body_limit(const h1_state *st, int dir)
 
 static void store_body(h1_state *st, int dir, const uint8_t *b, size_t n)
 {
-    h1_msg *m = &st->d[dir].tx->m[dir];
+    h1_dir *d = &st->d[dir];
+    h1_msg *m = &d->tx->m[dir];
     uint32_t lim = body_limit(st, dir);
     if (m->body.len >= lim || !n)
         return;
+    /* a body sent as is with its length known: room for all of it that is
+     * kept, at once (growing by doubling copied it about once more) */
+    if (!m->body.len && d->z_mode == Z_IDLE && d->cl > 0)
+        (void)gh_buf_reserve(&m->body, (uint64_t)d->cl < lim ? (size_t)d->cl : lim);
     size_t k = n < lim - m->body.len ? n : lim - m->body.len;
     if (!gh_buf_put(&m->body, b, k))
         st->d[dir].body_pending = true;
