@@ -744,11 +744,14 @@ static void inflate_feed(h1_state *st, int dir, const uint8_t *b, size_t n,
         d->z_out += got;
         if (rc == ISAL_DECOMP_OK && z->block_state == ISAL_BLOCK_FINISH) {
             d->z_mode = Z_STOP; /* trailing bytes after the stream are not body */
-        } else if (rc != ISAL_DECOMP_OK) {
-            /* libhtp passes the rest through undecoded */
+        } else if (rc != ISAL_DECOMP_OK || z->avail_in > in_before) {
+            /* libhtp passes the rest through undecoded: the bytes ISA-L
+             * left, of this call's; its count is not kept on every error (an
+             * invalid lookback leaves it below zero, bytes it read ahead) */
             body_anomaly(st, dir, sink, "GZIP_DECOMPRESSION_FAILED");
             d->z_mode = Z_PASS;
-            store_body(st, dir, z->next_in, z->avail_in);
+            size_t left = z->avail_in <= n ? z->avail_in : 0;
+            store_body(st, dir, b + n - left, left);
             return;
         } else if ((!z->avail_in && z->avail_out) || (!got && z->avail_in == in_before)) {
             return;
