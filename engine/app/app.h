@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gatehouse/buffer.h"
 #include "gatehouse/common.h"
@@ -99,6 +100,18 @@ typedef struct gh_app_tx {
  * Suricata's lookups do: HTTP, TLS and SMTP ignoring case, DNS and FTP
  * exactly. */
 int gh_app_event_id(gh_alproto proto, const char *name, bool *raised);
+
+/* Transaction rings (max_tx slots) are allocated with malloc and each slot
+ * is zeroed when first used: slots fill in order from 0 (an empty ring
+ * starts over at 0), so a connection with one transaction at a time maps
+ * one slot, not max_tx. Slot @p idx of the ring at @p slots (@p size bytes
+ * each), after zeroing those from *@p ninit up to it. */
+static inline void *gh_app_ring_slot(void *slots, size_t size, uint32_t idx, uint32_t *ninit)
+{
+    for (; *ninit <= idx; (*ninit)++)
+        memset((uint8_t *)slots + (size_t)*ninit * size, 0, size);
+    return (uint8_t *)slots + (size_t)idx * size;
+}
 
 /* Parsers call these when a transaction starts (its slot may have served
  * an earlier one: detection's array is kept) and when the state is freed. */

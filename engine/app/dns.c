@@ -80,6 +80,7 @@ typedef struct rdata {
 typedef struct dns_state {
     dns_tx *txs;    /* ring of max_tx slots, the oldest reused when full */
     uint32_t cap_tx, head, n;
+    uint32_t ninit; /* slots zeroed so far (gh_app_ring_slot) */
     uint64_t next_id;
     bool gap;       /* TCP: a hole; resume at bytes that look like DNS (one flag, as Suricata) */
     dns_dir d[2];
@@ -349,7 +350,8 @@ static dns_tx *tx_new(dns_state *st, int dir)
         st->head = (st->head + 1) % st->cap_tx;
         st->n--;
     }
-    dns_tx *tx = &st->txs[(st->head + st->n) % st->cap_tx];
+    dns_tx *tx = gh_app_ring_slot(st->txs, sizeof(*st->txs), (st->head + st->n) % st->cap_tx,
+                                  &st->ninit);
     st->n++;
     gh_app_tx_start(&tx->base, st->next_id++);
     tx->dir = (uint8_t)dir;
@@ -982,7 +984,7 @@ static void reset(void *state)
 static void state_free(void *state)
 {
     dns_state *st = state;
-    for (uint32_t i = 0; st->txs && i < st->cap_tx; i++) {
+    for (uint32_t i = 0; st->txs && i < st->ninit; i++) {
         dns_tx *tx = &st->txs[i];
         gh_app_tx_release(&tx->base);
         free(tx->msg.p);
@@ -1003,7 +1005,8 @@ static int init(void *state, const gh_app_limits *lim)
     if (!lim->max_tx)
         return GH_E_INVAL;
     st->cap_tx = lim->max_tx;
-    st->txs = calloc(st->cap_tx, sizeof(*st->txs));
+    st->ninit = 0;
+    st->txs = malloc((size_t)st->cap_tx * sizeof(*st->txs));
     if (!st->txs)
         return GH_E_NOMEM;
     reset(st);

@@ -64,6 +64,7 @@ typedef struct ftp_dir {
 typedef struct ftp_state {
     ftp_tx *txs;    /* ring of cap_tx slots */
     uint32_t cap_tx, head, n;
+    uint32_t ninit; /* slots zeroed so far (gh_app_ring_slot) */
     uint64_t next_id;
     int command;    /* last command line seen (Suricata's state->command) */
     bool active;
@@ -94,7 +95,9 @@ static ftp_tx *tx_new(ftp_state *st)
 {
     if (st->n == st->cap_tx)
         return NULL;
-    ftp_tx *tx = tx_at(st, st->n++);
+    ftp_tx *tx = gh_app_ring_slot(st->txs, sizeof(*st->txs), (st->head + st->n) % st->cap_tx,
+                                  &st->ninit);
+    st->n++;
     gh_app_tx_start(&tx->base, st->next_id++);
     tx->cmd = C_UNKNOWN;
     tx->done = tx->req_trunc = tx->reply_trunc = tx->active = false;
@@ -119,6 +122,8 @@ static void flush_done(ftp_state *st, const gh_app_sink *sink, bool all)
         st->head = (st->head + 1) % st->cap_tx;
         st->n--;
     }
+    if (!st->n)
+        st->head = 0; /* as HTTP's: the next transaction reuses slot 0's buffers */
 }
 
 /* ---- probing ---------------------------------------------------------------- */
@@ -645,7 +650,7 @@ static void reset(void *state)
 static void state_free(void *state)
 {
     ftp_state *st = state;
-    for (uint32_t i = 0; st->txs && i < st->cap_tx; i++) {
+    for (uint32_t i = 0; st->txs && i < st->ninit; i++) {
         gh_app_tx_release(&st->txs[i].base);
         free(st->txs[i].req.p);
         free(st->txs[i].replies.p);
@@ -666,7 +671,8 @@ static int init(void *state, const gh_app_limits *lim)
     if (!lim->max_tx)
         return GH_E_INVAL;
     st->cap_tx = lim->max_tx;
-    st->txs = calloc(st->cap_tx, sizeof(*st->txs));
+    st->ninit = 0;
+    st->txs = malloc((size_t)st->cap_tx * sizeof(*st->txs));
     if (!st->txs)
         return GH_E_NOMEM;
     reset(st);

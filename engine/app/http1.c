@@ -114,6 +114,7 @@ typedef struct h1_state {
     gh_app_limits lim;
     h1_tx *txs;          /* ring of lim.max_tx slots */
     uint32_t cap_tx, head, n;
+    uint32_t ninit;      /* slots zeroed so far (gh_app_ring_slot) */
     uint64_t next_id;
     uint64_t resp_id;    /* id of the tx the next response belongs to */
     uint8_t *zbuf;       /* inflate output scratch */
@@ -234,7 +235,8 @@ static h1_tx *tx_new(h1_state *st)
 {
     if (st->n == st->cap_tx)
         return NULL;
-    h1_tx *tx = &st->txs[(st->head + st->n) % st->cap_tx];
+    h1_tx *tx = gh_app_ring_slot(st->txs, sizeof(*st->txs), (st->head + st->n) % st->cap_tx,
+                                 &st->ninit);
     st->n++;
     gh_app_tx_start(&tx->base, st->next_id++);
     msg_reset(&tx->m[0]);
@@ -244,7 +246,10 @@ static h1_tx *tx_new(h1_state *st)
     return tx;
 }
 
-/* Slots free up in order once both directions reported DONE. */
+/* Slots free up in order once both directions reported DONE. An empty
+ * ring starts over at slot 0: a connection's requests one after another
+ * reuse one slot and its buffers, already grown and mapped, instead of
+ * going round all max_tx of them. */
 static void tx_retire(h1_state *st)
 {
     while (st->n) {
@@ -254,6 +259,8 @@ static void tx_retire(h1_state *st)
         st->head = (st->head + 1) % st->cap_tx;
         st->n--;
     }
+    if (!st->n)
+        st->head = 0;
 }
 
 /* ---- probing -------------------------------------------------------------- */
@@ -1651,7 +1658,7 @@ static void state_free(void *state)
 {
     h1_state *st = state;
     if (st->txs) {
-        for (uint32_t i = 0; i < st->cap_tx; i++) {
+        for (uint32_t i = 0; i < st->ninit; i++) {
             h1_tx *tx = &st->txs[i];
             gh_app_tx_release(&tx->base);
             for (int k = 0; k < 2; k++) {
@@ -1682,7 +1689,8 @@ static int init(void *state, const gh_app_limits *lim)
     if (!st->lim.max_tx || !st->lim.header_limit)
         return GH_E_INVAL;
     st->cap_tx = st->lim.max_tx;
-    st->txs = calloc(st->cap_tx, sizeof(*st->txs));
+    st->ninit = 0;
+    st->txs = malloc((size_t)st->cap_tx * sizeof(*st->txs));
     st->zbuf = malloc(ZBUF_SIZE);
     if (!st->txs || !st->zbuf) {
         state_free(st);

@@ -133,6 +133,7 @@ typedef struct smtp_state {
     gh_app_limits lim;
     smtp_tx *txs;          /* ring of cap_tx slots */
     uint32_t cap_tx, head, n;
+    uint32_t ninit;        /* slots zeroed so far (gh_app_ring_slot) */
     uint64_t next_id;
     smtp_tx *cur;          /* Suricata's curr_tx, NULL once freed */
     gh_buf helo;
@@ -200,7 +201,9 @@ static smtp_tx *tx_new(smtp_state *st)
 {
     if (st->n == st->cap_tx || st->next_id > MAX_TX_TOTAL)
         return NULL;
-    smtp_tx *tx = tx_at(st, st->n++);
+    smtp_tx *tx = gh_app_ring_slot(st->txs, sizeof(*st->txs), (st->head + st->n) % st->cap_tx,
+                                   &st->ninit);
+    st->n++;
     gh_app_tx_start(&tx->base, st->next_id++);
     tx->done = tx->is_data = tx->has_mime = tx->mail_from_set = false;
     tx->mail_from.len = tx->rcpt.len = tx->root.len = tx->names.len = tx->fdata.len = 0;
@@ -232,6 +235,8 @@ static void flush_done(smtp_state *st, const gh_app_sink *sink, bool all)
         st->head = (st->head + 1) % st->cap_tx;
         st->n--;
     }
+    if (!st->n)
+        st->head = 0; /* as HTTP's: the next transaction reuses slot 0's buffers */
 }
 
 /* ---- files (SMTPProcessDataChunk) ---------------------------------------------- */
@@ -1394,7 +1399,7 @@ static void reset(void *state)
 static void state_free(void *state)
 {
     smtp_state *st = state;
-    for (uint32_t i = 0; st->txs && i < st->cap_tx; i++) {
+    for (uint32_t i = 0; st->txs && i < st->ninit; i++) {
         smtp_tx *tx = &st->txs[i];
         gh_app_tx_release(&tx->base);
         gh_buf_free(&tx->mail_from);
@@ -1420,7 +1425,8 @@ static int init(void *state, const gh_app_limits *lim)
     if (!lim->max_tx)
         return GH_E_INVAL;
     st->cap_tx = lim->max_tx;
-    st->txs = calloc(st->cap_tx, sizeof(*st->txs));
+    st->ninit = 0;
+    st->txs = malloc((size_t)st->cap_tx * sizeof(*st->txs));
     if (!st->txs)
         return GH_E_NOMEM;
     reset(st);
