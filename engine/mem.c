@@ -2,6 +2,9 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +34,94 @@ void *gh_mem_calloc_huge(size_t n, size_t size)
     if (p)
         advise_huge(p, n * size); /* calloc checked the product */
     return p;
+}
+
+/* Blocks below glibc's smallest mmap threshold (128 KiB), so they come from
+ * the heap proper and stay there when freed. */
+#define WARM_BLOCK ((size_t)64 << 10)
+#define PAGE ((uintptr_t)4096)
+
+struct gh_mem_warm {
+    void **blocks;
+    size_t n;
+    void *keep; /* after the blocks: they are never the heap's top */
+    pthread_t helper;
+    bool running;
+    atomic_bool stop; /* finish: the helper stops after the block it is on */
+};
+
+/* The helper: map every page of every block. MADV_POPULATE_WRITE maps a
+ * range in one call; a read per page then enters each page in the
+ * tables the CPU walks (on a VM with shadow paging the first access
+ * faults again otherwise). A write per page where the call is missing
+ * (before Linux 5.14). The blocks belong to no one else until finish. */
+static void *warm_run(void *arg)
+{
+    gh_mem_warm *w = arg;
+    for (size_t i = 0; i < w->n && !atomic_load_explicit(&w->stop, memory_order_relaxed); i++) {
+        volatile uint8_t *b = w->blocks[i];
+        uintptr_t lo = ((uintptr_t)b + PAGE - 1) & ~(PAGE - 1);
+        uintptr_t hi = ((uintptr_t)b + WARM_BLOCK) & ~(PAGE - 1);
+        bool mapped = false;
+#ifdef MADV_POPULATE_WRITE
+        mapped = hi > lo && madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0;
+#endif
+        for (size_t off = 0; off < WARM_BLOCK; off += PAGE) {
+            if (mapped)
+                (void)b[off];
+            else
+                b[off] = 0;
+        }
+    }
+    return NULL;
+}
+
+gh_mem_warm *gh_mem_warm_start(size_t bytes)
+{
+    gh_mem_warm *w = calloc(1, sizeof(*w));
+    size_t n = bytes / WARM_BLOCK;
+    if (!w || !n || !(w->blocks = calloc(n, sizeof(*w->blocks))))
+        goto fail;
+    while (w->n < n && (w->blocks[w->n] = malloc(WARM_BLOCK)))
+        w->n++;
+    if (!w->n || !(w->keep = malloc(1)))
+        goto fail;
+    if (pthread_create(&w->helper, NULL, warm_run, w) != 0)
+        goto fail;
+    w->running = true;
+    return w;
+fail:
+    if (w) {
+        for (size_t i = 0; i < w->n; i++)
+            free(w->blocks[i]);
+        free(w->blocks);
+        free(w->keep);
+        free(w);
+    }
+    return NULL;
+}
+
+void gh_mem_warm_finish(gh_mem_warm *w)
+{
+    if (!w || !w->running)
+        return;
+    atomic_store_explicit(&w->stop, true, memory_order_relaxed);
+    pthread_join(w->helper, NULL);
+    w->running = false;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->blocks[i]);
+    free(w->blocks);
+    w->blocks = NULL;
+    w->n = 0;
+}
+
+void gh_mem_warm_free(gh_mem_warm *w)
+{
+    if (!w)
+        return;
+    gh_mem_warm_finish(w);
+    free(w->keep);
+    free(w);
 }
 
 /* A pipe or FIFO, or a file whose mapping failed: read to the end. */

@@ -20,6 +20,10 @@ need jq || { echo "jq is required"; exit 1; }
 "$GH" pcap --bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "unknown option must exit 2"
 "$GH" pcap >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "missing -r must exit 2"
 "$GH" pcap -r "$DATA/sample.pcap" -k bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || fail "-k bogus must exit 2"
+for v in -1 1025 8x ""; do
+    "$GH" pcap -r "$DATA/sample.pcap" --warm-heap "$v" 2>"$TMP/err" >/dev/null; rc=$?
+    [ $rc -eq 2 ] && grep -q "warm-heap" "$TMP/err" && ok || fail "--warm-heap '$v': rc=$rc"
+done
 "$GH" pcap -r "$TMP/does-not-exist.pcap" 2>"$TMP/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "does-not-exist.pcap" "$TMP/err" && ok || fail "missing file: rc=$rc $(cat "$TMP/err")"
 
@@ -127,6 +131,14 @@ if [ -n "$CORPUS" ] && [ -d "$CORPUS/pcaps" ] && need capinfos && need tshark; t
     "$GH" pcap -q -r "$CORPUS/pcaps" --eve "$TMP/dir.json"; rc=$?
     [ $rc -eq 0 ] && [ "$(stat_of "$TMP/dir.json" pkts)" = "$total" ] && ok ||
         fail "directory run: rc=$rc pkts $(stat_of "$TMP/dir.json" pkts), want $total"
+    # heap mapped ahead or not, or more of it (--warm-heap): the same events
+    W="-r $CORPUS/pcaps -S $DATA/sample-signatures.rules -S $DATA/app/app.rules --stream-inspect acked"
+    "$GH" pcap -q $W --eve "$TMP/w.json"; rc=$?
+    for mib in 0 64; do
+        "$GH" pcap -q $W --warm-heap $mib --eve "$TMP/w$mib.json"
+        [ $rc -eq 0 ] && cmp -s "$TMP/w.json" "$TMP/w$mib.json" && ok ||
+            fail "--warm-heap $mib: events differ from the default's"
+    done
 else
     echo "note: corpus or capinfos/tshark missing; corpus checks skipped"
 fi

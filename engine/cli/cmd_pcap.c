@@ -1,15 +1,18 @@
 /* gatehouse pcap: the pipeline over capture files, for rule testing. */
+#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/pcap_threads.h"
 #include "gatehouse/engine.h"
 #include "gatehouse/pcap_writer.h"
+#include "mem.h"
 
 static void pcap_usage(FILE *out)
 {
@@ -74,6 +77,10 @@ static void pcap_usage(FILE *out)
             "                           one thread, events are not in capture order, and\n"
             "                           per-host state (xbits, thresholds, host tags) is\n"
             "                           per worker (see README)\n"
+            "      --warm-heap MIB      heap a helper thread maps while the rules load, for\n"
+            "                           the packets to find mapped (first touches of pages\n"
+            "                           are page faults); default: the capture's size within\n"
+            "                           4 and 16 MiB; 0: none. One worker only\n"
             "  -q, --quiet              no summary on stderr\n"
             "  -h, --help               this help\n"
             "\n",
@@ -175,6 +182,39 @@ static bool parse_threads(const char *arg, unsigned *out)
     return true;
 }
 
+/* The heap to map ahead for a capture of @p path (a file, or a directory
+ * of them): as many bytes as it holds, within 4 and 16 MiB; 16 MiB when its
+ * size is unknown (a pipe). The packet path's heap grows with the flows
+ * carrying data at once, not with the capture: the merged corpus capture
+ * (10 MB) took ~8 MB; the peak RSS of a large capture grows by the 16 MiB
+ * at most. */
+static size_t warm_bytes(const char *path)
+{
+    const size_t lo = (size_t)4 << 20, hi = (size_t)16 << 20;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return (size_t)16 << 20;
+    uint64_t total = 0;
+    if (S_ISREG(sb.st_mode)) {
+        total = (uint64_t)sb.st_size;
+    } else if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d)) && total < hi) {
+            char file[4096];
+            if (de->d_name[0] != '.' &&
+                snprintf(file, sizeof(file), "%s/%s", path, de->d_name) < (int)sizeof(file) &&
+                stat(file, &sb) == 0 && S_ISREG(sb.st_mode))
+                total += (uint64_t)sb.st_size;
+        }
+        if (d)
+            closedir(d);
+    } else {
+        return (size_t)16 << 20;
+    }
+    return total < lo ? lo : total > hi ? hi : (size_t)total;
+}
+
 static void on_sigbus(int sig)
 {
     (void)sig;
@@ -190,6 +230,8 @@ int gh_cmd_pcap(int argc, char **argv)
     const char *input = NULL, *eve_path = NULL, *acc_path = NULL, *drop_path = NULL;
     const char *class_path = NULL, *thresh_path = NULL;
     gh_classification *cls = NULL;
+    gh_mem_warm *warm = NULL;
+    long warm_mib = -1; /* -1: warm_bytes */
     bool quiet = false;
     unsigned nthreads = 1;
     gh_engine_config cfg;
@@ -200,7 +242,7 @@ int gh_cmd_pcap(int argc, char **argv)
     enum { OPT_EVE = 256, OPT_WACC, OPT_WDROP, OPT_NOANOM, OPT_NOFLOW, OPT_POLICY, OPT_VAR,
            OPT_VARS, OPT_MIDSTREAM, OPT_ACTION_ORDER, OPT_ASYNC, OPT_STREAM_INSPECT, OPT_EVE_PAYLOAD, OPT_EVE_PRINTABLE,
            OPT_EVE_PACKET, OPT_EVE_TAGGED, OPT_CLASSIFICATION, OPT_THRESHOLD, OPT_THREADS,
-           OPT_CACHE_DIR, OPT_NO_CACHE, OPT_EVE_TYPES };
+           OPT_CACHE_DIR, OPT_NO_CACHE, OPT_EVE_TYPES, OPT_WARM };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},
         {"firewall", required_argument, NULL, 'F'},
@@ -214,6 +256,7 @@ int gh_cmd_pcap(int argc, char **argv)
         {"threshold-file", required_argument, NULL, OPT_THRESHOLD},
         {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"warm-heap", required_argument, NULL, OPT_WARM},
         {"async-oneside", no_argument, NULL, OPT_ASYNC},
         {"stream-inspect", required_argument, NULL, OPT_STREAM_INSPECT},
         {"no-flow-events", no_argument, NULL, OPT_NOFLOW},
@@ -352,6 +395,18 @@ int gh_cmd_pcap(int argc, char **argv)
         case OPT_NOANOM:
             eve_removed |= 1u << GH_EVE_T_ANOMALY;
             break;
+        case OPT_WARM: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 0 || v > 1024) {
+                fprintf(stderr, "gatehouse pcap: --warm-heap takes MiB from 0 to 1024, "
+                                "not '%s'\n", optarg);
+                exit_code = GH_EXIT_USAGE;
+                goto early;
+            }
+            warm_mib = v;
+            break;
+        }
         case OPT_THREADS:
             if (!parse_threads(optarg, &nthreads)) {
                 exit_code = GH_EXIT_USAGE;
@@ -386,6 +441,9 @@ int gh_cmd_pcap(int argc, char **argv)
         exit_code = GH_EXIT_USAGE;
         goto early;
     }
+    /* one worker runs on this thread: map its heap while the rules load */
+    if (nthreads <= 1 && warm_mib)
+        warm = gh_mem_warm_start(warm_mib < 0 ? warm_bytes(input) : (size_t)warm_mib << 20);
     if (n_fw || n_sig) {
         if (!(vars = gh_cli_vars_load("gatehouse pcap", vars_files, n_vars_files, var_defs,
                                       n_var_defs, &exit_code)))
@@ -450,6 +508,7 @@ int gh_cmd_pcap(int argc, char **argv)
     }
     if (!(w = gh_worker_new(&cfg, eve, &err)))
         goto fail;
+    gh_mem_warm_finish(warm);
     double t0 = gh_cli_now();
     gh_progress_init(&pg, !quiet && isatty(STDERR_FILENO), t0);
 
@@ -527,6 +586,7 @@ cleanup:
     gh_worker_free(w);
     gh_source_close(src);
 early:
+    gh_mem_warm_free(warm);
     gh_cli_dpi_release_at_exit(dpi);
     gh_classification_free(cls);
     free(sig_files);
