@@ -49,7 +49,10 @@ struct gh_stream_inspect {
     bool acked;       /* inspect bytes once acknowledged (IDS) instead of on arrival */
     gh_reasm *reasm;
     stream_slot *slots;
-    uint8_t *windows; /* 2 * window bytes per slot, touched only when used */
+    uint8_t **win;    /* per slot, 2 * cap bytes (both directions), allocated with
+                         the first bytes a slot's flow delivers and kept for the
+                         slot's next flows: heap the run mapped ahead (gh_mem_warm),
+                         not a region of every slot's windows first touched here */
     gh_dpi_stream **ds; /* 2 per slot, made at the slot's first use, then reused */
     gh_dpi_match tmp[TMP_MATCHES]; /* one call's matches (each merged at once) */
     uint32_t window, nslots, free_head;
@@ -77,7 +80,9 @@ static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint6
     /* the current run only: bytes before a hole have other offsets */
     *off = s->woff[dir] + s->bar[dir];
     *len = s->wlen[dir] - s->bar[dir];
-    return si->windows + (i * 2 + (size_t)dir) * si->cap + s->bar[dir];
+    if (!si->win[i])
+        return NULL;
+    return si->win[i] + (size_t)dir * si->cap + s->bar[dir];
 }
 
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
@@ -119,9 +124,9 @@ gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uin
     si->body_limit[0] = lim.request_body_limit;
     si->body_limit[1] = lim.response_body_limit;
     si->slots = calloc(max_flows, sizeof(*si->slots));
-    si->windows = malloc((size_t)max_flows * 2 * si->cap);
+    si->win = calloc(max_flows, sizeof(*si->win));
     si->ds = calloc((size_t)max_flows * 2, sizeof(*si->ds));
-    if (!si->slots || !si->windows || !si->ds)
+    if (!si->slots || !si->win || !si->ds)
         goto oom;
     for (uint32_t i = 0; i < max_flows; i++)
         si->slots[i].next_free = i + 2 <= max_flows ? i + 2 : 0;
@@ -143,8 +148,10 @@ void gh_stream_inspect_free(gh_stream_inspect *si)
     for (size_t i = 0; si->ds && i < (size_t)si->nslots * 2; i++)
         gh_dpi_stream_free(si->ds[i]);
     free(si->ds);
+    for (size_t i = 0; si->win && i < si->nslots; i++)
+        free(si->win[i]);
+    free(si->win);
     free(si->slots);
-    free(si->windows);
     free(si);
 }
 
@@ -216,9 +223,12 @@ typedef struct deliver_ctx {
     gh_pkt_state lst; /* st with the flow's application protocol */
 } deliver_ctx;
 
+/* The direction's window; NULL while its slot never had bytes (nothing to
+ * inspect then). */
 static uint8_t *window_of(gh_stream_inspect *si, const stream_slot *s, int dir)
 {
-    return si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->cap;
+    uint8_t *w = si->win[s - si->slots];
+    return w ? w + (size_t)dir * si->cap : NULL;
 }
 
 /* Inspect the run @p buf / @p len at stream offset @p run whose bytes from
@@ -457,7 +467,10 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     gh_stream_inspect *si = c->si;
     stream_slot *s = c->slot;
     int dir = c->dir;
-    uint8_t *win = window_of(si, s, dir);
+    uint8_t **w = &si->win[s - si->slots];
+    if (!*w)
+        *w = malloc(2 * (size_t)si->cap);
+    uint8_t *win = *w ? *w + (size_t)dir * si->cap : NULL;
     uint32_t half = si->window / 2;
     /* deferred (IDS) inspection waits for a chunk; pieces are cut so the
      * bytes waiting never exceed a window (the view of one inspection) */
@@ -465,6 +478,14 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     uint32_t pmax = si->window - wait < half ? si->window - wait : half;
     si->st.bytes += len;
     feed_app(c, data, len, off);
+    if (!win) {
+        /* no memory for the window: the parser has the bytes, matching
+         * does not (the packet is inspected alone) */
+        si->st.no_slot++;
+        si->exc |= 1u << GH_EXC_COND_STREAM_MEMCAP;
+        c->fed_all = false;
+        return;
+    }
     if (c->p->payload_len && data >= c->p->payload &&
         data < c->p->payload + c->p->payload_len)
         c->fed += len; /* the packet's own bytes (not held ones of earlier packets) */
@@ -830,7 +851,10 @@ size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, 
     const stream_slot *s = f ? f->ext : NULL;
     if (!si || !s || (dir != 0 && dir != 1) || cap == 0)
         return 0;
-    const uint8_t *win = si->windows + ((size_t)(s - si->slots) * 2 + (size_t)dir) * si->cap;
+    const uint8_t *win = si->win[s - si->slots];
+    if (!win)
+        return 0;
+    win += (size_t)dir * si->cap;
     size_t bar = s->bar[dir], wl = s->wlen[dir];
     size_t start = wl > si->window ? wl - si->window : 0; /* the last window bytes */
     size_t n = 0;
