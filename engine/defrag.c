@@ -72,13 +72,15 @@ struct gh_defrag {
     tracker *trk;
     uint32_t *buckets;    /* index + 1 of the first tracker; 0 = empty */
     uint32_t bmask;
-    uint32_t trk_free;    /* index + 1 */
+    uint32_t trk_free;    /* index + 1 of the first released tracker; 0 = none */
+    uint32_t trk_bump;    /* trackers [0, trk_bump) have been handed out at least once */
     uint32_t oldest, newest; /* FIFO ends, index + 1 */
     uint8_t (*chunk_data)[CHUNK];
     uint64_t *chunk_map;  /* held 8-byte blocks per chunk */
-    uint32_t *chunk_free; /* stack of free chunk indexes */
+    uint32_t *chunk_free; /* stack of released chunk indexes */
     uint32_t nchunks;
-    uint32_t nfree_chunks;
+    uint32_t nfree_chunks; /* released ones plus those never handed out */
+    uint32_t chunk_bump;  /* chunks [0, chunk_bump) have been handed out at least once */
     uint8_t *out;         /* OUT_SIZE bytes */
     uint64_t timeout_ns;
     gh_defrag_stats st;
@@ -156,13 +158,11 @@ gh_defrag *gh_defrag_new(const gh_defrag_config *cfg, gh_error *err)
     if (!d->trk || !d->buckets || !d->chunk_data || !d->chunk_map || !d->chunk_free || !d->out)
         goto nomem;
     d->nchunks = (uint32_t)nchunks;
-    /* pop order low index first, so a small working set stays in few pages */
-    for (uint32_t i = 0; i < d->nchunks; i++)
-        d->chunk_free[i] = d->nchunks - 1 - i;
+    /* chunks and trackers are handed out from a bump index, low first, then
+     * the released ones again (last released first): a small working set
+     * stays in few pages, and memory never used is never touched (no free
+     * list written through all of it here) */
     d->nfree_chunks = d->nchunks;
-    for (uint32_t i = 0; i < cfg->max_datagrams; i++)
-        d->trk[i].newer = i + 2 <= cfg->max_datagrams ? i + 2 : 0;
-    d->trk_free = 1;
     return d;
 nomem:
     gh_defrag_free(d);
@@ -213,7 +213,9 @@ static uint32_t key_hash(const dg_key *k, uint64_t seed)
 
 static uint32_t chunk_alloc(gh_defrag *d)
 {
-    uint32_t c = d->chunk_free[--d->nfree_chunks];
+    uint32_t released = d->nfree_chunks - (d->nchunks - d->chunk_bump);
+    uint32_t c = released ? d->chunk_free[released - 1] : d->chunk_bump++;
+    d->nfree_chunks--;
     d->chunk_map[c] = 0;
     d->st.chunks_used++;
     return c;
@@ -221,7 +223,8 @@ static uint32_t chunk_alloc(gh_defrag *d)
 
 static void chunk_release(gh_defrag *d, uint32_t c)
 {
-    d->chunk_free[d->nfree_chunks++] = c;
+    d->chunk_free[d->nfree_chunks - (d->nchunks - d->chunk_bump)] = c;
+    d->nfree_chunks++;
     d->st.chunks_used--;
 }
 
@@ -291,9 +294,10 @@ static uint32_t tracker_find(gh_defrag *d, const dg_key *k, uint32_t h)
 
 static uint32_t tracker_new(gh_defrag *d, const dg_key *k, uint32_t h, uint64_t now_ns)
 {
-    uint32_t ti = d->trk_free;
+    uint32_t ti = d->trk_free ? d->trk_free : ++d->trk_bump;
     tracker *t = &d->trk[ti - 1];
-    d->trk_free = t->newer;
+    if (d->trk_free)
+        d->trk_free = t->newer;
     memset(t, 0, sizeof(*t));
     t->key = *k;
     t->expire_ns = now_ns + d->timeout_ns;
@@ -516,7 +520,7 @@ int gh_defrag_add(gh_defrag *d, const gh_packet *p, uint64_t now_ns, gh_defrag_o
     uint32_t h = key_hash(&k, d->cfg.hash_seed);
     uint32_t ti = tracker_find(d, &k, h);
     if (!ti) {
-        if (!d->trk_free) {
+        if (!d->trk_free && d->trk_bump == d->cfg.max_datagrams) {
             evict_oldest(d, 0);
             out->events |= GH_DEFRAG_EV_EVICTED;
         }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,16 @@ void *gh_mem_calloc_huge(size_t n, size_t size)
     void *p = calloc(n, size);
     if (p)
         advise_huge(p, n * size); /* calloc checked the product */
+    return p;
+}
+
+void *gh_mem_zalloc_huge(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, n) != 0)
+        return NULL;
+    advise_huge(p, n);
+    memset(p, 0, n);
     return p;
 }
 

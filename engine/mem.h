@@ -11,6 +11,11 @@
  * off, the block is small, or the system is not Linux. */
 void *gh_mem_calloc_huge(size_t n, size_t size);
 
+/* @p n zeroed bytes, 2 MiB-aligned on transparent huge pages where THP is
+ * on (for blocks of 2 MiB and more, written whole: one fault per 2 MiB);
+ * free() releases it. */
+void *gh_mem_zalloc_huge(size_t n);
+
 /* Heap mapped ahead of its use. Each 4 KiB page a process touches first is
  * a page fault: about a microsecond on bare metal, ~10 us on a VM with
  * shadow page tables, and the packet path's heap (parser states, header
