@@ -53,11 +53,10 @@ void *gh_mem_zalloc_huge(size_t n)
 #define PAGE ((uintptr_t)4096)
 
 struct gh_mem_warm {
-    void **blocks;
+    void **blocks; /* NULL once finished */
     size_t n;
     void *keep; /* after the blocks: they are never the heap's top */
     pthread_t helper;
-    bool running;
     atomic_bool stop; /* finish: the helper stops after the block it is on */
 };
 
@@ -97,7 +96,6 @@ gh_mem_warm *gh_mem_warm_start(size_t bytes)
         goto fail;
     if (pthread_create(&w->helper, NULL, warm_run, w) != 0)
         goto fail;
-    w->running = true;
     return w;
 fail:
     if (w) {
@@ -112,11 +110,10 @@ fail:
 
 void gh_mem_warm_finish(gh_mem_warm *w)
 {
-    if (!w || !w->running)
+    if (!w || !w->blocks)
         return;
     atomic_store_explicit(&w->stop, true, memory_order_relaxed);
     pthread_join(w->helper, NULL);
-    w->running = false;
     for (size_t i = 0; i < w->n; i++)
         free(w->blocks[i]);
     free(w->blocks);

@@ -64,6 +64,14 @@ struct gh_stream_inspect {
     uint32_t body_limit[2]; /* HTTP body bytes kept per direction (gh_app_limits) */
 };
 
+/* The direction's window; NULL while its slot never had bytes (nothing to
+ * inspect then). */
+static uint8_t *window_of(const gh_stream_inspect *si, const stream_slot *s, int dir)
+{
+    uint8_t *w = si->win[s - si->slots];
+    return w ? w + (size_t)dir * si->cap : NULL;
+}
+
 /* Reassembly compares retransmissions with the window: the last delivered
  * bytes, kept here anyway (no second copy in reassembly). */
 static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint64_t *off,
@@ -80,9 +88,8 @@ static const uint8_t *window_history(void *ctx, const gh_reasm_stream *rs, uint6
     /* the current run only: bytes before a hole have other offsets */
     *off = s->woff[dir] + s->bar[dir];
     *len = s->wlen[dir] - s->bar[dir];
-    if (!si->win[i])
-        return NULL;
-    return si->win[i] + (size_t)dir * si->cap + s->bar[dir];
+    const uint8_t *win = window_of(si, s, dir);
+    return win ? win + s->bar[dir] : NULL;
 }
 
 gh_stream_inspect *gh_stream_inspect_new(const gh_dpi *dpi, uint32_t window, uint32_t max_flows,
@@ -222,14 +229,6 @@ typedef struct deliver_ctx {
     bool fed_all;   /* false: some window went without stream state */
     gh_pkt_state lst; /* st with the flow's application protocol */
 } deliver_ctx;
-
-/* The direction's window; NULL while its slot never had bytes (nothing to
- * inspect then). */
-static uint8_t *window_of(gh_stream_inspect *si, const stream_slot *s, int dir)
-{
-    uint8_t *w = si->win[s - si->slots];
-    return w ? w + (size_t)dir * si->cap : NULL;
-}
 
 /* Inspect the run @p buf / @p len at stream offset @p run whose bytes from
  * offset @p from on are new: each new byte goes once through the direction's
@@ -467,10 +466,9 @@ static void on_data(void *ctx, const uint8_t *data, size_t len, uint64_t off)
     gh_stream_inspect *si = c->si;
     stream_slot *s = c->slot;
     int dir = c->dir;
-    uint8_t **w = &si->win[s - si->slots];
-    if (!*w)
-        *w = malloc(2 * (size_t)si->cap);
-    uint8_t *win = *w ? *w + (size_t)dir * si->cap : NULL;
+    if (!si->win[s - si->slots])
+        si->win[s - si->slots] = malloc(2 * (size_t)si->cap);
+    uint8_t *win = window_of(si, s, dir);
     uint32_t half = si->window / 2;
     /* deferred (IDS) inspection waits for a chunk; pieces are cut so the
      * bytes waiting never exceed a window (the view of one inspection) */
@@ -851,10 +849,9 @@ size_t gh_stream_inspect_payload(const gh_stream_inspect *si, const gh_flow *f, 
     const stream_slot *s = f ? f->ext : NULL;
     if (!si || !s || (dir != 0 && dir != 1) || cap == 0)
         return 0;
-    const uint8_t *win = si->win[s - si->slots];
+    const uint8_t *win = window_of(si, s, dir);
     if (!win)
         return 0;
-    win += (size_t)dir * si->cap;
     size_t bar = s->bar[dir], wl = s->wlen[dir];
     size_t start = wl > si->window ? wl - si->window : 0; /* the last window bytes */
     size_t n = 0;

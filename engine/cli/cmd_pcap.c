@@ -193,7 +193,7 @@ static size_t warm_bytes(const char *path)
     const size_t lo = (size_t)4 << 20, hi = (size_t)16 << 20;
     struct stat sb;
     if (stat(path, &sb) != 0)
-        return (size_t)16 << 20;
+        return hi;
     uint64_t total = 0;
     if (S_ISREG(sb.st_mode)) {
         total = (uint64_t)sb.st_size;
@@ -210,7 +210,7 @@ static size_t warm_bytes(const char *path)
         if (d)
             closedir(d);
     } else {
-        return (size_t)16 << 20;
+        return hi;
     }
     return total < lo ? lo : total > hi ? hi : (size_t)total;
 }
