@@ -3,14 +3,17 @@
  * against libpcap's own reading, nanosecond timestamps, directories read in
  * name order with continuous ids, and the errors for truncated, corrupt and
  * non-capture files. The samples come from tests/data/make_samples.py; the
- * classic pcap files the source reads in place (mapped) are also written
- * here, record by record, to hold every case libpcap treats apart. */
+ * classic pcap files the source reads itself (not through libpcap) are
+ * also written here, record by record, to hold every case libpcap treats
+ * apart. The link wraps pcap_next_ex (CMakeLists.txt) to tell which files
+ * the source read itself. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -24,6 +27,16 @@
 #include "gatehouse/source.h"
 
 #define DATA GH_TEST_DATA_DIR "/"
+
+/* pcap_next_ex calls, the source's and the tests' own */
+static unsigned long libpcap_reads;
+int __real_pcap_next_ex(pcap_t *p, struct pcap_pkthdr **h, const u_char **d);
+int __wrap_pcap_next_ex(pcap_t *p, struct pcap_pkthdr **h, const u_char **d);
+int __wrap_pcap_next_ex(pcap_t *p, struct pcap_pkthdr **h, const u_char **d)
+{
+    libpcap_reads++;
+    return __real_pcap_next_ex(p, h, d);
+}
 #define T0 1278472580 /* the samples' first timestamp, see make_samples.py */
 
 /* One delivered packet, copied out of the source's arena. */
@@ -553,9 +566,9 @@ static void test_missing_path(void **state)
     gh_source_close(NULL);
 }
 
-/* ---- classic pcap files read in place ------------------------------------- */
+/* ---- classic pcap files the source reads itself ---------------------------- */
 
-/* Classic pcap files of the common link types are mapped and their records
+/* Classic pcap files of the common link types are read and their records
  * walked by the source itself; everything it hands out, and every error,
  * must be what libpcap gives for the same file. */
 
@@ -639,41 +652,32 @@ static long write_pcap(const char *path, const gen_file *g, const gen_rec *r, si
     return bad == n ? off : bad_off;
 }
 
-/* KiB of the file at @p path resident in this process's mappings of it;
- * -1 when it has none. */
-static long mapped_kib(const char *path)
+/* Whether this process has the file at @p path open. */
+static bool is_open(const char *path)
 {
-    FILE *f = fopen("/proc/self/smaps", "r");
-    assert_non_null(f);
-    char line[1024], key[32];
-    long kib = -1, v;
-    bool in = false;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (sscanf(line, "%31[A-Za-z_]: %ld", key, &v) == 2) { /* a field of the mapping */
-            if (in && strcmp(key, "Rss") == 0)
-                kib += v;
-            continue;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    char link[300], target[512];
+    bool open = false;
+    struct dirent *de;
+    while (!open && (de = readdir(d))) {
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            open = strcmp(target, path) == 0;
         }
-        /* a mapping's first line ends with the file's name */
-        in = ends_with(line, path) && line[strlen(line) - strlen(path) - 1] == ' ';
-        if (in && kib < 0)
-            kib = 0;
     }
-    fclose(f);
-    return kib;
-}
-
-static bool is_mapped(const char *path)
-{
-    return mapped_kib(path) >= 0;
+    closedir(d);
+    return open;
 }
 
 /* Read @p path in batches of 1, 3 and 64: the same packets as libpcap
  * reads, then the same end: EOF, or the error libpcap reports, worded as
- * the source words it, at record @p bad_off. @p mapped: whether the file
- * must be read in place. Returns the number of packets. */
-static size_t check_like_libpcap(const char *path, bool mapped, long bad_off)
+ * the source words it, at record @p bad_off. @p direct: whether the source
+ * must read the file itself, not through libpcap. Returns the number of
+ * packets. */
+static size_t check_like_libpcap(const char *path, bool direct, long bad_off)
 {
     char ebuf[PCAP_ERRBUF_SIZE], want[512] = "";
     pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
@@ -698,9 +702,10 @@ static size_t check_like_libpcap(const char *path, bool mapped, long bad_off)
         gh_source *s = gh_source_pcap_open(path, &err);
         if (!s)
             fail_msg("open %s: %s", path, err.msg);
-        assert_int_equal(is_mapped(path), mapped);
         run rn = {0};
+        libpcap_reads = 0;
         read_source(s, batch_sizes[b], &rn);
+        assert_int_equal(libpcap_reads == 0, direct);
         assert_int_equal(rn.n, good);
         check_ids_and_stats(&rn);
         assert_int_equal(rn.st.files, 1);
@@ -711,10 +716,10 @@ static size_t check_like_libpcap(const char *path, bool mapped, long bad_off)
         } else {
             assert_int_equal(rn.end_rc, GH_E_EOF);
             /* the read that found the end released the file */
-            assert_false(is_mapped(path));
+            assert_false(is_open(path));
         }
         gh_source_close(s);
-        assert_false(is_mapped(path));
+        assert_false(is_open(path));
         run_free(&rn);
     }
     return good;
@@ -732,7 +737,7 @@ static void tmpdir_file(tmpdir *td, const char *name, char *path, size_t size)
  * overflow included), lengths, data, and a record beyond the snapshot
  * length, cut to it as libpcap cuts it, with the next record found after
  * its full length. */
-static void test_mapped_files(void **state)
+static void test_direct_files(void **state)
 {
     (void)state;
     static const gen_rec recs[] = {
@@ -781,7 +786,7 @@ static void test_mapped_files(void **state)
 
 /* Broken records, each the last of its file, in both byte orders: the
  * packets before it, then libpcap's own error. */
-static void test_mapped_errors(void **state)
+static void test_direct_errors(void **state)
 {
     (void)state;
     static const struct {
@@ -836,7 +841,7 @@ static void test_mapped_errors(void **state)
 
 /* Files whose packets libpcap would change, or whose record headers it
  * reads differently, stay with libpcap. */
-static void test_unmapped_files(void **state)
+static void test_libpcap_files(void **state)
 {
     (void)state;
     tmpdir td;
@@ -863,7 +868,7 @@ static void test_unmapped_files(void **state)
     assert_memory_not_equal(rn.r[0].data + 16, id, 4);
     run_free(&rn);
 
-    /* the same unswapped is read in place */
+    /* the same unswapped is read by the source */
     g.swapped = false;
     tmpdir_file(&td, "can_native.pcap", path, sizeof(path));
     write_pcap(path, &g, recs, 2, 2);
@@ -885,21 +890,26 @@ static void test_unmapped_files(void **state)
     tmpdir_remove(&td);
 }
 
-/* Reading a mapped file keeps a window of it resident, not the file: a
- * large capture must not weigh in the resident set as its size. */
-static void test_mapped_window(void **state)
+/* A file many times the source's read buffer, records of every size up to
+ * the largest libpcap allows: records cut by the buffer's end are read
+ * whole, batches stay readable until the next read, and every packet is
+ * libpcap's. */
+static void test_direct_large_file(void **state)
 {
     (void)state;
-    enum { NREC = 12000, LEN = 1400 }; /* 17 MB */
+    enum { NREC = 9000 };
     gen_rec *recs = calloc(NREC, sizeof(*recs));
     assert_non_null(recs);
-    for (uint32_t i = 0; i < NREC; i++)
-        recs[i] = (gen_rec)REC(T0 + i / 1000, i % 1000, LEN, LEN);
+    for (uint32_t i = 0; i < NREC; i++) {
+        /* mostly up to 3 KiB, every 500th record 200-262 KiB */
+        uint32_t len = i % 500 == 499 ? 200000 + (i * 7919u) % 62145 : (i * 7919u) % 3000;
+        recs[i] = (gen_rec)REC(T0 + i / 1000, i % 1000, len, len);
+    }
     tmpdir td;
     tmpdir_make(&td);
     char path[128];
     tmpdir_file(&td, "big.pcap", path, sizeof(path));
-    gen_file g = {.magic = MAGIC_USEC, .snaplen = 65535, .linktype = GH_LINK_ETHERNET};
+    gen_file g = {.magic = MAGIC_USEC, .snaplen = 262144, .linktype = GH_LINK_ETHERNET};
     write_pcap(path, &g, recs, NREC, NREC);
     free(recs);
 
@@ -907,30 +917,24 @@ static void test_mapped_window(void **state)
     gh_source *s = gh_source_pcap_open(path, &err);
     if (!s)
         fail_msg("open %s: %s", path, err.msg);
-    gh_pkt_in pkts[64];
-    size_t n, total = 0;
-    long most = 0;
-    int rc;
-    while ((rc = gh_source_read_batch(s, pkts, 64, &n, &err)) == GH_OK) {
-        /* the batch is still readable */
-        for (size_t i = 0; i < n; i++)
-            assert_int_equal(pkts[i].data[LEN - 1], gen_byte(total + i, LEN - 1));
-        total += n;
-        long kib = mapped_kib(path);
-        most = kib > most ? kib : most;
-    }
-    assert_int_equal(rc, GH_E_EOF);
-    assert_int_equal(total, NREC);
-    print_message("at most %ld KiB of the file resident\n", most);
-    assert_true(most > 0 && most <= 4096);
+    run rn = {0};
+    libpcap_reads = 0;
+    read_source(s, 64, &rn);
+    assert_int_equal(libpcap_reads, 0);
+    assert_int_equal(rn.end_rc, GH_E_EOF);
+    assert_int_equal(rn.n, NREC);
+    check_ids_and_stats(&rn);
+    print_message("%zu batches, %" PRIu64 " bytes\n", rn.batches, rn.st.bytes);
+    assert_int_equal(compare_with_libpcap(path, &rn, 0), NREC);
     gh_source_close(s);
+    run_free(&rn);
     tmpdir_remove(&td);
 }
 
-/* A batch that spans mapped files: every packet of it stays readable until
- * the next read (read_source copies them only then), and the files are
- * released once it comes. */
-static void test_mapped_batch_spans_files(void **state)
+/* A batch that spans files the source reads itself: every packet of it
+ * stays readable until the next read (read_source copies them only then),
+ * and the files are released once each ends. */
+static void test_direct_batch_spans_files(void **state)
 {
     (void)state;
     tmpdir td;
@@ -953,7 +957,9 @@ static void test_mapped_batch_spans_files(void **state)
         if (!s)
             fail_msg("open %s: %s", td.path, err.msg);
         run rn = {0};
+        libpcap_reads = 0;
         read_source(s, batch_sizes[b], &rn);
+        assert_int_equal(libpcap_reads, 0);
         assert_int_equal(rn.end_rc, GH_E_EOF);
         assert_int_equal(rn.n, 9);
         assert_int_equal(rn.st.files, 4);
@@ -962,7 +968,7 @@ static void test_mapped_batch_spans_files(void **state)
         assert_int_equal(compare_with_libpcap(paths[2], &rn, 3), 3);
         assert_int_equal(compare_with_libpcap(paths[3], &rn, 6), 3);
         for (int i = 0; i < 4; i++)
-            assert_false(is_mapped(paths[i]));
+            assert_false(is_open(paths[i]));
         gh_source_close(s);
         run_free(&rn);
     }
@@ -982,11 +988,11 @@ int main(void)
         cmocka_unit_test(test_corrupt_header),
         cmocka_unit_test(test_not_a_capture),
         cmocka_unit_test(test_missing_path),
-        cmocka_unit_test(test_mapped_files),
-        cmocka_unit_test(test_mapped_errors),
-        cmocka_unit_test(test_unmapped_files),
-        cmocka_unit_test(test_mapped_batch_spans_files),
-        cmocka_unit_test(test_mapped_window),
+        cmocka_unit_test(test_direct_files),
+        cmocka_unit_test(test_direct_errors),
+        cmocka_unit_test(test_libpcap_files),
+        cmocka_unit_test(test_direct_batch_spans_files),
+        cmocka_unit_test(test_direct_large_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

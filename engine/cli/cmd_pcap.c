@@ -215,16 +215,6 @@ static size_t warm_bytes(const char *path)
     return total < lo ? lo : total > hi ? hi : (size_t)total;
 }
 
-static void on_sigbus(int sig)
-{
-    (void)sig;
-    static const char msg[] = "gatehouse: a capture file was truncated while it was read\n";
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-        /* nothing more to say */
-    }
-    _exit(GH_EXIT_RUNTIME);
-}
-
 int gh_cmd_pcap(int argc, char **argv)
 {
     const char *input = NULL, *eve_path = NULL, *acc_path = NULL, *drop_path = NULL;
@@ -475,11 +465,6 @@ int gh_cmd_pcap(int argc, char **argv)
     gh_worker *w = NULL;
     gh_pcap_writer *wacc = NULL, *wdrop = NULL;
 
-    /* a mapped capture file cut short by another process faults on its
-     * missing pages: say so and exit as for a corrupt file */
-    struct sigaction sa = {.sa_handler = on_sigbus};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
     src = gh_source_pcap_open(input, &err);
     if (!src) {
         fprintf(stderr, "gatehouse: %s\n", err.msg);
