@@ -47,6 +47,107 @@ void *gh_mem_zalloc_huge(size_t n)
     return p;
 }
 
+/* ---- pool ------------------------------------------------------------------ */
+
+typedef struct pool_chunk {
+    uint8_t *base;
+    size_t size, used, live; /* live: blocks not freed */
+} pool_chunk;
+
+#define NO_CHUNK SIZE_MAX
+#define POOL_ALIGN ((size_t)64)
+
+static struct {
+    pthread_mutex_t mu;
+    pool_chunk *c;
+    size_t n, cap;
+    size_t cur; /* the chunk being carved, NO_CHUNK when none */
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cur = NO_CHUNK};
+
+/* @p size bytes (a multiple of HUGE_PAGE), 2 MiB-aligned, advised huge. */
+static uint8_t *chunk_map(size_t size)
+{
+    size_t span = size + HUGE_PAGE;
+    uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uint8_t *base = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+    if (base > m)
+        munmap(m, (size_t)(base - m));
+    size_t tail = (size_t)(m + span - (base + size));
+    if (tail)
+        munmap(base + size, tail);
+    advise_huge(base, size);
+    return base;
+}
+
+void *gh_mem_pool_alloc(size_t n)
+{
+    if (n == 0 || n > SIZE_MAX / 2)
+        return NULL;
+    n = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
+    void *p = NULL;
+    pthread_mutex_lock(&pool.mu);
+    bool own = n > HUGE_PAGE / 2;
+    pool_chunk *c = !own && pool.cur != NO_CHUNK ? &pool.c[pool.cur] : NULL;
+    if (!c || c->size - c->used < n) {
+        if (pool.n == pool.cap) {
+            size_t nc = pool.cap ? 2 * pool.cap : 16;
+            pool_chunk *nb = realloc(pool.c, nc * sizeof(*nb));
+            if (!nb)
+                goto out;
+            pool.c = nb;
+            pool.cap = nc;
+        }
+        size_t size = own ? (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1) : HUGE_PAGE;
+        uint8_t *base = chunk_map(size);
+        if (!base)
+            goto out;
+        /* the chunk that was being carved is no longer: it goes when empty */
+        if (!own && pool.cur != NO_CHUNK && pool.c[pool.cur].live == 0) {
+            munmap(pool.c[pool.cur].base, pool.c[pool.cur].size);
+            pool.c[pool.cur] = pool.c[--pool.n];
+        }
+        c = &pool.c[pool.n];
+        *c = (pool_chunk){.base = base, .size = size};
+        if (!own)
+            pool.cur = pool.n;
+        pool.n++;
+    }
+    p = c->base + c->used;
+    c->used += n;
+    c->live++;
+out:
+    pthread_mutex_unlock(&pool.mu);
+    return p;
+}
+
+bool gh_mem_pool_free(void *p)
+{
+    if (!p)
+        return false;
+    bool ours = false;
+    pthread_mutex_lock(&pool.mu);
+    for (size_t i = 0; i < pool.n; i++) {
+        pool_chunk *c = &pool.c[i];
+        if ((uint8_t *)p < c->base || (uint8_t *)p >= c->base + c->used)
+            continue;
+        ours = true;
+        if (--c->live == 0 && i != pool.cur) {
+            munmap(c->base, c->size);
+            size_t last = --pool.n;
+            if (i != last) {
+                pool.c[i] = pool.c[last];
+                if (pool.cur == last)
+                    pool.cur = i;
+            }
+        }
+        break;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return ours;
+}
+
 /* Blocks below glibc's smallest mmap threshold (128 KiB), so they come from
  * the heap proper and stay there when freed. */
 #define WARM_BLOCK ((size_t)64 << 10)

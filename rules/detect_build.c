@@ -2798,7 +2798,7 @@ void gh_dpi_free(gh_dpi *d)
         if (!g[i]->nofp_shared)
             gh_nofp_free(g[i]->nofp);
     for (size_t i = 0; i < d->ndbs; i++)
-        hs_free_database(d->dbs[i]);
+        gh_hs_db_free(d->dbs[i]);
     free(d->dbs);
     for (unsigned c = 0; c < CLS_N; c++)
         for (unsigned o = 0; o < 2; o++) {

@@ -273,7 +273,7 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
                 rc = GH_E_NOMEM;
                 gh_error_set(err, rc, "out of memory building the signature databases");
             }
-            hs_free_database(r[i].db);
+            gh_hs_db_free(r[i].db);
             r[i].db = NULL;
         }
     }

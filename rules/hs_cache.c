@@ -209,17 +209,30 @@ static bool header_ok(const uint8_t *b, size_t len, uint32_t *count)
     return memcmp(h.magic, magic, sizeof(magic)) == 0 && h.version == FORMAT_VERSION;
 }
 
-/* Deserialize @p bytes; NULL when they are not a database for this host. */
+/* Deserialize @p bytes into the huge-page pool; NULL when they are not a
+ * database for this host. */
 static hs_database_t *load_db(const uint8_t *bytes, size_t len)
 {
     char *info = NULL;
+    size_t size = 0;
     if (hs_serialized_database_info((const char *)bytes, len, &info) != HS_SUCCESS)
         return NULL;
     free(info);
     hs_database_t *db = NULL;
-    if (hs_deserialize_database((const char *)bytes, len, &db) != HS_SUCCESS)
+    if (hs_serialized_database_size((const char *)bytes, len, &size) != HS_SUCCESS ||
+        !(db = gh_mem_pool_alloc(size)))
         return NULL;
+    if (hs_deserialize_database_at((const char *)bytes, len, db) != HS_SUCCESS) {
+        gh_mem_pool_free(db);
+        return NULL;
+    }
     return db;
+}
+
+void gh_hs_db_free(hs_database_t *db)
+{
+    if (db && !gh_mem_pool_free(db))
+        hs_free_database(db);
 }
 
 static void pack_load(gh_hs_cache *c, unsigned i)

@@ -33,8 +33,9 @@ typedef struct gh_hs_cache gh_hs_cache;
  * written. */
 gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, size_t why_len);
 
-/* Look up @p k: true when known, with *db the database (the caller owns it)
- * or NULL when Hyperscan rejected the expression. @p packed: a pcre
+/* Look up @p k: true when known, with *db the database (the caller owns it,
+ * and frees it with gh_hs_db_free) or NULL when Hyperscan rejected the
+ * expression. @p packed: a pcre
  * prefilter (pack files). Lookups of unpacked databases (a file each) may
  * run on several threads at once; packed ones may not. */
 bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_database_t **db);
@@ -42,6 +43,10 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
 /* Remember @p db (NULL: rejected, packed only) under @p k. Group databases
  * are written at once, packs by gh_hs_cache_close. */
 void gh_hs_cache_put(gh_hs_cache *c, const gh_hs_key *k, bool packed, const hs_database_t *db);
+
+/* Free a database from gh_hs_cache_get (on huge pages, see gh_mem_pool_alloc)
+ * or from Hyperscan's compiler. NULL is fine. */
+void gh_hs_db_free(hs_database_t *db);
 
 /* Write the changed packs, prune to the size bound, free. NULL is fine. */
 void gh_hs_cache_close(gh_hs_cache *c);
