@@ -11,7 +11,6 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +51,7 @@ typedef struct pcap_source {
     gh_error pending;      /* error to report on the next read */
     bool has_pending;
     uint32_t snapshot;     /* the current file's pcap_snapshot */
-    bool direct;           /* the current file is read here, from fd, not by libpcap */
-    int fd;
+    int fd;                /* the current file when read here, not by libpcap; -1 if not */
     size_t rpos, rlen;     /* the unread bytes of it in iobuf: [rpos, rlen) */
     bool reof;             /* and nothing follows them */
     bool swapped;          /* its record headers are in the other byte order */
@@ -222,7 +220,6 @@ static bool take_current(pcap_source *ps)
             close(fd);
         return false;
     }
-    ps->direct = true;
     ps->fd = fd;
     ps->rpos = ps->rlen = 0;
     ps->reof = false;
@@ -238,7 +235,6 @@ static void end_direct(pcap_source *ps)
 {
     close(ps->fd);
     ps->fd = -1;
-    ps->direct = false;
 }
 
 /* At least @p want unread bytes in the buffer, or all the file has left;
@@ -407,7 +403,7 @@ static int pcap_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *n,
         return ps->pending.code;
     }
     while (k < max) {
-        if (!ps->pc && !ps->direct) {
+        if (!ps->pc && ps->fd < 0) {
             int rc = open_next(ps, &ps->pending);
             if (rc == GH_E_EOF)
                 break;
@@ -423,9 +419,9 @@ static int pcap_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *n,
         struct pcap_pkthdr hdr, *h = &hdr;
         const u_char *data;
         uint8_t *pkt = ps->arena + used;
-        int r = ps->direct ? direct_next(ps, h, pkt) : pcap_next_ex(ps->pc, &h, &data);
+        int r = ps->fd >= 0 ? direct_next(ps, h, pkt) : pcap_next_ex(ps->pc, &h, &data);
         if (r == PCAP_ERROR_BREAK) { /* end of this file */
-            if (ps->direct) {
+            if (ps->fd >= 0) {
                 end_direct(ps);
             } else {
                 pcap_close(ps->pc);
@@ -437,11 +433,11 @@ static int pcap_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *n,
             gh_error_set(&ps->pending, GH_E_FORMAT,
                          "%s: packet %" PRIu64 " (record at byte offset %ld) is corrupt: %s",
                          ps->cur_name, ps->file_pkts + 1, ps->rec_off,
-                         ps->direct ? ps->rec_err : pcap_geterr(ps->pc));
+                         ps->fd >= 0 ? ps->rec_err : pcap_geterr(ps->pc));
             ps->has_pending = true;
             break;
         }
-        if (!ps->direct) {
+        if (ps->fd < 0) {
             /* the arena holds the batch; room for a maximal packet was
              * checked before the read, so only a packet beyond every
              * snaplen lands here */
@@ -497,7 +493,7 @@ static void pcap_src_close(gh_source *s)
     pcap_source *ps = (pcap_source *)s;
     if (ps->pc)
         pcap_close(ps->pc);
-    if (ps->direct)
+    if (ps->fd >= 0)
         end_direct(ps);
     free_files(ps);
     free(ps->arena);
@@ -529,6 +525,7 @@ gh_source *gh_source_pcap_open(const char *path, gh_error *err)
         return NULL;
     }
     ps->base.ops = &pcap_ops;
+    ps->fd = -1;
     ps->iobuf = malloc(IOBUF_SIZE); /* without it, stdio's own buffer */
     struct stat sb;
     if (stat(path, &sb) != 0) {

@@ -1,7 +1,6 @@
 /* gatehouse pcap: the pipeline over capture files, for rule testing. */
 #include <dirent.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
