@@ -3192,13 +3192,6 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         for (size_t i = 0; i < d->n; i++)
             rep->no_fast_pattern += d->sigs[i].fp_kw < 0;
         rep->db_bytes = d->db_bytes;
-        gh_dpi_scratch *s = gh_dpi_scratch_new(d, err);
-        if (!s) {
-            gh_dpi_free(d);
-            return NULL;
-        }
-        rep->scratch_bytes = gh_dpi_scratch_size(s);
-        gh_dpi_scratch_free(s);
     }
     return d;
 }

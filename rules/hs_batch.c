@@ -127,8 +127,9 @@ static void run_jobs(job *j, size_t n, unsigned jobs)
     free(p.order);
 }
 
-/* Unpacked databases read from the cache on threads: each is a file to read,
- * check and deserialize, megabytes for the large groups. */
+/* The distinct databases read from the cache on threads: each is a file or
+ * a pack entry to check and deserialize, megabytes for the large groups,
+ * thousands of small prefilters. */
 typedef struct get_pool {
     gh_hs_cache *c;
     gh_hs_req *r;
@@ -145,7 +146,7 @@ static void *get_worker(void *arg)
     for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
         size_t q = p->todo[i];
         hs_database_t *db = NULL;
-        p->hit[i] = gh_hs_cache_get(p->c, &p->key[q], false, &db);
+        p->hit[i] = gh_hs_cache_get(p->c, &p->key[q], p->r[q].prefilter != 0, &db);
         p->r[q].db = db;
     }
     return NULL;
@@ -214,8 +215,8 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
     for (size_t i = 0; i < n; i++)
         rep[idx[i]] = i && !memcmp(key[idx[i]].b, key[idx[i - 1]].b, GH_HS_KEY_LEN)
                           ? rep[idx[i - 1]] : idx[i];
-    /* the distinct ones: from the cache (the unpacked ones on threads), else
-     * to compile, in request order */
+    /* the distinct ones: from the cache (on threads), else to compile, in
+     * request order */
     size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
     bool *hit = calloc(n ? n : 1, sizeof(*hit));
     if (!todo || !hit) {
@@ -227,7 +228,7 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
     }
     get_pool gp = {.c = c, .r = r, .key = key, .todo = todo, .hit = hit};
     for (size_t i = 0; c && i < n; i++)
-        if (rep[i] == i && !r[i].prefilter)
+        if (rep[i] == i)
             todo[gp.n++] = i;
     if (gp.n)
         get_all(&gp, jobs);
@@ -236,15 +237,7 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
             continue;
         gh_hs_batch_stats *s = &st[r[i].prefilter != 0];
         s->distinct++;
-        hs_database_t *db = NULL;
-        bool got = false;
-        if (c && r[i].prefilter) {
-            got = gh_hs_cache_get(c, &key[i], true, &db);
-            r[i].db = db;
-        } else if (c) {
-            got = hit[u++]; /* todo holds the unpacked ones in this order */
-        }
-        if (got) {
+        if (c && hit[u++]) { /* todo holds the distinct ones in this order */
             s->cached++;
             s->rejected += r[i].db == NULL;
             continue;

@@ -7,13 +7,16 @@
  *           (sum64), u64 length, bytes
  * The bytes are hs_serialize_database's output. Everything read is checked
  * (bounds, checksum, hs_serialized_database_info, hs_deserialize_database)
- * before use: a bad entry is a miss, never a crash. */
+ * before use: a bad entry is a miss, never a crash. A pack's entries are
+ * checked when used (a pack also keeps other rulesets' entries), and those
+ * a load did not use before they are written again. */
 #include "hs_cache.h"
 #include "mem.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +90,11 @@ typedef struct pack_ent {
     uint32_t flags;
     const uint8_t *bytes;
     size_t len;
+    uint64_t sum;     /* the file's checksum of the bytes */
     uint8_t *owned;   /* bytes of an entry put by this load */
     bool used;        /* read or put by this load */
+    bool checked;     /* the bytes match sum (an entry put by this load: by making) */
+    bool bad;         /* they do not: a miss, never written again */
 } pack_ent;
 
 typedef struct pack {
@@ -103,6 +109,7 @@ struct gh_hs_cache {
     uint64_t max_bytes;
     bool wrote;       /* something was written: prune at close */
     unsigned tmp_seq;
+    pthread_mutex_t mu; /* packed lookups on several threads: loading a pack, a bad entry */
     pack packs[N_PACKS];
 };
 
@@ -151,6 +158,7 @@ gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, si
         return NULL;
     }
     c->max_bytes = max_bytes;
+    pthread_mutex_init(&c->mu, NULL);
     return c;
 }
 
@@ -184,7 +192,7 @@ static void read_all(const char *path, gh_mem_file *f)
 }
 
 /* The entry of file @p b at @p off (advanced past it); false when out of
- * bounds or the checksum differs. */
+ * bounds. Its checksum is the caller's to check. */
 static bool next_entry(const uint8_t *b, size_t len, size_t *off, ent_hdr *h,
                        const uint8_t **bytes)
 {
@@ -196,7 +204,7 @@ static bool next_entry(const uint8_t *b, size_t len, size_t *off, ent_hdr *h,
         return false;
     *bytes = b + *off;
     *off += h->len;
-    return sum64(*bytes, (size_t)h->len) == h->sum;
+    return true;
 }
 
 static bool header_ok(const uint8_t *b, size_t len, uint32_t *count)
@@ -259,7 +267,7 @@ static void pack_load(gh_hs_cache *c, unsigned i)
         ent_hdr h;
         const uint8_t *bytes;
         if (!next_entry(b, len, &off, &h, &bytes)) {
-            p->dirty = true; /* truncated or corrupt: keep what came before, rewrite */
+            p->dirty = true; /* truncated: keep what came before, rewrite */
             break;
         }
         pack_ent *e = &p->e[p->n++];
@@ -267,7 +275,18 @@ static void pack_load(gh_hs_cache *c, unsigned i)
         e->flags = h.flags;
         e->bytes = bytes;
         e->len = (size_t)h.len;
+        e->sum = h.sum;
     }
+}
+
+/* Whether @p e's bytes are sound, checked once. */
+static bool ent_ok(pack_ent *e)
+{
+    if (!e->checked && !e->bad) {
+        e->bad = sum64(e->bytes, e->len) != e->sum;
+        e->checked = true;
+    }
+    return !e->bad;
 }
 
 static pack_ent *pack_find(pack *p, const gh_hs_key *k)
@@ -282,12 +301,21 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
 {
     *db = NULL;
     if (packed) {
-        unsigned i = k->b[0] >> 4;
-        if (!c->packs[i].loaded)
-            pack_load(c, i);
-        pack_ent *e = pack_find(&c->packs[i], k);
-        if (!e)
+        pack *p = &c->packs[k->b[0] >> 4];
+        pthread_mutex_lock(&c->mu);
+        if (!p->loaded)
+            pack_load(c, k->b[0] >> 4);
+        pthread_mutex_unlock(&c->mu);
+        /* each key is looked up once a load: the entry is this thread's */
+        pack_ent *e = pack_find(p, k);
+        if (!e || !ent_ok(e)) {
+            if (e) {
+                pthread_mutex_lock(&c->mu);
+                p->dirty = true; /* rewritten without it */
+                pthread_mutex_unlock(&c->mu);
+            }
             return false;
+        }
         if (e->flags & ENT_REJECTED) {
             e->used = true;
             return true;
@@ -311,7 +339,8 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
     ent_hdr h;
     const uint8_t *bytes;
     if (header_ok(b, len, &count) && count == 1 && next_entry(b, len, &off, &h, &bytes) &&
-        memcmp(h.key, k->b, GH_HS_KEY_LEN) == 0 && !(h.flags & ENT_REJECTED))
+        memcmp(h.key, k->b, GH_HS_KEY_LEN) == 0 && !(h.flags & ENT_REJECTED) &&
+        sum64(bytes, (size_t)h.len) == h.sum)
         *db = load_db(bytes, (size_t)h.len);
     gh_mem_file_free(&file);
     return *db != NULL;
@@ -331,7 +360,7 @@ static void write_file(gh_hs_cache *c, const char *name, const pack_ent *const *
     for (size_t i = 0; i < n && ok; i++) {
         ent_hdr h = {.flags = e[i]->flags, .len = e[i]->len};
         memcpy(h.key, e[i]->key.b, GH_HS_KEY_LEN);
-        h.sum = sum64(e[i]->bytes, e[i]->len);
+        h.sum = e[i]->owned ? sum64(e[i]->bytes, e[i]->len) : e[i]->sum; /* old: checked */
         ok = fwrite(&h, sizeof(h), 1, f) == 1 &&
              (!e[i]->len || fwrite(e[i]->bytes, e[i]->len, 1, f) == 1);
     }
@@ -352,7 +381,7 @@ void gh_hs_cache_put(gh_hs_cache *c, const gh_hs_key *k, bool packed, const hs_d
     if (db && hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
         return;
     pack_ent ent = {.key = *k, .flags = db ? 0 : ENT_REJECTED, .bytes = (uint8_t *)bytes,
-                    .len = len, .owned = (uint8_t *)bytes, .used = true};
+                    .len = len, .owned = (uint8_t *)bytes, .used = true, .checked = true};
     if (!packed) {
         char name[2 * GH_HS_KEY_LEN + 8];
         memcpy(name, "db-", 3);
@@ -471,7 +500,7 @@ void gh_hs_cache_close(gh_hs_cache *c)
                 if (p->e[k].used)
                     w[nw++] = &p->e[k];
             for (size_t k = 0; w && k < p->n && unused < PACK_KEEP_UNUSED; k++)
-                if (!p->e[k].used) {
+                if (!p->e[k].used && ent_ok(&p->e[k])) {
                     w[nw++] = &p->e[k];
                     unused++;
                 }
@@ -488,6 +517,7 @@ void gh_hs_cache_close(gh_hs_cache *c)
     }
     if (c->wrote)
         prune(c);
+    pthread_mutex_destroy(&c->mu);
     free(c->dir);
     free(c);
 }

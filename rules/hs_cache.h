@@ -35,9 +35,9 @@ gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, si
 
 /* Look up @p k: true when known, with *db the database (the caller owns it,
  * and frees it with gh_hs_db_free) or NULL when Hyperscan rejected the
- * expression. @p packed: a pcre
- * prefilter (pack files). Lookups of unpacked databases (a file each) may
- * run on several threads at once; packed ones may not. */
+ * expression. @p packed: a pcre prefilter (pack files). Lookups of
+ * different keys may run on several threads at once, but not beside
+ * gh_hs_cache_put. */
 bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_database_t **db);
 
 /* Remember @p db (NULL: rejected, packed only) under @p k. Group databases

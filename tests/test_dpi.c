@@ -1005,6 +1005,8 @@ static void test_et_subset(void **state)
     gh_dpi_load_report rep;
     gh_dpi *d = gh_dpi_compile(&f, 1, vars, &errs, &nerrs, &rep, &err);
     assert_non_null(d);
+    gh_dpi_scratch *scr = gh_dpi_scratch_new(d, &err);
+    assert_non_null(scr);
     for (size_t i = 0; i < nerrs && i < 10; i++)
         printf("error: %s:%u:%u: %s\n", errs[i].loc.file, errs[i].loc.line, errs[i].loc.col,
                errs[i].message);
@@ -1013,7 +1015,8 @@ static void test_et_subset(void **state)
            "%zu bytes; scratch %zu bytes; memory %zu bytes\n",
            rep.rules, f->n_errors, rep.loaded, rep.skipped, rep.skipped_unsupported,
            rep.skipped_error, rep.no_fast_pattern, rep.patterns, rep.databases, rep.db_bytes,
-           rep.scratch_bytes, gh_dpi_memory(d));
+           gh_dpi_scratch_size(scr), gh_dpi_memory(d));
+    gh_dpi_scratch_free(scr);
     printf("  skipped by keyword:");
     for (size_t i = 0; i < rep.n_kw; i++)
         printf(" %s=%zu", rep.kw[i].keyword, rep.kw[i].rules);

@@ -2,7 +2,7 @@
  * cached load matches as a fresh compile; broken files are ignored and
  * rewritten; a changed rule recompiles only what it touches; an unusable
  * directory is reported and the load still works; the thread count does
- * not change the result. Every test uses its own temporary directory. */
+ * not change the result; a damaged pack entry is a miss and is dropped. Every test uses its own temporary directory. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "gatehouse/dpi.h"
+#include "hs_cache.h"
 #include "pktbuild.h"
 
 static const char rules_a[] =
@@ -310,6 +311,110 @@ static void test_unusable_dir(void **state)
     free(dir);
 }
 
+/* A prefilter key of pack 1 (the first hex digit of a key names its pack). */
+static gh_hs_key pack1_key(uint8_t id)
+{
+    gh_hs_key k;
+    memset(&k, id, sizeof(k));
+    k.b[0] = 0x10;
+    return k;
+}
+
+static hs_database_t *block_db(const char *re)
+{
+    hs_database_t *db = NULL;
+    hs_compile_error_t *ce = NULL;
+    assert_int_equal(hs_compile(re, 0, HS_MODE_BLOCK, NULL, &db, &ce), HS_SUCCESS);
+    return db;
+}
+
+/* The entry count of pack file @p path, and the offset of the bytes of the
+ * entry with key @p k (0: none), from the layout in rules/hs_cache.c. */
+static uint32_t pack_scan(const char *path, const gh_hs_key *k, long *bytes_at)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t hdr[16], eh[40];
+    assert_int_equal(fread(hdr, sizeof(hdr), 1, f), 1);
+    uint32_t count;
+    memcpy(&count, hdr + 12, 4);
+    *bytes_at = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        assert_int_equal(fread(eh, sizeof(eh), 1, f), 1);
+        uint64_t len;
+        memcpy(&len, eh + 32, 8);
+        if (!memcmp(eh, k->b, GH_HS_KEY_LEN))
+            *bytes_at = ftell(f);
+        assert_int_equal(fseek(f, (long)len, SEEK_CUR), 0);
+    }
+    fclose(f);
+    return count;
+}
+
+/* A pack's entries are checked when used: a damaged one is a miss, and it
+ * is not written back when the pack is rewritten, used or not. */
+static void test_pack_entry_checked(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char why[256], pack[512];
+    snprintf(pack, sizeof(pack), "%s/pcre-1.pack", dir);
+    gh_hs_key k1 = pack1_key(1), k2 = pack1_key(2), k3 = pack1_key(3), k4 = pack1_key(4);
+    hs_database_t *d1 = block_db("abc"), *d2 = block_db("de+f"), *d3 = block_db("gh[0-9]i");
+    gh_hs_cache *c = gh_hs_cache_open(dir, UINT64_MAX, why, sizeof(why));
+    assert_non_null(c);
+    gh_hs_cache_put(c, &k1, true, d1);
+    gh_hs_cache_put(c, &k2, true, d2);
+    gh_hs_cache_put(c, &k4, true, d2);
+    gh_hs_cache_close(c);
+    long at;
+    assert_int_equal(pack_scan(pack, &k4, &at), 3);
+    assert_true(at > 0);
+    int fd = open(pack, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, at + 16), 1);
+    b ^= 0x5a;
+    assert_int_equal(pwrite(fd, &b, 1, at + 16), 1);
+    assert_int_equal(pack_scan(pack, &k2, &at), 3);
+    assert_int_equal(pread(fd, &b, 1, at + 16), 1);
+    b ^= 0x5a;
+    assert_int_equal(pwrite(fd, &b, 1, at + 16), 1);
+    close(fd);
+
+    /* k2 used and damaged: a miss; k4 damaged and not used; k3 new */
+    c = gh_hs_cache_open(dir, UINT64_MAX, why, sizeof(why));
+    assert_non_null(c);
+    hs_database_t *got = NULL;
+    assert_true(gh_hs_cache_get(c, &k1, true, &got));
+    assert_non_null(got);
+    size_t size = 0, want = 0;
+    assert_int_equal(hs_database_size(got, &size), HS_SUCCESS);
+    assert_int_equal(hs_database_size(d1, &want), HS_SUCCESS);
+    assert_int_equal(size, want);
+    gh_hs_db_free(got);
+    assert_false(gh_hs_cache_get(c, &k2, true, &got));
+    assert_null(got);
+    gh_hs_cache_put(c, &k3, true, d3);
+    gh_hs_cache_close(c);
+    assert_int_equal(pack_scan(pack, &k2, &at), 2); /* k1 and k3 */
+    assert_int_equal(at, 0);
+    assert_int_equal(pack_scan(pack, &k4, &at), 2);
+    assert_int_equal(at, 0);
+
+    c = gh_hs_cache_open(dir, UINT64_MAX, why, sizeof(why));
+    assert_non_null(c);
+    assert_true(gh_hs_cache_get(c, &k3, true, &got));
+    gh_hs_db_free(got);
+    assert_false(gh_hs_cache_get(c, &k4, true, &got));
+    gh_hs_cache_close(c);
+    hs_free_database(d1);
+    hs_free_database(d2);
+    hs_free_database(d3);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Identical databases are built once; the thread count changes nothing. */
 static void test_shared_and_deterministic(void **state)
 {
@@ -334,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_matches_fresh),
         cmocka_unit_test(test_corrupt_ignored),
+        cmocka_unit_test(test_pack_entry_checked),
         cmocka_unit_test(test_changed_rule_new_key),
         cmocka_unit_test(test_unusable_dir),
         cmocka_unit_test(test_shared_and_deterministic),

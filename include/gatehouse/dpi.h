@@ -68,7 +68,6 @@ typedef struct gh_dpi_load_report {
     size_t db_cached;          /**< of those, read from the cache directory */
     size_t db_compiled;        /**< of those, compiled by this load */
     size_t db_bytes;           /**< their total size (hs_database_size) */
-    size_t scratch_bytes;      /**< size of one worker's scratch */
     size_t port_groups;        /**< most port groups of a protocol and orientation */
     size_t addr_classes;       /**< address classes the groups are cut by (1 or 4) */
     size_t pcre;               /**< pcre keywords loaded */
