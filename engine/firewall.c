@@ -533,7 +533,7 @@ static uint32_t classify_cond(const gh_fw *fw, const fw_family *fa, const uint32
     uint32_t e = gh_cls_lookup(fa->cond, key);
     if (e >= best)
         return best;
-    if (gh_hdr_match_eval(&fw->rules[e].hm, p, ps))
+    if (gh_hdr_match_eval(&fw->rules[e].hm, p, ps, false))
         return e;
     /* resume after e: the first conditional box with a larger priority */
     const gh_cls_rule *b = fa->cond_boxes.b;
@@ -550,7 +550,7 @@ static uint32_t classify_cond(const gh_fw *fw, const fw_family *fa, const uint32
         uint32_t r = b[i].priority;
         if (r == failed || !box_contains(&b[i], key, fa->nfields))
             continue;
-        if (gh_hdr_match_eval(&fw->rules[r].hm, p, ps))
+        if (gh_hdr_match_eval(&fw->rules[r].hm, p, ps, false))
             return r;
         failed = r;
     }

@@ -410,13 +410,13 @@ static bool ip_proto_eval(const gh_uint_match *m, const gh_packet *p)
     return false;
 }
 
-bool gh_hdr_match_eval(const gh_hdr_match *m, const gh_packet *p, const gh_pkt_state *st)
+bool gh_hdr_match_eval(const gh_hdr_match *m, const gh_packet *p, const gh_pkt_state *st,
+                       bool stream)
 {
     uint32_t pr = m->present;
     if (pr & GH_HM_FLOW) {
         uint16_t f = m->flow;
-        /* packets are never reassembled stream chunks */
-        if (f & GH_FLOWKW_ONLY_STREAM)
+        if ((f & GH_FLOWKW_ONLY_STREAM) && !stream)
             return false;
         if ((f & GH_FLOWKW_ONLY_FRAG) && !(p->flags & GH_PKT_FRAGMENT))
             return false;

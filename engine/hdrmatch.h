@@ -116,7 +116,9 @@ bool gh_uint_match_eval(const gh_uint_match *m, uint64_t v);
 int gh_hdr_match_add(gh_hdr_match *m, const char *name, const char *value, char *err,
                      size_t errlen);
 
-/* True when every matcher in @p m accepts the packet. */
-bool gh_hdr_match_eval(const gh_hdr_match *m, const gh_packet *p, const gh_pkt_state *st);
+/* True when every matcher in @p m accepts the packet, or with @p stream the
+ * reassembled stream data @p p carries (which flow:only_stream accepts). */
+bool gh_hdr_match_eval(const gh_hdr_match *m, const gh_packet *p, const gh_pkt_state *st,
+                       bool stream);
 
 #endif

@@ -37,16 +37,6 @@ void *gh_mem_calloc_huge(size_t n, size_t size)
     return p;
 }
 
-void *gh_mem_zalloc_huge(size_t n)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE_PAGE, n) != 0)
-        return NULL;
-    advise_huge(p, n);
-    memset(p, 0, n);
-    return p;
-}
-
 /* ---- pool ------------------------------------------------------------------ */
 
 typedef struct pool_chunk {
@@ -57,16 +47,24 @@ typedef struct pool_chunk {
 #define NO_CHUNK SIZE_MAX
 #define POOL_ALIGN ((size_t)64)
 
+/* Chunks put back, kept mapped for the next taker: at most this many. */
+#define SPARE_MAX 64
+
 static struct {
     pthread_mutex_t mu;
     pool_chunk *c;
     size_t n, cap;
     size_t cur; /* the chunk being carved, NO_CHUNK when none */
+    void *spare[SPARE_MAX]; /* GH_MEM_CHUNK each, from gh_mem_chunk_put */
+    size_t nspare;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cur = NO_CHUNK};
 
-/* @p size bytes (a multiple of HUGE_PAGE), 2 MiB-aligned, advised huge. */
+/* @p size bytes (a multiple of HUGE_PAGE), 2 MiB-aligned, advised huge:
+ * a spare chunk when there is one (the caller holds pool.mu), else mapped. */
 static uint8_t *chunk_map(size_t size)
 {
+    if (size == HUGE_PAGE && pool.nspare)
+        return pool.spare[--pool.nspare];
     size_t span = size + HUGE_PAGE;
     uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
@@ -120,6 +118,36 @@ void *gh_mem_pool_alloc(size_t n)
 out:
     pthread_mutex_unlock(&pool.mu);
     return p;
+}
+
+void *gh_mem_chunk_get(bool *zeroed)
+{
+    pthread_mutex_lock(&pool.mu);
+    *zeroed = pool.nspare == 0;
+    void *p = chunk_map(HUGE_PAGE);
+    pthread_mutex_unlock(&pool.mu);
+    return p;
+}
+
+void gh_mem_chunk_put(void *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&pool.mu);
+    bool kept = pool.nspare < SPARE_MAX;
+    if (kept)
+        pool.spare[pool.nspare++] = p;
+    pthread_mutex_unlock(&pool.mu);
+    if (!kept)
+        munmap(p, HUGE_PAGE);
+}
+
+void gh_mem_chunks_trim(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    while (pool.nspare)
+        munmap(pool.spare[--pool.nspare], HUGE_PAGE);
+    pthread_mutex_unlock(&pool.mu);
 }
 
 bool gh_mem_pool_free(void *p)

@@ -11,10 +11,21 @@
  * off, the block is small, or the system is not Linux. */
 void *gh_mem_calloc_huge(size_t n, size_t size);
 
-/* @p n zeroed bytes, 2 MiB-aligned on transparent huge pages where THP is
- * on (for blocks of 2 MiB and more, written whole: one fault per 2 MiB);
- * free() releases it. */
-void *gh_mem_zalloc_huge(size_t n);
+/* Whole chunks of GH_MEM_CHUNK bytes, 2 MiB-aligned on transparent huge
+ * pages (one fault per 2 MiB where THP is on), for an allocator of its own
+ * (the rule parser's arena). A chunk put back is kept mapped for the next
+ * gh_mem_chunk_get or the next chunk of gh_mem_pool_alloc, until
+ * gh_mem_chunks_trim gives the kept ones back to the system (some are
+ * unmapped at once beyond 128 MiB kept): a load frees its parse trees
+ * (50 MB for all of ET Open) just before it reads 29 MB of databases into
+ * the pool, and fresh memory costs the kernel's zeroing of every page (on
+ * a VM about 1 ms per MB) where a kept chunk costs nothing. *@p zeroed
+ * tells whether the chunk is fresh, all zero. NULL when memory runs out.
+ * Thread-safe. */
+#define GH_MEM_CHUNK ((size_t)2 << 20)
+void *gh_mem_chunk_get(bool *zeroed);
+void gh_mem_chunk_put(void *p);
+void gh_mem_chunks_trim(void);
 
 /* Long-lived blocks of any size carved from 2 MiB-aligned chunks on
  * transparent huge pages (a block of more than half a chunk gets chunks of

@@ -655,6 +655,7 @@ void gh_rule_file_free(gh_rule_file *f)
     free(f->errors);
     free(f->path_copy_);
     free(f);
+    gh_mem_chunks_trim(); /* the arena's chunks: no load goes on to reuse them */
 }
 
 void gh_rule_file_release(gh_rule_file *f)

@@ -24,15 +24,16 @@ unsigned gh_load_threads(unsigned jobs)
 
 /* Chunks grow with the arena, from 64 KiB (heap-sized: freed after the
  * build, they are the warm memory the run side's first allocations reuse)
- * doubling to 2 MiB, which are 2 MiB-aligned on transparent huge pages:
- * the parse of all of ET Open fills tens of MB, and a first touch of a
- * 4 KiB page is a page fault (~10 us on a VM with shadow page tables). */
+ * doubling to 2 MiB, which are gh_mem_chunk_get's on transparent huge
+ * pages: the parse of all of ET Open fills tens of MB, and a first touch of
+ * a 4 KiB page is a page fault (~10 us on a VM with shadow page tables). */
 #define ARENA_CHUNK (64 * 1024)
-#define ARENA_CHUNK_MAX ((size_t)2 << 20)
+#define ARENA_CHUNK_MAX GH_MEM_CHUNK
 
 typedef struct arena_chunk {
     struct arena_chunk *next;
     size_t used, size;
+    bool whole; /* a gh_mem_chunk_get chunk, not malloc'd */
     _Alignas(16) unsigned char data[];
 } arena_chunk;
 
@@ -55,12 +56,15 @@ void *gh_arena_alloc(gh_arena *a, size_t n)
         bool one_off = n > grow / 4;
         size_t size = one_off ? n : grow - sizeof(*c);
         /* zeroed once, not per object */
-        c = !one_off && grow == ARENA_CHUNK_MAX ? gh_mem_zalloc_huge(grow)
-                                                : calloc(1, sizeof(*c) + size);
+        bool whole = !one_off && grow == ARENA_CHUNK_MAX, zeroed = false;
+        c = whole ? gh_mem_chunk_get(&zeroed) : calloc(1, sizeof(*c) + size);
         if (!c)
             return NULL;
+        if (whole && !zeroed)
+            memset(c, 0, ARENA_CHUNK_MAX);
         c->used = 0;
         c->size = size;
+        c->whole = whole;
         if (!one_off && grow < ARENA_CHUNK_MAX)
             a->grow = grow * 2;
         /* A big one-off block goes behind the current chunk so the space
@@ -108,7 +112,10 @@ void gh_arena_free(gh_arena *a)
         return;
     for (arena_chunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        free(c);
+        if (c->whole)
+            gh_mem_chunk_put(c);
+        else
+            free(c);
     }
     free(a);
 }

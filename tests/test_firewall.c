@@ -2078,7 +2078,7 @@ static bool ref_match(const ref_rule *rr, const gh_packet *p, const gh_pkt_state
         m = ref_dir(p, &rr->dst, &rr->dp, &rr->src, &rr->sp);
     if (!m)
         return false;
-    if (gh_hdr_match_eval(&rr->hm, p, st))
+    if (gh_hdr_match_eval(&rr->hm, p, st, false))
         return true;
     (*opt_failed)++;
     return false;

@@ -332,7 +332,7 @@ static bool flow_kw(const gh_flow *f, int dir, const char *value)
     gh_packet p;
     memset(&p, 0, sizeof(p));
     p.ip_ver = 4;
-    return gh_hdr_match_eval(&m, &p, &st);
+    return gh_hdr_match_eval(&m, &p, &st, false);
 }
 
 static void test_sizes(void **state)

@@ -214,7 +214,6 @@ typedef struct dpi_sig {
     /* cold */
     uint8_t dir;        /* DIR_* */
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
-    gh_hdr_match hm_stream; /* hm with only_stream satisfied: used on stream windows */
     uint32_t ct_line, ct_col; /* the classtype option, for errors */
     gh_dpi_sig_info info;
     /* application layer */
@@ -375,6 +374,7 @@ struct gh_dpi {
     size_t n;
     uint64_t serial;   /* 1, 2, ... per ruleset built in the process: what state kept
                           across a reload (a transaction's waiting signatures) is of */
+    struct gh_arena *mem;    /* the signatures' keyword and segment arrays, messages */
     struct gh_strpool *strs; /* the strings of the signatures' info shared by many
                                 (file, protocol, classtype, category, type_why) */
     unsigned max_pg;   /* port groups per class and orientation (option) */

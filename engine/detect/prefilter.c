@@ -356,12 +356,12 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                        const sel_ctx *c, uint32_t id)
 {
     const dpi_sig *sg = &d->sigs[id];
-    const gh_hdr_match *hm = &sg->hm;
+    bool stream = false; /* flow:only_stream holds */
     if (c->mode == MODE_NO_STREAM) {
         if (sg->nkw == 0 && !sg->info.no_stream) {
             if (!c->hdr_only)
                 return false;
-            hm = &sg->hm_stream; /* the stream side's header-only signatures */
+            stream = true; /* the stream side's header-only signatures */
         } else if (!sg->info.no_stream &&
                    !(c->anchored_split && sg->info.packet_scope && sg->nkw)) {
             return false;
@@ -370,7 +370,7 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
             (c->anchored_split && !sg->info.stream_scope && sg->nkw))
             return false;
-        hm = &sg->hm_stream;
+        stream = true;
     }
     /* IP-only: once per flow direction (every packet without a flow) */
     if (sg->info.type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
@@ -378,7 +378,7 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
         return false;
     s->stats.candidates++;
-    if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(hm, p, ps) ||
+    if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
         !vars_test(s, sg, p, ps) || !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
         return false;
     if (sg->nkw) {
@@ -1207,7 +1207,7 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         }
         s->stats.candidates++;
         if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
-            !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm_stream, p, st) ||
+            !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm, p, st, true) ||
             !vars_test(s, sg, p, st) || !gh_stream_size_eval(sg->ssize, sg->nssize, st) ||
             !tx_verify(sg, s, p, tv, dir))
             continue;
