@@ -2905,6 +2905,9 @@ gh_dpi *gh_dpi_compile(gh_rule_file *const *files, size_t n, const gh_rule_vars 
 
 /* ---- compile: the rules in parts on threads ---------------------------------- */
 
+/* About the bytes of gh_dpi.mem a signature takes (ET Open: 700). */
+#define SIG_MEM 512
+
 /* Below this many rules per thread a part is not worth a thread. */
 #define PART_RULES_MIN 2000
 #define PARTS_MAX 16
@@ -3077,7 +3080,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         total += files[f]->n_rules;
     gh_dpi *d = calloc(1, sizeof(*d));
     if (!d || !(d->sigs = gh_mem_calloc_huge(total ? total : 1, sizeof(*d->sigs))) ||
-        !(d->strs = gh_strpool_new()) || !(d->mem = gh_arena_new())) {
+        !(d->strs = gh_strpool_new()) || !(d->mem = gh_arena_new(SIG_MEM * total))) {
         if (d) {
             free(d->sigs);
             gh_strpool_free(d->strs);
@@ -3112,7 +3115,7 @@ gh_dpi *gh_dpi_compile_ex(gh_rule_file *const *files, size_t n, const gh_rule_va
         /* part 0 writes straight to the caller's errors and d's pool */
         P->names = gh_var_names_new();
         P->strs = k ? gh_strpool_new() : d->strs;
-        P->mem = k ? gh_arena_new() : d->mem;
+        P->mem = k ? gh_arena_new(SIG_MEM * (P->hi - P->lo)) : d->mem;
         if (!P->names || !P->strs || !P->mem)
             oom = true;
     }

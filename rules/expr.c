@@ -457,7 +457,7 @@ gh_rule_expr *gh_rule_expr_parse(const char *text, gh_rule_expr_ctx ctx, gh_rule
     if (!err)
         err = &tmp;
     memset(err, 0, sizeof(*err));
-    gh_arena *a = gh_arena_new();
+    gh_arena *a = gh_arena_new(0);
     if (!a)
         return NULL;
     standalone_root *root = gh_arena_alloc(a, sizeof(*root));

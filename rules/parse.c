@@ -587,7 +587,7 @@ static gh_rule_file *parse_into(const char *name, const char *path, const char *
                                 size_t len, uint32_t line0, gh_rule_tier tier, gh_error *err)
 {
     gh_rule_file *f = calloc(1, sizeof(*f));
-    gh_arena *a = gh_arena_new();
+    gh_arena *a = gh_arena_new(2 * len); /* all of ET Open: 2.8 bytes a byte of text */
     if (!f || !a) {
         free(f);
         gh_arena_free(a);

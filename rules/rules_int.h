@@ -17,7 +17,10 @@
 
 typedef struct gh_arena gh_arena;
 
-gh_arena *gh_arena_new(void);
+/* @p expect: about how many bytes it will hold (0: not known). Chunks grow
+ * from 64 KiB to 2 MiB, or are 2 MiB from the start when @p expect is
+ * larger (each 4 KiB page of the small ones is a page fault). */
+gh_arena *gh_arena_new(size_t expect);
 /* Zeroed, 16-byte aligned; NULL when memory runs out. */
 void *gh_arena_alloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);

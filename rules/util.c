@@ -42,9 +42,12 @@ struct gh_arena {
     size_t grow; /* size of the next chunk */
 };
 
-gh_arena *gh_arena_new(void)
+gh_arena *gh_arena_new(size_t expect)
 {
-    return calloc(1, sizeof(gh_arena));
+    gh_arena *a = calloc(1, sizeof(gh_arena));
+    if (a && expect > ARENA_CHUNK_MAX)
+        a->grow = ARENA_CHUNK_MAX;
+    return a;
 }
 
 void *gh_arena_alloc(gh_arena *a, size_t n)
@@ -132,7 +135,7 @@ struct gh_strpool {
 gh_strpool *gh_strpool_new(void)
 {
     gh_strpool *p = calloc(1, sizeof(*p));
-    if (p && !(p->a = gh_arena_new())) {
+    if (p && !(p->a = gh_arena_new(0))) {
         free(p);
         p = NULL;
     }

@@ -20,7 +20,7 @@ struct gh_rule_vars {
 gh_rule_vars *gh_rule_vars_new(gh_error *err)
 {
     gh_rule_vars *v = calloc(1, sizeof(*v));
-    if (v && !(v->a = gh_arena_new())) {
+    if (v && !(v->a = gh_arena_new(0))) {
         free(v);
         v = NULL;
     }
