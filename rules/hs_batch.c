@@ -143,12 +143,14 @@ typedef struct get_pool {
 static void *get_worker(void *arg)
 {
     get_pool *p = arg;
+    gh_hs_rbuf rb = {0};
     for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
         size_t q = p->todo[i];
         hs_database_t *db = NULL;
-        p->hit[i] = gh_hs_cache_get(p->c, &p->key[q], p->r[q].prefilter != 0, &db);
+        p->hit[i] = gh_hs_cache_get(p->c, &p->key[q], p->r[q].prefilter != 0, &rb, &db);
         p->r[q].db = db;
     }
+    gh_hs_rbuf_free(&rb);
     return NULL;
 }
 

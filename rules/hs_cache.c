@@ -9,7 +9,13 @@
  * (bounds, checksum, hs_serialized_database_info, hs_deserialize_database)
  * before use: a bad entry is a miss, never a crash. A pack's entries are
  * checked when used (a pack also keeps other rulesets' entries), and those
- * a load did not use before they are written again. */
+ * a load did not use before they are written again.
+ *
+ * Files are read into the reader's buffer (gh_hs_rbuf), not mapped: a warm
+ * load reads 150 files, most of a few KB, and a mapping's set-up, first
+ * touch of each page and unmapping (a TLB shootdown on every CPU the
+ * process runs on) cost more than the copy. A pack stays open from its
+ * first lookup to gh_hs_cache_close, its entries read by offset. */
 #include "hs_cache.h"
 #include "mem.h"
 
@@ -88,7 +94,7 @@ static uint64_t sum64(const uint8_t *p, size_t n)
 typedef struct pack_ent {
     gh_hs_key key;
     uint32_t flags;
-    const uint8_t *bytes;
+    uint64_t off;     /* of the bytes in the pack's file (not owned) */
     size_t len;
     uint64_t sum;     /* the file's checksum of the bytes */
     uint8_t *owned;   /* bytes of an entry put by this load */
@@ -98,8 +104,9 @@ typedef struct pack_ent {
 } pack_ent;
 
 typedef struct pack {
+    pthread_mutex_t mu; /* loading it; marking it dirty */
     bool loaded, dirty;
-    gh_mem_file file; /* the pack as read; old entries point into it */
+    int fd;           /* the pack as read (-1: none); old entries are read from it */
     pack_ent *e;
     size_t n, cap;
 } pack;
@@ -109,7 +116,6 @@ struct gh_hs_cache {
     uint64_t max_bytes;
     bool wrote;       /* something was written: prune at close */
     unsigned tmp_seq;
-    pthread_mutex_t mu; /* packed lookups on several threads: loading a pack, a bad entry */
     pack packs[N_PACKS];
 };
 
@@ -158,7 +164,10 @@ gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, si
         return NULL;
     }
     c->max_bytes = max_bytes;
-    pthread_mutex_init(&c->mu, NULL);
+    for (unsigned i = 0; i < N_PACKS; i++) {
+        pthread_mutex_init(&c->packs[i].mu, NULL);
+        c->packs[i].fd = -1;
+    }
     return c;
 }
 
@@ -181,14 +190,63 @@ static void key_hex(const gh_hs_key *k, char *out)
     out[2 * GH_HS_KEY_LEN] = '\0';
 }
 
-/* The whole of @p path (mapped) into @p f, zeroed when it cannot be read;
- * the mtime refreshed (it is used). Entries are replaced by rename, never
- * rewritten in place, so a mapping stays valid while the cache changes. */
-static void read_all(const char *path, gh_mem_file *f)
+void gh_hs_rbuf_free(gh_hs_rbuf *rb)
 {
-    *f = (gh_mem_file){0};
-    if (path && gh_mem_file_read(path, f) == 0)
-        (void)utimensat(AT_FDCWD, path, NULL, 0);
+    free(rb->p);
+    *rb = (gh_hs_rbuf){0};
+}
+
+/* Room for @p n bytes in @p rb: false when memory runs out. */
+static bool rbuf_fit(gh_hs_rbuf *rb, size_t n)
+{
+    if (n <= rb->cap)
+        return true;
+    size_t cap = rb->cap ? rb->cap : 64 * 1024;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *p = malloc(cap);
+    if (!p)
+        return false;
+    free(rb->p);
+    rb->p = p;
+    rb->cap = cap;
+    return true;
+}
+
+/* @p n bytes at @p off of @p fd into @p dst: false on a short read. */
+static bool read_at(int fd, uint8_t *dst, size_t n, uint64_t off)
+{
+    while (n) {
+        ssize_t got = pread(fd, dst, n, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        dst += got;
+        n -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return true;
+}
+
+/* Open @p path and read it whole into @p rb: its fd (the caller closes it)
+ * with *@p len, or -1 when it cannot be read. The mtime is refreshed (the
+ * file is used). Entries are replaced by rename, never rewritten in place,
+ * so an open file keeps its content while the cache changes. */
+static int read_all(const char *path, gh_hs_rbuf *rb, size_t *len)
+{
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX / 2 ||
+        !rbuf_fit(rb, (size_t)st.st_size) || !read_at(fd, rb->p, (size_t)st.st_size, 0)) {
+        close(fd);
+        return -1;
+    }
+    *len = (size_t)st.st_size;
+    (void)futimens(fd, NULL);
+    return fd;
 }
 
 /* The entry of file @p b at @p off (advanced past it); false when out of
@@ -243,24 +301,25 @@ void gh_hs_db_free(hs_database_t *db)
         hs_free_database(db);
 }
 
-static void pack_load(gh_hs_cache *c, unsigned i)
+/* The index of pack @p i, read through @p rb (the caller holds its lock). */
+static void pack_load(gh_hs_cache *c, unsigned i, gh_hs_rbuf *rb)
 {
     pack *p = &c->packs[i];
     p->loaded = true;
     char name[32];
     snprintf(name, sizeof(name), "pcre-%x.pack", i);
     char *path = path_of(c, name);
-    gh_mem_file file;
-    read_all(path, &file);
+    size_t len = 0;
+    int fd = read_all(path, rb, &len);
     free(path);
-    const uint8_t *b = (const uint8_t *)file.p;
-    size_t len = file.len;
+    const uint8_t *b = fd >= 0 ? rb->p : NULL;
     uint32_t count;
     if (!header_ok(b, len, &count) || !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
-        gh_mem_file_free(&file);
+        if (fd >= 0)
+            close(fd);
         return; /* missing or foreign: empty, rewritten on the first put */
     }
-    p->file = file;
+    p->fd = fd;
     p->cap = count ? count : 1;
     size_t off = sizeof(file_hdr);
     for (uint32_t k = 0; k < count; k++) {
@@ -273,20 +332,25 @@ static void pack_load(gh_hs_cache *c, unsigned i)
         pack_ent *e = &p->e[p->n++];
         memcpy(e->key.b, h.key, GH_HS_KEY_LEN);
         e->flags = h.flags;
-        e->bytes = bytes;
+        e->off = (uint64_t)(bytes - b);
         e->len = (size_t)h.len;
         e->sum = h.sum;
     }
 }
 
-/* Whether @p e's bytes are sound, checked once. */
-static bool ent_ok(pack_ent *e)
+/* @p e's bytes: its own, or read from pack @p p into @p rb and checked
+ * (once: e->bad after); NULL when they cannot be read or are damaged. */
+static const uint8_t *ent_bytes(const pack *p, pack_ent *e, gh_hs_rbuf *rb)
 {
-    if (!e->checked && !e->bad) {
-        e->bad = sum64(e->bytes, e->len) != e->sum;
+    if (e->owned || !e->len)
+        return e->owned ? e->owned : (const uint8_t *)"";
+    if (e->bad || !rbuf_fit(rb, e->len) || !read_at(p->fd, rb->p, e->len, e->off))
+        return NULL;
+    if (!e->checked) {
+        e->bad = sum64(rb->p, e->len) != e->sum;
         e->checked = true;
     }
-    return !e->bad;
+    return e->bad ? NULL : rb->p;
 }
 
 static pack_ent *pack_find(pack *p, const gh_hs_key *k)
@@ -297,22 +361,24 @@ static pack_ent *pack_find(pack *p, const gh_hs_key *k)
     return NULL;
 }
 
-bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_database_t **db)
+bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, gh_hs_rbuf *rb,
+                     hs_database_t **db)
 {
     *db = NULL;
     if (packed) {
         pack *p = &c->packs[k->b[0] >> 4];
-        pthread_mutex_lock(&c->mu);
+        pthread_mutex_lock(&p->mu);
         if (!p->loaded)
-            pack_load(c, k->b[0] >> 4);
-        pthread_mutex_unlock(&c->mu);
+            pack_load(c, k->b[0] >> 4, rb);
+        pthread_mutex_unlock(&p->mu);
         /* each key is looked up once a load: the entry is this thread's */
         pack_ent *e = pack_find(p, k);
-        if (!e || !ent_ok(e)) {
+        const uint8_t *bytes = e ? ent_bytes(p, e, rb) : NULL;
+        if (!bytes) {
             if (e) {
-                pthread_mutex_lock(&c->mu);
+                pthread_mutex_lock(&p->mu);
                 p->dirty = true; /* rewritten without it */
-                pthread_mutex_unlock(&c->mu);
+                pthread_mutex_unlock(&p->mu);
             }
             return false;
         }
@@ -320,7 +386,7 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
             e->used = true;
             return true;
         }
-        *db = load_db(e->bytes, e->len);
+        *db = load_db(bytes, e->len);
         e->used = *db != NULL;
         return *db != NULL;
     }
@@ -329,11 +395,13 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
     key_hex(k, name + 3);
     strcat(name, ".hs");
     char *path = path_of(c, name);
-    gh_mem_file file;
-    read_all(path, &file);
+    size_t len = 0;
+    int fd = read_all(path, rb, &len);
     free(path);
-    const uint8_t *b = (const uint8_t *)file.p;
-    size_t len = file.len;
+    if (fd < 0)
+        return false;
+    close(fd);
+    const uint8_t *b = rb->p;
     uint32_t count;
     size_t off = sizeof(file_hdr);
     ent_hdr h;
@@ -342,12 +410,13 @@ bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_databas
         memcmp(h.key, k->b, GH_HS_KEY_LEN) == 0 && !(h.flags & ENT_REJECTED) &&
         sum64(bytes, (size_t)h.len) == h.sum)
         *db = load_db(bytes, (size_t)h.len);
-    gh_mem_file_free(&file);
     return *db != NULL;
 }
 
-/* Write @p n entries to @p name atomically (a temporary file, then rename). */
-static void write_file(gh_hs_cache *c, const char *name, const pack_ent *const *e, size_t n)
+/* Write @p n entries to @p name atomically (a temporary file, then rename);
+ * the old ones of pack @p p (NULL: there are none) are read through @p rb. */
+static void write_file(gh_hs_cache *c, const char *name, const pack *p, pack_ent *const *e,
+                       size_t n, gh_hs_rbuf *rb)
 {
     char tmp[64];
     snprintf(tmp, sizeof(tmp), ".tmp-%ld-%u", (long)getpid(), c->tmp_seq++);
@@ -360,9 +429,10 @@ static void write_file(gh_hs_cache *c, const char *name, const pack_ent *const *
     for (size_t i = 0; i < n && ok; i++) {
         ent_hdr h = {.flags = e[i]->flags, .len = e[i]->len};
         memcpy(h.key, e[i]->key.b, GH_HS_KEY_LEN);
-        h.sum = e[i]->owned ? sum64(e[i]->bytes, e[i]->len) : e[i]->sum; /* old: checked */
-        ok = fwrite(&h, sizeof(h), 1, f) == 1 &&
-             (!e[i]->len || fwrite(e[i]->bytes, e[i]->len, 1, f) == 1);
+        const uint8_t *bytes = ent_bytes(p, e[i], rb);
+        h.sum = e[i]->owned ? sum64(bytes, e[i]->len) : e[i]->sum; /* old: checked */
+        ok = bytes && fwrite(&h, sizeof(h), 1, f) == 1 &&
+             (!e[i]->len || fwrite(bytes, e[i]->len, 1, f) == 1);
     }
     if (f && fclose(f) != 0)
         ok = false;
@@ -380,22 +450,25 @@ void gh_hs_cache_put(gh_hs_cache *c, const gh_hs_key *k, bool packed, const hs_d
     size_t len = 0;
     if (db && hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
         return;
-    pack_ent ent = {.key = *k, .flags = db ? 0 : ENT_REJECTED, .bytes = (uint8_t *)bytes,
-                    .len = len, .owned = (uint8_t *)bytes, .used = true, .checked = true};
+    pack_ent ent = {.key = *k, .flags = db ? 0 : ENT_REJECTED, .len = len,
+                    .owned = (uint8_t *)bytes, .used = true, .checked = true};
     if (!packed) {
         char name[2 * GH_HS_KEY_LEN + 8];
         memcpy(name, "db-", 3);
         key_hex(k, name + 3);
         strcat(name, ".hs");
-        const pack_ent *one = &ent;
+        pack_ent *one = &ent;
         if (db)
-            write_file(c, name, &one, 1);
+            write_file(c, name, NULL, &one, 1, NULL);
         free(bytes);
         return;
     }
     pack *p = &c->packs[k->b[0] >> 4];
-    if (!p->loaded)
-        pack_load(c, k->b[0] >> 4);
+    if (!p->loaded) {
+        gh_hs_rbuf rb = {0};
+        pack_load(c, k->b[0] >> 4, &rb);
+        gh_hs_rbuf_free(&rb);
+    }
     pack_ent *old = pack_find(p, k);
     if (old) { /* a bad entry of the same key: replace it */
         free(old->owned);
@@ -490,34 +563,37 @@ void gh_hs_cache_close(gh_hs_cache *c)
 {
     if (!c)
         return;
+    gh_hs_rbuf rb = {0};
     for (unsigned i = 0; i < N_PACKS; i++) {
         pack *p = &c->packs[i];
         if (p->dirty) {
             /* this load's entries, then as many others as the bound keeps */
-            const pack_ent **w = malloc((p->n ? p->n : 1) * sizeof(*w));
+            pack_ent **w = malloc((p->n ? p->n : 1) * sizeof(*w));
             size_t nw = 0, unused = 0;
             for (size_t k = 0; w && k < p->n; k++)
                 if (p->e[k].used)
                     w[nw++] = &p->e[k];
             for (size_t k = 0; w && k < p->n && unused < PACK_KEEP_UNUSED; k++)
-                if (!p->e[k].used && ent_ok(&p->e[k])) {
+                if (!p->e[k].used && ent_bytes(p, &p->e[k], &rb)) {
                     w[nw++] = &p->e[k];
                     unused++;
                 }
             char name[32];
             snprintf(name, sizeof(name), "pcre-%x.pack", i);
             if (w)
-                write_file(c, name, w, nw);
+                write_file(c, name, p, w, nw, &rb);
             free(w);
         }
         for (size_t k = 0; k < p->n; k++)
             free(p->e[k].owned);
         free(p->e);
-        gh_mem_file_free(&p->file);
+        if (p->fd >= 0)
+            close(p->fd);
+        pthread_mutex_destroy(&p->mu);
     }
+    gh_hs_rbuf_free(&rb);
     if (c->wrote)
         prune(c);
-    pthread_mutex_destroy(&c->mu);
     free(c->dir);
     free(c);
 }

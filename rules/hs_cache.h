@@ -33,12 +33,22 @@ typedef struct gh_hs_cache gh_hs_cache;
  * written. */
 gh_hs_cache *gh_hs_cache_open(const char *dir, uint64_t max_bytes, char *why, size_t why_len);
 
+/* A reader's buffer: what gh_hs_cache_get reads goes into it, reused from
+ * one lookup to the next (it grows to the largest). Zero it to start;
+ * gh_hs_rbuf_free when done. One per thread. */
+typedef struct gh_hs_rbuf {
+    uint8_t *p;
+    size_t cap;
+} gh_hs_rbuf;
+void gh_hs_rbuf_free(gh_hs_rbuf *rb);
+
 /* Look up @p k: true when known, with *db the database (the caller owns it,
  * and frees it with gh_hs_db_free) or NULL when Hyperscan rejected the
  * expression. @p packed: a pcre prefilter (pack files). Lookups of
- * different keys may run on several threads at once, but not beside
- * gh_hs_cache_put. */
-bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, hs_database_t **db);
+ * different keys may run on several threads at once (each with its own
+ * @p rb), but not beside gh_hs_cache_put. */
+bool gh_hs_cache_get(gh_hs_cache *c, const gh_hs_key *k, bool packed, gh_hs_rbuf *rb,
+                     hs_database_t **db);
 
 /* Remember @p db (NULL: rejected, packed only) under @p k. Group databases
  * are written at once, packs by gh_hs_cache_close. */

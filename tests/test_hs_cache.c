@@ -386,14 +386,15 @@ static void test_pack_entry_checked(void **state)
     c = gh_hs_cache_open(dir, UINT64_MAX, why, sizeof(why));
     assert_non_null(c);
     hs_database_t *got = NULL;
-    assert_true(gh_hs_cache_get(c, &k1, true, &got));
+    gh_hs_rbuf rb = {0};
+    assert_true(gh_hs_cache_get(c, &k1, true, &rb, &got));
     assert_non_null(got);
     size_t size = 0, want = 0;
     assert_int_equal(hs_database_size(got, &size), HS_SUCCESS);
     assert_int_equal(hs_database_size(d1, &want), HS_SUCCESS);
     assert_int_equal(size, want);
     gh_hs_db_free(got);
-    assert_false(gh_hs_cache_get(c, &k2, true, &got));
+    assert_false(gh_hs_cache_get(c, &k2, true, &rb, &got));
     assert_null(got);
     gh_hs_cache_put(c, &k3, true, d3);
     gh_hs_cache_close(c);
@@ -404,10 +405,11 @@ static void test_pack_entry_checked(void **state)
 
     c = gh_hs_cache_open(dir, UINT64_MAX, why, sizeof(why));
     assert_non_null(c);
-    assert_true(gh_hs_cache_get(c, &k3, true, &got));
+    assert_true(gh_hs_cache_get(c, &k3, true, &rb, &got));
     gh_hs_db_free(got);
-    assert_false(gh_hs_cache_get(c, &k4, true, &got));
+    assert_false(gh_hs_cache_get(c, &k4, true, &rb, &got));
     gh_hs_cache_close(c);
+    gh_hs_rbuf_free(&rb);
     hs_free_database(d1);
     hs_free_database(d2);
     hs_free_database(d3);
