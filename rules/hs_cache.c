@@ -3,8 +3,9 @@
  * File format, host byte order (a database only loads on the platform that
  * built it anyway):
  *   header  "GHHSCACH", u32 format version, u32 entry count
- *   entry   key[16], u32 flags (ENT_REJECTED), u32 0, u64 checksum of the bytes
- *           (sum64), u64 length, bytes
+ *   index   per entry: key[16], u32 flags (ENT_REJECTED), u32 0, u64 checksum
+ *           of its bytes (sum64), u64 length
+ *   bytes   every entry's, in index order
  * The bytes are hs_serialize_database's output. Everything read is checked
  * (bounds, checksum, hs_serialized_database_info, hs_deserialize_database)
  * before use: a bad entry is a miss, never a crash. A pack's entries are
@@ -30,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FORMAT_VERSION 2u
+#define FORMAT_VERSION 3u
 #define N_PACKS 16
 #define PACK_KEEP_UNUSED 512 /* a pack keeps this many entries no load used, for other rulesets */
 #define ENT_REJECTED 1u
@@ -192,24 +193,27 @@ static void key_hex(const gh_hs_key *k, char *out)
 
 void gh_hs_rbuf_free(gh_hs_rbuf *rb)
 {
-    free(rb->p);
+    if (rb->cap == GH_MEM_CHUNK)
+        gh_mem_chunk_put(rb->p);
+    else
+        free(rb->p);
     *rb = (gh_hs_rbuf){0};
 }
 
-/* Room for @p n bytes in @p rb: false when memory runs out. */
+/* Room for @p n bytes in @p rb: false when memory runs out. Up to 2 MiB
+ * (all but the largest databases) it is a whole chunk: during a load, one
+ * the parse gave back, its pages mapped already. */
 static bool rbuf_fit(gh_hs_rbuf *rb, size_t n)
 {
     if (n <= rb->cap)
         return true;
-    size_t cap = rb->cap ? rb->cap : 64 * 1024;
-    while (cap < n)
-        cap *= 2;
-    uint8_t *p = malloc(cap);
+    bool zeroed;
+    uint8_t *p = n <= GH_MEM_CHUNK ? gh_mem_chunk_get(&zeroed) : malloc(n);
     if (!p)
         return false;
-    free(rb->p);
+    gh_hs_rbuf_free(rb);
     rb->p = p;
-    rb->cap = cap;
+    rb->cap = n <= GH_MEM_CHUNK ? GH_MEM_CHUNK : n;
     return true;
 }
 
@@ -301,7 +305,8 @@ void gh_hs_db_free(hs_database_t *db)
         hs_free_database(db);
 }
 
-/* The index of pack @p i, read through @p rb (the caller holds its lock). */
+/* The index of pack @p i, read through @p rb (the caller holds its lock):
+ * its header and index only, the bytes when an entry is used. */
 static void pack_load(gh_hs_cache *c, unsigned i, gh_hs_rbuf *rb)
 {
     pack *p = &c->packs[i];
@@ -309,32 +314,46 @@ static void pack_load(gh_hs_cache *c, unsigned i, gh_hs_rbuf *rb)
     char name[32];
     snprintf(name, sizeof(name), "pcre-%x.pack", i);
     char *path = path_of(c, name);
-    size_t len = 0;
-    int fd = read_all(path, rb, &len);
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     free(path);
-    const uint8_t *b = fd >= 0 ? rb->p : NULL;
-    uint32_t count;
-    if (!header_ok(b, len, &count) || !(p->e = calloc(count ? count : 1, sizeof(*p->e)))) {
+    struct stat st;
+    uint32_t count = 0;
+    uint64_t size = 0;
+    bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    if (ok) {
+        size = (uint64_t)st.st_size;
+        ok = rbuf_fit(rb, sizeof(file_hdr)) &&
+             read_at(fd, rb->p, size < sizeof(file_hdr) ? (size_t)size : sizeof(file_hdr), 0) &&
+             header_ok(rb->p, (size_t)size, &count);
+    }
+    /* a count the file cannot hold is a damaged header: nothing of it is used */
+    uint64_t data = sizeof(file_hdr) + (uint64_t)count * sizeof(ent_hdr);
+    ok = ok && data <= size && rbuf_fit(rb, (size_t)(data - sizeof(file_hdr))) &&
+         read_at(fd, rb->p, (size_t)(data - sizeof(file_hdr)), sizeof(file_hdr)) &&
+         (p->e = calloc(count ? count : 1, sizeof(*p->e)));
+    if (!ok) {
         if (fd >= 0)
             close(fd);
-        return; /* missing or foreign: empty, rewritten on the first put */
+        return; /* missing, foreign or damaged: empty, rewritten on the first put */
     }
+    (void)futimens(fd, NULL); /* used */
     p->fd = fd;
     p->cap = count ? count : 1;
-    size_t off = sizeof(file_hdr);
+    uint64_t off = data;
     for (uint32_t k = 0; k < count; k++) {
         ent_hdr h;
-        const uint8_t *bytes;
-        if (!next_entry(b, len, &off, &h, &bytes)) {
+        memcpy(&h, rb->p + (size_t)k * sizeof(h), sizeof(h));
+        if (h.len > size - off) {
             p->dirty = true; /* truncated: keep what came before, rewrite */
             break;
         }
         pack_ent *e = &p->e[p->n++];
         memcpy(e->key.b, h.key, GH_HS_KEY_LEN);
         e->flags = h.flags;
-        e->off = (uint64_t)(bytes - b);
+        e->off = off;
         e->len = (size_t)h.len;
         e->sum = h.sum;
+        off += h.len;
     }
 }
 
@@ -429,10 +448,13 @@ static void write_file(gh_hs_cache *c, const char *name, const pack *p, pack_ent
     for (size_t i = 0; i < n && ok; i++) {
         ent_hdr h = {.flags = e[i]->flags, .len = e[i]->len};
         memcpy(h.key, e[i]->key.b, GH_HS_KEY_LEN);
+        /* old entries were checked against their sum */
+        h.sum = e[i]->owned ? sum64(e[i]->owned, e[i]->len) : e[i]->sum;
+        ok = fwrite(&h, sizeof(h), 1, f) == 1;
+    }
+    for (size_t i = 0; i < n && ok; i++) {
         const uint8_t *bytes = ent_bytes(p, e[i], rb);
-        h.sum = e[i]->owned ? sum64(bytes, e[i]->len) : e[i]->sum; /* old: checked */
-        ok = bytes && fwrite(&h, sizeof(h), 1, f) == 1 &&
-             (!e[i]->len || fwrite(bytes, e[i]->len, 1, f) == 1);
+        ok = bytes && (!e[i]->len || fwrite(bytes, e[i]->len, 1, f) == 1);
     }
     if (f && fclose(f) != 0)
         ok = false;

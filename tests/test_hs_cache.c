@@ -339,14 +339,17 @@ static uint32_t pack_scan(const char *path, const gh_hs_key *k, long *bytes_at)
     uint32_t count;
     memcpy(&count, hdr + 12, 4);
     *bytes_at = 0;
+    long at = (long)(sizeof(hdr) + count * sizeof(eh)); /* the bytes follow the index */
     for (uint32_t i = 0; i < count; i++) {
         assert_int_equal(fread(eh, sizeof(eh), 1, f), 1);
         uint64_t len;
         memcpy(&len, eh + 32, 8);
         if (!memcmp(eh, k->b, GH_HS_KEY_LEN))
-            *bytes_at = ftell(f);
-        assert_int_equal(fseek(f, (long)len, SEEK_CUR), 0);
+            *bytes_at = at;
+        at += (long)len;
     }
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    assert_int_equal(ftell(f), at);
     fclose(f);
     return count;
 }
