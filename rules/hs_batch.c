@@ -12,31 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The key: SHA-256 (first 16 bytes) of the compile's whole input. */
-static bool req_key(const gh_hs_req *r, const hs_platform_info_t *plat, gh_hs_key *k)
+/* The key: SHA-256 (first 16 bytes) of the compile's whole input, laid out
+ * in @p b (reused from one request to the next: one digest call each, not
+ * two per expression, which cost more than the hashing). */
+static bool req_key(const gh_hs_req *r, const hs_platform_info_t *plat, const EVP_MD *md,
+                    gh_sbuf *b, gh_hs_key *k)
 {
     static const char tag[] = "gatehouse hs_compile_multi v1";
     const char *ver = hs_version();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
     unsigned head[4] = {r->mode, r->prefilter, r->n, 0};
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-              EVP_DigestUpdate(ctx, tag, sizeof(tag)) &&
-              EVP_DigestUpdate(ctx, ver, strlen(ver) + 1) &&
-              EVP_DigestUpdate(ctx, &plat->tune, sizeof(plat->tune)) &&
-              EVP_DigestUpdate(ctx, &plat->cpu_features, sizeof(plat->cpu_features)) &&
-              EVP_DigestUpdate(ctx, head, sizeof(head));
-    for (unsigned i = 0; ok && i < r->n; i++) {
+    b->len = 0;
+    gh_sbuf_put(b, tag, sizeof(tag));
+    gh_sbuf_put(b, ver, strlen(ver) + 1);
+    gh_sbuf_put(b, (const char *)&plat->tune, sizeof(plat->tune));
+    gh_sbuf_put(b, (const char *)&plat->cpu_features, sizeof(plat->cpu_features));
+    gh_sbuf_put(b, (const char *)head, sizeof(head));
+    for (unsigned i = 0; i < r->n; i++) {
         unsigned fi[2] = {r->flags[i], r->ids[i]};
-        ok = EVP_DigestUpdate(ctx, fi, sizeof(fi)) &&
-             EVP_DigestUpdate(ctx, r->ex[i], strlen(r->ex[i]) + 1);
+        gh_sbuf_put(b, (const char *)fi, sizeof(fi));
+        gh_sbuf_put(b, r->ex[i], strlen(r->ex[i]) + 1);
     }
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= GH_HS_KEY_LEN;
-    EVP_MD_CTX_free(ctx);
-    if (ok)
-        memcpy(k->b, md, GH_HS_KEY_LEN);
-    return ok;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    if (b->oom || !EVP_Digest(b->p, b->len, d, &dlen, md, NULL) || dlen < GH_HS_KEY_LEN)
+        return false;
+    memcpy(k->b, d, GH_HS_KEY_LEN);
+    return true;
 }
 
 typedef struct job {
@@ -203,12 +204,16 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
     size_t *rep = malloc((n ? n : 1) * sizeof(*rep)); /* the first identical request */
     job *j = calloc(n ? n : 1, sizeof(*j));
     size_t nj = 0;
-    int rc = key && idx && rep && j ? 0 : GH_E_NOMEM;
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    gh_sbuf kb = {0};
+    int rc = key && idx && rep && j && md ? 0 : GH_E_NOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
         idx[i] = i;
-        if (!req_key(&r[i], &plat, &key[i]))
+        if (!req_key(&r[i], &plat, md, &kb, &key[i]))
             rc = GH_E_NOMEM;
     }
+    free(kb.p);
+    EVP_MD_free(md);
     if (rc) {
         gh_error_set(err, rc, "out of memory building the signature databases");
         goto out;
