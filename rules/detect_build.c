@@ -2730,6 +2730,19 @@ static gh_hs_req *prefilter_reqs(gh_dpi *d, const pcre_reqs *pre, dpi_kw ***kw, 
     return r;
 }
 
+typedef struct prefetch {
+    gh_hs_req *r;
+    size_t n;
+    gh_hs_cache *c;
+} prefetch;
+
+static void *prefetch_run(void *arg)
+{
+    prefetch *p = arg;
+    gh_hs_batch_prefetch(p->r, p->n, p->c);
+    return NULL;
+}
+
 /* Build every Hyperscan database of @p d: the pcre prefilters of @p pre and
  * the groups', through the cache of @p opt; counts in @p rep (may be NULL). */
 static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options *opt,
@@ -2745,11 +2758,21 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
         gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
         return GH_E_NOMEM;
     }
-    int rc = build_groups(d, &dr, err);
     char why[192] = "";
     gh_hs_cache *cache = NULL;
-    if (!rc && opt->cache_dir)
+    if (opt->cache_dir)
         cache = gh_hs_cache_open(opt->cache_dir, opt->cache_max_bytes, why, sizeof(why));
+    /* the prefilters are known already: read them from the cache on a
+     * thread of their own while this one builds the groups */
+    prefetch pf = {.r = pr, .n = npre, .c = cache};
+    pthread_t pft;
+    bool pf_on = cache && npre && gh_load_threads(opt->jobs) > 1 &&
+                 pthread_create(&pft, NULL, prefetch_run, &pf) == 0;
+    int rc = build_groups(d, &dr, err);
+    if (pf_on)
+        pthread_join(pft, NULL);
+    for (size_t i = 0; rc && i < npre; i++) /* read for a build that does not happen */
+        gh_hs_db_free(pr[i].db);
     /* One batch: the compile threads take the groups' databases largest
      * first and the prefilters (one expression each, a few MB to compile)
      * from the other end, so a large compile never runs next to another

@@ -2,6 +2,7 @@
  * cache, compile the misses on threads (largest first, each into its own
  * slot, so the result is the serial one), write them back. */
 #include "hs_batch.h"
+#include "mem.h"
 #include "rules_int.h"
 
 #include <openssl/evp.h>
@@ -134,9 +135,7 @@ static void run_jobs(job *j, size_t n, unsigned jobs)
 typedef struct get_pool {
     gh_hs_cache *c;
     gh_hs_req *r;
-    const gh_hs_key *key;
     const size_t *todo; /* request indexes */
-    bool *hit;
     size_t n;
     atomic_size_t next;
 } get_pool;
@@ -146,10 +145,10 @@ static void *get_worker(void *arg)
     get_pool *p = arg;
     gh_hs_rbuf rb = {0};
     for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
-        size_t q = p->todo[i];
+        gh_hs_req *q = &p->r[p->todo[i]];
         hs_database_t *db = NULL;
-        p->hit[i] = gh_hs_cache_get(p->c, &p->key[q], p->r[q].prefilter != 0, &rb, &db);
-        p->r[q].db = db;
+        q->cached = gh_hs_cache_get(p->c, &q->key, q->prefilter != 0, &rb, &db);
+        q->db = db;
     }
     gh_hs_rbuf_free(&rb);
     return NULL;
@@ -172,10 +171,38 @@ static void get_all(get_pool *p, unsigned jobs)
 
 static int key_cmp(const void *a, const void *b, void *arg)
 {
-    const gh_hs_key *k = arg;
+    const gh_hs_req *r = arg;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    int c = memcmp(k[x].b, k[y].b, GH_HS_KEY_LEN);
+    int c = memcmp(r[x].key.b, r[y].key.b, GH_HS_KEY_LEN);
     return c ? c : (x > y) - (x < y);
+}
+
+/* The keys of @p r[0..n) not keyed yet, and in @p rep the first request
+ * identical to each. 0, or GH_E_NOMEM. */
+static int key_all(gh_hs_req *r, size_t n, size_t *rep)
+{
+    hs_platform_info_t plat;
+    memset(&plat, 0, sizeof(plat));
+    (void)hs_populate_platform(&plat);
+    size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    gh_sbuf kb = {0};
+    int rc = idx && md ? 0 : GH_E_NOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        idx[i] = i;
+        if (!r[i].keyed && !(r[i].keyed = req_key(&r[i], &plat, md, &kb, &r[i].key)))
+            rc = GH_E_NOMEM;
+    }
+    free(kb.p);
+    EVP_MD_free(md);
+    if (!rc) {
+        qsort_r(idx, n, sizeof(*idx), key_cmp, r);
+        for (size_t i = 0; i < n; i++)
+            rep[idx[i]] = i && !memcmp(r[idx[i]].key.b, r[idx[i - 1]].key.b, GH_HS_KEY_LEN)
+                              ? rep[idx[i - 1]] : idx[i];
+    }
+    free(idx);
+    return rc;
 }
 
 static int append_db(gh_hs_dbs *dbs, hs_database_t *db)
@@ -192,67 +219,56 @@ static int append_db(gh_hs_dbs *dbs, hs_database_t *db)
     return 0;
 }
 
+void gh_hs_batch_prefetch(gh_hs_req *r, size_t n, gh_hs_cache *c)
+{
+    size_t *rep = malloc((n ? n : 1) * sizeof(*rep));
+    size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
+    if (rep && todo && key_all(r, n, rep) == 0) {
+        get_pool gp = {.c = c, .r = r, .todo = todo};
+        for (size_t i = 0; i < n; i++)
+            if (rep[i] == i && !r[i].cached)
+                todo[gp.n++] = i;
+        get_worker(&gp);
+    }
+    free(rep);
+    free(todo);
+}
+
 int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_hs_dbs *dbs,
                       gh_hs_batch_stats st[2], gh_error *err)
 {
     memset(st, 0, 2 * sizeof(*st));
-    hs_platform_info_t plat;
-    memset(&plat, 0, sizeof(plat));
-    (void)hs_populate_platform(&plat);
-    gh_hs_key *key = malloc((n ? n : 1) * sizeof(*key));
-    size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
     size_t *rep = malloc((n ? n : 1) * sizeof(*rep)); /* the first identical request */
+    size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
     job *j = calloc(n ? n : 1, sizeof(*j));
     size_t nj = 0;
-    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    gh_sbuf kb = {0};
-    int rc = key && idx && rep && j && md ? 0 : GH_E_NOMEM;
-    for (size_t i = 0; !rc && i < n; i++) {
-        idx[i] = i;
-        if (!req_key(&r[i], &plat, md, &kb, &key[i]))
-            rc = GH_E_NOMEM;
-    }
-    free(kb.p);
-    EVP_MD_free(md);
+    int rc = rep && todo && j ? key_all(r, n, rep) : GH_E_NOMEM;
     if (rc) {
         gh_error_set(err, rc, "out of memory building the signature databases");
         goto out;
     }
-    qsort_r(idx, n, sizeof(*idx), key_cmp, key);
-    for (size_t i = 0; i < n; i++)
-        rep[idx[i]] = i && !memcmp(key[idx[i]].b, key[idx[i - 1]].b, GH_HS_KEY_LEN)
-                          ? rep[idx[i - 1]] : idx[i];
-    /* the distinct ones: from the cache (on threads), else to compile, in
-     * request order */
-    size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
-    bool *hit = calloc(n ? n : 1, sizeof(*hit));
-    if (!todo || !hit) {
-        free(todo);
-        free(hit);
-        rc = GH_E_NOMEM;
-        gh_error_set(err, rc, "out of memory building the signature databases");
-        goto out;
-    }
-    get_pool gp = {.c = c, .r = r, .key = key, .todo = todo, .hit = hit};
+    /* the distinct ones: from the cache (on threads; a prefetch may have
+     * read some already), else to compile, in request order */
+    get_pool gp = {.c = c, .r = r, .todo = todo};
     for (size_t i = 0; c && i < n; i++)
-        if (rep[i] == i)
+        if (rep[i] == i && !r[i].cached)
             todo[gp.n++] = i;
     if (gp.n)
         get_all(&gp, jobs);
-    for (size_t i = 0, u = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (rep[i] != i)
             continue;
         gh_hs_batch_stats *s = &st[r[i].prefilter != 0];
         s->distinct++;
-        if (c && hit[u++]) { /* todo holds the distinct ones in this order */
+        if (r[i].cached) {
             s->cached++;
             s->rejected += r[i].db == NULL;
             continue;
         }
         j[nj++].r = &r[i];
     }
-    free(todo);
-    free(hit);
+    if (nj) /* compiles take hundreds of MB: no chunk is kept for reuse beside them */
+        gh_mem_chunks_trim();
     run_jobs(j, nj, jobs);
     for (size_t i = 0; i < nj; i++) {
         if (j[i].failed && !j[i].r->prefilter && !rc) {
@@ -263,7 +279,7 @@ int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_
         st[j[i].r->prefilter != 0].compiled++;
         st[j[i].r->prefilter != 0].rejected += j[i].failed;
         if (c && (!j[i].failed || j[i].r->prefilter))
-            gh_hs_cache_put(c, &key[j[i].r - r], j[i].r->prefilter, j[i].db);
+            gh_hs_cache_put(c, &j[i].r->key, j[i].r->prefilter, j[i].db);
     }
     for (size_t i = 0; i < n; i++) {
         if (rep[i] != i || !r[i].db)
@@ -284,7 +300,6 @@ out:
         free(j[i].msg);
     free(j);
     free(rep);
-    free(idx);
-    free(key);
+    free(todo);
     return rc;
 }

@@ -24,6 +24,10 @@ typedef struct gh_hs_req {
                            cached in the packs */
     hs_database_t *db;  /* out: shared with identical requests, owned by the
                            gh_hs_dbs the batch appends to */
+    /* zero to start; set by gh_hs_batch_prefetch for gh_hs_batch_build */
+    gh_hs_key key;      /* of everything the compile depends on (keyed: computed) */
+    bool keyed;
+    bool cached;        /* db (or the rejection) was read from the cache */
 } gh_hs_req;
 
 /* The distinct databases of a ruleset, each to be freed once (the caller's). */
@@ -48,5 +52,14 @@ typedef struct gh_hs_batch_stats {
  * memory). */
 int gh_hs_batch_build(gh_hs_req *r, size_t n, gh_hs_cache *c, unsigned jobs, gh_hs_dbs *dbs,
                       gh_hs_batch_stats st[2], gh_error *err);
+
+/* Ahead of gh_hs_batch_build (on a thread of its own while the caller
+ * prepares the other requests): key @p r[0..n) and read the distinct ones
+ * cache @p c holds, on the calling thread. Only the cache is touched, and
+ * nothing else may use it meanwhile. Best effort: what it does not do (no
+ * memory), the build does. Each r[i].db it sets goes to the build, which
+ * appends it to the ruleset's databases, or the caller frees it when the
+ * build does not happen. */
+void gh_hs_batch_prefetch(gh_hs_req *r, size_t n, gh_hs_cache *c);
 
 #endif
