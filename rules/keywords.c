@@ -366,13 +366,14 @@ static void kw_index(void)
                 kw_id[i] = (uint8_t)kw_ids[j].id;
 }
 
-/* Case-insensitive lookup; NULL when unknown. */
-static const kw *kw_find(const char *name)
+/* Case-insensitive lookup of @p name[0..len) (len SIZE_MAX: up to its
+ * NUL); NULL when unknown. */
+static const kw *kw_find_n(const char *name, size_t len)
 {
     char low[64];
     uint32_t h = 2166136261u;
     size_t n = 0;
-    for (; name[n]; n++) {
+    for (; n < len && name[n]; n++) {
         if (n + 1 >= sizeof(low))
             return NULL;
         low[n] = (char)tolower((unsigned char)name[n]);
@@ -388,9 +389,21 @@ static const kw *kw_find(const char *name)
     return NULL;
 }
 
+static const kw *kw_find(const char *name)
+{
+    return kw_find_n(name, SIZE_MAX);
+}
+
 uint16_t gh_kw_index(const char *name)
 {
     const kw *k = kw_find(name);
+    return k ? (uint16_t)(k - keywords + 1) : 0;
+}
+
+uint16_t gh_kw_index_n(const char *name, size_t n, const char **canon)
+{
+    const kw *k = kw_find_n(name, n);
+    *canon = k && strlen(k->name) == n && !memcmp(k->name, name, n) ? k->name : NULL;
     return k ? (uint16_t)(k - keywords + 1) : 0;
 }
 
@@ -969,7 +982,7 @@ static const char *proto_tag(checker *C, const char *proto)
             strcasecmp(C->kw[i].keyword + 6, proto) == 0)
             return C->kw[i].keyword;
     size_t n = strlen(proto);
-    char *s = gh_arena_alloc(C->a, n + 7);
+    char *s = gh_arena_stralloc(C->a, n + 7);
     if (!s) {
         C->oom = true;
         return NULL;
@@ -1141,43 +1154,49 @@ static void check_rule(checker *C, gh_rule *r)
     }
 }
 
+/* A rule by gid and sid, then file order: the keys sorted, not the rules
+ * (whose fields would be a cache miss each compare). */
+typedef struct sid_key {
+    uint64_t id; /* gid << 32 | sid */
+    uint32_t i;  /* index in the file */
+} sid_key;
+
 static int cmp_sid(const void *a, const void *b)
 {
-    const gh_rule *x = *(const gh_rule *const *)a, *y = *(const gh_rule *const *)b;
-    if (x->gid != y->gid)
-        return x->gid < y->gid ? -1 : 1;
-    if (x->sid != y->sid)
-        return x->sid < y->sid ? -1 : 1;
-    return x < y ? -1 : x > y; /* file order */
+    const sid_key *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
 }
 
 static void check_duplicate_sids(checker *C)
 {
     gh_rule_file *f = C->f;
-    gh_rule **idx = malloc(f->n_rules * sizeof(*idx) + 1);
-    if (!idx) {
+    sid_key *k = malloc(f->n_rules * sizeof(*k) + 1);
+    if (!k) {
         C->oom = true;
         return;
     }
     size_t n = 0;
     for (size_t i = 0; i < f->n_rules; i++)
         if (f->rules[i].sid)
-            idx[n++] = &f->rules[i];
+            k[n++] = (sid_key){(uint64_t)f->rules[i].gid << 32 | f->rules[i].sid, (uint32_t)i};
     if (n)
-        qsort(idx, n, sizeof(*idx), cmp_sid);
+        qsort(k, n, sizeof(*k), cmp_sid);
     for (size_t i = 1; i < n; i++) {
-        const gh_rule *first = idx[i - 1];
+        const gh_rule *first = &f->rules[k[i - 1].i];
         size_t j = i;
-        while (j < n && idx[j]->sid == first->sid && idx[j]->gid == first->gid) {
-            const gh_rule_option *o = gh_rule_find_option(idx[j], "sid");
-            cerr(C, o ? o->value.loc : idx[j]->loc, "duplicate sid %u (first at line %u)",
-                 idx[j]->sid, first->loc.line);
-            idx[j]->has_error = true;
+        while (j < n && k[j].id == k[i - 1].id) {
+            gh_rule *r = &f->rules[k[j].i];
+            const gh_rule_option *o = gh_rule_find_option(r, "sid");
+            cerr(C, o ? o->value.loc : r->loc, "duplicate sid %u (first at line %u)", r->sid,
+                 first->loc.line);
+            r->has_error = true;
             j++;
         }
         i = j;
     }
-    free(idx);
+    free(k);
 }
 
 static int cmp_kw(const void *a, const void *b)

@@ -130,7 +130,7 @@ static const char *normalize_value(parser *P, const char *s, size_t n)
         s++;
         n--;
     }
-    char *out = gh_arena_alloc(P->a, n + 1);
+    char *out = gh_arena_stralloc(P->a, n + 1);
     if (!out) {
         P->oom = true;
         return NULL;
@@ -206,9 +206,11 @@ static bool parse_options(parser *P, const gh_src *v, size_t *pp)
             return false;
         }
         gh_rule_option o = {0};
-        o.name.text = dup(P, s + n0, p - n0);
+        const char *canon;
+        o.kw_ = gh_kw_index_n(s + n0, p - n0, &canon);
+        /* the keyword table's name when written so: not a copy per option */
+        o.name.text = canon ? canon : dup(P, s + n0, p - n0);
         o.name.loc = gh_src_loc(v, n0);
-        o.kw_ = o.name.text ? gh_kw_index(o.name.text) : 0;
         const char *nm = o.name.text ? o.name.text : "?";
         while (p < v->len && gh_is_ws(s[p]))
             p++;

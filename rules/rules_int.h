@@ -24,6 +24,8 @@ gh_arena *gh_arena_new(size_t expect);
 /* Zeroed, 16-byte aligned; NULL when memory runs out. */
 void *gh_arena_alloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
+/* @p n zeroed bytes for text: not aligned. */
+char *gh_arena_stralloc(gh_arena *a, size_t n);
 void gh_arena_free(gh_arena *a);
 /* Threads to use: @p jobs, or one per online CPU when it is 0. */
 unsigned gh_load_threads(unsigned jobs);
@@ -178,6 +180,9 @@ typedef enum gh_kw_list {
 /* 1 + the keyword table entry of @p name (any case), 0: unknown; the
  * parser keeps it in gh_rule_option.kw_ so that later passes need no lookup. */
 uint16_t gh_kw_index(const char *name);
+/* The same for @p name[0..n); *@p canon: the table's own copy of the name
+ * when @p name is written exactly so (lower case), else NULL. */
+uint16_t gh_kw_index_n(const char *name, size_t n, const char **canon);
 
 gh_kw_list gh_kw_list_of(const gh_rule_option *o);
 
