@@ -84,9 +84,21 @@ static int add_tallies(gh_rule_file *f, const gh_rule_file *src)
     return GH_OK;
 }
 
-/* Append @p's rules, errors, counts and arena to @f, and free @p. */
+/* Append @p's rules, errors, counts and arena to @f, and free @p. The
+ * first part's arrays become @p f's (megabytes of rules not copied). */
 static int join(gh_rule_file *f, gh_rule_file *p)
 {
+    if (!f->n_rules && !f->n_errors) {
+        free(f->rules);
+        free(f->errors);
+        f->rules = p->rules;
+        f->errors = p->errors;
+        p->rules = NULL;
+        p->errors = NULL;
+        f->n_rules = p->n_rules;
+        f->n_errors = p->n_errors;
+        p->n_rules = p->n_errors = 0;
+    }
     gh_rule *r = realloc(f->rules, (f->n_rules + p->n_rules + 1) * sizeof(*r));
     if (r)
         f->rules = r;
