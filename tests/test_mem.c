@@ -3,7 +3,10 @@
  * once its last block is freed (unless it is the one being carved), a
  * large block's chunks at once; memory that is not the pool's is left
  * alone; two threads allocating and freeing at once keep every block
- * intact. Sizes come from a seeded RNG (GH_TEST_SEED to repeat a run). */
+ * intact. Whole chunks (gh_mem_chunk_get/put/trim): 2 MiB-aligned, zeroed
+ * when fresh; one put back is the next taker's, the pool's included, until
+ * a trim gives it back to the system. Sizes come from a seeded RNG
+ * (GH_TEST_SEED to repeat a run). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +169,47 @@ static void test_two_threads(void **state)
     assert_true(c[1].ok);
 }
 
+/* A chunk put back is taken again, as it was (not zeroed), by the next
+ * gh_mem_chunk_get or as the pool's next chunk; trim unmaps the rest. */
+static void test_whole_chunks(void **state)
+{
+    (void)state;
+    gh_mem_chunks_trim();
+    bool zeroed = false;
+    uint8_t *a = gh_mem_chunk_get(&zeroed), *b = gh_mem_chunk_get(&zeroed);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(zeroed);
+    assert_int_equal((uintptr_t)a % CHUNK, 0);
+    assert_int_equal((uintptr_t)b % CHUNK, 0);
+    for (size_t i = 0; i < CHUNK; i += 4096)
+        assert_int_equal(a[i], 0);
+    fill(a, CHUNK, 7);
+    fill(b, CHUNK, 9);
+    gh_mem_chunk_put(a);
+    uint8_t *c = gh_mem_chunk_get(&zeroed);
+    assert_ptr_equal(c, a);
+    assert_false(zeroed);
+    assert_true(intact(c, CHUNK, 7));
+    /* the pool's next chunk is the one put back: half-chunk blocks fill
+     * the chunk being carved within two, then the third opens one */
+    gh_mem_chunk_put(b);
+    uint8_t *blk[3];
+    bool took = false;
+    for (int i = 0; i < 3; i++) {
+        blk[i] = gh_mem_pool_alloc(CHUNK / 2);
+        assert_non_null(blk[i]);
+        took |= blk[i] == b;
+    }
+    assert_true(took);
+    for (int i = 0; i < 3; i++)
+        assert_true(gh_mem_pool_free(blk[i]));
+    gh_mem_chunk_put(c);
+    assert_true(mapped(c));
+    gh_mem_chunks_trim();
+    assert_false(mapped(c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_large_block),
         cmocka_unit_test(test_not_the_pools),
         cmocka_unit_test(test_two_threads),
+        cmocka_unit_test(test_whole_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
