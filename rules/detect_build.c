@@ -1888,14 +1888,20 @@ typedef struct nofp_built {
     const dpi_group *g;
 } nofp_built;
 
-/* The group databases to build, and the group each is for; the lists of
- * signatures without a fast pattern built so far. */
+/* The lists of signatures without a fast pattern built so far, shared by
+ * the threads that build groups. */
+typedef struct nofp_memo {
+    pthread_mutex_t mu;
+    nofp_built *nb;
+    size_t nnb, nbcap;
+} nofp_memo;
+
+/* The group databases to build, and the group each is for. */
 typedef struct db_reqs {
     gh_hs_req *r;
     dpi_group **grp;
     size_t n, cap;
-    nofp_built *nb;
-    size_t nnb, nbcap;
+    nofp_memo *memo;
 } db_reqs;
 
 /* Group @p g's lists of the signatures without a fast pattern @p ids: those
@@ -1904,32 +1910,39 @@ typedef struct db_reqs {
  * signatures were built again for each), else built and remembered. */
 static int nofp_of(const gh_dpi *d, db_reqs *dr, dpi_group *g, const uint32_t *ids, size_t n)
 {
+    nofp_memo *m = dr->memo;
     uint64_t h = fnv_mix(1469598103934665603ull, ids, n * sizeof(*ids));
-    for (size_t i = 0; i < dr->nnb; i++) {
-        const nofp_built *b = &dr->nb[i];
+    int rc = GH_OK;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->nnb; i++) {
+        const nofp_built *b = &m->nb[i];
         if (b->h == h && b->n == n && (!n || !memcmp(b->ids, ids, n * sizeof(*ids)))) {
             memcpy(g->nofp, b->g->nofp, sizeof(g->nofp));
             g->nofp_shared = true;
-            return GH_OK;
+            goto out;
         }
     }
-    if (gh_nofp_build(d, g->nofp, ids, n) != GH_OK)
-        return GH_E_NOMEM;
-    if (dr->nnb == dr->nbcap) {
-        size_t nc = dr->nbcap ? 2 * dr->nbcap : 16;
-        nofp_built *nb = realloc(dr->nb, nc * sizeof(*nb));
+    if (gh_nofp_build(d, g->nofp, ids, n) != GH_OK) {
+        rc = GH_E_NOMEM;
+        goto out;
+    }
+    if (m->nnb == m->nbcap) {
+        size_t nc = m->nbcap ? 2 * m->nbcap : 16;
+        nofp_built *nb = realloc(m->nb, nc * sizeof(*nb));
         if (!nb)
-            return GH_OK; /* built, not remembered */
-        dr->nb = nb;
-        dr->nbcap = nc;
+            goto out; /* built, not remembered */
+        m->nb = nb;
+        m->nbcap = nc;
     }
     uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
     if (copy) {
         if (n)
             memcpy(copy, ids, n * sizeof(*ids));
-        dr->nb[dr->nnb++] = (nofp_built){h, copy, (uint32_t)n, g};
+        m->nb[m->nnb++] = (nofp_built){h, copy, (uint32_t)n, g};
     }
-    return GH_OK;
+out:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
 }
 
 static int db_req_add(db_reqs *dr, const gh_hs_req *r, dpi_group *g)
@@ -2629,23 +2642,58 @@ static int build_tx_groups(gh_dpi *d, const gsel *all, unsigned ac, uint32_t *su
     return rc;
 }
 
-/* Cut the port groups and fill every group; their database requests go to
- * @p dr. */
-static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
+/* The transaction groups (no port groups: ports are checked per
+ * candidate), on a thread of their own beside the port groups: their own
+ * buffers and requests, the no-fast-pattern lists shared. */
+typedef struct tx_job {
+    gh_dpi *d;
+    const uint8_t *acmask;
+    uint32_t *ids, *sub;
+    db_reqs dr;
+    int rc;
+    gh_error err;
+} tx_job;
+
+static void *tx_groups_run(void *arg)
 {
-    uint8_t *gmask = malloc(d->n ? d->n : 1);
-    uint8_t *acmask = malloc(d->n ? d->n : 1);
-    uint32_t *ids = malloc((d->n ? d->n : 1) * sizeof(*ids));
-    uint32_t *sub = malloc((d->n ? d->n : 1) * sizeof(*sub));
-    int rc = gmask && acmask && ids && sub ? addr_classes(d, acmask) : GH_E_NOMEM;
+    tx_job *t = arg;
+    for (unsigned o = 0; o < 2 && !t->rc; o++)
+        for (unsigned st = GH_STAGE_NONE; st <= GH_STAGE_DONE && !t->rc; st++) {
+            gsel all = {.o = o, .acmask = t->acmask, .sel = SEL_TX, .stage = st, .ids = t->ids};
+            all.nids = set_members(t->d, &all, t->ids);
+            for (unsigned ac = 0; ac < t->d->nac && !t->rc; ac++)
+                t->rc = build_tx_groups(t->d, &all, ac, t->sub, &t->dr, &t->err);
+        }
+    return NULL;
+}
+
+/* Cut the port groups and fill every group; their database requests go to
+ * @p dr (the port groups', then the transaction groups'). With @p jobs > 1
+ * the transaction groups are built on a second thread. */
+static int build_groups(gh_dpi *d, db_reqs *dr, unsigned jobs, gh_error *err)
+{
+    size_t n1 = d->n ? d->n : 1;
+    uint8_t *gmask = malloc(n1);
+    uint8_t *acmask = malloc(n1);
+    uint32_t *ids = malloc(n1 * sizeof(*ids));
+    uint32_t *sub = malloc(n1 * sizeof(*sub));
+    tx_job tj = {.d = d, .acmask = acmask, .dr = {.memo = dr->memo},
+                 .ids = malloc(n1 * sizeof(*ids)), .sub = malloc(n1 * sizeof(*sub))};
+    int rc = gmask && acmask && ids && sub && tj.ids && tj.sub ? addr_classes(d, acmask)
+                                                               : GH_E_NOMEM;
     if (rc) {
         free(gmask);
         free(acmask);
         free(ids);
         free(sub);
+        free(tj.ids);
+        free(tj.sub);
         gh_error_set(err, GH_E_NOMEM, "out of memory building the signature databases");
         return GH_E_NOMEM;
     }
+    tx_fp_transformed(d); /* read by the transaction groups only */
+    pthread_t tt;
+    bool tx_thread = gh_load_threads(jobs) > 1 && pthread_create(&tt, NULL, tx_groups_run, &tj) == 0;
     for (unsigned c = 0; c < CLS_N && !rc; c++)
         for (unsigned o = 0; o < 2 && !rc; o++) {
             if (build_port_map(d, c, o, gmask) != 0) {
@@ -2678,19 +2726,31 @@ static int build_groups(gh_dpi *d, db_reqs *dr, gh_error *err)
                         rc = build_group(d, &gs->pgroups[o][g], &q, HS_MODE_BLOCK, dr, err);
                 }
         }
-    /* transactions: no port groups (ports are checked per candidate) */
-    tx_fp_transformed(d);
-    for (unsigned o = 0; o < 2 && !rc; o++)
-        for (unsigned st = GH_STAGE_NONE; st <= GH_STAGE_DONE && !rc; st++) {
-            gsel all = {.o = o, .acmask = acmask, .sel = SEL_TX, .stage = st, .ids = ids};
-            all.nids = set_members(d, &all, ids);
-            for (unsigned ac = 0; ac < d->nac && !rc; ac++)
-                rc = build_tx_groups(d, &all, ac, sub, dr, err);
+    if (tx_thread)
+        pthread_join(tt, NULL);
+    else
+        tx_groups_run(&tj);
+    if (!rc && tj.rc) {
+        rc = tj.rc;
+        if (err)
+            *err = tj.err;
+    }
+    for (size_t i = 0; i < tj.dr.n; i++) {
+        if (!rc && db_req_add(dr, &tj.dr.r[i], tj.dr.grp[i]) != 0) {
+            rc = GH_E_NOMEM;
+            gh_error_set(err, rc, "out of memory building the signature databases");
         }
+        if (rc)
+            req_free(&tj.dr.r[i]);
+    }
+    free(tj.dr.r);
+    free(tj.dr.grp);
     free(gmask);
     free(acmask);
     free(ids);
     free(sub);
+    free(tj.ids);
+    free(tj.sub);
     return rc;
 }
 
@@ -2748,7 +2808,8 @@ static void *prefetch_run(void *arg)
 static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options *opt,
                            gh_dpi_load_report *rep, gh_error *err)
 {
-    db_reqs dr = {0};
+    nofp_memo memo = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    db_reqs dr = {.memo = &memo};
     gh_hs_dbs dbs = {0};
     gh_hs_batch_stats st[2] = {{0}};
     dpi_kw **kw = NULL;
@@ -2768,7 +2829,7 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
     pthread_t pft;
     bool pf_on = cache && npre && gh_load_threads(opt->jobs) > 1 &&
                  pthread_create(&pft, NULL, prefetch_run, &pf) == 0;
-    int rc = build_groups(d, &dr, err);
+    int rc = build_groups(d, &dr, opt->jobs, err);
     if (pf_on)
         pthread_join(pft, NULL);
     for (size_t i = 0; rc && i < npre; i++) /* read for a build that does not happen */
@@ -2799,9 +2860,10 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
         req_free(&dr.r[i]);
     free(dr.r);
     free(dr.grp);
-    for (size_t i = 0; i < dr.nnb; i++)
-        free(dr.nb[i].ids);
-    free(dr.nb);
+    for (size_t i = 0; i < memo.nnb; i++)
+        free(memo.nb[i].ids);
+    free(memo.nb);
+    pthread_mutex_destroy(&memo.mu);
     free(pr);
     free(kw);
     d->dbs = dbs.db;
