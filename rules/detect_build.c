@@ -2411,12 +2411,30 @@ static void set_ranges(const gh_addr_set *s, bool comp, range_fn fn, void *ctx)
     }
 }
 
+static uint64_t mix64(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+    return h ^ h >> 29;
+}
+
+/* A range into the hash of a set: a word at a time (byte-wise FNV over the
+ * v6 ranges of 50,000 sets was a fifth of the groups' build). */
 static void hash_range(void *ctx, int fam, const uint8_t *lo, const uint8_t *hi)
 {
     uint64_t *h = ctx;
-    size_t n = fam == 4 ? 4 : 16;
-    *h = fnv_mix(*h, &fam, sizeof(fam));
-    *h = fnv_mix(fnv_mix(*h, lo, n), hi, n);
+    *h = mix64(*h, (uint64_t)fam);
+    if (fam == 4) {
+        uint32_t a, b;
+        memcpy(&a, lo, 4);
+        memcpy(&b, hi, 4);
+        *h = mix64(*h, (uint64_t)a << 32 | b);
+        return;
+    }
+    uint64_t w[4];
+    memcpy(w, lo, 16);
+    memcpy(w + 2, hi, 16);
+    for (int i = 0; i < 4; i++)
+        *h = mix64(*h, w[i]);
 }
 
 typedef struct set_build {
