@@ -452,8 +452,9 @@ static int pcap_read_batch(gh_source *s, gh_pkt_in *pkts, size_t max, size_t *n,
             memcpy(pkt, data, h->caplen);
             /* the next record's offset (direct_next keeps its own): counted in
              * a pcap file (ftell costs a system call per packet), asked in
-             * pcapng */
-            if (ps->rec_hdr && ps->rec_off >= 0) {
+             * pcapng and after a record libpcap cut to the snapshot length
+             * (its caplen is then the snapshot's, not the file's) */
+            if (ps->rec_hdr && ps->rec_off >= 0 && h->caplen < ps->snapshot) {
                 ps->rec_off += (long)(ps->rec_hdr + h->caplen);
             } else {
                 FILE *f = pcap_file(ps->pc);

@@ -890,6 +890,24 @@ static void test_libpcap_files(void **state)
     tmpdir_remove(&td);
 }
 
+/* A file libpcap reads (byte-swapped Linux cooked capture) with a record
+ * beyond the snapshot length, which libpcap cuts to it: the byte offset of
+ * a later bad record counts the cut record whole. */
+static void test_libpcap_cut_record(void **state)
+{
+    (void)state;
+    tmpdir td;
+    tmpdir_make(&td);
+    char path[128];
+    gen_file g = {.magic = MAGIC_USEC, .swapped = true, .snaplen = 64, .linktype = GH_LINK_SLL};
+    tmpdir_file(&td, "cut_then_bad.pcap", path, sizeof(path));
+    gen_rec recs[] = {REC(T0, 0, 100, 100), REC(T0, 1, 32, 32), {T0, 2, 32, 32, 8, 0}};
+    long bad = write_pcap(path, &g, recs, 3, 2);
+    assert_int_equal(bad, 24 + 16 + 100 + 16 + 32);
+    assert_int_equal(check_like_libpcap(path, false, bad), 2);
+    tmpdir_remove(&td);
+}
+
 /* A file many times the source's read buffer, records of every size up to
  * the largest libpcap allows: records cut by the buffer's end are read
  * whole, batches stay readable until the next read, and every packet is
@@ -991,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_direct_files),
         cmocka_unit_test(test_direct_errors),
         cmocka_unit_test(test_libpcap_files),
+        cmocka_unit_test(test_libpcap_cut_record),
         cmocka_unit_test(test_direct_batch_spans_files),
         cmocka_unit_test(test_direct_large_file),
     };
