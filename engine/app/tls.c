@@ -18,6 +18,7 @@
  * per-packet TOO_MANY_RECORDS_IN_PACKET is not raised; a handshake message
  * beyond HS_MAX stops the direction with HANDSHAKE_INVALID_LENGTH (Suricata
  * has no cap). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/asn1.h>
@@ -623,6 +624,24 @@ static bool der_incomplete(const uint8_t *d, size_t n)
 /* Decode the first certificate of a chain into @p c; else the event
  * Suricata raises for it, with *@p stop when it also ends the chain (a
  * name Suricata cannot hand to C: it holds a NUL). */
+/* The digests, fetched once: EVP_sha1() and EVP_md5() look the algorithm
+ * up in OpenSSL's provider tables on every EVP_Digest call (1% of the
+ * packet time of a capture with TLS). NULL where the provider lacks one. */
+static EVP_MD *md_sha1, *md_md5;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+    md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+static const EVP_MD *md_get(EVP_MD **md)
+{
+    pthread_once(&md_once, md_fetch);
+    return *md;
+}
+
 static const char *cert0_decode(tls_conn *c, const uint8_t *der, uint32_t len, bool *stop)
 {
     if (der_incomplete(der, len))
@@ -655,7 +674,8 @@ static const char *cert0_decode(tls_conn *c, const uint8_t *der, uint32_t len, b
         return "CERTIFICATE_INVALID_VALIDITY";
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned mdl = 0;
-    if (!EVP_Digest(der, len, md, &mdl, EVP_sha1(), NULL) || mdl != 20)
+    const EVP_MD *sha1 = md_get(&md_sha1);
+    if (!sha1 || !EVP_Digest(der, len, md, &mdl, sha1, NULL) || mdl != 20)
         return "CERTIFICATE_INVALID_DER";
     hex_sep(c->fingerprint, md, mdl, "0123456789abcdef");
     c->not_before = nb;
@@ -739,8 +759,9 @@ static void ja3_hash(tls_conn *c)
 {
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned mdl = 0;
-    if (!EVP_Digest(c->ja3.p ? c->ja3.p : (const uint8_t *)"", c->ja3.len, md, &mdl, EVP_md5(),
-                    NULL) || mdl != 16)
+    const EVP_MD *md5 = md_get(&md_md5);
+    if (!md5 || !EVP_Digest(c->ja3.p ? c->ja3.p : (const uint8_t *)"", c->ja3.len, md, &mdl, md5,
+                            NULL) || mdl != 16)
         return;
     static const char hx[] = "0123456789abcdef";
     for (unsigned i = 0; i < 16; i++) {
