@@ -195,21 +195,27 @@ struct gh_mem_warm {
  * enters each one in the tables the CPU walks (on a VM with shadow paging
  * the first access traps again otherwise), and maps the rest where the
  * call is missing or failed. */
+void gh_mem_prefault(void *p, size_t n)
+{
+    if (!p || !n)
+        return;
+    volatile uint8_t *b = p;
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t lo = ((uintptr_t)b + PAGE - 1) & ~(PAGE - 1);
+    uintptr_t hi = ((uintptr_t)b + n) & ~(PAGE - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#endif
+    for (size_t off = 0; off < n; off += PAGE)
+        b[off] = b[off];
+    b[n - 1] = b[n - 1]; /* the last page, when the block is not page-aligned */
+}
+
 static void *warm_run(void *arg)
 {
     gh_mem_warm *w = arg;
-    for (size_t i = 0; i < w->n && !atomic_load_explicit(&w->stop, memory_order_relaxed); i++) {
-        volatile uint8_t *b = w->blocks[i];
-#ifdef MADV_POPULATE_WRITE
-        uintptr_t lo = ((uintptr_t)b + PAGE - 1) & ~(PAGE - 1);
-        uintptr_t hi = ((uintptr_t)b + WARM_BLOCK) & ~(PAGE - 1);
-        if (hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-#endif
-        for (size_t off = 0; off < WARM_BLOCK; off += PAGE)
-            b[off] = 0;
-        b[WARM_BLOCK - 1] = 0; /* the last page, when the block is not page-aligned */
-    }
+    for (size_t i = 0; i < w->n && !atomic_load_explicit(&w->stop, memory_order_relaxed); i++)
+        gh_mem_prefault(w->blocks[i], WARM_BLOCK);
     return NULL;
 }
 

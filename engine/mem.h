@@ -38,6 +38,12 @@ void gh_mem_chunks_trim(void);
 void *gh_mem_pool_alloc(size_t n);
 bool gh_mem_pool_free(void *p);
 
+/* Map the pages of @p p..@p p+n now (MADV_POPULATE_WRITE where Linux has
+ * it, 5.14), keeping their content, and touch each once, which on a VM with
+ * shadow page tables also enters it in the tables the CPU walks (the first
+ * access traps otherwise, even to a page the kernel has mapped). */
+void gh_mem_prefault(void *p, size_t n);
+
 /* Heap mapped ahead of its use. Each 4 KiB page a process touches first is
  * a page fault: about a microsecond on bare metal, ~10 us on a VM with
  * shadow page tables, and the packet path's heap (parser states, header
