@@ -15,6 +15,32 @@
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
+/* Chunks are mapped, not malloc'd, and LeakSanitizer does not look for
+ * pointers in mappings of its own: a chunk is a root region while it is
+ * mapped, so that what arenas in it point to (a signature's patterns and
+ * PCRE2 code) is reachable. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GH_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GH_LSAN 1
+#endif
+#endif
+#ifdef GH_LSAN
+#include <sanitizer/lsan_interface.h>
+#define ROOT_ADD(p, n) __lsan_register_root_region((p), (n))
+#define ROOT_DEL(p, n) __lsan_unregister_root_region((p), (n))
+#else
+#define ROOT_ADD(p, n) ((void)(p), (void)(n))
+#define ROOT_DEL(p, n) ((void)(p), (void)(n))
+#endif
+
+static void chunk_unmap(void *p, size_t size)
+{
+    ROOT_DEL(p, size);
+    munmap(p, size);
+}
+
 /* MADV_HUGEPAGE on the 2 MiB-aligned part of @p p..@p p+n */
 static void advise_huge(void *p, size_t n)
 {
@@ -76,6 +102,7 @@ static uint8_t *chunk_map(size_t size)
     if (tail)
         munmap(base + size, tail);
     advise_huge(base, size);
+    ROOT_ADD(base, size);
     return base;
 }
 
@@ -103,7 +130,7 @@ void *gh_mem_pool_alloc(size_t n)
             goto out;
         /* the chunk that was being carved is no longer: it goes when empty */
         if (!own && pool.cur != NO_CHUNK && pool.c[pool.cur].live == 0) {
-            munmap(pool.c[pool.cur].base, pool.c[pool.cur].size);
+            chunk_unmap(pool.c[pool.cur].base, pool.c[pool.cur].size);
             pool.c[pool.cur] = pool.c[--pool.n];
         }
         c = &pool.c[pool.n];
@@ -139,14 +166,14 @@ void gh_mem_chunk_put(void *p)
         pool.spare[pool.nspare++] = p;
     pthread_mutex_unlock(&pool.mu);
     if (!kept)
-        munmap(p, HUGE_PAGE);
+        chunk_unmap(p, HUGE_PAGE);
 }
 
 void gh_mem_chunks_trim(void)
 {
     pthread_mutex_lock(&pool.mu);
     while (pool.nspare)
-        munmap(pool.spare[--pool.nspare], HUGE_PAGE);
+        chunk_unmap(pool.spare[--pool.nspare], HUGE_PAGE);
     pthread_mutex_unlock(&pool.mu);
 }
 
@@ -162,7 +189,7 @@ bool gh_mem_pool_free(void *p)
             continue;
         ours = true;
         if (--c->live == 0 && i != pool.cur) {
-            munmap(c->base, c->size);
+            chunk_unmap(c->base, c->size);
             size_t last = --pool.n;
             if (i != last) {
                 pool.c[i] = pool.c[last];
