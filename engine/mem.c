@@ -216,12 +216,9 @@ struct gh_mem_warm {
     atomic_bool stop; /* finish: the helper stops after the block it is on */
 };
 
-/* The helper: map every page of every block (they belong to no one else
- * until finish). MADV_POPULATE_WRITE (Linux 5.14) maps the block's whole
- * pages in one call, cheaper than a fault each; a write per page then
- * enters each one in the tables the CPU walks (on a VM with shadow paging
- * the first access traps again otherwise), and maps the rest where the
- * call is missing or failed. */
+/* MADV_POPULATE_WRITE maps the whole pages in one call, cheaper than a
+ * fault each; the write per page then enters each one in the tables the
+ * CPU walks, and maps the rest where the call is missing or failed. */
 void gh_mem_prefault(void *p, size_t n)
 {
     if (!p || !n)
@@ -238,6 +235,8 @@ void gh_mem_prefault(void *p, size_t n)
     b[n - 1] = b[n - 1]; /* the last page, when the block is not page-aligned */
 }
 
+/* The helper: map every page of every block (they belong to no one else
+ * until finish). */
 static void *warm_run(void *arg)
 {
     gh_mem_warm *w = arg;

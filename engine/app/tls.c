@@ -621,9 +621,6 @@ static bool der_incomplete(const uint8_t *d, size_t n)
     return l > n - 2 - k;
 }
 
-/* Decode the first certificate of a chain into @p c; else the event
- * Suricata raises for it, with *@p stop when it also ends the chain (a
- * name Suricata cannot hand to C: it holds a NUL). */
 /* The digests, fetched once: EVP_sha1() and EVP_md5() look the algorithm
  * up in OpenSSL's provider tables on every EVP_Digest call (1% of the
  * packet time of a capture with TLS). NULL where the provider lacks one. */
@@ -642,6 +639,9 @@ static const EVP_MD *md_get(EVP_MD **md)
     return *md;
 }
 
+/* Decode the first certificate of a chain into @p c; else the event
+ * Suricata raises for it, with *@p stop when it also ends the chain (a
+ * name Suricata cannot hand to C: it holds a NUL). */
 static const char *cert0_decode(tls_conn *c, const uint8_t *der, uint32_t len, bool *stop)
 {
     if (der_incomplete(der, len))
