@@ -1465,10 +1465,8 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         gh_kw_describe(o, &kd);
         if (GH_KWID_IS_META(kd.id)) {
             if (kd.id == GH_KWID_MSG && !sg->info.msg) {
-                char *m = gh_rule_unquote(o->value.text);
-                if (!m || !(sg->info.msg = gh_arena_strndup(c->mem, m, strlen(m))))
+                if (!(sg->info.msg = gh_arena_unquote(c->mem, o->value.text)))
                     c->oom = true;
-                free(m);
             } else if (kd.id == GH_KWID_CLASSTYPE && !sg->info.classtype && o->value.text) {
                 if (!(sg->info.classtype = gh_strpool_get(c->strs, o->value.text)))
                     c->oom = true;

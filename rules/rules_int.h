@@ -26,6 +26,8 @@ void *gh_arena_alloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
 /* @p n zeroed bytes for text: not aligned. */
 char *gh_arena_stralloc(gh_arena *a, size_t n);
+/* gh_rule_unquote into the arena. */
+char *gh_arena_unquote(gh_arena *a, const char *v);
 void gh_arena_free(gh_arena *a);
 /* Threads to use: @p jobs, or one per online CPU when it is 0. */
 unsigned gh_load_threads(unsigned jobs);

@@ -338,18 +338,14 @@ bool gh_name_in(const char *s, const char *const *list, size_t n)
     return false;
 }
 
-char *gh_rule_unquote(const char *v)
+/* @p v unquoted into @p out (room for strlen(v) + 1 bytes; v may be NULL). */
+static char *unquote_into(const char *v, char *out)
 {
-    if (!v)
-        return strdup("");
-    size_t n = strlen(v);
+    size_t n = v ? strlen(v) : 0;
     if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
         v++;
         n -= 2;
     }
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (v[i] == '\\' && i + 1 < n)
@@ -358,6 +354,18 @@ char *gh_rule_unquote(const char *v)
     }
     out[k] = '\0';
     return out;
+}
+
+char *gh_rule_unquote(const char *v)
+{
+    char *out = malloc(v ? strlen(v) + 1 : 1);
+    return out ? unquote_into(v, out) : NULL;
+}
+
+char *gh_arena_unquote(gh_arena *a, const char *v)
+{
+    char *out = gh_arena_stralloc(a, v ? strlen(v) + 1 : 1);
+    return out ? unquote_into(v, out) : NULL;
 }
 
 void gh_rule_error_append(gh_rule_error **errs, size_t *nerrs, gh_rule_loc loc, const char *fmt,
