@@ -59,7 +59,8 @@ int bench_engine_run(const mem_trace *t, gh_worker *w, unsigned pass, bench_run 
 static void pipeline_usage(void)
 {
     fprintf(stderr, "usage: gatehouse-bench pipeline [-F FILE]... [-S FILE|DIR]... "
-                    "[--policy accept|drop] [-k none] [--runs N] [--var N=V] FILE|DIR...\n");
+                    "[--policy accept|drop] [-k none] [--runs N] [--vars FILE]... [--var N=V]...\n"
+                    "       [--stream-inspect arrival|acked] FILE|DIR...\n");
 }
 
 int bench_pipeline(int argc, char **argv)
@@ -70,7 +71,8 @@ int bench_pipeline(int argc, char **argv)
     const char **fw = calloc((size_t)argc + 1, sizeof(*fw));
     const char **sig = calloc((size_t)argc + 1, sizeof(*sig));
     const char **defs = calloc((size_t)argc + 1, sizeof(*defs));
-    size_t nfw = 0, nsig = 0, ndefs = 0;
+    const char **vfiles = calloc((size_t)argc + 1, sizeof(*vfiles));
+    size_t nfw = 0, nsig = 0, ndefs = 0, nvfiles = 0;
     int runs = 5, rc = 1, exit_code = 0;
     mem_trace t = {0};
     gh_rule_vars *vars = NULL;
@@ -78,7 +80,7 @@ int bench_pipeline(int argc, char **argv)
     gh_dpi *dpi = NULL;
     bench_run *res = NULL;
     gh_worker *w = NULL;
-    if (!fw || !sig || !defs)
+    if (!fw || !sig || !defs || !vfiles)
         goto out;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-F") && i + 1 < argc)
@@ -87,6 +89,11 @@ int bench_pipeline(int argc, char **argv)
             sig[nsig++] = argv[++i];
         else if (!strcmp(argv[i], "--var") && i + 1 < argc)
             defs[ndefs++] = argv[++i];
+        else if (!strcmp(argv[i], "--vars") && i + 1 < argc)
+            vfiles[nvfiles++] = argv[++i];
+        else if (!strcmp(argv[i], "--stream-inspect") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "acked") || !strcmp(argv[i + 1], "arrival")))
+            cfg.stream_acked = !strcmp(argv[++i], "acked");
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
             cfg.policy = !strcmp(argv[++i], "drop") ? GH_FW_DROP : GH_FW_ACCEPT;
         else if (!strcmp(argv[i], "-k") && i + 1 < argc)
@@ -106,7 +113,7 @@ int bench_pipeline(int argc, char **argv)
         goto out;
     }
     if (nfw || nsig) {
-        if (!(vars = gh_cli_vars_load("gatehouse-bench", NULL, 0, defs, ndefs, &exit_code)))
+        if (!(vars = gh_cli_vars_load("gatehouse-bench", vfiles, nvfiles, defs, ndefs, &exit_code)))
             goto out;
         if (nfw && !(fwt = gh_cli_firewall_load("gatehouse-bench", fw, nfw, vars, false, &exit_code)))
             goto out;
@@ -171,5 +178,6 @@ out:
     free(fw);
     free(sig);
     free(defs);
+    free(vfiles);
     return rc;
 }
