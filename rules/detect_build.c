@@ -2819,6 +2819,26 @@ static void *prefetch_run(void *arg)
     return NULL;
 }
 
+/* The transaction groups with a database, per address class, direction
+ * and stage (dpi_groupset.txg_dbs, txx_dbs). */
+static void tx_db_masks(gh_dpi *d)
+{
+    _Static_assert(GH_BUF_N <= 64 && XBUF_MAX <= 64, "a bit per buffer");
+    for (unsigned ac = 0; ac < (d->nac ? d->nac : 1); ac++) {
+        dpi_groupset *gs = &d->gs[ac];
+        for (unsigned o = 0; o < 2; o++)
+            for (unsigned st = 0; st <= GH_STAGE_DONE; st++) {
+                uint64_t m = 0, mx = 0;
+                for (unsigned b = 0; b < GH_BUF_N; b++)
+                    m |= (uint64_t)(gs->txg[o][st][b].db != NULL) << b;
+                for (unsigned x = 0; x < XBUF_MAX; x++)
+                    mx |= (uint64_t)(gs->txx[o][st][x].db != NULL) << x;
+                gs->txg_dbs[o][st] = m;
+                gs->txx_dbs[o][st] = mx;
+            }
+    }
+}
+
 /* Build every Hyperscan database of @p d: the pcre prefilters of @p pre and
  * the groups', through the cache of @p opt; counts in @p rep (may be NULL). */
 static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options *opt,
@@ -2871,6 +2891,8 @@ static int build_databases(gh_dpi *d, const pcre_reqs *pre, const gh_dpi_options
         kw[i]->re_hs = all[i].db;
     for (size_t i = 0; !rc && i < dr.n; i++)
         dr.grp[i]->db = all[npre + i].db;
+    if (!rc)
+        tx_db_masks(d);
     free(all);
     for (size_t i = 0; i < dr.n; i++)
         req_free(&dr.r[i]);

@@ -367,6 +367,10 @@ typedef struct dpi_groupset {
     /* transactions, fast patterns in a transformed buffer: gh_dpi.xbufs'
      * groups as txg's (index 0 unused) */
     dpi_group txx[2][GH_STAGE_DONE + 1][XBUF_MAX];
+    /* the txg and txx groups with a database, a bit per buffer (per xbuf):
+     * the transaction calls visit those, not every group of the stage */
+    uint64_t txg_dbs[2][GH_STAGE_DONE + 1];
+    uint64_t txx_dbs[2][GH_STAGE_DONE + 1];
 } dpi_groupset;
 
 struct gh_dpi {

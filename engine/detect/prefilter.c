@@ -1023,11 +1023,10 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
     const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
     const dpi_group *g = gs->txg[dir][r];
     add_nofp(s, &g[0], p);
-    for (unsigned b = 1; b < GH_BUF_N; b++) {
+    for (uint64_t m = gs->txg_dbs[dir][r] & ~UINT64_C(1); m; m &= m - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(m);
         const uint8_t *buf;
         uint32_t len;
-        if (!g[b].db)
-            continue;
         for (uint32_t idx = 0, base; tx_buffer(tv, b, dir, idx, &buf, &len, &base); idx++) {
             s->stats.buffers++;
             body_track *t =
@@ -1039,13 +1038,12 @@ static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p
         }
     }
     /* transformed buffers: transformed as seg_match does, then scanned */
-    for (unsigned x = 1; x < d->nxbufs; x++) {
+    for (uint64_t m = gs->txx_dbs[dir][r] & ~UINT64_C(1); m; m &= m - 1) {
+        unsigned x = (unsigned)__builtin_ctzll(m);
         const dpi_group *gx = &gs->txx[dir][r][x];
         const dpi_xbuf *xb = &d->xbufs[x];
         const uint8_t *buf;
         uint32_t len;
-        if (!gx->db)
-            continue;
         for (uint32_t idx = 0, base; tx_buffer(tv, xb->buf, dir, idx, &buf, &len, &base);
              idx++) {
             size_t n = gh_xform_chain(xb->xf, xb->nxf, buf, len, s->xa, s->xb, XF_CAP, s->md,
@@ -1135,12 +1133,13 @@ static void tx_fp_scans(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
 {
     gh_app_tx *tx = tv->tx;
     uint16_t nwait = tx->n_fp_wait; /* those of earlier calls */
-    const dpi_group *g = d->gs[gh_detect_addr_class(d, p)].txg[dir][GH_STAGE_NONE];
+    const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
+    const dpi_group *g = gs->txg[dir][GH_STAGE_NONE];
     fp_cb c = {.s = s, .d = d, .tx = tx, .dir = (uint8_t)dir, .from = (uint8_t)from,
                .stage = (uint8_t)stage};
-    for (unsigned b = 1; b < GH_BUF_N; b++) {
-        if (!g[b].db || (tx->fp_scanned[dir] >> b & 1))
-            continue;
+    uint64_t todo = gs->txg_dbs[dir][GH_STAGE_NONE] & ~tx->fp_scanned[dir] & ~UINT64_C(1);
+    for (; todo; todo &= todo - 1) {
+        unsigned b = (unsigned)__builtin_ctzll(todo);
         const gh_buffer_info *bi = gh_buffer_get_info((gh_buffer_id)b);
         c.keep = tx->progress[gh_bufdir_source(bi->dirs, dir)] >= bi->stage;
         c.full = false;
