@@ -280,7 +280,8 @@ static void feed_new(deliver_ctx *c, uint64_t from)
     uint64_t run = s->woff[dir] + s->bar[dir];
     gh_dpi_match_stream_inc(si->dpi, c->scratch, si->ds[di], c->p, c->st,
                             window_of(si, s, dir) + s->bar[dir], s->wlen[dir] - s->bar[dir], run,
-                            (size_t)(from - run), GH_DPI_STREAM_FEED_ONLY, si->tmp, 0);
+                            (size_t)(from - run),
+                            GH_DPI_STREAM_FEED_ONLY | GH_DPI_STREAM_FEED_PACKET, si->tmp, 0);
 }
 
 /* Inspect the window's bytes up to stream offset @p upto that were not

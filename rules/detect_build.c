@@ -2024,6 +2024,7 @@ static int build_group(gh_dpi *d, dpi_group *g, const gsel *q, unsigned mode, db
             /* stream entries: the stream one first, then the packet one */
             bool pkt = q->sel == SEL_STREAM && (e == 1 || !sig_stream_side(sg));
             r.ids[k] = (unsigned)i | (pkt ? PKT_HIT : 0);
+            g->pkt_hits |= pkt;
             k++;
         }
     }

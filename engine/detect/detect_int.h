@@ -306,6 +306,8 @@ typedef struct dpi_group {
     uint32_t max_len;   /* its longest pattern */
     bool all_matches;   /* block mode without HS_FLAG_SINGLEMATCH: every occurrence is
                            reported (the body buffers' databases, scanned by window) */
+    bool pkt_hits;      /* a streaming database that holds packet-scope fast patterns
+                           (PKT_HIT) */
 } dpi_group;
 
 /* The signatures a database holds (build_group). */

@@ -684,6 +684,8 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     int pg = (int)port_group(d, CLS_TCP, (unsigned)o, p);
     int ac = (int)gh_detect_addr_class(d, p);
     const dpi_group *g = &d->gs[ac].sgroups[o][pg];
+    if ((flags & GH_DPI_STREAM_FEED_PACKET) && !g->pkt_hits)
+        return 0; /* no packet candidate to find: fed when verified */
     if (ds->n && ds->serial != d->serial) { /* pending hits of another ruleset (a reload) */
         ds->n = 0;
         ds->block_until = buf_offset + len; /* hits before the swap are unknown */

@@ -393,6 +393,12 @@ enum {
      *  arrive before the session is established fill the window for
      *  context; they must be fed so later windows see their hits). */
     GH_DPI_STREAM_FEED_ONLY = 1u << 0,
+    /** With GH_DPI_STREAM_FEED_ONLY: the bytes are fed ahead of their
+     *  verification only to find the packet's packet-scope candidates (IDS
+     *  inspection on arrival). When the packet's database has no such
+     *  pattern the call feeds nothing, and the verifying call feeds them
+     *  (one Hyperscan write per chunk instead of one per packet). */
+    GH_DPI_STREAM_FEED_PACKET = 1u << 1,
 };
 
 /**
