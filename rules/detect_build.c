@@ -1666,6 +1666,10 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
                             sg->info.type == GH_SIG_TYPE_PKT_STREAM;
     sg->info.stream_scope = sg->nkw && (sg->info.type == GH_SIG_TYPE_STREAM ||
                                         sg->info.type == GH_SIG_TYPE_PKT_STREAM);
+    sg->type = (uint8_t)sg->info.type;
+    sg->no_stream = sg->info.no_stream;
+    sg->packet_scope = sg->info.packet_scope;
+    sg->stream_scope = sg->info.stream_scope;
 
     /* fast pattern: the one marked, else the longest non-negated content */
     for (size_t i = 0; i < sg->nkw_all; i++)
@@ -1685,6 +1689,7 @@ static bool compile_rule(rule_ctx *c, const gh_rule_vars *vars, dpi_sig *sg)
         const dpi_kw *k = &sg->kw[sg->fp_kw];
         sg->info.fast_pattern = (const char *)k->pat + (k->fp_chop ? k->fp_off : 0);
         sg->info.fast_pattern_len = k->fp_chop ? k->fp_len : k->len;
+        sg->fp_len = (uint32_t)sg->info.fast_pattern_len;
         sg->info.fast_pattern_nocase = k->nocase;
         size_t npos = 0;
         for (size_t i = 0; i < sg->nkw_all; i++)

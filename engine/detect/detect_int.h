@@ -198,52 +198,59 @@ static inline bool gh_field_cond_eval(const dpi_fcond *fc, uint64_t v)
 }
 
 typedef struct dpi_sig {
-    /* hot: read for every candidate */
+    /* hot: read for every candidate, packed in the first cache lines (a
+     * candidate touches these, the header match's first line and its
+     * keywords, not the rest) */
     uint8_t kinds;      /* PK_* the protocol allows */
     uint8_t family;     /* FAM_* */
     bool bidir;
     bool any_ports;
-    gh_hdr_match hm;
-    dpi_kw *kw;
     bool has_ext;       /* some keyword sets a match extent (positive content/pcre/isdataat) */
     bool ext_is_fp;     /* the only such keyword is the (unchopped) fast pattern content: on
                            a stream, only a new fast-pattern occurrence can be reported */
+    /* info's type, no_stream, packet_scope and stream_scope, copied here */
+    uint8_t type;
+    bool no_stream, packet_scope, stream_scope;
+    uint8_t alproto;        /* GH_ALPROTO_* the flow must have (rule protocol), 0: any */
+    bool alproto_kw, alproto_neg; /* app-layer-protocol:[!]proto */
+    uint8_t alproto_val;
+    uint8_t nssize;
+    uint16_t nvars;
+    uint32_t fp_len;        /* info.fast_pattern_len (the stream hits' windows) */
+    dpi_kw *kw;
     size_t nkw;
+    dpi_ssize *ssize;       /* stream_size options, all of which must hold */
+    /* flowbits, flowint, xbits: tests checked with the other keywords,
+     * changes applied when the signature matches; such signatures are
+     * verified in rank order */
+    dpi_var *vars;
+    uint64_t ev_mask;       /* app-layer-event: the events (gh_app_tx.events bits), all
+                               must be set */
+    dpi_seg *segs;          /* every buffer's keywords, the payload's first (kw is sorted) */
+    size_t nseg;
+    dpi_fcond *fconds;      /* conditions on transaction fields */
+    size_t nfcond;
     gh_addr_set src, dst;
     gh_port_set sp, dp;
+    gh_hdr_match hm;
     /* cold */
     uint8_t dir;        /* DIR_* */
     int32_t fp_kw;      /* index of the fast pattern content, -1 when none */
     uint32_t ct_line, ct_col; /* the classtype option, for errors */
     gh_dpi_sig_info info;
     /* application layer */
-    uint8_t alproto;        /* GH_ALPROTO_* the flow must have (rule protocol), 0: any */
-    bool alproto_kw, alproto_neg; /* app-layer-protocol:[!]proto */
-    uint8_t alproto_val;
     bool app;               /* inspected on transactions: some keyword reads an app buffer */
     uint8_t app_dirs;       /* GH_BUFDIR_* the transactions are inspected in */
     uint8_t ready[2];       /* per direction: stage at which its buffers are complete */
     uint8_t tx_fp_buf;      /* buffer of a fast pattern usable on transactions, 0: none */
     uint8_t tx_fp_x;        /* or its transformed buffer: index in gh_dpi.xbufs, 0: none */
-    dpi_seg *segs;          /* every buffer's keywords, the payload's first (kw is sorted) */
-    size_t nseg;
     size_t nkw_all;         /* kw entries of every buffer (nkw: the payload's) */
     dpi_kw *b64kw;          /* the keywords after base64_data, inspected on the data
                                a base64_decode decoded (its dpi_kw.sub) */
     size_t nb64;
-    dpi_fcond *fconds;      /* conditions on transaction fields */
-    size_t nfcond;
-    /* flowbits, flowint, xbits: tests checked with the other keywords,
-     * changes applied when the signature matches; such signatures are
-     * verified in rank order */
-    dpi_var *vars;
-    uint16_t nvars;
     uint8_t use[SV_N];      /* VAR_USE_* per kind of variable, 0: none */
     uint32_t rank;          /* position in Suricata's signature order (dpi_rank) */
-    dpi_ssize *ssize;       /* stream_size options, all of which must hold */
-    uint8_t nssize;
     uint8_t ev_proto;       /* app-layer-event: the events' protocol (GH_ALPROTO_*) */
-    uint64_t ev_mask;       /* ... the events (gh_app_tx.events bits), all must be set */
     /* thresholds (rules/threshold_build.c; run: engine/detect/threshold.c) */
     gh_threshold_spec th;
     uint32_t *sup_idx;      /* its suppressions with addresses, in gh_dpi.sups */

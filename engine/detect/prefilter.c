@@ -358,24 +358,24 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     const dpi_sig *sg = &d->sigs[id];
     bool stream = false; /* flow:only_stream holds */
     if (c->mode == MODE_NO_STREAM) {
-        if (sg->nkw == 0 && !sg->info.no_stream) {
+        if (sg->nkw == 0 && !sg->no_stream) {
             if (!c->hdr_only)
                 return false;
             stream = true; /* the stream side's header-only signatures */
-        } else if (!sg->info.no_stream &&
-                   !(c->anchored_split && sg->info.packet_scope && sg->nkw)) {
+        } else if (!sg->no_stream &&
+                   !(c->anchored_split && sg->packet_scope && sg->nkw)) {
             return false;
         }
     } else if (c->mode == MODE_STREAM) {
-        if (sg->info.no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
-            (c->anchored_split && !sg->info.stream_scope && sg->nkw))
+        if (sg->no_stream || (c->skip_hdr_only && sg->nkw == 0) ||
+            (c->anchored_split && !sg->stream_scope && sg->nkw))
             return false;
         stream = true;
     }
     /* IP-only: once per flow direction (every packet without a flow) */
-    if (sg->info.type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
+    if (sg->type == GH_SIG_TYPE_IPONLY && ps->has_flow && ps->iponly_done)
         return false;
-    if (c->flow_end && (sg->nkw || sg->info.type == GH_SIG_TYPE_PKT))
+    if (c->flow_end && (sg->nkw || sg->type == GH_SIG_TYPE_PKT))
         return false;
     s->stats.candidates++;
     if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
@@ -730,7 +730,7 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     uint32_t keep = 0;
     for (uint32_t i = 0; i < ds->n; i++) {
         const dpi_sig *sg = &d->sigs[ds->pend[i].sig];
-        if (ds->pend[i].end < buf_offset + sg->info.fast_pattern_len)
+        if (ds->pend[i].end < buf_offset + sg->fp_len)
             continue;
         ds->pend[keep++] = ds->pend[i];
         /* a signature whose extent is its fast pattern alone needs an
@@ -930,7 +930,7 @@ static void body_candidates(const gh_dpi *d, gh_dpi_scratch *s, const dpi_group 
     uint32_t keep = 0;
     for (uint32_t i = 0; i < t->n; i++) {
         const body_hit *h = &t->h[i];
-        if (h->end < base + d->sigs[h->sig].info.fast_pattern_len)
+        if (h->end < base + d->sigs[h->sig].fp_len)
             continue; /* wholly before this window, so before every later one */
         t->h[keep++] = *h;
         add_cand(s, h->sig);
