@@ -2522,6 +2522,26 @@ static bool set_is_any(const gh_addr_set *s)
            !memcmp(s->v6[0].lo, zero, 16) && !memcmp(s->v6[0].hi, ones, 16);
 }
 
+static bool sets_equal(const gh_addr_set *a, const gh_addr_set *b)
+{
+    return a->n_v4 == b->n_v4 && a->n_v6 == b->n_v6 &&
+           (!a->n_v4 || !memcmp(a->v4, b->v4, a->n_v4 * sizeof(*a->v4))) &&
+           (!a->n_v6 || !memcmp(a->v6, b->v6, a->n_v6 * sizeof(*a->v6)));
+}
+
+/* dpi_sig.src_as / dst_as of @p x, with @p home and its complement @p comp
+ * (empty sets when there are no address classes). */
+static uint8_t addr_as(const gh_addr_set *x, const gh_addr_set *home, const gh_addr_set *comp)
+{
+    if (set_is_any(x))
+        return ADDR_ANY;
+    if ((home->n_v4 || home->n_v6) && sets_equal(x, home))
+        return ADDR_HOME;
+    if ((comp->n_v4 || comp->n_v6) && sets_equal(x, comp))
+        return ADDR_NOT_HOME;
+    return ADDR_LIST;
+}
+
 typedef struct set_count {
     uint64_t h;
     const gh_addr_set *s; /* a set with that hash */
@@ -2541,14 +2561,18 @@ static int set_count_cmp(const void *a, const void *b)
  * whose source is in the home set (a) or not and whose destination is (b)
  * or not. With no such set, one class and every bit set. Only the masks
  * decide what a class's databases hold, so the choice of the set costs
- * speed at worst, never a match. */
+ * speed at worst, never a match. Each signature's src_as and dst_as say
+ * which of its sets are any, the home set or its complement (the class of
+ * the packet answers those without a search). */
 static int addr_classes(gh_dpi *d, uint8_t *acmask)
 {
     d->nac = 1;
     memset(acmask, 0xff, d->n ? d->n : 1);
+    set_count *c = d->ac_opt ? malloc((2 * d->n + 1) * sizeof(*c)) : NULL;
+    gh_addr_set comp = {0};
+    int rc = 0;
     if (!d->ac_opt)
-        return 0;
-    set_count *c = malloc((2 * d->n + 1) * sizeof(*c));
+        goto out;
     if (!c)
         return GH_E_NOMEM;
     size_t n = 0;
@@ -2559,10 +2583,10 @@ static int addr_classes(gh_dpi *d, uint8_t *acmask)
             if (set_is_any(x) || (!x->n_v4 && !x->n_v6))
                 continue;
             /* canonical: the one of the set and its complement without 0.0.0.0 */
-            bool comp = x->n_v4 && x->v4[0].lo == 0;
+            bool neg = x->n_v4 && x->v4[0].lo == 0;
             uint64_t h = 1469598103934665603ull;
-            set_ranges(x, comp, hash_range, &h);
-            c[n++] = (set_count){h, x, comp};
+            set_ranges(x, neg, hash_range, &h);
+            c[n++] = (set_count){h, x, neg};
         }
     }
     qsort(c, n, sizeof(*c), set_count_cmp);
@@ -2575,8 +2599,6 @@ static int addr_classes(gh_dpi *d, uint8_t *acmask)
             best = i;
         }
     }
-    gh_addr_set comp = {0};
-    int rc = 0;
     if (best_n * 8 >= d->n && best_n > 0) {
         if (!set_copy(c[best].s, c[best].comp, &d->home) ||
             !set_copy(&d->home, true, &comp)) {
@@ -2601,6 +2623,11 @@ static int addr_classes(gh_dpi *d, uint8_t *acmask)
         }
     }
 out:
+    for (size_t i = 0; !rc && i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        sg->src_as = addr_as(&sg->src, &d->home, &comp);
+        sg->dst_as = addr_as(&sg->dst, &d->home, &comp);
+    }
     gh_addr_set_free(&comp);
     free(c);
     return rc;

@@ -215,6 +215,7 @@ typedef struct dpi_sig {
     bool alproto_kw, alproto_neg; /* app-layer-protocol:[!]proto */
     uint8_t alproto_val;
     uint8_t nssize;
+    uint8_t src_as, dst_as; /* ADDR_*: what src and dst are, so most need no search */
     uint16_t nvars;
     uint32_t fp_len;        /* info.fast_pattern_len (the stream hits' windows) */
     dpi_kw *kw;
@@ -260,6 +261,10 @@ typedef struct dpi_sig {
     gh_tag_spec tags[GH_TAG_PER_SIG];
     uint8_t ntags;
 } dpi_sig;
+
+/* dpi_sig.src_as, dst_as: the address set as the classes know it (the
+ * home set of gh_dpi.home, its complement), or searched. */
+enum { ADDR_LIST, ADDR_ANY, ADDR_HOME, ADDR_NOT_HOME };
 
 /* A threshold file's suppress line with addresses. */
 typedef struct dpi_suppress {

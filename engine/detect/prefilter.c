@@ -165,16 +165,37 @@ static unsigned pkt_kind(const gh_packet *p)
     return PK_OTHER;
 }
 
-static bool header_ok(const dpi_sig *sg, const gh_packet *p, unsigned kind)
+/* Address @p a of the packet in the signature's set @p s (dpi_sig.src_as or
+ * dst_as @p as; @p home: the address is in the home set). */
+static inline bool addr_ok(const gh_addr_set *s, uint8_t as, bool home, const gh_packet *p,
+                           const gh_addr *a)
+{
+    switch (as) {
+    case ADDR_ANY:
+        return true;
+    case ADDR_HOME:
+        return home;
+    case ADDR_NOT_HOME:
+        return !home;
+    default:
+        return addr_in(s, p, a);
+    }
+}
+
+/* @p ac: the packet's address class (gh_detect_addr_class; 0 with one). */
+static bool header_ok(const dpi_sig *sg, const gh_packet *p, unsigned kind, unsigned ac)
 {
     if (!(sg->kinds & kind) || !(sg->family & (p->ip_ver == 4 ? FAM_V4 : FAM_V6)))
         return false;
     if (!sg->any_ports && !(kind & (PK_TCP | PK_UDP)))
         return false;
-    if (addr_in(&sg->src, p, &p->src) && addr_in(&sg->dst, p, &p->dst) &&
+    bool sh = ac >> 1, dh = ac & 1; /* source, destination in the home set */
+    if (addr_ok(&sg->src, sg->src_as, sh, p, &p->src) &&
+        addr_ok(&sg->dst, sg->dst_as, dh, p, &p->dst) &&
         (sg->any_ports || (port_in(&sg->sp, p->sport) && port_in(&sg->dp, p->dport))))
         return true;
-    return sg->bidir && addr_in(&sg->src, p, &p->dst) && addr_in(&sg->dst, p, &p->src) &&
+    return sg->bidir && addr_ok(&sg->src, sg->src_as, dh, p, &p->dst) &&
+           addr_ok(&sg->dst, sg->dst_as, sh, p, &p->src) &&
            (sg->any_ports || (port_in(&sg->sp, p->dport) && port_in(&sg->dp, p->sport)));
 }
 
@@ -352,8 +373,8 @@ static bool vars_test(gh_dpi_scratch *s, const dpi_sig *sg, const gh_packet *p,
 
 /* Candidate @p id against @p buf: does it match? */
 static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
-                       const gh_pkt_state *ps, unsigned kind, const uint8_t *buf, size_t len,
-                       const sel_ctx *c, uint32_t id)
+                       const gh_pkt_state *ps, unsigned kind, unsigned ac, const uint8_t *buf,
+                       size_t len, const sel_ctx *c, uint32_t id)
 {
     const dpi_sig *sg = &d->sigs[id];
     bool stream = false; /* flow:only_stream holds */
@@ -378,7 +399,7 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     if (c->flow_end && (sg->nkw || sg->type == GH_SIG_TYPE_PKT))
         return false;
     s->stats.candidates++;
-    if (!header_ok(sg, p, kind) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
+    if (!header_ok(sg, p, kind, ac) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
         !vars_test(s, sg, p, ps) || !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
         return false;
     if (sg->nkw) {
@@ -424,7 +445,7 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                      const gh_pkt_state *st, const uint8_t *buf, size_t len, const sel_ctx *c,
                      gh_dpi_match *out, size_t max)
 {
-    unsigned kind = pkt_kind(p);
+    unsigned kind = pkt_kind(p), ac = gh_detect_addr_class(d, p);
     gh_pkt_state none = {0};
     const gh_pkt_state *ps = st ? st : &none;
     size_t nh = 0;
@@ -433,12 +454,12 @@ static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         uint32_t id = s->cand[i];
         if (d->sigs[id].nvars)
             s->fbc[s->nfbc++] = id;
-        else if (verify_one(d, s, p, ps, kind, buf, len, c, id))
+        else if (verify_one(d, s, p, ps, kind, ac, buf, len, c, id))
             hit_add(d, s, &nh, id);
     }
     fb_order(d, s);
     for (size_t i = 0; i < s->nfbc; i++)
-        if (verify_one(d, s, p, ps, kind, buf, len, c, s->fbc[i])) {
+        if (verify_one(d, s, p, ps, kind, ac, buf, len, c, s->fbc[i])) {
             vars_matched(d, s, p, ps, s->fbc[i]);
             hit_add(d, s, &nh, s->fbc[i]);
         }
@@ -1194,7 +1215,7 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         if (stage_in_call(r, from, stage))
             tx_candidates(d, s, p, tv, dir, r);
     tx_fp_scans(d, s, p, tv, dir, from, stage);
-    unsigned kind = pkt_kind(p);
+    unsigned kind = pkt_kind(p), ac = gh_detect_addr_class(d, p);
     size_t nh = 0;
     s->nfbc = 0;
     for (size_t i = 0, n = s->ncand; i < n + s->nfbc; i++) {
@@ -1207,7 +1228,7 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             continue;
         }
         s->stats.candidates++;
-        if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind) ||
+        if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind, ac) ||
             !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm, p, st, true) ||
             !vars_test(s, sg, p, st) || !gh_stream_size_eval(sg->ssize, sg->nssize, st) ||
             !tx_verify(sg, s, p, tv, dir))
