@@ -441,11 +441,12 @@ static void fb_order(const gh_dpi *d, gh_dpi_scratch *s)
 
 /* Verify the candidates in s->cand against @p buf; write the hits in
  * precedence order to @p out. */
+/* @p ac: the packet's address class (gh_detect_addr_class). */
 static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
-                     const gh_pkt_state *st, const uint8_t *buf, size_t len, const sel_ctx *c,
-                     gh_dpi_match *out, size_t max)
+                     const gh_pkt_state *st, unsigned ac, const uint8_t *buf, size_t len,
+                     const sel_ctx *c, gh_dpi_match *out, size_t max)
 {
-    unsigned kind = pkt_kind(p), ac = gh_detect_addr_class(d, p);
+    unsigned kind = pkt_kind(p);
     gh_pkt_state none = {0};
     const gh_pkt_state *ps = st ? st : &none;
     size_t nh = 0;
@@ -501,7 +502,8 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             add_cand(s, s->pcand[i]);
         scan = false; /* the stream calls scanned these bytes */
     }
-    const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
+    unsigned ac = gh_detect_addr_class(d, p);
+    const dpi_groupset *gs = &d->gs[ac];
     for (unsigned k = 0; k < no; k++) {
         unsigned o = os[k], pg = port_group(d, cls, o, p);
         const dpi_group *g = tcp_side ? &gs->pgroups[o][pg] : &gs->groups[cls][o][pg];
@@ -509,7 +511,7 @@ static size_t match_core(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             hs_scan(g->db, (const char *)buf, (unsigned)len, 0, s->hs, on_hs_match, s);
         add_nofp(s, g, p);
     }
-    return verify(d, s, p, st, buf, len, c, out, max);
+    return verify(d, s, p, st, ac, buf, len, c, out, max);
 }
 
 size_t gh_dpi_match_packet(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
@@ -762,7 +764,7 @@ size_t gh_dpi_match_stream_inc(const gh_dpi *d, gh_dpi_scratch *s, gh_dpi_stream
     }
     ds->n = keep;
     add_nofp(s, g, p);
-    return verify(d, s, p, st, buf, len, &c, out, max);
+    return verify(d, s, p, st, (unsigned)ac, buf, len, &c, out, max);
 }
 
 
@@ -1041,9 +1043,8 @@ static bool tx_verify(const dpi_sig *sg, gh_dpi_scratch *s, const gh_packet *p,
  * patterns of the body buffers and of the transformed buffers, scanned in
  * every instance. */
 static void tx_candidates(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
-                          const gh_dpi_tx_view *tv, int dir, unsigned r)
+                          const gh_dpi_tx_view *tv, const dpi_groupset *gs, int dir, unsigned r)
 {
-    const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
     const dpi_group *g = gs->txg[dir][r];
     add_nofp(s, &g[0], p);
     for (uint64_t m = gs->txg_dbs[dir][r] & ~UINT64_C(1); m; m &= m - 1) {
@@ -1151,12 +1152,11 @@ static int on_fp_match(unsigned id, unsigned long long from, unsigned long long 
 
 /* The candidates from the buffers complete before the body, for the call
  * that takes direction @p dir from stage @p from to @p stage. */
-static void tx_fp_scans(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
-                        const gh_dpi_tx_view *tv, int dir, unsigned from, unsigned stage)
+static void tx_fp_scans(const gh_dpi *d, gh_dpi_scratch *s, const gh_dpi_tx_view *tv,
+                        const dpi_groupset *gs, int dir, unsigned from, unsigned stage)
 {
     gh_app_tx *tx = tv->tx;
     uint16_t nwait = tx->n_fp_wait; /* those of earlier calls */
-    const dpi_groupset *gs = &d->gs[gh_detect_addr_class(d, p)];
     const dpi_group *g = gs->txg[dir][GH_STAGE_NONE];
     fp_cb c = {.s = s, .d = d, .tx = tx, .dir = (uint8_t)dir, .from = (uint8_t)from,
                .stage = (uint8_t)stage};
@@ -1209,13 +1209,14 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             memset(tx->body_hits, 0, sizeof(*tx->body_hits));
     }
     next_gen(s);
+    unsigned kind = pkt_kind(p), ac = gh_detect_addr_class(d, p);
+    const dpi_groupset *gs = &d->gs[ac];
     /* the stages reached since the last inspection, and the body stage again
      * while the body grows and when the direction completes */
     for (unsigned r = GH_STAGE_LINE; r <= GH_STAGE_DONE; r++)
         if (stage_in_call(r, from, stage))
-            tx_candidates(d, s, p, tv, dir, r);
-    tx_fp_scans(d, s, p, tv, dir, from, stage);
-    unsigned kind = pkt_kind(p), ac = gh_detect_addr_class(d, p);
+            tx_candidates(d, s, p, tv, gs, dir, r);
+    tx_fp_scans(d, s, tv, gs, dir, from, stage);
     size_t nh = 0;
     s->nfbc = 0;
     for (size_t i = 0, n = s->ncand; i < n + s->nfbc; i++) {
