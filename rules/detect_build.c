@@ -2633,6 +2633,22 @@ out:
     return rc;
 }
 
+/* Each signature's fb_need: the first flowbits:isset of one name (the
+ * signature cannot match in a flow without that bit). */
+static void flowbit_needs(gh_dpi *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        dpi_sig *sg = &d->sigs[i];
+        sg->fb_need = 0;
+        for (size_t k = 0; k < sg->nvars && !sg->fb_need; k++) {
+            const dpi_var *v = &sg->vars[k];
+            if (v->kind == SV_FLOWBITS && v->cmd == FB_ISSET && v->n == 1 &&
+                v->ids[0] < UINT16_MAX)
+                sg->fb_need = (uint16_t)(v->ids[0] + 1);
+        }
+    }
+}
+
 /* The transaction group a signature's fast pattern puts it in: its buffer
  * (0 without a fast pattern), or GH_BUF_N + its transformed buffer. */
 #define TX_KEYS (GH_BUF_N + XBUF_MAX)
@@ -2728,6 +2744,7 @@ static int build_groups(gh_dpi *d, db_reqs *dr, unsigned jobs, gh_error *err)
     uint32_t *sub = malloc(n1 * sizeof(*sub));
     tx_job tj = {.d = d, .acmask = acmask, .dr = {.memo = dr->memo},
                  .ids = malloc(n1 * sizeof(*ids)), .sub = malloc(n1 * sizeof(*sub))};
+    flowbit_needs(d);
     int rc = gmask && acmask && ids && sub && tj.ids && tj.sub ? addr_classes(d, acmask)
                                                                : GH_E_NOMEM;
     if (rc) {

@@ -217,6 +217,8 @@ typedef struct dpi_sig {
     uint8_t nssize;
     uint8_t src_as, dst_as; /* ADDR_*: what src and dst are, so most need no search */
     uint16_t nvars;
+    uint16_t fb_need;       /* 1 + a flowbit its flowbits:isset needs (one name), 0: none:
+                               checked before the rest, without reading vars */
     uint32_t fp_len;        /* info.fast_pattern_len (the stream hits' windows) */
     dpi_kw *kw;
     size_t nkw;

@@ -362,6 +362,12 @@ static unsigned pkt_class(unsigned kind)
 }
 
 /* The tests of @p sg's variables. */
+/* The flowbit @p sg needs (dpi_sig.fb_need) is set, or it needs none. */
+static inline bool flowbit_ok(const dpi_sig *sg, const gh_pkt_state *ps)
+{
+    return !sg->fb_need || (ps->fv && gh_flowbits_isset(ps->fv, (uint16_t)(sg->fb_need - 1)));
+}
+
 static bool vars_test(gh_dpi_scratch *s, const dpi_sig *sg, const gh_packet *p,
                       const gh_pkt_state *ps)
 {
@@ -399,7 +405,7 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     if (c->flow_end && (sg->nkw || sg->type == GH_SIG_TYPE_PKT))
         return false;
     s->stats.candidates++;
-    if (!header_ok(sg, p, kind, ac) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
+    if (!flowbit_ok(sg, ps) || !header_ok(sg, p, kind, ac) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
         !vars_test(s, sg, p, ps) || !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
         return false;
     if (sg->nkw) {
@@ -1229,7 +1235,8 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
             continue;
         }
         s->stats.candidates++;
-        if (tx_alerted(tx, id | (uint32_t)dir << 31) || !header_ok(sg, p, kind, ac) ||
+        if (!flowbit_ok(sg, st) || tx_alerted(tx, id | (uint32_t)dir << 31) ||
+            !header_ok(sg, p, kind, ac) ||
             !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm, p, st, true) ||
             !vars_test(s, sg, p, st) || !gh_stream_size_eval(sg->ssize, sg->nssize, st) ||
             !tx_verify(sg, s, p, tv, dir))
