@@ -75,6 +75,20 @@ for c in split:6 tiny:46 reorder:8 overlap:14; do
         '[null,21][null,22][null,23][null,24]'
 done
 
+# Without an anchored or tcp-pkt signature (no packet-scope fast pattern in
+# the streaming database) IDS inspection feeds the Hyperscan stream when it
+# verifies, a chunk at a time, not each packet on arrival: the same alerts.
+grep -v 'sid:2[45];' "$TMP/protos.rules" >"$TMP/stream_only.rules"
+streamonly() { "$GH" pcap -q -r "$DATA/$1" -S "$TMP/stream_only.rules" --stream-inspect "$2" --eve - |
+    jq -c 'select(.event_type=="alert") | [.pcap_cnt, .alert.signature_id]' | tr -d '\n'; }
+for c in split:6 tiny:46 reorder:8 overlap:14; do
+    cap=evasion_tcp_${c%%:*}.pcap
+    n=${c##*:}
+    expect "$cap: stream signatures only, inline" "$(streamonly "$cap" arrival)" "[$n,21][$n,22][$n,23]"
+    expect "$cap: stream signatures only, IDS (fed when verified)" "$(streamonly "$cap" acked)" \
+        '[null,21][null,22][null,23]'
+done
+
 # A packet-scope signature (type pkt) matches on its packet in both modes.
 # Its candidates come from the one Hyperscan stream scan of the packet's
 # bytes, which IDS runs on arrival though it verifies the stream only once
