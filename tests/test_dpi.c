@@ -382,10 +382,11 @@ static void test_headers(void **state)
               "alert tcp any any -> any any (flow:to_client; sid:6;)\n"
               "alert ip any any -> any any (content:\"x\"; dsize:>3; sid:7;)\n"
               "alert icmp any any -> any any (itype:8; sid:8;)\n"
-              "alert tcp any any -> any any (flags:S; content:\"x\"; sid:9;)\n",
+              "alert tcp any any -> any any (flags:S; content:\"x\"; sid:9;)\n"
+              "alert tcp $HOME_NET any <> $EXTERNAL_NET 22 (content:\"q\"; sid:10;)\n",
               vars);
     assert_int_equal(L.nerrs, 0);
-    assert_int_equal(L.rep.loaded, 9);
+    assert_int_equal(L.rep.loaded, 10);
     gh_dpi_match m[16];
     char got[128];
 #define SIDS(pkt, st)                                                                    \
@@ -432,6 +433,20 @@ static void test_headers(void **state)
     p.tcp_flags = GH_TCP_SYN;
     SIDS(p, NULL);
     assert_string_equal(got, "9");
+    /* $HOME_NET and $EXTERNAL_NET are answered by the packet's address
+     * class (dpi_sig.src_as, dst_as), both ways for <> */
+    p = mkpkt(6, "10.0.0.2", 1000, "1.2.3.4", 22, "q", 1);
+    SIDS(p, NULL);
+    assert_string_equal(got, "10");
+    p = mkpkt(6, "1.2.3.4", 22, "10.0.0.2", 1000, "q", 1);
+    SIDS(p, NULL);
+    assert_string_equal(got, "10");
+    p = mkpkt(6, "10.0.0.2", 1000, "10.0.0.3", 22, "q", 1); /* both home */
+    SIDS(p, NULL);
+    assert_string_equal(got, "");
+    p = mkpkt(6, "1.2.3.4", 1000, "5.6.7.8", 22, "q", 1); /* both outside */
+    SIDS(p, NULL);
+    assert_string_equal(got, "");
     /* a non-IP packet never matches */
     p.ip_ver = 0;
     SIDS(p, NULL);
