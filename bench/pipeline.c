@@ -113,7 +113,8 @@ int bench_pipeline(int argc, char **argv)
         goto out;
     }
     if (nfw || nsig) {
-        if (!(vars = gh_cli_vars_load("gatehouse-bench", vfiles, nvfiles, defs, ndefs, &exit_code)))
+        if (!(vars = gh_cli_vars_load("gatehouse-bench", vfiles, nvfiles, defs, ndefs,
+                                      &exit_code)))
             goto out;
         if (nfw && !(fwt = gh_cli_firewall_load("gatehouse-bench", fw, nfw, vars, false, &exit_code)))
             goto out;

@@ -2522,6 +2522,7 @@ static bool set_is_any(const gh_addr_set *s)
            !memcmp(s->v6[0].lo, zero, 16) && !memcmp(s->v6[0].hi, ones, 16);
 }
 
+/* The same ranges (both sets canonical: sorted, disjoint, non-adjacent). */
 static bool sets_equal(const gh_addr_set *a, const gh_addr_set *b)
 {
     return a->n_v4 == b->n_v4 && a->n_v6 == b->n_v6 &&

@@ -361,13 +361,13 @@ static unsigned pkt_class(unsigned kind)
          : kind == PK_OTHER ? CLS_OTHER : CLS_ICMP;
 }
 
-/* The tests of @p sg's variables. */
 /* The flowbit @p sg needs (dpi_sig.fb_need) is set, or it needs none. */
 static inline bool flowbit_ok(const dpi_sig *sg, const gh_pkt_state *ps)
 {
     return !sg->fb_need || (ps->fv && gh_flowbits_isset(ps->fv, (uint16_t)(sg->fb_need - 1)));
 }
 
+/* The tests of @p sg's variables. */
 static bool vars_test(gh_dpi_scratch *s, const dpi_sig *sg, const gh_packet *p,
                       const gh_pkt_state *ps)
 {
@@ -405,8 +405,9 @@ static bool verify_one(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
     if (c->flow_end && (sg->nkw || sg->type == GH_SIG_TYPE_PKT))
         return false;
     s->stats.candidates++;
-    if (!flowbit_ok(sg, ps) || !header_ok(sg, p, kind, ac) || !alproto_ok(sg, ps) || !gh_hdr_match_eval(&sg->hm, p, ps, stream) ||
-        !vars_test(s, sg, p, ps) || !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
+    if (!flowbit_ok(sg, ps) || !header_ok(sg, p, kind, ac) || !alproto_ok(sg, ps) ||
+        !gh_hdr_match_eval(&sg->hm, p, ps, stream) || !vars_test(s, sg, p, ps) ||
+        !gh_stream_size_eval(sg->ssize, sg->nssize, ps))
         return false;
     if (sg->nkw) {
         vctx v = {.kw = sg->kw, .nkw = sg->nkw, .has_ext = sg->has_ext, .buf = buf,
@@ -446,8 +447,8 @@ static void fb_order(const gh_dpi *d, gh_dpi_scratch *s)
 }
 
 /* Verify the candidates in s->cand against @p buf; write the hits in
- * precedence order to @p out. */
-/* @p ac: the packet's address class (gh_detect_addr_class). */
+ * precedence order to @p out. @p ac: the packet's address class
+ * (gh_detect_addr_class). */
 static size_t verify(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
                      const gh_pkt_state *st, unsigned ac, const uint8_t *buf, size_t len,
                      const sel_ctx *c, gh_dpi_match *out, size_t max)
@@ -1236,8 +1237,8 @@ size_t gh_dpi_match_tx(const gh_dpi *d, gh_dpi_scratch *s, const gh_packet *p,
         }
         s->stats.candidates++;
         if (!flowbit_ok(sg, st) || tx_alerted(tx, id | (uint32_t)dir << 31) ||
-            !header_ok(sg, p, kind, ac) ||
-            !alproto_ok(sg, st) || !gh_hdr_match_eval(&sg->hm, p, st, true) ||
+            !header_ok(sg, p, kind, ac) || !alproto_ok(sg, st) ||
+            !gh_hdr_match_eval(&sg->hm, p, st, true) ||
             !vars_test(s, sg, p, st) || !gh_stream_size_eval(sg->ssize, sg->nssize, st) ||
             !tx_verify(sg, s, p, tv, dir))
             continue;
