@@ -30,8 +30,8 @@
  * Open: 34.5 ms of packet time instead of 41 mapped, 39 mapped with its
  * pages entered ahead, on a VM with shadow page tables). Smaller is
  * better as long as a record fits: the bytes the kernel copies in are
- * still cached when the records are copied out (same capture: 33.9 ms
- * with 512 KiB, 32.5 with 288, 62 with 2 MiB) */
+ * still cached when the records are copied out (same capture, medians of
+ * 21 alternated runs: 32.9 ms with 512 KiB, 32.3 with 260, 40.3 with 2 MiB) */
 #define IOBUF_SIZE (260u << 10)
 /* libpcap's largest record (MAXIMUM_SNAPLEN) for every link type it does
  * not post-process, so for every file read here */
